@@ -1,0 +1,18 @@
+use crate::layout::PlannedConsole;
+use leptos::prelude::*;
+
+#[component]
+pub fn AdminPage() -> impl IntoView {
+    view! {
+        <PlannedConsole
+            title="Tenant Administration"
+            audience="For your organisation's owners and admins."
+            items=&[
+                ("Users", "Invite, change roles, disable and delete users (FR-TENANT-001..006)."),
+                ("Sessions", "See and revoke your users' sessions (UC-TENANT-SESSION-REVOKE)."),
+                ("Security policies", "Password policy, MFA requirement and session timeout (FR-AUTH-006)."),
+                ("Single sign-on and plan", "Your OpenID Connect provider and subscription (owners only)."),
+            ]
+        />
+    }
+}

@@ -1,0 +1,116 @@
+//! The shared frame of every page: top bar with the product name and the console
+//! navigation (a menu button on narrow screens), the page body, and a footer.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+const NAV: &[(&str, &str)] = &[
+    ("/operator", "Operator"),
+    ("/admin", "Tenant admin"),
+    ("/audit", "Audit"),
+    ("/account", "Account"),
+];
+
+#[component]
+pub fn Shell(children: Children) -> impl IntoView {
+    let (menu_open, set_menu_open) = signal(false);
+    view! {
+        <div class="min-h-full flex flex-col">
+            <a href="#main" class="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:px-3 focus:py-2 focus:shadow">
+                "Skip to content"
+            </a>
+            <header class="bg-slate-900 text-white">
+                <div class="mx-auto flex max-w-6xl items-center justify-between px-4 py-3">
+                    <a href="/" class="flex items-center gap-2 text-lg font-semibold tracking-tight">
+                        <span aria-hidden="true" class="inline-flex h-8 w-8 items-center justify-center rounded-md bg-indigo-500 font-bold">"G"</span>
+                        "Gatehouse"
+                    </a>
+                    <nav aria-label="Main" class="hidden gap-1 md:flex">
+                        {NAV.iter().map(|(href, label)| view! { <NavLink href=*href label=*label /> }).collect_view()}
+                        <a href="/login" class="ml-2 rounded-md bg-indigo-500 px-3 py-2 text-sm font-medium hover:bg-indigo-400 focus:outline-none focus-visible:ring-2 focus-visible:ring-white">"Sign in"</a>
+                    </nav>
+                    <button
+                        type="button"
+                        class="rounded-md p-2 hover:bg-slate-800 focus:outline-none focus-visible:ring-2 focus-visible:ring-white md:hidden"
+                        aria-controls="mobile-nav"
+                        aria-expanded=move || menu_open.get().to_string()
+                        data-testid="menu-toggle"
+                        on:click=move |_| set_menu_open.update(|open| *open = !*open)
+                    >
+                        <span class="sr-only">"Menu"</span>
+                        <svg aria-hidden="true" class="h-6 w-6" fill="none" viewBox="0 0 24 24" stroke="currentColor" stroke-width="2">
+                            <path stroke-linecap="round" stroke-linejoin="round" d="M4 6h16M4 12h16M4 18h16" />
+                        </svg>
+                    </button>
+                </div>
+                <nav
+                    id="mobile-nav"
+                    aria-label="Main"
+                    class=move || if menu_open.get() { "border-t border-slate-800 px-4 pb-3 md:hidden" } else { "hidden" }
+                >
+                    {NAV.iter().map(|(href, label)| view! { <NavLink href=*href label=*label /> }).collect_view()}
+                    <a href="/login" class="mt-2 block rounded-md bg-indigo-500 px-3 py-2 text-sm font-medium">"Sign in"</a>
+                </nav>
+            </header>
+            <main id="main" class="mx-auto w-full max-w-6xl flex-1 px-4 py-8">{children()}</main>
+            <footer class="border-t border-slate-200 bg-white">
+                <div class="mx-auto flex max-w-6xl flex-wrap justify-between gap-2 px-4 py-4 text-sm text-slate-500">
+                    <span>"Gatehouse — the control plane for B2B SaaS"</span>
+                    <span>"Self-hosted · " {env!("CARGO_PKG_VERSION")}</span>
+                </div>
+            </footer>
+        </div>
+    }
+}
+
+#[component]
+fn NavLink(href: &'static str, label: &'static str) -> impl IntoView {
+    view! {
+        <A href=href attr:class="block rounded-md px-3 py-2 text-sm font-medium text-slate-200 hover:bg-slate-800 hover:text-white aria-[current=page]:bg-slate-800 aria-[current=page]:text-white">
+            {label}
+        </A>
+    }
+}
+
+/// A page title with an optional line under it.
+#[component]
+pub fn PageHeader(
+    title: &'static str,
+    #[prop(optional)] subtitle: Option<&'static str>,
+) -> impl IntoView {
+    view! {
+        <div class="mb-6">
+            <h1 class="text-2xl font-semibold tracking-tight">{title}</h1>
+            {subtitle.map(|s| view! { <p class="mt-1 text-slate-600">{s}</p> })}
+        </div>
+    }
+}
+
+/// A console page whose features arrive with a later issue: says what it will hold.
+#[component]
+pub fn PlannedConsole(
+    title: &'static str,
+    audience: &'static str,
+    items: &'static [(&'static str, &'static str)],
+) -> impl IntoView {
+    view! {
+        <leptos_meta::Title text=title />
+        <PageHeader title=title subtitle=audience />
+        <div class="rounded-lg border border-dashed border-slate-300 bg-white p-6">
+            <p class="text-sm font-medium text-slate-700">"What this console will hold"</p>
+            <ul class="mt-4 grid gap-4 sm:grid-cols-2">
+                {items
+                    .iter()
+                    .map(|(name, what)| {
+                        view! {
+                            <li class="rounded-md border border-slate-200 p-4">
+                                <p class="font-medium">{*name}</p>
+                                <p class="mt-1 text-sm text-slate-600">{*what}</p>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        </div>
+    }
+}

@@ -1,0 +1,75 @@
+//! Demo data for a first look (README): an operator, an auditor and tenant `acme` with an
+//! owner, an admin and a user. Created once, in one transaction, and audited like any
+//! other change.
+
+use crate::audit::RequestContext;
+use crate::tenants::{find_tenant_by_domain, provision_tenant, NewTenant};
+use crate::types::{DisplayName, Email, Plan, Role, TenantDomain, UserStatus};
+use crate::users::{create_user, find_user_by_email, NewUser};
+use crate::DomainError;
+use secrecy::SecretString;
+use sqlx::PgPool;
+
+/// The demo accounts' shared password. Demo data is for local evaluation only.
+pub const DEMO_PASSWORD: &str = "Gatehouse-demo-2026";
+
+pub const DEMO_LOGINS: &[(&str, &str, Option<&str>)] = &[
+    ("operator@gatehouse.test", "operator", None),
+    ("auditor@gatehouse.test", "auditor", None),
+    ("owner@acme.test", "owner", Some("acme")),
+    ("admin@acme.test", "admin", Some("acme")),
+    ("user@acme.test", "user", Some("acme")),
+];
+
+/// Creates the demo data unless it exists. Returns whether anything was created.
+pub async fn ensure_demo_data(pool: &PgPool) -> Result<bool, DomainError> {
+    let mut tx = pool.begin().await?;
+    // Serialise concurrent `demo` runs.
+    sqlx::query("SELECT pg_advisory_xact_lock(7240001)")
+        .execute(&mut *tx)
+        .await?;
+    let acme = TenantDomain::parse("acme")?;
+    if find_tenant_by_domain(&mut tx, &acme).await?.is_some() {
+        return Ok(false);
+    }
+    let ctx = RequestContext::default();
+    let tenant = provision_tenant(
+        &mut tx,
+        &ctx,
+        None,
+        NewTenant {
+            name: DisplayName::parse("Acme Corporation")?,
+            domain: acme,
+            plan: Plan::Enterprise,
+        },
+    )
+    .await?;
+    for (email, role, tenant_hint) in DEMO_LOGINS {
+        let email = Email::parse(email)?;
+        let tenant_id = tenant_hint.map(|_| tenant.id);
+        if find_user_by_email(&mut tx, tenant_id, &email)
+            .await?
+            .is_some()
+        {
+            continue;
+        }
+        let role = Role::parse(role)?;
+        let name = format!("Demo {}", role.as_str());
+        create_user(
+            &mut tx,
+            &ctx,
+            None,
+            NewUser {
+                tenant_id,
+                email,
+                name: Some(DisplayName::parse(&name)?),
+                role,
+                status: UserStatus::Active,
+                password: Some(SecretString::from(DEMO_PASSWORD.to_owned())),
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}

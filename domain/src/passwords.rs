@@ -1,0 +1,130 @@
+//! Password hashing (SPEC §3): argon2id with the OWASP parameters (19 MiB memory, 2
+//! iterations, 1 lane). Hashing runs on the blocking pool behind a semaphore, so a burst of
+//! logins cannot take more than `permits × 19 MiB` of memory or starve the async runtime.
+//! Verifying an unknown account runs against a fixed dummy hash so it costs the same time.
+
+use crate::DomainError;
+use anyhow::Context as _;
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::{Algorithm, Argon2, Params, Version};
+use secrecy::{ExposeSecret, SecretString};
+use std::sync::{Arc, OnceLock};
+use tokio::sync::Semaphore;
+
+/// OWASP Password Storage Cheat Sheet, argon2id option 2: m=19456 KiB, t=2, p=1.
+pub const MEMORY_KIB: u32 = 19_456;
+pub const ITERATIONS: u32 = 2;
+pub const LANES: u32 = 1;
+
+static PERMITS: OnceLock<Arc<Semaphore>> = OnceLock::new();
+
+/// Sets how many hashes may run at once (default: the number of CPUs). Only the first
+/// call has an effect.
+pub fn configure_concurrency(permits: usize) {
+    let _ = PERMITS.set(Arc::new(Semaphore::new(permits.max(1))));
+}
+
+fn permits() -> Arc<Semaphore> {
+    PERMITS
+        .get_or_init(|| {
+            let cpus = std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2);
+            Arc::new(Semaphore::new(cpus))
+        })
+        .clone()
+}
+
+fn argon2() -> Result<Argon2<'static>, DomainError> {
+    let params = Params::new(MEMORY_KIB, ITERATIONS, LANES, None)
+        .map_err(|e| anyhow::anyhow!("argon2 params: {e}"))?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+async fn bounded<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, DomainError> {
+    let _permit = permits()
+        .acquire_owned()
+        .await
+        .context("password hashing semaphore closed")?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .context("password hashing task failed")
+        .map_err(DomainError::from)
+}
+
+/// Hashes a password into a PHC string.
+pub async fn hash_password(password: &SecretString) -> Result<String, DomainError> {
+    let password = password.clone();
+    bounded(move || -> Result<String, DomainError> {
+        let salt = SaltString::generate(&mut OsRng);
+        let hash = argon2()?
+            .hash_password(password.expose_secret().as_bytes(), &salt)
+            .map_err(|e| anyhow::anyhow!("argon2 hashing failed: {e}"))?;
+        Ok(hash.to_string())
+    })
+    .await?
+}
+
+/// A hash of a random password, verified against when the account does not exist.
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        argon2()
+            .ok()
+            .and_then(|a| {
+                a.hash_password(crate::random_token().as_bytes(), &salt)
+                    .ok()
+            })
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
+}
+
+/// True when `password` matches `stored`. With `stored == None` (no such account, or no
+/// password set) it spends the same time on a dummy hash and answers false.
+pub async fn verify_password(
+    stored: Option<String>,
+    password: &SecretString,
+) -> Result<bool, DomainError> {
+    let password = password.clone();
+    bounded(move || -> Result<bool, DomainError> {
+        let (phc, real) = match &stored {
+            Some(h) => (h.as_str(), true),
+            None => (dummy_hash(), false),
+        };
+        let parsed = PasswordHash::new(phc)
+            .map_err(|e| anyhow::anyhow!("stored password hash is malformed: {e}"))?;
+        let matches = argon2()?
+            .verify_password(password.expose_secret().as_bytes(), &parsed)
+            .is_ok();
+        Ok(real && matches)
+    })
+    .await?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hash_verifies_only_the_right_password() {
+        let pw = SecretString::from("correct horse battery staple".to_owned());
+        let hash = hash_password(&pw).await.unwrap();
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        assert!(verify_password(Some(hash.clone()), &pw).await.unwrap());
+        assert!(
+            !verify_password(Some(hash), &SecretString::from("wrong".to_owned()))
+                .await
+                .unwrap()
+        );
+        assert!(!verify_password(None, &pw).await.unwrap());
+    }
+}

@@ -1,0 +1,142 @@
+//! Users (DAT-USER): tenant users and platform users (operators, auditors).
+
+use crate::audit::{append_audit_entry, AuditEntry, RequestContext};
+use crate::error::unique_violation;
+use crate::passwords::hash_password;
+use crate::permissions::{Actor, Permission};
+use crate::tenants::audit_actor;
+use crate::types::{DisplayName, Email, Role, UserStatus};
+use crate::DomainError;
+use secrecy::SecretString;
+use serde::Serialize;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: Uuid,
+    pub tenant_id: Option<Uuid>,
+    pub email: String,
+    pub name: Option<String>,
+    pub role: Role,
+    pub status: UserStatus,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// `None` for platform users.
+    pub tenant_id: Option<Uuid>,
+    pub email: Email,
+    pub name: Option<DisplayName>,
+    pub role: Role,
+    pub status: UserStatus,
+    pub password: Option<SecretString>,
+}
+
+/// Creates a user inside the caller's transaction. Tenant roles need a tenant and platform
+/// roles none; a second live account with the same address in the tenant is a conflict.
+pub async fn create_user(
+    conn: &mut PgConnection,
+    ctx: &RequestContext,
+    actor: Option<&Actor>,
+    new: NewUser,
+) -> Result<User, DomainError> {
+    if new.role.is_platform() != new.tenant_id.is_none() {
+        return Err(DomainError::validation(
+            "role",
+            "operators and auditors are platform users; tenant users are owner, admin or user",
+        ));
+    }
+    if let Some(actor) = actor {
+        match new.tenant_id {
+            Some(tenant) => {
+                actor.require_in_tenant(Permission::UsersInvite, tenant, "tenant")?;
+                actor.may_manage_user(Role::User, Some(new.role))?;
+            }
+            None => {
+                return Err(DomainError::PermissionDenied(
+                    "platform users are created with the gatehouse CLI".into(),
+                ))
+            }
+        }
+    }
+    let password_hash = match &new.password {
+        Some(pw) => Some(hash_password(pw).await?),
+        None => None,
+    };
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO users (id, tenant_id, email, name, role, status, password_hash, archived_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $6 = 'archived' THEN now() END)",
+    )
+    .bind(id)
+    .bind(new.tenant_id)
+    .bind(new.email.as_str())
+    .bind(new.name.as_ref().map(DisplayName::as_str))
+    .bind(new.role.as_str())
+    .bind(new.status.as_str())
+    .bind(&password_hash)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| match unique_violation(&e) {
+        Some("users_tenant_email_key") => {
+            DomainError::conflict("email", "an account with this email address already exists")
+        }
+        _ => e.into(),
+    })?;
+    if let Some(hash) = &password_hash {
+        sqlx::query("INSERT INTO password_history (user_id, password_hash) VALUES ($1, $2)")
+            .bind(id)
+            .bind(hash)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let (actor_type, actor_id) = audit_actor(actor);
+    append_audit_entry(
+        conn,
+        ctx,
+        AuditEntry::new("user.create")
+            .tenant(new.tenant_id)
+            .actor(actor_type, actor_id)
+            .resource(format!("user:{id}"))
+            .meta("email", new.email.as_str())
+            .meta("role", new.role.as_str())
+            .meta("status", new.status.as_str()),
+    )
+    .await?;
+    Ok(User {
+        id,
+        tenant_id: new.tenant_id,
+        email: new.email.into_inner(),
+        name: new.name.map(DisplayName::into_inner),
+        role: new.role,
+        status: new.status,
+    })
+}
+
+/// Looks up a live (not archived) account by tenant and address, case-insensitively.
+pub async fn find_user_by_email(
+    conn: &mut PgConnection,
+    tenant_id: Option<Uuid>,
+    email: &Email,
+) -> Result<Option<User>, DomainError> {
+    let row: Option<(Uuid, Option<Uuid>, String, Option<String>, String, String)> = sqlx::query_as(
+        "SELECT id, tenant_id, email, name, role, status FROM users
+         WHERE tenant_id IS NOT DISTINCT FROM $1 AND lower(email) = lower($2) AND status <> 'archived'",
+    )
+    .bind(tenant_id)
+    .bind(email.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|(id, tenant_id, email, name, role, status)| {
+        Ok(User {
+            id,
+            tenant_id,
+            email,
+            name,
+            role: Role::parse(&role)?,
+            status: UserStatus::parse(&status)?,
+        })
+    })
+    .transpose()
+}

@@ -1,0 +1,266 @@
+//! `gatehouse --help`: the subcommands and every setting.
+
+use crate::config::Settings;
+use crate::embedded_pg::EmbeddedPostgres;
+use crate::startup::{self, Database};
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use gatehouse_domain::audit::RequestContext;
+use gatehouse_domain::types::{DisplayName, Email, Role, UserStatus};
+use gatehouse_domain::users::{create_user, NewUser};
+use secrecy::{ExposeSecret, SecretString};
+use std::io::BufRead;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "Gatehouse: the self-hosted control plane for B2B SaaS"
+)]
+pub struct Cli {
+    /// A KEY=value file read into the environment first (also GATEHOUSE_CONFIG_FILE).
+    #[arg(long, global = true)]
+    pub config_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub settings: Settings,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage operators (platform staff).
+    #[command(subcommand)]
+    Operator(PlatformUserCommand),
+    /// Manage auditors (read-only compliance access).
+    #[command(subcommand)]
+    Auditor(PlatformUserCommand),
+    /// Create the demo tenant and logins (once) and exit.
+    Demo,
+    /// The embedded PostgreSQL (used when DATABASE_URL is unset).
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PlatformUserCommand {
+    /// Create an account. The password is read from stdin (first line) or prompted for.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password from the first line of standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Start the embedded cluster (creating it if needed) and print its DATABASE_URL.
+    Start,
+    /// Stop the embedded cluster.
+    Stop,
+    /// Print the embedded cluster's DATABASE_URL.
+    Url,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain and report whether any entry was changed or removed.
+    Verify,
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    let settings = cli.settings;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => startup::serve(settings).await,
+        Command::Migrate => {
+            with_database(
+                &settings,
+                |db| async move { startup::migrate(&db.pool).await },
+            )
+            .await
+        }
+        Command::Demo => {
+            with_database(&settings, |db| async move {
+                startup::migrate(&db.pool).await?;
+                let created = gatehouse_domain::demo::ensure_demo_data(&db.pool)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!(
+                    "{}",
+                    if created {
+                        "demo data created"
+                    } else {
+                        "demo data already present"
+                    }
+                );
+                Ok(())
+            })
+            .await
+        }
+        Command::Operator(PlatformUserCommand::Create {
+            email,
+            name,
+            password_stdin,
+        }) => {
+            create_platform_user(
+                &settings,
+                Role::Operator,
+                &email,
+                name.as_deref(),
+                password_stdin,
+            )
+            .await
+        }
+        Command::Auditor(PlatformUserCommand::Create {
+            email,
+            name,
+            password_stdin,
+        }) => {
+            create_platform_user(
+                &settings,
+                Role::Auditor,
+                &email,
+                name.as_deref(),
+                password_stdin,
+            )
+            .await
+        }
+        Command::Db(cmd) => embedded_db(&settings, cmd).await,
+        Command::Audit(AuditCommand::Verify) => {
+            with_database(&settings, |db| async move {
+                let report = gatehouse_domain::audit::verify_audit_chain(&db.pool)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!("{}", serde_json::to_string_pretty(&report)?);
+                if let Some(problem) = report.problem {
+                    bail!("the audit trail is NOT intact: {problem}");
+                }
+                println!("the audit trail is intact ({} entries)", report.entries);
+                Ok(())
+            })
+            .await
+        }
+    }
+}
+
+async fn with_database<F, Fut>(settings: &Settings, work: F) -> Result<()>
+where
+    F: FnOnce(DbRef) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let db = Database::connect(settings).await?;
+    let result = work(DbRef {
+        pool: db.pool.clone(),
+    })
+    .await;
+    db.close().await;
+    result
+}
+
+pub struct DbRef {
+    pub pool: sqlx::PgPool,
+}
+
+async fn create_platform_user(
+    settings: &Settings,
+    role: Role,
+    email: &str,
+    name: Option<&str>,
+    password_stdin: bool,
+) -> Result<()> {
+    let email = Email::parse(email).map_err(|e| anyhow::anyhow!("--email: {}", describe(&e)))?;
+    let name = name
+        .map(DisplayName::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--name: {}", describe(&e)))?;
+    let password = read_password(password_stdin)?;
+    if password.expose_secret().chars().count() < 12 {
+        bail!("the password must have at least 12 characters");
+    }
+    with_database(settings, |db| async move {
+        startup::migrate(&db.pool).await?;
+        let mut tx = db.pool.begin().await?;
+        let user = create_user(
+            &mut tx,
+            &RequestContext::default(),
+            None,
+            NewUser {
+                tenant_id: None,
+                email,
+                name,
+                role,
+                status: UserStatus::Active,
+                password: Some(password),
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
+        tx.commit().await?;
+        println!("created {} {} ({})", role, user.email, user.id);
+        Ok(())
+    })
+    .await
+}
+
+fn describe(err: &gatehouse_domain::DomainError) -> String {
+    match err {
+        gatehouse_domain::DomainError::Validation(details) => details
+            .iter()
+            .map(|d| format!("{}: {}", d.field, d.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
+}
+
+fn read_password(from_stdin: bool) -> Result<SecretString> {
+    let line = if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("reading the password from stdin")?;
+        line
+    } else {
+        let first = rpassword::prompt_password("Password: ").context("reading the password")?;
+        let again =
+            rpassword::prompt_password("Repeat password: ").context("reading the password")?;
+        if first != again {
+            bail!("the passwords do not match");
+        }
+        first
+    };
+    Ok(SecretString::from(
+        line.trim_end_matches(['\r', '\n']).to_owned(),
+    ))
+}
+
+async fn embedded_db(settings: &Settings, cmd: DbCommand) -> Result<()> {
+    if settings.database_url.is_some() {
+        bail!("DATABASE_URL is set: the embedded PostgreSQL is not used");
+    }
+    let data_dir = settings.data_dir.clone();
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        match cmd {
+            DbCommand::Start => println!("{}", EmbeddedPostgres::start(&data_dir)?.url()),
+            DbCommand::Url => println!("{}", EmbeddedPostgres::existing(&data_dir)?.url()),
+            DbCommand::Stop => EmbeddedPostgres::existing(&data_dir)?.stop()?,
+        }
+        Ok(())
+    })
+    .await?
+}

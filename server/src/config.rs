@@ -1,0 +1,144 @@
+//! Typed settings. Each comes from a command-line option or its environment variable
+//! (`gatehouse --help` lists them with their defaults), optionally pre-loaded from a
+//! `KEY=value` file named by `GATEHOUSE_CONFIG_FILE`; real environment variables win over
+//! the file. Secrets are `SecretString`s: never printed, never logged.
+
+use secrecy::SecretString;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+fn secret(raw: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(raw.to_owned()))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Settings {
+    /// Address the HTTP server listens on.
+    #[arg(
+        long,
+        env = "GATEHOUSE_ADDR",
+        default_value = "127.0.0.1:3000",
+        global = true
+    )]
+    pub addr: SocketAddr,
+
+    /// The URL users reach Gatehouse at (issuer, links in emails). Default: http://localhost:{port}.
+    #[arg(long, env = "GATEHOUSE_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// PostgreSQL URL. When unset, Gatehouse runs its own cluster in the data directory.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_parser = secret, global = true)]
+    pub database_url: Option<SecretString>,
+
+    /// Where the embedded database, the generated master key and dev mail live.
+    #[arg(
+        long,
+        env = "GATEHOUSE_DATA_DIR",
+        default_value = ".data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+
+    /// Directory holding the built site (`pkg/` with the wasm, JS and CSS).
+    #[arg(
+        long,
+        env = "GATEHOUSE_SITE_ROOT",
+        default_value = "target/site",
+        global = true
+    )]
+    pub site_root: PathBuf,
+
+    /// Master key ring for secrets at rest: `kid=base64(32 bytes)`, comma separated, first encrypts.
+    #[arg(long, env = "GATEHOUSE_MASTER_KEY", hide_env_values = true, value_parser = secret, global = true)]
+    pub master_key: Option<SecretString>,
+
+    /// File holding the master key ring (one `kid=base64` per line). Default with the
+    /// embedded database: {data_dir}/master.key, generated with mode 0600.
+    #[arg(long, env = "GATEHOUSE_MASTER_KEY_FILE", global = true)]
+    pub master_key_file: Option<PathBuf>,
+
+    /// Maximum database connections in the pool.
+    #[arg(
+        long,
+        env = "GATEHOUSE_DB_MAX_CONNECTIONS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub db_max_connections: u32,
+
+    /// Seconds before a request is abandoned.
+    #[arg(
+        long,
+        env = "GATEHOUSE_REQUEST_TIMEOUT_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub request_timeout_secs: u64,
+
+    /// Largest accepted request body in bytes.
+    #[arg(
+        long,
+        env = "GATEHOUSE_BODY_LIMIT_BYTES",
+        default_value_t = 1_048_576,
+        global = true
+    )]
+    pub body_limit_bytes: usize,
+
+    /// Password hashes computed at once (each takes 19 MiB). Default: the number of CPUs.
+    #[arg(long, env = "GATEHOUSE_HASH_CONCURRENCY", global = true)]
+    pub hash_concurrency: Option<usize>,
+
+    /// Log filter (tracing EnvFilter syntax).
+    #[arg(long, env = "GATEHOUSE_LOG", default_value = "info", global = true)]
+    pub log: String,
+
+    /// Log line format.
+    #[arg(
+        long,
+        env = "GATEHOUSE_LOG_FORMAT",
+        value_enum,
+        default_value = "json",
+        global = true
+    )]
+    pub log_format: LogFormat,
+
+    /// Demo mode: create the demo tenant and logins at startup.
+    #[arg(long, env = "GATEHOUSE_DEMO", default_value_t = false, global = true)]
+    pub demo: bool,
+}
+
+impl Settings {
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://localhost:{}", self.addr.port()),
+        }
+    }
+
+    /// HSTS is sent when users reach Gatehouse over HTTPS.
+    pub fn serves_https(&self) -> bool {
+        self.public_url().starts_with("https://")
+    }
+}
+
+/// Loads `GATEHOUSE_CONFIG_FILE` (or `--config-file PATH`) into the environment before the
+/// command line is parsed. Variables already set are left alone.
+pub fn load_config_file(args: &[String]) -> Result<Option<PathBuf>, String> {
+    let from_args = args
+        .windows(2)
+        .find(|w| w[0] == "--config-file")
+        .map(|w| PathBuf::from(&w[1]));
+    let path = from_args.or_else(|| std::env::var_os("GATEHOUSE_CONFIG_FILE").map(PathBuf::from));
+    match path {
+        Some(path) => dotenvy::from_path(&path)
+            .map(|_| Some(path.clone()))
+            .map_err(|e| format!("cannot read config file {}: {e}", path.display())),
+        None => Ok(None),
+    }
+}

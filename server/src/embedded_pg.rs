@@ -1,0 +1,310 @@
+//! The embedded PostgreSQL used when `DATABASE_URL` is unset: a private cluster in
+//! `{data_dir}/postgres`, created with the system's `initdb`, started with `pg_ctl`,
+//! reachable only through a Unix socket in `{data_dir}/pg-socket` (mode 0700, so `trust`
+//! authentication admits only this user), reused across runs and stopped on exit by the
+//! process that started it.
+//!
+//! PostgreSQL refuses to run as root; when Gatehouse runs as root the cluster belongs to
+//! the `postgres` system user and its commands run through `runuser`.
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub const DATABASE: &str = "gatehouse";
+const SUPERUSER: &str = "gatehouse";
+
+#[derive(Debug)]
+pub struct EmbeddedPostgres {
+    pgdata: PathBuf,
+    socket_dir: PathBuf,
+    log_file: PathBuf,
+    bin_dir: PathBuf,
+    run_as_postgres: bool,
+    /// True when this process started the server (and so stops it).
+    pub started_here: bool,
+}
+
+impl EmbeddedPostgres {
+    /// Creates the cluster if needed and makes sure it runs; returns a handle.
+    pub fn start(data_dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("creating {}", data_dir.display()))?;
+        let data_dir = data_dir
+            .canonicalize()
+            .context("resolving the data directory")?;
+        let mut pg = Self {
+            pgdata: data_dir.join("postgres"),
+            socket_dir: data_dir.join("pg-socket"),
+            log_file: data_dir.join("postgres.log"),
+            bin_dir: find_bin_dir()?,
+            run_as_postgres: running_as_root(),
+            started_here: false,
+        };
+        pg.prepare_dirs()?;
+        if !pg.pgdata.join("PG_VERSION").exists() {
+            pg.initdb()?;
+        }
+        if !pg.is_running() {
+            pg.pg_ctl_start()?;
+            pg.started_here = true;
+        }
+        pg.ensure_database()?;
+        Ok(pg)
+    }
+
+    /// The connection URL (through the Unix socket).
+    pub fn url(&self) -> String {
+        format!(
+            "postgres://{SUPERUSER}@localhost/{DATABASE}?host={}",
+            self.socket_dir.display()
+        )
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.pg(
+            &self.bin_dir.join("pg_ctl"),
+            &["status", "-D", &self.pgdata.to_string_lossy()],
+        )
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+    }
+
+    /// Stops the server (fast shutdown: open transactions roll back, data is safe).
+    pub fn stop(&self) -> Result<()> {
+        if !self.is_running() {
+            return Ok(());
+        }
+        let status = self
+            .pg(
+                &self.bin_dir.join("pg_ctl"),
+                &[
+                    "stop",
+                    "-w",
+                    "-m",
+                    "fast",
+                    "-D",
+                    &self.pgdata.to_string_lossy(),
+                ],
+            )
+            .status()
+            .context("running pg_ctl stop")?;
+        if !status.success() {
+            bail!("pg_ctl stop failed ({status})");
+        }
+        Ok(())
+    }
+
+    /// Handle for a cluster that may already run, without starting it (for `db stop`).
+    pub fn existing(data_dir: &Path) -> Result<Self> {
+        let data_dir = data_dir
+            .canonicalize()
+            .context("the data directory does not exist")?;
+        Ok(Self {
+            pgdata: data_dir.join("postgres"),
+            socket_dir: data_dir.join("pg-socket"),
+            log_file: data_dir.join("postgres.log"),
+            bin_dir: find_bin_dir()?,
+            run_as_postgres: running_as_root(),
+            started_here: false,
+        })
+    }
+
+    fn prepare_dirs(&self) -> Result<()> {
+        for dir in [&self.pgdata, &self.socket_dir] {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            set_mode(dir, 0o700)?;
+        }
+        if self.run_as_postgres {
+            let paths = [&self.pgdata, &self.socket_dir];
+            let status = Command::new("chown")
+                .arg("-R")
+                .arg("postgres:")
+                .args(paths)
+                .status()
+                .context("running chown")?;
+            if !status.success() {
+                bail!("cannot hand the database directories to the postgres user");
+            }
+            if !self.log_file.exists() {
+                std::fs::write(&self.log_file, b"").context("creating the postgres log")?;
+            }
+            Command::new("chown")
+                .arg("postgres:")
+                .arg(&self.log_file)
+                .status()
+                .context("running chown")?;
+        }
+        Ok(())
+    }
+
+    fn initdb(&self) -> Result<()> {
+        let out = self
+            .pg(
+                &self.bin_dir.join("initdb"),
+                &[
+                    "-D",
+                    &self.pgdata.to_string_lossy(),
+                    "-U",
+                    SUPERUSER,
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                ],
+            )
+            .output()
+            .context("running initdb")?;
+        if !out.status.success() {
+            bail!(
+                "initdb failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(())
+    }
+
+    fn pg_ctl_start(&self) -> Result<()> {
+        let options = format!(
+            "-c listen_addresses='' -c unix_socket_directories='{}' -c max_connections=200",
+            self.socket_dir.display()
+        );
+        let status = self
+            .pg(
+                &self.bin_dir.join("pg_ctl"),
+                &[
+                    "start",
+                    "-w",
+                    "-t",
+                    "60",
+                    "-D",
+                    &self.pgdata.to_string_lossy(),
+                    "-l",
+                    &self.log_file.to_string_lossy(),
+                    "-o",
+                    &options,
+                ],
+            )
+            .status()
+            .context("running pg_ctl start")?;
+        if !status.success() {
+            bail!("PostgreSQL did not start; see {}", self.log_file.display());
+        }
+        Ok(())
+    }
+
+    fn ensure_database(&self) -> Result<()> {
+        let socket = self.socket_dir.to_string_lossy().into_owned();
+        let psql = self.bin_dir.join("psql");
+        let exists = self
+            .pg(
+                &psql,
+                &[
+                    "-h",
+                    &socket,
+                    "-U",
+                    SUPERUSER,
+                    "-d",
+                    "postgres",
+                    "-tAc",
+                    "SELECT 1 FROM pg_database WHERE datname = 'gatehouse'",
+                ],
+            )
+            .output()
+            .context("running psql")?;
+        if !exists.status.success() {
+            bail!(
+                "cannot reach the embedded PostgreSQL: {}",
+                String::from_utf8_lossy(&exists.stderr).trim()
+            );
+        }
+        if String::from_utf8_lossy(&exists.stdout).trim() != "1" {
+            let out = self
+                .pg(
+                    &self.bin_dir.join("createdb"),
+                    &["-h", &socket, "-U", SUPERUSER, DATABASE],
+                )
+                .output()
+                .context("running createdb")?;
+            if !out.status.success() {
+                bail!(
+                    "createdb failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn pg(&self, program: &Path, args: &[&str]) -> Command {
+        let mut cmd = if self.run_as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(program);
+            c
+        } else {
+            Command::new(program)
+        };
+        cmd.args(args).current_dir("/");
+        cmd
+    }
+}
+
+fn set_mode(path: &Path, mode: u32) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("setting permissions of {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn running_as_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+/// `GATEHOUSE_PG_BIN_DIR`, else the directory of `initdb` on PATH, else the newest
+/// `/usr/lib/postgresql/*/bin`.
+fn find_bin_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("GATEHOUSE_PG_BIN_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.path().join("bin"))
+                .filter(|p| p.join("initdb").exists())
+                .collect()
+        })
+        .unwrap_or_default();
+    candidates.sort_by_key(|p| {
+        p.parent()
+            .and_then(|v| v.file_name())
+            .and_then(|v| v.to_str())
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or(0)
+    });
+    if let Some(best) = candidates.pop() {
+        return Ok(best);
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&path) {
+            let initdb = dir.join("initdb");
+            if initdb.exists() {
+                let real = initdb.canonicalize().unwrap_or(initdb);
+                if let Some(parent) = real.parent() {
+                    return Ok(parent.to_path_buf());
+                }
+            }
+        }
+    }
+    bail!("PostgreSQL server binaries (initdb, pg_ctl) not found: install the postgresql package or set GATEHOUSE_PG_BIN_DIR")
+}

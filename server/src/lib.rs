@@ -1,0 +1,14 @@
+//! The Gatehouse server: configuration, startup (embedded Postgres, migrations), the Leptos
+//! pages, the REST API, middleware and the command line.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod embedded_pg;
+pub mod middleware;
+pub mod ops;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

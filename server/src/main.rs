@@ -1,0 +1,34 @@
+//! `gatehouse`: see `gatehouse --help`.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use clap::Parser;
+use gatehouse_server::cli::{self, Cli};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if let Err(e) = gatehouse_server::config::load_config_file(&args) {
+        eprintln!("gatehouse: {e}");
+        return ExitCode::FAILURE;
+    }
+    let cli = Cli::parse();
+    gatehouse_server::telemetry::init(&cli.settings.log, cli.settings.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("gatehouse: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cli::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "gatehouse failed");
+            eprintln!("gatehouse: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

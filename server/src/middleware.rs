@@ -1,0 +1,158 @@
+//! Cross-cutting HTTP behaviour: request ids, access logs, metrics and security headers.
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+use std::sync::Arc;
+use std::time::Instant;
+use tracing::Instrument;
+
+pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the request being served: the caller's `X-Request-Id` when it is valid
+/// (1-128 characters of `A-Za-z0-9._-`), otherwise a fresh UUIDv7.
+#[derive(Debug, Clone)]
+pub struct RequestId(Arc<str>);
+
+impl RequestId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn valid_request_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+}
+
+/// Assigns the request id, runs the request inside a `request` span carrying it (so every
+/// log line of the request has it), echoes it in the response, logs the outcome and
+/// records the metrics.
+pub async fn request_context(mut req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get(&X_REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| valid_request_id(v))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let header_value = HeaderValue::from_str(&id).ok();
+    if let Some(v) = &header_value {
+        req.headers_mut().insert(X_REQUEST_ID, v.clone());
+    }
+    req.extensions_mut()
+        .insert(RequestId(Arc::from(id.as_str())));
+
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| route_group(req.uri().path()));
+    let span = tracing::info_span!("request", request_id = %id, method = %method, path = %req.uri().path());
+    let started = Instant::now();
+    let mut response = next.run(req).instrument(span.clone()).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    if let Some(v) = header_value {
+        response.headers_mut().insert(X_REQUEST_ID, v);
+    }
+    span.in_scope(|| {
+        if status >= 500 {
+            tracing::error!(
+                status,
+                latency_ms = elapsed.as_secs_f64() * 1000.0,
+                "request failed"
+            );
+        } else {
+            tracing::info!(
+                status,
+                latency_ms = elapsed.as_secs_f64() * 1000.0,
+                "request finished"
+            );
+        }
+    });
+    let labels = [
+        ("method", method.to_string()),
+        ("route", route),
+        ("status", status.to_string()),
+    ];
+    metrics::counter!("gatehouse_http_requests_total", &labels).increment(1);
+    metrics::histogram!("gatehouse_http_request_duration_seconds", &labels[..2])
+        .record(elapsed.as_secs_f64());
+    response
+}
+
+/// A bounded label for requests no route matched (static files, unknown paths), so the
+/// metrics never grow with arbitrary URLs.
+fn route_group(path: &str) -> String {
+    if path.starts_with("/pkg/") {
+        "/pkg/*".into()
+    } else if path.starts_with("/api/") {
+        "/api/*unmatched".into()
+    } else {
+        "*unmatched".into()
+    }
+}
+
+#[derive(Clone)]
+pub struct SecurityHeaders {
+    pub hsts: bool,
+}
+
+/// Security headers on every response. Pages set their own CSP with a per-response nonce;
+/// everything else gets one that allows nothing.
+pub async fn security_headers(
+    State(config): State<SecurityHeaders>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    let defaults: [(HeaderName, &'static str); 6] = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+        (
+            HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ),
+        (
+            HeaderName::from_static("permissions-policy"),
+            "camera=(), microphone=(), geolocation=(), payment=()",
+        ),
+    ];
+    for (name, value) in defaults {
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    if config.hsts {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        );
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_request_id;
+
+    #[test]
+    fn request_ids_are_checked() {
+        assert!(valid_request_id("abc-123_x.y"));
+        assert!(valid_request_id(&"a".repeat(128)));
+        for bad in ["", "has space", "semi;colon", "ünï", &"a".repeat(129)] {
+            assert!(!valid_request_id(bad), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! Putting the server together: database (external or embedded), migrations, key ring,
+//! router, and serving with graceful shutdown.
+
+use crate::config::Settings;
+use crate::embedded_pg::EmbeddedPostgres;
+use crate::middleware::{request_context, security_headers, SecurityHeaders};
+use crate::state::AppState;
+use crate::{api, ops};
+use anyhow::{bail, Context, Result};
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use gatehouse_app::{shell, App};
+use gatehouse_domain::crypto::MasterKeys;
+use leptos::config::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use secrecy::ExposeSecret;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+/// A database connection pool, and the embedded cluster behind it when there is one.
+pub struct Database {
+    pub pool: PgPool,
+    pub embedded: Option<EmbeddedPostgres>,
+}
+
+impl Database {
+    /// Connects to `DATABASE_URL`, or starts the embedded cluster when it is unset.
+    pub async fn connect(settings: &Settings) -> Result<Self> {
+        let (url, embedded) = match &settings.database_url {
+            Some(url) => (url.expose_secret().to_owned(), None),
+            None => {
+                let data_dir = settings.data_dir.clone();
+                let pg = tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&data_dir))
+                    .await
+                    .context("starting the embedded PostgreSQL")??;
+                (pg.url(), Some(pg))
+            }
+        };
+        let options = PgConnectOptions::from_str(&url)
+            .context("DATABASE_URL is not a valid PostgreSQL URL")?;
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.db_max_connections)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .context("connecting to PostgreSQL")?;
+        Ok(Self { pool, embedded })
+    }
+
+    /// Closes the pool and stops the embedded cluster if this process started it.
+    pub async fn close(self) {
+        self.pool.close().await;
+        if let Some(pg) = self.embedded.filter(|pg| pg.started_here) {
+            if let Err(e) = tokio::task::spawn_blocking(move || pg.stop()).await {
+                tracing::warn!(error = %e, "stopping the embedded PostgreSQL failed");
+            }
+        }
+    }
+}
+
+/// Applies pending migrations and makes sure this month's audit partitions exist.
+pub async fn migrate(pool: &PgPool) -> Result<()> {
+    gatehouse_domain::MIGRATOR
+        .run(pool)
+        .await
+        .context("applying database migrations")?;
+    gatehouse_domain::audit::ensure_audit_partitions(pool)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(())
+}
+
+/// The key ring: `GATEHOUSE_MASTER_KEY`, else `GATEHOUSE_MASTER_KEY_FILE`, else (embedded
+/// database only) `{data_dir}/master.key`, generated on first use.
+pub fn master_keys(settings: &Settings) -> Result<MasterKeys> {
+    if let Some(text) = &settings.master_key {
+        return MasterKeys::parse(text).context("GATEHOUSE_MASTER_KEY");
+    }
+    if let Some(path) = &settings.master_key_file {
+        if !path.exists() {
+            bail!(
+                "GATEHOUSE_MASTER_KEY_FILE {} does not exist",
+                path.display()
+            );
+        }
+        return MasterKeys::load_or_create_file(path).context("GATEHOUSE_MASTER_KEY_FILE");
+    }
+    if settings.database_url.is_some() {
+        bail!("with an external DATABASE_URL, set GATEHOUSE_MASTER_KEY or GATEHOUSE_MASTER_KEY_FILE (every instance needs the same key ring)");
+    }
+    MasterKeys::load_or_create_file(&settings.data_dir.join("master.key"))
+        .context("the generated master key file")
+}
+
+pub fn leptos_options(settings: &Settings) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("gatehouse")
+        .site_root(settings.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(settings.addr)
+        .build()
+}
+
+pub fn app_state(settings: Settings, pool: PgPool, keys: MasterKeys) -> Result<AppState> {
+    Ok(AppState {
+        leptos_options: leptos_options(&settings),
+        pool,
+        keys: Arc::new(keys),
+        metrics: ops::metrics_handle()?,
+        settings: Arc::new(settings),
+    })
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    let settings = state.settings.clone();
+    Router::new()
+        .leptos_routes(&state, routes, move || shell(options.clone()))
+        .nest("/api", api::router())
+        .merge(ops::router())
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(DefaultBodyLimit::max(settings.body_limit_bytes))
+        .layer(RequestBodyLimitLayer::new(settings.body_limit_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(settings.request_timeout_secs),
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            SecurityHeaders {
+                hsts: settings.serves_https(),
+            },
+            security_headers,
+        ))
+        .layer(axum::middleware::from_fn(request_context))
+        .with_state(state)
+}
+
+/// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
+pub async fn serve(settings: Settings) -> Result<()> {
+    if let Some(n) = settings.hash_concurrency {
+        gatehouse_domain::passwords::configure_concurrency(n);
+    }
+    let keys = master_keys(&settings)?;
+    let db = Database::connect(&settings).await?;
+    let result = serve_with(settings, db.pool.clone(), keys).await;
+    db.close().await;
+    result
+}
+
+async fn serve_with(settings: Settings, pool: PgPool, keys: MasterKeys) -> Result<()> {
+    migrate(&pool).await?;
+    if settings.demo {
+        let created = gatehouse_domain::demo::ensure_demo_data(&pool)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        tracing::info!(created, "demo data ready");
+    }
+    let listener = tokio::net::TcpListener::bind(settings.addr)
+        .await
+        .with_context(|| format!("binding {}", settings.addr))?;
+    let url = settings.public_url();
+    let demo = settings.demo;
+    let state = app_state(settings, pool.clone(), keys)?;
+    tokio::spawn(maintain_audit_partitions(pool));
+    print_banner(&url, demo);
+    tracing::info!(%url, "gatehouse listening");
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("serving HTTP")?;
+    tracing::info!("gatehouse stopped");
+    Ok(())
+}
+
+fn print_banner(url: &str, demo: bool) {
+    println!("\n  Gatehouse is running at {url}\n");
+    if demo {
+        println!(
+            "  Demo logins (password: {}):",
+            gatehouse_domain::demo::DEMO_PASSWORD
+        );
+        for (email, role, tenant) in gatehouse_domain::demo::DEMO_LOGINS {
+            let where_ = tenant
+                .map(|t| format!("tenant {t}"))
+                .unwrap_or_else(|| "platform".into());
+            println!("    {email:<26} {role:<9} {where_}");
+        }
+        println!();
+    }
+}
+
+async fn maintain_audit_partitions(pool: PgPool) {
+    let mut tick = tokio::time::interval(Duration::from_secs(24 * 3600));
+    loop {
+        tick.tick().await;
+        if let Err(e) = gatehouse_domain::audit::ensure_audit_partitions(&pool).await {
+            tracing::warn!(error = %e, "creating audit partitions failed");
+        }
+    }
+}
+
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown requested; finishing requests in flight");
+}
