@@ -132,6 +132,7 @@ pub fn router(state: AppState) -> Router {
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(settings.request_timeout_secs),
         ))
+        .layer(axum::middleware::from_fn(api::error_bodies))
         .layer(axum::middleware::from_fn_with_state(
             SecurityHeaders {
                 hsts: settings.serves_https(),

@@ -9,8 +9,8 @@ pub use error::{ApiError, ApiJson};
 
 use crate::middleware::RequestId;
 use crate::state::AppState;
-use axum::extract::Request;
-use axum::http::header;
+use axum::extract::{OriginalUri, Request};
+use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -21,14 +21,27 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/openapi.json", get(openapi))
         .fallback(|| async { ApiError::not_found() })
-        .layer(axum::middleware::from_fn(error_bodies))
 }
 
 /// Rewrites every error response under `/api/` into the SPEC §9 body carrying the request
 /// id: our own errors are rendered again with the id, anything else (axum's plain-text
 /// rejections, empty 405s) becomes the body for its status. `Allow`, `Retry-After` and
 /// `WWW-Authenticate` headers are kept.
+/// Applied to the whole application, outside the body-limit and timeout layers, so their
+/// refusals are rewritten too; pages keep their own error pages.
 pub async fn error_bodies(req: Request, next: Next) -> Response {
+    // Inside a nested router the URI has lost its prefix; the original one has not.
+    let original = req
+        .extensions()
+        .get::<OriginalUri>()
+        .map(|u| u.path().to_owned());
+    if !original
+        .as_deref()
+        .unwrap_or(req.uri().path())
+        .starts_with("/api/")
+    {
+        return next.run(req).await;
+    }
     let request_id = req.extensions().get::<RequestId>().cloned();
     let response = next.run(req).await;
     let status = response.status();
@@ -45,6 +58,9 @@ pub async fn error_bodies(req: Request, next: Next) -> Response {
     };
     let mut fresh = error.into_response_with(request_id.as_ref());
     for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+        if name == header::ALLOW && status != StatusCode::METHOD_NOT_ALLOWED {
+            continue;
+        }
         if let Some(value) = response.headers().get(&name) {
             fresh.headers_mut().insert(name, value.clone());
         }

@@ -1,0 +1,322 @@
+//! Black-box tests: the real server (router, middleware, pages) on a random port against a
+//! fresh database, driven over HTTP.
+
+use clap::Parser;
+use gatehouse_domain::crypto::MasterKeys;
+use gatehouse_server::cli::Cli;
+use gatehouse_server::startup;
+use reqwest::{Client, StatusCode};
+use serde_json::Value;
+use sqlx::PgPool;
+
+struct TestApp {
+    base: String,
+    client: Client,
+}
+
+async fn spawn_app_with(pool: PgPool, extra_args: &[&str]) -> TestApp {
+    let mut args = vec!["gatehouse", "--addr", "127.0.0.1:0"];
+    args.extend_from_slice(extra_args);
+    let settings = Cli::try_parse_from(args).unwrap().settings;
+    let keys = MasterKeys::parse(&MasterKeys::generate_text("test")).unwrap();
+    let state = startup::app_state(settings, pool, keys).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = startup::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let client = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    TestApp {
+        base: format!("http://{addr}"),
+        client,
+    }
+}
+
+async fn spawn_app(pool: PgPool) -> TestApp {
+    spawn_app_with(pool, &[]).await
+}
+
+impl TestApp {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+async fn json(res: reqwest::Response) -> Value {
+    res.json().await.unwrap()
+}
+
+fn assert_spec_error(body: &Value, code: &str, request_id: &str) {
+    assert_eq!(body["code"], code, "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    assert_eq!(body["request_id"], request_id, "{body}");
+    assert!(body["details"].is_array(), "{body}");
+}
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn unknown_api_route_is_a_json_404_with_the_request_id(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let res = app
+        .client
+        .get(app.url("/api/v1/does-not-exist"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(res.headers()["content-type"], "application/json");
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_spec_error(&json(res).await, "ERR_NOT_FOUND", &id);
+}
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn wrong_method_is_a_json_405_with_allow(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let res = app
+        .client
+        .delete(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let allow = res.headers()["allow"].to_str().unwrap().to_owned();
+    assert!(allow.contains("GET"), "{allow}");
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_spec_error(&json(res).await, "ERR_METHOD_NOT_ALLOWED", &id);
+}
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn oversized_body_is_a_json_413(pool: PgPool) {
+    let app = spawn_app_with(pool, &["--body-limit-bytes", "1024"]).await;
+    let res = app
+        .client
+        .post(app.url("/api/v1/openapi.json"))
+        .header("content-type", "application/json")
+        .body(format!("{{\"x\":\"{}\"}}", "a".repeat(4096)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_spec_error(&json(res).await, "ERR_PAYLOAD_TOO_LARGE", &id);
+}
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn request_ids_are_kept_when_valid_and_replaced_when_not(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let res = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "client-abc.123_x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-request-id"], "client-abc.123_x");
+
+    let bad = "x".repeat(300);
+    let res = app
+        .client
+        .get(app.url("/api/v1/nope"))
+        .header("x-request-id", &bad)
+        .send()
+        .await
+        .unwrap();
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_ne!(id, bad);
+    assert!(
+        uuid::Uuid::parse_str(&id).is_ok(),
+        "a fresh UUID replaces an invalid id: {id}"
+    );
+    assert_eq!(json(res).await["request_id"], id);
+
+    let page = app.client.get(app.url("/login")).send().await.unwrap();
+    assert!(
+        page.headers().contains_key("x-request-id"),
+        "pages carry the id too"
+    );
+}
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn health_and_readiness(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let res = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(json(res).await["status"], "ready");
+}
+
+#[sqlx::test(migrations = false)]
+async fn readiness_fails_without_migrations(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let res = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        json(res).await["reason"],
+        "migrations have not been applied"
+    );
+    // Liveness does not depend on the database.
+    assert_eq!(
+        app.client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn readiness_fails_when_the_database_is_gone(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    pool.close().await;
+    let res = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn metrics_count_requests_by_route_and_status(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.client.get(app.url("/healthz")).send().await.unwrap();
+    app.client
+        .get(app.url("/api/v1/unknown-for-metrics"))
+        .send()
+        .await
+        .unwrap();
+    let res = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = res.text().await.unwrap();
+    assert!(
+        text.contains(
+            r#"gatehouse_http_requests_total{method="GET",route="/healthz",status="200"}"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"route="/api/*unmatched",status="404""#),
+        "unmatched paths share one label: {text}"
+    );
+    assert!(
+        text.contains("gatehouse_http_request_duration_seconds_bucket"),
+        "{text}"
+    );
+    assert!(text.contains("gatehouse_db_pool_connections"), "{text}");
+    assert!(text.contains("gatehouse_db_pool_max_connections"), "{text}");
+    assert!(
+        !text.contains("unknown-for-metrics"),
+        "raw paths never become labels"
+    );
+}
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn security_headers_on_pages_and_api(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let page = app.client.get(app.url("/login")).send().await.unwrap();
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("'nonce-"),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+    assert!(
+        !page.headers().contains_key("strict-transport-security"),
+        "no HSTS over plain HTTP"
+    );
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .unwrap()
+        .split('\'')
+        .next()
+        .unwrap()
+        .to_owned();
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(&format!("nonce=\"{nonce}\"")),
+        "inline scripts carry this response's nonce"
+    );
+
+    let api = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        api.headers()["content-security-policy"],
+        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+    );
+    assert_eq!(api.headers()["x-frame-options"], "DENY");
+}
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn hsts_when_served_over_https(pool: PgPool) {
+    let app = spawn_app_with(pool, &["--public-url", "https://login.example.com"]).await;
+    let res = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert!(res.headers()["strict-transport-security"]
+        .to_str()
+        .unwrap()
+        .starts_with("max-age="));
+}
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn pages_render_and_unknown_pages_are_404(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let res = app.client.get(app.url("/login")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("<title>Sign in · Gatehouse</title>"),
+        "{html}"
+    );
+    assert!(html.contains(r#"name="email""#) && html.contains(r#"name="password""#));
+
+    let html = app
+        .client
+        .get(app.url("/t/acme/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("to acme on Gatehouse"));
+
+    for path in ["/", "/operator", "/admin", "/audit", "/account"] {
+        let res = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+    }
+    let res = app
+        .client
+        .get(app.url("/no/such/page"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(res.text().await.unwrap().contains("Page not found"));
+}
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn the_openapi_document_describes_the_error_format(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let doc = json(
+        app.client
+            .get(app.url("/api/v1/openapi.json"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(doc["components"]["schemas"]["Error"]["properties"]["request_id"].is_object());
+}
