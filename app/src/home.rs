@@ -27,6 +27,7 @@ const AREAS: &[(&str, &str, &str)] = &[
 #[component]
 pub fn HomePage() -> impl IntoView {
     view! {
+        <leptos_meta::Title text="Gatehouse" />
         <PageHeader title="Welcome to Gatehouse" subtitle="Login, tokens, tenants, feature flags, usage and audit — in one self-hosted server." />
         <div class="grid gap-4 sm:grid-cols-2">
             {AREAS

@@ -94,7 +94,7 @@ pub fn PlannedConsole(
     items: &'static [(&'static str, &'static str)],
 ) -> impl IntoView {
     view! {
-        <leptos_meta::Title text=title />
+        <PageTitle text=title />
         <PageHeader title=title subtitle=audience />
         <div class="rounded-lg border border-dashed border-slate-300 bg-white p-6">
             <p class="text-sm font-medium text-slate-700">"What this console will hold"</p>
@@ -113,4 +113,10 @@ pub fn PlannedConsole(
             </ul>
         </div>
     }
+}
+
+/// The document title: "{page} · Gatehouse".
+#[component]
+pub fn PageTitle(text: &'static str) -> impl IntoView {
+    view! { <leptos_meta::Title text=format!("{text} · Gatehouse") /> }
 }

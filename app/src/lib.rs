@@ -13,9 +13,9 @@ mod not_found;
 mod operator;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{path, SsrMode};
+use leptos_router::path;
 
 /// The HTML document around the app. On the server it also sets the Content-Security-Policy
 /// with this response's nonce, so the hydration scripts run and nothing injected does.
@@ -28,7 +28,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="description" content="Gatehouse: login, tokens, tenants, feature flags, usage and audit for B2B SaaS." />
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
                 <AutoReload options=options.clone() />
+                <HashedStylesheet options=options.clone() id="leptos" />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -62,20 +65,16 @@ fn set_content_security_policy() {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="leptos" href="/pkg/gatehouse.css" />
-        <Link rel="icon" type_="image/svg+xml" href="/favicon.svg" />
-        <Meta name="description" content="Gatehouse: login, tokens, tenants, feature flags, usage and audit for B2B SaaS." />
-        <Title formatter=|title: String| if title.is_empty() { "Gatehouse".to_owned() } else { format!("{title} · Gatehouse") } />
         <Router>
             <layout::Shell>
                 <Routes fallback=not_found::NotFound>
-                    <Route path=path!("/") view=home::HomePage ssr=SsrMode::Async />
-                    <Route path=path!("/login") view=login::LoginPage ssr=SsrMode::Async />
-                    <Route path=path!("/t/:domain/login") view=login::LoginPage ssr=SsrMode::Async />
-                    <Route path=path!("/account") view=account::AccountPage ssr=SsrMode::Async />
-                    <Route path=path!("/operator") view=operator::OperatorPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin") view=admin::AdminPage ssr=SsrMode::Async />
-                    <Route path=path!("/audit") view=audit::AuditPage ssr=SsrMode::Async />
+                    <Route path=path!("/") view=home::HomePage />
+                    <Route path=path!("/login") view=login::LoginPage />
+                    <Route path=path!("/t/:domain/login") view=login::LoginPage />
+                    <Route path=path!("/account") view=account::AccountPage />
+                    <Route path=path!("/operator") view=operator::OperatorPage />
+                    <Route path=path!("/admin") view=admin::AdminPage />
+                    <Route path=path!("/audit") view=audit::AuditPage />
                 </Routes>
             </layout::Shell>
         </Router>

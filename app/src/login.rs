@@ -17,7 +17,7 @@ pub fn LoginPage() -> impl IntoView {
     };
     let (show_password, set_show_password) = signal(false);
     view! {
-        <leptos_meta::Title text="Sign in" />
+        <crate::layout::PageTitle text="Sign in" />
         <div class="mx-auto max-w-md">
             <div class="rounded-xl border border-slate-200 bg-white p-8 shadow-sm">
                 <h1 class="text-2xl font-semibold tracking-tight">"Sign in"</h1>

@@ -8,7 +8,7 @@ pub fn NotFound() -> impl IntoView {
         options.set_status(http::StatusCode::NOT_FOUND);
     }
     view! {
-        <leptos_meta::Title text="Page not found" />
+        <crate::layout::PageTitle text="Page not found" />
         <div class="mx-auto max-w-md py-16 text-center">
             <p class="text-sm font-semibold text-indigo-600">"404"</p>
             <h1 class="mt-2 text-3xl font-semibold tracking-tight">"Page not found"</h1>

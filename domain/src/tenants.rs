@@ -92,21 +92,36 @@ pub async fn find_tenant_by_domain(
     conn: &mut PgConnection,
     domain: &TenantDomain,
 ) -> Result<Option<Tenant>, DomainError> {
-    let row: Option<(Uuid, String, String, String, String, OffsetDateTime)> = sqlx::query_as(
+    let row: Option<TenantRow> = sqlx::query_as(
         "SELECT id, name, domain, plan, status, created_at FROM tenants WHERE domain = $1",
     )
     .bind(domain.as_str())
     .fetch_optional(&mut *conn)
     .await?;
-    row.map(|(id, name, domain, plan, status, created_at)| {
+    row.map(Tenant::try_from).transpose()
+}
+
+#[derive(sqlx::FromRow)]
+struct TenantRow {
+    id: Uuid,
+    name: String,
+    domain: String,
+    plan: String,
+    status: String,
+    created_at: OffsetDateTime,
+}
+
+impl TryFrom<TenantRow> for Tenant {
+    type Error = DomainError;
+
+    fn try_from(r: TenantRow) -> Result<Self, Self::Error> {
         Ok(Tenant {
-            id,
-            name,
-            domain,
-            plan: Plan::parse(&plan)?,
-            status: TenantStatus::parse(&status)?,
-            created_at,
+            id: r.id,
+            name: r.name,
+            domain: r.domain,
+            plan: Plan::parse(&r.plan)?,
+            status: TenantStatus::parse(&r.status)?,
+            created_at: r.created_at,
         })
-    })
-    .transpose()
+    }
 }

@@ -120,7 +120,7 @@ pub async fn find_user_by_email(
     tenant_id: Option<Uuid>,
     email: &Email,
 ) -> Result<Option<User>, DomainError> {
-    let row: Option<(Uuid, Option<Uuid>, String, Option<String>, String, String)> = sqlx::query_as(
+    let row: Option<UserRow> = sqlx::query_as(
         "SELECT id, tenant_id, email, name, role, status FROM users
          WHERE tenant_id IS NOT DISTINCT FROM $1 AND lower(email) = lower($2) AND status <> 'archived'",
     )
@@ -128,15 +128,30 @@ pub async fn find_user_by_email(
     .bind(email.as_str())
     .fetch_optional(&mut *conn)
     .await?;
-    row.map(|(id, tenant_id, email, name, role, status)| {
+    row.map(User::try_from).transpose()
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: Uuid,
+    tenant_id: Option<Uuid>,
+    email: String,
+    name: Option<String>,
+    role: String,
+    status: String,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = DomainError;
+
+    fn try_from(r: UserRow) -> Result<Self, Self::Error> {
         Ok(User {
-            id,
-            tenant_id,
-            email,
-            name,
-            role: Role::parse(&role)?,
-            status: UserStatus::parse(&status)?,
+            id: r.id,
+            tenant_id: r.tenant_id,
+            email: r.email,
+            name: r.name,
+            role: Role::parse(&r.role)?,
+            status: UserStatus::parse(&r.status)?,
         })
-    })
-    .transpose()
+    }
 }

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs a named benchmark against a release build and writes its figures to
+# bench/results/NAME.json. Usage: bench/run.sh NAME   (NAME = a bench/NAME.sh script)
+#
+# The harness: set-up, release build, an embedded PostgreSQL in .data/bench, the server with
+# demo data on BENCH_PORT (default 3200). The benchmark script gets BASE_URL and prints one
+# JSON object; the harness adds the machine and the commit.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+name="${1:?usage: bench/run.sh NAME}"
+[ -f "bench/$name.sh" ] || { echo "no benchmark bench/$name.sh" >&2; exit 1; }
+source scripts/setup.sh
+command -v wrk >/dev/null || apt_install wrk
+cargo leptos build --release "${LEPTOS_BUILD_ARGS[@]}"
+
+export GATEHOUSE_DATA_DIR="$PWD/.data/bench" GATEHOUSE_LOG=warn GATEHOUSE_SITE_ROOT=target/site
+unset DATABASE_URL
+port="${BENCH_PORT:-3200}"
+target/release/gatehouse serve --demo --addr "127.0.0.1:$port" > "$GATEHOUSE_DATA_DIR.log" 2>&1 &
+pid=$!
+trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT
+for _ in $(seq 1 120); do curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.5; done
+
+figures=$(BASE_URL="http://127.0.0.1:$port" bash "bench/$name.sh")
+python3 - "$name" "$figures" <<'PY' > "bench/results/$name.json"
+import json, os, subprocess, sys, datetime
+name, figures = sys.argv[1], json.loads(sys.argv[2])
+commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+print(json.dumps({
+    "benchmark": name,
+    "commit": commit,
+    "measured_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    "machine": {"cpus": os.cpu_count()},
+    **figures,
+}, indent=2))
+PY
+cat "bench/results/$name.json"

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Installs what Gatehouse needs to build and run on Debian/Ubuntu, only what is missing:
+# apt packages, the wasm32 standard library (rustup target, or Debian's toolchain with std
+# built from source), cargo-leptos and wasm-bindgen-cli at pinned versions, and the npm
+# devDependencies. Idempotent: a second run takes seconds.
+#
+# Source it (". scripts/setup.sh [--tests]") to get PATH, WASM_ROUTE and LEPTOS_BUILD_ARGS.
+# --tests also installs what the test command needs (Chromium).
+
+set -euo pipefail
+GATEHOUSE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CARGO_LEPTOS_VERSION=0.3.11
+WITH_TESTS=0
+for arg in "$@"; do [ "$arg" = "--tests" ] && WITH_TESTS=1; done
+
+log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*" >&2; }
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+APT_UPDATED=0
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$APT_UPDATED" = 0 ]; then log "apt-get update"; $SUDO apt-get update -qq; APT_UPDATED=1; fi
+  log "apt-get install ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+export PATH="$HOME/.cargo/bin:$GATEHOUSE_ROOT/node_modules/.bin:$PATH"
+
+# --- system packages ----------------------------------------------------------------------
+command -v cargo >/dev/null || { echo "Rust (cargo) is required: https://rustup.rs" >&2; exit 1; }
+command -v npm >/dev/null || apt_install nodejs npm
+if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  apt_install postgresql
+fi
+if [ "$WITH_TESTS" = 1 ]; then
+  apt_install chromium
+fi
+
+# --- the wasm32 standard library -----------------------------------------------------------
+# Route 1: rustup's target. Route 2 (when rustup cannot download it here): Debian's
+# rustc-web with std built from source (BUILD.md).
+LEPTOS_BUILD_ARGS=()
+if rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$'; then
+  WASM_ROUTE="rustup target (installed)"
+elif timeout 180 rustup target add wasm32-unknown-unknown >/dev/null 2>&1; then
+  WASM_ROUTE="rustup target (just installed)"
+else
+  apt_install rustc-web cargo-web rust-web-src lld-22
+  export RUSTC_BOOTSTRAP=1
+  LEPTOS_BUILD_ARGS=(--lib-cargo-args "-Zbuild-std=std,panic_abort --config=build.rustc='/usr/bin/rustc'")
+  WASM_ROUTE="Debian rustc-web with -Zbuild-std (rustup target unavailable)"
+fi
+export WASM_ROUTE
+log "wasm route: $WASM_ROUTE"
+
+# --- cargo tools at pinned versions -------------------------------------------------------
+# Their speed at run time does not matter: build them without LTO, much faster here.
+quick_install() {
+  CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
+    "$@" --root "$HOME/.cargo"
+}
+if [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "$CARGO_LEPTOS_VERSION" ]; then
+  # cargo-leptos 0.3 needs rustc >= 1.96; Debian's rustc-web has it when rustup's is older.
+  rustc_minor=$(rustc --version | awk '{print $2}' | cut -d. -f2)
+  if [ "$rustc_minor" -ge 96 ]; then
+    log "installing cargo-leptos $CARGO_LEPTOS_VERSION"
+    quick_install cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
+  else
+    apt_install rustc-web cargo-web
+    log "installing cargo-leptos $CARGO_LEPTOS_VERSION with Debian's rustc $(/usr/bin/rustc --version | awk '{print $2}')"
+    RUSTC=/usr/bin/rustc quick_install /usr/bin/cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
+  fi
+fi
+WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/"/,"",$3); print $3; exit}' "$GATEHOUSE_ROOT/Cargo.lock")
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+  log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+  # Not --locked: its lockfile pins a crate version this registry lacks (BUILD.md).
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --debug --root "$HOME/.cargo"
+fi
+
+# --- npm devDependencies (Tailwind, wasm-opt, playwright-core) -------------------------------
+# `npm install` with the committed lock (`npm ci` trips over Tailwind's optional
+# platform packages in npm 11); re-run only when package.json or the lock changed.
+stamp="$GATEHOUSE_ROOT/node_modules/.gatehouse.stamp"
+want=$(cat "$GATEHOUSE_ROOT/package.json" "$GATEHOUSE_ROOT/package-lock.json" | sha256sum | cut -c1-64)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  log "npm install (from package-lock.json)"
+  (cd "$GATEHOUSE_ROOT" && npm install --no-audit --no-fund --loglevel=error)
+  want=$(cat "$GATEHOUSE_ROOT/package.json" "$GATEHOUSE_ROOT/package-lock.json" | sha256sum | cut -c1-64)
+  echo "$want" > "$stamp"
+fi
+export LEPTOS_OUTPUT_NAME=gatehouse
+log "ready (cargo-leptos $(cargo leptos --version | awk '{print $2}'), wasm-bindgen $WASM_BINDGEN_VERSION)"

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The test command: the same set-up as the run command, then every test:
+#   formatting and clippy, unit tests, domain tests (#[sqlx::test] on the embedded
+#   PostgreSQL), black-box API tests, and the browser tests in end2end/ against the running
+#   server in headless Chromium.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+started=$(date +%s)
+source scripts/setup.sh --tests
+step() { printf '\n\033[1;32m[test]\033[0m %s (%ss)\n' "$*" "$(( $(date +%s) - started ))" >&2; }
+
+# A data directory of its own, so tests never touch the demo database of the run command.
+export GATEHOUSE_DATA_DIR="${GATEHOUSE_TEST_DATA_DIR:-$ROOT/.data/test}"
+export GATEHOUSE_LOG_FORMAT=json
+mkdir -p "$GATEHOUSE_DATA_DIR"
+
+step "rustfmt"
+cargo fmt --all -- --check
+
+step "build (server + wasm, debug)"
+cargo leptos build "${LEPTOS_BUILD_ARGS[@]}"
+
+SERVER_PID=""
+STARTED_DB=0
+cleanup() {
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  if [ "$STARTED_DB" = 1 ]; then target/debug/gatehouse db stop >/dev/null 2>&1 || true; fi
+}
+trap cleanup EXIT
+
+if [ -z "${DATABASE_URL:-}" ]; then
+  step "embedded PostgreSQL in $GATEHOUSE_DATA_DIR"
+  [ -f "$GATEHOUSE_DATA_DIR/postgres/postmaster.pid" ] || STARTED_DB=1
+  DATABASE_URL=$(target/debug/gatehouse db start | tail -n 1)
+  export DATABASE_URL
+  # The server and the browser tests use a database of their own, recreated each run.
+  E2E_DATABASE_URL=$(printf '%s' "$DATABASE_URL" | sed 's#/gatehouse?#/gatehouse_e2e?#')
+else
+  E2E_DATABASE_URL="$DATABASE_URL"
+fi
+
+step "clippy"
+cargo clippy -p gatehouse-domain -p gatehouse-app -p gatehouse-server --all-targets -- -D warnings
+
+step "unit, domain and API tests"
+cargo test -p gatehouse-domain -p gatehouse-server
+
+step "browser tests"
+# `cargo test` relinks target/debug/gatehouse with the test build's feature set, whose pages
+# do not hydrate against the wasm built by cargo-leptos; relink cargo-leptos's (seconds).
+cargo leptos build "${LEPTOS_BUILD_ARGS[@]}" >/dev/null 2>&1
+if [ "$E2E_DATABASE_URL" != "$DATABASE_URL" ]; then
+  psql "$DATABASE_URL" -qc "DROP DATABASE IF EXISTS gatehouse_e2e WITH (FORCE)" -c "CREATE DATABASE gatehouse_e2e" >/dev/null
+fi
+PORT="${GATEHOUSE_TEST_PORT:-3100}"
+export GATEHOUSE_MASTER_KEY_FILE="$GATEHOUSE_DATA_DIR/master.key"
+[ -f "$GATEHOUSE_MASTER_KEY_FILE" ] || (umask 077; echo "k1=$(head -c 32 /dev/urandom | base64)" > "$GATEHOUSE_MASTER_KEY_FILE")
+DATABASE_URL="$E2E_DATABASE_URL" GATEHOUSE_SITE_ROOT=target/site \
+  target/debug/gatehouse serve --demo --addr "127.0.0.1:$PORT" > "$GATEHOUSE_DATA_DIR/e2e-server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 60); do
+  curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
+  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$GATEHOUSE_DATA_DIR/e2e-server.log" >&2; exit 1; }
+  sleep 0.5
+done
+BASE_URL="http://localhost:$PORT" node --test --test-concurrency=1 end2end/tests/*.test.mjs
+
+step "graceful shutdown"
+kill -TERM "$SERVER_PID"
+wait "$SERVER_PID"; rc=$?
+SERVER_PID=""
+[ "$rc" = 0 ] || { echo "server exited with $rc after SIGTERM" >&2; exit 1; }
+grep -q '"gatehouse stopped"' "$GATEHOUSE_DATA_DIR/e2e-server.log" || { echo "no clean shutdown logged" >&2; exit 1; }
+
+step "all tests passed"
