@@ -12,6 +12,7 @@ pub mod demo;
 pub mod error;
 pub mod passwords;
 pub mod permissions;
+pub mod sessions;
 pub mod tenants;
 pub mod types;
 pub mod users;

@@ -30,17 +30,7 @@ impl EmbeddedPostgres {
     pub fn start(data_dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("creating {}", data_dir.display()))?;
-        let data_dir = data_dir
-            .canonicalize()
-            .context("resolving the data directory")?;
-        let mut pg = Self {
-            pgdata: data_dir.join("postgres"),
-            socket_dir: data_dir.join("pg-socket"),
-            log_file: data_dir.join("postgres.log"),
-            bin_dir: find_bin_dir()?,
-            run_as_postgres: running_as_root(),
-            started_here: false,
-        };
+        let mut pg = Self::existing(data_dir)?;
         pg.prepare_dirs()?;
         if !pg.pgdata.join("PG_VERSION").exists() {
             pg.initdb()?;
@@ -140,28 +130,20 @@ impl EmbeddedPostgres {
     }
 
     fn initdb(&self) -> Result<()> {
-        let out = self
-            .pg(
-                &self.bin_dir.join("initdb"),
-                &[
-                    "-D",
-                    &self.pgdata.to_string_lossy(),
-                    "-U",
-                    SUPERUSER,
-                    "--auth-local=trust",
-                    "--auth-host=scram-sha-256",
-                    "--encoding=UTF8",
-                    "--locale=C.UTF-8",
-                ],
-            )
-            .output()
-            .context("running initdb")?;
-        if !out.status.success() {
-            bail!(
-                "initdb failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
+        let pgdata = self.pgdata.to_string_lossy().into_owned();
+        self.run_checked(
+            "initdb",
+            &[
+                "-D",
+                &pgdata,
+                "-U",
+                SUPERUSER,
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ],
+        )?;
         Ok(())
     }
 
@@ -196,10 +178,9 @@ impl EmbeddedPostgres {
 
     fn ensure_database(&self) -> Result<()> {
         let socket = self.socket_dir.to_string_lossy().into_owned();
-        let psql = self.bin_dir.join("psql");
         let exists = self
-            .pg(
-                &psql,
+            .run_checked(
+                "psql",
                 &[
                     "-h",
                     &socket,
@@ -211,30 +192,26 @@ impl EmbeddedPostgres {
                     "SELECT 1 FROM pg_database WHERE datname = 'gatehouse'",
                 ],
             )
-            .output()
-            .context("running psql")?;
-        if !exists.status.success() {
-            bail!(
-                "cannot reach the embedded PostgreSQL: {}",
-                String::from_utf8_lossy(&exists.stderr).trim()
-            );
-        }
+            .context("cannot reach the embedded PostgreSQL")?;
         if String::from_utf8_lossy(&exists.stdout).trim() != "1" {
-            let out = self
-                .pg(
-                    &self.bin_dir.join("createdb"),
-                    &["-h", &socket, "-U", SUPERUSER, DATABASE],
-                )
-                .output()
-                .context("running createdb")?;
-            if !out.status.success() {
-                bail!(
-                    "createdb failed: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                );
-            }
+            self.run_checked("createdb", &["-h", &socket, "-U", SUPERUSER, DATABASE])?;
         }
         Ok(())
+    }
+
+    /// Runs a PostgreSQL program and fails with its error output when it fails.
+    fn run_checked(&self, program: &str, args: &[&str]) -> Result<std::process::Output> {
+        let out = self
+            .pg(&self.bin_dir.join(program), args)
+            .output()
+            .with_context(|| format!("running {program}"))?;
+        if !out.status.success() {
+            bail!(
+                "{program} failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(out)
     }
 
     fn pg(&self, program: &Path, args: &[&str]) -> Command {

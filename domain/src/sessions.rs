@@ -1,0 +1,302 @@
+//! Server-side sessions (DAT-SESSION, FR-AUTH-005; SPEC §3).
+//!
+//! The browser cookie holds only a random 256-bit token; the database keeps its SHA-256.
+//! A session has an absolute lifetime of 24 hours and an idle timeout taken from its
+//! tenant (default 30 minutes). A revoked, expired or idle session, a session whose user
+//! is no longer active, or whose tenant is suspended, is refused on the very next request.
+
+use crate::audit::{append_audit_entry, ActorType, AuditEntry, RequestContext};
+use crate::types::{Role, TenantStatus, UserStatus};
+use crate::{random_token, token_hash, DomainError};
+use secrecy::SecretString;
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool};
+use std::net::IpAddr;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+/// Absolute lifetime of every session.
+pub const ABSOLUTE_LIFETIME: Duration = Duration::hours(24);
+/// Idle timeout for platform users (operators, auditors), who have no tenant policy.
+pub const PLATFORM_IDLE_TIMEOUT_SECS: i32 = 1800;
+/// `last_seen_at` is written at most this often, so reading a session is not a write
+/// on every request; the idle timeout is measured from it.
+const TOUCH_INTERVAL: Duration = Duration::seconds(30);
+
+/// Why sessions end; stored in `sessions.revoked_reason` and in the audit entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevokeReason {
+    Logout,
+    PasswordChange,
+    PasswordReset,
+    RoleChange,
+    UserDisabled,
+    UserArchived,
+    TenantSuspended,
+    RevokedByAdmin,
+    RevokedByUser,
+    PrivilegeChange,
+}
+
+impl RevokeReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevokeReason::Logout => "logout",
+            RevokeReason::PasswordChange => "password_change",
+            RevokeReason::PasswordReset => "password_reset",
+            RevokeReason::RoleChange => "role_change",
+            RevokeReason::UserDisabled => "user_disabled",
+            RevokeReason::UserArchived => "user_archived",
+            RevokeReason::TenantSuspended => "tenant_suspended",
+            RevokeReason::RevokedByAdmin => "revoked_by_admin",
+            RevokeReason::RevokedByUser => "revoked_by_user",
+            RevokeReason::PrivilegeChange => "privilege_change",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub user_id: Uuid,
+    pub ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
+    /// e.g. `["pwd"]`, `["pwd", "otp"]`, `["hwk"]` (RFC 8176 method references).
+    pub auth_methods: Vec<String>,
+    pub mfa_verified: bool,
+}
+
+/// A new session: the token goes into the cookie and is never stored.
+#[derive(Debug)]
+pub struct IssuedSession {
+    pub id: Uuid,
+    pub token: SecretString,
+    pub expires_at: OffsetDateTime,
+}
+
+/// Who a valid session belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CurrentSession {
+    pub session_id: Uuid,
+    pub user_id: Uuid,
+    pub tenant_id: Option<Uuid>,
+    pub role: Role,
+    pub email: String,
+    pub mfa_verified: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// Creates a session for an active user inside the caller's transaction (the caller
+/// records the authentication event that led to it).
+pub async fn create_session(
+    conn: &mut PgConnection,
+    new: NewSession,
+) -> Result<IssuedSession, DomainError> {
+    let token = random_token();
+    let id = Uuid::now_v7();
+    let user_agent = new
+        .user_agent
+        .map(|ua| ua.chars().take(512).collect::<String>());
+    let expires_at: OffsetDateTime = sqlx::query_scalar(
+        "INSERT INTO sessions (id, token_hash, user_id, tenant_id, expires_at, idle_timeout_secs,
+                               mfa_verified_at, auth_methods, ip, user_agent)
+         SELECT $1, $2, u.id, u.tenant_id, now() + make_interval(secs => $3),
+                coalesce(t.session_idle_timeout_secs, $4),
+                CASE WHEN $5 THEN now() END, $6, $7::inet, $8
+         FROM users u LEFT JOIN tenants t ON t.id = u.tenant_id
+         WHERE u.id = $9 AND u.status = 'active'
+         RETURNING expires_at",
+    )
+    .bind(id)
+    .bind(token_hash(&token))
+    .bind(ABSOLUTE_LIFETIME.whole_seconds() as f64)
+    .bind(PLATFORM_IDLE_TIMEOUT_SECS)
+    .bind(new.mfa_verified)
+    .bind(&new.auth_methods)
+    .bind(new.ip.map(|ip| ip.to_string()))
+    .bind(user_agent)
+    .bind(new.user_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| DomainError::Unauthenticated("this account cannot sign in".into()))?;
+    Ok(IssuedSession {
+        id,
+        token: SecretString::from(token),
+        expires_at,
+    })
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    id: Uuid,
+    user_id: Uuid,
+    tenant_id: Option<Uuid>,
+    role: String,
+    email: String,
+    user_status: String,
+    tenant_status: Option<String>,
+    mfa_verified: bool,
+    expires_at: OffsetDateTime,
+    revoked: bool,
+    idle: bool,
+    needs_touch: bool,
+}
+
+/// The session a cookie token stands for, or ERR_AUTH. Refuses revoked, expired and idle
+/// sessions, users who are no longer active and suspended tenants.
+pub async fn authenticate_session(
+    pool: &PgPool,
+    token: &str,
+) -> Result<CurrentSession, DomainError> {
+    let refused =
+        || DomainError::Unauthenticated("your session has ended; please sign in again".into());
+    let row: Option<SessionRow> = sqlx::query_as(
+        "SELECT s.id, s.user_id, s.tenant_id, u.role, u.email, u.status AS user_status,
+                t.status AS tenant_status, s.mfa_verified_at IS NOT NULL AS mfa_verified, s.expires_at,
+                s.revoked_at IS NOT NULL OR s.expires_at <= now() AS revoked,
+                s.last_seen_at + make_interval(secs => s.idle_timeout_secs) <= now() AS idle,
+                s.last_seen_at <= now() - make_interval(secs => $2) AS needs_touch
+         FROM sessions s
+         JOIN users u ON u.id = s.user_id
+         LEFT JOIN tenants t ON t.id = s.tenant_id
+         WHERE s.token_hash = $1",
+    )
+    .bind(token_hash(token))
+    .bind(TOUCH_INTERVAL.whole_seconds() as f64)
+    .fetch_optional(pool)
+    .await?;
+    let row = row.ok_or_else(refused)?;
+    let active_user = UserStatus::parse(&row.user_status)? == UserStatus::Active;
+    let active_tenant = match &row.tenant_status {
+        Some(status) => TenantStatus::parse(status)? == TenantStatus::Active,
+        None => true,
+    };
+    if row.revoked || row.idle || !active_user || !active_tenant {
+        return Err(refused());
+    }
+    if row.needs_touch {
+        sqlx::query(
+            "UPDATE sessions SET last_seen_at = now() WHERE id = $1 AND revoked_at IS NULL",
+        )
+        .bind(row.id)
+        .execute(pool)
+        .await?;
+    }
+    Ok(CurrentSession {
+        session_id: row.id,
+        user_id: row.user_id,
+        tenant_id: row.tenant_id,
+        role: Role::parse(&row.role)?,
+        email: row.email,
+        mfa_verified: row.mfa_verified,
+        expires_at: row.expires_at,
+    })
+}
+
+/// Who ends sessions, for the audit entry.
+#[derive(Debug, Clone, Copy)]
+pub struct Revoker {
+    pub actor_type: ActorType,
+    pub actor_id: Option<Uuid>,
+}
+
+impl Revoker {
+    pub const SYSTEM: Revoker = Revoker {
+        actor_type: ActorType::System,
+        actor_id: None,
+    };
+}
+
+async fn revoke_where(
+    conn: &mut PgConnection,
+    ctx: &RequestContext,
+    by: Revoker,
+    reason: RevokeReason,
+    scope: RevokeScope,
+) -> Result<u64, DomainError> {
+    let (sql, id, tenant, resource) = match scope {
+        RevokeScope::Session(id) => (
+            "UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE id = $1 AND revoked_at IS NULL
+             RETURNING tenant_id",
+            id,
+            None,
+            format!("session:{id}"),
+        ),
+        RevokeScope::User(id) => (
+            "UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE user_id = $1 AND revoked_at IS NULL
+             RETURNING tenant_id",
+            id,
+            None,
+            format!("user:{id}"),
+        ),
+        RevokeScope::Tenant(id) => (
+            "UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE tenant_id = $1 AND revoked_at IS NULL
+             RETURNING tenant_id",
+            id,
+            Some(id),
+            format!("tenant:{id}"),
+        ),
+    };
+    let tenants: Vec<Option<Uuid>> = sqlx::query_scalar(sql)
+        .bind(id)
+        .bind(reason.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
+    let count = tenants.len() as u64;
+    if count > 0 {
+        let tenant_id = tenant.or_else(|| tenants.first().copied().flatten());
+        append_audit_entry(
+            conn,
+            ctx,
+            AuditEntry::new("session.revoked")
+                .tenant(tenant_id)
+                .actor(by.actor_type, by.actor_id)
+                .resource(resource)
+                .meta("reason", reason.as_str())
+                .meta("sessions", count),
+        )
+        .await?;
+    }
+    Ok(count)
+}
+
+enum RevokeScope {
+    Session(Uuid),
+    User(Uuid),
+    Tenant(Uuid),
+}
+
+/// Ends one session (logout, or an explicit revocation). Returns whether it was live.
+pub async fn revoke_session(
+    conn: &mut PgConnection,
+    ctx: &RequestContext,
+    by: Revoker,
+    session_id: Uuid,
+    reason: RevokeReason,
+) -> Result<bool, DomainError> {
+    Ok(revoke_where(conn, ctx, by, reason, RevokeScope::Session(session_id)).await? > 0)
+}
+
+/// Ends every live session of a user (password change or reset, role change, disable,
+/// delete, explicit revocation). Returns how many ended.
+pub async fn revoke_user_sessions(
+    conn: &mut PgConnection,
+    ctx: &RequestContext,
+    by: Revoker,
+    user_id: Uuid,
+    reason: RevokeReason,
+) -> Result<u64, DomainError> {
+    revoke_where(conn, ctx, by, reason, RevokeScope::User(user_id)).await
+}
+
+/// Ends every live session in a tenant (suspension). Returns how many ended.
+pub async fn revoke_tenant_sessions(
+    conn: &mut PgConnection,
+    ctx: &RequestContext,
+    by: Revoker,
+    tenant_id: Uuid,
+    reason: RevokeReason,
+) -> Result<u64, DomainError> {
+    revoke_where(conn, ctx, by, reason, RevokeScope::Tenant(tenant_id)).await
+}
