@@ -10,6 +10,7 @@ pub mod audit;
 pub mod crypto;
 pub mod demo;
 pub mod error;
+pub mod login;
 pub mod passwords;
 pub mod permissions;
 pub mod sessions;
