@@ -66,6 +66,19 @@ for _ in $(seq 1 60); do
 done
 BASE_URL="http://localhost:$PORT" node --test --test-concurrency=1 end2end/tests/*.test.mjs
 
+step "command line"
+cli() { DATABASE_URL="$E2E_DATABASE_URL" target/debug/gatehouse "$@"; }
+expect_fail() { local want="$1"; shift; local out; if out=$("$@" 2>&1); then echo "expected failure: $*" >&2; exit 1; fi; grep -q "$want" <<<"$out" || { echo "expected '$want' in: $out" >&2; exit 1; }; }
+cli migrate
+ops="ops-$(date +%s%N)@example.test"
+out=$(echo "a long operator passphrase" | cli operator create --email "$ops" --name "CI Operator" --password-stdin)
+[[ "$out" == *"created operator"* ]] || { echo "operator create said: $out" >&2; exit 1; }
+echo "a long operator passphrase" | expect_fail "already exists" cli operator create --email "${ops^^}" --password-stdin
+echo "short" | expect_fail "at least 12 characters" cli auditor create --email "aud-$ops" --password-stdin
+echo "a long auditor passphrase" | expect_fail "not a valid email" cli auditor create --email "not-an-email" --password-stdin
+out=$(cli audit verify); [[ "$out" == *"the audit trail is intact"* ]] || { echo "$out" >&2; exit 1; }
+out=$(cli --help); for sub in serve migrate operator auditor demo; do [[ "$out" == *"$sub"* ]] || { echo "--help lacks $sub" >&2; exit 1; }; done
+
 step "graceful shutdown"
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID"; rc=$?

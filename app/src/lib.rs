@@ -6,11 +6,13 @@
 mod account;
 mod admin;
 mod audit;
+pub mod error;
 mod home;
 pub mod layout;
 mod login;
 mod not_found;
 mod operator;
+pub mod sessions;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags};
@@ -71,6 +73,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=home::HomePage />
                     <Route path=path!("/login") view=login::LoginPage />
                     <Route path=path!("/t/:domain/login") view=login::LoginPage />
+                    <Route path=path!("/logout") view=login::LogoutPage />
                     <Route path=path!("/account") view=account::AccountPage />
                     <Route path=path!("/operator") view=operator::OperatorPage />
                     <Route path=path!("/admin") view=admin::AdminPage />

@@ -1,8 +1,131 @@
-//! Universal Login (SPEC §3): `/login`, with a tenant hint from `/t/{domain}/login` or
-//! `?tenant=`.
+//! Universal Login (SPEC §3, UC-LOGIN, UC-LOGOUT): `/login`, with a tenant hint from
+//! `/t/{domain}/login` or `?tenant=`, and `/logout`. The forms are `ActionForm`s posting
+//! to server functions, so they work before (and without) the wasm.
 
+use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
+
+/// Checks the password, starts the session (cookie) and sends the person where their
+/// role belongs. Refusals come back to `/login?error=CODE`.
+#[server(prefix = "/_rpc", endpoint = "sign_in")]
+pub async fn sign_in(
+    email: String,
+    password: String,
+    tenant: Option<String>,
+    return_to: Option<String>,
+) -> Result<(), AppError> {
+    use crate::sessions::ssr::{pool, request, session_token, set_session_cookie};
+    use crate::sessions::{landing_path, safe_return_path};
+    use gatehouse_domain::login::{
+        complete_sign_in, refusal_code, verify_password_login, LoginOutcome, PasswordLogin,
+    };
+    use gatehouse_domain::types::{Email, TenantDomain};
+    use gatehouse_domain::DomainError;
+    use secrecy::{ExposeSecret, SecretString};
+
+    let pool = pool()?;
+    let (ctx, headers) = request().await?;
+    let tenant = tenant
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| TenantDomain::parse(&t))
+        .transpose()
+        .ok()
+        .flatten();
+    let back = |code: &str| {
+        let hint = tenant
+            .as_ref()
+            .map(|t| format!("&tenant={t}"))
+            .unwrap_or_default();
+        leptos_axum::redirect(&format!("/login?error={code}{hint}"));
+        Ok(())
+    };
+    let Ok(email) = Email::parse(&email) else {
+        return back("invalid");
+    };
+    let login = PasswordLogin {
+        email,
+        password: SecretString::from(password),
+        tenant: tenant.clone(),
+    };
+    match verify_password_login(&pool, &ctx, login).await {
+        Ok(LoginOutcome::Authenticated { user_id, .. }) => {
+            let previous = session_token(&headers);
+            let (issued, role) =
+                complete_sign_in(&pool, &ctx, user_id, &["pwd"], false, previous.as_deref())
+                    .await?;
+            set_session_cookie(
+                issued.token.expose_secret(),
+                gatehouse_domain::sessions::ABSOLUTE_LIFETIME.whole_seconds(),
+            );
+            let target = return_to
+                .as_deref()
+                .and_then(safe_return_path)
+                .unwrap_or_else(|| landing_path(role.as_str()).to_owned());
+            leptos_axum::redirect(&target);
+            Ok(())
+        }
+        Ok(LoginOutcome::ChooseTenant(choices)) => {
+            let domains: Vec<String> = choices
+                .into_iter()
+                .filter_map(|c| c.tenant_domain)
+                .collect();
+            leptos_axum::redirect(&format!("/login?choose={}", domains.join(",")));
+            Ok(())
+        }
+        Err(DomainError::Unauthenticated(_)) => back("invalid"),
+        Err(DomainError::Locked { .. }) => back("locked"),
+        Err(DomainError::PermissionDenied(message)) => back(refusal_code(&message)),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Ends the current session and clears the cookie.
+#[server(prefix = "/_rpc", endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), AppError> {
+    use crate::sessions::ssr::{clear_session_cookie, pool, request, session_token};
+    let pool = pool()?;
+    let (ctx, headers) = request().await?;
+    if let Some(token) = session_token(&headers) {
+        gatehouse_domain::login::sign_out(&pool, &ctx, &token).await?;
+    }
+    clear_session_cookie();
+    leptos_axum::redirect("/login?signed_out=1");
+    Ok(())
+}
+
+/// The sentence for a refusal code in `?error=`.
+fn error_message(code: &str) -> &'static str {
+    match code {
+        "locked" => "Too many failed sign-ins. Wait 15 minutes, then try again.",
+        "user_disabled" => "This account is disabled. Ask an administrator of your organisation.",
+        "tenant_suspended" => {
+            "Your organisation's access is suspended. Contact your service provider."
+        }
+        "invitation_pending" => {
+            "Accept your invitation first, with the link in the invitation email."
+        }
+        _ => "The email address or password is not correct.",
+    }
+}
+
+#[component]
+pub fn LogoutPage() -> impl IntoView {
+    let action = ServerAction::<SignOut>::new();
+    view! {
+        <crate::layout::PageTitle text="Sign out" />
+        <div class="mx-auto max-w-md rounded-xl border border-slate-200 bg-white p-8 shadow-sm">
+            <h1 class="text-2xl font-semibold tracking-tight">"Sign out?"</h1>
+            <p class="mt-2 text-sm text-slate-600">"This ends your session on this device."</p>
+            <ActionForm action=action attr:class="mt-6">
+                <button type="submit" data-testid="sign-out"
+                    class="w-full rounded-md bg-slate-900 px-4 py-2 font-medium text-white hover:bg-slate-700 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2">
+                    "Sign out"
+                </button>
+            </ActionForm>
+        </div>
+    }
+}
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -16,6 +139,21 @@ pub fn LoginPage() -> impl IntoView {
             .filter(|t| !t.trim().is_empty())
     };
     let (show_password, set_show_password) = signal(false);
+    let action = ServerAction::<SignIn>::new();
+    let error = move || query.read().get("error").map(|code| error_message(&code));
+    let signed_out = move || query.read().get("signed_out").is_some();
+    let choices = move || {
+        query
+            .read()
+            .get("choose")
+            .map(|list| {
+                list.split(',')
+                    .filter(|d| !d.is_empty())
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
     view! {
         <crate::layout::PageTitle text="Sign in" />
         <div class="mx-auto max-w-md">
@@ -27,8 +165,33 @@ pub fn LoginPage() -> impl IntoView {
                         None => "with your work email".to_owned(),
                     }}
                 </p>
-                <form method="post" action="/login" class="mt-6 space-y-4">
-                    <input type="hidden" name="tenant" prop:value=move || tenant().unwrap_or_default() />
+                <Show when=signed_out>
+                    <p role="status" class="mt-4 rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-800">"You are signed out."</p>
+                </Show>
+                {move || error().map(|message| view! {
+                    <p role="alert" data-testid="login-error" class="mt-4 rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">{message}</p>
+                })}
+                <ActionForm action=action attr:class="mt-6 space-y-4">
+                    {move || {
+                        let list = choices();
+                        if list.is_empty() {
+                            view! { <input type="hidden" name="tenant" prop:value=move || tenant().unwrap_or_default() /> }.into_any()
+                        } else {
+                            view! {
+                                <fieldset class="rounded-md border border-indigo-200 bg-indigo-50 p-3">
+                                    <legend class="px-1 text-sm font-medium">"Choose your organisation"</legend>
+                                    <p class="text-sm text-slate-600">"Your password matches accounts in several organisations. Choose one and enter your password again."</p>
+                                    {list.into_iter().enumerate().map(|(i, d)| view! {
+                                        <label class="mt-2 flex items-center gap-2 text-sm">
+                                            <input type="radio" name="tenant" value=d.clone() checked=i == 0 />
+                                            {d.clone()}
+                                        </label>
+                                    }).collect_view()}
+                                </fieldset>
+                            }.into_any()
+                        }
+                    }}
+                    <input type="hidden" name="return_to" prop:value=move || query.read().get("return_to").unwrap_or_default() />
                     <div>
                         <label for="email" class="block text-sm font-medium">"Email"</label>
                         <input id="email" name="email" type="email" autocomplete="username" required
@@ -56,7 +219,7 @@ pub fn LoginPage() -> impl IntoView {
                         class="w-full rounded-md bg-indigo-600 px-4 py-2 font-medium text-white shadow-sm hover:bg-indigo-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2">
                         "Sign in"
                     </button>
-                </form>
+                </ActionForm>
                 <div class="mt-6 border-t border-slate-200 pt-4 text-sm text-slate-600">
                     <p>"Single sign-on, passkeys and authenticator apps are offered here once your organisation enables them."</p>
                 </div>

@@ -322,3 +322,101 @@ async fn record_failure(
     tx.commit().await?;
     Ok(())
 }
+
+/// What the sign-in page tells a person whose password was right but whose account
+/// cannot sign in (the refusals above), by a stable code.
+pub fn refusal_code(message: &str) -> &'static str {
+    if message.contains("invitation") {
+        "invitation_pending"
+    } else if message.contains("disabled") {
+        "user_disabled"
+    } else if message.contains("suspended") {
+        "tenant_suspended"
+    } else {
+        "invalid"
+    }
+}
+
+/// Finishes a sign-in: ends the session the browser had before (the session id rotates at
+/// every sign-in), creates the new session, stamps `last_login_at` and records
+/// `auth.login.success` — all in one transaction.
+pub async fn complete_sign_in(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    user_id: Uuid,
+    methods: &[&str],
+    mfa_verified: bool,
+    previous_token: Option<&str>,
+) -> Result<(crate::sessions::IssuedSession, Role), DomainError> {
+    let mut tx = pool.begin().await?;
+    if let Some(previous) = previous_token {
+        sqlx::query(
+            "UPDATE sessions SET revoked_at = now(), revoked_reason = 'privilege_change'
+             WHERE token_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(crate::token_hash(previous))
+        .execute(&mut *tx)
+        .await?;
+    }
+    let issued = crate::sessions::create_session(
+        &mut tx,
+        crate::sessions::NewSession {
+            user_id,
+            ip: ctx.ip,
+            user_agent: ctx.user_agent.clone(),
+            auth_methods: methods.iter().map(|m| (*m).to_owned()).collect(),
+            mfa_verified,
+        },
+    )
+    .await?;
+    let (role, tenant_id): (String, Option<Uuid>) = sqlx::query_as(
+        "UPDATE users SET last_login_at = now() WHERE id = $1 RETURNING role, tenant_id",
+    )
+    .bind(user_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    append_audit_entry(
+        &mut tx,
+        ctx,
+        AuditEntry::new("auth.login.success")
+            .tenant(tenant_id)
+            .actor(ActorType::User, Some(user_id))
+            .resource(format!("user:{user_id}"))
+            .meta("methods", methods.join(","))
+            .meta("session", issued.id.to_string()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((issued, Role::parse(&role)?))
+}
+
+/// Signs out: ends the session behind `token` and records `auth.logout`. Returns whether
+/// there was a live session.
+pub async fn sign_out(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    token: &str,
+) -> Result<bool, DomainError> {
+    let mut tx = pool.begin().await?;
+    let ended: Option<(Uuid, Uuid, Option<Uuid>)> = sqlx::query_as(
+        "UPDATE sessions SET revoked_at = now(), revoked_reason = 'logout'
+         WHERE token_hash = $1 AND revoked_at IS NULL RETURNING id, user_id, tenant_id",
+    )
+    .bind(crate::token_hash(token))
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((session_id, user_id, tenant_id)) = ended else {
+        return Ok(false);
+    };
+    append_audit_entry(
+        &mut tx,
+        ctx,
+        AuditEntry::new("auth.logout")
+            .tenant(tenant_id)
+            .actor(ActorType::User, Some(user_id))
+            .resource(format!("session:{session_id}")),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}

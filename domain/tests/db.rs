@@ -1021,6 +1021,49 @@ mod login {
     }
 
     #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+    async fn signing_in_rotates_the_session_and_signing_out_ends_it(pool: PgPool) {
+        use gatehouse_domain::login::{complete_sign_in, sign_out};
+        use gatehouse_domain::sessions::authenticate_session;
+        let acme = tenant(&pool, "acme").await;
+        let ada = account(
+            &pool,
+            Some(acme.id),
+            "ada@acme.test",
+            Role::Owner,
+            UserStatus::Active,
+        )
+        .await;
+        let (first, role) = complete_sign_in(&pool, &ctx(), ada.id, &["pwd"], false, None)
+            .await
+            .unwrap();
+        assert_eq!(role, Role::Owner);
+        let first = first.token.expose_secret().to_owned();
+        // Signing in again from the same browser ends the session it had (rotation).
+        let (second, _) = complete_sign_in(&pool, &ctx(), ada.id, &["pwd"], false, Some(&first))
+            .await
+            .unwrap();
+        let second = second.token.expose_secret().to_owned();
+        assert!(authenticate_session(&pool, &first).await.is_err());
+        assert!(authenticate_session(&pool, &second).await.is_ok());
+        let last_login: Option<time::OffsetDateTime> =
+            sqlx::query_scalar("SELECT last_login_at FROM users WHERE id = $1")
+                .bind(ada.id)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert!(last_login.is_some());
+        assert_eq!(audit_count(&pool, "auth.login.success").await, 2);
+
+        assert!(sign_out(&pool, &ctx(), &second).await.unwrap());
+        assert!(authenticate_session(&pool, &second).await.is_err());
+        assert!(
+            !sign_out(&pool, &ctx(), &second).await.unwrap(),
+            "a dead session signs out once"
+        );
+        assert_eq!(audit_count(&pool, "auth.logout").await, 1);
+    }
+
+    #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
     async fn the_delay_grows_with_failures(pool: PgPool) {
         let mut delays = Vec::new();
         for failures in [0, 3, 4, 5, 6, 7, 30] {

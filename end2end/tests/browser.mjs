@@ -9,17 +9,23 @@ export const BASE_URL = process.env.BASE_URL ?? 'http://localhost:3100';
 export const SCREENSHOTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'screenshots');
 mkdirSync(SCREENSHOTS, { recursive: true });
 
+const ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+const EXECUTABLE = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+/// A browser context with a fresh profile directory.
 export async function launch() {
   const userDataDir = mkdtempSync(join(tmpdir(), 'gatehouse-e2e-'));
   return chromium.launchPersistentContext(userDataDir, {
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
-    viewport: { width: 1280, height: 800 },
+    executablePath: EXECUTABLE, headless: true, args: ARGS, viewport: { width: 1280, height: 800 },
   });
+}
+
+/// A browser to open several independent contexts in (e.g. one without JavaScript).
+export async function launchBrowser() {
+  return chromium.launch({ executablePath: EXECUTABLE, headless: true, args: ARGS });
 }
 
 /// Collects console errors and failed requests (a CSP violation shows up here).

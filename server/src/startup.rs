@@ -3,12 +3,14 @@
 
 use crate::config::Settings;
 use crate::embedded_pg::EmbeddedPostgres;
+use crate::middleware::same_origin_server_fns;
 use crate::middleware::{request_context, security_headers, SecurityHeaders};
 use crate::state::AppState;
 use crate::{api, ops};
 use anyhow::{bail, Context, Result};
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
+use gatehouse_app::sessions::ssr::WebConfig;
 use gatehouse_app::{shell, App};
 use gatehouse_domain::crypto::MasterKeys;
 use leptos::config::LeptosOptions;
@@ -121,8 +123,18 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
     let settings = state.settings.clone();
+    let page_context = {
+        let pool = state.pool.clone();
+        let web = WebConfig {
+            https: settings.serves_https(),
+        };
+        move || {
+            leptos::prelude::provide_context(pool.clone());
+            leptos::prelude::provide_context(web.clone());
+        }
+    };
     Router::new()
-        .leptos_routes(&state, routes, move || shell(options.clone()))
+        .leptos_routes_with_context(&state, routes, page_context, move || shell(options.clone()))
         .nest("/api", api::router())
         .merge(ops::router())
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
@@ -133,6 +145,7 @@ pub fn router(state: AppState) -> Router {
             Duration::from_secs(settings.request_timeout_secs),
         ))
         .layer(axum::middleware::from_fn(api::error_bodies))
+        .layer(axum::middleware::from_fn(same_origin_server_fns))
         .layer(axum::middleware::from_fn_with_state(
             SecurityHeaders {
                 hsts: settings.serves_https(),

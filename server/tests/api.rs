@@ -227,7 +227,7 @@ async fn security_headers_on_pages_and_api(pool: PgPool) {
     );
     assert!(!csp.contains("unsafe-inline"), "{csp}");
     assert_eq!(page.headers()["x-content-type-options"], "nosniff");
-    assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+    assert_eq!(page.headers()["referrer-policy"], "same-origin");
     assert!(
         !page.headers().contains_key("strict-transport-security"),
         "no HSTS over plain HTTP"
@@ -319,4 +319,50 @@ async fn the_openapi_document_describes_the_error_format(pool: PgPool) {
     .await;
     assert_eq!(doc["openapi"], "3.1.0");
     assert!(doc["components"]["schemas"]["Error"]["properties"]["request_id"].is_object());
+}
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn server_functions_refuse_cross_site_posts(pool: PgPool) {
+    gatehouse_domain::demo::ensure_demo_data(&pool)
+        .await
+        .unwrap();
+    let app = spawn_app(pool).await;
+    let form = [
+        ("email", "owner@acme.test"),
+        ("password", gatehouse_domain::demo::DEMO_PASSWORD),
+        ("tenant", ""),
+        ("return_to", ""),
+    ];
+    for origin in [Some("http://evil.example"), Some("null"), None] {
+        let mut req = app
+            .client
+            .post(app.url("/_rpc/sign_in"))
+            .header("accept", "text/html")
+            .form(&form);
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "origin {origin:?}");
+        assert!(!res.headers().contains_key("set-cookie"));
+    }
+    // From our own origin the same post signs in and redirects by role.
+    let host = app.base.trim_start_matches("http://").to_owned();
+    let res = app
+        .client
+        .post(app.url("/_rpc/sign_in"))
+        .header("accept", "text/html")
+        .header("origin", format!("http://{host}"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(res.headers()["location"], "/admin");
+    let cookie = res.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.starts_with("gatehouse_session=")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Lax")
+    );
 }
