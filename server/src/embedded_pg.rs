@@ -5,7 +5,9 @@
 //! process that started it.
 //!
 //! PostgreSQL refuses to run as root; when Gatehouse runs as root the cluster belongs to
-//! the `postgres` system user and its commands run through `runuser`.
+//! the `postgres` system user and its commands run through `runuser`. If that user cannot
+//! reach the data directory (a checkout under `/root`, say), the cluster goes to
+//! `/var/tmp/gatehouse-pg-{hash of the data directory}` instead.
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -91,12 +93,25 @@ impl EmbeddedPostgres {
         let data_dir = data_dir
             .canonicalize()
             .context("the data directory does not exist")?;
+        let run_as_postgres = running_as_root();
+        let cluster_dir = if run_as_postgres && !postgres_can_enter(&data_dir) {
+            // e.g. a clone under /root (mode 0700): the postgres user cannot reach it, so
+            // the cluster lives in a directory of its own, named after the data directory.
+            let digest = gatehouse_domain::token_hash(&data_dir.to_string_lossy());
+            let name: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+            let dir = PathBuf::from(format!("/var/tmp/gatehouse-pg-{name}"));
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            set_mode(&dir, 0o755)?;
+            dir
+        } else {
+            data_dir
+        };
         Ok(Self {
-            pgdata: data_dir.join("postgres"),
-            socket_dir: data_dir.join("pg-socket"),
-            log_file: data_dir.join("postgres.log"),
+            pgdata: cluster_dir.join("postgres"),
+            socket_dir: cluster_dir.join("pg-socket"),
+            log_file: cluster_dir.join("postgres.log"),
             bin_dir: find_bin_dir()?,
-            run_as_postgres: running_as_root(),
+            run_as_postgres,
             started_here: false,
         })
     }
@@ -235,6 +250,17 @@ fn set_mode(path: &Path, mode: u32) -> Result<()> {
             .with_context(|| format!("setting permissions of {}", path.display()))?;
     }
     Ok(())
+}
+
+/// Whether the postgres system user can reach files below `dir` (every ancestor must be
+/// searchable by it).
+fn postgres_can_enter(dir: &Path) -> bool {
+    Command::new("runuser")
+        .args(["-u", "postgres", "--", "test", "-x"])
+        .arg(dir)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
 }
 
 fn running_as_root() -> bool {
