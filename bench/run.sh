@@ -18,6 +18,7 @@ unset DATABASE_URL
 port="${BENCH_PORT:-3200}"
 target/release/gatehouse serve --demo --addr "127.0.0.1:$port" > "$GATEHOUSE_DATA_DIR.log" 2>&1 &
 pid=$!
+export SERVER_PID=$pid
 trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT
 for _ in $(seq 1 120); do curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.5; done
 

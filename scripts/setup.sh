@@ -33,8 +33,21 @@ command -v npm >/dev/null || apt_install nodejs npm
 if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   apt_install postgresql
 fi
+# webauthn-rs links OpenSSL.
+apt_install libssl-dev pkg-config
 if [ "$WITH_TESTS" = 1 ]; then
-  apt_install chromium
+  apt_install chromium python3-venv
+  # The browser tests' independent peers (SMTP server, TOTP) in a venv of their own.
+  E2E_VENV="$GATEHOUSE_ROOT/.venv-e2e"
+  req="$GATEHOUSE_ROOT/end2end/support/requirements.txt"
+  want=$(sha256sum "$req" | cut -c1-64)
+  if [ "$(cat "$E2E_VENV/.stamp" 2>/dev/null)" != "$want" ]; then
+    log "python venv for the browser tests (aiosmtpd, pyotp)"
+    python3 -m venv "$E2E_VENV"
+    "$E2E_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+    echo "$want" > "$E2E_VENV/.stamp"
+  fi
+  export E2E_PYTHON="$E2E_VENV/bin/python"
 fi
 
 # --- the wasm32 standard library -----------------------------------------------------------

@@ -22,9 +22,11 @@ step "build (server + wasm, debug)"
 cargo leptos build "${LEPTOS_BUILD_ARGS[@]}"
 
 SERVER_PID=""
+SINK_PID=""
 STARTED_DB=0
 cleanup() {
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  if [ -n "$SINK_PID" ]; then kill "$SINK_PID" 2>/dev/null || true; fi
   if [ "$STARTED_DB" = 1 ]; then target/debug/gatehouse db stop >/dev/null 2>&1 || true; fi
 }
 trap cleanup EXIT
@@ -54,6 +56,15 @@ if [ "$E2E_DATABASE_URL" != "$DATABASE_URL" ]; then
   psql "$DATABASE_URL" -qc "DROP DATABASE IF EXISTS gatehouse_e2e WITH (FORCE)" -c "CREATE DATABASE gatehouse_e2e" >/dev/null
 fi
 PORT="${GATEHOUSE_TEST_PORT:-3100}"
+# A real SMTP server (aiosmtpd) receives the outbox; the tests read mails from its API.
+SMTP_PORT="${GATEHOUSE_TEST_SMTP_PORT:-2526}"
+export SMTP_API="http://127.0.0.1:${GATEHOUSE_TEST_SMTP_API_PORT:-8026}"
+"$E2E_PYTHON" end2end/support/smtp_sink.py "$SMTP_PORT" "${SMTP_API##*:}" > "$GATEHOUSE_DATA_DIR/smtp-sink.log" 2>&1 &
+SINK_PID=$!
+for _ in $(seq 1 50); do curl -fsS "$SMTP_API/messages" >/dev/null 2>&1 && break; sleep 0.1; done
+export GATEHOUSE_SMTP_URL="smtp://127.0.0.1:$SMTP_PORT"
+export GATEHOUSE_PUBLIC_URL="http://localhost:$PORT"
+export GATEHOUSE_BIN="$ROOT/target/debug/gatehouse" E2E_DATABASE_URL
 export GATEHOUSE_MASTER_KEY_FILE="$GATEHOUSE_DATA_DIR/master.key"
 [ -f "$GATEHOUSE_MASTER_KEY_FILE" ] || (umask 077; echo "k1=$(head -c 32 /dev/urandom | base64)" > "$GATEHOUSE_MASTER_KEY_FILE")
 DATABASE_URL="$E2E_DATABASE_URL" GATEHOUSE_SITE_ROOT=target/site \

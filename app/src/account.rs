@@ -1,18 +1,479 @@
-use crate::layout::PlannedConsole;
+//! `/account` (SPEC §3): every signed-in person's own profile, password, second factors
+//! (authenticator apps, passkeys, recovery codes) and sessions (FR-AUTH-005, FR-AUTH-006,
+//! NFR-SEC-003). Each server function acts on the caller's own account only.
+
+use crate::error::AppError;
+use crate::layout::{Flash, PageHeader, PageTitle};
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRow {
+    pub id: String,
+    pub current: bool,
+    pub device: String,
+    pub ip: String,
+    pub signed_in: String,
+    pub last_seen: String,
+    pub methods: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FactorRow {
+    pub id: String,
+    pub kind: String,
+    pub label: String,
+    pub added: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Overview {
+    pub email: String,
+    pub name: Option<String>,
+    pub role: String,
+    pub organisation: Option<String>,
+    pub last_login: Option<String>,
+    pub sessions: Vec<SessionRow>,
+    pub factors: Vec<FactorRow>,
+    pub recovery_codes_left: i64,
+}
+
+#[cfg(feature = "ssr")]
+fn when(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{}-{:02}-{:02} {:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}
+
+/// A short name for a browser from its user agent.
+#[cfg(feature = "ssr")]
+fn device_name(user_agent: Option<&str>) -> String {
+    let Some(ua) = user_agent else {
+        return "Unknown device".into();
+    };
+    let browser = ["Edg/", "Firefox/", "Chrome/", "Safari/", "curl/", "node"]
+        .iter()
+        .find(|b| ua.contains(*b))
+        .map(|b| match *b {
+            "Edg/" => "Edge",
+            "Firefox/" => "Firefox",
+            "Chrome/" => "Chrome",
+            "Safari/" => "Safari",
+            "curl/" => "curl",
+            _ => "Script",
+        })
+        .unwrap_or("Browser");
+    let os = [
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(needle, _)| ua.contains(needle))
+    .map(|(_, name)| *name);
+    match os {
+        Some(os) => format!("{browser} on {os}"),
+        None => browser.to_owned(),
+    }
+}
+
+#[server(prefix = "/_rpc", endpoint = "account_overview")]
+pub async fn account_overview() -> Result<Overview, AppError> {
+    use crate::sessions::ssr::{page_session, pool};
+    // This is the page's one resource, so it also guards the page: without a session the
+    // browser is sent to sign in. (A second resource nested under a guard's Suspense
+    // could hydrate against the wrong serialized value.)
+    let me = page_session("/account").await?;
+    let pool = pool()?;
+    let profile = gatehouse_domain::account::profile(&pool, me.user_id).await?;
+    let sessions = gatehouse_domain::account::list_sessions(&pool, me.user_id).await?;
+    let factors = gatehouse_domain::mfa::mfa_factors(&pool, me.user_id).await?;
+    let mut rows: Vec<FactorRow> = factors
+        .totp
+        .iter()
+        .map(|t| FactorRow {
+            id: t.id.to_string(),
+            kind: "totp".into(),
+            label: t.label.clone(),
+            added: when(t.created_at),
+        })
+        .collect();
+    rows.extend(factors.passkeys.iter().map(|p| FactorRow {
+        id: p.id.to_string(),
+        kind: "passkey".into(),
+        label: p.name.clone(),
+        added: when(p.created_at),
+    }));
+    Ok(Overview {
+        email: profile.email,
+        name: profile.name,
+        role: profile.role,
+        organisation: profile.tenant_name,
+        last_login: profile.last_login_at.map(when),
+        sessions: sessions
+            .into_iter()
+            .map(|s| SessionRow {
+                id: s.id.to_string(),
+                current: s.id == me.session_id,
+                device: device_name(s.user_agent.as_deref()),
+                ip: s.ip.unwrap_or_else(|| "—".into()),
+                signed_in: when(s.created_at),
+                last_seen: when(s.last_seen_at),
+                methods: s.auth_methods.join(" + "),
+            })
+            .collect(),
+        factors: rows,
+        recovery_codes_left: factors.recovery_codes_left,
+    })
+}
+
+#[server(prefix = "/_rpc", endpoint = "update_profile")]
+pub async fn update_profile(name: String) -> Result<String, AppError> {
+    use crate::sessions::ssr::{pool, request, signed_in};
+    use gatehouse_domain::types::DisplayName;
+    let me = signed_in().await?;
+    let (ctx, _) = request().await?;
+    let name = match name.trim() {
+        "" => None,
+        n => Some(DisplayName::parse(n)?),
+    };
+    gatehouse_domain::account::update_name(&pool()?, &ctx, me.user_id, name).await?;
+    Ok("Your name is saved.".into())
+}
+
+#[server(prefix = "/_rpc", endpoint = "change_password")]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+    confirm_password: String,
+) -> Result<String, AppError> {
+    use crate::sessions::ssr::{pool, request, signed_in};
+    use secrecy::SecretString;
+    let me = signed_in().await?;
+    if new_password != confirm_password {
+        return Err(AppError::invalid("the two new passwords are not the same"));
+    }
+    let (ctx, _) = request().await?;
+    let ended = gatehouse_domain::account::change_password(
+        &pool()?,
+        &ctx,
+        me.user_id,
+        me.session_id,
+        &SecretString::from(current_password),
+        &SecretString::from(new_password),
+    )
+    .await?;
+    Ok(match ended {
+        0 => "Your password is changed.".into(),
+        1 => "Your password is changed. Your other session was signed out.".into(),
+        n => format!("Your password is changed. Your {n} other sessions were signed out."),
+    })
+}
+
+#[cfg(feature = "ssr")]
+fn parse_id(raw: &str) -> Result<uuid::Uuid, AppError> {
+    uuid::Uuid::parse_str(raw.trim())
+        .map_err(|_| AppError::from(gatehouse_domain::DomainError::NotFound("session or factor")))
+}
+
+#[server(prefix = "/_rpc", endpoint = "revoke_my_session")]
+pub async fn revoke_my_session(session_id: String) -> Result<String, AppError> {
+    use crate::sessions::ssr::{pool, request, signed_in};
+    let me = signed_in().await?;
+    let (ctx, _) = request().await?;
+    gatehouse_domain::account::revoke_own_session(
+        &pool()?,
+        &ctx,
+        me.user_id,
+        parse_id(&session_id)?,
+    )
+    .await?;
+    Ok("The session is signed out.".into())
+}
+
+#[server(prefix = "/_rpc", endpoint = "revoke_other_sessions")]
+pub async fn revoke_other_sessions() -> Result<String, AppError> {
+    use crate::sessions::ssr::{pool, request, signed_in};
+    let me = signed_in().await?;
+    let (ctx, _) = request().await?;
+    let n =
+        gatehouse_domain::account::revoke_other_sessions(&pool()?, &ctx, me.user_id, me.session_id)
+            .await?;
+    Ok(format!("Signed out everywhere else ({n} sessions)."))
+}
+
+#[server(prefix = "/_rpc", endpoint = "remove_factor")]
+pub async fn remove_factor(kind: String, id: String) -> Result<String, AppError> {
+    use crate::sessions::ssr::{pool, request, signed_in};
+    let me = signed_in().await?;
+    let (ctx, _) = request().await?;
+    let id = parse_id(&id)?;
+    let pool = pool()?;
+    match kind.as_str() {
+        "totp" => {
+            gatehouse_domain::mfa::remove_totp(&pool, &ctx, me.user_id, me.user_id, id).await?
+        }
+        "passkey" => {
+            gatehouse_domain::passkeys::remove_passkey(&pool, &ctx, me.user_id, id).await?
+        }
+        _ => {
+            return Err(AppError::from(gatehouse_domain::DomainError::NotFound(
+                "session or factor",
+            )))
+        }
+    }
+    Ok("The second factor is removed.".into())
+}
+
+#[server(prefix = "/_rpc", endpoint = "regenerate_recovery_codes")]
+pub async fn regenerate_recovery_codes() -> Result<Vec<String>, AppError> {
+    use crate::sessions::ssr::{pool, request, signed_in};
+    use secrecy::ExposeSecret;
+    let me = signed_in().await?;
+    let (ctx, _) = request().await?;
+    let codes =
+        gatehouse_domain::mfa::regenerate_recovery_codes(&pool()?, &ctx, me.user_id).await?;
+    Ok(codes.iter().map(|c| c.expose_secret().to_owned()).collect())
+}
+
+const CARD: &str = "rounded-lg border border-slate-200 bg-white p-6 shadow-sm";
+const INPUT: &str = "mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-1 focus:ring-indigo-500";
+const BUTTON: &str = "rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white shadow-sm hover:bg-indigo-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2";
+const SECONDARY: &str = "rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500";
+const DANGER: &str = "rounded-md bg-red-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-red-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-red-500";
+
+/// The outcome of a server action as a flash line.
+fn outcome<T: Clone + Send + Sync + 'static>(
+    value: impl Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+    ok: impl Fn(T) -> String + Send + Sync + 'static,
+) -> impl IntoView {
+    move || {
+        value.get().map(|r| match r {
+            Ok(v) => view! { <Flash message=ok(v) /> }.into_any(),
+            Err(e) => view! { <Flash message=e.message error=true /> }.into_any(),
+        })
+    }
+}
+
+/// A destructive button that asks once more before it submits its form.
+#[component]
+fn ConfirmSubmit(
+    label: &'static str,
+    confirm: &'static str,
+    testid: &'static str,
+) -> impl IntoView {
+    let (asking, set_asking) = signal(false);
+    view! {
+        <Show
+            when=move || asking.get()
+            fallback=move || view! {
+                <button type="button" class=SECONDARY data-testid=testid on:click=move |_| set_asking.set(true)>{label}</button>
+            }
+        >
+            <span class="inline-flex flex-wrap items-center gap-2">
+                <span class="text-sm text-slate-700">{confirm}</span>
+                <button type="submit" class=DANGER data-testid=format!("{testid}-confirm")>{format!("Yes, {}", label.to_lowercase())}</button>
+                <button type="button" class=SECONDARY on:click=move |_| set_asking.set(false)>"Cancel"</button>
+            </span>
+        </Show>
+    }
+}
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
     view! {
-        <PlannedConsole
-            title="Your account"
-            audience="For every signed-in user: your own profile and security."
-            items=&[
-                ("Profile", "Your name and email address."),
-                ("Password", "Change your password under your organisation's policy."),
-                ("Two-factor authentication", "Authenticator apps, passkeys and recovery codes."),
-                ("Sessions", "Where you are signed in, with the option to sign out anywhere."),
-            ]
-        />
+        <PageTitle text="Your account" />
+        <script src="/passkeys.js" defer></script>
+        <AccountBody />
+    }
+}
+
+#[component]
+fn AccountBody() -> impl IntoView {
+    let query = use_query_map();
+    let profile = ServerAction::<UpdateProfile>::new();
+    let password = ServerAction::<ChangePassword>::new();
+    let revoke = ServerAction::<RevokeMySession>::new();
+    let revoke_others = ServerAction::<RevokeOtherSessions>::new();
+    let remove = ServerAction::<RemoveFactor>::new();
+    let regenerate = ServerAction::<RegenerateRecoveryCodes>::new();
+    let overview = Resource::new_blocking(
+        move || {
+            (
+                profile.version().get(),
+                revoke.version().get(),
+                revoke_others.version().get(),
+                remove.version().get(),
+                regenerate.version().get(),
+            )
+        },
+        |_| account_overview(),
+    );
+    let added = move || {
+        let q = query.read();
+        if q.get("mfa").is_some() {
+            Some("Your authenticator app is added.")
+        } else if q.get("passkey").is_some() {
+            Some("Your passkey is added.")
+        } else {
+            None
+        }
+    };
+    view! {
+        <PageHeader title="Your account" subtitle="Your profile, password, two-step verification and sessions." />
+        {move || added().map(|m| view! { <div class="mb-4"><Flash message=m /></div> })}
+        <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+            {move || overview.get().map(|o| match o {
+                Err(e) => view! { <div data-testid="page-refused"><Flash message=e.message error=true /></div> }.into_any(),
+                Ok(o) => view! {
+                    <div class="grid gap-6 lg:grid-cols-2">
+                        <section class=CARD aria-labelledby="profile-h">
+                            <h2 id="profile-h" class="text-lg font-semibold">"Profile"</h2>
+                            <dl class="mt-4 grid grid-cols-3 gap-2 text-sm">
+                                <dt class="text-slate-500">"Email"</dt><dd class="col-span-2" data-testid="account-email">{o.email.clone()}</dd>
+                                <dt class="text-slate-500">"Role"</dt><dd class="col-span-2">{o.role.clone()}</dd>
+                                <dt class="text-slate-500">"Organisation"</dt><dd class="col-span-2">{o.organisation.clone().unwrap_or_else(|| "Platform".into())}</dd>
+                                <dt class="text-slate-500">"Last sign-in"</dt><dd class="col-span-2">{o.last_login.clone().unwrap_or_else(|| "—".into())}</dd>
+                            </dl>
+                            <ActionForm action=profile attr:class="mt-4 flex items-end gap-2">
+                                <div class="flex-1">
+                                    <label for="name" class="block text-sm font-medium">"Name"</label>
+                                    <input id="name" name="name" maxlength="200" value=o.name.clone().unwrap_or_default() class=INPUT />
+                                </div>
+                                <button type="submit" class=BUTTON>"Save"</button>
+                            </ActionForm>
+                            <div class="mt-2">{outcome(profile.value(), |m| m)}</div>
+                        </section>
+
+                        <section class=CARD aria-labelledby="password-h">
+                            <h2 id="password-h" class="text-lg font-semibold">"Password"</h2>
+                            <p class="mt-1 text-sm text-slate-600">"Changing it signs you out everywhere else."</p>
+                            <ActionForm action=password attr:class="mt-4 space-y-3">
+                                <div>
+                                    <label for="current_password" class="block text-sm font-medium">"Current password"</label>
+                                    <input id="current_password" name="current_password" type="password" autocomplete="current-password" required class=INPUT />
+                                </div>
+                                <div>
+                                    <label for="new_password" class="block text-sm font-medium">"New password"</label>
+                                    <input id="new_password" name="new_password" type="password" autocomplete="new-password" required class=INPUT />
+                                </div>
+                                <div>
+                                    <label for="confirm_password" class="block text-sm font-medium">"New password again"</label>
+                                    <input id="confirm_password" name="confirm_password" type="password" autocomplete="new-password" required class=INPUT />
+                                </div>
+                                <button type="submit" class=BUTTON>"Change password"</button>
+                            </ActionForm>
+                            <div class="mt-2" data-testid="password-outcome">{outcome(password.value(), |m| m)}</div>
+                        </section>
+
+                        <section class=format!("{CARD} lg:col-span-2") aria-labelledby="mfa-h">
+                            <div class="flex flex-wrap items-center justify-between gap-2">
+                                <h2 id="mfa-h" class="text-lg font-semibold">"Two-step verification"</h2>
+                                <div class="flex gap-2">
+                                    <a href="/account/mfa/totp" class=SECONDARY data-testid="add-totp">"Add authenticator app"</a>
+                                    <button type="button" data-passkey="register" class=SECONDARY>"Add passkey"</button>
+                                </div>
+                            </div>
+                            <p data-passkey-error role="alert" class="mt-2 text-sm text-red-700"></p>
+                            {outcome(remove.value(), |m| m)}
+                            {if o.factors.is_empty() {
+                                view! { <p class="mt-4 rounded-md border border-dashed border-slate-300 p-4 text-sm text-slate-600" data-testid="no-factors">"No second factor yet. Add an authenticator app or a passkey to protect your account."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <table class="mt-4 w-full text-left text-sm">
+                                        <thead class="text-slate-500"><tr><th class="py-2">"Factor"</th><th>"Type"</th><th>"Added"</th><th class="sr-only">"Actions"</th></tr></thead>
+                                        <tbody class="divide-y divide-slate-100">
+                                            {o.factors.clone().into_iter().map(|f| view! {
+                                                <tr data-testid="factor-row">
+                                                    <td class="py-2 font-medium">{f.label.clone()}</td>
+                                                    <td>{if f.kind == "totp" { "Authenticator app" } else { "Passkey" }}</td>
+                                                    <td class="text-slate-600">{f.added.clone()}</td>
+                                                    <td class="text-right">
+                                                        <ActionForm action=remove>
+                                                            <input type="hidden" name="kind" value=f.kind.clone() />
+                                                            <input type="hidden" name="id" value=f.id.clone() />
+                                                            <ConfirmSubmit label="Remove" confirm="Remove this factor?" testid="remove-factor" />
+                                                        </ActionForm>
+                                                    </td>
+                                                </tr>
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                }.into_any()
+                            }}
+                            <div class="mt-4 flex flex-wrap items-center justify-between gap-2 border-t border-slate-100 pt-4">
+                                <p class="text-sm text-slate-600" data-testid="recovery-left">{format!("Recovery codes left: {}", o.recovery_codes_left)}</p>
+                                <ActionForm action=regenerate>
+                                    <ConfirmSubmit label="New recovery codes" confirm="Your old codes stop working." testid="regenerate-codes" />
+                                </ActionForm>
+                            </div>
+                            {move || regenerate.value().get().map(|r| match r {
+                                Ok(codes) => view! { <crate::mfa::RecoveryCodes codes next="/account".to_owned() /> }.into_any(),
+                                Err(e) => view! { <Flash message=e.message error=true /> }.into_any(),
+                            })}
+                        </section>
+
+                        <section class=format!("{CARD} lg:col-span-2") aria-labelledby="sessions-h">
+                            <div class="flex flex-wrap items-center justify-between gap-2">
+                                <h2 id="sessions-h" class="text-lg font-semibold">"Sessions"</h2>
+                                <ActionForm action=revoke_others>
+                                    <ConfirmSubmit label="Sign out everywhere else" confirm="End all your other sessions?" testid="revoke-others" />
+                                </ActionForm>
+                            </div>
+                            {outcome(revoke.value(), |m| m)}
+                            {outcome(revoke_others.value(), |m| m)}
+                            <div class="mt-4 overflow-x-auto">
+                                <table class="w-full text-left text-sm">
+                                    <thead class="text-slate-500"><tr><th class="py-2">"Device"</th><th>"IP address"</th><th>"Signed in"</th><th>"Last seen"</th><th>"Method"</th><th class="sr-only">"Actions"</th></tr></thead>
+                                    <tbody class="divide-y divide-slate-100">
+                                        {o.sessions.clone().into_iter().map(|s| view! {
+                                            <tr data-testid="session-row">
+                                                <td class="py-2 font-medium">{s.device.clone()}
+                                                    {s.current.then(|| view! { <span class="ml-2 rounded bg-emerald-100 px-2 py-0.5 text-xs text-emerald-800">"This browser"</span> })}
+                                                </td>
+                                                <td class="font-mono text-xs">{s.ip.clone()}</td>
+                                                <td class="text-slate-600">{s.signed_in.clone()}</td>
+                                                <td class="text-slate-600">{s.last_seen.clone()}</td>
+                                                <td class="text-slate-600">{s.methods.clone()}</td>
+                                                <td class="text-right">
+                                                    {(!s.current).then(|| view! {
+                                                        <ActionForm action=revoke>
+                                                            <input type="hidden" name="session_id" value=s.id.clone() />
+                                                            <ConfirmSubmit label="Sign out" confirm="End this session?" testid="revoke-session" />
+                                                        </ActionForm>
+                                                    })}
+                                                </td>
+                                            </tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                        </section>
+                    </div>
+                }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+/// `/account/mfa/totp`: add an authenticator app.
+#[component]
+pub fn AddTotpPage() -> impl IntoView {
+    view! {
+        <PageTitle text="Add an authenticator app" />
+        <div class="mx-auto max-w-lg rounded-xl border border-slate-200 bg-white p-8 shadow-sm">
+                <h1 class="text-2xl font-semibold tracking-tight">"Add an authenticator app"</h1>
+                <p class="mt-1 text-sm text-slate-600"><a href="/account" class="text-indigo-600 hover:underline">"Back to your account"</a></p>
+                <div class="mt-6"><crate::mfa::TotpEnrolment /></div>
+            </div>
     }
 }

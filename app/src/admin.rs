@@ -1,9 +1,10 @@
-use crate::layout::PlannedConsole;
+use crate::layout::{Guarded, PlannedConsole};
 use leptos::prelude::*;
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
     view! {
+        <Guarded page="admin">
         <PlannedConsole
             title="Tenant Administration"
             audience="For your organisation's owners and admins."
@@ -14,5 +15,6 @@ pub fn AdminPage() -> impl IntoView {
                 ("Single sign-on and plan", "Your OpenID Connect provider and subscription (owners only)."),
             ]
         />
+        </Guarded>
     }
 }

@@ -1,9 +1,10 @@
-use crate::layout::PlannedConsole;
+use crate::layout::{Guarded, PlannedConsole};
 use leptos::prelude::*;
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
     view! {
+        <Guarded page="audit">
         <PlannedConsole
             title="Auditor Console"
             audience="For compliance officers: read-only, across all tenants."
@@ -14,5 +15,6 @@ pub fn AuditPage() -> impl IntoView {
                 ("Integrity", "The hash chain proves no entry was changed or removed."),
             ]
         />
+        </Guarded>
     }
 }

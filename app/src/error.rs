@@ -43,9 +43,40 @@ impl FromServerFnError for AppError {
 }
 
 #[cfg(feature = "ssr")]
+impl AppError {
+    /// A refusal of the input (HTTP 422), e.g. two passwords that differ.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        set_status(http::StatusCode::UNPROCESSABLE_ENTITY);
+        Self::new(message)
+    }
+}
+
+/// Sets this response's status, so a refused form is a 4xx and not a server error in the
+/// logs and metrics (server functions answer 500 for every error otherwise).
+#[cfg(feature = "ssr")]
+fn set_status(status: http::StatusCode) {
+    if let Some(res) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        res.set_status(status);
+    }
+}
+
+#[cfg(feature = "ssr")]
 impl From<gatehouse_domain::DomainError> for AppError {
     fn from(err: gatehouse_domain::DomainError) -> Self {
         use gatehouse_domain::DomainError as E;
+        use http::StatusCode as S;
+        set_status(match &err {
+            E::Unauthenticated(_) => S::UNAUTHORIZED,
+            E::PermissionDenied(_) => S::FORBIDDEN,
+            E::NotFound(_) => S::NOT_FOUND,
+            E::Gone(_) => S::GONE,
+            E::Conflict { .. } => S::CONFLICT,
+            E::Validation(_) => S::UNPROCESSABLE_ENTITY,
+            E::Locked { .. } => S::LOCKED,
+            E::RateLimited { .. } => S::TOO_MANY_REQUESTS,
+            E::Unavailable(_) => S::SERVICE_UNAVAILABLE,
+            E::Unexpected(_) => S::INTERNAL_SERVER_ERROR,
+        });
         match err {
             E::Validation(details) => Self::new(
                 details

@@ -4,16 +4,59 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-const NAV: &[(&str, &str)] = &[
-    ("/operator", "Operator"),
-    ("/admin", "Tenant admin"),
-    ("/audit", "Audit"),
-    ("/account", "Account"),
+/// The consoles, each with the page key of [`crate::sessions::roles_for_page`].
+const NAV: &[(&str, &str, &str)] = &[
+    ("/operator", "Operator", "operator"),
+    ("/admin", "Tenant admin", "admin"),
+    ("/audit", "Audit", "audit"),
+    ("/account", "Account", "account"),
 ];
+
+/// The header's navigation: the consoles the signed-in person may open and a sign-out
+/// link, or a sign-in link.
+#[component]
+fn NavItems(me: Option<crate::sessions::Me>, mobile: bool) -> impl IntoView {
+    let button = if mobile {
+        "mt-2 block rounded-md bg-indigo-500 px-3 py-2 text-sm font-medium"
+    } else {
+        "ml-2 rounded-md bg-indigo-500 px-3 py-2 text-sm font-medium hover:bg-indigo-400 focus:outline-none focus-visible:ring-2 focus-visible:ring-white"
+    };
+    match me {
+        Some(me) => {
+            let links = NAV
+                .iter()
+                .filter(|(_, _, page)| {
+                    crate::sessions::roles_for_page(page).contains(&me.role.as_str())
+                })
+                .map(|(href, label, _)| view! { <NavLink href=*href label=*label /> })
+                .collect_view();
+            view! {
+                {links}
+                <span class="px-3 py-2 text-sm text-slate-300" data-testid="signed-in-as">{me.email}</span>
+                <a href="/logout" class=button>"Sign out"</a>
+            }
+            .into_any()
+        }
+        None => view! { <a href="/login" class=button>"Sign in"</a> }.into_any(),
+    }
+}
 
 #[component]
 pub fn Shell(children: Children) -> impl IntoView {
     let (menu_open, set_menu_open) = signal(false);
+    let location = leptos_router::hooks::use_location();
+    // Re-read on every navigation, so signing in or out shows at once.
+    let me = Resource::new(
+        move || location.pathname.get(),
+        |_| crate::sessions::signed_in_as(),
+    );
+    let nav = move |mobile: bool| {
+        view! {
+            <Transition fallback=|| ()>
+                {move || me.get().map(|m| view! { <NavItems me=m.ok().flatten() mobile /> })}
+            </Transition>
+        }
+    };
     view! {
         <div class="min-h-full flex flex-col">
             <a href="#main" class="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:px-3 focus:py-2 focus:shadow">
@@ -25,9 +68,8 @@ pub fn Shell(children: Children) -> impl IntoView {
                         <span aria-hidden="true" class="inline-flex h-8 w-8 items-center justify-center rounded-md bg-indigo-500 font-bold">"G"</span>
                         "Gatehouse"
                     </a>
-                    <nav aria-label="Main" class="hidden gap-1 md:flex">
-                        {NAV.iter().map(|(href, label)| view! { <NavLink href=*href label=*label /> }).collect_view()}
-                        <a href="/login" class="ml-2 rounded-md bg-indigo-500 px-3 py-2 text-sm font-medium hover:bg-indigo-400 focus:outline-none focus-visible:ring-2 focus-visible:ring-white">"Sign in"</a>
+                    <nav aria-label="Main" class="hidden items-center gap-1 md:flex">
+                        {nav(false)}
                     </nav>
                     <button
                         type="button"
@@ -48,8 +90,7 @@ pub fn Shell(children: Children) -> impl IntoView {
                     aria-label="Main"
                     class=move || if menu_open.get() { "border-t border-slate-800 px-4 pb-3 md:hidden" } else { "hidden" }
                 >
-                    {NAV.iter().map(|(href, label)| view! { <NavLink href=*href label=*label /> }).collect_view()}
-                    <a href="/login" class="mt-2 block rounded-md bg-indigo-500 px-3 py-2 text-sm font-medium">"Sign in"</a>
+                    {nav(true)}
                 </nav>
             </header>
             <main id="main" class="mx-auto w-full max-w-6xl flex-1 px-4 py-8">{children()}</main>
@@ -119,4 +160,53 @@ pub fn PlannedConsole(
 #[component]
 pub fn PageTitle(text: &'static str) -> impl IntoView {
     view! { <leptos_meta::Title text=format!("{text} · Gatehouse") /> }
+}
+
+/// A page that needs a signed-in person of `page`'s console (see
+/// [`crate::sessions::roles_for_page`]): renders its children with [`crate::sessions::Me`]
+/// in context, or sends the browser to sign in, or says whose page it is.
+#[component]
+pub fn Guarded(page: &'static str, children: ChildrenFn) -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let path = format!(
+        "{}{}",
+        location.pathname.get_untracked(),
+        location.search.get_untracked()
+    );
+    let me = Resource::new_blocking(
+        || (),
+        move |_| crate::sessions::whoami(page.to_owned(), path.clone()),
+    );
+    view! {
+        <Suspense fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+            {move || {
+                let children = children.clone();
+                me.get().map(move |result| match result {
+                    Ok(me) => {
+                        provide_context(me);
+                        children().into_any()
+                    }
+                    Err(e) => view! {
+                        <div role="alert" data-testid="page-refused" class="mx-auto max-w-md rounded-xl border border-amber-200 bg-amber-50 p-6 text-amber-900">
+                            <p class="font-medium">{e.message}</p>
+                            <p class="mt-3 text-sm"><a class="text-indigo-700 underline" href="/login">"Sign in with another account"</a></p>
+                        </div>
+                    }
+                    .into_any(),
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// A success or error line after an action (flash message).
+#[component]
+pub fn Flash(#[prop(into)] message: String, #[prop(optional)] error: bool) -> impl IntoView {
+    let class = if error {
+        "rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800"
+    } else {
+        "rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-800"
+    };
+    let role = if error { "alert" } else { "status" };
+    view! { <p role=role class=class data-testid="flash">{message}</p> }
 }

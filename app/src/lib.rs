@@ -8,16 +8,20 @@ mod admin;
 mod audit;
 pub mod error;
 mod home;
+mod invite;
 pub mod layout;
 mod login;
+mod mailbox;
+mod mfa;
 mod not_found;
 mod operator;
+mod password_reset;
 pub mod sessions;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 /// The HTML document around the app. On the server it also sets the Content-Security-Policy
 /// with this response's nonce, so the hydration scripts run and nothing injected does.
@@ -73,11 +77,18 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=home::HomePage />
                     <Route path=path!("/login") view=login::LoginPage />
                     <Route path=path!("/t/:domain/login") view=login::LoginPage />
+                    <Route path=path!("/login/mfa") view=mfa::MfaPage ssr=SsrMode::Async />
+                    <Route path=path!("/login/mfa/setup") view=mfa::MfaSetupPage ssr=SsrMode::Async />
+                    <Route path=path!("/forgot-password") view=password_reset::ForgotPasswordPage />
+                    <Route path=path!("/reset-password/:token") view=password_reset::ResetPasswordPage ssr=SsrMode::Async />
+                    <Route path=path!("/invite/:token") view=invite::InvitePage ssr=SsrMode::Async />
                     <Route path=path!("/logout") view=login::LogoutPage />
-                    <Route path=path!("/account") view=account::AccountPage />
-                    <Route path=path!("/operator") view=operator::OperatorPage />
-                    <Route path=path!("/admin") view=admin::AdminPage />
-                    <Route path=path!("/audit") view=audit::AuditPage />
+                    <Route path=path!("/account") view=account::AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("/account/mfa/totp") view=account::AddTotpPage ssr=SsrMode::Async />
+                    <Route path=path!("/dev/mailbox") view=mailbox::MailboxPage ssr=SsrMode::Async />
+                    <Route path=path!("/operator") view=operator::OperatorPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin") view=admin::AdminPage ssr=SsrMode::Async />
+                    <Route path=path!("/audit") view=audit::AuditPage ssr=SsrMode::Async />
                 </Routes>
             </layout::Shell>
         </Router>

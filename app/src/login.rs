@@ -15,10 +15,13 @@ pub async fn sign_in(
     tenant: Option<String>,
     return_to: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::sessions::ssr::{pool, request, session_token, set_session_cookie};
+    use crate::sessions::ssr::{
+        pool, request, session_token, set_session_cookie, urlencode, web_config,
+    };
     use crate::sessions::{landing_path, safe_return_path};
     use gatehouse_domain::login::{
-        complete_sign_in, refusal_code, verify_password_login, LoginOutcome, PasswordLogin,
+        begin_sign_in, refusal_code, verify_password_login, LoginOutcome, NextStep, PasswordLogin,
+        SignInSignals,
     };
     use gatehouse_domain::types::{Email, TenantDomain};
     use gatehouse_domain::DomainError;
@@ -49,19 +52,40 @@ pub async fn sign_in(
         tenant: tenant.clone(),
     };
     match verify_password_login(&pool, &ctx, login).await {
-        Ok(LoginOutcome::Authenticated { user_id, .. }) => {
+        Ok(LoginOutcome::Authenticated {
+            user_id,
+            recent_failures,
+            ..
+        }) => {
             let previous = session_token(&headers);
-            let (issued, role) =
-                complete_sign_in(&pool, &ctx, user_id, &["pwd"], false, previous.as_deref())
-                    .await?;
+            let device = crate::mfa::device_token(&headers);
+            let signals = SignInSignals {
+                device_token: device.as_deref(),
+                recent_failures,
+                previous_token: previous.as_deref(),
+            };
+            let account_url = format!("{}/account", web_config()?.public_url);
+            let started = begin_sign_in(&pool, &ctx, user_id, "pwd", signals, &account_url).await?;
+            let return_to = return_to.as_deref().and_then(safe_return_path);
+            let lifetime = match started.next {
+                NextStep::Done => gatehouse_domain::sessions::ABSOLUTE_LIFETIME,
+                _ => gatehouse_domain::sessions::PENDING_LIFETIME,
+            };
             set_session_cookie(
-                issued.token.expose_secret(),
-                gatehouse_domain::sessions::ABSOLUTE_LIFETIME.whole_seconds(),
+                started.issued.token.expose_secret(),
+                lifetime.whole_seconds(),
             );
-            let target = return_to
+            let back = return_to
                 .as_deref()
-                .and_then(safe_return_path)
-                .unwrap_or_else(|| landing_path(role.as_str()).to_owned());
+                .map(|p| format!("?return_to={}", urlencode(p)))
+                .unwrap_or_default();
+            let target = match started.next {
+                NextStep::Done => {
+                    return_to.unwrap_or_else(|| landing_path(started.role.as_str()).to_owned())
+                }
+                NextStep::SecondFactor => format!("/login/mfa{back}"),
+                NextStep::EnrolSecondFactor => format!("/login/mfa/setup{back}"),
+            };
             leptos_axum::redirect(&target);
             Ok(())
         }
@@ -98,6 +122,7 @@ pub async fn sign_out() -> Result<(), AppError> {
 fn error_message(code: &str) -> &'static str {
     match code {
         "locked" => "Too many failed sign-ins. Wait 15 minutes, then try again.",
+        "expired" => "Your sign-in took too long. Please sign in again.",
         "user_disabled" => "This account is disabled. Ask an administrator of your organisation.",
         "tenant_suspended" => {
             "Your organisation's access is suspended. Contact your service provider."
@@ -141,7 +166,16 @@ pub fn LoginPage() -> impl IntoView {
     let (show_password, set_show_password) = signal(false);
     let action = ServerAction::<SignIn>::new();
     let error = move || query.read().get("error").map(|code| error_message(&code));
-    let signed_out = move || query.read().get("signed_out").is_some();
+    let signed_out = move || {
+        let q = query.read();
+        if q.get("signed_out").is_some() {
+            Some("You are signed out.")
+        } else if q.get("reset").is_some() {
+            Some("Your password is changed and every session signed out. Sign in with the new password.")
+        } else {
+            None
+        }
+    };
     let choices = move || {
         query
             .read()
@@ -156,6 +190,7 @@ pub fn LoginPage() -> impl IntoView {
     };
     view! {
         <crate::layout::PageTitle text="Sign in" />
+        <script src="/passkeys.js" defer></script>
         <div class="mx-auto max-w-md">
             <div class="rounded-xl border border-slate-200 bg-white p-8 shadow-sm">
                 <h1 class="text-2xl font-semibold tracking-tight">"Sign in"</h1>
@@ -165,9 +200,9 @@ pub fn LoginPage() -> impl IntoView {
                         None => "with your work email".to_owned(),
                     }}
                 </p>
-                <Show when=signed_out>
-                    <p role="status" class="mt-4 rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-800">"You are signed out."</p>
-                </Show>
+                {move || signed_out().map(|message| view! {
+                    <p role="status" class="mt-4 rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-800">{message}</p>
+                })}
                 {move || error().map(|message| view! {
                     <p role="alert" data-testid="login-error" class="mt-4 rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">{message}</p>
                 })}
@@ -220,8 +255,12 @@ pub fn LoginPage() -> impl IntoView {
                         "Sign in"
                     </button>
                 </ActionForm>
-                <div class="mt-6 border-t border-slate-200 pt-4 text-sm text-slate-600">
-                    <p>"Single sign-on, passkeys and authenticator apps are offered here once your organisation enables them."</p>
+                <div class="mt-6 border-t border-slate-200 pt-4">
+                    <p data-passkey-error role="alert" class="mb-2 text-sm text-red-700"></p>
+                    <button type="button" data-passkey="login" data-return-to=move || query.read().get("return_to").unwrap_or_default()
+                        class="w-full rounded-md border border-slate-300 bg-white px-4 py-2 font-medium hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
+                        "Sign in with a passkey"
+                    </button>
                 </div>
             </div>
         </div>

@@ -1,9 +1,10 @@
-use crate::layout::PlannedConsole;
+use crate::layout::{Guarded, PlannedConsole};
 use leptos::prelude::*;
 
 #[component]
 pub fn OperatorPage() -> impl IntoView {
     view! {
+        <Guarded page="operator">
         <PlannedConsole
             title="Operator Console"
             audience="For the vendor's operators (MFA required)."
@@ -14,5 +15,6 @@ pub fn OperatorPage() -> impl IntoView {
                 ("Applications", "Managed applications, redirect URIs and API keys (FR-SYS-001..003)."),
             ]
         />
+        </Guarded>
     }
 }

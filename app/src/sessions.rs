@@ -32,19 +32,47 @@ pub mod ssr {
     use sqlx::PgPool;
     use std::net::SocketAddr;
 
-    /// The session cookie. HttpOnly, SameSite=Lax, Secure (browsers accept Secure cookies
-    /// on http://localhost too), `__Host-` prefixed when served over HTTPS.
-    pub fn cookie_name() -> &'static str {
-        match use_context::<WebConfig>() {
-            Some(c) if c.https => "__Host-gatehouse_session",
-            _ => "gatehouse_session",
+    /// The session cookie's name: `__Host-` prefixed when served over HTTPS.
+    pub fn cookie_name_for(https: bool) -> &'static str {
+        if https {
+            "__Host-gatehouse_session"
+        } else {
+            "gatehouse_session"
         }
+    }
+
+    /// The session cookie of this request's server (from the page context).
+    pub fn cookie_name() -> &'static str {
+        cookie_name_for(use_context::<WebConfig>().is_some_and(|c| c.https))
+    }
+
+    /// A `Set-Cookie` value for the session: HttpOnly, SameSite=Lax, Secure (browsers
+    /// accept Secure cookies on http://localhost too). `max_age_secs == 0` clears it.
+    pub fn session_cookie(https: bool, token: &str, max_age_secs: i64) -> String {
+        format!(
+            "{}={token}; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age={max_age_secs}",
+            cookie_name_for(https)
+        )
     }
 
     /// Settings the pages need, provided by the server.
     #[derive(Debug, Clone)]
     pub struct WebConfig {
         pub https: bool,
+        /// The URL people reach Gatehouse at, for links in emails and WebAuthn's origin.
+        pub public_url: String,
+        /// Demo/dev mode: the mailbox page is served.
+        pub demo: bool,
+    }
+
+    /// The key ring for secrets at rest (TOTP seeds, ...).
+    pub fn keys() -> Result<std::sync::Arc<gatehouse_domain::crypto::MasterKeys>, AppError> {
+        use_context::<std::sync::Arc<gatehouse_domain::crypto::MasterKeys>>()
+            .ok_or_else(|| AppError::new("the server is not ready"))
+    }
+
+    pub fn web_config() -> Result<WebConfig, AppError> {
+        use_context::<WebConfig>().ok_or_else(|| AppError::new("the server is not ready"))
     }
 
     pub fn pool() -> Result<PgPool, AppError> {
@@ -71,10 +99,9 @@ pub mod ssr {
         Ok((ctx, headers))
     }
 
-    /// The session token from the Cookie header, if any. (A cookie header is a plain
+    /// A cookie's value from the Cookie header, if any. (A cookie header is a plain
     /// `name=value; name=value` list; one value is all we read.)
-    pub fn session_token(headers: &HeaderMap) -> Option<String> {
-        let name = cookie_name();
+    pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
         headers
             .get_all(COOKIE)
             .iter()
@@ -86,24 +113,147 @@ pub mod ssr {
             .filter(|v| !v.is_empty())
     }
 
-    fn set_cookie(value: &str, max_age_secs: i64) {
-        let cookie = format!(
-            "{}={value}; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age={max_age_secs}",
-            cookie_name()
-        );
+    /// The session token from the Cookie header, if any.
+    pub fn session_token(headers: &HeaderMap) -> Option<String> {
+        cookie_value(headers, cookie_name())
+    }
+
+    /// Appends a `Set-Cookie` header to this server function's response.
+    pub fn append_set_cookie(cookie: &str) {
         if let (Some(res), Ok(v)) = (
             use_context::<leptos_axum::ResponseOptions>(),
-            HeaderValue::from_str(&cookie),
+            HeaderValue::from_str(cookie),
         ) {
             res.append_header(SET_COOKIE, v);
         }
+    }
+
+    fn set_cookie(value: &str, max_age_secs: i64) {
+        let https = use_context::<WebConfig>().is_some_and(|c| c.https);
+        append_set_cookie(&session_cookie(https, value, max_age_secs));
     }
 
     pub fn set_session_cookie(token: &str, max_age_secs: i64) {
         set_cookie(token, max_age_secs);
     }
 
+    /// Sets the HTTP status of this response (pages and server functions).
+    pub fn set_status(status: http::StatusCode) {
+        if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+            res.set_status(status);
+        }
+    }
+
+    /// The live session behind this request's cookie, pending or full, if any.
+    pub async fn current_session(
+    ) -> Result<Option<gatehouse_domain::sessions::CurrentSession>, AppError> {
+        use gatehouse_domain::DomainError;
+        let (_, headers) = request().await?;
+        let Some(token) = session_token(&headers) else {
+            return Ok(None);
+        };
+        match gatehouse_domain::sessions::authenticate_session(&pool()?, &token).await {
+            Ok(session) => Ok(Some(session)),
+            Err(DomainError::Unauthenticated(_)) => Ok(None),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// The fully signed-in session (second factor done where needed), or an error after
+    /// sending the browser to sign in and come back to `return_to`.
+    pub async fn page_session(
+        return_to: &str,
+    ) -> Result<gatehouse_domain::sessions::CurrentSession, AppError> {
+        let back = crate::sessions::safe_return_path(return_to)
+            .map(|p| format!("?return_to={}", urlencode(&p)))
+            .unwrap_or_default();
+        match current_session().await? {
+            Some(s) if s.mfa_verified => Ok(s),
+            Some(_) => {
+                leptos_axum::redirect(&format!("/login/mfa{back}"));
+                Err(AppError::new("Finish signing in with your second factor."))
+            }
+            None => {
+                leptos_axum::redirect(&format!("/login{back}"));
+                Err(AppError::new("Please sign in."))
+            }
+        }
+    }
+
+    /// The fully signed-in session for a server function that changes something.
+    pub async fn signed_in() -> Result<gatehouse_domain::sessions::CurrentSession, AppError> {
+        match current_session().await? {
+            Some(s) if s.mfa_verified => Ok(s),
+            _ => Err(AppError::new(
+                "your session has ended; please sign in again",
+            )),
+        }
+    }
+
+    /// Percent-encodes a query value.
+    pub fn urlencode(raw: &str) -> String {
+        url::form_urlencoded::byte_serialize(raw.as_bytes()).collect()
+    }
+
     pub fn clear_session_cookie() {
         set_cookie("", 0);
     }
+}
+
+/// The signed-in person, as the pages see them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Me {
+    pub user_id: String,
+    pub session_id: String,
+    pub email: String,
+    pub role: String,
+}
+
+/// Which console a page belongs to, and so which roles may open it.
+pub fn roles_for_page(page: &str) -> &'static [&'static str] {
+    match page {
+        "operator" => &["operator"],
+        "audit" => &["auditor"],
+        "admin" => &["owner", "admin"],
+        _ => &["owner", "admin", "user", "operator", "auditor"],
+    }
+}
+
+/// The signed-in person for a page of `page`'s console (see [`roles_for_page`]). Without a
+/// session the browser is sent to sign in (and back to `path` afterwards); with a pending
+/// session, to the second-factor step; with the wrong role the page says whose it is.
+#[leptos::server(prefix = "/_rpc", endpoint = "whoami")]
+pub async fn whoami(page: String, path: String) -> Result<Me, crate::error::AppError> {
+    use crate::error::AppError;
+    let session = ssr::page_session(&path).await?;
+    let allowed = roles_for_page(&page);
+    if !allowed.contains(&session.role.as_str()) {
+        ssr::set_status(http::StatusCode::FORBIDDEN);
+        return Err(AppError::new(format!(
+            "This page is for {}. You are signed in as {} ({}).",
+            allowed.join(" or "),
+            session.email,
+            session.role.as_str()
+        )));
+    }
+    Ok(Me {
+        user_id: session.user_id.to_string(),
+        session_id: session.session_id.to_string(),
+        email: session.email,
+        role: session.role.as_str().to_owned(),
+    })
+}
+
+/// The signed-in person for the page header, if any (never redirects).
+#[leptos::server(prefix = "/_rpc", endpoint = "signed_in_as")]
+pub async fn signed_in_as() -> Result<Option<Me>, crate::error::AppError> {
+    Ok(ssr::current_session()
+        .await?
+        .filter(|s| s.mfa_verified)
+        .map(|s| Me {
+            user_id: s.user_id.to_string(),
+            session_id: s.session_id.to_string(),
+            email: s.email,
+            role: s.role.as_str().to_owned(),
+        }))
 }

@@ -6,11 +6,19 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod account;
+pub mod adaptive;
 pub mod audit;
 pub mod crypto;
 pub mod demo;
+pub mod email;
 pub mod error;
+pub mod invitations;
 pub mod login;
+pub mod mfa;
+pub mod passkeys;
+pub mod password_policy;
+pub mod password_reset;
 pub mod passwords;
 pub mod permissions;
 pub mod sessions;

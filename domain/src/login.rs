@@ -9,13 +9,15 @@
 //! after a few failures each attempt waits a growing delay, after more the key is locked
 //! for a while. Every failure and every lock is audited.
 
+use crate::adaptive::{remember_network, risk_signals, RiskSignal};
 use crate::audit::{append_audit_entry, ActorType, AuditEntry, RequestContext};
 use crate::passwords::verify_password;
+use crate::sessions::{create_session, IssuedSession, NewSession};
 use crate::types::{Email, Role, TenantDomain, TenantStatus, UserStatus};
 use crate::DomainError;
 use secrecy::SecretString;
 use serde::Serialize;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -29,6 +31,9 @@ pub const IP_LOCK_AFTER: i32 = 50;
 pub const LOCK_SECS: i64 = 15 * 60;
 /// Failures tolerated before the delay starts growing (1 s, 2 s, 4 s, capped at 8 s).
 const FREE_FAILURES: i32 = 3;
+/// Failures per IP tolerated before the delay starts: an office behind one NAT address
+/// must not slow down everyone's sign-in because of a few typos.
+const IP_FREE_FAILURES: i32 = 20;
 const MAX_DELAY_SECS: u64 = 8;
 
 const INVALID: &str = "the email address or password is not correct";
@@ -56,6 +61,9 @@ pub enum LoginOutcome {
         user_id: Uuid,
         tenant_id: Option<Uuid>,
         role: Role,
+        /// Failed attempts on this address within the window before this success: an
+        /// adaptive-authentication signal (NFR-SEC-006).
+        recent_failures: i32,
     },
     /// The password matched accounts in several tenants: let the person choose.
     ChooseTenant(Vec<TenantChoice>),
@@ -180,6 +188,7 @@ pub async fn verify_password_login(
             user_id: c.id,
             tenant_id: c.tenant_id,
             role: Role::parse(&c.role)?,
+            recent_failures: throttle.account_failures,
         });
     }
     Ok(LoginOutcome::ChooseTenant(
@@ -201,6 +210,8 @@ pub struct ThrottleState {
     pub locked_for: Option<u64>,
     /// How long to wait before checking this attempt.
     pub delay: Duration,
+    /// Failures on the account key within the window.
+    pub account_failures: i32,
 }
 
 /// The throttle for an account and an IP: the stricter of the two.
@@ -209,8 +220,8 @@ pub async fn throttle_state(
     account: &str,
     ip: Option<&str>,
 ) -> Result<ThrottleState, DomainError> {
-    let rows: Vec<(i32, Option<f64>)> = sqlx::query_as(
-        "SELECT CASE WHEN window_start > now() - make_interval(secs => $3) THEN failures ELSE 0 END,
+    let rows: Vec<(String, i32, Option<f64>)> = sqlx::query_as(
+        "SELECT scope, CASE WHEN window_start > now() - make_interval(secs => $3) THEN failures ELSE 0 END,
                 extract(epoch FROM locked_until - now())::float8
          FROM auth_throttle
          WHERE (scope = 'account' AND key = $1) OR (scope = 'ip' AND key = $2)",
@@ -222,11 +233,18 @@ pub async fn throttle_state(
     .await?;
     let locked_for = rows
         .iter()
-        .filter_map(|(_, left)| *left)
+        .filter_map(|(_, _, left)| *left)
         .filter(|left| *left > 0.0)
         .map(|left| left.ceil() as u64)
         .max();
-    let failures = rows.iter().map(|(f, _)| *f).max().unwrap_or(0);
+    let of = |wanted: &str| -> i32 {
+        rows.iter()
+            .filter(|(scope, _, _)| scope == wanted)
+            .map(|(_, f, _)| *f)
+            .sum()
+    };
+    let account_failures = of("account");
+    let failures = account_failures.max(of("ip") - (IP_FREE_FAILURES - FREE_FAILURES));
     let delay = if failures > FREE_FAILURES {
         let exp = u32::try_from(failures - FREE_FAILURES - 1)
             .unwrap_or(u32::MAX)
@@ -235,7 +253,11 @@ pub async fn throttle_state(
     } else {
         Duration::ZERO
     };
-    Ok(ThrottleState { locked_for, delay })
+    Ok(ThrottleState {
+        locked_for,
+        delay,
+        account_failures,
+    })
 }
 
 async fn clear_throttle(pool: &PgPool, account: &str) -> Result<(), DomainError> {
@@ -337,9 +359,212 @@ pub fn refusal_code(message: &str) -> &'static str {
     }
 }
 
-/// Finishes a sign-in: ends the session the browser had before (the session id rotates at
-/// every sign-in), creates the new session, stamps `last_login_at` and records
-/// `auth.login.success` — all in one transaction.
+/// What a sign-in needs next after the first factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextStep {
+    /// Signed in.
+    Done,
+    /// The session is pending until a second factor is given (`/login/mfa`).
+    SecondFactor,
+    /// MFA is required and the account has no factor yet: enrol one now.
+    EnrolSecondFactor,
+}
+
+/// A started sign-in: the session (pending unless `next` is `Done`) and where to go.
+#[derive(Debug)]
+pub struct SignIn {
+    pub issued: IssuedSession,
+    pub role: Role,
+    pub next: NextStep,
+    /// Why the second factor is asked for (policy, or adaptive signals).
+    pub reasons: Vec<&'static str>,
+}
+
+/// What the browser brings to a sign-in besides the first factor.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SignInSignals<'a> {
+    /// The trusted-device cookie, if any.
+    pub device_token: Option<&'a str>,
+    /// Failed attempts on the account before this success.
+    pub recent_failures: i32,
+    /// The session cookie the browser had; it ends here (the id rotates at sign-in).
+    pub previous_token: Option<&'a str>,
+}
+
+#[derive(sqlx::FromRow)]
+struct MfaStanding {
+    role: String,
+    tenant_id: Option<Uuid>,
+    email: String,
+    mfa_policy: Option<String>,
+    enrolled: bool,
+    signed_in_before: bool,
+}
+
+/// Starts a session after the first factor (`method`: "pwd", "sso", ...), deciding whether
+/// a second factor is needed (CON-SEC-005, NFR-SEC-006): an account with a factor is asked
+/// for it on a new device, from a new network or after recent failures; an account that
+/// must use MFA (operators and auditors always, tenant users by the tenant's policy) and
+/// has none must enrol now. Without a second step the sign-in is complete and audited as
+/// `auth.login.success`; otherwise the session is pending and `auth.mfa.challenge.issued`
+/// records why. An account without a factor signing in from a new device or network is
+/// sent a notice by email (`account_url` links to where sessions can be revoked).
+pub async fn begin_sign_in(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    user_id: Uuid,
+    method: &str,
+    signals: SignInSignals<'_>,
+    account_url: &str,
+) -> Result<SignIn, DomainError> {
+    let standing: MfaStanding = sqlx::query_as(
+        "SELECT u.role, u.tenant_id, u.email, t.mfa_policy, u.last_login_at IS NOT NULL AS signed_in_before,
+                EXISTS (SELECT 1 FROM mfa_totp m WHERE m.user_id = u.id AND m.confirmed_at IS NOT NULL)
+                OR EXISTS (SELECT 1 FROM webauthn_credentials w WHERE w.user_id = u.id) AS enrolled
+         FROM users u LEFT JOIN tenants t ON t.id = u.tenant_id WHERE u.id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| DomainError::Unauthenticated(INVALID.into()))?;
+    let role = Role::parse(&standing.role)?;
+    let required = crate::mfa::mfa_required(
+        role,
+        standing
+            .mfa_policy
+            .as_deref()
+            .map(crate::mfa::MfaPolicy::parse)
+            .transpose()?,
+    );
+    let risk = risk_signals(
+        pool,
+        user_id,
+        ctx.ip,
+        signals.device_token,
+        signals.recent_failures,
+    )
+    .await?;
+    let mut reasons: Vec<&'static str> = risk.iter().map(|r| r.as_str()).collect();
+    let next = if standing.enrolled {
+        if risk.is_empty() {
+            NextStep::Done
+        } else {
+            NextStep::SecondFactor
+        }
+    } else if required {
+        reasons = vec!["policy"];
+        NextStep::EnrolSecondFactor
+    } else {
+        NextStep::Done
+    };
+
+    let mut tx = pool.begin().await?;
+    if let Some(previous) = signals.previous_token {
+        end_previous_session(&mut tx, previous).await?;
+    }
+    let issued = create_session(
+        &mut tx,
+        NewSession {
+            user_id,
+            ip: ctx.ip,
+            user_agent: ctx.user_agent.clone(),
+            auth_methods: vec![method.to_owned()],
+            mfa_verified: next == NextStep::Done,
+        },
+    )
+    .await?;
+    if next == NextStep::Done {
+        signed_in(&mut tx, ctx, user_id, &[method], &issued, &reasons).await?;
+        let unfamiliar = risk
+            .iter()
+            .any(|r| matches!(r, RiskSignal::NewDevice | RiskSignal::NewNetwork));
+        if unfamiliar && standing.signed_in_before {
+            let to = crate::types::Email::parse(&standing.email)?;
+            crate::email::enqueue_mail(
+                &mut tx,
+                standing.tenant_id,
+                &to,
+                crate::email::Mail::NewDeviceSignIn {
+                    at: time::OffsetDateTime::now_utc(),
+                    ip: ctx.ip.map(|ip| ip.to_string()),
+                    user_agent: ctx.user_agent.clone(),
+                    account_url: account_url.to_owned(),
+                },
+            )
+            .await?;
+        }
+    } else {
+        append_audit_entry(
+            &mut tx,
+            ctx,
+            AuditEntry::new("auth.mfa.challenge.issued")
+                .tenant(standing.tenant_id)
+                .actor(ActorType::User, Some(user_id))
+                .resource(format!("user:{user_id}"))
+                .meta("reasons", reasons.join(","))
+                .meta("enrolment_required", next == NextStep::EnrolSecondFactor)
+                .meta("first_factor", method),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(SignIn {
+        issued,
+        role,
+        next,
+        reasons,
+    })
+}
+
+/// Completes a pending sign-in with its second factor (`method`: "otp", "hwk", "rec"),
+/// already verified by the caller: the pending session ends and a full one replaces it
+/// (the id rotates at this privilege change), and `auth.login.success` is recorded. With
+/// `trust_device` the browser gets a trusted-device token for its cookie.
+pub async fn complete_mfa_sign_in(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    pending_token: &str,
+    method: &str,
+    trust_device: bool,
+) -> Result<(IssuedSession, Role, Option<SecretString>), DomainError> {
+    let mut tx = pool.begin().await?;
+    let pending: Option<(Uuid, Vec<String>)> = sqlx::query_as(
+        "UPDATE sessions SET revoked_at = now(), revoked_reason = 'privilege_change'
+         WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now() AND mfa_verified_at IS NULL
+         RETURNING user_id, auth_methods",
+    )
+    .bind(crate::token_hash(pending_token))
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (user_id, mut methods) = pending.ok_or_else(|| {
+        DomainError::Unauthenticated("this sign-in has expired; please sign in again".into())
+    })?;
+    methods.push(method.to_owned());
+    let issued = create_session(
+        &mut tx,
+        NewSession {
+            user_id,
+            ip: ctx.ip,
+            user_agent: ctx.user_agent.clone(),
+            auth_methods: methods.clone(),
+            mfa_verified: true,
+        },
+    )
+    .await?;
+    let methods: Vec<&str> = methods.iter().map(String::as_str).collect();
+    let role = signed_in(&mut tx, ctx, user_id, &methods, &issued, &[]).await?;
+    let device = if trust_device {
+        Some(crate::adaptive::trust_device(&mut tx, user_id, ctx.user_agent.as_deref()).await?)
+    } else {
+        None
+    };
+    tx.commit().await?;
+    Ok((issued, role, device))
+}
+
+/// Finishes a sign-in whose factors are all proven (a passkey alone, or tests): ends the
+/// browser's previous session, creates the full session, stamps `last_login_at` and
+/// records `auth.login.success` — all in one transaction.
 pub async fn complete_sign_in(
     pool: &PgPool,
     ctx: &RequestContext,
@@ -347,20 +572,14 @@ pub async fn complete_sign_in(
     methods: &[&str],
     mfa_verified: bool,
     previous_token: Option<&str>,
-) -> Result<(crate::sessions::IssuedSession, Role), DomainError> {
+) -> Result<(IssuedSession, Role), DomainError> {
     let mut tx = pool.begin().await?;
     if let Some(previous) = previous_token {
-        sqlx::query(
-            "UPDATE sessions SET revoked_at = now(), revoked_reason = 'privilege_change'
-             WHERE token_hash = $1 AND revoked_at IS NULL",
-        )
-        .bind(crate::token_hash(previous))
-        .execute(&mut *tx)
-        .await?;
+        end_previous_session(&mut tx, previous).await?;
     }
-    let issued = crate::sessions::create_session(
+    let issued = create_session(
         &mut tx,
-        crate::sessions::NewSession {
+        NewSession {
             user_id,
             ip: ctx.ip,
             user_agent: ctx.user_agent.clone(),
@@ -369,25 +588,52 @@ pub async fn complete_sign_in(
         },
     )
     .await?;
+    let role = signed_in(&mut tx, ctx, user_id, methods, &issued, &[]).await?;
+    tx.commit().await?;
+    Ok((issued, role))
+}
+
+async fn end_previous_session(conn: &mut PgConnection, token: &str) -> Result<(), DomainError> {
+    sqlx::query(
+        "UPDATE sessions SET revoked_at = now(), revoked_reason = 'privilege_change'
+         WHERE token_hash = $1 AND revoked_at IS NULL",
+    )
+    .bind(crate::token_hash(token))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The bookkeeping of a completed sign-in: `last_login_at`, the known network, and the
+/// `auth.login.success` entry. Returns the user's role.
+async fn signed_in(
+    conn: &mut PgConnection,
+    ctx: &RequestContext,
+    user_id: Uuid,
+    methods: &[&str],
+    issued: &IssuedSession,
+    risk: &[&str],
+) -> Result<Role, DomainError> {
     let (role, tenant_id): (String, Option<Uuid>) = sqlx::query_as(
         "UPDATE users SET last_login_at = now() WHERE id = $1 RETURNING role, tenant_id",
     )
     .bind(user_id)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await?;
+    remember_network(conn, user_id, ctx.ip).await?;
     append_audit_entry(
-        &mut tx,
+        conn,
         ctx,
         AuditEntry::new("auth.login.success")
             .tenant(tenant_id)
             .actor(ActorType::User, Some(user_id))
             .resource(format!("user:{user_id}"))
             .meta("methods", methods.join(","))
+            .meta("risk", risk.join(","))
             .meta("session", issued.id.to_string()),
     )
     .await?;
-    tx.commit().await?;
-    Ok((issued, Role::parse(&role)?))
+    Role::parse(&role)
 }
 
 /// Signs out: ends the session behind `token` and records `auth.logout`. Returns whether

@@ -107,6 +107,50 @@ pub async fn verify_password(
     .await?
 }
 
+/// The raw argon2id verification rate with these parameters: `threads` OS threads
+/// verifying a right password for `seconds`, without the server around them — the
+/// baseline of the login benchmark. Returns verifications per second.
+pub fn raw_verify_rate(threads: usize, seconds: f64) -> Result<f64, DomainError> {
+    let salt = SaltString::generate(&mut OsRng);
+    let phc = argon2()?
+        .hash_password(b"benchmark password", &salt)
+        .map_err(|e| anyhow::anyhow!("argon2 hashing failed: {e}"))?
+        .to_string();
+    let started = std::time::Instant::now();
+    let deadline = std::time::Duration::from_secs_f64(seconds);
+    let counts: Vec<Result<u64, DomainError>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads.max(1))
+            .map(|_| {
+                let phc = phc.as_str();
+                scope.spawn(move || -> Result<u64, DomainError> {
+                    let parsed = PasswordHash::new(phc)
+                        .map_err(|e| anyhow::anyhow!("benchmark hash: {e}"))?;
+                    let argon = argon2()?;
+                    let mut n = 0;
+                    while started.elapsed() < deadline {
+                        if argon
+                            .verify_password(b"benchmark password", &parsed)
+                            .is_ok()
+                        {
+                            n += 1;
+                        }
+                    }
+                    Ok(n)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .map_err(|_| DomainError::from(anyhow::anyhow!("benchmark thread failed")))?
+            })
+            .collect()
+    });
+    let total: u64 = counts.into_iter().sum::<Result<u64, DomainError>>()?;
+    Ok(total as f64 / started.elapsed().as_secs_f64())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

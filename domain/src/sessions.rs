@@ -17,6 +17,9 @@ use uuid::Uuid;
 
 /// Absolute lifetime of every session.
 pub const ABSOLUTE_LIFETIME: Duration = Duration::hours(24);
+/// Lifetime of a pending session: password proven, second factor (or its enrolment)
+/// still to come. It reaches only the second-factor pages.
+pub const PENDING_LIFETIME: Duration = Duration::minutes(10);
 /// Idle timeout for platform users (operators, auditors), who have no tenant policy.
 pub const PLATFORM_IDLE_TIMEOUT_SECS: i32 = 1800;
 /// `last_seen_at` is written at most this often, so reading a session is not a write
@@ -88,7 +91,8 @@ pub struct CurrentSession {
 }
 
 /// Creates a session for an active user inside the caller's transaction (the caller
-/// records the authentication event that led to it).
+/// records the authentication event that led to it). Without `mfa_verified` it is a
+/// pending session of [`PENDING_LIFETIME`].
 pub async fn create_session(
     conn: &mut PgConnection,
     new: NewSession,
@@ -98,6 +102,11 @@ pub async fn create_session(
     let user_agent = new
         .user_agent
         .map(|ua| ua.chars().take(512).collect::<String>());
+    let lifetime = if new.mfa_verified {
+        ABSOLUTE_LIFETIME
+    } else {
+        PENDING_LIFETIME
+    };
     let expires_at: OffsetDateTime = sqlx::query_scalar(
         "INSERT INTO sessions (id, token_hash, user_id, tenant_id, expires_at, idle_timeout_secs,
                                mfa_verified_at, auth_methods, ip, user_agent)
@@ -110,7 +119,7 @@ pub async fn create_session(
     )
     .bind(id)
     .bind(token_hash(&token))
-    .bind(ABSOLUTE_LIFETIME.whole_seconds() as f64)
+    .bind(lifetime.whole_seconds() as f64)
     .bind(PLATFORM_IDLE_TIMEOUT_SECS)
     .bind(new.mfa_verified)
     .bind(&new.auth_methods)
@@ -215,30 +224,17 @@ async fn revoke_where(
     reason: RevokeReason,
     scope: RevokeScope,
 ) -> Result<u64, DomainError> {
-    let (sql, id, tenant, resource) = match scope {
-        RevokeScope::Session(id) => (
-            "UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE id = $1 AND revoked_at IS NULL
-             RETURNING tenant_id",
-            id,
-            None,
-            format!("session:{id}"),
-        ),
-        RevokeScope::User(id) => (
-            "UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE user_id = $1 AND revoked_at IS NULL
-             RETURNING tenant_id",
-            id,
-            None,
-            format!("user:{id}"),
-        ),
-        RevokeScope::Tenant(id) => (
-            "UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE tenant_id = $1 AND revoked_at IS NULL
-             RETURNING tenant_id",
-            id,
-            Some(id),
-            format!("tenant:{id}"),
-        ),
+    // The column is one of three fixed names, never input.
+    let (column, id, tenant, resource) = match scope {
+        RevokeScope::Session(id) => ("id", id, None, format!("session:{id}")),
+        RevokeScope::User(id) => ("user_id", id, None, format!("user:{id}")),
+        RevokeScope::Tenant(id) => ("tenant_id", id, Some(id), format!("tenant:{id}")),
     };
-    let tenants: Vec<Option<Uuid>> = sqlx::query_scalar(sql)
+    let sql = format!(
+        "UPDATE sessions SET revoked_at = now(), revoked_reason = $2
+         WHERE {column} = $1 AND revoked_at IS NULL RETURNING tenant_id"
+    );
+    let tenants: Vec<Option<Uuid>> = sqlx::query_scalar(&sql)
         .bind(id)
         .bind(reason.as_str())
         .fetch_all(&mut *conn)

@@ -60,6 +60,18 @@ pub async fn create_user(
             }
         }
     }
+    // CON-SEC-001: the tenant's password policy (the default for platform users) applies
+    // to a password chosen at creation too, and is checked before the costly hashing.
+    if let Some(pw) = &new.password {
+        let (policy, inputs) = crate::password_policy::policy_for_new_user(
+            conn,
+            new.tenant_id,
+            new.email.as_str(),
+            new.name.as_ref().map(DisplayName::as_str),
+        )
+        .await?;
+        crate::password_policy::check_new_password_off_runtime(policy, pw.clone(), inputs).await?;
+    }
     let password_hash = match &new.password {
         Some(pw) => Some(hash_password(pw).await?),
         None => None,

@@ -36,7 +36,8 @@ test('a wrong password is refused with a clear message and no session', async ()
 });
 
 test('each role lands where it belongs, with an HttpOnly SameSite session cookie', async () => {
-  for (const [email, path] of [['owner@acme.test', '/admin'], ['admin@acme.test', '/admin'], ['user@acme.test', '/account'], ['operator@gatehouse.test', '/operator'], ['auditor@gatehouse.test', '/audit']]) {
+  // Operators and auditors always need MFA: at their first sign-in they enrol it first.
+  for (const [email, path] of [['owner@acme.test', '/admin'], ['admin@acme.test', '/admin'], ['user@acme.test', '/account'], ['operator@gatehouse.test', '/login/mfa/setup'], ['auditor@gatehouse.test', '/login/mfa/setup']]) {
     const context = await browser.newContext();
     const page = await context.newPage();
     await signIn(page, email, PASSWORD);

@@ -61,7 +61,7 @@ test('on a phone the navigation folds into a keyboard-usable menu', async () => 
   const expanded = () => page.getAttribute('[data-testid=menu-toggle]', 'aria-expanded');
   await clickOnceHydrated(page, '[data-testid=menu-toggle]', expanded);
   assert.equal(await expanded(), 'true');
-  assert.ok(await page.isVisible('#mobile-nav a[href="/operator"]'));
+  assert.ok(await page.isVisible('#mobile-nav a[href="/login"]'), 'signed out, the menu offers sign-in');
   await page.screenshot({ path: join(SCREENSHOTS, 'home-phone-menu.png'), fullPage: true });
   // Keyboard: the toggle is a real button reachable with Tab and closed with Enter.
   await page.focus('[data-testid=menu-toggle]');
@@ -71,15 +71,31 @@ test('on a phone the navigation folds into a keyboard-usable menu', async () => 
   await page.close();
 });
 
-test('console pages share the layout and say what they will hold', async () => {
+test('console pages need a sign-in, then show in the shared layout for the right roles', async () => {
   const page = await browser.newPage();
-  for (const [path, heading] of [['/operator', 'Operator Console'], ['/admin', 'Tenant Administration'], ['/audit', 'Auditor Console'], ['/account', 'Your account']]) {
+  for (const path of ['/operator', '/admin', '/audit', '/account']) {
+    await page.goto(`${BASE_URL}${path}`);
+    assert.equal(new URL(page.url()).pathname, '/login', `${path} sends a signed-out visitor to sign in`);
+    assert.equal(new URL(page.url()).searchParams.get('return_to'), path);
+  }
+  await page.fill('#email', 'admin@acme.test');
+  await page.fill('#password', 'Gatehouse-demo-2026');
+  await Promise.all([page.waitForURL(`${BASE_URL}/account`), page.click('form button[type=submit]')]);
+  for (const [path, heading] of [['/admin', 'Tenant Administration'], ['/account', 'Your account']]) {
     const res = await page.goto(`${BASE_URL}${path}`);
     assert.equal(res.status(), 200, path);
     assert.equal((await page.textContent('main h1')).trim(), heading);
     assert.ok(await page.isVisible('header >> text=Gatehouse'));
+    assert.equal((await page.textContent('[data-testid=signed-in-as]')).trim(), 'admin@acme.test');
   }
-  await page.screenshot({ path: join(SCREENSHOTS, 'operator-desktop.png'), fullPage: true });
+  await page.screenshot({ path: join(SCREENSHOTS, 'admin-desktop.png'), fullPage: true });
+  // The header offers only the consoles this role may open; another console says whose it is.
+  assert.equal(await page.isVisible('header a[href="/operator"]'), false);
+  const res = await page.goto(`${BASE_URL}/operator`);
+  assert.equal(res.status(), 403);
+  assert.match(await page.textContent('[data-testid=page-refused]'), /This page is for operator/);
+  await page.goto(`${BASE_URL}/logout`);
+  await Promise.all([page.waitForURL(/signed_out=1/), page.click('[data-testid=sign-out]')]);
   await page.close();
 });
 

@@ -44,6 +44,24 @@ pub enum Command {
     Auditor(PlatformUserCommand),
     /// Create the demo tenant and logins (once) and exit.
     Demo,
+    /// Invite a person into a tenant: the invitation email goes out through the outbox
+    /// (delivered by the running server).
+    Invite {
+        /// The tenant's domain, e.g. `acme`.
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        /// owner, admin or user.
+        #[arg(long, default_value = "user")]
+        role: String,
+    },
+    /// Measure the raw argon2id verification rate (the login benchmark's baseline).
+    #[command(hide = true)]
+    BenchArgon2 {
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
     /// The embedded PostgreSQL (used when DATABASE_URL is unset).
     #[command(subcommand)]
     Db(DbCommand),
@@ -139,6 +157,34 @@ pub async fn run(cli: Cli) -> Result<()> {
             )
             .await
         }
+        Command::Invite {
+            tenant,
+            email,
+            role,
+        } => invite(&settings, &tenant, &email, &role).await,
+        Command::BenchArgon2 { seconds } => {
+            let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+            let rate = tokio::task::spawn_blocking(move || {
+                gatehouse_domain::passwords::raw_verify_rate(threads, seconds)
+            })
+            .await?
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "threads": threads,
+                    "seconds": seconds,
+                    "verifications_per_sec": (rate * 100.0).round() / 100.0,
+                    "params": format!(
+                        "argon2id m={} t={} p={}",
+                        gatehouse_domain::passwords::MEMORY_KIB,
+                        gatehouse_domain::passwords::ITERATIONS,
+                        gatehouse_domain::passwords::LANES
+                    ),
+                })
+            );
+            Ok(())
+        }
         Command::Db(cmd) => embedded_db(&settings, cmd).await,
         Command::Audit(AuditCommand::Verify) => {
             with_database(&settings, |db| async move {
@@ -211,6 +257,44 @@ async fn create_platform_user(
         .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
         tx.commit().await?;
         println!("created {} {} ({})", role, user.email, user.id);
+        Ok(())
+    })
+    .await
+}
+
+async fn invite(settings: &Settings, tenant: &str, email: &str, role: &str) -> Result<()> {
+    use gatehouse_domain::invitations::{invite_user, NewInvitation, DEFAULT_LIFETIME};
+    let domain = gatehouse_domain::types::TenantDomain::parse(tenant)
+        .map_err(|e| anyhow::anyhow!("--tenant: {}", describe(&e)))?;
+    let email = Email::parse(email).map_err(|e| anyhow::anyhow!("--email: {}", describe(&e)))?;
+    let role = Role::parse(role).map_err(|e| anyhow::anyhow!("--role: {}", describe(&e)))?;
+    let base_url = settings.public_url();
+    with_database(settings, |db| async move {
+        startup::migrate(&db.pool).await?;
+        let mut tx = db.pool.begin().await?;
+        let tenant = gatehouse_domain::tenants::find_tenant_by_domain(&mut tx, &domain)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?
+            .ok_or_else(|| anyhow::anyhow!("--tenant: no tenant has the domain {domain}"))?;
+        let user = invite_user(
+            &mut tx,
+            &RequestContext::default(),
+            None,
+            NewInvitation {
+                tenant_id: tenant.id,
+                email,
+                role,
+                lifetime: DEFAULT_LIFETIME,
+            },
+            &base_url,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
+        tx.commit().await?;
+        println!(
+            "invited {} as {} into {} ({}); the invitation email is in the outbox",
+            user.email, role, tenant.domain, user.id
+        );
         Ok(())
     })
     .await

@@ -111,6 +111,21 @@ pub struct Settings {
     /// Demo mode: create the demo tenant and logins at startup.
     #[arg(long, env = "GATEHOUSE_DEMO", default_value_t = false, global = true)]
     pub demo: bool,
+
+    /// SMTP server for outgoing mail: smtp://host:port (plain), smtp://user:password@host:587
+    /// (STARTTLS), smtps://user:password@host:465 (TLS). Unset: mail is written as .eml files
+    /// to {data_dir}/mail.
+    #[arg(long, env = "GATEHOUSE_SMTP_URL", hide_env_values = true, value_parser = secret, global = true)]
+    pub smtp_url: Option<SecretString>,
+
+    /// Sender of outgoing mail (From header and envelope).
+    #[arg(
+        long,
+        env = "GATEHOUSE_MAIL_FROM",
+        default_value = "Gatehouse <no-reply@localhost>",
+        global = true
+    )]
+    pub mail_from: String,
 }
 
 impl Settings {

@@ -125,11 +125,15 @@ pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
     let page_context = {
         let pool = state.pool.clone();
+        let keys = state.keys.clone();
         let web = WebConfig {
             https: settings.serves_https(),
+            public_url: settings.public_url(),
+            demo: settings.demo,
         };
         move || {
             leptos::prelude::provide_context(pool.clone());
+            leptos::prelude::provide_context(keys.clone());
             leptos::prelude::provide_context(web.clone());
         }
     };
@@ -137,6 +141,7 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&state, routes, page_context, move || shell(options.clone()))
         .nest("/api", api::router())
         .merge(ops::router())
+        .merge(crate::passkeys::router())
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(DefaultBodyLimit::max(settings.body_limit_bytes))
         .layer(RequestBodyLimitLayer::new(settings.body_limit_bytes))
@@ -182,6 +187,8 @@ async fn serve_with(settings: Settings, pool: PgPool, keys: MasterKeys) -> Resul
     let url = settings.public_url();
     let demo = settings.demo;
     let state = app_state(settings, pool.clone(), keys)?;
+    // Delivers the transactional outbox (SPEC §3 "Email"); stopped below before the pool closes.
+    let mailer = crate::mailer::spawn_mailer(pool.clone(), &state.settings)?;
     tokio::spawn(maintain_audit_partitions(pool));
     print_banner(&url, demo);
     tracing::info!(%url, "gatehouse listening");
@@ -192,6 +199,7 @@ async fn serve_with(settings: Settings, pool: PgPool, keys: MasterKeys) -> Resul
     .with_graceful_shutdown(shutdown_signal())
     .await
     .context("serving HTTP")?;
+    mailer.stop().await;
     tracing::info!("gatehouse stopped");
     Ok(())
 }

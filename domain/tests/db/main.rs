@@ -14,6 +14,12 @@ use secrecy::{ExposeSecret, SecretString};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+mod email;
+mod mfa;
+mod passkeys;
+mod password_policy;
+mod universal_login;
+
 async fn tenant(pool: &PgPool, domain: &str) -> Tenant {
     let mut tx = pool.begin().await.unwrap();
     let t = provision_tenant(
@@ -528,6 +534,10 @@ mod sessions {
     };
 
     async fn login(pool: &PgPool, user_id: Uuid) -> (Uuid, String) {
+        login_with(pool, user_id, true).await
+    }
+
+    async fn login_with(pool: &PgPool, user_id: Uuid, mfa_verified: bool) -> (Uuid, String) {
         let mut tx = pool.begin().await.unwrap();
         let issued = create_session(
             &mut tx,
@@ -536,7 +546,7 @@ mod sessions {
                 ip: Some("198.51.100.4".parse().unwrap()),
                 user_agent: Some("Test/1".into()),
                 auth_methods: vec!["pwd".into()],
-                mfa_verified: false,
+                mfa_verified,
             },
         )
         .await
@@ -584,6 +594,22 @@ mod sessions {
         .await
         .unwrap();
         assert_eq!(lifetime, 24.0 * 3600.0);
+    }
+
+    #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+    async fn a_pending_session_is_short_and_says_it_lacks_the_second_factor(pool: PgPool) {
+        let (_, ada) = setup(&pool).await;
+        let (id, token) = login_with(&pool, ada.id, false).await;
+        let current = authenticate_session(&pool, &token).await.unwrap();
+        assert!(!current.mfa_verified, "pages treat it as not signed in yet");
+        let lifetime: f64 = sqlx::query_scalar(
+            "SELECT extract(epoch FROM expires_at - created_at)::float8 FROM sessions WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(lifetime, 600.0);
     }
 
     #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
@@ -840,7 +866,8 @@ mod login {
             LoginOutcome::Authenticated {
                 user_id: ada.id,
                 tenant_id: Some(acme.id),
-                role: Role::Admin
+                role: Role::Admin,
+                recent_failures: 1,
             }
         );
         let left: i64 =
@@ -1065,27 +1092,37 @@ mod login {
 
     #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
     async fn the_delay_grows_with_failures(pool: PgPool) {
-        let mut delays = Vec::new();
-        for failures in [0, 3, 4, 5, 6, 7, 30] {
-            sqlx::query("DELETE FROM auth_throttle")
-                .execute(&pool)
-                .await
-                .unwrap();
-            sqlx::query(
-                "INSERT INTO auth_throttle (scope, key, failures) VALUES ('ip', '192.0.2.1', $1)",
-            )
-            .bind(failures)
-            .execute(&pool)
-            .await
-            .unwrap();
-            delays.push(
+        let delay = |scope: &'static str, key: &'static str, failures: i32| {
+            let pool = pool.clone();
+            async move {
+                sqlx::query("DELETE FROM auth_throttle")
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+                sqlx::query("INSERT INTO auth_throttle (scope, key, failures) VALUES ($1, $2, $3)")
+                    .bind(scope)
+                    .bind(key)
+                    .bind(failures)
+                    .execute(&pool)
+                    .await
+                    .unwrap();
                 throttle_state(&pool, "x@example.com", Some("192.0.2.1"))
                     .await
                     .unwrap()
                     .delay
-                    .as_secs(),
-            );
+                    .as_secs()
+            }
+        };
+        let mut delays = Vec::new();
+        for failures in [0, 3, 4, 5, 6, 7, 30] {
+            delays.push(delay("account", "x@example.com", failures).await);
         }
         assert_eq!(delays, [0, 0, 1, 2, 4, 8, 8]);
+        // Per IP (a NAT holds many people) the delay starts only after 20 failures.
+        let mut delays = Vec::new();
+        for failures in [3, 20, 21, 22, 40] {
+            delays.push(delay("ip", "192.0.2.1", failures).await);
+        }
+        assert_eq!(delays, [0, 0, 1, 2, 8]);
     }
 }

@@ -1,0 +1,141 @@
+//! `/invite/{token}` (FR-TENANT-001, UC-TENANT-INVITE): the invited person sets a name and
+//! a password under the tenant's policy, then continues into sign-in (and MFA enrolment
+//! when the tenant requires it). Unknown, expired and used links look the same.
+
+use crate::error::AppError;
+use crate::layout::{Flash, PageTitle};
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use serde::{Deserialize, Serialize};
+
+const INPUT: &str = "mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-1 focus:ring-indigo-500";
+const PRIMARY: &str = "w-full rounded-md bg-indigo-600 px-4 py-2 font-medium text-white shadow-sm hover:bg-indigo-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationView {
+    pub email: String,
+    pub role: String,
+    pub organisation: String,
+}
+
+#[server(prefix = "/_rpc", endpoint = "invitation")]
+pub async fn invitation(token: String) -> Result<InvitationView, AppError> {
+    use crate::sessions::ssr::pool;
+    let i = gatehouse_domain::invitations::invitation_by_token(&pool()?, token.trim()).await?;
+    Ok(InvitationView {
+        email: i.email,
+        role: i.role,
+        organisation: i.tenant_name,
+    })
+}
+
+/// Accepts the invitation and signs the person in (second factor or its enrolment next,
+/// when their tenant requires it).
+#[server(prefix = "/_rpc", endpoint = "accept_invitation")]
+pub async fn accept_invitation(
+    token: String,
+    name: String,
+    password: String,
+    confirm: String,
+) -> Result<(), AppError> {
+    use crate::sessions::landing_path;
+    use crate::sessions::ssr::{pool, request, session_token, set_session_cookie, web_config};
+    use gatehouse_domain::login::{begin_sign_in, NextStep, SignInSignals};
+    use gatehouse_domain::types::DisplayName;
+    use secrecy::ExposeSecret;
+    if password != confirm {
+        return Err(AppError::invalid("the two passwords are not the same"));
+    }
+    let name = match name.trim() {
+        "" => None,
+        n => Some(DisplayName::parse(n)?),
+    };
+    let (ctx, headers) = request().await?;
+    let pool = pool()?;
+    let user_id = gatehouse_domain::invitations::accept_invitation(
+        &pool,
+        &ctx,
+        token.trim(),
+        name,
+        &secrecy::SecretString::from(password),
+    )
+    .await?;
+    let previous = session_token(&headers);
+    let device = crate::mfa::device_token(&headers);
+    let started = begin_sign_in(
+        &pool,
+        &ctx,
+        user_id,
+        "pwd",
+        SignInSignals {
+            device_token: device.as_deref(),
+            recent_failures: 0,
+            previous_token: previous.as_deref(),
+        },
+        &format!("{}/account", web_config()?.public_url),
+    )
+    .await?;
+    let (lifetime, target) = match started.next {
+        NextStep::Done => (
+            gatehouse_domain::sessions::ABSOLUTE_LIFETIME,
+            landing_path(started.role.as_str()).to_owned(),
+        ),
+        NextStep::SecondFactor => (
+            gatehouse_domain::sessions::PENDING_LIFETIME,
+            "/login/mfa".to_owned(),
+        ),
+        NextStep::EnrolSecondFactor => (
+            gatehouse_domain::sessions::PENDING_LIFETIME,
+            "/login/mfa/setup".to_owned(),
+        ),
+    };
+    set_session_cookie(
+        started.issued.token.expose_secret(),
+        lifetime.whole_seconds(),
+    );
+    leptos_axum::redirect(&target);
+    Ok(())
+}
+
+#[component]
+pub fn InvitePage() -> impl IntoView {
+    let params = use_params_map();
+    let token = move || params.read().get("token").unwrap_or_default();
+    let found = Resource::new_blocking(token, invitation);
+    let action = ServerAction::<AcceptInvitation>::new();
+    view! {
+        <PageTitle text="Accept your invitation" />
+        <div class="mx-auto max-w-md rounded-xl border border-slate-200 bg-white p-8 shadow-sm">
+            <Suspense fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+                {move || found.get().map(|f| match f {
+                    Err(e) => view! {
+                        <h1 class="text-2xl font-semibold tracking-tight">"Invitation"</h1>
+                        <div class="mt-4" data-testid="invite-gone"><Flash message=e.message error=true /></div>
+                    }.into_any(),
+                    Ok(i) => view! {
+                        <h1 class="text-2xl font-semibold tracking-tight">{format!("Join {}", i.organisation)}</h1>
+                        <p class="mt-1 text-sm text-slate-600">{format!("You are invited as {} with {}. Choose your name and a password.", i.role, i.email)}</p>
+                        {move || action.value().get().and_then(Result::err).map(|e| view! { <div class="mt-4" data-testid="invite-error"><Flash message=e.message error=true /></div> })}
+                        <ActionForm action=action attr:class="mt-6 space-y-4">
+                            <input type="hidden" name="token" prop:value=token />
+                            <input type="text" name="username" autocomplete="username" value=i.email.clone() class="hidden" aria-hidden="true" tabindex="-1" />
+                            <div>
+                                <label for="name" class="block text-sm font-medium">"Your name"</label>
+                                <input id="name" name="name" maxlength="200" autocomplete="name" class=INPUT />
+                            </div>
+                            <div>
+                                <label for="password" class="block text-sm font-medium">"Password"</label>
+                                <input id="password" name="password" type="password" autocomplete="new-password" required class=INPUT />
+                            </div>
+                            <div>
+                                <label for="confirm" class="block text-sm font-medium">"Password again"</label>
+                                <input id="confirm" name="confirm" type="password" autocomplete="new-password" required class=INPUT />
+                            </div>
+                            <button type="submit" class=PRIMARY>"Accept and sign in"</button>
+                        </ActionForm>
+                    }.into_any(),
+                })}
+            </Suspense>
+        </div>
+    }
+}

@@ -1,0 +1,129 @@
+//! Password reset pages (FR-AUTH-004, UC-AUTH-RESET): `/forgot-password` asks for the
+//! address and always answers the same way (no user enumeration); `/reset-password/{token}`
+//! sets a new password under the tenant's policy, which signs the account out everywhere.
+
+use crate::error::AppError;
+use crate::layout::{Flash, PageTitle};
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+const INPUT: &str = "mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-1 focus:ring-indigo-500";
+const PRIMARY: &str = "w-full rounded-md bg-indigo-600 px-4 py-2 font-medium text-white shadow-sm hover:bg-indigo-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2";
+
+/// Mails a reset link if the address has an account; the answer never says whether.
+#[server(prefix = "/_rpc", endpoint = "request_reset")]
+pub async fn request_reset(email: String, tenant: Option<String>) -> Result<(), AppError> {
+    use crate::sessions::ssr::{pool, request, web_config};
+    use gatehouse_domain::types::{Email, TenantDomain};
+    let (ctx, _) = request().await?;
+    let tenant = tenant
+        .filter(|t| !t.trim().is_empty())
+        .and_then(|t| TenantDomain::parse(t.trim()).ok());
+    if let Ok(email) = Email::parse(&email) {
+        gatehouse_domain::password_reset::request_password_reset(
+            &pool()?,
+            &ctx,
+            &email,
+            tenant.as_ref(),
+            &web_config()?.public_url,
+        )
+        .await?;
+    }
+    leptos_axum::redirect("/forgot-password?sent=1");
+    Ok(())
+}
+
+#[component]
+pub fn ForgotPasswordPage() -> impl IntoView {
+    let query = use_query_map();
+    let action = ServerAction::<RequestReset>::new();
+    let sent = move || query.read().get("sent").is_some();
+    view! {
+        <PageTitle text="Forgot password" />
+        <div class="mx-auto max-w-md rounded-xl border border-slate-200 bg-white p-8 shadow-sm">
+            <h1 class="text-2xl font-semibold tracking-tight">"Forgot your password?"</h1>
+            <p class="mt-1 text-sm text-slate-600">"Enter your email address. If it belongs to an account, we send a link to choose a new password. The link works for one hour."</p>
+            <Show when=sent>
+                <div class="mt-4"><Flash message="If that address has an account, a reset link is on its way. Check your inbox." /></div>
+            </Show>
+            {move || action.value().get().and_then(Result::err).map(|e| view! { <div class="mt-4"><Flash message=e.message error=true /></div> })}
+            <ActionForm action=action attr:class="mt-6 space-y-4">
+                <input type="hidden" name="tenant" prop:value=move || query.read().get("tenant").unwrap_or_default() />
+                <div>
+                    <label for="email" class="block text-sm font-medium">"Email"</label>
+                    <input id="email" name="email" type="email" autocomplete="username" required class=INPUT />
+                </div>
+                <button type="submit" class=PRIMARY>"Send reset link"</button>
+            </ActionForm>
+            <p class="mt-6 border-t border-slate-200 pt-4 text-sm"><a href="/login" class="text-indigo-600 hover:underline">"Back to sign in"</a></p>
+        </div>
+    }
+}
+
+/// Whose password the link would reset, or why it cannot.
+#[server(prefix = "/_rpc", endpoint = "reset_link")]
+pub async fn reset_link(token: String) -> Result<String, AppError> {
+    use crate::sessions::ssr::pool;
+    Ok(gatehouse_domain::password_reset::reset_link_email(&pool()?, token.trim()).await?)
+}
+
+#[server(prefix = "/_rpc", endpoint = "reset_password")]
+pub async fn reset_password(
+    token: String,
+    password: String,
+    confirm: String,
+) -> Result<(), AppError> {
+    use crate::sessions::ssr::{pool, request};
+    if password != confirm {
+        return Err(AppError::invalid("the two passwords are not the same"));
+    }
+    let (ctx, _) = request().await?;
+    gatehouse_domain::password_reset::reset_password(
+        &pool()?,
+        &ctx,
+        token.trim(),
+        &secrecy::SecretString::from(password),
+    )
+    .await?;
+    leptos_axum::redirect("/login?reset=1");
+    Ok(())
+}
+
+#[component]
+pub fn ResetPasswordPage() -> impl IntoView {
+    let params = use_params_map();
+    let token = move || params.read().get("token").unwrap_or_default();
+    let link = Resource::new_blocking(token, reset_link);
+    let action = ServerAction::<ResetPassword>::new();
+    view! {
+        <PageTitle text="Choose a new password" />
+        <div class="mx-auto max-w-md rounded-xl border border-slate-200 bg-white p-8 shadow-sm">
+            <h1 class="text-2xl font-semibold tracking-tight">"Choose a new password"</h1>
+            <Suspense fallback=|| view! { <p class="mt-2 text-slate-500">"Loading…"</p> }>
+                {move || link.get().map(|l| match l {
+                    Err(e) => view! {
+                        <div class="mt-4"><Flash message=e.message error=true /></div>
+                        <p class="mt-4 text-sm"><a href="/forgot-password" class="text-indigo-600 hover:underline">"Ask for a new link"</a></p>
+                    }.into_any(),
+                    Ok(email) => view! {
+                        <p class="mt-1 text-sm text-slate-600">{format!("For {email}. This signs you out everywhere.")}</p>
+                        {move || action.value().get().and_then(Result::err).map(|e| view! { <div class="mt-4" data-testid="reset-error"><Flash message=e.message error=true /></div> })}
+                        <ActionForm action=action attr:class="mt-6 space-y-4">
+                            <input type="hidden" name="token" prop:value=token />
+                            <input type="text" name="username" autocomplete="username" value=email.clone() class="hidden" aria-hidden="true" tabindex="-1" />
+                            <div>
+                                <label for="password" class="block text-sm font-medium">"New password"</label>
+                                <input id="password" name="password" type="password" autocomplete="new-password" required class=INPUT />
+                            </div>
+                            <div>
+                                <label for="confirm" class="block text-sm font-medium">"New password again"</label>
+                                <input id="confirm" name="confirm" type="password" autocomplete="new-password" required class=INPUT />
+                            </div>
+                            <button type="submit" class=PRIMARY>"Set new password"</button>
+                        </ActionForm>
+                    }.into_any(),
+                })}
+            </Suspense>
+        </div>
+    }
+}

@@ -1,0 +1,520 @@
+//! The sign-in flow around the factors (UC-LOGIN, NFR-SEC-006, CON-SEC-005), password
+//! reset (FR-AUTH-004), invitations (FR-TENANT-001) and the account's own password and
+//! sessions (FR-AUTH-005/006).
+
+use super::mfa::{audit_entries, enrolled, keys, member, set_policy};
+use super::*;
+use gatehouse_domain::account::{
+    change_password, list_sessions, revoke_other_sessions, revoke_own_session,
+};
+use gatehouse_domain::invitations::{
+    accept_invitation, invitation_by_token, invite_user, NewInvitation, DEFAULT_LIFETIME,
+};
+use gatehouse_domain::login::{begin_sign_in, complete_mfa_sign_in, NextStep, SignInSignals};
+use gatehouse_domain::password_reset::{request_password_reset, reset_password};
+use gatehouse_domain::sessions::authenticate_session;
+use gatehouse_domain::types::DisplayName;
+
+const GOOD: &str = "Orchard-lantern-4417";
+
+fn from(ip: &str) -> RequestContext {
+    RequestContext {
+        request_id: Some("req-ul".into()),
+        ip: Some(ip.parse().unwrap()),
+        user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Chrome/140".into()),
+    }
+}
+
+async fn sign_in(
+    pool: &PgPool,
+    ip: &str,
+    u: &User,
+    device: Option<&str>,
+    failures: i32,
+) -> gatehouse_domain::login::SignIn {
+    begin_sign_in(
+        pool,
+        &from(ip),
+        u.id,
+        "pwd",
+        SignInSignals {
+            device_token: device,
+            recent_failures: failures,
+            previous_token: None,
+        },
+        "http://localhost/account",
+    )
+    .await
+    .unwrap()
+}
+
+async fn mails(pool: &PgPool, template: &str) -> Vec<(String, String)> {
+    sqlx::query_as(
+        "SELECT to_address, text_body FROM email_outbox WHERE template = $1 ORDER BY created_at",
+    )
+    .bind(template)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+/// The token at the end of the first `path` link in a mail.
+fn token_in(text: &str, path: &str) -> String {
+    let start = text.find(path).unwrap() + path.len();
+    text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn without_a_factor_the_sign_in_completes_and_a_new_device_is_told_by_mail(pool: PgPool) {
+    let acme = tenant(&pool, "acme").await;
+    let ada = member(&pool, Some(acme.id), "ada@acme.test", Role::User).await;
+    let first = sign_in(&pool, "198.51.100.4", &ada, None, 0).await;
+    assert_eq!(first.next, NextStep::Done);
+    assert!(
+        authenticate_session(&pool, first.issued.token.expose_secret())
+            .await
+            .unwrap()
+            .mfa_verified
+    );
+    assert!(
+        mails(&pool, "new_device_sign_in").await.is_empty(),
+        "no notice at the very first sign-in"
+    );
+    // Later, from an unknown device and network: a notice to the owner of the account.
+    let second = sign_in(&pool, "203.0.113.9", &ada, None, 0).await;
+    assert_eq!(second.next, NextStep::Done);
+    let notices = mails(&pool, "new_device_sign_in").await;
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].0, "ada@acme.test");
+    assert!(notices[0].1.contains("203.0.113.9"));
+    let success = audit_entries(&pool, "auth.login.success").await;
+    assert_eq!(success.len(), 2);
+    assert_eq!(success[1]["metadata"]["risk"], "new_device,new_network");
+}
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn operators_without_a_factor_must_enrol_and_their_session_stays_pending(pool: PgPool) {
+    let op = member(&pool, None, "op@gatehouse.test", Role::Operator).await;
+    let started = sign_in(&pool, "198.51.100.4", &op, None, 0).await;
+    assert_eq!(started.next, NextStep::EnrolSecondFactor);
+    assert_eq!(started.reasons, vec!["policy"]);
+    let session = authenticate_session(&pool, started.issued.token.expose_secret())
+        .await
+        .unwrap();
+    assert!(!session.mfa_verified);
+    let issued = audit_entries(&pool, "auth.mfa.challenge.issued").await;
+    assert_eq!(issued[0]["metadata"]["enrolment_required"], true);
+    assert!(
+        audit_entries(&pool, "auth.login.success").await.is_empty(),
+        "not signed in yet"
+    );
+    // Tenant policy 'everyone' does the same for a plain user.
+    let acme = tenant(&pool, "acme").await;
+    set_policy(&pool, acme.id, "everyone").await;
+    let ada = member(&pool, Some(acme.id), "ada@acme.test", Role::User).await;
+    assert_eq!(
+        sign_in(&pool, "198.51.100.4", &ada, None, 0).await.next,
+        NextStep::EnrolSecondFactor
+    );
+}
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn new_devices_networks_and_failures_ask_for_the_factor_trusted_devices_do_not(pool: PgPool) {
+    let acme = tenant(&pool, "acme").await;
+    let ada = member(&pool, Some(acme.id), "ada@acme.test", Role::User).await;
+    let keys = keys();
+    enrolled(&pool, &keys, &ada).await;
+
+    let started = sign_in(&pool, "198.51.100.4", &ada, None, 0).await;
+    assert_eq!(
+        started.next,
+        NextStep::SecondFactor,
+        "policy is off, but the device is new"
+    );
+    assert_eq!(started.reasons, vec!["new_device", "new_network"]);
+    let pending = started.issued.token.expose_secret().to_owned();
+    let (full, role, device) =
+        complete_mfa_sign_in(&pool, &from("198.51.100.4"), &pending, "otp", true)
+            .await
+            .unwrap();
+    assert_eq!(role, Role::User);
+    assert!(
+        authenticate_session(&pool, &pending).await.is_err(),
+        "the pending id is rotated away"
+    );
+    assert!(
+        authenticate_session(&pool, full.token.expose_secret())
+            .await
+            .unwrap()
+            .mfa_verified
+    );
+    let device = device.unwrap();
+    let success = audit_entries(&pool, "auth.login.success").await;
+    assert_eq!(success.last().unwrap()["metadata"]["methods"], "pwd,otp");
+
+    // The trusted browser on a known network signs in without the factor...
+    let again = sign_in(
+        &pool,
+        "198.51.100.77",
+        &ada,
+        Some(device.expose_secret()),
+        0,
+    )
+    .await;
+    assert_eq!(again.next, NextStep::Done);
+    // ...but not after recent failures, nor from another network, nor without the cookie.
+    let failed = sign_in(
+        &pool,
+        "198.51.100.77",
+        &ada,
+        Some(device.expose_secret()),
+        2,
+    )
+    .await;
+    assert_eq!(
+        (failed.next, failed.reasons.clone()),
+        (NextStep::SecondFactor, vec!["recent_failures"])
+    );
+    let elsewhere = sign_in(&pool, "192.0.2.1", &ada, Some(device.expose_secret()), 0).await;
+    assert_eq!(elsewhere.reasons, vec!["new_network"]);
+    let other_browser = sign_in(&pool, "198.51.100.77", &ada, Some("forged-device-token"), 0).await;
+    assert_eq!(other_browser.reasons, vec!["new_device"]);
+    let challenges = audit_entries(&pool, "auth.mfa.challenge.issued").await;
+    assert_eq!(
+        challenges.last().unwrap()["metadata"]["reasons"],
+        "new_device"
+    );
+
+    // A full session cannot be "completed" again, and a pending one only once.
+    assert!(complete_mfa_sign_in(
+        &pool,
+        &from("198.51.100.4"),
+        full.token.expose_secret(),
+        "otp",
+        false
+    )
+    .await
+    .is_err());
+    assert!(
+        complete_mfa_sign_in(&pool, &from("198.51.100.4"), &pending, "otp", false)
+            .await
+            .is_err()
+    );
+}
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn a_reset_link_is_mailed_used_once_and_ends_every_session(pool: PgPool) {
+    let acme = tenant(&pool, "acme").await;
+    let ada = member(&pool, Some(acme.id), "ada@acme.test", Role::User).await;
+    let session = sign_in(&pool, "198.51.100.4", &ada, None, 0).await;
+    let email = Email::parse("ADA@acme.test").unwrap();
+
+    // Unknown addresses get the same (silent) treatment: nothing is sent.
+    let nobody = Email::parse("nobody@acme.test").unwrap();
+    request_password_reset(
+        &pool,
+        &from("198.51.100.4"),
+        &nobody,
+        None,
+        "http://gh.test",
+    )
+    .await
+    .unwrap();
+    assert!(mails(&pool, "password_reset").await.is_empty());
+
+    request_password_reset(&pool, &from("198.51.100.4"), &email, None, "http://gh.test")
+        .await
+        .unwrap();
+    let sent = mails(&pool, "password_reset").await;
+    assert_eq!(sent.len(), 1);
+    let token = token_in(&sent[0].1, "http://gh.test/reset-password/");
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM password_reset_tokens WHERE token_hash = sha256(convert_to($1, 'UTF8'))")
+        .bind(&token)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 1, "only the hash is stored");
+
+    // A weak password is refused and the link stays usable.
+    let weak = reset_password(
+        &pool,
+        &from("198.51.100.4"),
+        &token,
+        &SecretString::from("short".to_owned()),
+    )
+    .await;
+    assert!(matches!(weak, Err(DomainError::Validation(ref d)) if d[0].field == "password"));
+    reset_password(
+        &pool,
+        &from("198.51.100.4"),
+        &token,
+        &SecretString::from(GOOD.to_owned()),
+    )
+    .await
+    .unwrap();
+    assert!(
+        authenticate_session(&pool, session.issued.token.expose_secret())
+            .await
+            .is_err(),
+        "sessions end"
+    );
+    let again = reset_password(
+        &pool,
+        &from("198.51.100.4"),
+        &token,
+        &SecretString::from("Another-good-one-5521".to_owned()),
+    )
+    .await;
+    assert!(matches!(again, Err(DomainError::Gone(_))));
+    assert_eq!(audit_count(&pool, "auth.password.reset").await, 1);
+
+    // An expired link is gone too; and at most three mails an hour go out.
+    for _ in 0..4 {
+        request_password_reset(&pool, &from("198.51.100.4"), &email, None, "http://gh.test")
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        mails(&pool, "password_reset").await.len(),
+        3,
+        "one earlier plus two more within the hour"
+    );
+    sqlx::query("UPDATE password_reset_tokens SET expires_at = now() - interval '1 second'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let last = mails(&pool, "password_reset").await.pop().unwrap();
+    let expired = reset_password(
+        &pool,
+        &from("198.51.100.4"),
+        &token_in(&last.1, "http://gh.test/reset-password/"),
+        &SecretString::from(GOOD.to_owned()),
+    )
+    .await;
+    assert!(matches!(expired, Err(DomainError::Gone(_))));
+}
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn an_invitation_is_mailed_and_accepted_once_under_the_policy(pool: PgPool) {
+    let acme = tenant(&pool, "acme").await;
+    let admin = member(&pool, Some(acme.id), "admin@acme.test", Role::Admin).await;
+    let invite = |email: &str, role: Role, actor: Option<&User>| {
+        let pool = pool.clone();
+        let actor = actor.map(actor_of);
+        let new = NewInvitation {
+            tenant_id: acme.id,
+            email: Email::parse(email).unwrap(),
+            role,
+            lifetime: DEFAULT_LIFETIME,
+        };
+        async move {
+            let mut tx = pool.begin().await.unwrap();
+            let r = invite_user(
+                &mut tx,
+                &RequestContext::default(),
+                actor.as_ref(),
+                new,
+                "http://gh.test",
+            )
+            .await;
+            tx.commit().await.unwrap();
+            r
+        }
+    };
+    // SPEC §2: an admin cannot grant owner.
+    assert!(matches!(
+        invite("boss@acme.test", Role::Owner, Some(&admin)).await,
+        Err(DomainError::PermissionDenied(_))
+    ));
+    let grace = invite("grace@acme.test", Role::User, Some(&admin))
+        .await
+        .unwrap();
+    assert_eq!(grace.status, UserStatus::Invited);
+    let sent = mails(&pool, "invitation").await;
+    assert_eq!(sent.len(), 1);
+    let token = token_in(&sent[0].1, "http://gh.test/invite/");
+    assert_eq!(
+        invitation_by_token(&pool, &token).await.unwrap().email,
+        "grace@acme.test"
+    );
+
+    let name = Some(DisplayName::parse("Grace").unwrap());
+    let weak = accept_invitation(
+        &pool,
+        &RequestContext::default(),
+        &token,
+        name.clone(),
+        &SecretString::from("password1234".to_owned()),
+    )
+    .await;
+    assert!(matches!(weak, Err(DomainError::Validation(_))));
+    let status: String = sqlx::query_scalar("SELECT status FROM users WHERE id = $1")
+        .bind(grace.id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "invited", "a refused password changes nothing");
+
+    let id = accept_invitation(
+        &pool,
+        &RequestContext::default(),
+        &token,
+        name.clone(),
+        &SecretString::from(GOOD.to_owned()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(id, grace.id);
+    let (status, who): (String, Option<String>) =
+        sqlx::query_as("SELECT status, name FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!((status.as_str(), who.as_deref()), ("active", Some("Grace")));
+    assert!(matches!(
+        invitation_by_token(&pool, &token).await,
+        Err(DomainError::Gone(_))
+    ));
+    assert!(matches!(
+        accept_invitation(
+            &pool,
+            &RequestContext::default(),
+            &token,
+            name.clone(),
+            &SecretString::from(GOOD.to_owned())
+        )
+        .await,
+        Err(DomainError::Gone(_))
+    ));
+    assert_eq!(audit_count(&pool, "user.invitation.accepted").await, 1);
+
+    // Expired invitations are gone; a suspended tenant's cannot be accepted.
+    invite("late@acme.test", Role::User, None).await.unwrap();
+    invite("paused@acme.test", Role::User, None).await.unwrap();
+    let tokens: Vec<String> = mails(&pool, "invitation")
+        .await
+        .iter()
+        .map(|m| token_in(&m.1, "http://gh.test/invite/"))
+        .collect();
+    sqlx::query("UPDATE invitations SET expires_at = now() - interval '1 second' WHERE email = 'late@acme.test'").execute(&pool).await.unwrap();
+    assert!(matches!(
+        invitation_by_token(&pool, &tokens[1]).await,
+        Err(DomainError::Gone(_))
+    ));
+    sqlx::query("UPDATE tenants SET status = 'suspended', suspended_at = now() WHERE id = $1")
+        .bind(acme.id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let refused = accept_invitation(
+        &pool,
+        &RequestContext::default(),
+        &tokens[2],
+        None,
+        &SecretString::from(GOOD.to_owned()),
+    )
+    .await;
+    assert!(matches!(refused, Err(DomainError::PermissionDenied(_))));
+}
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn the_account_changes_its_password_and_ends_its_own_sessions_only(pool: PgPool) {
+    let acme = tenant(&pool, "acme").await;
+    let mut new = new_user(Some(acme.id), "ada@acme.test", Role::User);
+    new.password = Some(SecretString::from(GOOD.to_owned()));
+    let ada = user(&pool, None, new).await.unwrap();
+    let bob = member(&pool, Some(acme.id), "bob@acme.test", Role::User).await;
+    let here = sign_in(&pool, "198.51.100.4", &ada, None, 0).await;
+    let there = sign_in(&pool, "198.51.100.5", &ada, None, 0).await;
+    let bobs = sign_in(&pool, "198.51.100.6", &bob, None, 0).await;
+    assert_eq!(list_sessions(&pool, ada.id).await.unwrap().len(), 2);
+
+    let ctx = from("198.51.100.4");
+    assert!(matches!(
+        revoke_own_session(&pool, &ctx, ada.id, bobs.issued.id).await,
+        Err(DomainError::NotFound(_))
+    ));
+    assert!(
+        authenticate_session(&pool, bobs.issued.token.expose_secret())
+            .await
+            .is_ok(),
+        "bob's session lives on"
+    );
+
+    let wrong = change_password(
+        &pool,
+        &ctx,
+        ada.id,
+        here.issued.id,
+        &SecretString::from("not-it-at-all".to_owned()),
+        &SecretString::from("Silver-meadow-2290".to_owned()),
+    )
+    .await;
+    assert!(
+        matches!(wrong, Err(DomainError::Validation(ref d)) if d[0].field == "current_password")
+    );
+    let reused = change_password(
+        &pool,
+        &ctx,
+        ada.id,
+        here.issued.id,
+        &SecretString::from(GOOD.to_owned()),
+        &SecretString::from(GOOD.to_owned()),
+    )
+    .await;
+    assert!(
+        matches!(reused, Err(DomainError::Validation(_))),
+        "the history refuses the same password"
+    );
+    let ended = change_password(
+        &pool,
+        &ctx,
+        ada.id,
+        here.issued.id,
+        &SecretString::from(GOOD.to_owned()),
+        &SecretString::from("Silver-meadow-2290".to_owned()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ended, 1);
+    assert!(
+        authenticate_session(&pool, here.issued.token.expose_secret())
+            .await
+            .is_ok(),
+        "this browser stays signed in"
+    );
+    assert!(
+        authenticate_session(&pool, there.issued.token.expose_secret())
+            .await
+            .is_err()
+    );
+    let changes = audit_entries(&pool, "auth.password.change").await;
+    assert_eq!(
+        (
+            changes[0]["outcome"].as_str(),
+            changes[1]["outcome"].as_str()
+        ),
+        (Some("failure"), Some("success"))
+    );
+
+    let third = sign_in(&pool, "198.51.100.5", &ada, None, 0).await;
+    assert_eq!(
+        revoke_other_sessions(&pool, &ctx, ada.id, here.issued.id)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        authenticate_session(&pool, third.issued.token.expose_secret())
+            .await
+            .is_err()
+    );
+    revoke_own_session(&pool, &ctx, ada.id, here.issued.id)
+        .await
+        .unwrap();
+    assert!(list_sessions(&pool, ada.id).await.unwrap().is_empty());
+}
