@@ -410,12 +410,14 @@ fn AccountBody() -> impl IntoView {
                                     </table>
                                 }.into_any()
                             }}
-                            <div class="mt-4 flex flex-wrap items-center justify-between gap-2 border-t border-slate-100 pt-4">
-                                <p class="text-sm text-slate-600" data-testid="recovery-left">{format!("Recovery codes left: {}", o.recovery_codes_left)}</p>
-                                <ActionForm action=regenerate>
-                                    <ConfirmSubmit label="New recovery codes" confirm="Your old codes stop working." testid="regenerate-codes" />
-                                </ActionForm>
-                            </div>
+                            {(!o.factors.is_empty()).then(|| view! {
+                                <div class="mt-4 flex flex-wrap items-center justify-between gap-2 border-t border-slate-100 pt-4">
+                                    <p class="text-sm text-slate-600" data-testid="recovery-left">{format!("Recovery codes left: {}", o.recovery_codes_left)}</p>
+                                    <ActionForm action=regenerate>
+                                        <ConfirmSubmit label="New recovery codes" confirm="Your old codes stop working." testid="regenerate-codes" />
+                                    </ActionForm>
+                                </div>
+                            })}
                             {move || regenerate.value().get().map(|r| match r {
                                 Ok(codes) => view! { <crate::mfa::RecoveryCodes codes next="/account".to_owned() /> }.into_any(),
                                 Err(e) => view! { <Flash message=e.message error=true /> }.into_any(),

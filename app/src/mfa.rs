@@ -10,11 +10,6 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
-/// The trusted-device cookie (NFR-SEC-006): set after a second factor when the person
-/// asks for it; its token is stored only hashed.
-#[cfg(feature = "ssr")]
-const DEVICE_COOKIE: &str = "gatehouse_device";
-
 /// What the second-factor page offers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Challenge {
@@ -50,34 +45,26 @@ mod ssr {
 
     /// Sets the new full session (and the trusted-device cookie) after the second factor.
     pub fn finish(token: &str, device: Option<&str>) {
-        use crate::sessions::ssr::{append_set_cookie, set_session_cookie, web_config};
+        use crate::sessions::ssr::{
+            append_set_cookie, device_cookie, set_session_cookie, web_config,
+        };
         set_session_cookie(
             token,
             gatehouse_domain::sessions::ABSOLUTE_LIFETIME.whole_seconds(),
         );
         if let Some(device) = device {
             let https = web_config().is_ok_and(|c| c.https);
-            let name = if https {
-                format!("__Host-{DEVICE_COOKIE}")
-            } else {
-                DEVICE_COOKIE.to_owned()
-            };
-            append_set_cookie(&format!(
-                "{name}={device}; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age={}",
-                gatehouse_domain::adaptive::TRUSTED_DEVICE_LIFETIME.whole_seconds()
-            ));
+            append_set_cookie(&device_cookie(https, device));
         }
     }
 
     /// The trusted-device token this browser carries, if any.
     pub fn device_token(headers: &http::HeaderMap) -> Option<String> {
-        use crate::sessions::ssr::{cookie_value, web_config};
-        let https = web_config().is_ok_and(|c| c.https);
-        if https {
-            cookie_value(headers, &format!("__Host-{DEVICE_COOKIE}"))
-        } else {
-            cookie_value(headers, DEVICE_COOKIE)
-        }
+        use crate::sessions::ssr::{cookie_value, device_cookie_name, web_config};
+        cookie_value(
+            headers,
+            device_cookie_name(web_config().is_ok_and(|c| c.https)),
+        )
     }
 }
 

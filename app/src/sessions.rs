@@ -55,6 +55,25 @@ pub mod ssr {
         )
     }
 
+    /// The trusted-device cookie's name (NFR-SEC-006): `__Host-` prefixed over HTTPS.
+    pub fn device_cookie_name(https: bool) -> &'static str {
+        if https {
+            "__Host-gatehouse_device"
+        } else {
+            "gatehouse_device"
+        }
+    }
+
+    /// A `Set-Cookie` value for the trusted-device token, with the session cookie's flags
+    /// and the trusted-device lifetime.
+    pub fn device_cookie(https: bool, token: &str) -> String {
+        format!(
+            "{}={token}; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age={}",
+            device_cookie_name(https),
+            gatehouse_domain::adaptive::TRUSTED_DEVICE_LIFETIME.whole_seconds()
+        )
+    }
+
     /// Settings the pages need, provided by the server.
     #[derive(Debug, Clone)]
     pub struct WebConfig {

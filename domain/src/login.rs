@@ -428,14 +428,7 @@ pub async fn begin_sign_in(
     .await?
     .ok_or_else(|| DomainError::Unauthenticated(INVALID.into()))?;
     let role = Role::parse(&standing.role)?;
-    let required = crate::mfa::mfa_required(
-        role,
-        standing
-            .mfa_policy
-            .as_deref()
-            .map(crate::mfa::MfaPolicy::parse)
-            .transpose()?,
-    );
+    let required = crate::mfa::mfa_required_stored(&standing.role, standing.mfa_policy.as_deref())?;
     let risk = risk_signals(
         pool,
         user_id,

@@ -75,6 +75,34 @@ pub fn mfa_required(role: Role, tenant_policy: Option<MfaPolicy>) -> bool {
     }
 }
 
+/// [`mfa_required`] from stored columns: `users.role` and the tenant's `mfa_policy`.
+pub fn mfa_required_stored(role: &str, tenant_policy: Option<&str>) -> Result<bool, DomainError> {
+    Ok(mfa_required(
+        Role::parse(role)?,
+        tenant_policy.map(MfaPolicy::parse).transpose()?,
+    ))
+}
+
+/// Refuses removing a factor when the account must use MFA and it is the last one
+/// (`what` names the factor in the message, e.g. "this passkey").
+pub(crate) fn ensure_factor_kept(
+    role: &str,
+    tenant_policy: Option<&str>,
+    another_factor: bool,
+    field: &str,
+    what: &str,
+) -> Result<(), DomainError> {
+    if !another_factor && mfa_required_stored(role, tenant_policy)? {
+        return Err(DomainError::conflict(
+            field,
+            format!(
+                "your account must keep a second factor; add another one before removing {what}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// [`mfa_required`] for a stored user (their role and their tenant's policy).
 pub async fn mfa_requirement<'e>(
     db: impl sqlx::PgExecutor<'e>,
@@ -88,10 +116,7 @@ pub async fn mfa_requirement<'e>(
     .fetch_optional(db)
     .await?;
     let (role, policy) = row.ok_or(DomainError::NotFound("user"))?;
-    Ok(mfa_required(
-        Role::parse(&role)?,
-        policy.as_deref().map(MfaPolicy::parse).transpose()?,
-    ))
+    mfa_required_stored(&role, policy.as_deref())
 }
 
 /// Whether the person has a second factor: a confirmed authenticator app or a passkey.
@@ -344,16 +369,13 @@ pub async fn remove_totp(
         .bind(totp_id)
         .fetch_one(&mut *tx)
         .await?;
-        let required = mfa_required(
-            Role::parse(&role)?,
-            policy.as_deref().map(MfaPolicy::parse).transpose()?,
-        );
-        if required && !another_factor {
-            return Err(DomainError::conflict(
-                "totp",
-                "your account must keep a second factor; add another one before removing this authenticator app",
-            ));
-        }
+        ensure_factor_kept(
+            &role,
+            policy.as_deref(),
+            another_factor,
+            "totp",
+            "this authenticator app",
+        )?;
     }
     sqlx::query("DELETE FROM mfa_totp WHERE id = $1")
         .bind(totp_id)

@@ -653,19 +653,13 @@ pub async fn remove_passkey(
     .bind(passkey_id)
     .fetch_one(&mut *tx)
     .await?;
-    let required = crate::mfa::mfa_required(
-        Role::parse(&role)?,
-        policy
-            .as_deref()
-            .map(crate::mfa::MfaPolicy::parse)
-            .transpose()?,
-    );
-    if required && !another_factor {
-        return Err(DomainError::conflict(
-            "passkey",
-            "your account must keep a second factor; add another one before removing this passkey",
-        ));
-    }
+    crate::mfa::ensure_factor_kept(
+        &role,
+        policy.as_deref(),
+        another_factor,
+        "passkey",
+        "this passkey",
+    )?;
     sqlx::query("DELETE FROM webauthn_credentials WHERE id = $1")
         .bind(passkey_id)
         .execute(&mut *tx)

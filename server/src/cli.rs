@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use gatehouse_domain::audit::RequestContext;
 use gatehouse_domain::types::{DisplayName, Email, Role, UserStatus};
 use gatehouse_domain::users::{create_user, NewUser};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use std::io::BufRead;
 use std::path::PathBuf;
 
@@ -233,10 +233,8 @@ async fn create_platform_user(
         .map(DisplayName::parse)
         .transpose()
         .map_err(|e| anyhow::anyhow!("--name: {}", describe(&e)))?;
+    // The password policy (CON-SEC-001) is checked by create_user.
     let password = read_password(password_stdin)?;
-    if password.expose_secret().chars().count() < 12 {
-        bail!("the password must have at least 12 characters");
-    }
     with_database(settings, |db| async move {
         startup::migrate(&db.pool).await?;
         let mut tx = db.pool.begin().await?;

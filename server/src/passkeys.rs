@@ -222,7 +222,10 @@ async fn mfa_finish(
             ABSOLUTE_LIFETIME.whole_seconds(),
         )];
         if let Some(device) = device {
-            cookies.push(trusted_device_cookie(https, device.expose_secret()));
+            cookies.push(gatehouse_app::sessions::ssr::device_cookie(
+                https,
+                device.expose_secret(),
+            ));
         }
         redirect_with_cookies(landing(body.return_to.as_deref(), role.as_str()), &cookies)
     })
@@ -356,20 +359,6 @@ fn landing(return_to: Option<&str>, role: &str) -> String {
     return_to
         .and_then(safe_return_path)
         .unwrap_or_else(|| landing_path(role).to_owned())
-}
-
-/// The trusted-device cookie (NFR-SEC-006), set as the code form of `/login/mfa` sets it
-/// (`app/src/mfa.rs`): same name, flags and lifetime.
-fn trusted_device_cookie(https: bool, token: &str) -> String {
-    let name = if https {
-        "__Host-gatehouse_device"
-    } else {
-        "gatehouse_device"
-    };
-    format!(
-        "{name}={token}; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age={}",
-        gatehouse_domain::adaptive::TRUSTED_DEVICE_LIFETIME.whole_seconds()
-    )
 }
 
 fn redirect_with_cookies(target: String, cookies: &[String]) -> Result<Response, PasskeyError> {
