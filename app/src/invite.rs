@@ -16,13 +16,18 @@ pub struct InvitationView {
     pub email: String,
     pub role: String,
     pub organisation: String,
+    /// What the password must be (CON-SEC-001), for the hint under the field.
+    pub requirements: Vec<String>,
 }
 
 #[server(prefix = "/_rpc", endpoint = "invitation")]
 pub async fn invitation(token: String) -> Result<InvitationView, AppError> {
     use crate::sessions::ssr::pool;
-    let i = gatehouse_domain::invitations::invitation_by_token(&pool()?, token.trim()).await?;
+    let pool = pool()?;
+    let i = gatehouse_domain::invitations::invitation_by_token(&pool, token.trim()).await?;
     Ok(InvitationView {
+        requirements: gatehouse_domain::password_policy::requirements_for_user(&pool, i.user_id)
+            .await?,
         email: i.email,
         role: i.role,
         organisation: i.tenant_name,
@@ -125,7 +130,8 @@ pub fn InvitePage() -> impl IntoView {
                             </div>
                             <div>
                                 <label for="password" class="block text-sm font-medium">"Password"</label>
-                                <input id="password" name="password" type="password" autocomplete="new-password" required class=INPUT />
+                                <input id="password" name="password" type="password" autocomplete="new-password" required aria-describedby="password-rules" class=INPUT />
+                                <crate::password_reset::PasswordRules rules=i.requirements.clone() />
                             </div>
                             <div>
                                 <label for="confirm" class="block text-sm font-medium">"Password again"</label>

@@ -152,12 +152,15 @@ fn status_badge(status: &str) -> &'static str {
 pub fn MailboxPage() -> impl IntoView {
     let query = use_query_map();
     let selected = move || query.read().get("id").filter(|id| !id.trim().is_empty());
-    let mails = Resource::new(|| (), |_| mailbox_list());
-    let opened = Resource::new(selected, |id| async move {
-        match id {
-            Some(id) => mailbox_mail(id).await.map(Some),
-            None => Ok(None),
-        }
+    // One resource for the page: the list and the opened mail together (two resources
+    // read in nested scopes hydrated against each other's values; see README).
+    let page = Resource::new(selected, |id| async move {
+        let list = mailbox_list().await?;
+        let opened = match id {
+            Some(id) => Some(mailbox_mail(id).await),
+            None => None,
+        };
+        Ok::<_, AppError>((list, opened))
     });
     view! {
         <PageTitle text="Mailbox" />
@@ -166,18 +169,17 @@ pub fn MailboxPage() -> impl IntoView {
             subtitle="Every mail Gatehouse has queued, newest first. Demo mode only: the links in these mails are live."
         />
         <Suspense fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-            {move || mails.get().map(|result| match result {
+            {move || page.get().map(|result| match result {
                 Err(e) => view! {
                     <div role="alert" data-testid="mailbox-refused" class="mx-auto max-w-md rounded-xl border border-amber-200 bg-amber-50 p-6 text-amber-900">
                         <p class="font-medium">{e.message}</p>
                         <p class="mt-2 text-sm">"Outside demo mode, mail goes to the SMTP server set by GATEHOUSE_SMTP_URL, or to .eml files in the data directory."</p>
                     </div>
                 }.into_any(),
-                Ok(list) => view! {
+                Ok((list, opened)) => view! {
                     <div class="space-y-6">
-                        {move || opened.get().map(|mail| match mail {
-                            Ok(Some(mail)) => view! { <OpenedMail mail /> }.into_any(),
-                            Ok(None) => ().into_any(),
+                        {opened.map(|mail| match mail {
+                            Ok(mail) => view! { <OpenedMail mail /> }.into_any(),
                             Err(e) => view! { <crate::layout::Flash message=e.message error=true /> }.into_any(),
                         })}
                         <MailList list />

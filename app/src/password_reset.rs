@@ -60,11 +60,25 @@ pub fn ForgotPasswordPage() -> impl IntoView {
     }
 }
 
-/// Whose password the link would reset, or why it cannot.
+/// Whose password the link would reset and what the new one must be, or why it cannot.
 #[server(prefix = "/_rpc", endpoint = "reset_link")]
-pub async fn reset_link(token: String) -> Result<String, AppError> {
+pub async fn reset_link(token: String) -> Result<(String, Vec<String>), AppError> {
     use crate::sessions::ssr::pool;
-    Ok(gatehouse_domain::password_reset::reset_link_email(&pool()?, token.trim()).await?)
+    let pool = pool()?;
+    let (user_id, email) =
+        gatehouse_domain::password_reset::reset_link_user(&pool, token.trim()).await?;
+    let rules = gatehouse_domain::password_policy::requirements_for_user(&pool, user_id).await?;
+    Ok((email, rules))
+}
+
+/// The password policy as a hint under a new-password field (CON-SEC-001).
+#[component]
+pub fn PasswordRules(rules: Vec<String>) -> impl IntoView {
+    view! {
+        <p id="password-rules" data-testid="password-rules" class="mt-1 text-xs text-slate-500">
+            {format!("Use {}.", rules.join(", "))}
+        </p>
+    }
 }
 
 #[server(prefix = "/_rpc", endpoint = "reset_password")]
@@ -105,7 +119,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
                         <div class="mt-4"><Flash message=e.message error=true /></div>
                         <p class="mt-4 text-sm"><a href="/forgot-password" class="text-indigo-600 hover:underline">"Ask for a new link"</a></p>
                     }.into_any(),
-                    Ok(email) => view! {
+                    Ok((email, rules)) => view! {
                         <p class="mt-1 text-sm text-slate-600">{format!("For {email}. This signs you out everywhere.")}</p>
                         {move || action.value().get().and_then(Result::err).map(|e| view! { <div class="mt-4" data-testid="reset-error"><Flash message=e.message error=true /></div> })}
                         <ActionForm action=action attr:class="mt-6 space-y-4">
@@ -113,7 +127,8 @@ pub fn ResetPasswordPage() -> impl IntoView {
                             <input type="text" name="username" autocomplete="username" value=email.clone() class="hidden" aria-hidden="true" tabindex="-1" />
                             <div>
                                 <label for="password" class="block text-sm font-medium">"New password"</label>
-                                <input id="password" name="password" type="password" autocomplete="new-password" required class=INPUT />
+                                <input id="password" name="password" type="password" autocomplete="new-password" required aria-describedby="password-rules" class=INPUT />
+                                <PasswordRules rules=rules.clone() />
                             </div>
                             <div>
                                 <label for="confirm" class="block text-sm font-medium">"New password again"</label>

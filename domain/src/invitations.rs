@@ -111,6 +111,8 @@ pub async fn invite_user(
 /// What the invitation page shows before the person accepts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct InvitationSummary {
+    #[serde(skip)]
+    pub user_id: Uuid,
     pub email: String,
     pub role: String,
     pub tenant_name: String,
@@ -125,7 +127,7 @@ pub async fn invitation_by_token(
     token: &str,
 ) -> Result<InvitationSummary, DomainError> {
     sqlx::query_as(
-        "SELECT i.email, i.role, t.name AS tenant_name, i.expires_at
+        "SELECT i.user_id, i.email, i.role, t.name AS tenant_name, i.expires_at
          FROM invitations i JOIN tenants t ON t.id = i.tenant_id JOIN users u ON u.id = i.user_id
          WHERE i.token_hash = $1 AND i.accepted_at IS NULL AND i.revoked_at IS NULL
            AND i.expires_at > now() AND u.status = 'invited'",

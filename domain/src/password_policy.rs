@@ -418,6 +418,15 @@ pub async fn policy_for_user(
     Ok((policy, inputs))
 }
 
+/// What a new password for this user must be, as phrases for a hint beside the field.
+pub async fn requirements_for_user(
+    pool: &sqlx::PgPool,
+    user_id: Uuid,
+) -> Result<Vec<String>, DomainError> {
+    let mut conn = pool.acquire().await?;
+    Ok(policy_for_user(&mut conn, user_id).await?.0.requirements())
+}
+
 /// Sets an account's password inside the caller's transaction, after checking it against
 /// the account's policy (one `FieldError("password", ...)` per broken rule) and against its
 /// last `history` passwords (CON-SEC-001). Updates `users.password_hash`, records the hash

@@ -91,10 +91,11 @@ pub async fn request_password_reset(
     Ok(())
 }
 
-/// Whose password a live reset link would set (for the page), or ERR_GONE.
-pub async fn reset_link_email(pool: &PgPool, token: &str) -> Result<String, DomainError> {
-    sqlx::query_scalar(
-        "SELECT u.email FROM password_reset_tokens r JOIN users u ON u.id = r.user_id
+/// Whose password a live reset link would set (user id and address, for the page), or
+/// ERR_GONE.
+pub async fn reset_link_user(pool: &PgPool, token: &str) -> Result<(Uuid, String), DomainError> {
+    sqlx::query_as(
+        "SELECT u.id, u.email FROM password_reset_tokens r JOIN users u ON u.id = r.user_id
          WHERE r.token_hash = $1 AND r.used_at IS NULL AND r.expires_at > now() AND u.status = 'active'",
     )
     .bind(token_hash(token))

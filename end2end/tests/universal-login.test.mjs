@@ -29,6 +29,7 @@ test('an invitation from the real mail is accepted under the password policy (FR
   const link = linkIn(mail, '/invite/');
   await page.goto(link);
   assert.match(await page.textContent('h1'), /Join/);
+  assert.match(await page.textContent('[data-testid=password-rules]'), /at least 12 characters/, 'the policy is shown before typing');
   await page.screenshot({ path: join(SCREENSHOTS, 'invite.png'), fullPage: true });
   // A common password is refused with a message that says what is wrong.
   await page.fill('#name', 'Ines Invitee');
@@ -266,5 +267,24 @@ test('repeated failures lock the account for a while, and the page says so (brut
   assert.match(await page.textContent('[data-testid=login-error]'), /Too many failed sign-ins/);
   const lockouts = psql("SELECT count(*) FROM audit_log WHERE action = 'auth.lockout' AND resource = 'account:" + email.toLowerCase() + "'");
   assert.equal(lockouts, '1');
+  await ctx.close();
+});
+
+test('the demo mailbox lists the outbox and opens a mail', async () => {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  const errors = watchErrors(page);
+  const email = uniqueEmail('mailbox');
+  gatehouse('invite', '--tenant', 'acme', '--email', email, '--role', 'user');
+  await mailFor(email, /invit/i);
+  await page.goto(`${BASE_URL}/dev/mailbox`);
+  const row = page.locator('[data-testid=mailbox-row]', { hasText: email });
+  assert.equal(await row.count(), 1);
+  assert.match(await row.textContent(), /invitation/);
+  await page.screenshot({ path: join(SCREENSHOTS, 'mailbox.png'), fullPage: true });
+  await Promise.all([page.waitForURL(/id=/), row.locator('a').first().click()]);
+  await page.waitForSelector('[data-testid=mail-text]');
+  assert.match(await page.textContent('[data-testid=mail-text]'), /\/invite\//);
+  assert.deepEqual(unexpected(errors), []);
   await ctx.close();
 });
