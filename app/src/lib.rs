@@ -23,11 +23,11 @@ use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
-/// The HTML document around the app. On the server it also sets the Content-Security-Policy
-/// with this response's nonce, so the hydration scripts run and nothing injected does.
+/// The HTML document around the app. On the server it adopts the request's CSP nonce (see
+/// [`PageNonce`]), so the hydration scripts run and nothing injected does.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    set_content_security_policy();
+    adopt_page_nonce();
     view! {
         <!DOCTYPE html>
         <html lang="en" class="h-full bg-slate-50">
@@ -48,22 +48,31 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The CSP nonce of one response, made by the server's security-headers middleware and
+/// put into the request's extensions. The middleware writes the page policy
+/// ([`page_csp`]) on every HTML response itself: setting the header from inside the
+/// render (through `ResponseOptions`) was lost now and then on pages rendered with
+/// `SsrMode::Async`, which left pages under the deny-all policy.
 #[cfg(feature = "ssr")]
-fn set_content_security_policy() {
-    use http::header::{HeaderName, HeaderValue};
-    let Some(nonce) = leptos::nonce::use_nonce() else {
-        return;
-    };
-    let policy = format!(
+#[derive(Debug, Clone)]
+pub struct PageNonce(pub String);
+
+/// The Content-Security-Policy of a page with this nonce.
+#[cfg(feature = "ssr")]
+pub fn page_csp(nonce: &str) -> String {
+    format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
          img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
          form-action 'self'; frame-ancestors 'none'"
-    );
-    if let (Some(options), Ok(value)) = (
-        use_context::<leptos_axum::ResponseOptions>(),
-        HeaderValue::from_str(&policy),
-    ) {
-        options.insert_header(HeaderName::from_static("content-security-policy"), value);
+    )
+}
+
+#[cfg(feature = "ssr")]
+fn adopt_page_nonce() {
+    let nonce = use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<PageNonce>().cloned());
+    if let Some(PageNonce(nonce)) = nonce {
+        provide_context(leptos::nonce::Nonce::from_value(nonce));
     }
 }
 

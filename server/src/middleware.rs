@@ -144,17 +144,30 @@ pub struct SecurityHeaders {
     pub hsts: bool,
 }
 
-/// Security headers on every response. Pages set their own CSP with a per-response nonce;
-/// everything else gets one that allows nothing. `Referrer-Policy: same-origin` keeps URLs
+/// Security headers on every response. Pages (HTML) get a CSP with this response's nonce,
+/// which the page adopts for its scripts (`gatehouse_app::PageNonce`); everything else
+/// gets one that allows nothing. `Referrer-Policy: same-origin` keeps URLs
 /// (authorization codes, reset tokens) from leaking to other sites, yet lets the browser
 /// send a real `Origin` on our own form posts (`no-referrer` would make it "null").
 pub async fn security_headers(
     State(config): State<SecurityHeaders>,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Response {
+    let nonce = gatehouse_domain::random_token();
+    req.extensions_mut()
+        .insert(gatehouse_app::PageNonce(nonce.clone()));
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
+    let is_page = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html"));
+    if is_page {
+        if let Ok(policy) = HeaderValue::from_str(&gatehouse_app::page_csp(&nonce)) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+        }
+    }
     let defaults: [(HeaderName, &'static str); 6] = [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "same-origin"),
