@@ -455,15 +455,12 @@ pub async fn begin_sign_in(
     if let Some(previous) = signals.previous_token {
         end_previous_session(&mut tx, previous).await?;
     }
-    let issued = create_session(
+    let issued = session_for(
         &mut tx,
-        NewSession {
-            user_id,
-            ip: ctx.ip,
-            user_agent: ctx.user_agent.clone(),
-            auth_methods: vec![method.to_owned()],
-            mfa_verified: next == NextStep::Done,
-        },
+        ctx,
+        user_id,
+        vec![method.to_owned()],
+        next == NextStep::Done,
     )
     .await?;
     if next == NextStep::Done {
@@ -533,17 +530,7 @@ pub async fn complete_mfa_sign_in(
         DomainError::Unauthenticated("this sign-in has expired; please sign in again".into())
     })?;
     methods.push(method.to_owned());
-    let issued = create_session(
-        &mut tx,
-        NewSession {
-            user_id,
-            ip: ctx.ip,
-            user_agent: ctx.user_agent.clone(),
-            auth_methods: methods.clone(),
-            mfa_verified: true,
-        },
-    )
-    .await?;
+    let issued = session_for(&mut tx, ctx, user_id, methods.clone(), true).await?;
     let methods: Vec<&str> = methods.iter().map(String::as_str).collect();
     let role = signed_in(&mut tx, ctx, user_id, &methods, &issued, &[]).await?;
     let device = if trust_device {
@@ -570,20 +557,38 @@ pub async fn complete_sign_in(
     if let Some(previous) = previous_token {
         end_previous_session(&mut tx, previous).await?;
     }
-    let issued = create_session(
+    let issued = session_for(
         &mut tx,
-        NewSession {
-            user_id,
-            ip: ctx.ip,
-            user_agent: ctx.user_agent.clone(),
-            auth_methods: methods.iter().map(|m| (*m).to_owned()).collect(),
-            mfa_verified,
-        },
+        ctx,
+        user_id,
+        methods.iter().map(|m| (*m).to_owned()).collect(),
+        mfa_verified,
     )
     .await?;
     let role = signed_in(&mut tx, ctx, user_id, methods, &issued, &[]).await?;
     tx.commit().await?;
     Ok((issued, role))
+}
+
+/// A new session for `user_id` from this request's client.
+async fn session_for(
+    conn: &mut PgConnection,
+    ctx: &RequestContext,
+    user_id: Uuid,
+    auth_methods: Vec<String>,
+    mfa_verified: bool,
+) -> Result<IssuedSession, DomainError> {
+    create_session(
+        conn,
+        NewSession {
+            user_id,
+            ip: ctx.ip,
+            user_agent: ctx.user_agent.clone(),
+            auth_methods,
+            mfa_verified,
+        },
+    )
+    .await
 }
 
 async fn end_previous_session(conn: &mut PgConnection, token: &str) -> Result<(), DomainError> {

@@ -4,6 +4,7 @@
 //! verifies real signatures; the browser test drives a real one (Chromium's virtual
 //! authenticator).
 
+use super::mfa::{audit_entries, member};
 use super::*;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -216,24 +217,6 @@ async fn fake_passkey(pool: &PgPool, user_id: Uuid, name: &str) -> Uuid {
     .fetch_one(pool)
     .await
     .unwrap()
-}
-
-async fn audit_entries(pool: &PgPool, action: &str) -> Vec<Value> {
-    sqlx::query_scalar(
-        "SELECT jsonb_build_object('outcome', outcome, 'resource', resource, 'actor_id', actor_id,
-                                   'tenant_id', tenant_id, 'metadata', metadata)
-         FROM audit_log WHERE action = $1 ORDER BY seq",
-    )
-    .bind(action)
-    .fetch_all(pool)
-    .await
-    .unwrap()
-}
-
-async fn member(pool: &PgPool, tenant_id: Option<Uuid>, email: &str, role: Role) -> User {
-    user(pool, None, new_user(tenant_id, email, role))
-        .await
-        .unwrap()
 }
 
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
