@@ -73,3 +73,71 @@ pub async fn ensure_demo_data(pool: &PgPool) -> Result<bool, DomainError> {
     tx.commit().await?;
     Ok(true)
 }
+
+/// The demo application (issue 4): `Acme Portal`, enabled for `acme`, allowed every grant,
+/// with one key. Returns `(client_id, secret)` when it was created now — the only moment
+/// the secret exists outside its hash.
+pub async fn ensure_demo_application(
+    pool: &PgPool,
+    redirect_uri: &str,
+) -> Result<Option<(String, String)>, DomainError> {
+    use crate::applications::{issue_key, register_application, ApplicationInput, KeyInput};
+    use secrecy::ExposeSecret;
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(7240002)")
+        .execute(&mut *tx)
+        .await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM applications WHERE name = $1)")
+            .bind(DEMO_APPLICATION)
+            .fetch_one(&mut *tx)
+            .await?;
+    if exists {
+        return Ok(None);
+    }
+    let ctx = RequestContext::default();
+    let app = register_application(
+        &mut tx,
+        &ctx,
+        None,
+        ApplicationInput {
+            name: Some(DEMO_APPLICATION.into()),
+            environment: Some("development".into()),
+            redirect_uris: Some(vec![redirect_uri.to_owned()]),
+            post_logout_redirect_uris: Some(vec![redirect_uri.to_owned()]),
+            grant_types: Some(vec![
+                "authorization_code".into(),
+                "client_credentials".into(),
+                "refresh_token".into(),
+            ]),
+            tenants: Some(vec!["acme".into()]),
+        },
+    )
+    .await?;
+    let key = issue_key(
+        &mut tx,
+        &ctx,
+        None,
+        app.id,
+        KeyInput {
+            name: Some("demo key".into()),
+            scopes: [
+                "openid",
+                "profile",
+                "email",
+                "offline_access",
+                "flag:read",
+                "bill:write",
+            ]
+            .map(String::from)
+            .to_vec(),
+            expires_at: None,
+            tenant: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some((key.key.id, key.secret.expose_secret().to_owned())))
+}
+
+pub const DEMO_APPLICATION: &str = "Acme Portal (demo)";

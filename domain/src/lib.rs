@@ -8,6 +8,7 @@
 
 pub mod account;
 pub mod adaptive;
+pub mod applications;
 pub mod audit;
 pub mod crypto;
 pub mod demo;
@@ -16,13 +17,16 @@ pub mod error;
 pub mod invitations;
 pub mod login;
 pub mod mfa;
+pub mod oauth;
 pub mod passkeys;
 pub mod password_policy;
 pub mod password_reset;
 pub mod passwords;
 pub mod permissions;
 pub mod sessions;
+pub mod signing_keys;
 pub mod tenants;
+pub mod token_denials;
 pub mod types;
 pub mod users;
 

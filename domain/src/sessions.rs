@@ -240,7 +240,13 @@ async fn revoke_where(
         .fetch_all(&mut *conn)
         .await?;
     let count = tenants.len() as u64;
-    if count > 0 {
+    // Whatever ends all of a user's or a tenant's sessions ends their tokens too (SPEC §2).
+    let refresh_tokens = match scope {
+        RevokeScope::User(user) => crate::oauth::revoke_user_tokens(conn, user).await?,
+        RevokeScope::Tenant(tenant) => crate::oauth::revoke_tenant_tokens(conn, tenant).await?,
+        RevokeScope::Session(_) => 0,
+    };
+    if count > 0 || refresh_tokens > 0 {
         let tenant_id = tenant.or_else(|| tenants.first().copied().flatten());
         append_audit_entry(
             conn,
@@ -250,7 +256,8 @@ async fn revoke_where(
                 .actor(by.actor_type, by.actor_id)
                 .resource(resource)
                 .meta("reason", reason.as_str())
-                .meta("sessions", count),
+                .meta("sessions", count)
+                .meta("refresh_grants", refresh_tokens),
         )
         .await?;
     }

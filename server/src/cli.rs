@@ -68,6 +68,12 @@ pub enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Managed applications and their API keys.
+    #[command(subcommand)]
+    App(crate::cli_apps::AppCommand),
+    /// Token signing keys.
+    #[command(subcommand)]
+    Keys(crate::cli_apps::KeysCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -186,6 +192,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Db(cmd) => embedded_db(&settings, cmd).await,
+        Command::App(cmd) => crate::cli_apps::run_app(&settings, cmd).await,
+        Command::Keys(cmd) => crate::cli_apps::run_keys(&settings, cmd).await,
         Command::Audit(AuditCommand::Verify) => {
             with_database(&settings, |db| async move {
                 let report = gatehouse_domain::audit::verify_audit_chain(&db.pool)
@@ -203,7 +211,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-async fn with_database<F, Fut>(settings: &Settings, work: F) -> Result<()>
+pub(crate) async fn with_database<F, Fut>(settings: &Settings, work: F) -> Result<()>
 where
     F: FnOnce(DbRef) -> Fut,
     Fut: std::future::Future<Output = Result<()>>,
@@ -298,7 +306,7 @@ async fn invite(settings: &Settings, tenant: &str, email: &str, role: &str) -> R
     .await
 }
 
-fn describe(err: &gatehouse_domain::DomainError) -> String {
+pub(crate) fn describe(err: &gatehouse_domain::DomainError) -> String {
     match err {
         gatehouse_domain::DomainError::Validation(details) => details
             .iter()

@@ -126,6 +126,17 @@ pub struct Settings {
         global = true
     )]
     pub mail_from: String,
+
+    /// Signature algorithm of access tokens: ES256 (fast) or RS256. ID tokens are always
+    /// RS256 (OIDC's default).
+    #[arg(long, env = "GATEHOUSE_ACCESS_TOKEN_ALG", default_value = "ES256",
+          value_parser = ["ES256", "RS256"], global = true)]
+    pub access_token_alg: String,
+
+    /// Signing keys are rotated when older than this many days (at most a year, NFR-SEC-004).
+    #[arg(long, env = "GATEHOUSE_KEY_ROTATION_DAYS", default_value_t = 90,
+          value_parser = clap::value_parser!(u32).range(1..=365), global = true)]
+    pub key_rotation_days: u32,
 }
 
 impl Settings {

@@ -5,12 +5,15 @@
 
 pub mod api;
 pub mod cli;
+pub mod cli_apps;
 pub mod config;
 pub mod embedded_pg;
 pub mod mailer;
 pub mod middleware;
+pub mod oauth;
 pub mod ops;
 pub mod passkeys;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod tokens;

@@ -235,9 +235,9 @@ async fn mfa_finish(
 // --- the caller ---------------------------------------------------------------------------
 
 /// Who is calling: the audit context (request id, client IP, user agent) and the headers.
-struct Caller {
-    ctx: RequestContext,
-    headers: HeaderMap,
+pub(crate) struct Caller {
+    pub(crate) ctx: RequestContext,
+    pub(crate) headers: HeaderMap,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
@@ -280,7 +280,7 @@ impl Caller {
         }
     }
 
-    fn session_token(&self, state: &AppState) -> Option<String> {
+    pub(crate) fn session_token(&self, state: &AppState) -> Option<String> {
         cookie_value(
             &self.headers,
             cookie_name_for(state.settings.serves_https()),
@@ -290,7 +290,7 @@ impl Caller {
 
 /// Whether a request comes from Gatehouse's own pages: its `Origin` is the public URL's
 /// origin, or, without `Origin`, the browser says `Sec-Fetch-Site: same-origin`.
-fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
+pub(crate) fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
     match headers.get(ORIGIN).map(|v| v.to_str()) {
         Some(Ok(origin)) => origin.eq_ignore_ascii_case(origin_of(public_url)),
         Some(Err(_)) => false,

@@ -109,10 +109,16 @@ pub fn leptos_options(settings: &Settings) -> LeptosOptions {
 }
 
 pub fn app_state(settings: Settings, pool: PgPool, keys: MasterKeys) -> Result<AppState> {
+    let keys = Arc::new(keys);
     Ok(AppState {
         leptos_options: leptos_options(&settings),
+        tokens: Arc::new(crate::tokens::Tokens::new(
+            pool.clone(),
+            keys.clone(),
+            &settings,
+        )),
         pool,
-        keys: Arc::new(keys),
+        keys,
         metrics: ops::metrics_handle()?,
         settings: Arc::new(settings),
     })
@@ -142,6 +148,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api", api::router())
         .merge(ops::router())
         .merge(crate::passkeys::router())
+        .merge(crate::oauth::router())
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(DefaultBodyLimit::max(settings.body_limit_bytes))
         .layer(RequestBodyLimitLayer::new(settings.body_limit_bytes))
@@ -180,6 +187,7 @@ async fn serve_with(settings: Settings, pool: PgPool, keys: MasterKeys) -> Resul
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         tracing::info!(created, "demo data ready");
+        demo_application(&pool, &settings).await?;
     }
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await
@@ -187,10 +195,16 @@ async fn serve_with(settings: Settings, pool: PgPool, keys: MasterKeys) -> Resul
     let url = settings.public_url();
     let demo = settings.demo;
     let state = app_state(settings, pool.clone(), keys)?;
+    // Signing keys, the denylist and its listener: ready before the first request.
+    state
+        .tokens
+        .get()
+        .await
+        .map_err(|e| anyhow::anyhow!("starting the token service: {e}"))?;
     // Delivers the transactional outbox (SPEC §3 "Email"); stopped below before the pool closes.
     let mailer = crate::mailer::spawn_mailer(pool.clone(), &state.settings)?;
     tokio::spawn(maintain_audit_partitions(pool));
-    print_banner(&url, demo);
+    print_banner(&url, demo, &state.settings.data_dir);
     tracing::info!(%url, "gatehouse listening");
     axum::serve(
         listener,
@@ -204,7 +218,34 @@ async fn serve_with(settings: Settings, pool: PgPool, keys: MasterKeys) -> Resul
     Ok(())
 }
 
-fn print_banner(url: &str, demo: bool) {
+/// The demo application and its key. The secret exists in clear only at creation: it is
+/// kept in `{data_dir}/demo-client.json` (mode 0600) for the banner.
+async fn demo_application(pool: &PgPool, settings: &Settings) -> Result<()> {
+    let created = gatehouse_domain::demo::ensure_demo_application(pool, DEMO_REDIRECT_URI)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some((client_id, secret)) = created {
+        let path = settings.data_dir.join("demo-client.json");
+        let body = serde_json::json!({
+            "client_id": client_id,
+            "client_secret": secret,
+            "redirect_uri": DEMO_REDIRECT_URI,
+        });
+        std::fs::create_dir_all(&settings.data_dir)?;
+        std::fs::write(&path, serde_json::to_vec_pretty(&body)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
+}
+
+const DEMO_REDIRECT_URI: &str = "http://localhost:4001/callback";
+
+fn print_banner(url: &str, demo: bool, data_dir: &std::path::Path) {
     println!("\n  Gatehouse is running at {url}\n");
     if demo {
         println!(
@@ -216,6 +257,24 @@ fn print_banner(url: &str, demo: bool) {
                 .map(|t| format!("tenant {t}"))
                 .unwrap_or_else(|| "platform".into());
             println!("    {email:<26} {role:<9} {where_}");
+        }
+        let client = std::fs::read(data_dir.join("demo-client.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+        if let Some(c) = client {
+            println!(
+                "\n  Demo application {} (OpenID Connect at {url}/.well-known/openid-configuration):",
+                gatehouse_domain::demo::DEMO_APPLICATION
+            );
+            println!(
+                "    client_id     {}",
+                c["client_id"].as_str().unwrap_or_default()
+            );
+            println!(
+                "    client_secret {}",
+                c["client_secret"].as_str().unwrap_or_default()
+            );
+            println!("    redirect_uri  {DEMO_REDIRECT_URI}");
         }
         println!();
     }

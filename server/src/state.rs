@@ -15,4 +15,6 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub keys: Arc<MasterKeys>,
     pub metrics: PrometheusHandle,
+    /// The token service (started on first use).
+    pub tokens: Arc<crate::tokens::Tokens>,
 }

@@ -18,6 +18,7 @@ mod email;
 mod mfa;
 mod passkeys;
 mod password_policy;
+mod tokens;
 mod universal_login;
 
 async fn tenant(pool: &PgPool, domain: &str) -> Tenant {

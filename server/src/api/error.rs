@@ -27,6 +27,9 @@ pub struct ApiError {
     pub message: String,
     pub details: Vec<FieldError>,
     pub retry_after_secs: Option<u64>,
+    /// The `WWW-Authenticate` challenge of a 401 (RFC 6750 §3); a plain Bearer challenge
+    /// when unset.
+    pub www_authenticate: Option<String>,
 }
 
 impl ApiError {
@@ -37,6 +40,7 @@ impl ApiError {
             message: message.into(),
             details: Vec::new(),
             retry_after_secs: None,
+            www_authenticate: None,
         }
     }
 
@@ -103,10 +107,14 @@ impl ApiError {
         };
         let mut response = (self.status, axum::Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"gatehouse\""),
-            );
+            let challenge = self
+                .www_authenticate
+                .as_deref()
+                .and_then(|c| HeaderValue::from_str(c).ok())
+                .unwrap_or(HeaderValue::from_static("Bearer realm=\"gatehouse\""));
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, challenge);
         }
         if let Some(secs) = self.retry_after_secs {
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {

@@ -3,6 +3,8 @@
 //! body, including the ones axum produces itself (unknown route, wrong method, body
 //! limits, timeouts).
 
+pub mod apps;
+pub mod auth;
 pub mod error;
 
 pub use error::{ApiError, ApiJson};
@@ -20,6 +22,7 @@ use error::PendingError;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/openapi.json", get(openapi))
+        .merge(apps::router())
         .fallback(|| async { ApiError::not_found() })
 }
 

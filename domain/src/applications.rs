@@ -1,0 +1,860 @@
+//! Managed applications and their API keys (SPEC §5, FR-SYS-001..003, UC-DEV-REGISTER,
+//! UC-DEV-UPDATE, DAT-APP, DAT-KEY).
+//!
+//! A key's id is the OAuth `client_id`; its secret is 256 random bits shown once, stored
+//! as SHA-256. Disabling an application or revoking a key kills what it was issued at once:
+//! the refresh tokens are revoked and a token cutoff refuses its access tokens
+//! (`token_denials`).
+
+use crate::audit::{append_audit_entry, AuditEntry, RequestContext};
+use crate::oauth::RefreshScope;
+use crate::permissions::{Actor, Permission};
+use crate::tenants::audit_actor;
+use crate::token_denials::{deny_tokens, Subject};
+use crate::types::{DisplayName, TenantDomain};
+use crate::{random_token, token_hash, DomainError, FieldError};
+use secrecy::SecretString;
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// FR-SYS-002: the scopes a key may carry.
+pub const SCOPES: &[&str] = &[
+    "flag:read",
+    "bill:write",
+    "bill:read",
+    "log:write",
+    "log:read",
+    "users:read",
+    "users:write",
+    "admin",
+    "openid",
+    "profile",
+    "email",
+    "offline_access",
+];
+pub const GRANT_TYPES: &[&str] = &["authorization_code", "client_credentials", "refresh_token"];
+pub const ENVIRONMENTS: &[&str] = &["development", "staging", "production"];
+/// At most this many redirect URIs (and as many post-logout URIs) per application.
+pub const MAX_URIS: usize = 20;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Application {
+    pub id: Uuid,
+    pub name: String,
+    pub environment: String,
+    pub status: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    /// Domains of the tenants the application may act for.
+    pub tenants: Vec<String>,
+    /// Keys neither revoked nor expired.
+    pub active_keys: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// Registration or update input, as typed; `validate` turns it into checked values.
+#[derive(Debug, Clone, Default)]
+pub struct ApplicationInput {
+    pub name: Option<String>,
+    pub environment: Option<String>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    pub grant_types: Option<Vec<String>>,
+    /// Tenant domains.
+    pub tenants: Option<Vec<String>>,
+}
+
+struct CheckedInput {
+    name: Option<DisplayName>,
+    environment: Option<String>,
+    redirect_uris: Option<Vec<String>>,
+    post_logout_redirect_uris: Option<Vec<String>>,
+    grant_types: Option<Vec<String>>,
+    tenants: Option<Vec<TenantDomain>>,
+}
+
+/// A redirect URI: absolute, no fragment, HTTPS — plain HTTP only to loopback (RFC 8252).
+pub fn check_redirect_uri(raw: &str) -> Result<String, String> {
+    let raw = raw.trim();
+    let url = url::Url::parse(raw).map_err(|_| format!("'{raw}' is not an absolute URL"))?;
+    if url.fragment().is_some() {
+        return Err(format!("'{raw}' must not contain a fragment"));
+    }
+    let loopback = matches!(
+        url.host_str(),
+        Some("localhost") | Some("127.0.0.1") | Some("[::1]")
+    );
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => return Err(format!("'{raw}' must use https (http only for loopback)")),
+        _ => return Err(format!("'{raw}' must be an http(s) URL")),
+    }
+    if raw.len() > 2000 {
+        return Err("a redirect URI has at most 2000 characters".into());
+    }
+    Ok(raw.to_owned())
+}
+
+fn check_list(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    raw: Option<Vec<String>>,
+    max: usize,
+    check: impl Fn(&str) -> Result<String, String>,
+) -> Option<Vec<String>> {
+    let raw = raw?;
+    if raw.len() > max {
+        errors.push(FieldError::new(field, format!("at most {max} entries")));
+        return None;
+    }
+    let mut out: Vec<String> = Vec::new();
+    for (i, item) in raw.iter().enumerate() {
+        match check(item) {
+            Ok(v) if !out.contains(&v) => out.push(v),
+            Ok(_) => {}
+            Err(msg) => errors.push(FieldError::new(format!("{field}[{i}]"), msg)),
+        }
+    }
+    Some(out)
+}
+
+fn one_of(allowed: &'static [&'static str]) -> impl Fn(&str) -> Result<String, String> {
+    move |raw| {
+        let v = raw.trim().to_ascii_lowercase();
+        if allowed.contains(&v.as_str()) {
+            Ok(v)
+        } else {
+            Err(format!("must be one of: {}", allowed.join(", ")))
+        }
+    }
+}
+
+impl ApplicationInput {
+    fn validate(self) -> Result<CheckedInput, DomainError> {
+        let mut errors = Vec::new();
+        let name = self.name.and_then(|n| match DisplayName::parse(&n) {
+            Ok(n) => Some(n),
+            Err(DomainError::Validation(mut e)) => {
+                for f in &mut e {
+                    f.field = "name".into();
+                }
+                errors.extend(e);
+                None
+            }
+            Err(_) => None,
+        });
+        let environment = self
+            .environment
+            .and_then(|e| match one_of(ENVIRONMENTS)(&e) {
+                Ok(v) => Some(v),
+                Err(msg) => {
+                    errors.push(FieldError::new("environment", msg));
+                    None
+                }
+            });
+        let redirect_uris = check_list(
+            &mut errors,
+            "redirect_uris",
+            self.redirect_uris,
+            MAX_URIS,
+            check_redirect_uri,
+        );
+        let post_logout_redirect_uris = check_list(
+            &mut errors,
+            "post_logout_redirect_uris",
+            self.post_logout_redirect_uris,
+            MAX_URIS,
+            check_redirect_uri,
+        );
+        let grant_types = check_list(
+            &mut errors,
+            "grant_types",
+            self.grant_types,
+            GRANT_TYPES.len(),
+            one_of(GRANT_TYPES),
+        );
+        let tenants = check_list(&mut errors, "tenants", self.tenants, 100, |raw| {
+            TenantDomain::parse(raw)
+                .map(TenantDomain::into_inner)
+                .map_err(|_| format!("'{}' is not a tenant domain", raw.trim()))
+        })
+        .map(|list| {
+            list.iter()
+                .filter_map(|d| TenantDomain::parse(d).ok())
+                .collect()
+        });
+        if grant_types.as_ref().is_some_and(|g| g.is_empty())
+            && !errors.iter().any(|e| e.field.starts_with("grant_types"))
+        {
+            errors.push(FieldError::new("grant_types", "at least one grant type"));
+        }
+        if errors.is_empty() {
+            Ok(CheckedInput {
+                name,
+                environment,
+                redirect_uris,
+                post_logout_redirect_uris,
+                grant_types,
+                tenants,
+            })
+        } else {
+            Err(DomainError::Validation(errors))
+        }
+    }
+}
+
+fn require_manage(actor: Option<&Actor>) -> Result<(), DomainError> {
+    match actor {
+        Some(a) => a.require(Permission::ApplicationsManage),
+        None => Ok(()),
+    }
+}
+
+const SELECT_APPLICATION: &str = "
+    SELECT a.id, a.name, a.environment, a.status, a.redirect_uris, a.post_logout_redirect_uris,
+           a.grant_types, a.created_at, a.updated_at,
+           coalesce((SELECT array_agg(t.domain ORDER BY t.domain) FROM application_tenants at
+                      JOIN tenants t ON t.id = at.tenant_id WHERE at.application_id = a.id),
+                    '{}') AS tenants,
+           (SELECT count(*) FROM api_keys k WHERE k.application_id = a.id AND k.revoked_at IS NULL
+               AND (k.expires_at IS NULL OR k.expires_at > now())) AS active_keys
+      FROM applications a";
+
+#[derive(sqlx::FromRow)]
+struct ApplicationRow {
+    id: Uuid,
+    name: String,
+    environment: String,
+    status: String,
+    redirect_uris: Vec<String>,
+    post_logout_redirect_uris: Vec<String>,
+    grant_types: Vec<String>,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+    tenants: Vec<String>,
+    active_keys: i64,
+}
+
+impl From<ApplicationRow> for Application {
+    fn from(r: ApplicationRow) -> Self {
+        Application {
+            id: r.id,
+            name: r.name,
+            environment: r.environment,
+            status: r.status,
+            redirect_uris: r.redirect_uris,
+            post_logout_redirect_uris: r.post_logout_redirect_uris,
+            grant_types: r.grant_types,
+            tenants: r.tenants,
+            active_keys: r.active_keys,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+async fn fetch_application(conn: &mut PgConnection, id: Uuid) -> Result<Application, DomainError> {
+    let row: Option<ApplicationRow> =
+        sqlx::query_as(&format!("{SELECT_APPLICATION} WHERE a.id = $1"))
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    row.map(Application::from)
+        .ok_or(DomainError::NotFound("application"))
+}
+
+/// Replaces the application's enabled tenants; unknown domains are a validation error.
+async fn set_tenants(
+    conn: &mut PgConnection,
+    app_id: Uuid,
+    domains: &[TenantDomain],
+) -> Result<(), DomainError> {
+    let domains: Vec<&str> = domains.iter().map(TenantDomain::as_str).collect();
+    let found: Vec<String> =
+        sqlx::query_scalar("SELECT domain FROM tenants WHERE domain = ANY($1)")
+            .bind(&domains)
+            .fetch_all(&mut *conn)
+            .await?;
+    let missing: Vec<FieldError> = domains
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| !found.iter().any(|f| f == *d))
+        .map(|(i, d)| FieldError::new(format!("tenants[{i}]"), format!("no tenant '{d}'")))
+        .collect();
+    if !missing.is_empty() {
+        return Err(DomainError::Validation(missing));
+    }
+    sqlx::query("DELETE FROM application_tenants WHERE application_id = $1")
+        .bind(app_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO application_tenants (application_id, tenant_id)
+         SELECT $1, id FROM tenants WHERE domain = ANY($2)",
+    )
+    .bind(app_id)
+    .bind(&domains)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// UC-DEV-REGISTER: registers an application (name required; environment defaults to
+/// production, grants to client_credentials).
+pub async fn register_application(
+    conn: &mut PgConnection,
+    ctx: &RequestContext,
+    actor: Option<&Actor>,
+    input: ApplicationInput,
+) -> Result<Application, DomainError> {
+    require_manage(actor)?;
+    if input.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
+        return Err(DomainError::validation("name", "a name is required"));
+    }
+    let checked = input.validate()?;
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO applications (id, name, environment, owner_id, redirect_uris,
+                                   post_logout_redirect_uris, grant_types)
+         VALUES ($1, $2, coalesce($3, 'production'), $4, $5, $6,
+                 coalesce($7, ARRAY['client_credentials']))",
+    )
+    .bind(id)
+    .bind(checked.name.as_ref().map(DisplayName::as_str))
+    .bind(checked.environment.as_deref())
+    .bind(actor.map(|a| a.user_id))
+    .bind(checked.redirect_uris.clone().unwrap_or_default())
+    .bind(
+        checked
+            .post_logout_redirect_uris
+            .clone()
+            .unwrap_or_default(),
+    )
+    .bind(checked.grant_types.as_ref())
+    .execute(&mut *conn)
+    .await?;
+    if let Some(tenants) = &checked.tenants {
+        set_tenants(conn, id, tenants).await?;
+    }
+    let app = fetch_application(conn, id).await?;
+    let (actor_type, actor_id) = audit_actor(actor);
+    append_audit_entry(
+        conn,
+        ctx,
+        AuditEntry::new("application.register")
+            .actor(actor_type, actor_id)
+            .resource(format!("application:{id}"))
+            .meta("name", app.name.clone())
+            .meta("environment", app.environment.clone())
+            .meta("grant_types", app.grant_types.clone())
+            .meta("tenants", app.tenants.clone()),
+    )
+    .await?;
+    Ok(app)
+}
+
+/// UC-DEV-UPDATE: changes the given fields (merge semantics).
+pub async fn update_application(
+    conn: &mut PgConnection,
+    ctx: &RequestContext,
+    actor: Option<&Actor>,
+    id: Uuid,
+    input: ApplicationInput,
+) -> Result<Application, DomainError> {
+    require_manage(actor)?;
+    let before = fetch_application(conn, id).await?;
+    let checked = input.validate()?;
+    sqlx::query(
+        "UPDATE applications SET
+            name = coalesce($2, name),
+            environment = coalesce($3, environment),
+            redirect_uris = coalesce($4, redirect_uris),
+            post_logout_redirect_uris = coalesce($5, post_logout_redirect_uris),
+            grant_types = coalesce($6, grant_types),
+            updated_at = now()
+          WHERE id = $1",
+    )
+    .bind(id)
+    .bind(checked.name.as_ref().map(DisplayName::as_str))
+    .bind(checked.environment.as_deref())
+    .bind(checked.redirect_uris.as_ref())
+    .bind(checked.post_logout_redirect_uris.as_ref())
+    .bind(checked.grant_types.as_ref())
+    .execute(&mut *conn)
+    .await?;
+    if let Some(tenants) = &checked.tenants {
+        set_tenants(conn, id, tenants).await?;
+    }
+    let after = fetch_application(conn, id).await?;
+    let (actor_type, actor_id) = audit_actor(actor);
+    let mut entry = AuditEntry::new("application.update")
+        .actor(actor_type, actor_id)
+        .resource(format!("application:{id}"));
+    let changes = [
+        ("name", before.name != after.name),
+        ("environment", before.environment != after.environment),
+        ("redirect_uris", before.redirect_uris != after.redirect_uris),
+        (
+            "post_logout_redirect_uris",
+            before.post_logout_redirect_uris != after.post_logout_redirect_uris,
+        ),
+        ("grant_types", before.grant_types != after.grant_types),
+        ("tenants", before.tenants != after.tenants),
+    ];
+    let changed: Vec<&str> = changes.iter().filter(|c| c.1).map(|c| c.0).collect();
+    entry = entry.meta("changed", changed);
+    append_audit_entry(conn, ctx, entry).await?;
+    // Clients are cached by every server: tell them the application changed.
+    crate::token_denials::notify_clients_changed(conn).await?;
+    Ok(after)
+}
+
+pub async fn list_applications(
+    pool: &PgPool,
+    actor: Option<&Actor>,
+) -> Result<Vec<Application>, DomainError> {
+    require_manage(actor)?;
+    let rows: Vec<ApplicationRow> = sqlx::query_as(&format!(
+        "{SELECT_APPLICATION} ORDER BY a.created_at DESC, a.id DESC LIMIT 500"
+    ))
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(Application::from).collect())
+}
+
+pub async fn get_application(
+    pool: &PgPool,
+    actor: Option<&Actor>,
+    id: Uuid,
+) -> Result<Application, DomainError> {
+    require_manage(actor)?;
+    let mut conn = pool.acquire().await?;
+    fetch_application(&mut conn, id).await
+}
+
+/// Disables (or enables) an application. Disabling stops its keys and tokens at once:
+/// refresh tokens revoked, access tokens refused from the next request on.
+pub async fn set_application_status(
+    conn: &mut PgConnection,
+    ctx: &RequestContext,
+    actor: Option<&Actor>,
+    id: Uuid,
+    active: bool,
+) -> Result<Application, DomainError> {
+    require_manage(actor)?;
+    let status = if active { "active" } else { "disabled" };
+    let changed = sqlx::query(
+        "UPDATE applications SET status = $2, updated_at = now() WHERE id = $1 AND status <> $2",
+    )
+    .bind(id)
+    .bind(status)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let app = fetch_application(conn, id).await?;
+    if changed == 0 {
+        return Ok(app);
+    }
+    let mut revoked = 0;
+    if !active {
+        revoked = crate::oauth::revoke_refresh_tokens(conn, RefreshScope::Application(id)).await?;
+        deny_tokens(conn, Subject::Application(id)).await?;
+    }
+    crate::token_denials::notify_clients_changed(conn).await?;
+    let (actor_type, actor_id) = audit_actor(actor);
+    append_audit_entry(
+        conn,
+        ctx,
+        AuditEntry::new(if active {
+            "application.enable"
+        } else {
+            "application.disable"
+        })
+        .actor(actor_type, actor_id)
+        .resource(format!("application:{id}"))
+        .meta("refresh_grants_revoked", revoked),
+    )
+    .await?;
+    Ok(app)
+}
+
+/// A key as listed: never its secret.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ApiKey {
+    /// The OAuth client_id.
+    pub id: String,
+    pub application_id: Uuid,
+    pub name: Option<String>,
+    /// The tenant the key is bound to, if any.
+    pub tenant: Option<String>,
+    pub scopes: Vec<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// `active`, `expired` or `revoked`.
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct KeyInput {
+    pub name: Option<String>,
+    pub scopes: Vec<String>,
+    pub expires_at: Option<OffsetDateTime>,
+    /// Binds the key to one of the application's tenants.
+    pub tenant: Option<String>,
+}
+
+/// A freshly issued key: the secret is here once and never again.
+#[derive(Debug)]
+pub struct IssuedKey {
+    pub key: ApiKey,
+    pub secret: SecretString,
+}
+
+const SELECT_KEY: &str = "
+    SELECT k.id, k.application_id, k.name, t.domain AS tenant, k.scopes, k.expires_at,
+           k.revoked_at, k.last_used_at, k.created_at
+      FROM api_keys k LEFT JOIN tenants t ON t.id = k.tenant_id";
+
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    id: String,
+    application_id: Uuid,
+    name: Option<String>,
+    tenant: Option<String>,
+    scopes: Vec<String>,
+    expires_at: Option<OffsetDateTime>,
+    revoked_at: Option<OffsetDateTime>,
+    last_used_at: Option<OffsetDateTime>,
+    created_at: OffsetDateTime,
+}
+
+impl From<KeyRow> for ApiKey {
+    fn from(r: KeyRow) -> Self {
+        let now = OffsetDateTime::now_utc();
+        let status = if r.revoked_at.is_some() {
+            "revoked"
+        } else if r.expires_at.is_some_and(|e| e <= now) {
+            "expired"
+        } else {
+            "active"
+        };
+        ApiKey {
+            id: r.id,
+            application_id: r.application_id,
+            name: r.name,
+            tenant: r.tenant,
+            scopes: r.scopes,
+            expires_at: r.expires_at,
+            revoked_at: r.revoked_at,
+            last_used_at: r.last_used_at,
+            created_at: r.created_at,
+            status: status.into(),
+        }
+    }
+}
+
+fn new_client_id() -> String {
+    format!("gk_{}", &random_token()[..22])
+}
+
+/// FR-SYS-001/002: issues a key for an application; the secret is returned once.
+pub async fn issue_key(
+    conn: &mut PgConnection,
+    ctx: &RequestContext,
+    actor: Option<&Actor>,
+    application_id: Uuid,
+    input: KeyInput,
+) -> Result<IssuedKey, DomainError> {
+    require_manage(actor)?;
+    let app = fetch_application(conn, application_id).await?;
+    let mut errors = Vec::new();
+    let scopes = check_list(
+        &mut errors,
+        "scopes",
+        Some(input.scopes),
+        SCOPES.len(),
+        one_of(SCOPES),
+    )
+    .unwrap_or_default();
+    let name = input
+        .name
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty());
+    if name.as_ref().is_some_and(|n| n.chars().count() > 200) {
+        errors.push(FieldError::new("name", "at most 200 characters"));
+    }
+    if input
+        .expires_at
+        .is_some_and(|e| e <= OffsetDateTime::now_utc())
+    {
+        errors.push(FieldError::new("expires_at", "must be in the future"));
+    }
+    let tenant = input
+        .tenant
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty());
+    if let Some(t) = &tenant {
+        if !app.tenants.contains(t) {
+            errors.push(FieldError::new(
+                "tenant",
+                format!("'{t}' is not one of the application's tenants"),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(DomainError::Validation(errors));
+    }
+    let id = new_client_id();
+    let secret = random_token();
+    sqlx::query(
+        "INSERT INTO api_keys (id, application_id, tenant_id, name, secret_hash, scopes, expires_at)
+         VALUES ($1, $2, (SELECT id FROM tenants WHERE domain = $3), $4, $5, $6, $7)",
+    )
+    .bind(&id)
+    .bind(application_id)
+    .bind(tenant.as_deref())
+    .bind(name.as_deref())
+    .bind(token_hash(&secret))
+    .bind(&scopes)
+    .bind(input.expires_at)
+    .execute(&mut *conn)
+    .await?;
+    let key: ApiKey = sqlx::query_as::<_, KeyRow>(&format!("{SELECT_KEY} WHERE k.id = $1"))
+        .bind(&id)
+        .fetch_one(&mut *conn)
+        .await?
+        .into();
+    let (actor_type, actor_id) = audit_actor(actor);
+    append_audit_entry(
+        conn,
+        ctx,
+        AuditEntry::new("api_key.issue")
+            .actor(actor_type, actor_id)
+            .resource(format!("api_key:{id}"))
+            .meta("application_id", application_id.to_string())
+            .meta("scopes", scopes)
+            .meta("tenant", tenant)
+            .meta(
+                "expires_at",
+                key.expires_at.map(|e| e.unix_timestamp().to_string()),
+            ),
+    )
+    .await?;
+    Ok(IssuedKey {
+        key,
+        secret: SecretString::from(secret),
+    })
+}
+
+pub async fn list_keys(
+    pool: &PgPool,
+    actor: Option<&Actor>,
+    application_id: Uuid,
+) -> Result<Vec<ApiKey>, DomainError> {
+    require_manage(actor)?;
+    let mut conn = pool.acquire().await?;
+    fetch_application(&mut conn, application_id).await?;
+    let rows: Vec<KeyRow> = sqlx::query_as(&format!(
+        "{SELECT_KEY} WHERE k.application_id = $1 ORDER BY k.created_at DESC"
+    ))
+    .bind(application_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(ApiKey::from).collect())
+}
+
+/// Revokes a key: it authenticates no more, its refresh tokens are revoked and its access
+/// tokens refused from the next request on. Revoking a revoked key changes nothing.
+pub async fn revoke_key(
+    conn: &mut PgConnection,
+    ctx: &RequestContext,
+    actor: Option<&Actor>,
+    application_id: Option<Uuid>,
+    key_id: &str,
+) -> Result<ApiKey, DomainError> {
+    require_manage(actor)?;
+    let changed = sqlx::query(
+        "UPDATE api_keys SET revoked_at = now()
+          WHERE id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR application_id = $2)",
+    )
+    .bind(key_id)
+    .bind(application_id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let key: ApiKey = sqlx::query_as::<_, KeyRow>(&format!(
+        "{SELECT_KEY} WHERE k.id = $1 AND ($2::uuid IS NULL OR k.application_id = $2)"
+    ))
+    .bind(key_id)
+    .bind(application_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(DomainError::NotFound("key"))?
+    .into();
+    if changed > 0 {
+        let revoked =
+            crate::oauth::revoke_refresh_tokens(conn, RefreshScope::Client(key_id.to_owned()))
+                .await?;
+        deny_tokens(conn, Subject::Client(key_id.to_owned())).await?;
+        crate::token_denials::notify_clients_changed(conn).await?;
+        let (actor_type, actor_id) = audit_actor(actor);
+        append_audit_entry(
+            conn,
+            ctx,
+            AuditEntry::new("api_key.revoke")
+                .actor(actor_type, actor_id)
+                .resource(format!("api_key:{key_id}"))
+                .meta("application_id", key.application_id.to_string())
+                .meta("refresh_grants_revoked", revoked),
+        )
+        .await?;
+    }
+    Ok(key)
+}
+
+/// An OAuth client as the token service sees it: an active key of an active application.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub client_id: String,
+    pub application_id: Uuid,
+    pub application_name: String,
+    pub secret_hash: Vec<u8>,
+    pub scopes: Vec<String>,
+    /// The tenant the key is bound to.
+    pub key_tenant_id: Option<Uuid>,
+    /// The tenants the application may act for (id, domain).
+    pub tenants: Vec<(Uuid, String)>,
+    pub grant_types: Vec<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+impl Client {
+    /// Compares the SHA-256 of the presented secret in constant time.
+    pub fn secret_matches(&self, secret: &str) -> bool {
+        let presented = token_hash(secret);
+        presented.len() == self.secret_hash.len()
+            && presented
+                .iter()
+                .zip(&self.secret_hash)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+
+    pub fn allows_grant(&self, grant: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant)
+    }
+
+    pub fn is_expired(&self, now: OffsetDateTime) -> bool {
+        self.expires_at.is_some_and(|e| e <= now)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ClientRow {
+    id: String,
+    application_id: Uuid,
+    name: String,
+    secret_hash: Vec<u8>,
+    scopes: Vec<String>,
+    tenant_id: Option<Uuid>,
+    tenant_ids: Vec<Uuid>,
+    tenant_domains: Vec<String>,
+    grant_types: Vec<String>,
+    redirect_uris: Vec<String>,
+    post_logout_redirect_uris: Vec<String>,
+    expires_at: Option<OffsetDateTime>,
+}
+
+/// The client behind a client_id when its key is live and its application active.
+pub async fn load_client(pool: &PgPool, client_id: &str) -> Result<Option<Client>, DomainError> {
+    let row: Option<ClientRow> = sqlx::query_as(
+        "SELECT k.id, k.application_id, a.name, k.secret_hash, k.scopes, k.tenant_id,
+                coalesce(array_agg(t.id ORDER BY t.domain) FILTER (WHERE t.id IS NOT NULL), '{}') AS tenant_ids,
+                coalesce(array_agg(t.domain ORDER BY t.domain) FILTER (WHERE t.id IS NOT NULL), '{}') AS tenant_domains,
+                a.grant_types, a.redirect_uris, a.post_logout_redirect_uris, k.expires_at
+           FROM api_keys k
+           JOIN applications a ON a.id = k.application_id AND a.status = 'active'
+           LEFT JOIN application_tenants at ON at.application_id = a.id
+           LEFT JOIN tenants t ON t.id = at.tenant_id
+          WHERE k.id = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())
+          GROUP BY k.id, a.id",
+    )
+    .bind(client_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| Client {
+        client_id: r.id,
+        application_id: r.application_id,
+        application_name: r.name,
+        secret_hash: r.secret_hash,
+        scopes: r.scopes,
+        key_tenant_id: r.tenant_id,
+        tenants: r.tenant_ids.into_iter().zip(r.tenant_domains).collect(),
+        grant_types: r.grant_types,
+        redirect_uris: r.redirect_uris,
+        post_logout_redirect_uris: r.post_logout_redirect_uris,
+        expires_at: r.expires_at,
+    }))
+}
+
+/// Records that keys were used (batched by the server, at most once a minute per key).
+pub async fn touch_keys(pool: &PgPool, client_ids: &[String]) -> Result<(), DomainError> {
+    sqlx::query("UPDATE api_keys SET last_used_at = now() WHERE id = ANY($1)")
+        .bind(client_ids)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uris_are_https_or_loopback_without_fragment() {
+        assert!(check_redirect_uri("https://app.example.com/cb").is_ok());
+        assert!(check_redirect_uri("http://127.0.0.1:4001/cb").is_ok());
+        assert!(check_redirect_uri("http://localhost/cb").is_ok());
+        assert!(check_redirect_uri("http://app.example.com/cb").is_err());
+        assert!(check_redirect_uri("https://app.example.com/cb#x").is_err());
+        assert!(check_redirect_uri("/cb").is_err());
+        assert!(check_redirect_uri("javascript:alert(1)").is_err());
+    }
+
+    #[test]
+    fn input_errors_name_each_field() {
+        let err = ApplicationInput {
+            name: Some("  ".into()),
+            environment: Some("prod".into()),
+            redirect_uris: Some(vec!["http://evil.example/cb".into()]),
+            grant_types: Some(vec!["implicit".into()]),
+            ..Default::default()
+        }
+        .validate()
+        .err()
+        .unwrap();
+        let DomainError::Validation(fields) = err else {
+            panic!("expected validation")
+        };
+        let names: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(
+            names,
+            ["name", "environment", "redirect_uris[0]", "grant_types[0]"]
+        );
+    }
+}

@@ -1,0 +1,285 @@
+//! `/api/v1/me` and the managed-applications API for operators (SPEC §5, FR-SYS-001..003,
+//! UC-DEV-REGISTER, UC-DEV-UPDATE): the same domain operations, rules and audit as the CLI
+//! and the Operator Console.
+
+use crate::api::auth::Bearer;
+use crate::api::{ApiError, ApiJson};
+use crate::passkeys::Caller;
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use gatehouse_domain::applications::{self, ApplicationInput, KeyInput};
+use gatehouse_domain::permissions::{Actor, Permission};
+use gatehouse_domain::FieldError;
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use serde_json::json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/me", get(me))
+        .route("/v1/apps", get(list).post(register))
+        .route("/v1/apps/{id}", get(show).patch(update))
+        .route("/v1/apps/{id}/disable", post(disable))
+        .route("/v1/apps/{id}/enable", post(enable))
+        .route("/v1/apps/{id}/keys", get(keys).post(issue_key))
+        .route("/v1/apps/{id}/keys/{key_id}", delete(revoke_key))
+}
+
+/// Who the token belongs to (SPEC §9).
+async fn me(bearer: Bearer) -> impl IntoResponse {
+    let c = &bearer.0;
+    let kind = if c.user_id().is_some() {
+        "user"
+    } else {
+        "application"
+    };
+    Json(json!({
+        "type": kind,
+        "sub": c.sub,
+        "user_id": c.user_id(),
+        "tenant_id": c.tenant_id,
+        "roles": c.roles,
+        "scopes": c.scopes().collect::<Vec<_>>(),
+        "client_id": c.client_id,
+        "application_id": c.application_id,
+        "expires_at": c.exp,
+    }))
+}
+
+fn operator(bearer: &Bearer) -> Result<Actor, ApiError> {
+    bearer.require_user_with(Permission::ApplicationsManage)
+}
+
+fn app_id(raw: &str) -> Result<Uuid, ApiError> {
+    raw.parse().map_err(|_| ApiError::not_found())
+}
+
+async fn list(
+    State(state): State<AppState>,
+    bearer: Bearer,
+) -> Result<impl IntoResponse, ApiError> {
+    let actor = operator(&bearer)?;
+    let apps = applications::list_applications(&state.pool, Some(&actor)).await?;
+    Ok(Json(json!({"data": apps, "next_cursor": null})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppBody {
+    name: Option<String>,
+    environment: Option<String>,
+    redirect_uris: Option<Vec<String>>,
+    post_logout_redirect_uris: Option<Vec<String>>,
+    grant_types: Option<Vec<String>>,
+    tenants: Option<Vec<String>>,
+}
+
+impl From<AppBody> for ApplicationInput {
+    fn from(b: AppBody) -> Self {
+        // SPEC §9: strings trimmed, empty = null.
+        let text = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        ApplicationInput {
+            name: text(b.name),
+            environment: text(b.environment),
+            redirect_uris: b.redirect_uris,
+            post_logout_redirect_uris: b.post_logout_redirect_uris,
+            grant_types: b.grant_types,
+            tenants: b.tenants,
+        }
+    }
+}
+
+async fn register(
+    State(state): State<AppState>,
+    caller: Caller,
+    bearer: Bearer,
+    ApiJson(body): ApiJson<AppBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let actor = operator(&bearer)?;
+    let mut tx = state
+        .pool
+        .begin()
+        .await
+        .map_err(gatehouse_domain::DomainError::from)?;
+    let app =
+        applications::register_application(&mut tx, &caller.ctx, Some(&actor), body.into()).await?;
+    tx.commit()
+        .await
+        .map_err(gatehouse_domain::DomainError::from)?;
+    Ok((StatusCode::CREATED, Json(app)))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    bearer: Bearer,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let actor = operator(&bearer)?;
+    Ok(Json(
+        applications::get_application(&state.pool, Some(&actor), app_id(&id)?).await?,
+    ))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    bearer: Bearer,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AppBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let actor = operator(&bearer)?;
+    let id = app_id(&id)?;
+    let mut tx = state
+        .pool
+        .begin()
+        .await
+        .map_err(gatehouse_domain::DomainError::from)?;
+    let app = applications::update_application(&mut tx, &caller.ctx, Some(&actor), id, body.into())
+        .await?;
+    tx.commit()
+        .await
+        .map_err(gatehouse_domain::DomainError::from)?;
+    Ok(Json(app))
+}
+
+async fn set_status(
+    state: AppState,
+    caller: Caller,
+    bearer: Bearer,
+    id: String,
+    active: bool,
+) -> Result<impl IntoResponse, ApiError> {
+    let actor = operator(&bearer)?;
+    let id = app_id(&id)?;
+    let mut tx = state
+        .pool
+        .begin()
+        .await
+        .map_err(gatehouse_domain::DomainError::from)?;
+    let app = applications::set_application_status(&mut tx, &caller.ctx, Some(&actor), id, active)
+        .await?;
+    tx.commit()
+        .await
+        .map_err(gatehouse_domain::DomainError::from)?;
+    Ok(Json(app))
+}
+
+async fn disable(
+    State(state): State<AppState>,
+    caller: Caller,
+    bearer: Bearer,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    set_status(state, caller, bearer, id, false).await
+}
+
+async fn enable(
+    State(state): State<AppState>,
+    caller: Caller,
+    bearer: Bearer,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    set_status(state, caller, bearer, id, true).await
+}
+
+async fn keys(
+    State(state): State<AppState>,
+    bearer: Bearer,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let actor = operator(&bearer)?;
+    let keys = applications::list_keys(&state.pool, Some(&actor), app_id(&id)?).await?;
+    Ok(Json(json!({"data": keys, "next_cursor": null})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyBody {
+    name: Option<String>,
+    #[serde(default)]
+    scopes: Vec<String>,
+    expires_at: Option<String>,
+    tenant: Option<String>,
+}
+
+/// SPEC §9: timestamps are ISO 8601 in UTC with `Z`.
+pub fn parse_timestamp(field: &str, raw: &str) -> Result<OffsetDateTime, ApiError> {
+    let raw = raw.trim();
+    let parsed = raw
+        .ends_with('Z')
+        .then(|| OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339).ok())
+        .flatten();
+    parsed.ok_or_else(|| {
+        ApiError::validation(vec![FieldError::new(
+            field,
+            "must be an ISO 8601 timestamp in UTC ending in Z, e.g. 2027-01-31T00:00:00Z",
+        )])
+    })
+}
+
+async fn issue_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    bearer: Bearer,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<KeyBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let actor = operator(&bearer)?;
+    let id = app_id(&id)?;
+    let expires_at = match body
+        .expires_at
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(raw) => Some(parse_timestamp("expires_at", raw)?),
+        None => None,
+    };
+    let input = KeyInput {
+        name: body.name,
+        scopes: body.scopes,
+        expires_at,
+        tenant: body.tenant,
+    };
+    let mut tx = state
+        .pool
+        .begin()
+        .await
+        .map_err(gatehouse_domain::DomainError::from)?;
+    let issued = applications::issue_key(&mut tx, &caller.ctx, Some(&actor), id, input).await?;
+    tx.commit()
+        .await
+        .map_err(gatehouse_domain::DomainError::from)?;
+    let mut body = serde_json::to_value(&issued.key).unwrap_or_default();
+    body["client_id"] = json!(issued.key.id);
+    // Shown this once; only its SHA-256 is stored.
+    body["client_secret"] = json!(issued.secret.expose_secret());
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+async fn revoke_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    bearer: Bearer,
+    Path((id, key_id)): Path<(String, String)>,
+) -> Result<impl IntoResponse, ApiError> {
+    let actor = operator(&bearer)?;
+    let id = app_id(&id)?;
+    let mut tx = state
+        .pool
+        .begin()
+        .await
+        .map_err(gatehouse_domain::DomainError::from)?;
+    let key =
+        applications::revoke_key(&mut tx, &caller.ctx, Some(&actor), Some(id), &key_id).await?;
+    tx.commit()
+        .await
+        .map_err(gatehouse_domain::DomainError::from)?;
+    Ok(Json(key))
+}

@@ -1,0 +1,549 @@
+//! The HTTP face of the token service (SPEC §4): discovery, JWKS, `/authorize`, the token
+//! endpoint `/auth/token`, `/auth/revoke` (RFC 7009), `/auth/introspect` (RFC 7662),
+//! `/userinfo` and RP-initiated logout `/auth/logout`.
+//!
+//! These endpoints speak OAuth's own error format (`{"error", "error_description"}`,
+//! RFC 6749 §5.2), not the SPEC §9 body, because OAuth clients expect it. Form bodies with
+//! a repeated parameter are refused (RFC 6749 §3.1). Token responses are `no-store`.
+
+use crate::passkeys::{same_origin, Caller};
+use crate::state::AppState;
+use axum::extract::{RawForm, RawQuery, State};
+use axum::http::header::{
+    AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, SET_COOKIE, WWW_AUTHENTICATE,
+};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use gatehouse_app::sessions::ssr::session_cookie;
+use gatehouse_domain::applications::Client;
+use gatehouse_domain::oauth::{
+    AuthorizeError, AuthorizingUser, OAuthError, TokenRequest, TokenService,
+};
+use gatehouse_domain::sessions::authenticate_session;
+use gatehouse_domain::DomainError;
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/.well-known/openid-configuration", get(discovery))
+        .route("/.well-known/oauth-authorization-server", get(discovery))
+        .route("/.well-known/jwks.json", get(jwks))
+        .route("/authorize", get(authorize_get).post(authorize_post))
+        .route("/auth/token", axum::routing::post(token))
+        .route("/auth/revoke", axum::routing::post(revoke))
+        .route("/auth/introspect", axum::routing::post(introspect))
+        .route("/userinfo", get(userinfo).post(userinfo))
+        .route("/auth/logout", get(logout))
+}
+
+/// An OAuth error as a response (RFC 6749 §5.2).
+struct OAuthFailure(OAuthError);
+
+impl From<OAuthError> for OAuthFailure {
+    fn from(e: OAuthError) -> Self {
+        Self(e)
+    }
+}
+
+impl From<DomainError> for OAuthFailure {
+    fn from(e: DomainError) -> Self {
+        Self(e.into())
+    }
+}
+
+impl IntoResponse for OAuthFailure {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::BAD_REQUEST);
+        let mut res = (status, no_store(), Json(self.0.body())).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"gatehouse\""),
+            );
+        }
+        res
+    }
+}
+
+fn no_store() -> [(axum::http::HeaderName, HeaderValue); 2] {
+    [
+        (CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        (PRAGMA, HeaderValue::from_static("no-cache")),
+    ]
+}
+
+async fn service(state: &AppState) -> Result<Arc<TokenService>, OAuthFailure> {
+    Ok(state.tokens.get().await?)
+}
+
+async fn discovery(State(state): State<AppState>) -> Result<Response, OAuthFailure> {
+    let svc = service(&state).await?;
+    Ok((
+        [(
+            CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=300"),
+        )],
+        Json(svc.discovery()),
+    )
+        .into_response())
+}
+
+async fn jwks(State(state): State<AppState>) -> Result<Response, OAuthFailure> {
+    let keys = service(&state).await?.key_set()?;
+    Ok((
+        [
+            (
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/jwk-set+json"),
+            ),
+            (
+                CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=300"),
+            ),
+        ],
+        keys.jwks.to_vec(),
+    )
+        .into_response())
+}
+
+/// Parses a form or query string; a repeated parameter is an error (RFC 6749 §3.1).
+fn parse_params(raw: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
+    let mut out = HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(raw) {
+        if out.insert(k.to_string(), v.to_string()).is_some() {
+            return Err(OAuthError::invalid_request(format!(
+                "the parameter '{k}' appears more than once"
+            )));
+        }
+    }
+    Ok(out)
+}
+
+// ---- /authorize --------------------------------------------------------------------
+
+async fn authorize_get(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> Response {
+    authorize(state, caller, query.unwrap_or_default()).await
+}
+
+async fn authorize_post(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawForm(form): RawForm,
+) -> Response {
+    authorize(state, caller, String::from_utf8_lossy(&form).into_owned()).await
+}
+
+async fn authorize(state: AppState, caller: Caller, query: String) -> Response {
+    let params = match parse_params(query.as_bytes()) {
+        Ok(p) => p,
+        Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.description),
+    };
+    let svc = match state.tokens.get().await {
+        Ok(s) => s,
+        Err(_) => {
+            return error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The sign-in service is unavailable. Try again shortly.",
+            )
+        }
+    };
+    let req = match svc.authorization_request(&params).await {
+        Ok(r) => r,
+        Err(AuthorizeError::Page(msg)) => return error_page(StatusCode::BAD_REQUEST, &msg),
+        Err(AuthorizeError::Redirect {
+            redirect_uri,
+            state: st,
+            error,
+        }) => return error_redirect(&svc, &redirect_uri, st.as_deref(), &error),
+    };
+    let fail =
+        |error: OAuthError| error_redirect(&svc, &req.redirect_uri, req.state.as_deref(), &error);
+    // Who is signed in on this browser (a pending sign-in, waiting for its second factor,
+    // is not signed in yet).
+    let session = match caller.session_token(&state) {
+        Some(token) => match authenticate_session(&state.pool, &token).await {
+            Ok(s) if s.mfa_verified => Some(s),
+            Ok(_) | Err(DomainError::Unauthenticated(_)) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "authorize: session lookup failed");
+                return fail(OAuthError::new(
+                    "temporarily_unavailable",
+                    "please try again shortly",
+                ));
+            }
+        },
+        None => None,
+    };
+    let Some(session) = session else {
+        if req.prompt.as_deref() == Some("none") {
+            return fail(OAuthError::new(
+                "login_required",
+                "the user is not signed in",
+            ));
+        }
+        return to_login(&query, req.organization.as_deref());
+    };
+    let user = AuthorizingUser {
+        user_id: session.user_id,
+        tenant_id: session.tenant_id,
+        session_id: session.session_id,
+    };
+    if let Err(e) = svc.check_authorizing_user(&req, &user).await {
+        // Signed in to another organization than the one asked for: sign in again there.
+        if req.organization.is_some()
+            && e.error == "access_denied"
+            && req.prompt.as_deref() != Some("none")
+        {
+            let same_org = svc
+                .check_authorizing_user(
+                    &gatehouse_domain::oauth::AuthorizationRequest {
+                        organization: None,
+                        ..req.clone()
+                    },
+                    &user,
+                )
+                .await
+                .is_ok();
+            if same_org {
+                return to_login(&query, req.organization.as_deref());
+            }
+        }
+        return fail(e);
+    }
+    match svc.issue_code(&req, &user).await {
+        Ok(location) => redirect(&location),
+        Err(e) => fail(e),
+    }
+}
+
+fn to_login(query: &str, organization: Option<&str>) -> Response {
+    let back = format!("/authorize?{query}");
+    let mut target = format!(
+        "/login?return_to={}",
+        utf8_percent_encode(&back, NON_ALPHANUMERIC)
+    );
+    if let Some(org) = organization {
+        target.push_str(&format!(
+            "&tenant={}",
+            utf8_percent_encode(org, NON_ALPHANUMERIC)
+        ));
+    }
+    redirect(&target)
+}
+
+fn redirect(location: &str) -> Response {
+    let mut res = Redirect::to(location).into_response();
+    res.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+fn error_redirect(
+    svc: &TokenService,
+    redirect_uri: &str,
+    state: Option<&str>,
+    e: &OAuthError,
+) -> Response {
+    let Ok(mut url) = url::Url::parse(redirect_uri) else {
+        return error_page(StatusCode::BAD_REQUEST, "The redirect URI is invalid.");
+    };
+    url.query_pairs_mut()
+        .append_pair("error", e.error)
+        .append_pair("error_description", &e.description)
+        .extend_pairs(state.map(|s| ("state", s)))
+        .append_pair("iss", &svc.settings.issuer);
+    redirect(url.as_str())
+}
+
+/// A plain page for errors that cannot go back to the application.
+fn error_page(status: StatusCode, message: &str) -> Response {
+    let escaped = message
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;");
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in request refused · Gatehouse</title>\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head>\
+         <body class=\"min-h-screen bg-slate-50 text-slate-900\"><main class=\"mx-auto max-w-lg p-8\">\
+         <h1 class=\"text-2xl font-semibold mb-4\">This sign-in request cannot be completed</h1>\
+         <p class=\"mb-6\" role=\"alert\">{escaped}</p>\
+         <p class=\"text-sm text-slate-600\">Go back to the application and try again, or contact its administrator.</p>\
+         </main></body></html>"
+    );
+    (
+        status,
+        [(CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        Html(html),
+    )
+        .into_response()
+}
+
+// ---- client authentication --------------------------------------------------------
+
+/// `client_secret_basic` (RFC 6749 §2.3.1: form-urlencoded id and secret in Basic) or
+/// `client_secret_post`; using both at once is refused.
+async fn authenticate_client(
+    svc: &TokenService,
+    headers: &HeaderMap,
+    params: &mut HashMap<String, String>,
+) -> Result<Arc<Client>, OAuthError> {
+    let basic = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Basic ")
+                .or_else(|| v.strip_prefix("basic "))
+        });
+    let body_id = params.remove("client_id");
+    let body_secret = params.remove("client_secret");
+    let (id, secret) = match (basic, body_secret) {
+        (Some(_), Some(_)) => {
+            return Err(OAuthError::invalid_request(
+                "use one client authentication method, not two",
+            ))
+        }
+        (Some(b64), None) => {
+            let decoded = STANDARD
+                .decode(b64.trim())
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(OAuthError::invalid_client)?;
+            let (id, secret) = decoded
+                .split_once(':')
+                .ok_or_else(OAuthError::invalid_client)?;
+            let dec = |s: &str| {
+                percent_encoding::percent_decode_str(&s.replace('+', " "))
+                    .decode_utf8()
+                    .map(|c| c.into_owned())
+                    .map_err(|_| OAuthError::invalid_client())
+            };
+            let id = dec(id)?;
+            if body_id.as_deref().is_some_and(|b| b != id) {
+                return Err(OAuthError::invalid_request(
+                    "client_id does not match the credentials",
+                ));
+            }
+            (id, dec(secret)?)
+        }
+        (None, Some(secret)) => (body_id.ok_or_else(OAuthError::invalid_client)?, secret),
+        (None, None) => return Err(OAuthError::invalid_client()),
+    };
+    svc.authenticate_client(&id, &secret).await
+}
+
+/// The common start of the client endpoints: the service, the parameters, the client.
+async fn client_request(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &[u8],
+) -> Result<(Arc<TokenService>, HashMap<String, String>, Arc<Client>), OAuthFailure> {
+    let svc = service(state).await?;
+    let mut params = parse_params(form)?;
+    let client = authenticate_client(&svc, headers, &mut params).await?;
+    Ok((svc, params, client))
+}
+
+async fn token(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawForm(form): RawForm,
+) -> Result<Response, OAuthFailure> {
+    let (svc, params, client) = client_request(&state, &caller.headers, &form).await?;
+    let get = |k: &str| params.get(k).cloned();
+    let req = TokenRequest {
+        grant_type: get("grant_type"),
+        code: get("code"),
+        redirect_uri: get("redirect_uri"),
+        code_verifier: get("code_verifier"),
+        refresh_token: get("refresh_token"),
+        scope: get("scope"),
+        tenant: get("tenant").or_else(|| get("organization")),
+    };
+    let response = svc.token(&caller.ctx, &client, req).await?;
+    metrics::counter!("gatehouse_tokens_issued_total").increment(1);
+    Ok((no_store(), Json(response)).into_response())
+}
+
+async fn introspect(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawForm(form): RawForm,
+) -> Result<Response, OAuthFailure> {
+    let (svc, params, client) = client_request(&state, &caller.headers, &form).await?;
+    let token = params
+        .get("token")
+        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    let answer = svc.introspect(&client, token).await?;
+    Ok((no_store(), Json(answer)).into_response())
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawForm(form): RawForm,
+) -> Result<Response, OAuthFailure> {
+    let (svc, params, client) = client_request(&state, &caller.headers, &form).await?;
+    let token = params
+        .get("token")
+        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    if let Some(hint) = params.get("token_type_hint") {
+        if !["access_token", "refresh_token"].contains(&hint.as_str()) {
+            return Err(OAuthError::new(
+                "unsupported_token_type",
+                "token_type_hint must be access_token or refresh_token",
+            )
+            .into());
+        }
+    }
+    svc.revoke(&caller.ctx, &client, token).await?;
+    Ok((StatusCode::OK, no_store()).into_response())
+}
+
+// ---- /userinfo ---------------------------------------------------------------------
+
+async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let challenge = |status: StatusCode, error: &str, description: &str| {
+        let value = format!(
+            "Bearer realm=\"gatehouse\", error=\"{error}\", error_description=\"{description}\""
+        );
+        let mut res = (
+            status,
+            no_store(),
+            Json(serde_json::json!({"error": error, "error_description": description})),
+        )
+            .into_response();
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            res.headers_mut().insert(WWW_AUTHENTICATE, v);
+        }
+        res
+    };
+    let Some(token) = bearer_token(&headers) else {
+        let mut res = (StatusCode::UNAUTHORIZED, no_store()).into_response();
+        res.headers_mut().insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"gatehouse\""),
+        );
+        return res;
+    };
+    let Ok(svc) = state.tokens.get().await else {
+        return challenge(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "try again shortly",
+        );
+    };
+    let claims = match svc.verify_access_token(token, None) {
+        Ok(c) => c,
+        Err(why) => return challenge(StatusCode::UNAUTHORIZED, "invalid_token", why.describe()),
+    };
+    match svc.userinfo(&claims).await {
+        Ok(Some(info)) => (no_store(), Json(info)).into_response(),
+        Ok(None) => challenge(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            "the token was not issued to a user with the openid scope",
+        ),
+        Err(e) => OAuthFailure::from(e).into_response(),
+    }
+}
+
+/// The token of an `Authorization: Bearer` header.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+// ---- RP-initiated logout -------------------------------------------------------------
+
+/// OIDC RP-Initiated Logout 1.0: ends this browser's session and returns to the
+/// application's registered post-logout URI. Without a valid `id_token_hint` (which proves
+/// the request comes from an application the user signed in to) or a same-origin request,
+/// the user is sent to Gatehouse's own sign-out page to confirm.
+async fn logout(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = match parse_params(query.unwrap_or_default().as_bytes()) {
+        Ok(p) => p,
+        Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.description),
+    };
+    let Ok(svc) = state.tokens.get().await else {
+        return error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The sign-in service is unavailable. Try again shortly.",
+        );
+    };
+    let hint = params
+        .get("id_token_hint")
+        .and_then(|t| svc.id_token_hint(t));
+    let client_id = hint
+        .as_ref()
+        .map(|(aud, _)| aud.clone())
+        .or_else(|| params.get("client_id").cloned());
+    if let (Some((aud, _)), Some(asked)) = (&hint, params.get("client_id")) {
+        if aud != asked {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                "The id_token_hint was not issued to this client.",
+            );
+        }
+    }
+    let mut target = "/login?flash=signed-out".to_owned();
+    if let Some(uri) = params.get("post_logout_redirect_uri") {
+        let client = match &client_id {
+            Some(id) => svc.client(id).await.ok().flatten(),
+            None => None,
+        };
+        let Some(client) = client.filter(|c| c.post_logout_redirect_uris.iter().any(|u| u == uri))
+        else {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                "The post_logout_redirect_uri is not registered for this application.",
+            );
+        };
+        let Ok(mut url) = url::Url::parse(uri) else {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                "The post_logout_redirect_uri is invalid.",
+            );
+        };
+        if let Some(st) = params.get("state") {
+            url.query_pairs_mut().append_pair("state", st);
+        }
+        drop(client);
+        target = url.into();
+    }
+    let trusted = hint.is_some() || same_origin(&caller.headers, &state.settings.public_url());
+    if !trusted {
+        return redirect("/logout");
+    }
+    let mut res = redirect(&target);
+    if let Some(token) = caller.session_token(&state) {
+        if let Err(e) = gatehouse_domain::login::sign_out(&state.pool, &caller.ctx, &token).await {
+            tracing::warn!(error = %e, "RP-initiated logout failed");
+            return error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Signing out failed. Try again shortly.",
+            );
+        }
+        if let Ok(v) = HeaderValue::from_str(&session_cookie(state.settings.serves_https(), "", 0))
+        {
+            res.headers_mut().append(SET_COOKIE, v);
+        }
+    }
+    res
+}

@@ -1,0 +1,144 @@
+//! The token service's place in the server: started once per process (lazily, so a server
+//! whose database is not migrated yet still answers `/readyz`), kept coherent with every
+//! other instance through `LISTEN gatehouse_tokens, gatehouse_signing_keys`, and
+//! maintained in the background (pruning, key-usage bookkeeping, scheduled rotation).
+
+use crate::config::Settings;
+use gatehouse_domain::crypto::MasterKeys;
+use gatehouse_domain::oauth::{TokenService, TokenSettings};
+use gatehouse_domain::signing_keys::{self, SigningAlg, KEYS_CHANNEL};
+use gatehouse_domain::token_denials::{self, CHANNEL};
+use gatehouse_domain::DomainError;
+use sqlx::postgres::PgListener;
+use sqlx::PgPool;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::OnceCell;
+
+pub struct Tokens {
+    cell: OnceCell<Arc<TokenService>>,
+    pool: PgPool,
+    keys: Arc<MasterKeys>,
+    settings: TokenSettings,
+    rotation: time::Duration,
+}
+
+impl Tokens {
+    pub fn new(pool: PgPool, keys: Arc<MasterKeys>, settings: &Settings) -> Self {
+        Self {
+            cell: OnceCell::new(),
+            pool,
+            keys,
+            settings: TokenSettings {
+                issuer: settings.public_url(),
+                access_token_alg: SigningAlg::parse(&settings.access_token_alg)
+                    .unwrap_or(SigningAlg::Es256),
+            },
+            rotation: time::Duration::days(i64::from(settings.key_rotation_days)),
+        }
+    }
+
+    /// The running service; the first call starts it and its listener.
+    pub async fn get(&self) -> Result<Arc<TokenService>, DomainError> {
+        self.cell
+            .get_or_try_init(|| async {
+                let service = Arc::new(
+                    TokenService::start(
+                        self.pool.clone(),
+                        self.keys.clone(),
+                        self.settings.clone(),
+                    )
+                    .await?,
+                );
+                tokio::spawn(listen(self.pool.clone(), service.clone()));
+                tokio::spawn(maintain(
+                    self.pool.clone(),
+                    self.keys.clone(),
+                    service.clone(),
+                    self.rotation,
+                ));
+                Ok(service)
+            })
+            .await
+            .cloned()
+    }
+}
+
+/// Applies every notification; after a lost connection, reconnects and reloads all.
+async fn listen(pool: PgPool, service: Arc<TokenService>) {
+    loop {
+        let mut listener = match PgListener::connect_with(&pool).await {
+            Ok(l) => l,
+            Err(e) => {
+                if pool.is_closed() {
+                    return;
+                }
+                tracing::warn!(error = %e, "token listener cannot connect; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Err(e) = listener.listen_all([CHANNEL, KEYS_CHANNEL]).await {
+            tracing::warn!(error = %e, "token listener cannot LISTEN; retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        // Whatever happened before LISTEN took effect is read now.
+        if let Err(e) = service.reload_all().await {
+            tracing::warn!(error = %e, "reloading the token state failed");
+        }
+        loop {
+            match listener.recv().await {
+                Ok(n) if n.channel() == KEYS_CHANNEL => {
+                    if let Err(e) = service.reload_keys().await {
+                        tracing::warn!(error = %e, "reloading signing keys failed");
+                    }
+                }
+                Ok(n) => {
+                    if let Err(e) = service.on_notice(n.payload()).await {
+                        tracing::warn!(error = %e, "applying a token notice failed");
+                    }
+                }
+                Err(e) => {
+                    if pool.is_closed() {
+                        return;
+                    }
+                    tracing::warn!(error = %e, "token listener lost its connection");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Every minute: forget expired denials, record key use. Every hour: prune stored
+/// denials, retire keys past publication and rotate keys older than the configured age.
+async fn maintain(
+    pool: PgPool,
+    keys: Arc<MasterKeys>,
+    service: Arc<TokenService>,
+    rotation: time::Duration,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    let mut minutes = 0u64;
+    loop {
+        tick.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(e) = service.housekeeping().await {
+            tracing::warn!(error = %e, "token housekeeping failed");
+        }
+        if minutes.is_multiple_of(60) {
+            if let Err(e) = token_denials::prune_stored(&pool).await {
+                tracing::warn!(error = %e, "pruning token denials failed");
+            }
+            match signing_keys::rotate_if_due(&pool, &keys, rotation).await {
+                Ok(true) => tracing::info!("signing keys rotated on schedule"),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "scheduled key rotation failed"),
+            }
+        }
+        minutes += 1;
+    }
+}
