@@ -64,6 +64,15 @@ impl Tokens {
     }
 }
 
+impl Tokens {
+    /// After a change this instance made (a key revoked, an application disabled, a tenant
+    /// suspended): applies it here at once, so the very next request sees it; other
+    /// instances hear it through NOTIFY.
+    pub async fn changed(&self) -> Result<(), DomainError> {
+        self.get().await?.reload_all().await
+    }
+}
+
 /// Applies every notification; after a lost connection, reconnects and reloads all.
 async fn listen(pool: PgPool, service: Arc<TokenService>) {
     loop {

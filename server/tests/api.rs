@@ -1,48 +1,12 @@
 //! Black-box tests: the real server (router, middleware, pages) on a random port against a
 //! fresh database, driven over HTTP.
 
-use clap::Parser;
-use gatehouse_domain::crypto::MasterKeys;
-use gatehouse_server::cli::Cli;
-use gatehouse_server::startup;
-use reqwest::{Client, StatusCode};
+mod common;
+
+use common::{spawn_app, spawn_app_with};
+use reqwest::StatusCode;
 use serde_json::Value;
 use sqlx::PgPool;
-
-struct TestApp {
-    base: String,
-    client: Client,
-}
-
-async fn spawn_app_with(pool: PgPool, extra_args: &[&str]) -> TestApp {
-    let mut args = vec!["gatehouse", "--addr", "127.0.0.1:0"];
-    args.extend_from_slice(extra_args);
-    let settings = Cli::try_parse_from(args).unwrap().settings;
-    let keys = MasterKeys::parse(&MasterKeys::generate_text("test")).unwrap();
-    let state = startup::app_state(settings, pool, keys).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = startup::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let client = Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    TestApp {
-        base: format!("http://{addr}"),
-        client,
-    }
-}
-
-async fn spawn_app(pool: PgPool) -> TestApp {
-    spawn_app_with(pool, &[]).await
-}
-
-impl TestApp {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-}
 
 async fn json(res: reqwest::Response) -> Value {
     res.json().await.unwrap()

@@ -102,16 +102,10 @@ async fn register(
     ApiJson(body): ApiJson<AppBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = operator(&bearer)?;
-    let mut tx = state
-        .pool
-        .begin()
-        .await
-        .map_err(gatehouse_domain::DomainError::from)?;
+    let mut tx = state.pool.begin().await?;
     let app =
         applications::register_application(&mut tx, &caller.ctx, Some(&actor), body.into()).await?;
-    tx.commit()
-        .await
-        .map_err(gatehouse_domain::DomainError::from)?;
+    tx.commit().await?;
     Ok((StatusCode::CREATED, Json(app)))
 }
 
@@ -135,16 +129,11 @@ async fn update(
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = operator(&bearer)?;
     let id = app_id(&id)?;
-    let mut tx = state
-        .pool
-        .begin()
-        .await
-        .map_err(gatehouse_domain::DomainError::from)?;
+    let mut tx = state.pool.begin().await?;
     let app = applications::update_application(&mut tx, &caller.ctx, Some(&actor), id, body.into())
         .await?;
-    tx.commit()
-        .await
-        .map_err(gatehouse_domain::DomainError::from)?;
+    tx.commit().await?;
+    state.tokens.changed().await?;
     Ok(Json(app))
 }
 
@@ -157,16 +146,11 @@ async fn set_status(
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = operator(&bearer)?;
     let id = app_id(&id)?;
-    let mut tx = state
-        .pool
-        .begin()
-        .await
-        .map_err(gatehouse_domain::DomainError::from)?;
+    let mut tx = state.pool.begin().await?;
     let app = applications::set_application_status(&mut tx, &caller.ctx, Some(&actor), id, active)
         .await?;
-    tx.commit()
-        .await
-        .map_err(gatehouse_domain::DomainError::from)?;
+    tx.commit().await?;
+    state.tokens.changed().await?;
     Ok(Json(app))
 }
 
@@ -247,15 +231,9 @@ async fn issue_key(
         expires_at,
         tenant: body.tenant,
     };
-    let mut tx = state
-        .pool
-        .begin()
-        .await
-        .map_err(gatehouse_domain::DomainError::from)?;
+    let mut tx = state.pool.begin().await?;
     let issued = applications::issue_key(&mut tx, &caller.ctx, Some(&actor), id, input).await?;
-    tx.commit()
-        .await
-        .map_err(gatehouse_domain::DomainError::from)?;
+    tx.commit().await?;
     let mut body = serde_json::to_value(&issued.key).unwrap_or_default();
     body["client_id"] = json!(issued.key.id);
     // Shown this once; only its SHA-256 is stored.
@@ -271,15 +249,10 @@ async fn revoke_key(
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = operator(&bearer)?;
     let id = app_id(&id)?;
-    let mut tx = state
-        .pool
-        .begin()
-        .await
-        .map_err(gatehouse_domain::DomainError::from)?;
+    let mut tx = state.pool.begin().await?;
     let key =
         applications::revoke_key(&mut tx, &caller.ctx, Some(&actor), Some(id), &key_id).await?;
-    tx.commit()
-        .await
-        .map_err(gatehouse_domain::DomainError::from)?;
+    tx.commit().await?;
+    state.tokens.changed().await?;
     Ok(Json(key))
 }

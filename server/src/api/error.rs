@@ -254,6 +254,12 @@ fn field_of(text: &str) -> String {
         .to_owned()
 }
 
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        DomainError::from(err).into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
