@@ -122,7 +122,7 @@ pub fn InvitePage() -> impl IntoView {
                         <p class="mt-1 text-sm text-slate-600">{format!("You are invited as {} with {}. Choose your name and a password.", i.role, i.email)}</p>
                         {move || action.value().get().and_then(Result::err).map(|e| view! { <div class="mt-4" data-testid="invite-error"><Flash message=e.message error=true /></div> })}
                         <ActionForm action=action attr:class="mt-6 space-y-4">
-                            <input type="hidden" name="token" prop:value=token />
+                            <input type="hidden" name="token" value=token />
                             <input type="text" name="username" autocomplete="username" value=i.email.clone() class="hidden" aria-hidden="true" tabindex="-1" />
                             <div>
                                 <label for="name" class="block text-sm font-medium">"Your name"</label>

@@ -210,7 +210,7 @@ pub fn LoginPage() -> impl IntoView {
                     {move || {
                         let list = choices();
                         if list.is_empty() {
-                            view! { <input type="hidden" name="tenant" prop:value=move || tenant().unwrap_or_default() /> }.into_any()
+                            view! { <input type="hidden" name="tenant" value=move || tenant().unwrap_or_default() /> }.into_any()
                         } else {
                             view! {
                                 <fieldset class="rounded-md border border-indigo-200 bg-indigo-50 p-3">
@@ -226,7 +226,7 @@ pub fn LoginPage() -> impl IntoView {
                             }.into_any()
                         }
                     }}
-                    <input type="hidden" name="return_to" prop:value=move || query.read().get("return_to").unwrap_or_default() />
+                    <input type="hidden" name="return_to" value=move || query.read().get("return_to").unwrap_or_default() />
                     <div>
                         <label for="email" class="block text-sm font-medium">"Email"</label>
                         <input id="email" name="email" type="email" autocomplete="username" required

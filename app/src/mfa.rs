@@ -266,7 +266,7 @@ pub fn MfaPage() -> impl IntoView {
                             </button>
                         </Show>
                         <ActionForm action=action attr:class="mt-6 space-y-4">
-                            <input type="hidden" name="return_to" prop:value=return_to />
+                            <input type="hidden" name="return_to" value=return_to />
                             <div>
                                 <label for="code" class="block text-sm font-medium">"Code"</label>
                                 <input id="code" name="code" required autocomplete="one-time-code" inputmode="text" autofocus

@@ -48,7 +48,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
             </Show>
             {move || action.value().get().and_then(Result::err).map(|e| view! { <div class="mt-4"><Flash message=e.message error=true /></div> })}
             <ActionForm action=action attr:class="mt-6 space-y-4">
-                <input type="hidden" name="tenant" prop:value=move || query.read().get("tenant").unwrap_or_default() />
+                <input type="hidden" name="tenant" value=move || query.read().get("tenant").unwrap_or_default() />
                 <div>
                     <label for="email" class="block text-sm font-medium">"Email"</label>
                     <input id="email" name="email" type="email" autocomplete="username" required class=INPUT />
@@ -123,7 +123,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
                         <p class="mt-1 text-sm text-slate-600">{format!("For {email}. This signs you out everywhere.")}</p>
                         {move || action.value().get().and_then(Result::err).map(|e| view! { <div class="mt-4" data-testid="reset-error"><Flash message=e.message error=true /></div> })}
                         <ActionForm action=action attr:class="mt-6 space-y-4">
-                            <input type="hidden" name="token" prop:value=token />
+                            <input type="hidden" name="token" value=token />
                             <input type="text" name="username" autocomplete="username" value=email.clone() class="hidden" aria-hidden="true" tabindex="-1" />
                             <div>
                                 <label for="password" class="block text-sm font-medium">"New password"</label>

@@ -62,6 +62,14 @@ pub enum Command {
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
     },
+    /// A bare axum server answering fixed bytes (the token benchmark's baseline).
+    #[command(hide = true)]
+    BenchBaseline {
+        #[arg(long, default_value = "127.0.0.1:3299")]
+        listen: std::net::SocketAddr,
+        #[arg(long, default_value_t = 700)]
+        body_bytes: usize,
+    },
     /// The embedded PostgreSQL (used when DATABASE_URL is unset).
     #[command(subcommand)]
     Db(DbCommand),
@@ -192,6 +200,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Db(cmd) => embedded_db(&settings, cmd).await,
+        Command::BenchBaseline { listen, body_bytes } => {
+            crate::bench_baseline::serve(listen, body_bytes).await
+        }
         Command::App(cmd) => crate::cli_apps::run_app(&settings, cmd).await,
         Command::Keys(cmd) => crate::cli_apps::run_keys(&settings, cmd).await,
         Command::Audit(AuditCommand::Verify) => {

@@ -4,6 +4,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod api;
+pub mod bench_baseline;
 pub mod cli;
 pub mod cli_apps;
 pub mod config;

@@ -12,7 +12,8 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let cli = Cli::parse();
-    gatehouse_server::telemetry::init(&cli.settings.log, cli.settings.log_format);
+    let serving = matches!(cli.command, None | Some(cli::Command::Serve));
+    gatehouse_server::telemetry::init(&cli.settings.log, cli.settings.log_format, !serving);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -267,19 +267,32 @@ fn error_redirect(
 
 /// A plain page for errors that cannot go back to the application.
 fn error_page(status: StatusCode, message: &str) -> Response {
-    let escaped = message
+    let mut sentence = message.trim_end_matches('.').to_owned();
+    if let Some(first) = sentence.get(..1) {
+        sentence = format!("{}{}.", first.to_uppercase(), &sentence[1..]);
+    }
+    let escaped = sentence
         .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;");
     let html = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in request refused · Gatehouse</title>\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head>\
-         <body class=\"min-h-screen bg-slate-50 text-slate-900\"><main class=\"mx-auto max-w-lg p-8\">\
-         <h1 class=\"text-2xl font-semibold mb-4\">This sign-in request cannot be completed</h1>\
-         <p class=\"mb-6\" role=\"alert\">{escaped}</p>\
-         <p class=\"text-sm text-slate-600\">Go back to the application and try again, or contact its administrator.</p>\
-         </main></body></html>"
+        "<!DOCTYPE html><html lang=\"en\" class=\"h-full bg-slate-50\"><head><meta charset=\"utf-8\">\
+         <title>Sign-in request refused · Gatehouse</title>\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head>\
+         <body class=\"h-full text-slate-900\">\
+         <header class=\"bg-slate-900 text-white\"><div class=\"mx-auto flex max-w-6xl items-center px-4 py-3\">\
+         <a href=\"/\" class=\"flex items-center gap-2 text-lg font-semibold tracking-tight\">\
+         <span aria-hidden=\"true\" class=\"inline-flex h-8 w-8 items-center justify-center rounded-md bg-indigo-500 font-bold\">G</span>Gatehouse</a>\
+         </div></header>\
+         <main id=\"main\" class=\"mx-auto max-w-lg px-4 py-16\">\
+         <div class=\"rounded-lg border border-slate-200 bg-white p-8 shadow-sm\">\
+         <p class=\"text-sm font-semibold text-rose-600\">Sign-in request refused</p>\
+         <h1 class=\"mt-2 text-2xl font-semibold tracking-tight\">This sign-in request cannot be completed</h1>\
+         <p class=\"mt-4 rounded-md bg-rose-50 px-3 py-2 text-rose-800\" role=\"alert\">{escaped}</p>\
+         <p class=\"mt-4 text-sm text-slate-600\">Go back to the application and try again, or contact its administrator.</p>\
+         </div></main></body></html>"
     );
     (
         status,

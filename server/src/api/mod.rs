@@ -80,9 +80,43 @@ async fn openapi() -> impl IntoResponse {
             "version": env!("CARGO_PKG_VERSION"),
             "description": "REST API of the Gatehouse control plane. Errors use the Error schema; every response carries X-Request-Id."
         },
-        "paths": {},
+        "paths": {
+            "/api/v1/me": {"get": {"summary": "Who the bearer token belongs to", "security": [{"bearer": []}],
+                "responses": {"200": {"description": "The caller"}, "401": {"$ref": "#/components/responses/Error"}}}},
+            "/api/v1/apps": {
+                "get": {"summary": "List managed applications (operators)", "security": [{"bearer": []}],
+                    "responses": {"200": {"description": "{data, next_cursor}"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}}},
+                "post": {"summary": "Register an application (UC-DEV-REGISTER)", "security": [{"bearer": []}],
+                    "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApplicationInput"}}}},
+                    "responses": {"201": {"description": "The application"}, "422": {"$ref": "#/components/responses/Error"}}}},
+            "/api/v1/apps/{id}": {
+                "get": {"summary": "One application", "security": [{"bearer": []}], "responses": {"200": {"description": "The application"}, "404": {"$ref": "#/components/responses/Error"}}},
+                "patch": {"summary": "Change an application (UC-DEV-UPDATE, merge semantics)", "security": [{"bearer": []}],
+                    "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApplicationInput"}}}},
+                    "responses": {"200": {"description": "The application"}, "422": {"$ref": "#/components/responses/Error"}}}},
+            "/api/v1/apps/{id}/disable": {"post": {"summary": "Disable: its keys and tokens stop at once", "security": [{"bearer": []}], "responses": {"200": {"description": "The application"}}}},
+            "/api/v1/apps/{id}/enable": {"post": {"summary": "Enable again", "security": [{"bearer": []}], "responses": {"200": {"description": "The application"}}}},
+            "/api/v1/apps/{id}/keys": {
+                "get": {"summary": "The application's keys (never their secrets)", "security": [{"bearer": []}], "responses": {"200": {"description": "{data, next_cursor}"}}},
+                "post": {"summary": "Issue a key; the secret is in this response only", "security": [{"bearer": []}],
+                    "requestBody": {"content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "properties": {
+                        "name": {"type": "string"}, "scopes": {"type": "array", "items": {"type": "string"}},
+                        "expires_at": {"type": "string", "format": "date-time"}, "tenant": {"type": "string"}}}}}},
+                    "responses": {"201": {"description": "The key with client_id and client_secret"}, "422": {"$ref": "#/components/responses/Error"}}}},
+            "/api/v1/apps/{id}/keys/{key}": {"delete": {"summary": "Revoke a key: its tokens stop at once", "security": [{"bearer": []}], "responses": {"200": {"description": "The key"}, "404": {"$ref": "#/components/responses/Error"}}}}
+        },
         "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                "description": "An access token from /auth/token (client_credentials or authorization_code)."}},
+            "responses": {"Error": {"description": "SPEC §9 error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
             "schemas": {
+                "ApplicationInput": {"type": "object", "additionalProperties": false, "properties": {
+                    "name": {"type": "string", "maxLength": 200},
+                    "environment": {"type": "string", "enum": ["development", "staging", "production"]},
+                    "redirect_uris": {"type": "array", "maxItems": 20, "items": {"type": "string", "format": "uri"}},
+                    "post_logout_redirect_uris": {"type": "array", "maxItems": 20, "items": {"type": "string", "format": "uri"}},
+                    "grant_types": {"type": "array", "items": {"type": "string", "enum": ["authorization_code", "client_credentials", "refresh_token"]}},
+                    "tenants": {"type": "array", "items": {"type": "string"}}}},
                 "Error": {
                     "type": "object",
                     "required": ["code", "message", "request_id", "details"],
