@@ -14,6 +14,7 @@ pub mod crypto;
 pub mod demo;
 pub mod email;
 pub mod error;
+pub mod flags;
 pub mod invitations;
 pub mod login;
 pub mod mfa;

@@ -156,6 +156,7 @@ pub async fn suspend_tenant(
     if changed == 0 {
         return Ok(tenant);
     }
+    crate::flags::notify_tenant(conn, tenant_id).await?;
     let (actor_type, actor_id) = audit_actor(actor);
     let sessions = crate::sessions::revoke_tenant_sessions(
         conn,
@@ -205,6 +206,7 @@ pub async fn reactivate_tenant(
     let tenant = tenant_by_id(conn, tenant_id).await?;
     if changed > 0 {
         crate::token_denials::notify_tenants_changed(conn).await?;
+        crate::flags::notify_tenant(conn, tenant_id).await?;
         let (actor_type, actor_id) = audit_actor(actor);
         append_audit_entry(
             conn,
@@ -229,4 +231,227 @@ async fn tenant_by_id(conn: &mut PgConnection, id: Uuid) -> Result<Tenant, Domai
     row.map(Tenant::try_from)
         .transpose()?
         .ok_or(DomainError::NotFound("tenant"))
+}
+
+/// Changes a tenant's plan (operators: UC-PROV; owners: FR-TENANT-003, through the same
+/// operation). Plan defaults apply from now on; overrides are untouched.
+pub async fn change_plan(
+    conn: &mut PgConnection,
+    ctx: &RequestContext,
+    actor: Option<&Actor>,
+    tenant_id: Uuid,
+    plan: Plan,
+) -> Result<Tenant, DomainError> {
+    if let Some(actor) = actor {
+        actor
+            .require_in_tenant(Permission::TenantManagePlan, tenant_id, "tenant")
+            .or_else(|_| actor.require(Permission::TenantsProvision))?;
+    }
+    let old: Option<String> =
+        sqlx::query_scalar("SELECT plan FROM tenants WHERE id = $1 FOR UPDATE")
+            .bind(tenant_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let old = old.ok_or(DomainError::NotFound("tenant"))?;
+    if old != plan.as_str() {
+        sqlx::query("UPDATE tenants SET plan = $2, updated_at = now() WHERE id = $1")
+            .bind(tenant_id)
+            .bind(plan.as_str())
+            .execute(&mut *conn)
+            .await?;
+        let (actor_type, actor_id) = audit_actor(actor);
+        append_audit_entry(
+            conn,
+            ctx,
+            AuditEntry::new("tenant.plan.change")
+                .tenant(Some(tenant_id))
+                .actor(actor_type, actor_id)
+                .resource(format!("tenant:{tenant_id}"))
+                .meta("old", old)
+                .meta("new", plan.as_str()),
+        )
+        .await?;
+        crate::flags::notify_tenant(conn, tenant_id).await?;
+    }
+    tenant_by_id(conn, tenant_id).await
+}
+
+/// One page of tenants for the Operator Console and `GET /api/v1/tenants`: newest first,
+/// filtered by a search over name and domain, status and plan. The cursor is opaque.
+#[derive(Debug, Clone, Default)]
+pub struct TenantQuery {
+    pub search: Option<String>,
+    pub status: Option<TenantStatus>,
+    pub plan: Option<Plan>,
+    pub cursor: Option<String>,
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TenantPage {
+    pub data: Vec<Tenant>,
+    pub next_cursor: Option<String>,
+}
+
+fn encode_cursor(t: &Tenant) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
+        "{}|{}",
+        t.created_at.unix_timestamp_nanos(),
+        t.id
+    ))
+}
+
+fn decode_cursor(raw: &str) -> Result<(OffsetDateTime, Uuid), DomainError> {
+    use base64::Engine as _;
+    let bad = || DomainError::validation("cursor", "the cursor is not valid");
+    let text = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(bad)?;
+    let (nanos, id) = text.split_once('|').ok_or_else(bad)?;
+    let nanos: i128 = nanos.parse().map_err(|_| bad())?;
+    let at = OffsetDateTime::from_unix_timestamp_nanos(nanos).map_err(|_| bad())?;
+    Ok((at, id.parse().map_err(|_| bad())?))
+}
+
+pub async fn list_tenants(
+    pool: &sqlx::PgPool,
+    actor: Option<&Actor>,
+    query: TenantQuery,
+) -> Result<TenantPage, DomainError> {
+    if let Some(actor) = actor {
+        actor.require(Permission::TenantsReadAll)?;
+    }
+    if !(1..=100).contains(&query.limit) {
+        return Err(DomainError::validation(
+            "limit",
+            "must be between 1 and 100",
+        ));
+    }
+    let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
+    let search = query
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            format!(
+                "%{}%",
+                s.to_lowercase()
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            )
+        });
+    let rows: Vec<TenantRow> = sqlx::query_as(
+        "SELECT id, name, domain, plan, status, created_at FROM tenants
+          WHERE ($1::text IS NULL OR lower(name) LIKE $1 OR domain LIKE $1)
+            AND ($2::text IS NULL OR status = $2)
+            AND ($3::text IS NULL OR plan = $3)
+            AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5))
+          ORDER BY created_at DESC, id DESC
+          LIMIT $6",
+    )
+    .bind(search)
+    .bind(query.status.map(TenantStatus::as_str))
+    .bind(query.plan.map(Plan::as_str))
+    .bind(after.map(|a| a.0))
+    .bind(after.map(|a| a.1))
+    .bind(query.limit + 1)
+    .fetch_all(pool)
+    .await?;
+    let mut data = rows
+        .into_iter()
+        .map(Tenant::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next_cursor = if data.len() as i64 > query.limit {
+        data.truncate(query.limit as usize);
+        data.last().map(encode_cursor)
+    } else {
+        None
+    };
+    Ok(TenantPage { data, next_cursor })
+}
+
+pub async fn get_tenant(
+    pool: &sqlx::PgPool,
+    actor: Option<&Actor>,
+    tenant_id: Uuid,
+) -> Result<Tenant, DomainError> {
+    if let Some(actor) = actor {
+        actor
+            .require_in_tenant(Permission::TenantRead, tenant_id, "tenant")
+            .or_else(|_| actor.require(Permission::TenantsReadAll))?;
+    }
+    let mut conn = pool.acquire().await?;
+    tenant_by_id(&mut conn, tenant_id).await
+}
+
+/// UC-PROV-001 input: the tenant, its owner and the applications to enable.
+#[derive(Debug, Clone)]
+pub struct Provisioning {
+    pub name: DisplayName,
+    pub domain: TenantDomain,
+    pub plan: Plan,
+    pub owner_email: crate::types::Email,
+    pub applications: Vec<Uuid>,
+}
+
+/// UC-PROV-001: in one transaction (the caller's) the tenant, its owner as an invited user
+/// with the invitation mail in the outbox, the applications enabled, and the audit entries.
+/// The plan's flags are in effect at once (effective values read the plan's defaults).
+pub async fn provision_with_owner(
+    conn: &mut PgConnection,
+    ctx: &RequestContext,
+    actor: Option<&Actor>,
+    input: Provisioning,
+    base_url: &str,
+) -> Result<Tenant, DomainError> {
+    let tenant = provision_tenant(
+        conn,
+        ctx,
+        actor,
+        NewTenant {
+            name: input.name,
+            domain: input.domain,
+            plan: input.plan,
+        },
+    )
+    .await?;
+    crate::invitations::invite_user(
+        conn,
+        ctx,
+        None,
+        crate::invitations::NewInvitation {
+            tenant_id: tenant.id,
+            email: input.owner_email,
+            role: crate::types::Role::Owner,
+            lifetime: crate::invitations::DEFAULT_LIFETIME,
+        },
+        base_url,
+    )
+    .await?;
+    for (i, app) in input.applications.iter().enumerate() {
+        let enabled = sqlx::query(
+            "INSERT INTO application_tenants (application_id, tenant_id)
+             SELECT id, $2 FROM applications WHERE id = $1 ON CONFLICT DO NOTHING",
+        )
+        .bind(app)
+        .bind(tenant.id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if enabled == 0 {
+            return Err(DomainError::validation(
+                format!("applications[{i}]"),
+                "no such application",
+            ));
+        }
+    }
+    if !input.applications.is_empty() {
+        crate::token_denials::notify_clients_changed(conn).await?;
+    }
+    Ok(tenant)
 }

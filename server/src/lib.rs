@@ -9,6 +9,7 @@ pub mod cli;
 pub mod cli_apps;
 pub mod config;
 pub mod embedded_pg;
+pub mod flags;
 pub mod mailer;
 pub mod middleware;
 pub mod oauth;

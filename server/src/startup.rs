@@ -117,6 +117,7 @@ pub fn app_state(settings: Settings, pool: PgPool, keys: MasterKeys) -> Result<A
             keys.clone(),
             &settings,
         )),
+        flags: Arc::new(crate::flags::Flags::new(pool.clone())),
         pool,
         keys,
         metrics: ops::metrics_handle()?,
@@ -149,6 +150,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(crate::passkeys::router())
         .merge(crate::oauth::router())
+        .merge(api::flags::ofrep_router())
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(DefaultBodyLimit::max(settings.body_limit_bytes))
         .layer(RequestBodyLimitLayer::new(settings.body_limit_bytes))

@@ -17,4 +17,6 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// The token service (started on first use).
     pub tokens: Arc<crate::tokens::Tokens>,
+    /// The flag cache (started on first use).
+    pub flags: Arc<crate::flags::Flags>,
 }

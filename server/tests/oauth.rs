@@ -9,7 +9,6 @@ mod common;
 use common::{spawn_app, TestApp};
 use gatehouse_domain::applications::{issue_key, register_application, ApplicationInput, KeyInput};
 use gatehouse_domain::audit::RequestContext;
-use gatehouse_domain::sessions::{create_session, NewSession};
 use gatehouse_domain::tenants::{provision_tenant, NewTenant};
 use gatehouse_domain::types::{DisplayName, Email, Plan, Role, TenantDomain, UserStatus};
 use gatehouse_domain::users::{create_user, NewUser};
@@ -670,101 +669,7 @@ async fn operators_manage_applications_over_rest_and_a_disabled_one_stops_at_onc
     let app = spawn_app(pool.clone()).await;
     let seed = seed(&pool, ALL_GRANTS, USER_SCOPES).await;
     let app_token = cc_token(&app, &seed).await;
-    // An operator (MFA-verified session made directly; the MFA step has its own tests)
-    // gets a user token through the code flow.
-    let ctx = RequestContext::default();
-    let mut tx = pool.begin().await.unwrap();
-    let operator = create_user(
-        &mut tx,
-        &ctx,
-        None,
-        NewUser {
-            tenant_id: None,
-            email: Email::parse("op@gatehouse.test").unwrap(),
-            name: None,
-            role: Role::Operator,
-            status: UserStatus::Active,
-            password: None,
-        },
-    )
-    .await
-    .unwrap();
-    let session = create_session(
-        &mut tx,
-        NewSession {
-            user_id: operator.id,
-            ip: None,
-            user_agent: None,
-            auth_methods: vec!["pwd".into(), "otp".into()],
-            mfa_verified: true,
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    // The portal is restricted to acme; an operator-tooling app without tenants serves them.
-    let mut tx = pool.begin().await.unwrap();
-    let tooling = register_application(
-        &mut tx,
-        &ctx,
-        None,
-        ApplicationInput {
-            name: Some("Ops tooling".into()),
-            redirect_uris: Some(vec![REDIRECT.into()]),
-            grant_types: Some(vec!["authorization_code".into()]),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    let tooling_key = issue_key(
-        &mut tx,
-        &ctx,
-        None,
-        tooling.id,
-        KeyInput {
-            scopes: vec!["openid".into()],
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    let mut browser = Browser {
-        app: &app,
-        cookie: Some(format!(
-            "gatehouse_session={}",
-            session.token.expose_secret()
-        )),
-    };
-    let verifier = "a-long-enough-code-verifier-for-pkce-0123456789";
-    let challenge = {
-        use base64::Engine as _;
-        use sha2::Digest as _;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(sha2::Sha256::digest(verifier.as_bytes()))
-    };
-    let res = browser
-        .get(&app.url(&format!(
-            "/authorize?response_type=code&client_id={}&redirect_uri={}&scope=openid&code_challenge={challenge}&code_challenge_method=S256&state=x",
-            tooling_key.key.id,
-            urlencode(REDIRECT)
-        )))
-        .await;
-    let code = query_of(&location(&res))["code"].clone();
-    let (status, _, body) = token_request(
-        &app,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", verifier),
-        ],
-        Some((&tooling_key.key.id, tooling_key.secret.expose_secret())),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let op_token = body["access_token"].as_str().unwrap().to_owned();
+    let (operator, op_token) = common::operator_token(&app, &pool).await;
 
     // REST: list, register (with SPEC §9 validation), issue a key (secret once), disable.
     let list: Value = app
@@ -893,7 +798,7 @@ async fn operators_manage_applications_over_rest_and_a_disabled_one_stops_at_onc
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action IN ('application.register', 'api_key.issue', 'application.disable') AND actor_id = $1")
-        .bind(operator.id)
+        .bind(operator)
         .fetch_one(&pool)
         .await
         .unwrap();

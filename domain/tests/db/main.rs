@@ -7,7 +7,9 @@ use gatehouse_domain::audit::{
 use gatehouse_domain::crypto::MasterKeys;
 use gatehouse_domain::permissions::Actor;
 use gatehouse_domain::tenants::{provision_tenant, NewTenant, Tenant};
-use gatehouse_domain::types::{DisplayName, Email, Plan, Role, TenantDomain, UserStatus};
+use gatehouse_domain::types::{
+    DisplayName, Email, Plan, Role, TenantDomain, TenantStatus, UserStatus,
+};
 use gatehouse_domain::users::{create_user, NewUser, User};
 use gatehouse_domain::DomainError;
 use secrecy::{ExposeSecret, SecretString};
@@ -15,6 +17,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 mod email;
+mod flags;
 mod mfa;
 mod passkeys;
 mod password_policy;

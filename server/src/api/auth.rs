@@ -37,18 +37,26 @@ impl FromRequestParts<AppState> for Bearer {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer_token(&parts.headers).ok_or_else(|| {
-            unauthenticated(
-                "an access token is required (Authorization: Bearer ...)",
-                None,
-            )
-        })?;
-        let svc = state.tokens.get().await?;
-        let audience = svc.settings.api_audience();
-        svc.verify_access_token(token, Some(&audience))
-            .map(Bearer)
-            .map_err(|why| unauthenticated(why.describe(), Some("invalid_token")))
+        bearer_from(state, &parts.headers).await
     }
+}
+
+/// The verified caller of a request's `Authorization: Bearer` header.
+pub async fn bearer_from(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+) -> Result<Bearer, ApiError> {
+    let token = bearer_token(headers).ok_or_else(|| {
+        unauthenticated(
+            "an access token is required (Authorization: Bearer ...)",
+            None,
+        )
+    })?;
+    let svc = state.tokens.get().await?;
+    let audience = svc.settings.api_audience();
+    svc.verify_access_token(token, Some(&audience))
+        .map(Bearer)
+        .map_err(|why| unauthenticated(why.describe(), Some("invalid_token")))
 }
 
 impl Bearer {

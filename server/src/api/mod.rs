@@ -6,6 +6,8 @@
 pub mod apps;
 pub mod auth;
 pub mod error;
+pub mod flags;
+pub mod tenants;
 
 pub use error::{ApiError, ApiJson};
 
@@ -23,6 +25,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/openapi.json", get(openapi))
         .merge(apps::router())
+        .merge(flags::router())
+        .merge(tenants::router())
         .fallback(|| async { ApiError::not_found() })
 }
 

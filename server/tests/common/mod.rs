@@ -24,7 +24,10 @@ pub async fn spawn_app_with(pool: PgPool, extra_args: &[&str]) -> TestApp {
     }
     args.extend_from_slice(extra_args);
     let settings = Cli::try_parse_from(args).unwrap().settings;
-    let keys = MasterKeys::parse(&MasterKeys::generate_text("test")).unwrap();
+    // One key ring per test binary: instances sharing a database share it, as in production.
+    static KEY_RING: std::sync::OnceLock<secrecy::SecretString> = std::sync::OnceLock::new();
+    let keys =
+        MasterKeys::parse(KEY_RING.get_or_init(|| MasterKeys::generate_text("test"))).unwrap();
     let state = startup::app_state(settings, pool, keys).unwrap();
     let app = startup::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -43,4 +46,119 @@ impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+}
+
+/// An operator (with an MFA-verified session made directly; the MFA step has its own
+/// tests) gets a user token through the authorization code flow of an operator-tooling
+/// application. Returns the operator's id and the access token.
+pub async fn operator_token(app: &TestApp, pool: &PgPool) -> (uuid::Uuid, String) {
+    use gatehouse_domain::applications::{
+        issue_key, register_application, ApplicationInput, KeyInput,
+    };
+    use gatehouse_domain::audit::RequestContext;
+    use gatehouse_domain::sessions::{create_session, NewSession};
+    use gatehouse_domain::types::{Email, Role, UserStatus};
+    use gatehouse_domain::users::{create_user, NewUser};
+    use secrecy::ExposeSecret;
+    const REDIRECT: &str = "http://127.0.0.1:4999/ops-callback";
+    let ctx = RequestContext::default();
+    let mut tx = pool.begin().await.unwrap();
+    let operator = create_user(
+        &mut tx,
+        &ctx,
+        None,
+        NewUser {
+            tenant_id: None,
+            email: Email::parse("op@gatehouse.test").unwrap(),
+            name: None,
+            role: Role::Operator,
+            status: UserStatus::Active,
+            password: None,
+        },
+    )
+    .await
+    .unwrap();
+    let session = create_session(
+        &mut tx,
+        NewSession {
+            user_id: operator.id,
+            ip: None,
+            user_agent: None,
+            auth_methods: vec!["pwd".into(), "otp".into()],
+            mfa_verified: true,
+        },
+    )
+    .await
+    .unwrap();
+    let tooling = register_application(
+        &mut tx,
+        &ctx,
+        None,
+        ApplicationInput {
+            name: Some("Ops tooling".into()),
+            redirect_uris: Some(vec![REDIRECT.into()]),
+            grant_types: Some(vec!["authorization_code".into()]),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let key = issue_key(
+        &mut tx,
+        &ctx,
+        None,
+        tooling.id,
+        KeyInput {
+            scopes: vec!["openid".into()],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let verifier = "a-long-enough-code-verifier-for-pkce-0123456789";
+    let challenge = {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(sha2::Sha256::digest(verifier.as_bytes()))
+    };
+    let redirect: String = url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect();
+    let res = app
+        .client
+        .get(app.url(&format!(
+            "/authorize?response_type=code&client_id={}&redirect_uri={redirect}&scope=openid&code_challenge={challenge}&code_challenge_method=S256&state=x",
+            key.key.id
+        )))
+        .header("cookie", format!("gatehouse_session={}", session.token.expose_secret()))
+        .send()
+        .await
+        .unwrap();
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let code = url::Url::parse(&location)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let body: serde_json::Value = app
+        .client
+        .post(app.url("/auth/token"))
+        .basic_auth(&key.key.id, Some(key.secret.expose_secret()))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", verifier),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (
+        operator.id,
+        body["access_token"].as_str().unwrap().to_owned(),
+    )
 }

@@ -1,0 +1,380 @@
+//! Feature flags and the tenant lifecycle (issue 5; SPEC §2, §6; FR-FLAG-001/002,
+//! UC-PROV-001, UC-TENANT-SUSPEND, FR-OPS-001).
+
+use super::*;
+use gatehouse_domain::flags::{
+    create_flag, flag_history, list_flags, set_override, set_plan_default, stale_flags,
+    tenant_flags, update_flag, FlagInput, Source,
+};
+use gatehouse_domain::tenants::{
+    change_plan, list_tenants, provision_with_owner, reactivate_tenant, suspend_tenant,
+    Provisioning, TenantQuery,
+};
+
+fn flag(key: &str, default_value: bool) -> FlagInput {
+    FlagInput {
+        key: Some(key.into()),
+        description: Some(format!("{key} flag")),
+        default_value: Some(default_value),
+        rollout_percentage: None,
+    }
+}
+
+async fn operator(pool: &PgPool) -> Actor {
+    let u = user(
+        pool,
+        None,
+        new_user(None, "op@gatehouse.test", Role::Operator),
+    )
+    .await
+    .unwrap();
+    actor_of(&u)
+}
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn effective_value_is_override_then_plan_then_default_and_every_change_is_audited(
+    pool: PgPool,
+) {
+    let op = operator(&pool).await;
+    let acme = tenant(&pool, "acme").await; // plan pro
+    let ctx = RequestContext::default();
+    let mut tx = pool.begin().await.unwrap();
+    create_flag(&mut tx, &ctx, Some(&op), flag("new_checkout", false))
+        .await
+        .unwrap();
+    create_flag(&mut tx, &ctx, Some(&op), flag("dark_mode", true))
+        .await
+        .unwrap();
+    set_plan_default(
+        &mut tx,
+        &ctx,
+        Some(&op),
+        "new_checkout",
+        Plan::Pro,
+        Some(true),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let flags = tenant_flags(&pool, acme.id).await.unwrap().unwrap();
+    let eval = flags.evaluate(None);
+    assert_eq!(
+        (eval[0].key.as_str(), eval[0].value, eval[0].source),
+        ("dark_mode", true, Source::Default)
+    );
+    assert_eq!(
+        (eval[1].key.as_str(), eval[1].value, eval[1].source),
+        ("new_checkout", true, Source::Plan)
+    );
+    // An override wins; clearing it falls back to the plan.
+    let mut tx = pool.begin().await.unwrap();
+    set_override(
+        &mut tx,
+        &ctx,
+        Some(&op),
+        acme.id,
+        "new_checkout",
+        Some(false),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let eval = tenant_flags(&pool, acme.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .evaluate(None);
+    assert_eq!((eval[1].value, eval[1].source), (false, Source::Override));
+    // A plan change re-applies plan defaults without touching overrides.
+    let mut tx = pool.begin().await.unwrap();
+    change_plan(&mut tx, &ctx, Some(&op), acme.id, Plan::Free)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let eval = tenant_flags(&pool, acme.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .evaluate(None);
+    assert_eq!((eval[1].value, eval[1].source), (false, Source::Override));
+    let mut tx = pool.begin().await.unwrap();
+    set_override(&mut tx, &ctx, Some(&op), acme.id, "new_checkout", None)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let eval = tenant_flags(&pool, acme.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .evaluate(None);
+    assert_eq!(
+        (eval[1].value, eval[1].source),
+        (false, Source::Default),
+        "free has no plan default"
+    );
+    // History: old → new, who, when.
+    let history = flag_history(&pool, Some(&op), "new_checkout", 50)
+        .await
+        .unwrap();
+    let actions: Vec<&str> = history.iter().map(|h| h.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "flag.override.clear",
+            "flag.override.set",
+            "flag.plan_default.set",
+            "flag.create"
+        ]
+    );
+    assert_eq!(history[0].old, serde_json::json!(false));
+    assert_eq!(history[0].new, serde_json::Value::Null);
+    assert_eq!(history[1].actor_email.as_deref(), Some("op@gatehouse.test"));
+    assert_eq!(audit_count(&pool, "tenant.plan.change").await, 1);
+    // Stale: nothing evaluated yet.
+    assert_eq!(stale_flags(&pool, Some(&op), 30).await.unwrap().len(), 2);
+}
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn flag_changes_are_refused_for_bad_input_unknown_flags_and_non_operators(pool: PgPool) {
+    let op = operator(&pool).await;
+    let acme = tenant(&pool, "acme").await;
+    let admin = actor_of(
+        &user(
+            &pool,
+            None,
+            new_user(Some(acme.id), "adm@acme.test", Role::Admin),
+        )
+        .await
+        .unwrap(),
+    );
+    let ctx = RequestContext::default();
+    let mut tx = pool.begin().await.unwrap();
+    let bad = create_flag(
+        &mut tx,
+        &ctx,
+        Some(&op),
+        FlagInput {
+            key: Some("New-Checkout".into()),
+            rollout_percentage: Some(Some(120)),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    let DomainError::Validation(fields) = bad else {
+        panic!("validation expected")
+    };
+    let names: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(names, ["key", "rollout_percentage"]);
+    assert!(matches!(
+        set_override(
+            &mut tx,
+            &ctx,
+            Some(&op),
+            acme.id,
+            "no_such_flag",
+            Some(true)
+        )
+        .await,
+        Err(DomainError::NotFound("flag"))
+    ));
+    assert!(matches!(
+        create_flag(&mut tx, &ctx, Some(&admin), flag("x", true)).await,
+        Err(DomainError::PermissionDenied(_))
+    ));
+    create_flag(&mut tx, &ctx, Some(&op), flag("beta", false))
+        .await
+        .unwrap();
+    assert!(matches!(
+        create_flag(&mut tx, &ctx, Some(&op), flag("beta", false)).await,
+        Err(DomainError::Conflict { .. })
+    ));
+    drop(tx);
+    assert!(list_flags(&pool, Some(&admin)).await.is_err());
+    let mut tx = pool.begin().await.unwrap();
+    create_flag(&mut tx, &ctx, Some(&op), flag("beta", false))
+        .await
+        .unwrap();
+    update_flag(
+        &mut tx,
+        &ctx,
+        Some(&op),
+        "beta",
+        FlagInput {
+            rollout_percentage: Some(Some(50)),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    // A 50 % rollout is sticky per targeting key.
+    let flags = tenant_flags(&pool, acme.id).await.unwrap().unwrap();
+    let a = flags.evaluate(Some("user-1"));
+    assert_eq!(a, flags.evaluate(Some("user-1")));
+    assert_eq!(a[0].source, Source::Rollout);
+}
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn provisioning_creates_tenant_owner_invitation_and_enables_applications_or_nothing(
+    pool: PgPool,
+) {
+    let op = operator(&pool).await;
+    let ctx = RequestContext::default();
+    let input = |domain: &str, apps: Vec<Uuid>| Provisioning {
+        name: DisplayName::parse("Globex").unwrap(),
+        domain: TenantDomain::parse(domain).unwrap(),
+        plan: Plan::Enterprise,
+        owner_email: Email::parse("boss@globex.test").unwrap(),
+        applications: apps,
+    };
+    // An unknown application: nothing is created.
+    let mut tx = pool.begin().await.unwrap();
+    let err = provision_with_owner(
+        &mut tx,
+        &ctx,
+        Some(&op),
+        input("globex", vec![Uuid::now_v7()]),
+        "http://localhost",
+    )
+    .await
+    .unwrap_err();
+    drop(tx);
+    assert!(matches!(err, DomainError::Validation(_)));
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM tenants")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 0, "nothing half-created");
+    let mut tx = pool.begin().await.unwrap();
+    let t = provision_with_owner(
+        &mut tx,
+        &ctx,
+        Some(&op),
+        input("globex", vec![]),
+        "http://localhost",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let owner: (String, String) =
+        sqlx::query_as("SELECT role, status FROM users WHERE tenant_id = $1")
+            .bind(t.id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(owner, ("owner".into(), "invited".into()));
+    let mails: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM email_outbox WHERE to_address = 'boss@globex.test'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(mails, 1);
+    // A taken domain.
+    let mut tx = pool.begin().await.unwrap();
+    assert!(matches!(
+        provision_with_owner(
+            &mut tx,
+            &ctx,
+            Some(&op),
+            input("globex", vec![]),
+            "http://localhost"
+        )
+        .await,
+        Err(DomainError::Conflict { .. })
+    ));
+}
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn tenants_list_searches_filters_and_pages_by_cursor(pool: PgPool) {
+    let op = operator(&pool).await;
+    for d in ["alpha", "bravo", "charlie", "delta", "echo"] {
+        tenant(&pool, d).await;
+    }
+    let ctx = RequestContext::default();
+    let bravo: Uuid = sqlx::query_scalar("SELECT id FROM tenants WHERE domain = 'bravo'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    suspend_tenant(&mut tx, &ctx, Some(&op), bravo, Some("fraud review"))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let page = |cursor: Option<String>| TenantQuery {
+        limit: 2,
+        cursor,
+        ..Default::default()
+    };
+    let first = list_tenants(&pool, Some(&op), page(None)).await.unwrap();
+    assert_eq!(first.data.len(), 2);
+    let second = list_tenants(&pool, Some(&op), page(first.next_cursor.clone()))
+        .await
+        .unwrap();
+    let third = list_tenants(&pool, Some(&op), page(second.next_cursor.clone()))
+        .await
+        .unwrap();
+    assert_eq!(third.data.len(), 1);
+    assert!(third.next_cursor.is_none());
+    let mut all: Vec<String> = [first.data, second.data, third.data]
+        .concat()
+        .into_iter()
+        .map(|t| t.domain)
+        .collect();
+    all.sort();
+    assert_eq!(all, ["alpha", "bravo", "charlie", "delta", "echo"]);
+    let found = list_tenants(
+        &pool,
+        Some(&op),
+        TenantQuery {
+            search: Some("HARL".into()),
+            limit: 25,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(found.data[0].domain, "charlie");
+    let suspended = list_tenants(
+        &pool,
+        Some(&op),
+        TenantQuery {
+            status: Some(TenantStatus::Suspended),
+            limit: 25,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(suspended.data.len(), 1);
+    assert!(list_tenants(
+        &pool,
+        Some(&op),
+        TenantQuery {
+            limit: 101,
+            ..Default::default()
+        }
+    )
+    .await
+    .is_err());
+    assert!(list_tenants(
+        &pool,
+        Some(&op),
+        TenantQuery {
+            cursor: Some("garbage".into()),
+            limit: 5,
+            ..Default::default()
+        }
+    )
+    .await
+    .is_err());
+    // Reactivation restores the status; both audited.
+    let mut tx = pool.begin().await.unwrap();
+    reactivate_tenant(&mut tx, &ctx, Some(&op), bravo)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(audit_count(&pool, "tenant.suspend").await, 1);
+    assert_eq!(audit_count(&pool, "tenant.reactivate").await, 1);
+}

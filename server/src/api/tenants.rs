@@ -1,0 +1,267 @@
+//! Tenants for operators (SPEC §2; UC-PROV-001, UC-TENANT-SUSPEND, FR-OPS-001): list
+//! (search, status and plan filters, cursor pages), get, provision, suspend, reactivate,
+//! change plan — the same domain operations, rules and audit as the Operator Console.
+
+use crate::api::auth::Bearer;
+use crate::api::{ApiError, ApiJson};
+use crate::passkeys::Caller;
+use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use gatehouse_domain::permissions::{Actor, Permission};
+use gatehouse_domain::tenants::{self, Provisioning, TenantQuery};
+use gatehouse_domain::types::{DisplayName, Email, Plan, TenantDomain, TenantStatus};
+use gatehouse_domain::{DomainError, FieldError};
+use serde::Deserialize;
+use uuid::Uuid;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/tenants", get(list).post(provision))
+        .route("/v1/tenants/{id}", get(show))
+        .route("/v1/tenants/{id}/suspend", post(suspend))
+        .route("/v1/tenants/{id}/reactivate", post(reactivate))
+        .route("/v1/tenants/{id}/plan", put(change_plan))
+}
+
+fn operator(bearer: &Bearer) -> Result<Actor, ApiError> {
+    bearer.require_user_with(Permission::TenantsProvision)
+}
+
+fn id_of(raw: &str) -> Result<Uuid, ApiError> {
+    raw.parse().map_err(|_| ApiError::not_found())
+}
+
+/// SPEC §9: `limit` defaults to 25, at most 100.
+pub fn page_limit(raw: Option<&str>) -> Result<i64, ApiError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(25),
+        Some(s) => match s.parse::<i64>() {
+            Ok(n) if (1..=100).contains(&n) => Ok(n),
+            _ => Err(ApiError::validation(vec![FieldError::new(
+                "limit",
+                "must be a whole number from 1 to 100",
+            )])),
+        },
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    search: Option<String>,
+    status: Option<String>,
+    plan: Option<String>,
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    bearer: Bearer,
+    Query(q): Query<ListQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let actor = bearer.require_user_with(Permission::TenantsReadAll)?;
+    let blank = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let mut errors = Vec::new();
+    let status = blank(q.status).and_then(|s| {
+        TenantStatus::parse(&s)
+            .map_err(|e| collect(&mut errors, e))
+            .ok()
+    });
+    let plan =
+        blank(q.plan).and_then(|s| Plan::parse(&s).map_err(|e| collect(&mut errors, e)).ok());
+    let limit = page_limit(q.limit.as_deref());
+    if let Err(e) = &limit {
+        errors.extend(e.details.clone());
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let page = tenants::list_tenants(
+        &state.pool,
+        Some(&actor),
+        TenantQuery {
+            search: blank(q.search),
+            status,
+            plan,
+            cursor: blank(q.cursor),
+            limit: limit?,
+        },
+    )
+    .await?;
+    Ok(Json(page))
+}
+
+fn collect(errors: &mut Vec<FieldError>, e: DomainError) {
+    if let DomainError::Validation(details) = e {
+        errors.extend(details);
+    }
+}
+
+async fn show(
+    State(state): State<AppState>,
+    bearer: Bearer,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let actor = bearer.require_user_with(Permission::TenantsReadAll)?;
+    Ok(Json(
+        tenants::get_tenant(&state.pool, Some(&actor), id_of(&id)?).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProvisionBody {
+    name: Option<String>,
+    domain: Option<String>,
+    plan: Option<String>,
+    owner_email: Option<String>,
+    #[serde(default)]
+    applications: Vec<Uuid>,
+}
+
+/// UC-PROV-001: every field checked, every violation listed; nothing half-created.
+async fn provision(
+    State(state): State<AppState>,
+    caller: Caller,
+    bearer: Bearer,
+    ApiJson(body): ApiJson<ProvisionBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let actor = operator(&bearer)?;
+    let mut errors = Vec::new();
+    let required = |v: Option<String>, field: &str, errors: &mut Vec<FieldError>| {
+        let v = v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        if v.is_none() {
+            errors.push(FieldError::new(field, "is required"));
+        }
+        v
+    };
+    let name = required(body.name, "name", &mut errors).and_then(|n| {
+        DisplayName::parse(&n)
+            .map_err(|e| collect(&mut errors, e))
+            .ok()
+    });
+    let domain = required(body.domain, "domain", &mut errors).and_then(|d| {
+        TenantDomain::parse(&d.to_ascii_lowercase())
+            .map_err(|e| collect(&mut errors, e))
+            .ok()
+    });
+    let owner = required(body.owner_email, "owner_email", &mut errors).and_then(|e| {
+        Email::parse(&e)
+            .map_err(|_| {
+                errors.push(FieldError::new(
+                    "owner_email",
+                    format!("'{e}' is not a valid email address"),
+                ))
+            })
+            .ok()
+    });
+    let plan = match body
+        .plan
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+    {
+        None => Some(Plan::Free),
+        Some(p) => Plan::parse(&p).map_err(|e| collect(&mut errors, e)).ok(),
+    };
+    let (Some(name), Some(domain), Some(owner_email), Some(plan), true) =
+        (name, domain, owner, plan, errors.is_empty())
+    else {
+        return Err(ApiError::validation(errors));
+    };
+    let mut tx = state.pool.begin().await?;
+    let tenant = tenants::provision_with_owner(
+        &mut tx,
+        &caller.ctx,
+        Some(&actor),
+        Provisioning {
+            name,
+            domain,
+            plan,
+            owner_email,
+            applications: body.applications,
+        },
+        &state.settings.public_url(),
+    )
+    .await?;
+    tx.commit().await?;
+    state.tokens.changed().await?;
+    Ok((StatusCode::CREATED, Json(tenant)))
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SuspendBody {
+    reason: Option<String>,
+}
+
+async fn suspend(
+    State(state): State<AppState>,
+    caller: Caller,
+    bearer: Bearer,
+    Path(id): Path<String>,
+    body: bytes::Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    let actor = operator(&bearer)?;
+    let id = id_of(&id)?;
+    // The body is optional: `{"reason": "..."}` or nothing.
+    let reason = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        serde_json::from_slice::<SuspendBody>(&body)
+            .map_err(|e| {
+                ApiError::validation(vec![FieldError::new("body", format!("invalid JSON: {e}"))])
+            })?
+            .reason
+    };
+    let mut tx = state.pool.begin().await?;
+    let tenant =
+        tenants::suspend_tenant(&mut tx, &caller.ctx, Some(&actor), id, reason.as_deref()).await?;
+    tx.commit().await?;
+    state.tokens.changed().await?;
+    state.flags.changed(Some(id)).await;
+    Ok(Json(tenant))
+}
+
+async fn reactivate(
+    State(state): State<AppState>,
+    caller: Caller,
+    bearer: Bearer,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let actor = operator(&bearer)?;
+    let id = id_of(&id)?;
+    let mut tx = state.pool.begin().await?;
+    let tenant = tenants::reactivate_tenant(&mut tx, &caller.ctx, Some(&actor), id).await?;
+    tx.commit().await?;
+    state.tokens.changed().await?;
+    state.flags.changed(Some(id)).await;
+    Ok(Json(tenant))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanBody {
+    plan: String,
+}
+
+async fn change_plan(
+    State(state): State<AppState>,
+    caller: Caller,
+    bearer: Bearer,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<PlanBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let actor = operator(&bearer)?;
+    let id = id_of(&id)?;
+    let plan = Plan::parse(&body.plan)?;
+    let mut tx = state.pool.begin().await?;
+    let tenant = tenants::change_plan(&mut tx, &caller.ctx, Some(&actor), id, plan).await?;
+    tx.commit().await?;
+    state.flags.changed(Some(id)).await;
+    Ok(Json(tenant))
+}
