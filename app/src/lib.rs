@@ -5,6 +5,7 @@
 
 mod account;
 mod admin;
+mod applications;
 mod audit;
 pub mod error;
 mod home;
@@ -96,6 +97,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account/mfa/totp") view=account::AddTotpPage ssr=SsrMode::Async />
                     <Route path=path!("/dev/mailbox") view=mailbox::MailboxPage ssr=SsrMode::Async />
                     <Route path=path!("/operator") view=operator::OperatorPage ssr=SsrMode::Async />
+                    <Route path=path!("/operator/applications") view=applications::ApplicationsPage ssr=SsrMode::Async />
+                    <Route path=path!("/operator/applications/:id") view=applications::ApplicationPage ssr=SsrMode::Async />
                     <Route path=path!("/admin") view=admin::AdminPage ssr=SsrMode::Async />
                     <Route path=path!("/audit") view=audit::AuditPage ssr=SsrMode::Async />
                 </Routes>

@@ -1,0 +1,1164 @@
+//! `/operator/applications` and `/operator/applications/:id` (SPEC §5, FR-SYS-001..003,
+//! UC-DEV-REGISTER): the Operator Console's managed applications and their API keys —
+//! list, register, disable or enable, issue a key (its secret shown once), revoke a key.
+//!
+//! Every server function here authenticates itself and passes the signed-in person to the
+//! domain as the actor, which refuses everyone without `ApplicationsManage` (operators
+//! only). Each page has one resource, and that resource also guards the page.
+
+use crate::error::AppError;
+use crate::layout::{Flash, PageHeader, PageTitle};
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use serde::{Deserialize, Serialize};
+
+/// One application as the pages show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationRow {
+    pub id: String,
+    pub name: String,
+    pub environment: String,
+    pub status: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub tenants: Vec<String>,
+    pub active_keys: i64,
+    pub created: String,
+    pub updated: String,
+}
+
+/// One API key as the pages show it: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRow {
+    pub client_id: String,
+    pub name: Option<String>,
+    pub scopes: Vec<String>,
+    pub tenant: Option<String>,
+    pub status: String,
+    pub expires: Option<String>,
+    pub last_used: Option<String>,
+    pub created: String,
+}
+
+/// The list page: the applications and the choices the register form offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationsPageData {
+    pub applications: Vec<ApplicationRow>,
+    pub environments: Vec<String>,
+    pub grant_types: Vec<String>,
+}
+
+/// The detail page: one application, its keys and the scopes a key may carry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationPageData {
+    pub application: ApplicationRow,
+    pub keys: Vec<KeyRow>,
+    pub scopes: Vec<String>,
+}
+
+/// One refused input, named by the form field it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    pub field: String,
+    pub message: String,
+}
+
+/// What a form's server function answers: done, or refused with the problems per field
+/// (shown beside each field; the form keeps what was typed). Other failures — signed out,
+/// not allowed, not found — stay `AppError`s and show as a flash line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Submitted<T> {
+    Done(T),
+    Refused(Vec<Problem>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registered {
+    pub id: String,
+    pub name: String,
+}
+
+/// A key just issued, with its secret: the one time the secret leaves the server, so this
+/// type is serialized (to the operator's browser) on purpose, and its `Debug` hides it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedSecret {
+    pub client_id: String,
+    pub name: Option<String>,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for IssuedSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedSecret")
+            .field("client_id", &self.client_id)
+            .field("name", &self.name)
+            .field("secret", &"[redacted]")
+            .finish()
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::{ApplicationRow, KeyRow, Problem};
+    use crate::error::AppError;
+    use crate::sessions::ssr::{page_session, set_status, signed_in};
+    use gatehouse_domain::applications::{ApiKey, Application};
+    use gatehouse_domain::permissions::Actor;
+    use gatehouse_domain::sessions::CurrentSession;
+    use gatehouse_domain::types::Role;
+    use gatehouse_domain::{DomainError, FieldError};
+
+    fn actor_of(session: &CurrentSession) -> Actor {
+        Actor {
+            user_id: session.user_id,
+            tenant_id: session.tenant_id,
+            role: session.role,
+        }
+    }
+
+    /// The operator opening a page at `path`: others are sent to sign in, or get the same
+    /// 403 page the console guard gives (see `crate::sessions::whoami`).
+    pub async fn operator_for_page(path: &str) -> Result<Actor, AppError> {
+        let session = page_session(path).await?;
+        if session.role != Role::Operator {
+            set_status(http::StatusCode::FORBIDDEN);
+            return Err(AppError::new(format!(
+                "This page is for {}. You are signed in as {} ({}).",
+                crate::sessions::roles_for_page("operator").join(" or "),
+                session.email,
+                session.role.as_str()
+            )));
+        }
+        Ok(actor_of(&session))
+    }
+
+    /// The signed-in person behind a change; the domain decides whether they may make it.
+    pub async fn actor() -> Result<Actor, AppError> {
+        Ok(actor_of(&signed_in().await?))
+    }
+
+    /// An application id from a URL or a form; anything else is "not found".
+    pub fn application_id(raw: &str) -> Result<uuid::Uuid, AppError> {
+        uuid::Uuid::parse_str(raw.trim())
+            .map_err(|_| page_error(DomainError::NotFound("application")))
+    }
+
+    /// A domain error for the detail page: "not found" in a sentence (still a 404).
+    pub fn page_error(err: DomainError) -> AppError {
+        match err {
+            DomainError::NotFound(what) => {
+                let mut e = AppError::from(DomainError::NotFound(what));
+                e.message = "There is no application with this ID.".into();
+                e
+            }
+            other => other.into(),
+        }
+    }
+
+    pub fn when(t: time::OffsetDateTime) -> String {
+        let t = t.to_offset(time::UtcOffset::UTC);
+        format!(
+            "{}-{:02}-{:02} {:02}:{:02} UTC",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute()
+        )
+    }
+
+    pub fn application_row(a: Application) -> ApplicationRow {
+        ApplicationRow {
+            id: a.id.to_string(),
+            name: a.name,
+            environment: a.environment,
+            status: a.status,
+            redirect_uris: a.redirect_uris,
+            post_logout_redirect_uris: a.post_logout_redirect_uris,
+            grant_types: a.grant_types,
+            tenants: a.tenants,
+            active_keys: a.active_keys,
+            created: when(a.created_at),
+            updated: when(a.updated_at),
+        }
+    }
+
+    pub fn key_row(k: ApiKey) -> KeyRow {
+        KeyRow {
+            client_id: k.id,
+            name: k.name,
+            scopes: k.scopes,
+            tenant: k.tenant,
+            status: k.status,
+            expires: k.expires_at.map(when),
+            last_used: k.last_used_at.map(when),
+            created: when(k.created_at),
+        }
+    }
+
+    /// The domain's field errors per form field: `redirect_uris[2]` belongs to the
+    /// `redirect_uris` textarea.
+    pub fn problems(details: Vec<FieldError>) -> Vec<Problem> {
+        details
+            .into_iter()
+            .map(|d| Problem {
+                field: d.field.split('[').next().unwrap_or_default().to_owned(),
+                message: d.message,
+            })
+            .collect()
+    }
+
+    /// The entries of a textarea or list field: split on new lines (and on commas when
+    /// `commas`), trimmed, empty ones dropped.
+    pub fn entries(raw: &str, commas: bool) -> Vec<String> {
+        raw.split(|c: char| c == '\n' || c == '\r' || (commas && c == ','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The end of the chosen day (UTC) from an `<input type="date">` value.
+    pub fn end_of_day(raw: &str) -> Result<Option<time::OffsetDateTime>, Problem> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        let refused = || Problem {
+            field: "expires_at".into(),
+            message: "must be a date like 2030-12-31".into(),
+        };
+        let date = time::Date::parse(
+            raw,
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .map_err(|_| refused())?;
+        let next = date.next_day().ok_or_else(refused)?;
+        Ok(Some(next.midnight().assume_utc()))
+    }
+
+    /// A database failure of the transaction itself, mapped like any domain error.
+    pub fn db(err: sqlx::Error) -> AppError {
+        AppError::from(DomainError::from(err))
+    }
+}
+
+#[server(prefix = "/_rpc", endpoint = "applications_overview")]
+pub async fn applications_overview() -> Result<ApplicationsPageData, AppError> {
+    use crate::sessions::ssr::pool;
+    use gatehouse_domain::applications::{list_applications, ENVIRONMENTS, GRANT_TYPES};
+    // The page's one resource, so it also guards the page.
+    let actor = ssr::operator_for_page("/operator/applications").await?;
+    let applications = list_applications(&pool()?, Some(&actor)).await?;
+    Ok(ApplicationsPageData {
+        applications: applications.into_iter().map(ssr::application_row).collect(),
+        environments: ENVIRONMENTS.iter().map(|e| (*e).to_owned()).collect(),
+        grant_types: GRANT_TYPES.iter().map(|g| (*g).to_owned()).collect(),
+    })
+}
+
+#[server(prefix = "/_rpc", endpoint = "register_application")]
+pub async fn register_application(
+    name: String,
+    environment: String,
+    redirect_uris: String,
+    post_logout_redirect_uris: String,
+    #[server(default)] grant_types: Vec<String>,
+    tenants: String,
+) -> Result<Submitted<Registered>, AppError> {
+    use crate::sessions::ssr::{pool, request};
+    use gatehouse_domain::applications::ApplicationInput;
+    use gatehouse_domain::DomainError;
+    let actor = ssr::actor().await?;
+    let (ctx, _) = request().await?;
+    let tenants = ssr::entries(&tenants, true);
+    let input = ApplicationInput {
+        name: Some(name),
+        environment: Some(environment).filter(|e| !e.trim().is_empty()),
+        redirect_uris: Some(ssr::entries(&redirect_uris, false)),
+        post_logout_redirect_uris: Some(ssr::entries(&post_logout_redirect_uris, false)),
+        grant_types: Some(grant_types),
+        tenants: (!tenants.is_empty()).then_some(tenants),
+    };
+    let mut tx = pool()?.begin().await.map_err(ssr::db)?;
+    match gatehouse_domain::applications::register_application(&mut tx, &ctx, Some(&actor), input)
+        .await
+    {
+        Ok(app) => {
+            tx.commit().await.map_err(ssr::db)?;
+            Ok(Submitted::Done(Registered {
+                id: app.id.to_string(),
+                name: app.name,
+            }))
+        }
+        // Dropping the transaction rolls back whatever was written before the refusal.
+        Err(DomainError::Validation(details)) => Ok(Submitted::Refused(ssr::problems(details))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[server(prefix = "/_rpc", endpoint = "application_detail")]
+pub async fn application_detail(id: String) -> Result<ApplicationPageData, AppError> {
+    use crate::sessions::ssr::pool;
+    use gatehouse_domain::applications::{get_application, list_keys, SCOPES};
+    // The page's one resource, so it also guards the page.
+    let actor = ssr::operator_for_page(&format!("/operator/applications/{id}")).await?;
+    let id = ssr::application_id(&id)?;
+    let pool = pool()?;
+    let application = get_application(&pool, Some(&actor), id)
+        .await
+        .map_err(ssr::page_error)?;
+    let keys = list_keys(&pool, Some(&actor), id)
+        .await
+        .map_err(ssr::page_error)?;
+    Ok(ApplicationPageData {
+        application: ssr::application_row(application),
+        keys: keys.into_iter().map(ssr::key_row).collect(),
+        scopes: SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+    })
+}
+
+/// Disables (`status=disabled`) or enables (`status=active`) an application.
+#[server(prefix = "/_rpc", endpoint = "set_application_status")]
+pub async fn set_application_status(id: String, status: String) -> Result<String, AppError> {
+    use crate::sessions::ssr::{pool, request};
+    let actor = ssr::actor().await?;
+    let (ctx, _) = request().await?;
+    let id = ssr::application_id(&id)?;
+    let active = match status.as_str() {
+        "active" => true,
+        "disabled" => false,
+        _ => return Err(AppError::invalid("the status is active or disabled")),
+    };
+    let mut tx = pool()?.begin().await.map_err(ssr::db)?;
+    let app = gatehouse_domain::applications::set_application_status(
+        &mut tx,
+        &ctx,
+        Some(&actor),
+        id,
+        active,
+    )
+    .await?;
+    tx.commit().await.map_err(ssr::db)?;
+    Ok(if active {
+        format!("{} is enabled. Its keys work again.", app.name)
+    } else {
+        format!(
+            "{} is disabled. Its keys are refused and its tokens no longer work.",
+            app.name
+        )
+    })
+}
+
+#[server(prefix = "/_rpc", endpoint = "issue_api_key")]
+pub async fn issue_api_key(
+    application_id: String,
+    name: String,
+    #[server(default)] scopes: Vec<String>,
+    expires_on: String,
+    tenant: String,
+) -> Result<Submitted<IssuedSecret>, AppError> {
+    use crate::sessions::ssr::{pool, request};
+    use gatehouse_domain::applications::KeyInput;
+    use gatehouse_domain::DomainError;
+    use secrecy::ExposeSecret;
+    let actor = ssr::actor().await?;
+    let (ctx, _) = request().await?;
+    let id = ssr::application_id(&application_id)?;
+    let expires_at = match ssr::end_of_day(&expires_on) {
+        Ok(e) => e,
+        Err(problem) => return Ok(Submitted::Refused(vec![problem])),
+    };
+    let input = KeyInput {
+        name: Some(name),
+        scopes,
+        expires_at,
+        tenant: Some(tenant),
+    };
+    let mut tx = pool()?.begin().await.map_err(ssr::db)?;
+    match gatehouse_domain::applications::issue_key(&mut tx, &ctx, Some(&actor), id, input).await {
+        Ok(issued) => {
+            tx.commit().await.map_err(ssr::db)?;
+            // The answer carries the secret: no cache may keep it.
+            if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+                res.insert_header(
+                    http::header::CACHE_CONTROL,
+                    http::HeaderValue::from_static("no-store"),
+                );
+            }
+            Ok(Submitted::Done(IssuedSecret {
+                client_id: issued.key.id,
+                name: issued.key.name,
+                secret: issued.secret.expose_secret().to_owned(),
+            }))
+        }
+        Err(DomainError::Validation(details)) => Ok(Submitted::Refused(ssr::problems(details))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[server(prefix = "/_rpc", endpoint = "revoke_api_key")]
+pub async fn revoke_api_key(application_id: String, key_id: String) -> Result<String, AppError> {
+    use crate::sessions::ssr::{pool, request};
+    let actor = ssr::actor().await?;
+    let (ctx, _) = request().await?;
+    let id = ssr::application_id(&application_id)?;
+    let mut tx = pool()?.begin().await.map_err(ssr::db)?;
+    let key = gatehouse_domain::applications::revoke_key(
+        &mut tx,
+        &ctx,
+        Some(&actor),
+        Some(id),
+        key_id.trim(),
+    )
+    .await?;
+    tx.commit().await.map_err(ssr::db)?;
+    Ok(format!(
+        "Key {} is revoked. It is refused from now on.",
+        key.id
+    ))
+}
+
+// --- the browser side ---------------------------------------------------------------------
+
+const CARD: &str = "rounded-lg border border-slate-200 bg-white p-6 shadow-sm";
+const INPUT: &str = "mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-1 focus:ring-indigo-500 aria-[invalid=true]:border-red-400";
+const BUTTON: &str = "rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white shadow-sm hover:bg-indigo-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2 disabled:opacity-60";
+const SECONDARY: &str = "rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500";
+const DANGER: &str = "rounded-md bg-red-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-red-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-red-500 focus-visible:ring-offset-2";
+const LINK: &str = "text-indigo-700 hover:underline focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500";
+const TH: &str = "whitespace-nowrap px-3 py-2 font-medium";
+const TD: &str = "px-3 py-2 align-top";
+
+fn badge(kind: &str) -> &'static str {
+    match kind {
+        "active" | "production" => {
+            "inline-flex rounded-full bg-emerald-100 px-2 py-0.5 text-xs font-medium text-emerald-800"
+        }
+        "disabled" | "revoked" => {
+            "inline-flex rounded-full bg-slate-200 px-2 py-0.5 text-xs font-medium text-slate-700"
+        }
+        "expired" | "staging" => {
+            "inline-flex rounded-full bg-amber-100 px-2 py-0.5 text-xs font-medium text-amber-800"
+        }
+        _ => "inline-flex rounded-full bg-sky-100 px-2 py-0.5 text-xs font-medium text-sky-800",
+    }
+}
+
+fn title_case(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// The outcome of a server action as a flash line.
+fn outcome(
+    value: impl Get<Value = Option<Result<String, AppError>>> + Send + Sync + 'static,
+) -> impl IntoView {
+    move || {
+        value.get().map(|r| match r {
+            Ok(m) => view! { <div class="mb-4"><Flash message=m /></div> }.into_any(),
+            Err(e) => {
+                view! { <div class="mb-4"><Flash message=e.message error=true /></div> }.into_any()
+            }
+        })
+    }
+}
+
+/// The problems the last submission had with `field`, if any.
+fn problems_with<T: Clone + Send + Sync + 'static>(
+    value: impl Get<Value = Option<Result<Submitted<T>, AppError>>> + Copy + Send + Sync + 'static,
+    field: &'static str,
+) -> impl Fn() -> Vec<String> + Copy + Send + Sync + 'static {
+    move || match value.get() {
+        Some(Ok(Submitted::Refused(problems))) => problems
+            .into_iter()
+            .filter(|p| p.field == field)
+            .map(|p| p.message)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Empties `form` each time its action succeeds from now on, so the next entry starts from
+/// the defaults. (Reloading the page's resource does not: the view is rebuilt in place and
+/// keeps what was typed.)
+fn reset_when_done<T: Clone + Send + Sync + 'static>(
+    version: RwSignal<usize>,
+    value: impl GetUntracked<Value = Option<Result<Submitted<T>, AppError>>> + Send + Sync + 'static,
+    form: NodeRef<leptos::html::Form>,
+) {
+    let seen = StoredValue::new(version.get_untracked());
+    Effect::new(move |_| {
+        let now = version.get();
+        if now == seen.get_value() {
+            return;
+        }
+        seen.set_value(now);
+        if let Some(Ok(Submitted::Done(_))) = value.get_untracked() {
+            if let Some(form) = form.get_untracked() {
+                form.reset();
+            }
+        }
+    });
+}
+
+/// The error lines under a form field (`{field}-error`, for `aria-describedby`).
+#[component]
+fn FieldProblems(
+    field: &'static str,
+    problems: impl Fn() -> Vec<String> + Send + Sync + 'static,
+) -> impl IntoView {
+    view! {
+        <div id=format!("{field}-error") data-testid=format!("{field}-error") class="mt-1 space-y-0.5 text-sm text-red-700">
+            {move || problems().into_iter().map(|m| view! { <p>{m}</p> }).collect_view()}
+        </div>
+    }
+}
+
+/// A destructive button that asks once more before it submits its form. The question
+/// takes the keyboard focus (and Escape or Cancel gives it back), so it works without a
+/// mouse.
+#[component]
+fn ConfirmSubmit(
+    label: &'static str,
+    confirm: String,
+    testid: &'static str,
+    #[prop(optional)] danger: bool,
+) -> impl IntoView {
+    let (asking, set_asking) = signal(false);
+    let returning = RwSignal::new(false);
+    let ask_ref = NodeRef::<leptos::html::Button>::new();
+    let yes_ref = NodeRef::<leptos::html::Button>::new();
+    Effect::new(move |_| {
+        if let Some(yes) = yes_ref.get() {
+            let _ = yes.focus();
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(ask) = ask_ref.get() {
+            if returning.get_untracked() {
+                returning.set(false);
+                let _ = ask.focus();
+            }
+        }
+    });
+    let cancel = move || {
+        returning.set(true);
+        set_asking.set(false);
+    };
+    let ask_class = if danger { DANGER } else { SECONDARY };
+    view! {
+        <Show
+            when=move || asking.get()
+            fallback=move || view! {
+                <button type="button" node_ref=ask_ref class=ask_class data-testid=testid on:click=move |_| set_asking.set(true)>{label}</button>
+            }
+        >
+            <span
+                role="group"
+                aria-label=label
+                class="inline-flex flex-wrap items-center justify-end gap-2"
+                on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { cancel() }
+            >
+                <span class="text-sm text-slate-700">{confirm.clone()}</span>
+                <button type="submit" node_ref=yes_ref class=DANGER data-testid=format!("{testid}-confirm")>{format!("Yes, {}", label.to_lowercase())}</button>
+                <button type="button" class=SECONDARY on:click=move |_| cancel()>"Cancel"</button>
+            </span>
+        </Show>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod clipboard {
+    use leptos::__reexports::wasm_bindgen_futures::{js_sys, JsFuture};
+    use leptos::wasm_bindgen::prelude::*;
+
+    #[wasm_bindgen(wasm_bindgen = ::leptos::wasm_bindgen)]
+    extern "C" {
+        // Throws (caught) where there is no clipboard: outside a secure context.
+        #[wasm_bindgen(catch, js_namespace = ["navigator", "clipboard"], js_name = writeText)]
+        fn write_text(text: &str) -> Result<js_sys::Promise, JsValue>;
+    }
+
+    /// Puts `text` on the clipboard; false when the browser refused.
+    pub async fn copy(text: &str) -> bool {
+        match write_text(text) {
+            Ok(promise) => JsFuture::from(promise).await.is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+mod clipboard {
+    /// Only the browser has a clipboard.
+    pub async fn copy(_text: &str) -> bool {
+        false
+    }
+}
+
+/// A read-only field with a copy button. Without a clipboard the field is still there to
+/// select and copy by hand.
+#[component]
+fn CopyField(label: &'static str, id: &'static str, value: String) -> impl IntoView {
+    let (copied, set_copied) = signal(None::<bool>);
+    let text = value.clone();
+    let copy = move |_| {
+        let text = text.clone();
+        leptos::task::spawn_local(async move {
+            set_copied.set(Some(clipboard::copy(&text).await));
+        });
+    };
+    view! {
+        <div>
+            <label for=id class="block text-sm font-medium text-amber-900">{label}</label>
+            <div class="mt-1 flex gap-2">
+                <input id=id data-testid=id readonly value=value spellcheck="false" autocomplete="off"
+                    class="block w-full rounded-md border border-amber-300 bg-white px-3 py-2 font-mono text-sm focus:outline-none focus:ring-2 focus:ring-amber-500" />
+                <button type="button" class=SECONDARY data-testid=format!("copy-{id}") on:click=copy>
+                    {move || match copied.get() {
+                        Some(true) => "Copied",
+                        _ => "Copy",
+                    }}
+                </button>
+            </div>
+            <p role="status" class="mt-1 text-xs text-amber-900">
+                {move || (copied.get() == Some(false)).then_some("The browser did not allow copying: select the text and copy it.")}
+            </p>
+        </div>
+    }
+}
+
+// --- /operator/applications -----------------------------------------------------------------
+
+#[component]
+pub fn ApplicationsPage() -> impl IntoView {
+    view! {
+        <PageTitle text="Applications" />
+        <ApplicationsBody />
+    }
+}
+
+#[component]
+fn ApplicationsBody() -> impl IntoView {
+    let register = ServerAction::<RegisterApplication>::new();
+    let registered = move || match register.value().get() {
+        Some(Ok(Submitted::Done(r))) => Some(r.id),
+        _ => None,
+    };
+    // Reload the list when an application was registered, not when the form was refused
+    // (nothing changed, and a reload rebuilds the form, which resets its select).
+    let overview = Resource::new_blocking(registered, |_| applications_overview());
+    let flash = move || {
+        register.value().get().map(|r| match r {
+            Ok(Submitted::Done(r)) => view! {
+                <div class="mb-4 flex flex-wrap items-center gap-3" data-testid="registered">
+                    <Flash message=format!("{} is registered.", r.name) />
+                    <a href=format!("/operator/applications/{}", r.id) class=LINK data-testid="open-registered">"Open it to issue a key →"</a>
+                </div>
+            }
+            .into_any(),
+            Ok(Submitted::Refused(_)) => view! {
+                <div class="mb-4"><Flash message="The application was not registered: see the form below." error=true /></div>
+            }
+            .into_any(),
+            Err(e) => view! { <div class="mb-4"><Flash message=e.message error=true /></div> }.into_any(),
+        })
+    };
+    view! {
+        <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+            {move || overview.get().map(|o| match o {
+                Err(e) => view! { <Refused message=e.message /> }.into_any(),
+                Ok(o) => view! {
+                    <nav aria-label="Breadcrumb" class="mb-2 text-sm text-slate-500">
+                        <a href="/operator" class=LINK>"Operator Console"</a>
+                        " / Applications"
+                    </nav>
+                    <PageHeader title="Applications" subtitle="Managed applications, their redirect URIs and API keys (FR-SYS-001..003)." />
+                    {flash}
+                    <div class="space-y-6">
+                        <ApplicationsTable applications=o.applications.clone() />
+                        <RegisterForm action=register environments=o.environments.clone() grant_types=o.grant_types.clone() />
+                    </div>
+                }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+/// What a refused page shows instead (the console guard's look): not signed in as an
+/// operator, or no such application.
+#[component]
+fn Refused(message: String, #[prop(optional)] to_list: bool) -> impl IntoView {
+    view! {
+        <div role="alert" data-testid="page-refused" class="mx-auto max-w-md rounded-xl border border-amber-200 bg-amber-50 p-6 text-amber-900">
+            <p class="font-medium">{message}</p>
+            <p class="mt-3 flex flex-wrap gap-4 text-sm">
+                {to_list.then(|| view! { <a class="text-indigo-700 underline" href="/operator/applications">"All applications"</a> })}
+                <a class="text-indigo-700 underline" href="/login">"Sign in with another account"</a>
+            </p>
+        </div>
+    }
+}
+
+#[component]
+fn ApplicationsTable(applications: Vec<ApplicationRow>) -> impl IntoView {
+    let count = applications.len();
+    view! {
+        <section class=CARD aria-labelledby="apps-h">
+            <div class="flex flex-wrap items-baseline justify-between gap-2">
+                <h2 id="apps-h" class="text-lg font-semibold">"Registered applications"</h2>
+                <span class="text-sm text-slate-500" data-testid="app-count">{format!("{count} in all")}</span>
+            </div>
+            {if applications.is_empty() {
+                view! {
+                    <div class="mt-4 rounded-md border border-dashed border-slate-300 p-6 text-center" data-testid="no-applications">
+                        <p class="font-medium text-slate-700">"No applications yet."</p>
+                        <p class="mt-1 text-sm text-slate-600">"Register the first one below; then issue it an API key."</p>
+                    </div>
+                }.into_any()
+            } else {
+                view! {
+                    <div class="mt-4 overflow-x-auto">
+                        <table class="w-full text-left text-sm">
+                            <thead class="border-b border-slate-200 text-slate-500">
+                                <tr>
+                                    <th scope="col" class=TH>"Name"</th>
+                                    <th scope="col" class=TH>"Environment"</th>
+                                    <th scope="col" class=TH>"Status"</th>
+                                    <th scope="col" class=TH>"Grant types"</th>
+                                    <th scope="col" class=TH>"Tenants"</th>
+                                    <th scope="col" class=format!("{TH} text-right")>"Active keys"</th>
+                                    <th scope="col" class=TH>"Created"</th>
+                                </tr>
+                            </thead>
+                            <tbody class="divide-y divide-slate-100">
+                                {applications.into_iter().map(|a| view! {
+                                    <tr data-testid="app-row">
+                                        <td class=TD>
+                                            <a href=format!("/operator/applications/{}", a.id) class=format!("{LINK} font-medium")>{a.name.clone()}</a>
+                                        </td>
+                                        <td class=TD><span class=badge(&a.environment)>{title_case(&a.environment)}</span></td>
+                                        <td class=TD><span class=badge(&a.status) data-testid="app-status">{title_case(&a.status)}</span></td>
+                                        <td class=format!("{TD} font-mono text-xs text-slate-700")>{a.grant_types.join(", ")}</td>
+                                        <td class=format!("{TD} text-slate-700")>
+                                            {if a.tenants.is_empty() { "—".to_owned() } else { a.tenants.join(", ") }}
+                                        </td>
+                                        <td class=format!("{TD} text-right tabular-nums")>{a.active_keys}</td>
+                                        <td class=format!("{TD} whitespace-nowrap text-slate-600")>{a.created.clone()}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn RegisterForm(
+    action: ServerAction<RegisterApplication>,
+    environments: Vec<String>,
+    grant_types: Vec<String>,
+) -> impl IntoView {
+    let value = action.value();
+    let form = NodeRef::<leptos::html::Form>::new();
+    reset_when_done(action.version(), value, form);
+    let invalid = move |field: &'static str| {
+        let problems = problems_with(value, field);
+        move || (!problems().is_empty()).to_string()
+    };
+    view! {
+        <section class=CARD aria-labelledby="register-h">
+            <h2 id="register-h" class="text-lg font-semibold">"Register application"</h2>
+            <p class="mt-1 text-sm text-slate-600">"Redirect URIs use https; plain http only to localhost or 127.0.0.1."</p>
+            <ActionForm action=action node_ref=form attr:class="mt-4 grid gap-4 md:grid-cols-2" attr:data-testid="register-form">
+                <div>
+                    <label for="app-name" class="block text-sm font-medium">"Name"</label>
+                    <input id="app-name" name="name" required maxlength="200" class=INPUT
+                        aria-invalid=invalid("name") aria-describedby="name-error" />
+                    <FieldProblems field="name" problems=problems_with(value, "name") />
+                </div>
+                <div>
+                    <label for="app-environment" class="block text-sm font-medium">"Environment"</label>
+                    <select id="app-environment" name="environment" class=INPUT
+                        aria-invalid=invalid("environment") aria-describedby="environment-error">
+                        {environments.into_iter().map(|e| {
+                            let selected = e == "production";
+                            view! { <option value=e.clone() selected=selected>{title_case(&e)}</option> }
+                        }).collect_view()}
+                    </select>
+                    <FieldProblems field="environment" problems=problems_with(value, "environment") />
+                </div>
+                <div>
+                    <label for="app-redirect-uris" class="block text-sm font-medium">"Redirect URIs"</label>
+                    <textarea id="app-redirect-uris" name="redirect_uris" rows="3" spellcheck="false"
+                        placeholder="https://app.example.com/callback"
+                        class=format!("{INPUT} font-mono text-sm")
+                        aria-invalid=invalid("redirect_uris") aria-describedby="redirect_uris-hint redirect_uris-error"></textarea>
+                    <p id="redirect_uris-hint" class="mt-1 text-xs text-slate-500">"One per line."</p>
+                    <FieldProblems field="redirect_uris" problems=problems_with(value, "redirect_uris") />
+                </div>
+                <div>
+                    <label for="app-post-logout" class="block text-sm font-medium">"Post-logout redirect URIs"</label>
+                    <textarea id="app-post-logout" name="post_logout_redirect_uris" rows="3" spellcheck="false"
+                        placeholder="https://app.example.com/"
+                        class=format!("{INPUT} font-mono text-sm")
+                        aria-invalid=invalid("post_logout_redirect_uris") aria-describedby="post_logout_redirect_uris-hint post_logout_redirect_uris-error"></textarea>
+                    <p id="post_logout_redirect_uris-hint" class="mt-1 text-xs text-slate-500">"One per line; optional."</p>
+                    <FieldProblems field="post_logout_redirect_uris" problems=problems_with(value, "post_logout_redirect_uris") />
+                </div>
+                <fieldset aria-describedby="grant_types-error">
+                    <legend class="block text-sm font-medium">"Grant types"</legend>
+                    <div class="mt-2 space-y-1">
+                        {grant_types.into_iter().map(|g| {
+                            let id = format!("grant-{g}");
+                            let checked = g == "client_credentials";
+                            view! {
+                                <label class="flex items-center gap-2 text-sm">
+                                    <input id=id type="checkbox" name="grant_types[]" value=g.clone() checked=checked
+                                        class="h-4 w-4 rounded border-slate-300 text-indigo-600 focus:ring-indigo-500" />
+                                    <span class="font-mono">{g.clone()}</span>
+                                </label>
+                            }
+                        }).collect_view()}
+                    </div>
+                    <FieldProblems field="grant_types" problems=problems_with(value, "grant_types") />
+                </fieldset>
+                <div>
+                    <label for="app-tenants" class="block text-sm font-medium">"Tenants"</label>
+                    <input id="app-tenants" name="tenants" placeholder="acme, globex" spellcheck="false" class=INPUT
+                        aria-invalid=invalid("tenants") aria-describedby="tenants-hint tenants-error" />
+                    <p id="tenants-hint" class="mt-1 text-xs text-slate-500">"Domains of the tenants it may act for, separated by commas; optional."</p>
+                    <FieldProblems field="tenants" problems=problems_with(value, "tenants") />
+                </div>
+                <div class="md:col-span-2">
+                    <button type="submit" class=BUTTON data-testid="register-submit" disabled=move || action.pending().get()>"Register application"</button>
+                </div>
+            </ActionForm>
+        </section>
+    }
+}
+
+// --- /operator/applications/:id -------------------------------------------------------------
+
+#[component]
+pub fn ApplicationPage() -> impl IntoView {
+    view! {
+        <PageTitle text="Application" />
+        <ApplicationBody />
+    }
+}
+
+#[component]
+fn ApplicationBody() -> impl IntoView {
+    let params = use_params_map();
+    let toggle = ServerAction::<SetApplicationStatus>::new();
+    let revoke = ServerAction::<RevokeApiKey>::new();
+    let issue = ServerAction::<IssueApiKey>::new();
+    let issued = move || match issue.value().get() {
+        Some(Ok(Submitted::Done(k))) => Some(k.client_id),
+        _ => None,
+    };
+    let detail = Resource::new_blocking(
+        move || {
+            (
+                params.read().get("id").unwrap_or_default(),
+                toggle.version().get(),
+                revoke.version().get(),
+                issued(),
+            )
+        },
+        |(id, _, _, _)| application_detail(id),
+    );
+    // One flash line: the outcome of the latest disable, enable or revoke.
+    let notice = RwSignal::new(None::<Result<String, AppError>>);
+    Effect::new(move |_| {
+        if let Some(r) = toggle.value().get() {
+            notice.set(Some(r));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(r) = revoke.value().get() {
+            notice.set(Some(r));
+        }
+    });
+    view! {
+        <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+            {move || detail.get().map(|d| match d {
+                Err(e) => view! { <Refused message=e.message to_list=true /> }.into_any(),
+                Ok(d) => view! {
+                    <nav aria-label="Breadcrumb" class="mb-2 text-sm text-slate-500">
+                        <a href="/operator" class=LINK>"Operator Console"</a>
+                        " / "
+                        <a href="/operator/applications" class=LINK>"Applications"</a>
+                    </nav>
+                    {outcome(notice)}
+                    <ApplicationView detail=d toggle revoke issue />
+                }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ApplicationView(
+    detail: ApplicationPageData,
+    toggle: ServerAction<SetApplicationStatus>,
+    revoke: ServerAction<RevokeApiKey>,
+    issue: ServerAction<IssueApiKey>,
+) -> impl IntoView {
+    let ApplicationPageData {
+        application: app,
+        keys,
+        scopes,
+    } = detail;
+    let active = app.status == "active";
+    let id = app.id.clone();
+    let toggle_id = app.id.clone();
+    let uri_list = |uris: Vec<String>| {
+        if uris.is_empty() {
+            view! { <span class="text-slate-500">"None"</span> }.into_any()
+        } else {
+            view! {
+                <ul class="space-y-0.5 font-mono text-xs break-all">
+                    {uris.into_iter().map(|u| view! { <li>{u}</li> }).collect_view()}
+                </ul>
+            }
+            .into_any()
+        }
+    };
+    view! {
+        <div class="mb-6 flex flex-wrap items-start justify-between gap-4">
+            <div>
+                <h1 class="text-2xl font-semibold tracking-tight" data-testid="app-name">{app.name.clone()}</h1>
+                <p class="mt-2 flex flex-wrap items-center gap-2 text-sm">
+                    <span class=badge(&app.environment)>{title_case(&app.environment)}</span>
+                    <span class=badge(&app.status) data-testid="app-status">{title_case(&app.status)}</span>
+                    <span class="text-slate-600">{format!("{} active {}", app.active_keys, if app.active_keys == 1 { "key" } else { "keys" })}</span>
+                </p>
+            </div>
+            <ActionForm action=toggle>
+                <input type="hidden" name="id" value=toggle_id />
+                {if active {
+                    view! {
+                        <input type="hidden" name="status" value="disabled" />
+                        <ConfirmSubmit label="Disable" danger=true testid="disable-app"
+                            confirm="Disable it? Its keys stop working and its tokens are refused at once.".to_owned() />
+                    }.into_any()
+                } else {
+                    view! {
+                        <input type="hidden" name="status" value="active" />
+                        <ConfirmSubmit label="Enable" testid="enable-app" confirm="Enable it again? Its unrevoked keys work again.".to_owned() />
+                    }.into_any()
+                }}
+            </ActionForm>
+        </div>
+        {(!active).then(|| view! {
+            <p role="note" class="mb-6 rounded-md border border-amber-200 bg-amber-50 px-4 py-3 text-sm text-amber-900" data-testid="disabled-note">
+                "This application is disabled: its keys are refused and the tokens issued to it no longer work."
+            </p>
+        })}
+        <div class="grid gap-6 lg:grid-cols-5 lg:items-start">
+            <section class=format!("{CARD} lg:col-span-2") aria-labelledby="details-h">
+                <h2 id="details-h" class="text-lg font-semibold">"Details"</h2>
+                <dl class="mt-4 space-y-3 text-sm">
+                    <div><dt class="text-slate-500">"Application ID"</dt><dd class="font-mono text-xs break-all">{id.clone()}</dd></div>
+                    <div><dt class="text-slate-500">"Grant types"</dt><dd class="font-mono text-xs">{app.grant_types.join(", ")}</dd></div>
+                    <div><dt class="text-slate-500">"Redirect URIs"</dt><dd>{uri_list(app.redirect_uris.clone())}</dd></div>
+                    <div><dt class="text-slate-500">"Post-logout redirect URIs"</dt><dd>{uri_list(app.post_logout_redirect_uris.clone())}</dd></div>
+                    <div><dt class="text-slate-500">"Tenants"</dt><dd>{if app.tenants.is_empty() { "None".to_owned() } else { app.tenants.join(", ") }}</dd></div>
+                    <div><dt class="text-slate-500">"Created"</dt><dd>{app.created.clone()}</dd></div>
+                    <div><dt class="text-slate-500">"Last changed"</dt><dd>{app.updated.clone()}</dd></div>
+                </dl>
+            </section>
+            <section class=format!("{CARD} lg:col-span-3") aria-labelledby="issue-h">
+                <h2 id="issue-h" class="text-lg font-semibold">"Issue key"</h2>
+                <p class="mt-1 text-sm text-slate-600">"A key's ID is the OAuth client_id; its secret is shown once, right after issuing."</p>
+                <IssuedKeyBox issue />
+                <IssueKeyForm issue application_id=id.clone() scopes tenants=app.tenants.clone() />
+            </section>
+        </div>
+        <KeysTable keys application_id=id.clone() revoke />
+    }
+}
+
+/// The secret of the key just issued, once, with copy buttons and a warning.
+#[component]
+fn IssuedKeyBox(issue: ServerAction<IssueApiKey>) -> impl IntoView {
+    move || {
+        match issue.value().get() {
+        Some(Ok(Submitted::Done(k))) => view! {
+            <div role="status" class="mt-4 space-y-3 rounded-lg border-2 border-amber-400 bg-amber-50 p-4" data-testid="issued-key">
+                <p class="font-semibold text-amber-900">
+                    {match &k.name {
+                        Some(n) => format!("Key “{n}” is issued."),
+                        None => "The key is issued.".to_owned(),
+                    }}
+                </p>
+                <p class="text-sm font-medium text-amber-900" data-testid="secret-warning">
+                    "Copy the secret now and store it safely: it will not be shown again. Gatehouse keeps only its hash."
+                </p>
+                <CopyField label="Client ID" id="issued-client-id" value=k.client_id.clone() />
+                <CopyField label="Client secret" id="issued-secret" value=k.secret.clone() />
+                <button type="button" class=SECONDARY data-testid="issued-done" on:click=move |_| issue.value().set(None)>"I have stored it"</button>
+            </div>
+        }.into_any(),
+        Some(Err(e)) => view! { <div class="mt-4"><Flash message=e.message error=true /></div> }.into_any(),
+        _ => ().into_any(),
+    }
+    }
+}
+
+#[component]
+fn IssueKeyForm(
+    issue: ServerAction<IssueApiKey>,
+    application_id: String,
+    scopes: Vec<String>,
+    tenants: Vec<String>,
+) -> impl IntoView {
+    let value = issue.value();
+    let form = NodeRef::<leptos::html::Form>::new();
+    reset_when_done(issue.version(), value, form);
+    view! {
+        <ActionForm action=issue node_ref=form attr:class="mt-4 space-y-4" attr:data-testid="issue-form">
+            <input type="hidden" name="application_id" value=application_id />
+            <div class="grid gap-4 sm:grid-cols-2">
+                <div>
+                    <label for="key-name" class="block text-sm font-medium">"Name"</label>
+                    <input id="key-name" name="name" maxlength="200" placeholder="billing worker" class=INPUT aria-describedby="name-error" />
+                    <FieldProblems field="name" problems=problems_with(value, "name") />
+                </div>
+                <div>
+                    <label for="key-expires" class="block text-sm font-medium">"Expires"</label>
+                    <input id="key-expires" name="expires_on" type="date" class=INPUT aria-describedby="expires_at-hint expires_at-error" />
+                    <p id="expires_at-hint" class="mt-1 text-xs text-slate-500">"At the end of that day (UTC); empty for never."</p>
+                    <FieldProblems field="expires_at" problems=problems_with(value, "expires_at") />
+                </div>
+            </div>
+            <fieldset aria-describedby="scopes-error">
+                <legend class="block text-sm font-medium">"Scopes"</legend>
+                <div class="mt-2 grid grid-cols-2 gap-x-4 gap-y-1 sm:grid-cols-3">
+                    {scopes.into_iter().map(|s| {
+                        let id = format!("scope-{}", s.replace(':', "-"));
+                        view! {
+                            <label class="flex items-center gap-2 text-sm">
+                                <input id=id type="checkbox" name="scopes[]" value=s.clone()
+                                    class="h-4 w-4 rounded border-slate-300 text-indigo-600 focus:ring-indigo-500" />
+                                <span class="font-mono">{s.clone()}</span>
+                            </label>
+                        }
+                    }).collect_view()}
+                </div>
+                <FieldProblems field="scopes" problems=problems_with(value, "scopes") />
+            </fieldset>
+            {if tenants.is_empty() {
+                view! {
+                    <input type="hidden" name="tenant" value="" />
+                    <p class="text-xs text-slate-500">"The application has no tenants, so the key is bound to none."</p>
+                }.into_any()
+            } else {
+                view! {
+                    <div>
+                        <label for="key-tenant" class="block text-sm font-medium">"Tenant"</label>
+                        <select id="key-tenant" name="tenant" class=INPUT aria-describedby="tenant-error">
+                            <option value="">"Not bound to one tenant"</option>
+                            {tenants.into_iter().map(|t| view! { <option value=t.clone()>{t.clone()}</option> }).collect_view()}
+                        </select>
+                        <FieldProblems field="tenant" problems=problems_with(value, "tenant") />
+                    </div>
+                }.into_any()
+            }}
+            <button type="submit" class=BUTTON data-testid="issue-submit" disabled=move || issue.pending().get()>"Issue key"</button>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn KeysTable(
+    keys: Vec<KeyRow>,
+    application_id: String,
+    revoke: ServerAction<RevokeApiKey>,
+) -> impl IntoView {
+    let count = keys.len();
+    view! {
+        <section class=format!("{CARD} mt-6") aria-labelledby="keys-h">
+            <div class="flex flex-wrap items-baseline justify-between gap-2">
+                <h2 id="keys-h" class="text-lg font-semibold">"API keys"</h2>
+                <span class="text-sm text-slate-500">{format!("{count} in all")}</span>
+            </div>
+            {if keys.is_empty() {
+                view! {
+                    <p class="mt-4 rounded-md border border-dashed border-slate-300 p-4 text-sm text-slate-600" data-testid="no-keys">
+                        "No keys yet. Issue one above."
+                    </p>
+                }.into_any()
+            } else {
+                view! {
+                    <div class="mt-4 overflow-x-auto">
+                        <table class="w-full text-left text-sm">
+                            <thead class="border-b border-slate-200 text-slate-500">
+                                <tr>
+                                    <th scope="col" class=TH>"Client ID"</th>
+                                    <th scope="col" class=TH>"Name"</th>
+                                    <th scope="col" class=TH>"Scopes"</th>
+                                    <th scope="col" class=TH>"Tenant"</th>
+                                    <th scope="col" class=TH>"Status"</th>
+                                    <th scope="col" class=TH>"Expires"</th>
+                                    <th scope="col" class=TH>"Last used"</th>
+                                    <th scope="col" class=TH>"Created"</th>
+                                    <th scope="col" class=TH><span class="sr-only">"Actions"</span></th>
+                                </tr>
+                            </thead>
+                            <tbody class="divide-y divide-slate-100">
+                                {keys.into_iter().map(|k| {
+                                    let revocable = k.status != "revoked";
+                                    let application_id = application_id.clone();
+                                    let client_id = k.client_id.clone();
+                                    let key_id = k.client_id.clone();
+                                    view! {
+                                        <tr data-testid="key-row" data-client-id=client_id>
+                                            <td class=format!("{TD} font-mono text-xs whitespace-nowrap")>{k.client_id.clone()}</td>
+                                            <td class=TD>{k.name.clone().unwrap_or_else(|| "—".into())}</td>
+                                            <td class=TD>
+                                                <div class="flex max-w-xs flex-wrap gap-1">
+                                                    {if k.scopes.is_empty() {
+                                                        view! { <span class="text-slate-500">"None"</span> }.into_any()
+                                                    } else {
+                                                        k.scopes.iter().map(|s| view! {
+                                                            <span class="rounded bg-slate-100 px-1.5 py-0.5 font-mono text-xs">{s.clone()}</span>
+                                                        }).collect_view().into_any()
+                                                    }}
+                                                </div>
+                                            </td>
+                                            <td class=TD>{k.tenant.clone().unwrap_or_else(|| "Any".into())}</td>
+                                            <td class=TD><span class=badge(&k.status) data-testid="key-status">{title_case(&k.status)}</span></td>
+                                            <td class=format!("{TD} whitespace-nowrap text-slate-600")>{k.expires.clone().unwrap_or_else(|| "Never".into())}</td>
+                                            <td class=format!("{TD} whitespace-nowrap text-slate-600")>{k.last_used.clone().unwrap_or_else(|| "Never".into())}</td>
+                                            <td class=format!("{TD} whitespace-nowrap text-slate-600")>{k.created.clone()}</td>
+                                            <td class=format!("{TD} text-right")>
+                                                {revocable.then(move || view! {
+                                                    <ActionForm action=revoke>
+                                                        <input type="hidden" name="application_id" value=application_id.clone() />
+                                                        <input type="hidden" name="key_id" value=key_id.clone() />
+                                                        <ConfirmSubmit label="Revoke" testid="revoke-key" confirm="Revoke this key?".to_owned() />
+                                                    </ActionForm>
+                                                })}
+                                            </td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }.into_any()
+            }}
+        </section>
+    }
+}
