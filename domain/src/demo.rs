@@ -141,3 +141,59 @@ pub async fn ensure_demo_application(
 }
 
 pub const DEMO_APPLICATION: &str = "Acme Portal (demo)";
+
+/// Demo flags (issue 5), once: `new_checkout` (on for the enterprise plan), `dark_mode`
+/// (off by default) and `beta_reports` (a 50 % rollout). Returns whether it created them.
+pub async fn ensure_demo_flags(pool: &PgPool) -> Result<bool, DomainError> {
+    use crate::flags::{create_flag, set_plan_default, FlagInput};
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(7240003)")
+        .execute(&mut *tx)
+        .await?;
+    let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM flag_definitions)")
+        .fetch_one(&mut *tx)
+        .await?;
+    if any {
+        return Ok(false);
+    }
+    let ctx = RequestContext::default();
+    for (key, description, default_value, rollout) in [
+        ("new_checkout", "The redesigned checkout flow", false, None),
+        (
+            "dark_mode",
+            "Dark colour scheme in the customer portal",
+            false,
+            None,
+        ),
+        (
+            "beta_reports",
+            "Early access to the new reports",
+            false,
+            Some(50),
+        ),
+    ] {
+        create_flag(
+            &mut tx,
+            &ctx,
+            None,
+            FlagInput {
+                key: Some(key.into()),
+                description: Some(description.into()),
+                default_value: Some(default_value),
+                rollout_percentage: Some(rollout),
+            },
+        )
+        .await?;
+    }
+    set_plan_default(
+        &mut tx,
+        &ctx,
+        None,
+        "new_checkout",
+        crate::types::Plan::Enterprise,
+        Some(true),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}

@@ -69,6 +69,9 @@ pub enum Command {
         listen: std::net::SocketAddr,
         #[arg(long, default_value_t = 700)]
         body_bytes: usize,
+        /// Serve exactly these bytes instead.
+        #[arg(long)]
+        body_file: Option<std::path::PathBuf>,
     },
     /// The embedded PostgreSQL (used when DATABASE_URL is unset).
     #[command(subcommand)]
@@ -129,6 +132,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             with_database(&settings, |db| async move {
                 startup::migrate(&db.pool).await?;
                 let created = gatehouse_domain::demo::ensure_demo_data(&db.pool)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                gatehouse_domain::demo::ensure_demo_flags(&db.pool)
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
                 println!(
@@ -200,9 +206,11 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Db(cmd) => embedded_db(&settings, cmd).await,
-        Command::BenchBaseline { listen, body_bytes } => {
-            crate::bench_baseline::serve(listen, body_bytes).await
-        }
+        Command::BenchBaseline {
+            listen,
+            body_bytes,
+            body_file,
+        } => crate::bench_baseline::serve(listen, body_bytes, body_file).await,
         Command::App(cmd) => crate::cli_apps::run_app(&settings, cmd).await,
         Command::Keys(cmd) => crate::cli_apps::run_keys(&settings, cmd).await,
         Command::Audit(AuditCommand::Verify) => {

@@ -190,6 +190,9 @@ async fn serve_with(settings: Settings, pool: PgPool, keys: MasterKeys) -> Resul
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         tracing::info!(created, "demo data ready");
         demo_application(&pool, &settings).await?;
+        gatehouse_domain::demo::ensure_demo_flags(&pool)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await

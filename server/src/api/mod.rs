@@ -107,6 +107,33 @@ async fn openapi() -> impl IntoResponse {
                         "name": {"type": "string"}, "scopes": {"type": "array", "items": {"type": "string"}},
                         "expires_at": {"type": "string", "format": "date-time"}, "tenant": {"type": "string"}}}}}},
                     "responses": {"201": {"description": "The key with client_id and client_secret"}, "422": {"$ref": "#/components/responses/Error"}}}},
+            "/api/v1/flags": {"get": {"summary": "Every effective flag of the tenant (API-FLAG); strong ETag, 304 on If-None-Match", "security": [{"bearer": []}],
+                "parameters": [{"name": "tenant", "in": "query", "schema": {"type": "string"}}, {"name": "user_id", "in": "query", "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "{tenant_id, plan, flags: {key: bool}, details: [{key, value, source}]}"}, "304": {"description": "Not modified"},
+                              "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}},
+            "/api/v1/flags/stream": {"get": {"summary": "Server-sent events: `flags` now and after every change", "security": [{"bearer": []}], "responses": {"200": {"description": "text/event-stream"}}}},
+            "/api/v1/flag-definitions": {
+                "get": {"summary": "Flag definitions with plan defaults (operators)", "security": [{"bearer": []}], "responses": {"200": {"description": "{data, next_cursor}"}}},
+                "post": {"summary": "Define a flag (FR-FLAG-001)", "security": [{"bearer": []}], "responses": {"201": {"description": "The definition"}, "409": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}},
+            "/api/v1/flag-definitions/stale": {"get": {"summary": "Flags never evaluated or not in 30 days", "security": [{"bearer": []}], "responses": {"200": {"description": "{data, next_cursor}"}}}},
+            "/api/v1/flag-definitions/{key}": {
+                "get": {"summary": "One definition", "security": [{"bearer": []}], "responses": {"200": {"description": "The definition"}, "404": {"$ref": "#/components/responses/Error"}}},
+                "patch": {"summary": "Change description, default or rollout_percentage (null clears)", "security": [{"bearer": []}], "responses": {"200": {"description": "The definition"}}}},
+            "/api/v1/flag-definitions/{key}/history": {"get": {"summary": "Every change, old → new, who, when", "security": [{"bearer": []}], "responses": {"200": {"description": "{data, next_cursor}"}}}},
+            "/api/v1/flag-definitions/{key}/plans/{plan}": {
+                "put": {"summary": "Set the plan's default ({value})", "security": [{"bearer": []}], "responses": {"200": {"description": "The definition"}}},
+                "delete": {"summary": "Clear the plan's default", "security": [{"bearer": []}], "responses": {"200": {"description": "The definition"}}}},
+            "/api/v1/tenants": {
+                "get": {"summary": "Tenants (search, status, plan, cursor, limit ≤ 100)", "security": [{"bearer": []}], "responses": {"200": {"description": "{data, next_cursor}"}, "422": {"$ref": "#/components/responses/Error"}}},
+                "post": {"summary": "Provision a tenant with its owner invited (UC-PROV-001)", "security": [{"bearer": []}], "responses": {"201": {"description": "The tenant"}, "409": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}},
+            "/api/v1/tenants/{id}": {"get": {"summary": "One tenant", "security": [{"bearer": []}], "responses": {"200": {"description": "The tenant"}, "404": {"$ref": "#/components/responses/Error"}}}},
+            "/api/v1/tenants/{id}/suspend": {"post": {"summary": "Suspend ({reason} optional): sessions, tokens end at once", "security": [{"bearer": []}], "responses": {"200": {"description": "The tenant"}}}},
+            "/api/v1/tenants/{id}/reactivate": {"post": {"summary": "Reactivate: login works again", "security": [{"bearer": []}], "responses": {"200": {"description": "The tenant"}}}},
+            "/api/v1/tenants/{id}/plan": {"put": {"summary": "Change the plan ({plan})", "security": [{"bearer": []}], "responses": {"200": {"description": "The tenant"}}}},
+            "/api/v1/tenants/{id}/flags": {"get": {"summary": "Effective flags with their source", "security": [{"bearer": []}], "responses": {"200": {"description": "{data, next_cursor}"}}}},
+            "/api/v1/tenants/{id}/flags/{key}": {
+                "put": {"summary": "Set the tenant's override ({value})", "security": [{"bearer": []}], "responses": {"200": {"description": "The override"}, "404": {"$ref": "#/components/responses/Error"}}},
+                "delete": {"summary": "Clear the override", "security": [{"bearer": []}], "responses": {"200": {"description": "The override"}}}},
             "/api/v1/apps/{id}/keys/{key}": {"delete": {"summary": "Revoke a key: its tokens stop at once", "security": [{"bearer": []}], "responses": {"200": {"description": "The key"}, "404": {"$ref": "#/components/responses/Error"}}}}
         },
         "components": {
