@@ -29,6 +29,7 @@ pub mod signing_keys;
 pub mod tenants;
 pub mod token_denials;
 pub mod types;
+pub mod user_admin;
 pub mod users;
 
 pub use error::{DomainError, FieldError};

@@ -23,6 +23,7 @@ mod passkeys;
 mod password_policy;
 mod tokens;
 mod universal_login;
+mod user_admin;
 
 async fn tenant(pool: &PgPool, domain: &str) -> Tenant {
     let mut tx = pool.begin().await.unwrap();

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod error;
 pub mod flags;
 pub mod tenants;
+pub mod users;
 
 pub use error::{ApiError, ApiJson};
 
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .merge(apps::router())
         .merge(flags::router())
         .merge(tenants::router())
+        .merge(users::router())
         .fallback(|| async { ApiError::not_found() })
 }
 

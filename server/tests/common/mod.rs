@@ -49,23 +49,15 @@ impl TestApp {
 }
 
 /// An operator (with an MFA-verified session made directly; the MFA step has its own
-/// tests) gets a user token through the authorization code flow of an operator-tooling
-/// application. Returns the operator's id and the access token.
+/// tests) and a user token for them. Returns the operator's id and the access token.
 pub async fn operator_token(app: &TestApp, pool: &PgPool) -> (uuid::Uuid, String) {
-    use gatehouse_domain::applications::{
-        issue_key, register_application, ApplicationInput, KeyInput,
-    };
     use gatehouse_domain::audit::RequestContext;
-    use gatehouse_domain::sessions::{create_session, NewSession};
     use gatehouse_domain::types::{Email, Role, UserStatus};
     use gatehouse_domain::users::{create_user, NewUser};
-    use secrecy::ExposeSecret;
-    const REDIRECT: &str = "http://127.0.0.1:4999/ops-callback";
-    let ctx = RequestContext::default();
     let mut tx = pool.begin().await.unwrap();
     let operator = create_user(
         &mut tx,
-        &ctx,
+        &RequestContext::default(),
         None,
         NewUser {
             tenant_id: None,
@@ -78,10 +70,26 @@ pub async fn operator_token(app: &TestApp, pool: &PgPool) -> (uuid::Uuid, String
     )
     .await
     .unwrap();
+    tx.commit().await.unwrap();
+    (operator.id, user_token(app, pool, operator.id).await)
+}
+
+/// A user token for an existing active user, through the authorization code flow of a
+/// tooling application (the user's session is made directly, MFA-verified).
+pub async fn user_token(app: &TestApp, pool: &PgPool, user_id: uuid::Uuid) -> String {
+    use gatehouse_domain::applications::{
+        issue_key, register_application, ApplicationInput, KeyInput,
+    };
+    use gatehouse_domain::audit::RequestContext;
+    use gatehouse_domain::sessions::{create_session, NewSession};
+    use secrecy::ExposeSecret;
+    const REDIRECT: &str = "http://127.0.0.1:4999/ops-callback";
+    let ctx = RequestContext::default();
+    let mut tx = pool.begin().await.unwrap();
     let session = create_session(
         &mut tx,
         NewSession {
-            user_id: operator.id,
+            user_id,
             ip: None,
             user_agent: None,
             auth_methods: vec!["pwd".into(), "otp".into()],
@@ -95,7 +103,7 @@ pub async fn operator_token(app: &TestApp, pool: &PgPool) -> (uuid::Uuid, String
         &ctx,
         None,
         ApplicationInput {
-            name: Some("Ops tooling".into()),
+            name: Some(format!("Tooling {user_id}")),
             redirect_uris: Some(vec![REDIRECT.into()]),
             grant_types: Some(vec!["authorization_code".into()]),
             ..Default::default()
@@ -157,8 +165,5 @@ pub async fn operator_token(app: &TestApp, pool: &PgPool) -> (uuid::Uuid, String
         .json()
         .await
         .unwrap();
-    (
-        operator.id,
-        body["access_token"].as_str().unwrap().to_owned(),
-    )
+    body["access_token"].as_str().unwrap().to_owned()
 }

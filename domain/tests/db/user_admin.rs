@@ -1,0 +1,268 @@
+//! Tenant user administration (issue 6; SPEC §2; FR-TENANT-002/004/006).
+
+use super::*;
+use gatehouse_domain::sessions::{create_session, NewSession};
+use gatehouse_domain::user_admin::{
+    archive_user, change_role, get_user, list_users, reset_mfa, revoke_sessions, set_enabled,
+    UserQuery,
+};
+
+async fn member(pool: &PgPool, tenant: Uuid, email: &str, role: Role) -> User {
+    user(pool, None, new_user(Some(tenant), email, role))
+        .await
+        .unwrap()
+}
+
+async fn live_sessions(pool: &PgPool, user: Uuid) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM sessions WHERE user_id = $1 AND revoked_at IS NULL")
+        .bind(user)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+async fn session(pool: &PgPool, user: Uuid) {
+    let mut tx = pool.begin().await.unwrap();
+    create_session(
+        &mut tx,
+        NewSession {
+            user_id: user,
+            ip: None,
+            user_agent: None,
+            auth_methods: vec!["pwd".into()],
+            mfa_verified: true,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn the_rules_of_spec_2_hold_for_roles_status_and_deletion(pool: PgPool) {
+    let acme = tenant(&pool, "acme").await;
+    let owner = member(&pool, acme.id, "owner@acme.test", Role::Owner).await;
+    let admin = member(&pool, acme.id, "admin@acme.test", Role::Admin).await;
+    let bob = member(&pool, acme.id, "bob@acme.test", Role::User).await;
+    let ctx = RequestContext::default();
+    let (o, a) = (actor_of(&owner), actor_of(&admin));
+    // The last active owner can be neither demoted, disabled nor deleted.
+    let mut tx = pool.begin().await.unwrap();
+    assert!(matches!(
+        change_role(&mut tx, &ctx, &o, owner.id, Role::Admin).await,
+        Err(DomainError::Conflict { .. })
+    ));
+    assert!(matches!(
+        set_enabled(&mut tx, &ctx, &o, owner.id, false).await,
+        Err(DomainError::Conflict { .. })
+    ));
+    assert!(matches!(
+        archive_user(&mut tx, &ctx, &o, owner.id).await,
+        Err(DomainError::Conflict { .. })
+    ));
+    // An admin cannot grant owner nor act on owners.
+    assert!(matches!(
+        change_role(&mut tx, &ctx, &a, bob.id, Role::Owner).await,
+        Err(DomainError::PermissionDenied(_))
+    ));
+    assert!(matches!(
+        set_enabled(&mut tx, &ctx, &a, owner.id, false).await,
+        Err(DomainError::PermissionDenied(_))
+    ));
+    drop(tx);
+    // A role change ends the person's sessions at once, in the same transaction.
+    session(&pool, bob.id).await;
+    let mut tx = pool.begin().await.unwrap();
+    let changed = change_role(&mut tx, &ctx, &a, bob.id, Role::Admin)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(changed.role, "admin");
+    assert_eq!(live_sessions(&pool, bob.id).await, 0);
+    assert_eq!(audit_count(&pool, "user.role.change").await, 1);
+    // Disable / enable.
+    session(&pool, bob.id).await;
+    let mut tx = pool.begin().await.unwrap();
+    assert_eq!(
+        set_enabled(&mut tx, &ctx, &o, bob.id, false)
+            .await
+            .unwrap()
+            .status,
+        "disabled"
+    );
+    tx.commit().await.unwrap();
+    assert_eq!(live_sessions(&pool, bob.id).await, 0);
+    let mut tx = pool.begin().await.unwrap();
+    assert_eq!(
+        set_enabled(&mut tx, &ctx, &o, bob.id, true)
+            .await
+            .unwrap()
+            .status,
+        "active"
+    );
+    // A second owner makes the first one removable.
+    change_role(&mut tx, &ctx, &o, bob.id, Role::Owner)
+        .await
+        .unwrap();
+    change_role(&mut tx, &ctx, &o, owner.id, Role::User)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    // Deleting archives; a second delete is gone.
+    let b = actor_of(&User {
+        role: Role::Owner,
+        ..bob.clone()
+    });
+    let mut tx = pool.begin().await.unwrap();
+    archive_user(&mut tx, &ctx, &b, admin.id).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    assert!(matches!(
+        archive_user(&mut tx, &ctx, &b, admin.id).await,
+        Err(DomainError::Gone(_))
+    ));
+    drop(tx);
+    assert_eq!(
+        get_user(&pool, &b, admin.id).await.unwrap().status,
+        "archived"
+    );
+    // MFA reset and session revocation are audited.
+    let mut tx = pool.begin().await.unwrap();
+    reset_mfa(&mut tx, &ctx, &b, owner.id).await.unwrap();
+    revoke_sessions(&mut tx, &ctx, &b, owner.id).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(audit_count(&pool, "auth.mfa.reset").await, 1);
+}
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn other_tenants_users_are_not_found_and_users_cannot_administer(pool: PgPool) {
+    let acme = tenant(&pool, "acme").await;
+    let globex = tenant(&pool, "globex").await;
+    let admin = actor_of(&member(&pool, acme.id, "admin@acme.test", Role::Admin).await);
+    let plain = actor_of(&member(&pool, acme.id, "u@acme.test", Role::User).await);
+    let stranger = member(&pool, globex.id, "x@globex.test", Role::User).await;
+    let ctx = RequestContext::default();
+    assert!(matches!(
+        get_user(&pool, &admin, stranger.id).await,
+        Err(DomainError::NotFound(_))
+    ));
+    let mut tx = pool.begin().await.unwrap();
+    assert!(matches!(
+        set_enabled(&mut tx, &ctx, &admin, stranger.id, false).await,
+        Err(DomainError::NotFound(_))
+    ));
+    assert!(matches!(
+        archive_user(&mut tx, &ctx, &admin, stranger.id).await,
+        Err(DomainError::NotFound(_))
+    ));
+    drop(tx);
+    let q = || UserQuery {
+        limit: 25,
+        ..Default::default()
+    };
+    assert!(matches!(
+        list_users(&pool, &admin, globex.id, q()).await,
+        Err(DomainError::NotFound(_))
+    ));
+    assert!(matches!(
+        list_users(&pool, &plain, acme.id, q()).await,
+        Err(DomainError::PermissionDenied(_))
+    ));
+}
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn the_user_list_searches_filters_pages_and_hides_archived(pool: PgPool) {
+    let acme = tenant(&pool, "acme").await;
+    let owner = actor_of(&member(&pool, acme.id, "owner@acme.test", Role::Owner).await);
+    for i in 0..7 {
+        member(
+            &pool,
+            acme.id,
+            &format!("user{i}@acme.test"),
+            if i % 2 == 0 { Role::User } else { Role::Admin },
+        )
+        .await;
+    }
+    let gone = member(&pool, acme.id, "gone@acme.test", Role::User).await;
+    let mut tx = pool.begin().await.unwrap();
+    archive_user(&mut tx, &RequestContext::default(), &owner, gone.id)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = list_users(
+            &pool,
+            &owner,
+            acme.id,
+            UserQuery {
+                limit: 3,
+                cursor: cursor.clone(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        seen.extend(page.data.into_iter().map(|u| u.email));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        8,
+        "7 members and the owner; the archived one hidden: {seen:?}"
+    );
+    let admins = list_users(
+        &pool,
+        &owner,
+        acme.id,
+        UserQuery {
+            role: Some(Role::Admin),
+            limit: 25,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(admins.data.len(), 3);
+    let found = list_users(
+        &pool,
+        &owner,
+        acme.id,
+        UserQuery {
+            search: Some("USER3".into()),
+            limit: 25,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(found.data[0].email, "user3@acme.test");
+    let archived = list_users(
+        &pool,
+        &owner,
+        acme.id,
+        UserQuery {
+            status: Some(UserStatus::Archived),
+            limit: 25,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(archived.data.len(), 1);
+    assert!(list_users(
+        &pool,
+        &owner,
+        acme.id,
+        UserQuery {
+            limit: 0,
+            ..Default::default()
+        }
+    )
+    .await
+    .is_err());
+}

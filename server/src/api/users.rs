@@ -1,0 +1,319 @@
+//! The Users API (SPEC §9; FR-TENANT-001/002/004/006, UC-TENANT-INVITE,
+//! UC-TENANT-USER-DELETE/UPDATE/STATUS-UPDATE, UC-TENANT-SESSION-REVOKE): on the caller's
+//! tenant — operators name one with `?tenant=domain` to list or invite. A user token is
+//! needed (the caller's role decides, in the domain); another tenant's user is 404.
+
+use crate::api::auth::Bearer;
+use crate::api::tenants::page_limit;
+use crate::api::{ApiError, ApiJson};
+use crate::passkeys::Caller;
+use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use gatehouse_domain::invitations::{invite_user, NewInvitation, DEFAULT_LIFETIME};
+use gatehouse_domain::permissions::{Actor, Permission};
+use gatehouse_domain::types::{DisplayName, Email, Role, UserStatus};
+use gatehouse_domain::user_admin::{self, UserQuery};
+use gatehouse_domain::{DomainError, FieldError};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/users", get(list).post(create))
+        .route("/v1/users/{id}", get(show).patch(update).delete(remove))
+        .route("/v1/users/{id}/sessions/revoke", post(revoke_sessions))
+        .route("/v1/users/{id}/mfa/reset", post(reset_mfa))
+}
+
+fn person(bearer: &Bearer) -> Result<Actor, ApiError> {
+    bearer.require_user_with(Permission::UsersRead)
+}
+
+/// The tenant a list or an invitation is for: the caller's own, or (operators) `?tenant=`.
+async fn tenant_of(state: &AppState, actor: &Actor, asked: Option<&str>) -> Result<Uuid, ApiError> {
+    let asked = asked.map(str::trim).filter(|s| !s.is_empty());
+    match (actor.tenant_id, asked) {
+        (Some(own), None) => Ok(own),
+        (own, Some(domain)) => {
+            let id: Option<Uuid> = sqlx::query_scalar("SELECT id FROM tenants WHERE domain = $1")
+                .bind(domain.to_ascii_lowercase())
+                .fetch_optional(&state.pool)
+                .await?;
+            match (own, id) {
+                (Some(own), Some(id)) if own == id => Ok(id),
+                (None, Some(id)) => Ok(id),
+                _ => Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "ERR_NOT_FOUND",
+                    "tenant not found",
+                )),
+            }
+        }
+        (None, None) => Err(ApiError::validation(vec![FieldError::new(
+            "tenant",
+            "platform users name the tenant (?tenant=domain)",
+        )])),
+    }
+}
+
+fn id_of(raw: &str) -> Result<Uuid, ApiError> {
+    raw.parse().map_err(|_| ApiError::not_found())
+}
+
+fn collect(errors: &mut Vec<FieldError>, e: DomainError) {
+    if let DomainError::Validation(details) = e {
+        errors.extend(details);
+    }
+}
+
+/// SPEC §9: strings trimmed, empty = null.
+fn text(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    tenant: Option<String>,
+    search: Option<String>,
+    role: Option<String>,
+    status: Option<String>,
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    bearer: Bearer,
+    Query(q): Query<ListQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let actor = person(&bearer)?;
+    let mut errors = Vec::new();
+    let role = text(q.role).and_then(|r| Role::parse(&r).map_err(|e| collect(&mut errors, e)).ok());
+    let status = text(q.status).and_then(|s| {
+        UserStatus::parse(&s)
+            .map_err(|e| collect(&mut errors, e))
+            .ok()
+    });
+    let limit = page_limit(q.limit.as_deref());
+    if let Err(e) = &limit {
+        errors.extend(e.details.clone());
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let tenant = tenant_of(&state, &actor, q.tenant.as_deref()).await?;
+    let page = user_admin::list_users(
+        &state.pool,
+        &actor,
+        tenant,
+        UserQuery {
+            search: text(q.search),
+            role,
+            status,
+            include_archived: false,
+            cursor: text(q.cursor),
+            limit: limit?,
+        },
+    )
+    .await?;
+    Ok(Json(page))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    bearer: Bearer,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let actor = person(&bearer)?;
+    Ok(Json(
+        user_admin::get_user(&state.pool, &actor, id_of(&id)?).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    name: Option<String>,
+    email: Option<String>,
+    role: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TenantParam {
+    tenant: Option<String>,
+}
+
+/// `POST /users`: invites the person (status `invited`, the invitation mailed).
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    bearer: Bearer,
+    Query(q): Query<TenantParam>,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let actor = bearer.require_user_with(Permission::UsersInvite)?;
+    let mut errors = Vec::new();
+    let email = match text(body.email) {
+        None => {
+            errors.push(FieldError::new("email", "is required"));
+            None
+        }
+        Some(e) => Email::parse(&e)
+            .map_err(|err| collect(&mut errors, err))
+            .ok(),
+    };
+    let name = text(body.name).and_then(|n| {
+        DisplayName::parse(&n)
+            .map_err(|e| collect(&mut errors, e))
+            .ok()
+    });
+    let role = match text(body.role) {
+        None => Some(Role::User),
+        Some(r) => Role::parse(&r).map_err(|e| collect(&mut errors, e)).ok(),
+    };
+    let (Some(email), Some(role), true) = (email, role, errors.is_empty()) else {
+        return Err(ApiError::validation(errors));
+    };
+    let tenant = tenant_of(&state, &actor, q.tenant.as_deref()).await?;
+    let mut tx = state.pool.begin().await?;
+    let user = invite_user(
+        &mut tx,
+        &caller.ctx,
+        Some(&actor),
+        NewInvitation {
+            tenant_id: tenant,
+            email,
+            role,
+            lifetime: DEFAULT_LIFETIME,
+        },
+        &state.settings.public_url(),
+    )
+    .await?;
+    let view = if name.is_some() {
+        user_admin::update_profile(&mut tx, &caller.ctx, &actor, user.id, Some(name)).await?
+    } else {
+        user_admin::get_user_in(&mut tx, user.id).await?
+    };
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// `PATCH /users/{id}`: merge semantics over name, role and status (`active`/`disabled`).
+/// The email address changes only through verification of the new address.
+async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    bearer: Bearer,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<serde_json::Map<String, Value>>,
+) -> Result<impl IntoResponse, ApiError> {
+    let actor = person(&bearer)?;
+    let id = id_of(&id)?;
+    let mut errors = Vec::new();
+    let mut name: Option<Option<DisplayName>> = None;
+    let mut role = None;
+    let mut enabled = None;
+    for (field, value) in &body {
+        let as_text = || match value {
+            Value::Null => Ok(None),
+            Value::String(s) => Ok(text(Some(s.clone()))),
+            _ => Err(FieldError::new(field.clone(), "must be a string or null")),
+        };
+        match field.as_str() {
+            "name" => match as_text() {
+                Ok(None) => name = Some(None),
+                Ok(Some(n)) => match DisplayName::parse(&n) {
+                    Ok(n) => name = Some(Some(n)),
+                    Err(e) => collect(&mut errors, e),
+                },
+                Err(e) => errors.push(e),
+            },
+            "role" => match as_text() {
+                Ok(Some(r)) => match Role::parse(&r) {
+                    Ok(r) => role = Some(r),
+                    Err(e) => collect(&mut errors, e),
+                },
+                Ok(None) => errors.push(FieldError::new("role", "cannot be empty")),
+                Err(e) => errors.push(e),
+            },
+            "status" => match as_text().map(|s| s.map(|s| s.to_ascii_lowercase())) {
+                Ok(Some(s)) if s == "active" => enabled = Some(true),
+                Ok(Some(s)) if s == "disabled" => enabled = Some(false),
+                Ok(_) => errors.push(FieldError::new(
+                    "status",
+                    "must be active or disabled (delete a user to archive them)",
+                )),
+                Err(e) => errors.push(e),
+            },
+            "email" => errors.push(FieldError::new(
+                "email",
+                "an address changes only after the new address is verified; this is not available through the API yet",
+            )),
+            other => errors.push(FieldError::new(other, "unknown field")),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let mut tx = state.pool.begin().await?;
+    let mut view = user_admin::update_profile(&mut tx, &caller.ctx, &actor, id, name).await?;
+    if let Some(role) = role {
+        view = user_admin::change_role(&mut tx, &caller.ctx, &actor, id, role).await?;
+    }
+    if let Some(enabled) = enabled {
+        view = user_admin::set_enabled(&mut tx, &caller.ctx, &actor, id, enabled).await?;
+    }
+    tx.commit().await?;
+    state.tokens.changed().await?;
+    Ok(Json(view))
+}
+
+/// `DELETE /users/{id}`: archives; a second delete answers 410 ERR_GONE.
+async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    bearer: Bearer,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let actor = person(&bearer)?;
+    let mut tx = state.pool.begin().await?;
+    user_admin::archive_user(&mut tx, &caller.ctx, &actor, id_of(&id)?).await?;
+    tx.commit().await?;
+    state.tokens.changed().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn revoke_sessions(
+    State(state): State<AppState>,
+    caller: Caller,
+    bearer: Bearer,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let actor = person(&bearer)?;
+    let mut tx = state.pool.begin().await?;
+    let n = user_admin::revoke_sessions(&mut tx, &caller.ctx, &actor, id_of(&id)?).await?;
+    tx.commit().await?;
+    state.tokens.changed().await?;
+    Ok(Json(json!({"sessions_revoked": n})))
+}
+
+async fn reset_mfa(
+    State(state): State<AppState>,
+    caller: Caller,
+    bearer: Bearer,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let actor = person(&bearer)?;
+    let mut tx = state.pool.begin().await?;
+    user_admin::reset_mfa(&mut tx, &caller.ctx, &actor, id_of(&id)?).await?;
+    tx.commit().await?;
+    state.tokens.changed().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

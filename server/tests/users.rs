@@ -1,0 +1,359 @@
+//! The Users API (issue 6; SPEC §9; FR-TENANT-001/002/004/006): conventions and refusals.
+
+mod common;
+
+use common::{operator_token, spawn_app, user_token, TestApp};
+use gatehouse_domain::audit::RequestContext;
+use gatehouse_domain::tenants::{provision_tenant, NewTenant};
+use gatehouse_domain::types::{DisplayName, Email, Plan, Role, TenantDomain, UserStatus};
+use gatehouse_domain::users::{create_user, NewUser};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+async fn tenant(pool: &PgPool, domain: &str) -> Uuid {
+    let mut tx = pool.begin().await.unwrap();
+    let t = provision_tenant(
+        &mut tx,
+        &RequestContext::default(),
+        None,
+        NewTenant {
+            name: DisplayName::parse(domain).unwrap(),
+            domain: TenantDomain::parse(domain).unwrap(),
+            plan: Plan::Pro,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    t.id
+}
+
+async fn member(pool: &PgPool, tenant: Uuid, email: &str, role: Role) -> Uuid {
+    let mut tx = pool.begin().await.unwrap();
+    let u = create_user(
+        &mut tx,
+        &RequestContext::default(),
+        None,
+        NewUser {
+            tenant_id: Some(tenant),
+            email: Email::parse(email).unwrap(),
+            name: None,
+            role,
+            status: UserStatus::Active,
+            password: None,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    u.id
+}
+
+async fn call(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = app.client.request(method, app.url(path)).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn admins_run_their_users_through_the_api(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let acme = tenant(&pool, "acme").await;
+    let owner = member(&pool, acme, "owner@acme.test", Role::Owner).await;
+    let admin = member(&pool, acme, "admin@acme.test", Role::Admin).await;
+    let admin_token = user_token(&app, &pool, admin).await;
+
+    // Create = invite; trimming, case-insensitive enums, stored lowercase.
+    let (status, created) = call(
+        &app,
+        Method::POST,
+        "/api/v1/users",
+        &admin_token,
+        Some(json!({"name": "  Carol  ", "email": " carol@acme.test ", "role": "ADMIN"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(
+        (
+            created["name"].as_str(),
+            created["role"].as_str(),
+            created["status"].as_str()
+        ),
+        (Some("Carol"), Some("admin"), Some("invited"))
+    );
+    let carol = created["id"].as_str().unwrap().to_owned();
+    // Every violation listed with its field; unknown fields refused.
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        "/api/v1/users",
+        &admin_token,
+        Some(json!({"email": "not-an-address", "role": "boss"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<&str> = body["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["email", "role"]);
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/users",
+        &admin_token,
+        Some(json!({"email": "d@acme.test", "nickname": "d"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        "/api/v1/users",
+        &admin_token,
+        Some(json!({"email": "CAROL@acme.test"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    // An admin cannot grant owner.
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        "/api/v1/users",
+        &admin_token,
+        Some(json!({"email": "e@acme.test", "role": "owner"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("ERR_PERMISSION_DENIED"))
+    );
+
+    // List: cursor pages, limit rules.
+    let (status, page) = call(
+        &app,
+        Method::GET,
+        "/api/v1/users?limit=2",
+        &admin_token,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["data"].as_array().unwrap().len(), 2);
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let (_, rest) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/users?limit=2&cursor={cursor}"),
+        &admin_token,
+        None,
+    )
+    .await;
+    assert_eq!(rest["data"].as_array().unwrap().len(), 1);
+    assert!(rest["next_cursor"].is_null());
+    assert_eq!(
+        call(
+            &app,
+            Method::GET,
+            "/api/v1/users?limit=101",
+            &admin_token,
+            None
+        )
+        .await
+        .0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        call(
+            &app,
+            Method::GET,
+            "/api/v1/users?role=OWNER",
+            &admin_token,
+            None
+        )
+        .await
+        .1["data"][0]["email"],
+        "owner@acme.test"
+    );
+    let (_, one) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/users/{owner}"),
+        &admin_token,
+        None,
+    )
+    .await;
+    assert!(one.get("last_login").is_some() && one["created_at"].as_str().unwrap().ends_with('Z'));
+
+    // PATCH merges; the rules of SPEC §2 hold; email changes only through verification.
+    let (status, body) = call(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/users/{carol}"),
+        &admin_token,
+        Some(json!({"name": "Carol Jones"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["name"].as_str(), body["role"].as_str()),
+        (StatusCode::OK, Some("Carol Jones"), Some("admin"))
+    );
+    let (status, _) = call(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/users/{owner}"),
+        &admin_token,
+        Some(json!({"status": "disabled"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "admins cannot act on owners");
+    let (status, body) = call(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/users/{carol}"),
+        &admin_token,
+        Some(json!({"email": "new@acme.test"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["details"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("email"))
+    );
+    let owner_token = user_token(&app, &pool, owner).await;
+    let (status, body) = call(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/users/{owner}"),
+        &owner_token,
+        Some(json!({"role": "admin"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("ERR_CONFLICT")),
+        "last owner"
+    );
+
+    // Disabling the admin ends their token at once.
+    let (status, _) = call(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/users/{admin}"),
+        &owner_token,
+        Some(json!({"status": "Disabled"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = call(&app, Method::GET, "/api/v1/users", &admin_token, None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("ERR_AUTH"))
+    );
+
+    // DELETE archives; a second delete is 410.
+    let res = app
+        .client
+        .delete(app.url(&format!("/api/v1/users/{carol}")))
+        .bearer_auth(&owner_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let (status, body) = call(
+        &app,
+        Method::DELETE,
+        &format!("/api/v1/users/{carol}"),
+        &owner_token,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::GONE, Some("ERR_GONE"))
+    );
+    let (_, page) = call(&app, Method::GET, "/api/v1/users", &owner_token, None).await;
+    assert!(
+        page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["status"] != "archived"),
+        "archived users hidden"
+    );
+}
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn other_tenants_are_404_and_the_user_role_gets_403(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let acme = tenant(&pool, "acme").await;
+    let globex = tenant(&pool, "globex").await;
+    let acme_owner = member(&pool, acme, "owner@acme.test", Role::Owner).await;
+    let plain = member(&pool, acme, "u@acme.test", Role::User).await;
+    let stranger = member(&pool, globex, "x@globex.test", Role::Owner).await;
+    let owner_token = user_token(&app, &pool, acme_owner).await;
+    let user_tok = user_token(&app, &pool, plain).await;
+    for (method, path) in [
+        (Method::GET, format!("/api/v1/users/{stranger}")),
+        (Method::PATCH, format!("/api/v1/users/{stranger}")),
+        (Method::DELETE, format!("/api/v1/users/{stranger}")),
+        (
+            Method::POST,
+            format!("/api/v1/users/{stranger}/sessions/revoke"),
+        ),
+        (Method::POST, format!("/api/v1/users/{stranger}/mfa/reset")),
+        (Method::GET, "/api/v1/users?tenant=globex".to_owned()),
+    ] {
+        let body = (method == Method::PATCH).then(|| json!({"name": "x"}));
+        let (status, res) = call(&app, method.clone(), &path, &owner_token, body).await;
+        assert_eq!(
+            (status, res["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("ERR_NOT_FOUND")),
+            "{method} {path}"
+        );
+    }
+    for (method, path) in [
+        (Method::GET, "/api/v1/users".to_owned()),
+        (Method::POST, "/api/v1/users".to_owned()),
+        (Method::GET, format!("/api/v1/users/{acme_owner}")),
+        (Method::PATCH, format!("/api/v1/users/{acme_owner}")),
+        (Method::DELETE, format!("/api/v1/users/{acme_owner}")),
+        (
+            Method::POST,
+            format!("/api/v1/users/{acme_owner}/sessions/revoke"),
+        ),
+    ] {
+        let body =
+            matches!(method, Method::PATCH | Method::POST).then(|| json!({"email": "z@acme.test"}));
+        let (status, res) = call(&app, method.clone(), &path, &user_tok, body).await;
+        assert_eq!(
+            (status, res["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("ERR_PERMISSION_DENIED")),
+            "{method} {path}: {res}"
+        );
+    }
+    // Operators name the tenant.
+    let (_, op) = operator_token(&app, &pool).await;
+    let (status, page) = call(&app, Method::GET, "/api/v1/users?tenant=globex", &op, None).await;
+    assert_eq!(
+        (status, page["data"][0]["email"].as_str()),
+        (StatusCode::OK, Some("x@globex.test"))
+    );
+    assert_eq!(
+        call(&app, Method::GET, "/api/v1/users", &op, None).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+}
