@@ -3,7 +3,7 @@
 //! and the Operator Console.
 
 use crate::api::auth::Bearer;
-use crate::api::{ApiError, ApiJson};
+use crate::api::{ApiError, ApiJson, ApiRoutes};
 use crate::passkeys::Caller;
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
+    ApiRoutes::new()
         .route("/v1/me", get(me))
         .route("/v1/apps", get(list).post(register))
         .route("/v1/apps/{id}", get(show).patch(update))
@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/apps/{id}/enable", post(enable))
         .route("/v1/apps/{id}/keys", get(keys).post(issue_key))
         .route("/v1/apps/{id}/keys/{key_id}", delete(revoke_key))
+        .build()
 }
 
 /// Who the token belongs to (SPEC §9).

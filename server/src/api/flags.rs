@@ -5,7 +5,7 @@
 //! (FR-FLAG-001): definitions, plan defaults, per-tenant overrides, history, stale flags.
 
 use crate::api::auth::Bearer;
-use crate::api::{ApiError, ApiJson};
+use crate::api::{ApiError, ApiJson, ApiRoutes};
 use crate::flags::{etag_of, flags_body, CachedTenant};
 use crate::passkeys::Caller;
 use crate::state::AppState;
@@ -26,7 +26,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
+    ApiRoutes::new()
         .route("/v1/flags", get(flag_api))
         .route("/v1/flags/stream", get(stream))
         .route(
@@ -48,6 +48,7 @@ pub fn router() -> Router<AppState> {
             "/v1/tenants/{id}/flags/{key}",
             put(set_override).delete(clear_override),
         )
+        .build()
 }
 
 /// OFREP lives at the root, in its own error format.

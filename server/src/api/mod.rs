@@ -22,9 +22,48 @@ use axum::routing::get;
 use axum::{Json, Router};
 use error::PendingError;
 
+/// The `/api` router, built only through [`ApiRoutes`], so that every route is known to
+/// [`registered_paths`] (the tenant-isolation walk requests them all).
+pub struct ApiRoutes(Router<AppState>);
+
+static PATHS: std::sync::Mutex<std::collections::BTreeSet<&'static str>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+impl ApiRoutes {
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        Self(Router::new())
+    }
+
+    pub fn route(
+        self,
+        path: &'static str,
+        method_router: axum::routing::MethodRouter<AppState>,
+    ) -> Self {
+        if let Ok(mut paths) = PATHS.lock() {
+            paths.insert(path);
+        }
+        Self(self.0.route(path, method_router))
+    }
+
+    pub fn build(self) -> Router<AppState> {
+        self.0
+    }
+}
+
+/// Every path under `/api` (relative, e.g. `/v1/users/{id}`), as registered.
+pub fn registered_paths() -> Vec<&'static str> {
+    let _ = router();
+    PATHS
+        .lock()
+        .map(|p| p.iter().copied().collect())
+        .unwrap_or_default()
+}
+
 pub fn router() -> Router<AppState> {
-    Router::new()
+    ApiRoutes::new()
         .route("/v1/openapi.json", get(openapi))
+        .build()
         .merge(apps::router())
         .merge(flags::router())
         .merge(tenants::router())

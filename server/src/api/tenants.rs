@@ -3,7 +3,7 @@
 //! change plan — the same domain operations, rules and audit as the Operator Console.
 
 use crate::api::auth::Bearer;
-use crate::api::{ApiError, ApiJson};
+use crate::api::{ApiError, ApiJson, ApiRoutes};
 use crate::passkeys::Caller;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
@@ -19,12 +19,13 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
+    ApiRoutes::new()
         .route("/v1/tenants", get(list).post(provision))
         .route("/v1/tenants/{id}", get(show))
         .route("/v1/tenants/{id}/suspend", post(suspend))
         .route("/v1/tenants/{id}/reactivate", post(reactivate))
         .route("/v1/tenants/{id}/plan", put(change_plan))
+        .build()
 }
 
 fn operator(bearer: &Bearer) -> Result<Actor, ApiError> {

@@ -5,7 +5,7 @@
 
 use crate::api::auth::Bearer;
 use crate::api::tenants::page_limit;
-use crate::api::{ApiError, ApiJson};
+use crate::api::{ApiError, ApiJson, ApiRoutes};
 use crate::passkeys::Caller;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
@@ -23,11 +23,12 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
+    ApiRoutes::new()
         .route("/v1/users", get(list).post(create))
         .route("/v1/users/{id}", get(show).patch(update).delete(remove))
         .route("/v1/users/{id}/sessions/revoke", post(revoke_sessions))
         .route("/v1/users/{id}/mfa/reset", post(reset_mfa))
+        .build()
 }
 
 fn person(bearer: &Bearer) -> Result<Actor, ApiError> {

@@ -1,0 +1,294 @@
+//! Tenant isolation, proven by walking every `/api/v1` route (issue 6 item 5; SPEC §2;
+//! CON-SEC-001). The routes come from the router itself (`api::registered_paths`), so a
+//! route added later is walked too — and fails here until the walk knows how to fill its
+//! path parameters.
+//!
+//! Tenant B's owner, admin and user call every route, with every method, on tenant A's
+//! resources: nothing succeeds (404 for A's resources, 403 for what their role may not do),
+//! nothing they may read mentions A, and A's data and audit trail are unchanged. A's own
+//! `user` gets 403 ERR_PERMISSION_DENIED on every administrative route.
+
+mod common;
+
+use common::{spawn_app, user_token, TestApp};
+use gatehouse_domain::applications::{issue_key, register_application, ApplicationInput, KeyInput};
+use gatehouse_domain::audit::RequestContext;
+use gatehouse_domain::flags::{create_flag, FlagInput};
+use gatehouse_domain::tenants::{provision_tenant, NewTenant};
+use gatehouse_domain::types::{DisplayName, Email, Plan, Role, TenantDomain, UserStatus};
+use gatehouse_domain::users::{create_user, NewUser};
+use gatehouse_server::api::registered_paths;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+struct TenantFixture {
+    id: Uuid,
+    owner: Uuid,
+    admin: Uuid,
+    user: Uuid,
+}
+
+async fn tenant_with_people(pool: &PgPool, domain: &str) -> TenantFixture {
+    let ctx = RequestContext::default();
+    let mut tx = pool.begin().await.unwrap();
+    let t = provision_tenant(
+        &mut tx,
+        &ctx,
+        None,
+        NewTenant {
+            name: DisplayName::parse(domain).unwrap(),
+            domain: TenantDomain::parse(domain).unwrap(),
+            plan: Plan::Pro,
+        },
+    )
+    .await
+    .unwrap();
+    let mut ids = Vec::new();
+    for role in [Role::Owner, Role::Admin, Role::User] {
+        let u = create_user(
+            &mut tx,
+            &ctx,
+            None,
+            NewUser {
+                tenant_id: Some(t.id),
+                email: Email::parse(&format!("{role}@{domain}.test")).unwrap(),
+                name: None,
+                role,
+                status: UserStatus::Active,
+                password: None,
+            },
+        )
+        .await
+        .unwrap();
+        ids.push(u.id);
+    }
+    tx.commit().await.unwrap();
+    TenantFixture {
+        id: t.id,
+        owner: ids[0],
+        admin: ids[1],
+        user: ids[2],
+    }
+}
+
+/// The value of each path parameter, by the collection it names — tenant A's resources.
+fn fill(path: &str, a: &TenantFixture, app_id: Uuid, key_id: &str) -> String {
+    let mut out = String::new();
+    let mut previous = "";
+    for segment in path.split('/').filter(|s| !s.is_empty()) {
+        let value = match (previous, segment) {
+            ("users", "{id}") => a.owner.to_string(),
+            ("tenants", "{id}") => a.id.to_string(),
+            ("apps", "{id}") => app_id.to_string(),
+            ("keys", "{key_id}") => key_id.to_owned(),
+            ("flag-definitions", "{key}") | ("flags", "{key}") => "isolation_flag".to_owned(),
+            ("plans", "{plan}") => "pro".to_owned(),
+            (_, s) if s.starts_with('{') => panic!(
+                "the isolation walk does not know what to put in {s} of {path}: add it to `fill`"
+            ),
+            (_, s) => s.to_owned(),
+        };
+        out.push('/');
+        out.push_str(&value);
+        previous = segment;
+    }
+    format!("/api{out}")
+}
+
+/// A body of the right shape for the route, so refusals are about who asks, not the body.
+fn body_for(path: &str, method: &Method) -> Option<Value> {
+    if matches!(*method, Method::GET | Method::DELETE) {
+        return None;
+    }
+    Some(if path.ends_with("/plan") {
+        json!({"plan": "enterprise"})
+    } else if path.contains("/plans/") || path.starts_with("/v1/tenants/{id}/flags/") {
+        json!({"value": true})
+    } else if path == "/v1/users" {
+        json!({"email": "walker@example.test"})
+    } else if path == "/v1/flag-definitions" {
+        json!({"key": "walker_flag"})
+    } else if path == "/v1/apps" {
+        json!({"name": "Walker"})
+    } else if path == "/v1/tenants" {
+        json!({"name": "Walker", "domain": "walker", "owner_email": "w@walker.test"})
+    } else {
+        json!({})
+    })
+}
+
+async fn state_of(pool: &PgPool, tenant: Uuid) -> (i64, String) {
+    let audit: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE tenant_id = $1")
+        .bind(tenant)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let users: String = sqlx::query_scalar(
+        "SELECT string_agg(id::text || role || status || coalesce(name, ''), ',' ORDER BY id)
+           FROM users WHERE tenant_id = $1",
+    )
+    .bind(tenant)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    (audit, users)
+}
+
+async fn request(
+    app: &TestApp,
+    method: &Method,
+    url: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, String) {
+    let mut req = app
+        .client
+        .request(method.clone(), app.url(url))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    // The change stream never ends: read its first chunk only.
+    let text = if res
+        .headers()
+        .get("content-type")
+        .is_some_and(|v| v.to_str().unwrap_or("").starts_with("text/event-stream"))
+    {
+        let mut res = res;
+        tokio::time::timeout(std::time::Duration::from_secs(2), res.chunk())
+            .await
+            .ok()
+            .and_then(|c| c.ok().flatten())
+            .map(|c| String::from_utf8_lossy(&c).into_owned())
+            .unwrap_or_default()
+    } else {
+        res.text().await.unwrap_or_default()
+    };
+    (status, text)
+}
+
+const METHODS: [Method; 5] = [
+    Method::GET,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+];
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn no_caller_of_one_tenant_reaches_another_on_any_api_route(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let a = tenant_with_people(&pool, "acme").await;
+    let b = tenant_with_people(&pool, "globex").await;
+    let ctx = RequestContext::default();
+    let mut tx = pool.begin().await.unwrap();
+    let a_app = register_application(
+        &mut tx,
+        &ctx,
+        None,
+        ApplicationInput {
+            name: Some("Acme shop".into()),
+            tenants: Some(vec!["acme".into()]),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let a_key = issue_key(
+        &mut tx,
+        &ctx,
+        None,
+        a_app.id,
+        KeyInput {
+            scopes: vec!["flag:read".into()],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    create_flag(
+        &mut tx,
+        &ctx,
+        None,
+        FlagInput {
+            key: Some("isolation_flag".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let a_marks = [
+        a.id.to_string(),
+        a.owner.to_string(),
+        a.admin.to_string(),
+        a.user.to_string(),
+        "acme".to_owned(),
+    ];
+
+    let paths = registered_paths();
+    assert!(paths.len() >= 20, "the walk sees the router: {paths:?}");
+    let before = state_of(&pool, a.id).await;
+    let mut walked = 0;
+    for (who, person) in [
+        ("B owner", b.owner),
+        ("B admin", b.admin),
+        ("B user", b.user),
+    ] {
+        let token = user_token(&app, &pool, person).await;
+        for path in &paths {
+            let url = fill(path, &a, a_app.id, &a_key.key.id);
+            for method in &METHODS {
+                let (status, text) =
+                    request(&app, method, &url, &token, body_for(path, method)).await;
+                if status == StatusCode::METHOD_NOT_ALLOWED {
+                    continue;
+                }
+                walked += 1;
+                let names_a = a_marks.iter().any(|m| text.contains(m.as_str()));
+                assert!(
+                    !(status.is_success() && names_a),
+                    "{who}: {method} {url} answered {status} about tenant A: {text}"
+                );
+                if path.contains('{') {
+                    assert!(
+                        matches!(status, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN),
+                        "{who}: {method} {url} on A's resource answered {status}: {text}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(walked > 60, "{walked} requests walked");
+    assert_eq!(state_of(&pool, a.id).await, before, "tenant A is unchanged");
+
+    // A's own `user` role: 403 ERR_PERMISSION_DENIED on every administrative route.
+    let token = user_token(&app, &pool, a.user).await;
+    for path in &paths {
+        if ["/v1/me", "/v1/openapi.json"].contains(path) {
+            continue;
+        }
+        let url = fill(path, &a, a_app.id, &a_key.key.id);
+        for method in &METHODS {
+            let (status, text) = request(&app, method, &url, &token, body_for(path, method)).await;
+            if status == StatusCode::METHOD_NOT_ALLOWED {
+                continue;
+            }
+            assert_eq!(
+                status,
+                StatusCode::FORBIDDEN,
+                "user role: {method} {url}: {text}"
+            );
+            let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            assert_eq!(
+                body["code"], "ERR_PERMISSION_DENIED",
+                "{method} {url}: {text}"
+            );
+        }
+    }
+    assert_eq!(state_of(&pool, a.id).await.1, before.1);
+}
