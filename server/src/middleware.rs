@@ -154,7 +154,16 @@ pub async fn security_headers(
     mut req: Request,
     next: Next,
 ) -> Response {
-    let nonce = gatehouse_domain::random_token();
+    // Only pages need a nonce; machine endpoints skip the random draw.
+    let path = req.uri().path();
+    let machine = ["/api/", "/ofrep/", "/.well-known/", "/pkg/"]
+        .iter()
+        .any(|p| path.starts_with(p));
+    let nonce = if machine {
+        String::new()
+    } else {
+        gatehouse_domain::random_token()
+    };
     req.extensions_mut()
         .insert(gatehouse_app::PageNonce(nonce.clone()));
     let mut response = next.run(req).await;
@@ -163,7 +172,7 @@ pub async fn security_headers(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("text/html"));
-    if is_page {
+    if is_page && !nonce.is_empty() {
         if let Ok(policy) = HeaderValue::from_str(&gatehouse_app::page_csp(&nonce)) {
             headers.insert(header::CONTENT_SECURITY_POLICY, policy);
         }

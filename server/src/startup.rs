@@ -110,7 +110,7 @@ pub fn leptos_options(settings: &Settings) -> LeptosOptions {
 
 pub fn app_state(settings: Settings, pool: PgPool, keys: MasterKeys) -> Result<AppState> {
     let keys = Arc::new(keys);
-    Ok(AppState {
+    Ok(AppState::new(crate::state::Inner {
         leptos_options: leptos_options(&settings),
         tokens: Arc::new(crate::tokens::Tokens::new(
             pool.clone(),
@@ -122,7 +122,7 @@ pub fn app_state(settings: Settings, pool: PgPool, keys: MasterKeys) -> Result<A
         keys,
         metrics: ops::metrics_handle()?,
         settings: Arc::new(settings),
-    })
+    }))
 }
 
 /// The whole HTTP application.

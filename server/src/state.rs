@@ -1,4 +1,6 @@
-//! The one state every handler and server function reaches (`FromRef`/`expect_context`).
+//! The one state every handler and server function reaches (`State<AppState>`). It is an
+//! `Arc`, so extracting it per request is a reference-count increment, not a copy of the
+//! Leptos options and settings (that copy showed up in the flag benchmark's profile).
 
 use crate::config::Settings;
 use axum::extract::FromRef;
@@ -6,10 +8,13 @@ use gatehouse_domain::crypto::MasterKeys;
 use leptos::config::LeptosOptions;
 use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
+use std::ops::Deref;
 use std::sync::Arc;
 
-#[derive(Clone, FromRef)]
-pub struct AppState {
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
     pub leptos_options: LeptosOptions,
     pub pool: PgPool,
     pub settings: Arc<Settings>,
@@ -19,4 +24,25 @@ pub struct AppState {
     pub tokens: Arc<crate::tokens::Tokens>,
     /// The flag cache (started on first use).
     pub flags: Arc<crate::flags::Flags>,
+}
+
+impl AppState {
+    pub fn new(inner: Inner) -> Self {
+        Self(Arc::new(inner))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// leptos_axum serves pages with `LeptosOptions: FromRef<S>`.
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
 }
