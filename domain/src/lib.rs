@@ -26,6 +26,7 @@ pub mod passwords;
 pub mod permissions;
 pub mod sessions;
 pub mod signing_keys;
+pub mod tenant_settings;
 pub mod tenants;
 pub mod token_denials;
 pub mod types;

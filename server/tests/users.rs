@@ -357,3 +357,93 @@ async fn other_tenants_are_404_and_the_user_role_gets_403(pool: PgPool) {
         StatusCode::UNPROCESSABLE_ENTITY
     );
 }
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn owners_and_admins_set_the_tenant_policies(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let acme = tenant(&pool, "acme").await;
+    let admin = member(&pool, acme, "admin@acme.test", Role::Admin).await;
+    let plain = member(&pool, acme, "u@acme.test", Role::User).await;
+    let token = user_token(&app, &pool, admin).await;
+    let (status, settings) = call(&app, Method::GET, "/api/v1/settings", &token, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(settings["password_policy"]["min_length"], 12);
+    assert_eq!(settings["mfa_policy"], "off");
+    assert_eq!(settings["session_idle_timeout_secs"], 1800);
+    // Every violation listed by field; nothing changes.
+    let (status, body) = call(
+        &app,
+        Method::PATCH,
+        "/api/v1/settings",
+        &token,
+        Some(json!({"password_policy": {"min_length": 4}, "mfa_policy": "sometimes", "session_idle_timeout_secs": 5})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<&str> = body["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "password_policy.min_length",
+            "mfa_policy",
+            "session_idle_timeout_secs"
+        ]
+    );
+    let (status, body) = call(
+        &app,
+        Method::PATCH,
+        "/api/v1/settings",
+        &token,
+        Some(json!({"password_policy": {"min_lenght": 14}})),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a typo is an error: {body}"
+    );
+    // A valid change, audited with old and new.
+    let (status, body) = call(
+        &app,
+        Method::PATCH,
+        "/api/v1/settings",
+        &token,
+        Some(json!({"password_policy": {"min_length": 14, "require_digit": true}, "mfa_policy": "Everyone", "session_idle_timeout_secs": 900})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (
+            body["password_policy"]["min_length"].as_i64(),
+            body["mfa_policy"].as_str()
+        ),
+        (Some(14), Some("everyone"))
+    );
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action = 'tenant.settings.update' AND tenant_id = $1",
+    )
+    .bind(acme)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, 1);
+    // The user role may not.
+    let user_tok = user_token(&app, &pool, plain).await;
+    assert_eq!(
+        call(
+            &app,
+            Method::PATCH,
+            "/api/v1/settings",
+            &user_tok,
+            Some(json!({"mfa_policy": "off"}))
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+}

@@ -68,6 +68,7 @@ pub fn router() -> Router<AppState> {
         .merge(flags::router())
         .merge(tenants::router())
         .merge(users::router())
+        .merge(tenants::settings_router())
         .fallback(|| async { ApiError::not_found() })
 }
 

@@ -266,3 +266,65 @@ async fn change_plan(
     state.flags.changed(Some(id)).await;
     Ok(Json(tenant))
 }
+
+/// Tenant settings (issue 6 item 3) on the caller's tenant; operators pass `?tenant=`.
+pub fn settings_router() -> Router<AppState> {
+    ApiRoutes::new()
+        .route("/v1/settings", get(show_settings).patch(update_settings))
+        .build()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TenantParam {
+    tenant: Option<String>,
+}
+
+async fn show_settings(
+    State(state): State<AppState>,
+    bearer: Bearer,
+    Query(q): Query<TenantParam>,
+) -> Result<impl IntoResponse, ApiError> {
+    let actor = bearer.require_user_with(Permission::TenantRead)?;
+    let tenant = crate::api::users::tenant_of(&state, &actor, q.tenant.as_deref()).await?;
+    Ok(Json(
+        gatehouse_domain::tenant_settings::get_settings(&state.pool, &actor, tenant).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsBody {
+    password_policy: Option<serde_json::Value>,
+    mfa_policy: Option<String>,
+    session_idle_timeout_secs: Option<i64>,
+}
+
+async fn update_settings(
+    State(state): State<AppState>,
+    caller: Caller,
+    bearer: Bearer,
+    Query(q): Query<TenantParam>,
+    ApiJson(body): ApiJson<SettingsBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let actor = bearer.require_user_with(Permission::TenantRead)?;
+    let tenant = crate::api::users::tenant_of(&state, &actor, q.tenant.as_deref()).await?;
+    let mut tx = state.pool.begin().await?;
+    let settings = gatehouse_domain::tenant_settings::update_settings(
+        &mut tx,
+        &caller.ctx,
+        &actor,
+        tenant,
+        gatehouse_domain::tenant_settings::SettingsChange {
+            password_policy: body.password_policy,
+            mfa_policy: body
+                .mfa_policy
+                .map(|m| m.trim().to_owned())
+                .filter(|m| !m.is_empty()),
+            session_idle_timeout_secs: body.session_idle_timeout_secs,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(settings))
+}

@@ -36,7 +36,11 @@ fn person(bearer: &Bearer) -> Result<Actor, ApiError> {
 }
 
 /// The tenant a list or an invitation is for: the caller's own, or (operators) `?tenant=`.
-async fn tenant_of(state: &AppState, actor: &Actor, asked: Option<&str>) -> Result<Uuid, ApiError> {
+pub(crate) async fn tenant_of(
+    state: &AppState,
+    actor: &Actor,
+    asked: Option<&str>,
+) -> Result<Uuid, ApiError> {
     let asked = asked.map(str::trim).filter(|s| !s.is_empty());
     match (actor.tenant_id, asked) {
         (Some(own), None) => Ok(own),

@@ -1,0 +1,173 @@
+//! Tenant settings (issue 6 item 3; CON-SEC-001, CON-SEC-005, FR-AUTH-006, SPEC §3): the
+//! password policy, the MFA policy and the session idle timeout. Owners and admins change
+//! them (`TenantManagePolicies`); operators may too. Every change is audited with old and
+//! new values in the same transaction.
+
+use crate::audit::{append_audit_entry, AuditEntry, RequestContext};
+use crate::password_policy::PasswordPolicy;
+use crate::permissions::{Actor, Permission};
+use crate::tenants::audit_actor;
+use crate::types::MfaPolicy;
+use crate::{DomainError, FieldError};
+use serde::Serialize;
+use serde_json::{json, Value};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+/// Idle timeout bounds (the database CHECK): 1 minute to 24 hours.
+pub const IDLE_TIMEOUT_SECS: std::ops::RangeInclusive<i32> = 60..=86_400;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TenantSettings {
+    pub password_policy: PasswordPolicy,
+    pub mfa_policy: MfaPolicy,
+    pub session_idle_timeout_secs: i32,
+}
+
+/// A change: `None` keeps a setting.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsChange {
+    /// A JSON object of password-policy fields (missing fields take the defaults).
+    pub password_policy: Option<Value>,
+    pub mfa_policy: Option<String>,
+    pub session_idle_timeout_secs: Option<i64>,
+}
+
+async fn read(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    lock: bool,
+) -> Result<TenantSettings, DomainError> {
+    let sql = format!(
+        "SELECT password_policy, mfa_policy, session_idle_timeout_secs FROM tenants WHERE id = $1{}",
+        if lock { " FOR UPDATE" } else { "" }
+    );
+    let row: Option<(Value, String, i32)> = sqlx::query_as(&sql)
+        .bind(tenant_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let (policy, mfa, idle) = row.ok_or(DomainError::NotFound("tenant"))?;
+    Ok(TenantSettings {
+        password_policy: PasswordPolicy::from_stored(&policy)?,
+        mfa_policy: MfaPolicy::parse(&mfa)?,
+        session_idle_timeout_secs: idle,
+    })
+}
+
+pub async fn get_settings(
+    pool: &PgPool,
+    actor: &Actor,
+    tenant_id: Uuid,
+) -> Result<TenantSettings, DomainError> {
+    actor
+        .require_in_tenant(Permission::TenantRead, tenant_id, "tenant")
+        .or_else(|e| {
+            if actor.tenant_id.is_none() {
+                actor.require(Permission::TenantsReadAll)
+            } else {
+                Err(e)
+            }
+        })?;
+    let mut conn = pool.acquire().await?;
+    read(&mut conn, tenant_id, false).await
+}
+
+/// Validates every field (all violations listed), then writes and audits the change.
+pub async fn update_settings(
+    conn: &mut PgConnection,
+    ctx: &RequestContext,
+    actor: &Actor,
+    tenant_id: Uuid,
+    change: SettingsChange,
+) -> Result<TenantSettings, DomainError> {
+    actor
+        .require_in_tenant(Permission::TenantManagePolicies, tenant_id, "tenant")
+        .or_else(|e| {
+            if actor.tenant_id.is_none() {
+                actor.require(Permission::TenantsProvision)
+            } else {
+                Err(e)
+            }
+        })?;
+    let mut errors: Vec<FieldError> = Vec::new();
+    let policy =
+        change
+            .password_policy
+            .as_ref()
+            .and_then(|v| match PasswordPolicy::parse_input(v) {
+                Ok(p) => Some(p),
+                Err(DomainError::Validation(e)) => {
+                    errors.extend(e.into_iter().map(|f| {
+                        FieldError::new(
+                            if f.field == "password_policy" {
+                                f.field
+                            } else {
+                                format!("password_policy.{}", f.field)
+                            },
+                            f.message,
+                        )
+                    }));
+                    None
+                }
+                Err(_) => None,
+            });
+    let mfa = change
+        .mfa_policy
+        .as_deref()
+        .and_then(|m| match MfaPolicy::parse(m) {
+            Ok(m) => Some(m),
+            Err(DomainError::Validation(e)) => {
+                errors.extend(e);
+                None
+            }
+            Err(_) => None,
+        });
+    let idle = change.session_idle_timeout_secs.and_then(|s| {
+        match i32::try_from(s)
+            .ok()
+            .filter(|s| IDLE_TIMEOUT_SECS.contains(s))
+        {
+            Some(s) => Some(s),
+            None => {
+                errors.push(FieldError::new(
+                    "session_idle_timeout_secs",
+                    "must be between 60 (1 minute) and 86400 (24 hours)",
+                ));
+                None
+            }
+        }
+    });
+    if !errors.is_empty() {
+        return Err(DomainError::Validation(errors));
+    }
+    let before = read(conn, tenant_id, true).await?;
+    sqlx::query(
+        "UPDATE tenants SET password_policy = coalesce($2, password_policy),
+                            mfa_policy = coalesce($3, mfa_policy),
+                            session_idle_timeout_secs = coalesce($4, session_idle_timeout_secs),
+                            updated_at = now()
+          WHERE id = $1",
+    )
+    .bind(tenant_id)
+    .bind(policy.as_ref().map(|p| json!(p)))
+    .bind(mfa.map(MfaPolicy::as_str))
+    .bind(idle)
+    .execute(&mut *conn)
+    .await?;
+    let after = read(conn, tenant_id, false).await?;
+    if after != before {
+        let (actor_type, actor_id) = audit_actor(Some(actor));
+        append_audit_entry(
+            conn,
+            ctx,
+            AuditEntry::new("tenant.settings.update")
+                .tenant(Some(tenant_id))
+                .actor(actor_type, actor_id)
+                .resource(format!("tenant:{tenant_id}"))
+                .meta("old", json!(before))
+                .meta("new", json!(after)),
+        )
+        .await?;
+    }
+    Ok(after)
+}
