@@ -11,6 +11,7 @@ pub mod adaptive;
 pub mod applications;
 pub mod audit;
 pub mod crypto;
+pub mod cursor;
 pub mod demo;
 pub mod email;
 pub mod error;
@@ -51,4 +52,17 @@ pub fn random_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A case-insensitive "contains" pattern for SQL `LIKE` over lowercased columns, with the
+/// wildcards of the search text escaped; `None` for an empty search.
+pub(crate) fn contains_pattern(search: Option<&str>) -> Option<String> {
+    let s = search.map(str::trim).filter(|s| !s.is_empty())?;
+    Some(format!(
+        "%{}%",
+        s.to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    ))
 }

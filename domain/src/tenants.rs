@@ -293,29 +293,6 @@ pub struct TenantPage {
     pub next_cursor: Option<String>,
 }
 
-fn encode_cursor(t: &Tenant) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
-        "{}|{}",
-        t.created_at.unix_timestamp_nanos(),
-        t.id
-    ))
-}
-
-fn decode_cursor(raw: &str) -> Result<(OffsetDateTime, Uuid), DomainError> {
-    use base64::Engine as _;
-    let bad = || DomainError::validation("cursor", "the cursor is not valid");
-    let text = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(raw.trim())
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(bad)?;
-    let (nanos, id) = text.split_once('|').ok_or_else(bad)?;
-    let nanos: i128 = nanos.parse().map_err(|_| bad())?;
-    let at = OffsetDateTime::from_unix_timestamp_nanos(nanos).map_err(|_| bad())?;
-    Ok((at, id.parse().map_err(|_| bad())?))
-}
-
 pub async fn list_tenants(
     pool: &sqlx::PgPool,
     actor: Option<&Actor>,
@@ -330,21 +307,12 @@ pub async fn list_tenants(
             "must be between 1 and 100",
         ));
     }
-    let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
-    let search = query
-        .search
+    let after = query
+        .cursor
         .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            format!(
-                "%{}%",
-                s.to_lowercase()
-                    .replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            )
-        });
+        .map(crate::cursor::decode)
+        .transpose()?;
+    let search = crate::contains_pattern(query.search.as_deref());
     let rows: Vec<TenantRow> = sqlx::query_as(
         "SELECT id, name, domain, plan, status, created_at FROM tenants
           WHERE ($1::text IS NULL OR lower(name) LIKE $1 OR domain LIKE $1)
@@ -368,7 +336,8 @@ pub async fn list_tenants(
         .collect::<Result<Vec<_>, _>>()?;
     let next_cursor = if data.len() as i64 > query.limit {
         data.truncate(query.limit as usize);
-        data.last().map(encode_cursor)
+        data.last()
+            .map(|last| crate::cursor::encode(last.created_at, last.id))
     } else {
         None
     };

@@ -58,32 +58,6 @@ pub struct UserPage {
     pub next_cursor: Option<String>,
 }
 
-fn encode_cursor(u: &UserView) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
-        "{}|{}",
-        u.created_at.unix_timestamp_nanos(),
-        u.id
-    ))
-}
-
-fn decode_cursor(raw: &str) -> Result<(OffsetDateTime, Uuid), DomainError> {
-    use base64::Engine as _;
-    let bad = || DomainError::validation("cursor", "the cursor is not valid");
-    let text = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(raw.trim())
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(bad)?;
-    let (nanos, id) = text.split_once('|').ok_or_else(bad)?;
-    let at = nanos
-        .parse::<i128>()
-        .ok()
-        .and_then(|n| OffsetDateTime::from_unix_timestamp_nanos(n).ok())
-        .ok_or_else(bad)?;
-    Ok((at, id.parse().map_err(|_| bad())?))
-}
-
 /// One page of a tenant's users, newest first (SPEC §9 cursor pagination).
 pub async fn list_users(
     pool: &PgPool,
@@ -98,21 +72,12 @@ pub async fn list_users(
             "must be between 1 and 100",
         ));
     }
-    let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
-    let search = query
-        .search
+    let after = query
+        .cursor
         .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            format!(
-                "%{}%",
-                s.to_lowercase()
-                    .replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            )
-        });
+        .map(crate::cursor::decode)
+        .transpose()?;
+    let search = crate::contains_pattern(query.search.as_deref());
     let hide_archived = !query.include_archived && query.status != Some(UserStatus::Archived);
     let rows: Vec<UserView> = sqlx::query_as(&format!(
         "{SELECT_USER}
@@ -138,7 +103,8 @@ pub async fn list_users(
     let mut data = rows;
     let next_cursor = if data.len() as i64 > query.limit {
         data.truncate(query.limit as usize);
-        data.last().map(encode_cursor)
+        data.last()
+            .map(|last| crate::cursor::encode(last.created_at, last.id))
     } else {
         None
     };
