@@ -18,6 +18,7 @@ mod not_found;
 mod operator;
 mod password_reset;
 pub mod sessions;
+mod ui;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags};

@@ -1,0 +1,299 @@
+//! The pieces every console page shares: the look (classes, badges, tables), flash lines,
+//! forms whose refusals show beside each field, confirmations before destructive actions,
+//! the refused-page box, and on the server the signed-in actor and the mapping of domain
+//! refusals to form problems.
+
+use crate::error::AppError;
+use crate::layout::Flash;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// One refused input, named by the form field it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    pub field: String,
+    pub message: String,
+}
+
+/// What a form's server function answers: done, or refused with the problems per field
+/// (shown beside each field; the form keeps what was typed). Other failures — signed out,
+/// not allowed, not found — stay `AppError`s and show as a flash line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Submitted<T> {
+    Done(T),
+    Refused(Vec<Problem>),
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use super::Problem;
+    use crate::error::AppError;
+    use crate::sessions::ssr::{page_session, set_status, signed_in};
+    use gatehouse_domain::permissions::Actor;
+    use gatehouse_domain::sessions::CurrentSession;
+    use gatehouse_domain::{DomainError, FieldError};
+
+    pub fn actor_of(session: &CurrentSession) -> Actor {
+        Actor {
+            user_id: session.user_id,
+            tenant_id: session.tenant_id,
+            role: session.role,
+        }
+    }
+
+    /// The person opening a page of the console `page` (see
+    /// [`crate::sessions::roles_for_page`]) at `path`: others are sent to sign in, or get
+    /// the same 403 page the console guard gives (see `crate::sessions::whoami`).
+    pub async fn console_session(page: &str, path: &str) -> Result<CurrentSession, AppError> {
+        let session = page_session(path).await?;
+        let roles = crate::sessions::roles_for_page(page);
+        if !roles.contains(&session.role.as_str()) {
+            set_status(http::StatusCode::FORBIDDEN);
+            return Err(AppError::new(format!(
+                "This page is for {}. You are signed in as {} ({}).",
+                roles.join(" or "),
+                session.email,
+                session.role.as_str()
+            )));
+        }
+        Ok(session)
+    }
+
+    /// The operator opening a page at `path`.
+    pub async fn operator_for_page(path: &str) -> Result<Actor, AppError> {
+        Ok(actor_of(&console_session("operator", path).await?))
+    }
+
+    /// The signed-in person behind a change; the domain decides whether they may make it.
+    pub async fn actor() -> Result<Actor, AppError> {
+        Ok(actor_of(&signed_in().await?))
+    }
+
+    pub fn when(t: time::OffsetDateTime) -> String {
+        let t = t.to_offset(time::UtcOffset::UTC);
+        format!(
+            "{}-{:02}-{:02} {:02}:{:02} UTC",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute()
+        )
+    }
+
+    /// The domain's field errors per form field: `redirect_uris[2]` belongs to the
+    /// `redirect_uris` textarea.
+    pub fn problems(details: Vec<FieldError>) -> Vec<Problem> {
+        details
+            .into_iter()
+            .map(|d| Problem {
+                field: d.field.split('[').next().unwrap_or_default().to_owned(),
+                message: d.message,
+            })
+            .collect()
+    }
+
+    /// The entries of a textarea or list field: split on new lines (and on commas when
+    /// `commas`), trimmed, empty ones dropped.
+    pub fn entries(raw: &str, commas: bool) -> Vec<String> {
+        raw.split(|c: char| c == '\n' || c == '\r' || (commas && c == ','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The end of the chosen day (UTC) from an `<input type="date">` value.
+    pub fn end_of_day(raw: &str) -> Result<Option<time::OffsetDateTime>, Problem> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        let refused = || Problem {
+            field: "expires_at".into(),
+            message: "must be a date like 2030-12-31".into(),
+        };
+        let date = time::Date::parse(
+            raw,
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .map_err(|_| refused())?;
+        let next = date.next_day().ok_or_else(refused)?;
+        Ok(Some(next.midnight().assume_utc()))
+    }
+
+    /// A database failure of the transaction itself, mapped like any domain error.
+    pub fn db(err: sqlx::Error) -> AppError {
+        AppError::from(DomainError::from(err))
+    }
+}
+
+// --- the browser side ---------------------------------------------------------------------
+
+pub const CARD: &str = "rounded-lg border border-slate-200 bg-white p-6 shadow-sm";
+pub const INPUT: &str = "mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-1 focus:ring-indigo-500 aria-[invalid=true]:border-red-400";
+pub const BUTTON: &str = "rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white shadow-sm hover:bg-indigo-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2 disabled:opacity-60";
+pub const SECONDARY: &str = "rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500";
+pub const DANGER: &str = "rounded-md bg-red-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-red-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-red-500 focus-visible:ring-offset-2";
+pub const LINK: &str = "text-indigo-700 hover:underline focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500";
+pub const TH: &str = "whitespace-nowrap px-3 py-2 font-medium";
+pub const TD: &str = "px-3 py-2 align-top";
+
+pub fn badge(kind: &str) -> &'static str {
+    match kind {
+        "active" | "production" => {
+            "inline-flex rounded-full bg-emerald-100 px-2 py-0.5 text-xs font-medium text-emerald-800"
+        }
+        "disabled" | "revoked" => {
+            "inline-flex rounded-full bg-slate-200 px-2 py-0.5 text-xs font-medium text-slate-700"
+        }
+        "expired" | "staging" => {
+            "inline-flex rounded-full bg-amber-100 px-2 py-0.5 text-xs font-medium text-amber-800"
+        }
+        _ => "inline-flex rounded-full bg-sky-100 px-2 py-0.5 text-xs font-medium text-sky-800",
+    }
+}
+
+pub fn title_case(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// The outcome of a server action as a flash line.
+pub fn outcome(
+    value: impl Get<Value = Option<Result<String, AppError>>> + Send + Sync + 'static,
+) -> impl IntoView {
+    move || {
+        value.get().map(|r| match r {
+            Ok(m) => view! { <div class="mb-4"><Flash message=m /></div> }.into_any(),
+            Err(e) => {
+                view! { <div class="mb-4"><Flash message=e.message error=true /></div> }.into_any()
+            }
+        })
+    }
+}
+
+/// The problems the last submission had with `field`, if any.
+pub fn problems_with<T: Clone + Send + Sync + 'static>(
+    value: impl Get<Value = Option<Result<Submitted<T>, AppError>>> + Copy + Send + Sync + 'static,
+    field: &'static str,
+) -> impl Fn() -> Vec<String> + Copy + Send + Sync + 'static {
+    move || match value.get() {
+        Some(Ok(Submitted::Refused(problems))) => problems
+            .into_iter()
+            .filter(|p| p.field == field)
+            .map(|p| p.message)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Empties `form` each time its action succeeds from now on, so the next entry starts from
+/// the defaults. (Reloading the page's resource does not: the view is rebuilt in place and
+/// keeps what was typed.)
+pub fn reset_when_done<T: Clone + Send + Sync + 'static>(
+    version: RwSignal<usize>,
+    value: impl GetUntracked<Value = Option<Result<Submitted<T>, AppError>>> + Send + Sync + 'static,
+    form: NodeRef<leptos::html::Form>,
+) {
+    let seen = StoredValue::new(version.get_untracked());
+    Effect::new(move |_| {
+        let now = version.get();
+        if now == seen.get_value() {
+            return;
+        }
+        seen.set_value(now);
+        if let Some(Ok(Submitted::Done(_))) = value.get_untracked() {
+            if let Some(form) = form.get_untracked() {
+                form.reset();
+            }
+        }
+    });
+}
+
+/// The error lines under a form field (`{field}-error`, for `aria-describedby`).
+#[component]
+pub fn FieldProblems(
+    field: &'static str,
+    problems: impl Fn() -> Vec<String> + Send + Sync + 'static,
+) -> impl IntoView {
+    view! {
+        <div id=format!("{field}-error") data-testid=format!("{field}-error") class="mt-1 space-y-0.5 text-sm text-red-700">
+            {move || problems().into_iter().map(|m| view! { <p>{m}</p> }).collect_view()}
+        </div>
+    }
+}
+
+/// A destructive button that asks once more before it submits its form. The question
+/// takes the keyboard focus (and Escape or Cancel gives it back), so it works without a
+/// mouse.
+#[component]
+pub fn ConfirmSubmit(
+    label: &'static str,
+    confirm: String,
+    testid: &'static str,
+    #[prop(optional)] danger: bool,
+) -> impl IntoView {
+    let (asking, set_asking) = signal(false);
+    let returning = RwSignal::new(false);
+    let ask_ref = NodeRef::<leptos::html::Button>::new();
+    let yes_ref = NodeRef::<leptos::html::Button>::new();
+    Effect::new(move |_| {
+        if let Some(yes) = yes_ref.get() {
+            let _ = yes.focus();
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(ask) = ask_ref.get() {
+            if returning.get_untracked() {
+                returning.set(false);
+                let _ = ask.focus();
+            }
+        }
+    });
+    let cancel = move || {
+        returning.set(true);
+        set_asking.set(false);
+    };
+    let ask_class = if danger { DANGER } else { SECONDARY };
+    view! {
+        <Show
+            when=move || asking.get()
+            fallback=move || view! {
+                <button type="button" node_ref=ask_ref class=ask_class data-testid=testid on:click=move |_| set_asking.set(true)>{label}</button>
+            }
+        >
+            <span
+                role="group"
+                aria-label=label
+                class="inline-flex flex-wrap items-center justify-end gap-2"
+                on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { cancel() }
+            >
+                <span class="text-sm text-slate-700">{confirm.clone()}</span>
+                <button type="submit" node_ref=yes_ref class=DANGER data-testid=format!("{testid}-confirm")>{format!("Yes, {}", label.to_lowercase())}</button>
+                <button type="button" class=SECONDARY on:click=move |_| cancel()>"Cancel"</button>
+            </span>
+        </Show>
+    }
+}
+
+/// What a refused page shows instead (the console guard's look): not signed in as the
+/// right person, or nothing to show; `back` links to the page's list.
+#[component]
+pub fn Refused(
+    message: String,
+    #[prop(optional)] back: Option<(&'static str, &'static str)>,
+) -> impl IntoView {
+    view! {
+        <div role="alert" data-testid="page-refused" class="mx-auto max-w-md rounded-xl border border-amber-200 bg-amber-50 p-6 text-amber-900">
+            <p class="font-medium">{message}</p>
+            <p class="mt-3 flex flex-wrap gap-4 text-sm">
+                {back.map(|(href, label)| view! { <a class="text-indigo-700 underline" href=href>{label}</a> })}
+                <a class="text-indigo-700 underline" href="/login">"Sign in with another account"</a>
+            </p>
+        </div>
+    }
+}
