@@ -18,3 +18,23 @@ pub fn AdminPage() -> impl IntoView {
         </Guarded>
     }
 }
+
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    AdminPage()
+}
+
+#[component]
+pub fn UserPage() -> impl IntoView {
+    AdminPage()
+}
+
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    AdminPage()
+}
+
+#[component]
+pub fn AuditLogPage() -> impl IntoView {
+    AdminPage()
+}

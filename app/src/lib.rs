@@ -8,6 +8,7 @@ mod admin;
 mod applications;
 mod audit;
 pub mod error;
+mod flags_console;
 mod home;
 mod invite;
 pub mod layout;
@@ -18,6 +19,7 @@ mod not_found;
 mod operator;
 mod password_reset;
 pub mod sessions;
+mod tenants_console;
 mod ui;
 
 use leptos::prelude::*;
@@ -100,7 +102,15 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/operator") view=operator::OperatorPage ssr=SsrMode::Async />
                     <Route path=path!("/operator/applications") view=applications::ApplicationsPage ssr=SsrMode::Async />
                     <Route path=path!("/operator/applications/:id") view=applications::ApplicationPage ssr=SsrMode::Async />
+                    <Route path=path!("/operator/tenants") view=tenants_console::TenantsPage ssr=SsrMode::Async />
+                    <Route path=path!("/operator/tenants/:id") view=tenants_console::TenantPage ssr=SsrMode::Async />
+                    <Route path=path!("/operator/flags") view=flags_console::FlagsPage ssr=SsrMode::Async />
+                    <Route path=path!("/operator/flags/:key") view=flags_console::FlagPage ssr=SsrMode::Async />
                     <Route path=path!("/admin") view=admin::AdminPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/users") view=admin::UsersPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/users/:id") view=admin::UserPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/settings") view=admin::SettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/audit") view=admin::AuditLogPage ssr=SsrMode::Async />
                     <Route path=path!("/audit") view=audit::AuditPage ssr=SsrMode::Async />
                 </Routes>
             </layout::Shell>
