@@ -47,6 +47,7 @@ cargo clippy -p gatehouse-domain -p gatehouse-app -p gatehouse-server --all-targ
 
 step "unit, domain and API tests"
 cargo test -p gatehouse-domain -p gatehouse-server
+cargo test -p gatehouse-app --features ssr --lib
 
 step "browser tests"
 # `cargo test` relinks target/debug/gatehouse with the test build's feature set, whose pages

@@ -1,19 +1,729 @@
-//! `/operator/flags` and `/operator/flags/:key` (FR-FLAG-001, FR-FLAG-002): the Operator
-//! Console's feature flags.
+//! `/operator/flags` and `/operator/flags/:key` (SPEC §6; FR-FLAG-001, FR-FLAG-002): the
+//! Operator Console's feature flags — definitions with the plan-defaults matrix, a
+//! stale-flags view (never evaluated, or not in 30 days), defining a flag, and a flag's page
+//! with its settings, plan defaults and the history of every change (old → new, who, when).
+//! Per-tenant overrides are set on the tenant's page.
 
-use crate::layout::{Guarded, PlannedConsole};
+use crate::error::AppError;
+use crate::layout::{Flash, PageHeader, PageTitle};
+use crate::ui::*;
 use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use serde::{Deserialize, Serialize};
 
-#[component]
-pub fn FlagsPage() -> impl IntoView {
-    view! {
-        <Guarded page="operator">
-            <PlannedConsole title="Feature flags" audience="Definitions, plan defaults and overrides." items=&[] />
-        </Guarded>
+/// Days without an evaluation after which a flag counts as stale.
+pub const STALE_DAYS: i64 = 30;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlagDefRow {
+    pub key: String,
+    pub description: String,
+    pub default_value: bool,
+    pub rollout_percentage: Option<i16>,
+    /// The value per plan, in the order of `plans`; `None` where the plan sets none.
+    pub plan_values: Vec<Option<bool>>,
+    pub last_evaluated: Option<String>,
+    pub stale: bool,
+    pub updated: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlagsPageData {
+    pub flags: Vec<FlagDefRow>,
+    pub plans: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeRow {
+    pub when: String,
+    pub action: String,
+    pub who: String,
+    pub tenant: Option<String>,
+    pub plan: Option<String>,
+    pub old: String,
+    pub new: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlagPageData {
+    pub flag: FlagDefRow,
+    pub plans: Vec<String>,
+    pub history: Vec<ChangeRow>,
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::{ChangeRow, FlagDefRow, STALE_DAYS};
+    use crate::error::AppError;
+    pub use crate::ui::ssr::{actor, db, operator_for_page, when};
+    use gatehouse_domain::flags::{FlagChange, FlagDefinition};
+    use gatehouse_domain::types::Plan;
+    use gatehouse_domain::DomainError;
+    use leptos::serde_json::Value;
+
+    pub fn plans() -> Vec<String> {
+        Plan::ALL.iter().map(|p| p.as_str().to_owned()).collect()
+    }
+
+    pub fn page_error(err: DomainError) -> AppError {
+        match err {
+            DomainError::NotFound(_) => {
+                let mut e = AppError::from(err);
+                e.message = "There is no flag with this key.".into();
+                e
+            }
+            other => other.into(),
+        }
+    }
+
+    pub fn row(f: FlagDefinition) -> FlagDefRow {
+        let horizon = time::OffsetDateTime::now_utc() - time::Duration::days(STALE_DAYS);
+        FlagDefRow {
+            plan_values: Plan::ALL
+                .iter()
+                .map(|p| f.plan_defaults.get(p.as_str()).copied())
+                .collect(),
+            stale: f.last_evaluated_at.is_none_or(|t| t < horizon),
+            last_evaluated: f.last_evaluated_at.map(when),
+            updated: when(f.updated_at),
+            key: f.key,
+            description: f.description,
+            default_value: f.default_value,
+            rollout_percentage: f.rollout_percentage,
+        }
+    }
+
+    /// A value of the audit trail's old/new as a short phrase.
+    fn phrase(v: &Value) -> String {
+        match v {
+            Value::Null => "—".into(),
+            Value::Bool(b) => super::on_off(*b).into(),
+            Value::Object(m) => {
+                let mut parts = Vec::new();
+                if let Some(d) = m.get("default_value").and_then(Value::as_bool) {
+                    parts.push(format!("default {}", super::on_off(d)));
+                }
+                match m.get("rollout_percentage") {
+                    Some(Value::Number(n)) => parts.push(format!("rollout {n}%")),
+                    Some(Value::Null) => parts.push("no rollout".into()),
+                    _ => {}
+                }
+                if let Some(d) = m.get("description").and_then(Value::as_str) {
+                    if !d.is_empty() {
+                        parts.push(format!("“{d}”"));
+                    }
+                }
+                parts.join(" · ")
+            }
+            other => other.to_string(),
+        }
+    }
+
+    pub fn change(c: FlagChange, tenants: &[(uuid::Uuid, String)]) -> ChangeRow {
+        ChangeRow {
+            when: when(c.occurred_at),
+            action: match c.action.as_str() {
+                "flag.create" => "Defined",
+                "flag.update" => "Settings changed",
+                "flag.plan_default.set" => "Plan default",
+                "flag.override.set" => "Override set",
+                "flag.override.clear" => "Override cleared",
+                _ => "Changed",
+            }
+            .to_owned(),
+            who: c.actor_email.unwrap_or_else(|| "system".into()),
+            tenant: c.tenant_id.map(|id| {
+                tenants
+                    .iter()
+                    .find(|(t, _)| *t == id)
+                    .map(|(_, d)| d.clone())
+                    .unwrap_or_else(|| id.to_string())
+            }),
+            plan: c.plan,
+            old: phrase(&c.old),
+            new: phrase(&c.new),
+        }
+    }
+}
+
+pub fn on_off(v: bool) -> &'static str {
+    if v {
+        "on"
+    } else {
+        "off"
+    }
+}
+
+#[server(prefix = "/_rpc", endpoint = "flags_overview")]
+pub async fn flags_overview() -> Result<FlagsPageData, AppError> {
+    use crate::sessions::ssr::pool;
+    // The page's one resource, so it also guards the page.
+    let actor = ssr::operator_for_page("/operator/flags").await?;
+    let flags = gatehouse_domain::flags::list_flags(&pool()?, Some(&actor)).await?;
+    Ok(FlagsPageData {
+        flags: flags.into_iter().map(ssr::row).collect(),
+        plans: ssr::plans(),
+    })
+}
+
+/// `on`/`off` from a form's select.
+#[cfg(feature = "ssr")]
+fn switch(raw: &str, field: &str) -> Result<bool, Problem> {
+    match raw.trim() {
+        "on" | "true" => Ok(true),
+        "off" | "false" | "" => Ok(false),
+        _ => Err(Problem {
+            field: field.into(),
+            message: "must be on or off".into(),
+        }),
+    }
+}
+
+/// A rollout percentage from a form (empty: none).
+#[cfg(feature = "ssr")]
+fn rollout(raw: &str) -> Result<Option<i16>, Problem> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    raw.parse::<i16>().map(Some).map_err(|_| Problem {
+        field: "rollout_percentage".into(),
+        message: "must be a whole number between 0 and 100".into(),
+    })
+}
+
+/// FR-FLAG-001: defines a flag.
+#[server(prefix = "/_rpc", endpoint = "define_flag")]
+pub async fn define_flag(
+    key: String,
+    description: String,
+    default_value: String,
+    #[server(default)] rollout_percentage: String,
+) -> Result<Submitted<String>, AppError> {
+    use crate::sessions::ssr::{pool, request};
+    use gatehouse_domain::flags::{create_flag, FlagInput};
+    let actor = ssr::actor().await?;
+    let (ctx, _) = request().await?;
+    let (default_value, rollout_percentage) = match (
+        switch(&default_value, "default_value"),
+        rollout(&rollout_percentage),
+    ) {
+        (Ok(d), Ok(r)) => (d, r),
+        (d, r) => {
+            return Ok(Submitted::Refused(
+                [d.err(), r.err()].into_iter().flatten().collect(),
+            ))
+        }
+    };
+    let input = FlagInput {
+        key: Some(key.trim().to_owned()),
+        description: Some(description),
+        default_value: Some(default_value),
+        rollout_percentage: Some(rollout_percentage),
+    };
+    let mut tx = pool()?.begin().await.map_err(ssr::db)?;
+    match create_flag(&mut tx, &ctx, Some(&actor), input).await {
+        Ok(flag) => {
+            tx.commit().await.map_err(ssr::db)?;
+            Ok(Submitted::Done(flag.key))
+        }
+        Err(e) => crate::ui::ssr::form_refusal(e).map(Submitted::Refused),
+    }
+}
+
+#[server(prefix = "/_rpc", endpoint = "flag_detail")]
+pub async fn flag_detail(key: String) -> Result<FlagPageData, AppError> {
+    use crate::sessions::ssr::pool;
+    use gatehouse_domain::flags::{flag_history, get_flag};
+    // The page's one resource, so it also guards the page.
+    let actor = ssr::operator_for_page(&format!("/operator/flags/{key}")).await?;
+    let pool = pool()?;
+    let flag = get_flag(&pool, Some(&actor), key.trim())
+        .await
+        .map_err(ssr::page_error)?;
+    let history = flag_history(&pool, Some(&actor), &flag.key, 200).await?;
+    let tenant_ids: Vec<uuid::Uuid> = history.iter().filter_map(|c| c.tenant_id).collect();
+    let tenants: Vec<(uuid::Uuid, String)> =
+        sqlx::query_as("SELECT id, domain FROM tenants WHERE id = ANY($1)")
+            .bind(&tenant_ids)
+            .fetch_all(&pool)
+            .await
+            .map_err(ssr::db)?;
+    Ok(FlagPageData {
+        flag: ssr::row(flag),
+        plans: ssr::plans(),
+        history: history
+            .into_iter()
+            .map(|c| ssr::change(c, &tenants))
+            .collect(),
+    })
+}
+
+/// Changes a flag's description, default and rollout.
+#[server(prefix = "/_rpc", endpoint = "edit_flag")]
+pub async fn edit_flag(
+    key: String,
+    description: String,
+    default_value: String,
+    #[server(default)] rollout_percentage: String,
+) -> Result<Submitted<String>, AppError> {
+    use crate::sessions::ssr::{pool, request};
+    use gatehouse_domain::flags::{update_flag, FlagInput};
+    let actor = ssr::actor().await?;
+    let (ctx, _) = request().await?;
+    let (default_value, rollout_percentage) = match (
+        switch(&default_value, "default_value"),
+        rollout(&rollout_percentage),
+    ) {
+        (Ok(d), Ok(r)) => (d, r),
+        (d, r) => {
+            return Ok(Submitted::Refused(
+                [d.err(), r.err()].into_iter().flatten().collect(),
+            ))
+        }
+    };
+    let input = FlagInput {
+        key: None,
+        description: Some(description),
+        default_value: Some(default_value),
+        rollout_percentage: Some(rollout_percentage),
+    };
+    let mut tx = pool()?.begin().await.map_err(ssr::db)?;
+    match update_flag(&mut tx, &ctx, Some(&actor), key.trim(), input).await {
+        Ok(flag) => {
+            tx.commit().await.map_err(ssr::db)?;
+            Ok(Submitted::Done(format!("{} is saved.", flag.key)))
+        }
+        Err(e) => crate::ui::ssr::form_refusal(e).map(Submitted::Refused),
+    }
+}
+
+/// Sets a plan's default for a flag (`value=on|off`) or removes it (`value=inherit`).
+#[server(prefix = "/_rpc", endpoint = "set_flag_plan_default")]
+pub async fn set_flag_plan_default(
+    key: String,
+    plan: String,
+    value: String,
+) -> Result<String, AppError> {
+    use crate::sessions::ssr::{pool, request};
+    use gatehouse_domain::types::Plan;
+    let actor = ssr::actor().await?;
+    let (ctx, _) = request().await?;
+    let plan = Plan::parse(&plan)?;
+    let value = match value.as_str() {
+        "on" => Some(true),
+        "off" => Some(false),
+        "inherit" => None,
+        _ => return Err(AppError::invalid("the value is on, off or inherit")),
+    };
+    let mut tx = pool()?.begin().await.map_err(ssr::db)?;
+    let flag = gatehouse_domain::flags::set_plan_default(
+        &mut tx,
+        &ctx,
+        Some(&actor),
+        key.trim(),
+        plan,
+        value,
+    )
+    .await?;
+    tx.commit().await.map_err(ssr::db)?;
+    Ok(match value {
+        Some(v) => format!(
+            "{} is {} by default on the {} plan.",
+            flag.key,
+            on_off(v),
+            plan.as_str()
+        ),
+        None => format!(
+            "The {} plan no longer sets {}: its default decides.",
+            plan.as_str(),
+            flag.key
+        ),
+    })
+}
+
+// --- the browser side ---------------------------------------------------------------------
+
+fn value_badge(v: Option<bool>) -> impl IntoView {
+    match v {
+        Some(b) => view! { <span class=badge(on_off(b))>{title_case(on_off(b))}</span> }.into_any(),
+        None => view! { <span class="text-slate-400" title="not set">"—"</span> }.into_any(),
     }
 }
 
 #[component]
+pub fn FlagsPage() -> impl IntoView {
+    view! {
+        <PageTitle text="Feature flags" />
+        <FlagsBody />
+    }
+}
+
+#[component]
+fn FlagsBody() -> impl IntoView {
+    let define = ServerAction::<DefineFlag>::new();
+    let defined = move || match define.value().get() {
+        Some(Ok(Submitted::Done(k))) => Some(k),
+        _ => None,
+    };
+    let overview = Resource::new_blocking(defined, |_| flags_overview());
+    let flash = move || {
+        define.value().get().map(|r| match r {
+            Ok(Submitted::Done(k)) => view! {
+                <div class="mb-4 flex flex-wrap items-center gap-3" data-testid="defined">
+                    <Flash message=format!("{k} is defined.") />
+                    <a href=format!("/operator/flags/{k}") class=LINK>"Set its plan defaults →"</a>
+                </div>
+            }
+            .into_any(),
+            Ok(Submitted::Refused(_)) => view! {
+                <div class="mb-4"><Flash message="The flag was not defined: see the form below." error=true /></div>
+            }
+            .into_any(),
+            Err(e) => view! { <div class="mb-4"><Flash message=e.message error=true /></div> }.into_any(),
+        })
+    };
+    view! {
+        <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+            {move || overview.get().map(|o| match o {
+                Err(e) => view! { <Refused message=e.message /> }.into_any(),
+                Ok(o) => view! {
+                    <nav aria-label="Breadcrumb" class="mb-2 text-sm text-slate-500">
+                        <a href="/operator" class=LINK>"Operator Console"</a>
+                        " / Feature flags"
+                    </nav>
+                    <PageHeader title="Feature flags" subtitle="A flag's value for a tenant: its override, else its plan's default, else a rollout, else the default (FR-FLAG-001)." />
+                    {flash}
+                    <div class="space-y-6">
+                        <FlagsTable data=o.clone() />
+                        <StaleFlags flags=o.flags.iter().filter(|f| f.stale).cloned().collect() />
+                        <DefineForm action=define />
+                    </div>
+                }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn FlagsTable(data: FlagsPageData) -> impl IntoView {
+    let FlagsPageData { flags, plans } = data;
+    let count = flags.len();
+    view! {
+        <section class=CARD aria-labelledby="flags-h">
+            <div class="flex flex-wrap items-baseline justify-between gap-2">
+                <h2 id="flags-h" class="text-lg font-semibold">"Definitions and plan defaults"</h2>
+                <span class="text-sm text-slate-500">{format!("{count} in all")}</span>
+            </div>
+            {if flags.is_empty() {
+                view! {
+                    <div class="mt-4 rounded-md border border-dashed border-slate-300 p-6 text-center" data-testid="no-flags">
+                        <p class="font-medium text-slate-700">"No flags yet."</p>
+                        <p class="mt-1 text-sm text-slate-600">"Define the first one below."</p>
+                    </div>
+                }.into_any()
+            } else {
+                view! {
+                    <div class="mt-4 overflow-x-auto">
+                        <table class="w-full text-left text-sm">
+                            <thead class="border-b border-slate-200 text-slate-500">
+                                <tr>
+                                    <th scope="col" class=TH>"Flag"</th>
+                                    <th scope="col" class=TH>"Default"</th>
+                                    <th scope="col" class=TH>"Rollout"</th>
+                                    {plans.iter().map(|p| view! { <th scope="col" class=format!("{TH} text-center")>{title_case(p)}</th> }).collect_view()}
+                                    <th scope="col" class=TH>"Last evaluated"</th>
+                                </tr>
+                            </thead>
+                            <tbody class="divide-y divide-slate-100">
+                                {flags.into_iter().map(|f| view! {
+                                    <tr data-testid="flag-def-row" data-key=f.key.clone()>
+                                        <td class=TD>
+                                            <a href=format!("/operator/flags/{}", f.key) class=format!("{LINK} font-mono text-xs font-medium")>{f.key.clone()}</a>
+                                            <p class="max-w-sm text-xs text-slate-500">{f.description.clone()}</p>
+                                        </td>
+                                        <td class=TD>{value_badge(Some(f.default_value))}</td>
+                                        <td class=format!("{TD} tabular-nums")>{f.rollout_percentage.map(|p| format!("{p}%")).unwrap_or_else(|| "—".into())}</td>
+                                        {f.plan_values.iter().map(|v| view! { <td class=format!("{TD} text-center")>{value_badge(*v)}</td> }).collect_view()}
+                                        <td class=format!("{TD} whitespace-nowrap text-slate-600")>
+                                            {f.last_evaluated.clone().unwrap_or_else(|| "Never".into())}
+                                            {f.stale.then(|| view! { <span class=format!("{} ml-2", badge("expired"))>"Stale"</span> })}
+                                        </td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn StaleFlags(flags: Vec<FlagDefRow>) -> impl IntoView {
+    view! {
+        <section class=CARD aria-labelledby="stale-h" data-testid="stale-flags">
+            <h2 id="stale-h" class="text-lg font-semibold">"Stale flags"</h2>
+            <p class="mt-1 text-sm text-slate-600">{format!("Never evaluated, or not in the last {STALE_DAYS} days: candidates for removal from the code.")}</p>
+            {if flags.is_empty() {
+                view! { <p class="mt-3 text-sm text-slate-600" data-testid="no-stale">"No stale flags: every flag was evaluated recently."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="mt-3 divide-y divide-slate-100 text-sm">
+                        {flags.into_iter().map(|f| view! {
+                            <li class="flex flex-wrap items-center justify-between gap-2 py-2" data-testid="stale-flag">
+                                <a href=format!("/operator/flags/{}", f.key) class=format!("{LINK} font-mono text-xs")>{f.key.clone()}</a>
+                                <span class="text-slate-600">{f.last_evaluated.clone().map(|t| format!("last evaluated {t}")).unwrap_or_else(|| "never evaluated".into())}</span>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+/// The fields a flag's settings form has (define and edit).
+#[component]
+fn FlagFields(
+    value: MappedSignal<Option<Result<Submitted<String>, AppError>>>,
+    #[prop(optional)] current: Option<FlagDefRow>,
+) -> impl IntoView {
+    let description = current
+        .as_ref()
+        .map(|f| f.description.clone())
+        .unwrap_or_default();
+    let default_on = current.as_ref().is_some_and(|f| f.default_value);
+    let rollout = current
+        .as_ref()
+        .and_then(|f| f.rollout_percentage)
+        .map(|p| p.to_string())
+        .unwrap_or_default();
+    view! {
+        <div class="md:col-span-2">
+            <label for="flag-description" class="block text-sm font-medium">"Description"</label>
+            <input id="flag-description" name="description" maxlength="1000" value=description placeholder="What the flag turns on" class=INPUT aria-describedby="description-error" />
+            <FieldProblems field="description" problems=problems_with(value, "description") />
+        </div>
+        <div>
+            <label for="flag-default" class="block text-sm font-medium">"Default"</label>
+            <select id="flag-default" name="default_value" class=INPUT aria-describedby="default_value-error">
+                <option value="off" selected=!default_on>"Off"</option>
+                <option value="on" selected=default_on>"On"</option>
+            </select>
+            <FieldProblems field="default_value" problems=problems_with(value, "default_value") />
+        </div>
+        <div>
+            <label for="flag-rollout" class="block text-sm font-medium">"Rollout (%)"</label>
+            <input id="flag-rollout" name="rollout_percentage" inputmode="numeric" value=rollout placeholder="none" class=INPUT aria-describedby="rollout_percentage-hint rollout_percentage-error" />
+            <p id="rollout_percentage-hint" class="mt-1 text-xs text-slate-500">"Sticky per user (targeting key) or tenant; used where no override or plan decides. Empty for none."</p>
+            <FieldProblems field="rollout_percentage" problems=problems_with(value, "rollout_percentage") />
+        </div>
+    }
+}
+
+#[component]
+fn DefineForm(action: ServerAction<DefineFlag>) -> impl IntoView {
+    let value = action.value();
+    let form = NodeRef::<leptos::html::Form>::new();
+    reset_when_done(action.version(), value, form);
+    view! {
+        <section class=CARD aria-labelledby="define-h">
+            <h2 id="define-h" class="text-lg font-semibold">"Define flag"</h2>
+            <ActionForm action=action node_ref=form attr:class="mt-4 grid gap-4 md:grid-cols-2" attr:data-testid="define-form">
+                <div class="md:col-span-2">
+                    <label for="flag-key" class="block text-sm font-medium">"Key"</label>
+                    <input id="flag-key" name="key" required maxlength="100" placeholder="new_checkout" spellcheck="false" autocapitalize="off"
+                        class=format!("{INPUT} font-mono") aria-describedby="key-hint key-error" />
+                    <p id="key-hint" class="mt-1 text-xs text-slate-500">"Lower-case letters, digits, dots, hyphens and underscores; it cannot change later."</p>
+                    <FieldProblems field="key" problems=problems_with(value, "key") />
+                </div>
+                <FlagFields value />
+                <div class="md:col-span-2">
+                    <button type="submit" class=BUTTON data-testid="define-submit" disabled=move || action.pending().get()>"Define flag"</button>
+                </div>
+            </ActionForm>
+        </section>
+    }
+}
+
+// --- /operator/flags/:key -------------------------------------------------------------------
+
+#[component]
 pub fn FlagPage() -> impl IntoView {
-    FlagsPage()
+    view! {
+        <PageTitle text="Feature flag" />
+        <FlagBody />
+    }
+}
+
+#[component]
+fn FlagBody() -> impl IntoView {
+    let params = use_params_map();
+    let edit = ServerAction::<EditFlag>::new();
+    let plan = ServerAction::<SetFlagPlanDefault>::new();
+    let saved = move || match edit.value().get() {
+        Some(Ok(Submitted::Done(m))) => Some(m),
+        _ => None,
+    };
+    let detail = Resource::new_blocking(
+        move || {
+            (
+                params.read().get("key").unwrap_or_default(),
+                saved(),
+                plan.version().get(),
+            )
+        },
+        |(key, _, _)| flag_detail(key),
+    );
+    let notice = RwSignal::new(None::<Result<String, AppError>>);
+    Effect::new(move |_| match edit.value().get() {
+        Some(Ok(Submitted::Done(m))) => notice.set(Some(Ok(m))),
+        Some(Ok(Submitted::Refused(_))) => notice.set(Some(Err(AppError::new(
+            "The flag was not saved: see the form.",
+        )))),
+        Some(Err(e)) => notice.set(Some(Err(e))),
+        None => {}
+    });
+    Effect::new(move |_| {
+        if let Some(r) = plan.value().get() {
+            notice.set(Some(r));
+        }
+    });
+    view! {
+        <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+            {move || detail.get().map(|d| match d {
+                Err(e) => view! { <Refused message=e.message back=("/operator/flags", "All flags") /> }.into_any(),
+                Ok(d) => view! {
+                    <nav aria-label="Breadcrumb" class="mb-2 text-sm text-slate-500">
+                        <a href="/operator" class=LINK>"Operator Console"</a>
+                        " / "
+                        <a href="/operator/flags" class=LINK>"Feature flags"</a>
+                    </nav>
+                    {outcome(notice)}
+                    <FlagView data=d edit plan />
+                }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn FlagView(
+    data: FlagPageData,
+    edit: ServerAction<EditFlag>,
+    plan: ServerAction<SetFlagPlanDefault>,
+) -> impl IntoView {
+    let FlagPageData {
+        flag,
+        plans,
+        history,
+    } = data;
+    let key = flag.key.clone();
+    let value = edit.value();
+    let plan_key = key.clone();
+    let plan_rows = plans
+        .into_iter()
+        .zip(flag.plan_values.clone())
+        .map(|(p, v)| {
+            let key = plan_key.clone();
+let current = match v { Some(true) => "on", Some(false) => "off", None => "inherit" };
+                        let select_id = format!("plan-default-{p}");
+                        let form_testid = format!("plan-default-form-{p}");
+                        let save_testid = format!("plan-default-save-{p}");
+                        view! {
+                            <li class="py-3">
+                                <ActionForm action=plan attr:class="flex flex-wrap items-end justify-between gap-3" attr:data-testid=form_testid>
+                                    <input type="hidden" name="key" value=key />
+                                    <input type="hidden" name="plan" value=p.clone() />
+                                    <div>
+                                        <label for=select_id.clone() class="block text-sm font-medium">{title_case(&p)}</label>
+                                        <select id=select_id name="value" class=INPUT>
+                                            {[("inherit", "Not set (default decides)"), ("on", "On"), ("off", "Off")].into_iter().map(|(v, label)| {
+                                                view! { <option value=v selected=v == current>{label}</option> }
+                                            }).collect_view()}
+                                        </select>
+                                    </div>
+                                    <button type="submit" class=SECONDARY data-testid=save_testid>"Save"</button>
+                                </ActionForm>
+                            </li>
+                        }
+                    }).collect_view();
+    view! {
+        <div class="mb-6">
+            <h1 class="font-mono text-2xl font-semibold tracking-tight" data-testid="flag-key">{flag.key.clone()}</h1>
+            <p class="mt-1 text-slate-600">{if flag.description.is_empty() { "No description.".to_owned() } else { flag.description.clone() }}</p>
+            <p class="mt-2 flex flex-wrap items-center gap-2 text-sm text-slate-600">
+                "Default " {value_badge(Some(flag.default_value))}
+                {flag.rollout_percentage.map(|p| format!(" · rollout {p}%"))}
+                {format!(" · last evaluated {}", flag.last_evaluated.clone().unwrap_or_else(|| "never".into()))}
+                {flag.stale.then(|| view! { <span class=badge("expired")>"Stale"</span> })}
+            </p>
+        </div>
+        <div class="grid gap-6 lg:grid-cols-2 lg:items-start">
+            <section class=CARD aria-labelledby="settings-h">
+                <h2 id="settings-h" class="text-lg font-semibold">"Settings"</h2>
+                <ActionForm action=edit attr:class="mt-4 grid gap-4 md:grid-cols-2" attr:data-testid="edit-form">
+                    <input type="hidden" name="key" value=key.clone() />
+                    <FlagFields value current=flag.clone() />
+                    <div class="md:col-span-2">
+                        <button type="submit" class=BUTTON data-testid="edit-submit" disabled=move || edit.pending().get()>"Save"</button>
+                    </div>
+                </ActionForm>
+            </section>
+            <section class=CARD aria-labelledby="plans-h">
+                <h2 id="plans-h" class="text-lg font-semibold">"Plan defaults"</h2>
+                <p class="mt-1 text-sm text-slate-600">"A plan's value beats the rollout and the default; a tenant's override beats the plan."</p>
+                <ul class="mt-4 divide-y divide-slate-100">
+                    {plan_rows}
+                </ul>
+            </section>
+        </div>
+        <History history />
+    }
+}
+
+#[component]
+fn History(history: Vec<ChangeRow>) -> impl IntoView {
+    view! {
+        <section class=format!("{CARD} mt-6") aria-labelledby="history-h">
+            <h2 id="history-h" class="text-lg font-semibold">"History"</h2>
+            <p class="mt-1 text-sm text-slate-600">"Every change to this flag, newest first, from the audit trail."</p>
+            {if history.is_empty() {
+                view! { <p class="mt-3 text-sm text-slate-600">"No changes recorded."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="mt-4 overflow-x-auto">
+                        <table class="w-full text-left text-sm">
+                            <thead class="border-b border-slate-200 text-slate-500">
+                                <tr>
+                                    <th scope="col" class=TH>"When"</th>
+                                    <th scope="col" class=TH>"Change"</th>
+                                    <th scope="col" class=TH>"Where"</th>
+                                    <th scope="col" class=TH>"Old → new"</th>
+                                    <th scope="col" class=TH>"Who"</th>
+                                </tr>
+                            </thead>
+                            <tbody class="divide-y divide-slate-100">
+                                {history.into_iter().map(|c| view! {
+                                    <tr data-testid="history-row">
+                                        <td class=format!("{TD} whitespace-nowrap text-slate-600")>{c.when.clone()}</td>
+                                        <td class=TD>{c.action.clone()}</td>
+                                        <td class=TD>{match (c.tenant.clone(), c.plan.clone()) {
+                                            (Some(t), _) => format!("tenant {t}"),
+                                            (None, Some(p)) => format!("{} plan", title_case(&p)),
+                                            (None, None) => "everywhere".into(),
+                                        }}</td>
+                                        <td class=TD data-testid="history-change">{format!("{} → {}", c.old, c.new)}</td>
+                                        <td class=format!("{TD} break-all")>{c.who.clone()}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }.into_any()
+            }}
+        </section>
+    }
 }

@@ -2,6 +2,7 @@
 //! server and hydrated in the browser. Server-only code sits behind the `ssr` feature, so
 //! nothing of `domain` or the database reaches the wasm build.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![recursion_limit = "256"]
 
 mod account;
 mod admin;
@@ -18,6 +19,8 @@ mod mfa;
 mod not_found;
 mod operator;
 mod password_reset;
+#[cfg(feature = "ssr")]
+pub mod request_stats;
 pub mod sessions;
 mod tenants_console;
 mod ui;

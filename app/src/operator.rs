@@ -1,59 +1,195 @@
-//! `/operator`: the Operator Console's start page — the areas that are ready (links) and
-//! those a later issue brings.
+//! `/operator`: the Operator Console's dashboard (FR-OPS-001) — tenants by status and plan,
+//! the server's health (database, email outbox backlog, error rate from its own request
+//! counts), recent control-plane events, and the way to each area of the console.
 
-use crate::layout::{Guarded, PageHeader, PageTitle};
+use crate::error::AppError;
+use crate::layout::{PageHeader, PageTitle};
+use crate::tenants_console::{AuditRow, RecentAudit};
+use crate::ui::*;
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
 
-/// Areas of the console that are not built yet.
-const PLANNED: &[(&str, &str)] = &[
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DashboardData {
+    pub tenants_total: i64,
+    pub tenants_by_status: Vec<(String, i64)>,
+    pub tenants_by_plan: Vec<(String, i64)>,
+    pub users_total: i64,
+    pub recent: Vec<AuditRow>,
+    pub outbox_pending: i64,
+    pub outbox_failed: i64,
+    pub oldest_pending: Option<String>,
+    pub database_ms: f64,
+    pub requests: u64,
+    pub server_errors: u64,
+    pub window_minutes: u64,
+}
+
+#[server(prefix = "/_rpc", endpoint = "operator_dashboard")]
+pub async fn operator_dashboard() -> Result<DashboardData, AppError> {
+    use crate::sessions::ssr::pool;
+    use crate::tenants_console::ssr::{audit_row, operator_for_page, when};
+    // The page's one resource, so it also guards the page.
+    let actor = operator_for_page("/operator").await?;
+    let d = gatehouse_domain::operator_console::dashboard(&pool()?, Some(&actor)).await?;
+    let (requests, server_errors) = crate::request_stats::snapshot();
+    let pairs = |counts: Vec<gatehouse_domain::operator_console::Count>| {
+        counts.into_iter().map(|c| (c.label, c.count)).collect()
+    };
+    Ok(DashboardData {
+        tenants_total: d.tenants_total,
+        tenants_by_status: pairs(d.tenants_by_status),
+        tenants_by_plan: pairs(d.tenants_by_plan),
+        users_total: d.users_total,
+        recent: d.recent.into_iter().map(audit_row).collect(),
+        outbox_pending: d.outbox.pending,
+        outbox_failed: d.outbox.failed,
+        oldest_pending: d.outbox.oldest_pending.map(when),
+        database_ms: d.database_ms,
+        requests,
+        server_errors,
+        window_minutes: crate::request_stats::WINDOW_MINUTES,
+    })
+}
+
+/// The console's areas.
+const AREAS: &[(&str, &str, &str, &str)] = &[
     (
-        "Dashboard",
-        "Tenants by status and plan, recent control-plane events, system health.",
-    ),
-    (
+        "/operator/tenants",
         "Tenants",
         "Provision, suspend and reactivate tenants; change plans (UC-PROV-001, FR-OPS-001).",
+        "operator-tenants",
     ),
     (
+        "/operator/flags",
         "Feature flags",
-        "Definitions, plan defaults and per-tenant overrides (FR-FLAG-001).",
+        "Definitions, plan defaults, overrides, history and stale flags (FR-FLAG-001).",
+        "operator-flags",
+    ),
+    (
+        "/operator/applications",
+        "Applications",
+        "Managed applications, redirect URIs and API keys (FR-SYS-001..003).",
+        "operator-applications",
     ),
 ];
 
 #[component]
 pub fn OperatorPage() -> impl IntoView {
+    let dashboard = Resource::new_blocking(|| (), |_| operator_dashboard());
     view! {
         <PageTitle text="Operator Console" />
-        <Guarded page="operator">
-            <PageHeader title="Operator Console" subtitle="For the vendor's operators (MFA required)." />
-            <ul class="mb-6 grid gap-4 sm:grid-cols-2">
-                <li>
-                    <a
-                        href="/operator/applications"
-                        data-testid="operator-applications"
-                        class="block h-full rounded-lg border border-slate-200 bg-white p-4 shadow-sm hover:border-indigo-300 hover:shadow focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500"
-                    >
-                        <p class="font-medium text-indigo-700">"Applications →"</p>
-                        <p class="mt-1 text-sm text-slate-600">"Managed applications, redirect URIs and API keys (FR-SYS-001..003)."</p>
-                    </a>
-                </li>
-            </ul>
-            <div class="rounded-lg border border-dashed border-slate-300 bg-white p-6">
-                <p class="text-sm font-medium text-slate-700">"Coming next"</p>
-                <ul class="mt-4 grid gap-4 sm:grid-cols-2">
-                    {PLANNED
-                        .iter()
-                        .map(|(name, what)| {
-                            view! {
-                                <li class="rounded-md border border-slate-200 p-4">
-                                    <p class="font-medium">{*name}</p>
+        <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+            {move || dashboard.get().map(|d| match d {
+                Err(e) => view! { <Refused message=e.message /> }.into_any(),
+                Ok(d) => view! {
+                    <PageHeader title="Operator Console" subtitle="For the vendor's operators (MFA required)." />
+                    <ul class="mb-6 grid gap-4 sm:grid-cols-3">
+                        {AREAS.iter().map(|(href, name, what, testid)| view! {
+                            <li>
+                                <a href=*href data-testid=*testid
+                                    class="block h-full rounded-lg border border-slate-200 bg-white p-4 shadow-sm hover:border-indigo-300 hover:shadow focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
+                                    <p class="font-medium text-indigo-700">{format!("{name} →")}</p>
                                     <p class="mt-1 text-sm text-slate-600">{*what}</p>
+                                </a>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                    <Dashboard data=d />
+                }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Dashboard(data: DashboardData) -> impl IntoView {
+    let error_rate = if data.requests == 0 {
+        0.0
+    } else {
+        data.server_errors as f64 * 100.0 / data.requests as f64
+    };
+    let healthy_errors = error_rate < 1.0;
+    let healthy_outbox = data.outbox_failed == 0 && data.outbox_pending < 100;
+    let counts = |title: &'static str, rows: Vec<(String, i64)>, testid: &'static str| {
+        view! {
+            <div>
+                <h3 class="text-sm font-medium text-slate-500">{title}</h3>
+                {if rows.is_empty() {
+                    view! { <p class="mt-2 text-sm text-slate-600">"None yet."</p> }.into_any()
+                } else {
+                    view! {
+                        <ul class="mt-2 space-y-1 text-sm" data-testid=testid>
+                            {rows.into_iter().map(|(label, n)| view! {
+                                <li class="flex items-center justify-between gap-2">
+                                    <span class=badge(&label)>{title_case(&label)}</span>
+                                    <span class="tabular-nums font-medium">{n}</span>
                                 </li>
-                            }
-                        })
-                        .collect_view()}
-                </ul>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }}
             </div>
-        </Guarded>
+        }
+    };
+    let health_line = |label: &'static str, ok: bool, text: String, testid: &'static str| {
+        view! {
+            <li class="flex items-start justify-between gap-3">
+                <span class="text-slate-600">{label}</span>
+                <span class="flex items-center gap-2 text-right" data-testid=testid>
+                    <span aria-hidden="true" class=if ok { "mt-1.5 h-2 w-2 shrink-0 rounded-full bg-emerald-500" } else { "mt-1.5 h-2 w-2 shrink-0 rounded-full bg-amber-500" }></span>
+                    <span class="sr-only">{if ok { "healthy:" } else { "needs attention:" }}</span>
+                    {text}
+                </span>
+            </li>
+        }
+    };
+    view! {
+        <div class="grid gap-6 lg:grid-cols-3">
+            <section class=format!("{CARD} lg:col-span-2") aria-labelledby="tenants-h">
+                <div class="flex flex-wrap items-baseline justify-between gap-2">
+                    <h2 id="tenants-h" class="text-lg font-semibold">"Tenants"</h2>
+                    <span class="text-sm text-slate-500">
+                        <span data-testid="tenants-total">{data.tenants_total}</span>
+                        {format!(
+                            " {} · {} {}",
+                            if data.tenants_total == 1 { "tenant" } else { "tenants" },
+                            data.users_total,
+                            if data.users_total == 1 { "person" } else { "people" }
+                        )}
+                    </span>
+                </div>
+                <div class="mt-4 grid gap-6 sm:grid-cols-2">
+                    {counts("By status", data.tenants_by_status, "tenants-by-status")}
+                    {counts("By plan", data.tenants_by_plan, "tenants-by-plan")}
+                </div>
+            </section>
+            <section class=CARD aria-labelledby="health-h">
+                <h2 id="health-h" class="text-lg font-semibold">"Health"</h2>
+                <ul class="mt-4 space-y-3 text-sm">
+                    {health_line("Database", data.database_ms < 100.0, format!("answering ({:.1} ms)", data.database_ms), "health-database")}
+                    {health_line(
+                        "Email outbox",
+                        healthy_outbox,
+                        match (data.outbox_pending, data.outbox_failed, data.oldest_pending.clone()) {
+                            (0, 0, _) => "nothing waiting".to_owned(),
+                            (p, f, oldest) => format!(
+                                "{p} waiting{}{}",
+                                oldest.map(|o| format!(" (oldest {o})")).unwrap_or_default(),
+                                if f > 0 { format!(", {f} failed") } else { String::new() }
+                            ),
+                        },
+                        "health-outbox",
+                    )}
+                    {health_line(
+                        "Server errors",
+                        healthy_errors,
+                        format!("{error_rate:.2} % of {} requests in the last {} min", data.requests, data.window_minutes),
+                        "health-errors",
+                    )}
+                </ul>
+            </section>
+        </div>
+        <RecentAudit entries=data.recent with_tenant=true />
     }
 }

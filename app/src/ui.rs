@@ -122,6 +122,19 @@ pub mod ssr {
         Ok(Some(next.midnight().assume_utc()))
     }
 
+    /// A refusal a form shows beside its fields (invalid input, or a conflict on one
+    /// field such as a taken domain); any other error stays an error.
+    pub fn form_refusal(err: DomainError) -> Result<Vec<Problem>, AppError> {
+        match err {
+            DomainError::Validation(details) => Ok(problems(details)),
+            DomainError::Conflict {
+                field: Some(field),
+                message,
+            } => Ok(vec![Problem { field, message }]),
+            other => Err(other.into()),
+        }
+    }
+
     /// A database failure of the transaction itself, mapped like any domain error.
     pub fn db(err: sqlx::Error) -> AppError {
         AppError::from(DomainError::from(err))
@@ -141,14 +154,23 @@ pub const TD: &str = "px-3 py-2 align-top";
 
 pub fn badge(kind: &str) -> &'static str {
     match kind {
-        "active" | "production" => {
+        "active" | "production" | "on" | "success" => {
             "inline-flex rounded-full bg-emerald-100 px-2 py-0.5 text-xs font-medium text-emerald-800"
         }
-        "disabled" | "revoked" => {
+        "disabled" | "revoked" | "off" | "archived" | "default" | "free" => {
             "inline-flex rounded-full bg-slate-200 px-2 py-0.5 text-xs font-medium text-slate-700"
         }
-        "expired" | "staging" => {
+        "expired" | "staging" | "invited" => {
             "inline-flex rounded-full bg-amber-100 px-2 py-0.5 text-xs font-medium text-amber-800"
+        }
+        "suspended" | "failure" => {
+            "inline-flex rounded-full bg-red-100 px-2 py-0.5 text-xs font-medium text-red-800"
+        }
+        "override" | "enterprise" => {
+            "inline-flex rounded-full bg-violet-100 px-2 py-0.5 text-xs font-medium text-violet-800"
+        }
+        "plan" | "pro" => {
+            "inline-flex rounded-full bg-indigo-100 px-2 py-0.5 text-xs font-medium text-indigo-800"
         }
         _ => "inline-flex rounded-full bg-sky-100 px-2 py-0.5 text-xs font-medium text-sky-800",
     }

@@ -52,6 +52,15 @@ pub enum Source {
 }
 
 impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Override => "override",
+            Source::Plan => "plan",
+            Source::Rollout => "rollout",
+            Source::Default => "default",
+        }
+    }
+
     /// The OFREP `reason` for this source.
     pub fn reason(self) -> &'static str {
         match self {

@@ -20,6 +20,7 @@ pub mod invitations;
 pub mod login;
 pub mod mfa;
 pub mod oauth;
+pub mod operator_console;
 pub mod passkeys;
 pub mod password_policy;
 pub mod password_reset;

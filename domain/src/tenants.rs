@@ -368,6 +368,72 @@ pub struct Provisioning {
     pub applications: Vec<Uuid>,
 }
 
+impl Provisioning {
+    /// The provisioning form or request as typed (`None` and blank alike mean "not given";
+    /// the plan defaults to free): every field checked, every problem listed by field.
+    pub fn parse(
+        name: Option<&str>,
+        domain: Option<&str>,
+        plan: Option<&str>,
+        owner_email: Option<&str>,
+        applications: Vec<Uuid>,
+    ) -> Result<Self, DomainError> {
+        fn given(v: Option<&str>) -> Option<&str> {
+            v.map(str::trim).filter(|s| !s.is_empty())
+        }
+        fn required<'a>(
+            v: Option<&'a str>,
+            field: &str,
+            errors: &mut Vec<crate::FieldError>,
+        ) -> Option<&'a str> {
+            let v = given(v);
+            if v.is_none() {
+                errors.push(crate::FieldError::new(field, "is required"));
+            }
+            v
+        }
+        fn take(e: DomainError, errors: &mut Vec<crate::FieldError>) {
+            if let DomainError::Validation(details) = e {
+                errors.extend(details);
+            }
+        }
+        let mut errors = Vec::new();
+        let name = required(name, "name", &mut errors)
+            .and_then(|n| DisplayName::parse(n).map_err(|e| take(e, &mut errors)).ok());
+        let domain = required(domain, "domain", &mut errors).and_then(|d| {
+            TenantDomain::parse(&d.to_ascii_lowercase())
+                .map_err(|e| take(e, &mut errors))
+                .ok()
+        });
+        let owner = required(owner_email, "owner_email", &mut errors).and_then(|e| {
+            crate::types::Email::parse(e)
+                .map_err(|_| {
+                    errors.push(crate::FieldError::new(
+                        "owner_email",
+                        format!("'{e}' is not a valid email address"),
+                    ))
+                })
+                .ok()
+        });
+        let plan = match given(plan) {
+            None => Some(Plan::Free),
+            Some(p) => Plan::parse(p).map_err(|e| take(e, &mut errors)).ok(),
+        };
+        match (name, domain, owner, plan) {
+            (Some(name), Some(domain), Some(owner_email), Some(plan)) if errors.is_empty() => {
+                Ok(Provisioning {
+                    name,
+                    domain,
+                    plan,
+                    owner_email,
+                    applications,
+                })
+            }
+            _ => Err(DomainError::Validation(errors)),
+        }
+    }
+}
+
 /// UC-PROV-001: in one transaction (the caller's) the tenant, its owner as an invited user
 /// with the invitation mail in the outbox, the applications enabled, and the audit entries.
 /// The plan's flags are in effect at once (effective values read the plan's defaults).

@@ -6,10 +6,10 @@
 // refused.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { BASE_URL, SCREENSHOTS, launchBrowser, watchErrors } from './browser.mjs';
-import { PASSWORD, totp, psql, signIn } from './support.mjs';
+import { PASSWORD, psql, signIn } from './support.mjs';
+import { signedInOperator } from './operator.mjs';
 
 let browser;
 before(async () => { browser = await launchBrowser(); });
@@ -19,28 +19,6 @@ const path = (page) => new URL(page.url()).pathname;
 // Refusals are 4xx answers, which Chromium logs; anything else (a 5xx, a script error) fails.
 const unexpected = (errors) => errors.filter((e) => !/status of 4\d\d/.test(e));
 const text = async (locator) => (await locator.textContent()).trim();
-
-/// A fresh operator made with the CLI, signed in on `page` with a TOTP enrolled there.
-/// (Not the demo operator: the other browser tests expect it to enrol at its first sign-in.)
-async function signedInOperator(page) {
-  const email = `ops-apps-${Date.now()}@gatehouse.test`;
-  const password = 'Lighthouse-ledger-5824';
-  execFileSync(process.env.GATEHOUSE_BIN ?? 'target/debug/gatehouse',
-    ['operator', 'create', '--email', email, '--name', 'Apps Operator', '--password-stdin'], {
-      input: `${password}\n`,
-      env: { ...process.env, DATABASE_URL: process.env.E2E_DATABASE_URL ?? process.env.DATABASE_URL },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-  await signIn(page, email, password);
-  assert.equal(path(page), '/login/mfa/setup', 'operators enrol a second factor first');
-  await page.waitForSelector('[data-testid=totp-secret]');
-  const secret = (await page.textContent('[data-testid=totp-secret]')).trim();
-  await page.fill('#totp-code', totp(secret));
-  await page.click('form button[type=submit]');
-  await page.waitForSelector('[data-testid=recovery-codes] li');
-  await Promise.all([page.waitForURL(`${BASE_URL}/operator`), page.click('[data-testid=mfa-continue]')]);
-  return email;
-}
 
 /// A client-credentials token request with the key's secret (HTTP Basic), as an
 /// application would make it.

@@ -75,6 +75,7 @@ pub async fn request_context(mut req: Request, next: Next) -> Response {
             );
         }
     });
+    gatehouse_app::request_stats::record(status);
     let labels = [
         ("method", method.to_string()),
         ("route", route),

@@ -378,3 +378,137 @@ async fn tenants_list_searches_filters_and_pages_by_cursor(pool: PgPool) {
     assert_eq!(audit_count(&pool, "tenant.suspend").await, 1);
     assert_eq!(audit_count(&pool, "tenant.reactivate").await, 1);
 }
+
+#[test]
+fn provisioning_input_lists_every_problem_by_field() {
+    let Err(DomainError::Validation(errors)) = Provisioning::parse(
+        Some("  "),
+        Some("Not A Domain"),
+        Some("gold"),
+        Some("x"),
+        vec![],
+    ) else {
+        panic!("expected a validation error");
+    };
+    let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+    for field in ["name", "domain", "plan", "owner_email"] {
+        assert!(fields.contains(&field), "{field} in {fields:?}");
+    }
+    let ok = Provisioning::parse(
+        Some(" Globex "),
+        Some("GLOBEX"),
+        None,
+        Some("boss@globex.test"),
+        vec![],
+    )
+    .unwrap();
+    assert_eq!(ok.domain.as_str(), "globex");
+    assert_eq!(ok.plan, Plan::Free, "the plan defaults to free");
+}
+
+/// FR-OPS-001: the dashboard and a tenant's page read what the console shows, for
+/// operators only.
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn the_console_overview_shows_owners_counts_flag_sources_and_recent_entries(pool: PgPool) {
+    use gatehouse_domain::operator_console::{dashboard, tenant_overview};
+    let op = operator(&pool).await;
+    let ctx = RequestContext::default();
+    let mut tx = pool.begin().await.unwrap();
+    let t = provision_with_owner(
+        &mut tx,
+        &ctx,
+        Some(&op),
+        Provisioning::parse(
+            Some("Globex"),
+            Some("globex"),
+            Some("pro"),
+            Some("boss@globex.test"),
+            vec![],
+        )
+        .unwrap(),
+        "http://localhost",
+    )
+    .await
+    .unwrap();
+    create_flag(&mut tx, &ctx, Some(&op), flag("dark_mode", false))
+        .await
+        .unwrap();
+    create_flag(&mut tx, &ctx, Some(&op), flag("new_checkout", false))
+        .await
+        .unwrap();
+    set_plan_default(
+        &mut tx,
+        &ctx,
+        Some(&op),
+        "new_checkout",
+        Plan::Pro,
+        Some(true),
+    )
+    .await
+    .unwrap();
+    set_override(&mut tx, &ctx, Some(&op), t.id, "dark_mode", Some(true))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let o = tenant_overview(&pool, Some(&op), t.id).await.unwrap();
+    assert_eq!(o.owners.len(), 1);
+    assert_eq!(o.owners[0].email, "boss@globex.test");
+    assert_eq!(o.owners[0].status, "invited");
+    assert_eq!(
+        o.users_by_status
+            .iter()
+            .map(|c| (c.label.as_str(), c.count))
+            .collect::<Vec<_>>(),
+        vec![("invited", 1)]
+    );
+    let source = |key: &str| {
+        let f = o.flags.iter().find(|f| f.key == key).unwrap();
+        (f.value, f.source)
+    };
+    assert_eq!(source("dark_mode"), (true, Source::Override));
+    assert_eq!(source("new_checkout"), (true, Source::Plan));
+    let actions: Vec<&str> = o.recent.iter().map(|l| l.action.as_str()).collect();
+    assert_eq!(actions.first(), Some(&"flag.override.set"), "newest first");
+    assert!(actions.contains(&"tenant.create"));
+    assert_eq!(
+        o.recent[0].actor_email.as_deref(),
+        Some("op@gatehouse.test")
+    );
+
+    let d = dashboard(&pool, Some(&op)).await.unwrap();
+    assert_eq!(d.tenants_total, 1);
+    assert_eq!(d.tenants_by_plan[0].label, "pro");
+    assert_eq!(
+        d.outbox.pending, 1,
+        "the owner's invitation waits in the outbox"
+    );
+    assert!(d
+        .recent
+        .iter()
+        .any(|l| l.tenant_domain.as_deref() == Some("globex")));
+
+    // Not for tenant people, and an unknown tenant is "not found".
+    let owner =
+        sqlx::query_scalar::<_, Uuid>("SELECT id FROM users WHERE email = 'boss@globex.test'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let tenant_owner = Actor {
+        user_id: owner,
+        tenant_id: Some(t.id),
+        role: Role::Owner,
+    };
+    assert!(matches!(
+        tenant_overview(&pool, Some(&tenant_owner), t.id).await,
+        Err(DomainError::PermissionDenied(_))
+    ));
+    assert!(matches!(
+        dashboard(&pool, Some(&tenant_owner)).await,
+        Err(DomainError::PermissionDenied(_))
+    ));
+    assert!(matches!(
+        tenant_overview(&pool, Some(&op), Uuid::now_v7()).await,
+        Err(DomainError::NotFound(_))
+    ));
+}

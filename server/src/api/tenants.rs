@@ -13,7 +13,7 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use gatehouse_domain::permissions::{Actor, Permission};
 use gatehouse_domain::tenants::{self, Provisioning, TenantQuery};
-use gatehouse_domain::types::{DisplayName, Email, Plan, TenantDomain, TenantStatus};
+use gatehouse_domain::types::{Plan, TenantStatus};
 use gatehouse_domain::{DomainError, FieldError};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -133,59 +133,19 @@ async fn provision(
     ApiJson(body): ApiJson<ProvisionBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = operator(&bearer)?;
-    let mut errors = Vec::new();
-    let required = |v: Option<String>, field: &str, errors: &mut Vec<FieldError>| {
-        let v = v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-        if v.is_none() {
-            errors.push(FieldError::new(field, "is required"));
-        }
-        v
-    };
-    let name = required(body.name, "name", &mut errors).and_then(|n| {
-        DisplayName::parse(&n)
-            .map_err(|e| collect(&mut errors, e))
-            .ok()
-    });
-    let domain = required(body.domain, "domain", &mut errors).and_then(|d| {
-        TenantDomain::parse(&d.to_ascii_lowercase())
-            .map_err(|e| collect(&mut errors, e))
-            .ok()
-    });
-    let owner = required(body.owner_email, "owner_email", &mut errors).and_then(|e| {
-        Email::parse(&e)
-            .map_err(|_| {
-                errors.push(FieldError::new(
-                    "owner_email",
-                    format!("'{e}' is not a valid email address"),
-                ))
-            })
-            .ok()
-    });
-    let plan = match body
-        .plan
-        .map(|p| p.trim().to_owned())
-        .filter(|p| !p.is_empty())
-    {
-        None => Some(Plan::Free),
-        Some(p) => Plan::parse(&p).map_err(|e| collect(&mut errors, e)).ok(),
-    };
-    let (Some(name), Some(domain), Some(owner_email), Some(plan), true) =
-        (name, domain, owner, plan, errors.is_empty())
-    else {
-        return Err(ApiError::validation(errors));
-    };
+    let input = Provisioning::parse(
+        body.name.as_deref(),
+        body.domain.as_deref(),
+        body.plan.as_deref(),
+        body.owner_email.as_deref(),
+        body.applications,
+    )?;
     let mut tx = state.pool.begin().await?;
     let tenant = tenants::provision_with_owner(
         &mut tx,
         &caller.ctx,
         Some(&actor),
-        Provisioning {
-            name,
-            domain,
-            plan,
-            owner_email,
-            applications: body.applications,
-        },
+        input,
         &state.settings.public_url(),
     )
     .await?;
