@@ -14,6 +14,11 @@ command -v wrk >/dev/null || apt_install wrk
 cargo leptos build --release "${LEPTOS_BUILD_ARGS[@]}"
 
 export GATEHOUSE_DATA_DIR="$PWD/.data/bench" GATEHOUSE_LOG=warn GATEHOUSE_SITE_ROOT=target/site
+# One token makes every request of a run: rate limits (SPEC §9) stay on, set beyond reach, so
+# their bookkeeping is measured without refusing the load.
+export GATEHOUSE_RATE_LIMIT_API_KEY="${GATEHOUSE_RATE_LIMIT_API_KEY:-4000000000}" \
+  GATEHOUSE_RATE_LIMIT_USER="${GATEHOUSE_RATE_LIMIT_USER:-4000000000}" \
+  GATEHOUSE_RATE_LIMIT_ANONYMOUS="${GATEHOUSE_RATE_LIMIT_ANONYMOUS:-4000000000}"
 unset DATABASE_URL
 port="${BENCH_PORT:-3200}"
 target/release/gatehouse serve --demo --addr "127.0.0.1:$port" > "$GATEHOUSE_DATA_DIR.log" 2>&1 &

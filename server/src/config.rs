@@ -137,6 +137,34 @@ pub struct Settings {
     #[arg(long, env = "GATEHOUSE_KEY_ROTATION_DAYS", default_value_t = 90,
           value_parser = clap::value_parser!(u32).range(1..=365), global = true)]
     pub key_rotation_days: u32,
+
+    /// Requests a minute per API key (application token) on /api and /ofrep; the whole
+    /// minute may come at once. 0 switches the limit off (SPEC §9).
+    #[arg(
+        long,
+        env = "GATEHOUSE_RATE_LIMIT_API_KEY",
+        default_value_t = 500,
+        global = true
+    )]
+    pub rate_limit_api_key: u32,
+
+    /// Requests a minute per user token on /api and /ofrep. 0 switches the limit off.
+    #[arg(
+        long,
+        env = "GATEHOUSE_RATE_LIMIT_USER",
+        default_value_t = 100,
+        global = true
+    )]
+    pub rate_limit_user: u32,
+
+    /// Requests a minute per client IP without a token on /api and /ofrep. 0: off.
+    #[arg(
+        long,
+        env = "GATEHOUSE_RATE_LIMIT_ANONYMOUS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub rate_limit_anonymous: u32,
 }
 
 impl Settings {

@@ -15,6 +15,7 @@ pub mod middleware;
 pub mod oauth;
 pub mod ops;
 pub mod passkeys;
+pub mod rate_limit;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

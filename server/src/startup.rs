@@ -118,6 +118,11 @@ pub fn app_state(settings: Settings, pool: PgPool, keys: MasterKeys) -> Result<A
             &settings,
         )),
         flags: Arc::new(crate::flags::Flags::new(pool.clone())),
+        rate_limits: crate::rate_limit::RateLimits::new(
+            settings.rate_limit_api_key,
+            settings.rate_limit_user,
+            settings.rate_limit_anonymous,
+        ),
         pool,
         keys,
         metrics: ops::metrics_handle()?,
@@ -144,13 +149,14 @@ pub fn router(state: AppState) -> Router {
             leptos::prelude::provide_context(web.clone());
         }
     };
+    let limited = || axum::middleware::from_fn_with_state(state.clone(), crate::rate_limit::limit);
     Router::new()
         .leptos_routes_with_context(&state, routes, page_context, move || shell(options.clone()))
-        .nest("/api", api::router())
+        .nest("/api", api::router().layer(limited()))
         .merge(ops::router())
         .merge(crate::passkeys::router())
         .merge(crate::oauth::router())
-        .merge(api::flags::ofrep_router())
+        .merge(api::flags::ofrep_router().layer(limited()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(DefaultBodyLimit::max(settings.body_limit_bytes))
         .layer(RequestBodyLimitLayer::new(settings.body_limit_bytes))
@@ -209,6 +215,7 @@ async fn serve_with(settings: Settings, pool: PgPool, keys: MasterKeys) -> Resul
     // Delivers the transactional outbox (SPEC §3 "Email"); stopped below before the pool closes.
     let mailer = crate::mailer::spawn_mailer(pool.clone(), &state.settings)?;
     tokio::spawn(maintain_audit_partitions(pool));
+    tokio::spawn(forget_idle_rate_limits(state.clone()));
     print_banner(&url, demo, &state.settings.data_dir);
     tracing::info!(%url, "gatehouse listening");
     axum::serve(
@@ -221,6 +228,15 @@ async fn serve_with(settings: Settings, pool: PgPool, keys: MasterKeys) -> Resul
     mailer.stop().await;
     tracing::info!("gatehouse stopped");
     Ok(())
+}
+
+/// Every minute, drops the rate-limit state of callers whose allowance is whole again.
+async fn forget_idle_rate_limits(state: AppState) {
+    let mut every = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        every.tick().await;
+        state.rate_limits.forget_idle();
+    }
 }
 
 /// The demo application and its key. The secret exists in clear only at creation: it is

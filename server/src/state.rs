@@ -24,6 +24,8 @@ pub struct Inner {
     pub tokens: Arc<crate::tokens::Tokens>,
     /// The flag cache (started on first use).
     pub flags: Arc<crate::flags::Flags>,
+    /// Rate limits of /api and /ofrep (SPEC §9).
+    pub rate_limits: crate::rate_limit::RateLimits,
 }
 
 impl AppState {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{operator_token, spawn_app, TestApp};
+use common::{operator_token, spawn_app, spawn_app_with, TestApp};
 use gatehouse_domain::applications::{issue_key, register_application, ApplicationInput, KeyInput};
 use gatehouse_domain::audit::RequestContext;
 use gatehouse_domain::tenants::{provision_tenant, NewTenant};
@@ -585,4 +585,82 @@ async fn the_change_stream_sends_the_flags_now_and_after_each_change(pool: PgPoo
     assert_eq!(r.status(), StatusCode::OK);
     let second = next_event(&mut seen).await;
     assert!(second.contains("\"dark_mode\":true"), "{second}");
+}
+
+/// SPEC §9 rate limits: every answer carries the X-RateLimit headers; past an API key's
+/// allowance the Flag API answers 429 ERR_RATE_LIMIT and OFREP 429, both with Retry-After;
+/// another key keeps its own allowance; callers without a token are limited per IP.
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn rate_limits_answer_429_with_retry_after_per_key_and_per_ip(pool: PgPool) {
+    let app = spawn_app_with(
+        pool.clone(),
+        &["--rate-limit-api-key", "3", "--rate-limit-anonymous", "2"],
+    )
+    .await;
+    let s = setup(&app, &pool).await;
+    let get = |token: &str| {
+        app.client
+            .get(app.url("/api/v1/flags"))
+            .bearer_auth(token)
+            .send()
+    };
+    for remaining in ["2", "1", "0"] {
+        let res = get(&s.app_token).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()["x-ratelimit-limit"], "3");
+        assert_eq!(res.headers()["x-ratelimit-remaining"], remaining);
+        assert!(res.headers().contains_key("x-ratelimit-reset"));
+    }
+    let refused = get(&s.app_token).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=20).contains(&after), "{after}");
+    assert!(refused.headers().contains_key("x-request-id"));
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "ERR_RATE_LIMIT");
+    assert!(body["request_id"].is_string());
+    // The same key through OFREP: refused too, the OFREP way.
+    let ofrep = app
+        .client
+        .post(app.url("/ofrep/v1/evaluate/flags"))
+        .bearer_auth(&s.app_token)
+        .json(&json!({"context": {"targetingKey": "u1"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ofrep.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(ofrep.headers().contains_key("retry-after"));
+    // Another application's key is not affected.
+    let other = app
+        .client
+        .get(app.url("/api/v1/flags?tenant=acme"))
+        .bearer_auth(&s.multi_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::OK);
+    assert_eq!(other.headers()["x-ratelimit-remaining"], "2");
+    // Without a token: two answers (401), then 429 for this IP.
+    for _ in 0..2 {
+        let res = app
+            .client
+            .get(app.url("/api/v1/flags"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(res.headers()["x-ratelimit-limit"], "2");
+    }
+    let res = app
+        .client
+        .get(app.url("/api/v1/flags"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.headers().contains_key("retry-after"));
 }

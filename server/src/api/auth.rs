@@ -54,9 +54,11 @@ pub async fn bearer_from(
     })?;
     let svc = state.tokens.get().await?;
     let audience = svc.settings.api_audience();
-    svc.verify_access_token(token, Some(&audience))
-        .map(Bearer)
-        .map_err(|why| unauthenticated(why.describe(), Some("invalid_token")))
+    let claims = svc
+        .verify_access_token(token, Some(&audience))
+        .map_err(|why| unauthenticated(why.describe(), Some("invalid_token")))?;
+    crate::rate_limit::admit_token(state, &claims)?;
+    Ok(Bearer(claims))
 }
 
 impl Bearer {

@@ -74,8 +74,8 @@ pub fn router() -> Router<AppState> {
 
 /// Rewrites every error response under `/api/` into the SPEC §9 body carrying the request
 /// id: our own errors are rendered again with the id, anything else (axum's plain-text
-/// rejections, empty 405s) becomes the body for its status. `Allow`, `Retry-After` and
-/// `WWW-Authenticate` headers are kept.
+/// rejections, empty 405s) becomes the body for its status. `Allow`, `Retry-After`,
+/// `WWW-Authenticate` and the rate-limit headers are kept.
 /// Applied to the whole application, outside the body-limit and timeout layers, so their
 /// refusals are rewritten too; pages keep their own error pages.
 pub async fn error_bodies(req: Request, next: Next) -> Response {
@@ -106,7 +106,10 @@ pub async fn error_bodies(req: Request, next: Next) -> Response {
         None => ApiError::for_status(status),
     };
     let mut fresh = error.into_response_with(request_id.as_ref());
-    for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+    let kept = [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE]
+        .into_iter()
+        .chain(crate::rate_limit::HEADERS.iter().cloned());
+    for name in kept {
         if name == header::ALLOW && status != StatusCode::METHOD_NOT_ALLOWED {
             continue;
         }

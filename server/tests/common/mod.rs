@@ -22,6 +22,16 @@ pub async fn spawn_app_with(pool: PgPool, extra_args: &[&str]) -> TestApp {
     if !extra_args.contains(&"--public-url") {
         args.extend_from_slice(&["--public-url", &base]);
     }
+    // Tests make many calls with one token: limits beyond reach unless a test sets its own.
+    for (flag, value) in [
+        ("--rate-limit-api-key", "1000000"),
+        ("--rate-limit-user", "1000000"),
+        ("--rate-limit-anonymous", "1000000"),
+    ] {
+        if !extra_args.contains(&flag) {
+            args.extend_from_slice(&[flag, value]);
+        }
+    }
     args.extend_from_slice(extra_args);
     let settings = Cli::try_parse_from(args).unwrap().settings;
     // One key ring per test binary: instances sharing a database share it, as in production.
