@@ -31,6 +31,9 @@ impl FromServerFnError for AppError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         let message = match value {
             ServerFnErrorErr::Args(_) | ServerFnErrorErr::Deserialization(_) => {
+                // Bad input, not a server failure: 400, not the default 500.
+                #[cfg(feature = "ssr")]
+                set_status(http::StatusCode::BAD_REQUEST);
                 "the form was incomplete; please try again"
             }
             ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => {
@@ -46,8 +49,33 @@ impl FromServerFnError for AppError {
 impl AppError {
     /// A refusal of the input (HTTP 422), e.g. two passwords that differ.
     pub fn invalid(message: impl Into<String>) -> Self {
-        set_status(http::StatusCode::UNPROCESSABLE_ENTITY);
+        Self::with_status(http::StatusCode::UNPROCESSABLE_ENTITY, message)
+    }
+
+    /// A refusal with its HTTP status (server functions answer 500 for every error
+    /// otherwise).
+    pub fn with_status(status: http::StatusCode, message: impl Into<String>) -> Self {
+        set_status(status);
         Self::new(message)
+    }
+
+    /// A refusal after `leptos_axum::redirect`: a page keeps the redirect's 302, a server
+    /// function called over HTTP answers `status` (its client follows the redirect header).
+    pub fn redirected(status: http::StatusCode, message: impl Into<String>) -> Self {
+        let called = leptos::prelude::use_context::<http::request::Parts>()
+            .is_some_and(|p| p.uri.path().starts_with("/_rpc/"));
+        if called {
+            set_status(status);
+        }
+        Self::new(message)
+    }
+
+    /// The caller is not (or no longer) signed in: 401.
+    pub fn signed_out() -> Self {
+        Self::with_status(
+            http::StatusCode::UNAUTHORIZED,
+            "your session has ended; please sign in again",
+        )
     }
 }
 

@@ -47,7 +47,8 @@ mod ssr {
         if crate::sessions::ssr::web_config()?.demo {
             Ok(())
         } else {
-            Err(AppError::new(
+            Err(AppError::with_status(
+                http::StatusCode::NOT_FOUND,
                 "The mailbox is available only in demo mode (GATEHOUSE_DEMO=true).",
             ))
         }
@@ -89,7 +90,8 @@ pub async fn mailbox_list() -> Result<Vec<MailSummary>, AppError> {
 pub async fn mailbox_mail(id: String) -> Result<MailDetail, AppError> {
     ssr::demo_only()?;
     let pool = crate::sessions::ssr::pool()?;
-    let id = uuid::Uuid::parse_str(id.trim()).map_err(|_| AppError::new("mail not found"))?;
+    let id = uuid::Uuid::parse_str(id.trim())
+        .map_err(|_| AppError::with_status(http::StatusCode::NOT_FOUND, "mail not found"))?;
     let mail = gatehouse_domain::email::get_outbox_entry(&pool, id).await?;
     Ok(MailDetail {
         summary: ssr::summary(&mail),

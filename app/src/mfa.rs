@@ -32,11 +32,15 @@ mod ssr {
             (Some(s), Some(token)) if !s.mfa_verified => Ok((s, token)),
             (Some(s), _) => {
                 leptos_axum::redirect(crate::sessions::landing_path(s.role.as_str()));
-                Err(AppError::new("You are already signed in."))
+                Err(AppError::redirected(
+                    http::StatusCode::CONFLICT,
+                    "You are already signed in.",
+                ))
             }
             _ => {
                 leptos_axum::redirect("/login?error=expired");
-                Err(AppError::new(
+                Err(AppError::redirected(
+                    http::StatusCode::UNAUTHORIZED,
                     "This sign-in has expired; please sign in again.",
                 ))
             }
@@ -150,7 +154,10 @@ pub async fn begin_totp_setup() -> Result<TotpSetup, AppError> {
     // The page's one resource, so it also guards the page (see account_overview).
     let Some(session) = current_session().await? else {
         leptos_axum::redirect("/login?return_to=%2Faccount%2Fmfa%2Ftotp");
-        return Err(AppError::new("Please sign in."));
+        return Err(AppError::redirected(
+            http::StatusCode::UNAUTHORIZED,
+            "Please sign in.",
+        ));
     };
     let enrolment = gatehouse_domain::mfa::begin_totp_enrolment(
         &pool()?,
@@ -185,13 +192,11 @@ pub async fn confirm_totp_setup(
 ) -> Result<TotpConfirmed, AppError> {
     use crate::sessions::ssr::{current_session, keys, pool, request, session_token};
     use secrecy::ExposeSecret;
-    let session = current_session()
-        .await?
-        .ok_or_else(|| AppError::new("your session has ended; please sign in again"))?;
+    let session = current_session().await?.ok_or_else(AppError::signed_out)?;
     let (ctx, headers) = request().await?;
     let pool = pool()?;
     let id = uuid::Uuid::parse_str(enrolment_id.trim())
-        .map_err(|_| AppError::new("this enrolment has expired; start again"))?;
+        .map_err(|_| AppError::invalid("this enrolment has expired; start again"))?;
     let label = label.filter(|l| !l.trim().is_empty());
     let codes = gatehouse_domain::mfa::confirm_totp_enrolment(
         &pool,
@@ -205,8 +210,7 @@ pub async fn confirm_totp_setup(
     .await?;
     let mut next = "/account?mfa=added".to_owned();
     if !session.mfa_verified {
-        let token = session_token(&headers)
-            .ok_or_else(|| AppError::new("your session has ended; please sign in again"))?;
+        let token = session_token(&headers).ok_or_else(AppError::signed_out)?;
         let (issued, role, device) =
             gatehouse_domain::login::complete_mfa_sign_in(&pool, &ctx, &token, "otp", true).await?;
         ssr::finish(

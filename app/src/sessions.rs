@@ -190,11 +190,17 @@ pub mod ssr {
             Some(s) if s.mfa_verified => Ok(s),
             Some(_) => {
                 leptos_axum::redirect(&format!("/login/mfa{back}"));
-                Err(AppError::new("Finish signing in with your second factor."))
+                Err(AppError::redirected(
+                    http::StatusCode::UNAUTHORIZED,
+                    "Finish signing in with your second factor.",
+                ))
             }
             None => {
                 leptos_axum::redirect(&format!("/login{back}"));
-                Err(AppError::new("Please sign in."))
+                Err(AppError::redirected(
+                    http::StatusCode::UNAUTHORIZED,
+                    "Please sign in.",
+                ))
             }
         }
     }
@@ -203,9 +209,7 @@ pub mod ssr {
     pub async fn signed_in() -> Result<gatehouse_domain::sessions::CurrentSession, AppError> {
         match current_session().await? {
             Some(s) if s.mfa_verified => Ok(s),
-            _ => Err(AppError::new(
-                "your session has ended; please sign in again",
-            )),
+            _ => Err(AppError::signed_out()),
         }
     }
 

@@ -292,3 +292,261 @@ async fn no_caller_of_one_tenant_reaches_another_on_any_api_route(pool: PgPool) 
     }
     assert_eq!(state_of(&pool, a.id).await.1, before.1);
 }
+
+/// A fresh MFA-verified session for `user_id`; its cookie value.
+async fn session_cookie(pool: &PgPool, user_id: Uuid) -> String {
+    use gatehouse_domain::sessions::{create_session, NewSession};
+    use secrecy::ExposeSecret;
+    let mut tx = pool.begin().await.unwrap();
+    let s = create_session(
+        &mut tx,
+        NewSession {
+            user_id,
+            ip: None,
+            user_agent: None,
+            auth_methods: vec!["pwd".into(), "otp".into()],
+            mfa_verified: true,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    format!(
+        "{}={}",
+        gatehouse_app::sessions::ssr::cookie_name_for(false),
+        s.token.expose_secret()
+    )
+}
+
+/// Everything of tenant A a walker could try to reach, as comparable text.
+async fn tenant_a_everything(pool: &PgPool, tenant: Uuid) -> String {
+    sqlx::query_scalar(
+        "SELECT concat_ws('|',
+            (SELECT string_agg(concat_ws(',', id, role, status, name, email), ';' ORDER BY id) FROM users WHERE tenant_id = $1),
+            (SELECT concat_ws(',', name, domain, plan, status, mfa_policy, password_policy::text, session_idle_timeout_secs) FROM tenants WHERE id = $1),
+            (SELECT count(*) FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.tenant_id = $1 AND s.revoked_at IS NULL),
+            (SELECT string_agg(flag_key || value::text, ',') FROM flag_overrides WHERE tenant_id = $1),
+            (SELECT count(*) FROM invitations WHERE tenant_id = $1),
+            (SELECT count(*) FROM audit_log WHERE tenant_id = $1))",
+    )
+    .bind(tenant)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+/// Tenant isolation through the console (issue 6 item 5): every server function the app
+/// registers — enumerated from the server-function registry, so one added later is walked
+/// too — is called by tenant B's owner, admin and user with tenant A's identifiers in every
+/// argument a function may take. No answer mentions A, and nothing of A changes.
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn no_caller_of_one_tenant_reaches_another_through_any_server_function(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let a = tenant_with_people(&pool, "acme").await;
+    let b = tenant_with_people(&pool, "globex").await;
+    let ctx = RequestContext::default();
+    let mut tx = pool.begin().await.unwrap();
+    let a_app = register_application(
+        &mut tx,
+        &ctx,
+        None,
+        ApplicationInput {
+            name: Some("Acme shop".into()),
+            tenants: Some(vec!["acme".into()]),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let a_key = issue_key(
+        &mut tx,
+        &ctx,
+        None,
+        a_app.id,
+        KeyInput {
+            scopes: vec!["flag:read".into()],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    create_flag(
+        &mut tx,
+        &ctx,
+        None,
+        FlagInput {
+            key: Some("isolation_flag".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let a_invitation = gatehouse_domain::invitations::invite_user(
+        &mut tx,
+        &ctx,
+        None,
+        gatehouse_domain::invitations::NewInvitation {
+            tenant_id: a.id,
+            email: Email::parse("pending@acme.test").unwrap(),
+            role: Role::Admin,
+            lifetime: gatehouse_domain::invitations::DEFAULT_LIFETIME,
+        },
+        "http://localhost",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    // A live session of A's owner, which must survive the walk.
+    let _a_owner_cookie = session_cookie(&pool, a.owner).await;
+    let a_session: Uuid = sqlx::query_scalar(
+        "SELECT id FROM sessions WHERE user_id = $1 ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(a.owner)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let a_invitation_id: Uuid = sqlx::query_scalar(
+        "SELECT id FROM invitations WHERE tenant_id = $1 ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(a.id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let _ = a_invitation;
+    let a_marks = [
+        a.id.to_string(),
+        a.owner.to_string(),
+        a.admin.to_string(),
+        a.user.to_string(),
+        a_session.to_string(),
+        a_invitation_id.to_string(),
+        "owner@acme.test".to_owned(),
+        "pending@acme.test".to_owned(),
+    ];
+    // The identifier arguments, each filled in turn with each of A's identifiers; the other
+    // arguments get plausible values, so refusals are about who asks, not a missing field.
+    let ids = [
+        a.owner.to_string(),
+        a.admin.to_string(),
+        a.id.to_string(),
+        a_app.id.to_string(),
+        a_session.to_string(),
+        a_invitation_id.to_string(),
+    ];
+    let form = |id: &str| -> Vec<(&'static str, String)> {
+        let mut f: Vec<(&'static str, String)> = [
+            "id",
+            "user_id",
+            "tenant_id",
+            "tenant",
+            "session_id",
+            "invitation_id",
+            "application_id",
+        ]
+        .into_iter()
+        .map(|k| (k, id.to_owned()))
+        .collect();
+        f.extend([
+            ("key", "isolation_flag".to_owned()),
+            ("key_id", a_key.key.id.clone()),
+            ("status", "disabled".to_owned()),
+            ("role", "user".to_owned()),
+            ("plan", "enterprise".to_owned()),
+            ("value", "on".to_owned()),
+            ("reason", "walk".to_owned()),
+            ("kind", "totp".to_owned()),
+            ("name", "Walker".to_owned()),
+            ("email", "walker@example.test".to_owned()),
+            ("description", "walk".to_owned()),
+            ("default_value", "on".to_owned()),
+            ("mfa_policy", "everyone".to_owned()),
+            ("min_length", "20".to_owned()),
+            ("idle_timeout_minutes", "5".to_owned()),
+            ("token", id.to_owned()),
+            ("enrolment_id", id.to_owned()),
+            ("code", "123456".to_owned()),
+            ("password", "Walker-passphrase-2291".to_owned()),
+            ("confirm", "Walker-passphrase-2291".to_owned()),
+            ("current_password", "Walker-passphrase-2291".to_owned()),
+            ("new_password", "Walker-passphrase-2292".to_owned()),
+            ("confirm_password", "Walker-passphrase-2292".to_owned()),
+            ("page", "admin".to_owned()),
+            ("path", "/admin".to_owned()),
+            ("domain", "walker".to_owned()),
+            ("owner_email", "walker@example.test".to_owned()),
+            ("environment", "production".to_owned()),
+            ("redirect_uris", "https://walker.example/cb".to_owned()),
+            ("post_logout_redirect_uris", String::new()),
+            ("tenants", "acme".to_owned()),
+            ("expires_on", String::new()),
+        ]);
+        f
+    };
+
+    let functions: Vec<(&str, reqwest::Method)> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(p, m)| {
+            (
+                p,
+                reqwest::Method::from_bytes(m.as_str().as_bytes()).unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        functions.len() >= 25,
+        "the walk sees the registry: {functions:?}"
+    );
+    let before = tenant_a_everything(&pool, a.id).await;
+    let mut walked = 0;
+    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+    let mut incomplete = std::collections::BTreeSet::new();
+    for (who, person) in [
+        ("B owner", b.owner),
+        ("B admin", b.admin),
+        ("B user", b.user),
+    ] {
+        for (path, method) in &functions {
+            for id in &ids {
+                // A fresh session per call: some functions end the caller's own sessions.
+                let cookie = session_cookie(&pool, person).await;
+                let req = app
+                    .client
+                    .request(method.clone(), app.url(path))
+                    .header("cookie", cookie)
+                    .header("origin", &app.base);
+                let req = if *method == reqwest::Method::GET {
+                    req.query(&form(id))
+                } else {
+                    req.form(&form(id))
+                };
+                let res = req.send().await.unwrap();
+                let status = res.status();
+                let text = res.text().await.unwrap_or_default();
+                walked += 1;
+                *statuses.entry(status.as_u16()).or_default() += 1;
+                if status == reqwest::StatusCode::BAD_REQUEST {
+                    incomplete.insert(*path);
+                }
+                assert!(
+                    !status.is_server_error(),
+                    "{who}: {path} answered {status}: {text}"
+                );
+                let names_a = a_marks.iter().any(|m| text.contains(m.as_str()));
+                assert!(
+                    !names_a,
+                    "{who}: {path} with {id} answered {status} about tenant A: {text}"
+                );
+            }
+        }
+    }
+    assert!(walked > 400, "{walked} calls walked");
+    eprintln!("server-function walk: {walked} calls, answers by status {statuses:?}; arguments not filled for {incomplete:?}");
+    // Most calls get past their arguments to the checks of who asks.
+    let refused =
+        statuses.get(&403).copied().unwrap_or(0) + statuses.get(&404).copied().unwrap_or(0);
+    assert!(refused * 4 > walked, "{statuses:?}");
+    assert_eq!(
+        tenant_a_everything(&pool, a.id).await,
+        before,
+        "tenant A is unchanged"
+    );
+}
