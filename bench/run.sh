@@ -11,7 +11,9 @@ name="${1:?usage: bench/run.sh NAME}"
 [ -f "bench/$name.sh" ] || { echo "no benchmark bench/$name.sh" >&2; exit 1; }
 source scripts/setup.sh
 command -v wrk >/dev/null || apt_install wrk
-cargo leptos build --release "${LEPTOS_BUILD_ARGS[@]}"
+# BENCH_SKIP_BUILD=1 measures the release binary already built (e.g. while the tree has
+# unrelated changes in progress).
+[ -n "${BENCH_SKIP_BUILD:-}" ] || cargo leptos build --release "${LEPTOS_BUILD_ARGS[@]}"
 
 export GATEHOUSE_DATA_DIR="$PWD/.data/bench" GATEHOUSE_LOG=warn GATEHOUSE_SITE_ROOT=target/site
 # One token makes every request of a run: rate limits (SPEC §9) stay on, set beyond reach, so

@@ -2,6 +2,11 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use clap::Parser;
+
+/// mimalloc: allocation showed up as about an eighth of the Flag API's profile with the
+/// system allocator (bench/flags).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use gatehouse_server::cli::{self, Cli};
 use std::process::ExitCode;
 

@@ -76,15 +76,57 @@ pub async fn request_context(mut req: Request, next: Next) -> Response {
         }
     });
     gatehouse_app::request_stats::record(status);
-    let labels = [
-        ("method", method.to_string()),
-        ("route", route),
-        ("status", status.to_string()),
+    let labels = vec![
+        metrics::Label::new("method", method_label(&method)),
+        metrics::Label::new("route", route),
+        metrics::Label::new("status", status_label(status)),
     ];
-    metrics::counter!("gatehouse_http_requests_total", &labels).increment(1);
-    metrics::histogram!("gatehouse_http_request_duration_seconds", &labels[..2])
-        .record(elapsed.as_secs_f64());
+    metrics::histogram!(
+        "gatehouse_http_request_duration_seconds",
+        labels[..2].to_vec()
+    )
+    .record(elapsed.as_secs_f64());
+    metrics::counter!("gatehouse_http_requests_total", labels).increment(1);
     response
+}
+
+/// The method as a label, without an allocation for the standard ones.
+fn method_label(method: &axum::http::Method) -> metrics::SharedString {
+    use axum::http::Method;
+    let known = match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => return metrics::SharedString::from(method.to_string()),
+    };
+    metrics::SharedString::const_str(known)
+}
+
+/// The status as a label, without an allocation for the usual ones.
+fn status_label(status: u16) -> metrics::SharedString {
+    let known = match status {
+        200 => "200",
+        201 => "201",
+        204 => "204",
+        302 => "302",
+        303 => "303",
+        304 => "304",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        409 => "409",
+        422 => "422",
+        429 => "429",
+        500 => "500",
+        503 => "503",
+        _ => return metrics::SharedString::from(status.to_string()),
+    };
+    metrics::SharedString::const_str(known)
 }
 
 /// A bounded label for requests no route matched (static files, unknown paths), so the
