@@ -1,39 +1,72 @@
-use crate::layout::{Guarded, PlannedConsole};
+//! `/admin`: Tenant Administration's start page — the areas that are ready and those a later
+//! change brings (FR-TENANT-001..006, FR-AUTH-006).
+
+use crate::layout::{Guarded, PageHeader, PageTitle};
 use leptos::prelude::*;
+
+pub use crate::tenant_admin::{PeoplePage as UsersPage, PersonPage as UserPage};
+
+/// Areas of the console that are not built yet.
+const PLANNED: &[(&str, &str)] = &[
+    (
+        "Security policies",
+        "Password policy, MFA requirement and session timeout (FR-AUTH-006); today through PATCH /api/v1/settings.",
+    ),
+    (
+        "Plan",
+        "Your subscription and what it includes; owners change it (FR-TENANT-003).",
+    ),
+    (
+        "Audit log",
+        "Your organisation's audit entries with filters and a CSV download.",
+    ),
+];
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
     view! {
+        <PageTitle text="Tenant Administration" />
         <Guarded page="admin">
-        <PlannedConsole
-            title="Tenant Administration"
-            audience="For your organisation's owners and admins."
-            items=&[
-                ("Users", "Invite, change roles, disable and delete users (FR-TENANT-001..006)."),
-                ("Sessions", "See and revoke your users' sessions (UC-TENANT-SESSION-REVOKE)."),
-                ("Security policies", "Password policy, MFA requirement and session timeout (FR-AUTH-006)."),
-                ("Single sign-on and plan", "Your OpenID Connect provider and subscription (owners only)."),
-            ]
-        />
+            <PageHeader title="Tenant Administration" subtitle="For your organisation's owners and admins." />
+            <ul class="mb-6 grid gap-4 sm:grid-cols-2">
+                <li>
+                    <a
+                        href="/admin/users"
+                        data-testid="admin-users"
+                        class="block h-full rounded-lg border border-slate-200 bg-white p-4 shadow-sm hover:border-indigo-300 hover:shadow focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500"
+                    >
+                        <p class="font-medium text-indigo-700">"Users →"</p>
+                        <p class="mt-1 text-sm text-slate-600">"Invite people, change roles, disable, delete, end sessions, reset MFA (FR-TENANT-001..006)."</p>
+                    </a>
+                </li>
+            </ul>
+            <div class="rounded-lg border border-dashed border-slate-300 bg-white p-6">
+                <p class="text-sm font-medium text-slate-700">"Coming next"</p>
+                <ul class="mt-4 grid gap-4 sm:grid-cols-3">
+                    {PLANNED
+                        .iter()
+                        .map(|(name, what)| {
+                            view! {
+                                <li class="rounded-md border border-slate-200 p-4">
+                                    <p class="font-medium">{*name}</p>
+                                    <p class="mt-1 text-sm text-slate-600">{*what}</p>
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            </div>
         </Guarded>
     }
 }
 
-#[component]
-pub fn UsersPage() -> impl IntoView {
-    AdminPage()
-}
-
-#[component]
-pub fn UserPage() -> impl IntoView {
-    AdminPage()
-}
-
+/// Not built yet: the start page says what is coming.
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     AdminPage()
 }
 
+/// Not built yet: the start page says what is coming.
 #[component]
 pub fn AuditLogPage() -> impl IntoView {
     AdminPage()

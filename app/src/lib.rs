@@ -22,6 +22,7 @@ mod password_reset;
 #[cfg(feature = "ssr")]
 pub mod request_stats;
 pub mod sessions;
+mod tenant_admin;
 mod tenants_console;
 mod ui;
 

@@ -1,0 +1,686 @@
+//! Tenant Administration (SPEC §2, §3; FR-TENANT-001/002/004/006, UC-TENANT-INVITE,
+//! UC-TENANT-USER-UPDATE, UC-TENANT-USER-STATUS-UPDATE, UC-TENANT-USER-DELETE,
+//! UC-TENANT-SESSION-REVOKE): `/admin/users` — the tenant's people with search, role and
+//! status filters and cursor pages, and the invitation form — and `/admin/users/:id` — a
+//! person's details, sessions, second factors and audit entries, and the actions on them
+//! (change role, disable / enable, delete, end sessions, reset MFA), each confirmed.
+//!
+//! The tenant is always the signed-in person's own; the domain enforces the SPEC §2 rules
+//! (an admin never acts on owners nor grants owner; the last active owner stays).
+
+use crate::error::AppError;
+use crate::layout::{Flash, PageHeader, PageTitle};
+use crate::tenants_console::{AuditRow, RecentAudit};
+use crate::ui::*;
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonRow {
+    pub id: String,
+    pub email: String,
+    pub name: Option<String>,
+    pub role: String,
+    pub status: String,
+    pub mfa: bool,
+    pub last_login: Option<String>,
+    pub created: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeoplePageData {
+    pub people: Vec<PersonRow>,
+    pub next_cursor: Option<String>,
+    /// The roles the signed-in person may give (admins cannot grant owner).
+    pub grantable: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRow {
+    pub id: String,
+    pub device: String,
+    pub ip: String,
+    pub last_seen: String,
+    pub created: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonPageData {
+    pub person: PersonRow,
+    pub sessions: Vec<SessionRow>,
+    pub authenticator_apps: Vec<String>,
+    pub passkeys: Vec<String>,
+    pub recovery_codes_left: i64,
+    pub recent: Vec<AuditRow>,
+    pub grantable: Vec<String>,
+    /// Whether the signed-in person may act on this one (admins never act on owners, no
+    /// one acts on themselves here — their own account page is for that).
+    pub may_act: bool,
+    pub is_me: bool,
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::PersonRow;
+    use crate::error::AppError;
+    pub use crate::ui::ssr::{actor, actor_of, console_session, db, when};
+    use gatehouse_domain::permissions::Actor;
+    use gatehouse_domain::types::Role;
+    use gatehouse_domain::user_admin::UserView;
+    use gatehouse_domain::DomainError;
+
+    pub fn person_row(u: UserView) -> PersonRow {
+        PersonRow {
+            id: u.id.to_string(),
+            email: u.email,
+            name: u.name,
+            role: u.role,
+            status: u.status,
+            mfa: u.mfa_enabled,
+            last_login: u.last_login.map(when),
+            created: when(u.created_at),
+        }
+    }
+
+    /// The roles `actor` may give: owners any tenant role, admins admin and user.
+    pub fn grantable(actor: &Actor) -> Vec<String> {
+        let roles: &[Role] = if actor.role == Role::Owner {
+            &[Role::Owner, Role::Admin, Role::User]
+        } else {
+            &[Role::Admin, Role::User]
+        };
+        roles.iter().map(|r| r.as_str().to_owned()).collect()
+    }
+
+    /// The signed-in person's tenant (every admin page is about it).
+    pub fn tenant_of(actor: &Actor) -> Result<uuid::Uuid, AppError> {
+        actor
+            .tenant_id
+            .ok_or_else(|| AppError::from(DomainError::NotFound("tenant")))
+    }
+
+    /// A person's id from a URL or a form; anything else is "not found".
+    pub fn person_id(raw: &str) -> Result<uuid::Uuid, AppError> {
+        uuid::Uuid::parse_str(raw.trim()).map_err(|_| page_error(DomainError::NotFound("user")))
+    }
+
+    pub fn page_error(err: DomainError) -> AppError {
+        match err {
+            DomainError::NotFound(_) => {
+                let mut e = AppError::from(err);
+                e.message = "There is no such person in your organisation.".into();
+                e
+            }
+            other => other.into(),
+        }
+    }
+}
+
+#[server(prefix = "/_rpc", endpoint = "admin_people")]
+pub async fn admin_people(
+    #[server(default)] q: String,
+    #[server(default)] role: String,
+    #[server(default)] status: String,
+    #[server(default)] cursor: String,
+) -> Result<PeoplePageData, AppError> {
+    use crate::sessions::ssr::pool;
+    use gatehouse_domain::types::{Role, UserStatus};
+    use gatehouse_domain::user_admin::{list_users, UserQuery};
+    // The page's one resource, so it also guards the page.
+    let actor = ssr::actor_of(&ssr::console_session("admin", "/admin/users").await?);
+    let tenant = ssr::tenant_of(&actor)?;
+    let given = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    let query = UserQuery {
+        search: given(&q),
+        role: given(&role).map(|r| Role::parse(&r)).transpose()?,
+        status: given(&status).map(|s| UserStatus::parse(&s)).transpose()?,
+        include_archived: false,
+        cursor: given(&cursor),
+        limit: 25,
+    };
+    let page = list_users(&pool()?, &actor, tenant, query).await?;
+    Ok(PeoplePageData {
+        people: page.data.into_iter().map(ssr::person_row).collect(),
+        next_cursor: page.next_cursor,
+        grantable: ssr::grantable(&actor),
+    })
+}
+
+/// UC-TENANT-INVITE / FR-TENANT-001: the invited person gets the mail; they are `invited`
+/// until they accept.
+#[server(prefix = "/_rpc", endpoint = "invite_person")]
+pub async fn invite_person(email: String, role: String) -> Result<Submitted<String>, AppError> {
+    use crate::sessions::ssr::{pool, request, web_config};
+    use gatehouse_domain::invitations::{invite_user, NewInvitation, DEFAULT_LIFETIME};
+    use gatehouse_domain::types::{Email, Role};
+    let actor = ssr::actor().await?;
+    let tenant = ssr::tenant_of(&actor)?;
+    let (ctx, _) = request().await?;
+    let mut problems = Vec::new();
+    let email = Email::parse(email.trim())
+        .map_err(|_| {
+            problems.push(Problem {
+                field: "email".into(),
+                message: format!("'{}' is not a valid email address", email.trim()),
+            })
+        })
+        .ok();
+    let role = Role::parse(&role)
+        .map_err(|_| {
+            problems.push(Problem {
+                field: "role".into(),
+                message: "choose a role".into(),
+            })
+        })
+        .ok();
+    let (Some(email), Some(role)) = (email, role) else {
+        return Ok(Submitted::Refused(problems));
+    };
+    let base_url = web_config()?.public_url;
+    let mut tx = pool()?.begin().await.map_err(ssr::db)?;
+    match invite_user(
+        &mut tx,
+        &ctx,
+        Some(&actor),
+        NewInvitation {
+            tenant_id: tenant,
+            email,
+            role,
+            lifetime: DEFAULT_LIFETIME,
+        },
+        &base_url,
+    )
+    .await
+    {
+        Ok(user) => {
+            tx.commit().await.map_err(ssr::db)?;
+            Ok(Submitted::Done(user.email.as_str().to_owned()))
+        }
+        Err(e) => crate::ui::ssr::form_refusal(e).map(Submitted::Refused),
+    }
+}
+
+#[server(prefix = "/_rpc", endpoint = "admin_person")]
+pub async fn admin_person(id: String) -> Result<PersonPageData, AppError> {
+    use crate::sessions::ssr::pool;
+    use gatehouse_domain::types::Role;
+    // The page's one resource, so it also guards the page.
+    let session = ssr::console_session("admin", &format!("/admin/users/{id}")).await?;
+    let actor = ssr::actor_of(&session);
+    let id = ssr::person_id(&id)?;
+    let pool = pool()?;
+    let person = gatehouse_domain::user_admin::get_user(&pool, &actor, id)
+        .await
+        .map_err(ssr::page_error)?;
+    let sessions = gatehouse_domain::account::list_sessions(&pool, id).await?;
+    let factors = gatehouse_domain::mfa::mfa_factors(&pool, id).await?;
+    let recent = gatehouse_domain::operator_console::entries_about_user(&pool, &actor, id).await?;
+    let is_me = person.id == actor.user_id;
+    let may_act = !is_me && (actor.role == Role::Owner || person.role != "owner");
+    Ok(PersonPageData {
+        sessions: sessions
+            .into_iter()
+            .map(|s| SessionRow {
+                id: s.id.to_string(),
+                device: s.user_agent.unwrap_or_else(|| "Unknown device".into()),
+                ip: s.ip.unwrap_or_else(|| "—".into()),
+                last_seen: ssr::when(s.last_seen_at),
+                created: ssr::when(s.created_at),
+            })
+            .collect(),
+        authenticator_apps: factors.totp.into_iter().map(|t| t.label).collect(),
+        passkeys: factors.passkeys.into_iter().map(|p| p.name).collect(),
+        recovery_codes_left: factors.recovery_codes_left,
+        recent: recent
+            .into_iter()
+            .map(crate::tenants_console::ssr::audit_row)
+            .collect(),
+        grantable: ssr::grantable(&actor),
+        person: ssr::person_row(person),
+        may_act,
+        is_me,
+    })
+}
+
+/// One action on a person: `role` (with `role=`), `disable`, `enable`, `delete`,
+/// `end-sessions` or `reset-mfa`.
+#[server(prefix = "/_rpc", endpoint = "act_on_person")]
+pub async fn act_on_person(
+    id: String,
+    action: String,
+    #[server(default)] role: String,
+) -> Result<String, AppError> {
+    use crate::sessions::ssr::{pool, request};
+    use gatehouse_domain::types::Role;
+    use gatehouse_domain::user_admin as ua;
+    let actor = ssr::actor().await?;
+    let (ctx, _) = request().await?;
+    let id = ssr::person_id(&id)?;
+    let mut tx = pool()?.begin().await.map_err(ssr::db)?;
+    let message = match action.as_str() {
+        "role" => {
+            let role = Role::parse(&role)?;
+            let u = ua::change_role(&mut tx, &ctx, &actor, id, role).await?;
+            format!(
+                "{} is {} {} now; their sessions have ended.",
+                u.email,
+                if role == Role::Admin { "an" } else { "a" },
+                role.as_str()
+            )
+        }
+        "disable" => {
+            let u = ua::set_enabled(&mut tx, &ctx, &actor, id, false).await?;
+            format!(
+                "{} is disabled: their sessions have ended and they cannot sign in.",
+                u.email
+            )
+        }
+        "enable" => {
+            let u = ua::set_enabled(&mut tx, &ctx, &actor, id, true).await?;
+            format!("{} is enabled: they can sign in again.", u.email)
+        }
+        "delete" => {
+            let u = ua::get_user_in(&mut tx, id).await?;
+            ua::archive_user(&mut tx, &ctx, &actor, id).await?;
+            format!(
+                "{} is deleted: they can never sign in again and are hidden from the list.",
+                u.email
+            )
+        }
+        "end-sessions" => {
+            let n = ua::revoke_sessions(&mut tx, &ctx, &actor, id).await?;
+            format!("{n} {} ended.", if n == 1 { "session" } else { "sessions" })
+        }
+        "reset-mfa" => {
+            ua::reset_mfa(&mut tx, &ctx, &actor, id).await?;
+            "Their second factors are removed; they set up a new one at their next sign-in if required.".to_owned()
+        }
+        _ => return Err(AppError::invalid("unknown action")),
+    };
+    tx.commit().await.map_err(ssr::db)?;
+    Ok(message)
+}
+
+// --- the browser side ---------------------------------------------------------------------
+
+fn filter(query: &leptos_router::params::ParamsMap, name: &str) -> String {
+    query.get(name).unwrap_or_default()
+}
+
+fn encode(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[component]
+pub fn PeoplePage() -> impl IntoView {
+    view! {
+        <PageTitle text="Users" />
+        <PeopleBody />
+    }
+}
+
+#[component]
+fn PeopleBody() -> impl IntoView {
+    let query = use_query_map();
+    let invite = ServerAction::<InvitePerson>::new();
+    let invited = move || match invite.value().get() {
+        Some(Ok(Submitted::Done(e))) => Some(e),
+        _ => None,
+    };
+    let people = Resource::new_blocking(
+        move || {
+            let q = query.read();
+            (
+                filter(&q, "q"),
+                filter(&q, "role"),
+                filter(&q, "status"),
+                filter(&q, "cursor"),
+                invited(),
+            )
+        },
+        |(q, role, status, cursor, _)| admin_people(q, role, status, cursor),
+    );
+    let flash = move || {
+        invite.value().get().map(|r| match r {
+            Ok(Submitted::Done(e)) => view! {
+                <div class="mb-4" data-testid="invited"><Flash message=format!("{e} is invited: the invitation is on its way.") /></div>
+            }
+            .into_any(),
+            Ok(Submitted::Refused(_)) => view! {
+                <div class="mb-4"><Flash message="Nobody was invited: see the form." error=true /></div>
+            }
+            .into_any(),
+            Err(e) => view! { <div class="mb-4"><Flash message=e.message error=true /></div> }.into_any(),
+        })
+    };
+    view! {
+        <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+            {move || people.get().map(|p| match p {
+                Err(e) => view! { <Refused message=e.message /> }.into_any(),
+                Ok(p) => {
+                    let q = query.read_untracked();
+                    view! {
+                        <nav aria-label="Breadcrumb" class="mb-2 text-sm text-slate-500">
+                            <a href="/admin" class=LINK>"Tenant Administration"</a>
+                            " / Users"
+                        </nav>
+                        <PageHeader title="Users" subtitle="The people of your organisation: invite them, change their role, disable or delete them (FR-TENANT-001..006)." />
+                        {flash}
+                        <div class="space-y-6">
+                            <PeopleTable data=p.clone() q=filter(&q, "q") role=filter(&q, "role") status=filter(&q, "status") paged=!filter(&q, "cursor").is_empty() />
+                            <InviteForm action=invite grantable=p.grantable.clone() />
+                        </div>
+                    }
+                    .into_any()
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn PeopleTable(
+    data: PeoplePageData,
+    q: String,
+    role: String,
+    status: String,
+    paged: bool,
+) -> impl IntoView {
+    let filtered = !(q.is_empty() && role.is_empty() && status.is_empty());
+    let base: String = [("q", &q), ("role", &role), ("status", &status)]
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let next = data.next_cursor.clone().map(|c| {
+        let sep = if base.is_empty() { "" } else { "&" };
+        format!("/admin/users?{base}{sep}cursor={}", encode(&c))
+    });
+    let first = if base.is_empty() {
+        "/admin/users".to_owned()
+    } else {
+        format!("/admin/users?{base}")
+    };
+    let option = |value: &str, label: &str, current: &str| {
+        let selected = value == current;
+        view! { <option value=value.to_owned() selected=selected>{label.to_owned()}</option> }
+    };
+    view! {
+        <section class=CARD aria-labelledby="people-h">
+            <h2 id="people-h" class="text-lg font-semibold">"People"</h2>
+            <form method="get" action="/admin/users" role="search" class="mt-4 flex flex-wrap items-end gap-3" data-testid="people-filters">
+                <div class="min-w-[14rem] flex-1">
+                    <label for="people-q" class="block text-sm font-medium">"Search"</label>
+                    <input id="people-q" name="q" type="search" value=q.clone() placeholder="Email or name" class=INPUT />
+                </div>
+                <div>
+                    <label for="people-role" class="block text-sm font-medium">"Role"</label>
+                    <select id="people-role" name="role" class=INPUT>
+                        {option("", "Any role", &role)}
+                        {option("owner", "Owner", &role)}
+                        {option("admin", "Admin", &role)}
+                        {option("user", "User", &role)}
+                    </select>
+                </div>
+                <div>
+                    <label for="people-status" class="block text-sm font-medium">"Status"</label>
+                    <select id="people-status" name="status" class=INPUT>
+                        {option("", "Any but deleted", &status)}
+                        {option("active", "Active", &status)}
+                        {option("invited", "Invited", &status)}
+                        {option("disabled", "Disabled", &status)}
+                        {option("archived", "Deleted", &status)}
+                    </select>
+                </div>
+                <button type="submit" class=BUTTON>"Search"</button>
+                {filtered.then(|| view! { <a href="/admin/users" class=format!("{LINK} py-2 text-sm")>"Clear filters"</a> })}
+            </form>
+            {if data.people.is_empty() {
+                view! {
+                    <div class="mt-4 rounded-md border border-dashed border-slate-300 p-6 text-center" data-testid="no-people">
+                        <p class="font-medium text-slate-700">{if filtered { "Nobody matches these filters." } else { "Nobody here yet." }}</p>
+                        <p class="mt-1 text-sm text-slate-600">"Invite people with the form below."</p>
+                    </div>
+                }.into_any()
+            } else {
+                view! {
+                    <div class="mt-4 overflow-x-auto">
+                        <table class="w-full text-left text-sm">
+                            <thead class="border-b border-slate-200 text-slate-500">
+                                <tr>
+                                    <th scope="col" class=TH>"Email"</th>
+                                    <th scope="col" class=TH>"Name"</th>
+                                    <th scope="col" class=TH>"Role"</th>
+                                    <th scope="col" class=TH>"Status"</th>
+                                    <th scope="col" class=TH>"MFA"</th>
+                                    <th scope="col" class=TH>"Last sign-in"</th>
+                                </tr>
+                            </thead>
+                            <tbody class="divide-y divide-slate-100">
+                                {data.people.into_iter().map(|p| view! {
+                                    <tr data-testid="person-row" data-email=p.email.clone()>
+                                        <td class=format!("{TD} break-all")>
+                                            <a href=format!("/admin/users/{}", p.id) class=format!("{LINK} font-medium")>{p.email.clone()}</a>
+                                        </td>
+                                        <td class=TD>{p.name.clone().unwrap_or_else(|| "—".into())}</td>
+                                        <td class=TD><span class=badge(&p.role) data-testid="person-role">{title_case(&p.role)}</span></td>
+                                        <td class=TD><span class=badge(&p.status) data-testid="person-status">{title_case(&p.status)}</span></td>
+                                        <td class=TD>{if p.mfa { "On" } else { "Off" }}</td>
+                                        <td class=format!("{TD} whitespace-nowrap text-slate-600")>{p.last_login.clone().unwrap_or_else(|| "Never".into())}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }.into_any()
+            }}
+            <nav aria-label="Pages" class="mt-4 flex justify-between text-sm">
+                <span>{paged.then(|| view! { <a href=first.clone() class=LINK>"← First page"</a> })}</span>
+                <span>{next.map(|n| view! { <a href=n class=LINK data-testid="next-page">"Next page →"</a> })}</span>
+            </nav>
+        </section>
+    }
+}
+
+#[component]
+fn InviteForm(action: ServerAction<InvitePerson>, grantable: Vec<String>) -> impl IntoView {
+    let value = action.value();
+    let form = NodeRef::<leptos::html::Form>::new();
+    reset_when_done(action.version(), value, form);
+    view! {
+        <section class=CARD aria-labelledby="invite-h">
+            <h2 id="invite-h" class="text-lg font-semibold">"Invite someone"</h2>
+            <p class="mt-1 text-sm text-slate-600">"They get an email with a link to set their name and password; the link works for 7 days."</p>
+            <ActionForm action=action node_ref=form attr:class="mt-4 flex flex-wrap items-start gap-4" attr:data-testid="invite-form">
+                <div class="min-w-[16rem] flex-1">
+                    <label for="invite-email" class="block text-sm font-medium">"Email"</label>
+                    <input id="invite-email" name="email" type="email" required placeholder="new.colleague@example.com" class=INPUT aria-describedby="email-error" />
+                    <FieldProblems field="email" problems=problems_with(value, "email") />
+                </div>
+                <div>
+                    <label for="invite-role" class="block text-sm font-medium">"Role"</label>
+                    <select id="invite-role" name="role" class=INPUT aria-describedby="role-error">
+                        {grantable.into_iter().map(|r| {
+                            let selected = r == "user";
+                            view! { <option value=r.clone() selected=selected>{title_case(&r)}</option> }
+                        }).collect_view()}
+                    </select>
+                    <FieldProblems field="role" problems=problems_with(value, "role") />
+                </div>
+                <div class="pt-6">
+                    <button type="submit" class=BUTTON data-testid="invite-submit" disabled=move || action.pending().get()>"Send invitation"</button>
+                </div>
+            </ActionForm>
+        </section>
+    }
+}
+
+// --- /admin/users/:id -------------------------------------------------------------------------
+
+#[component]
+pub fn PersonPage() -> impl IntoView {
+    view! {
+        <PageTitle text="User" />
+        <PersonBody />
+    }
+}
+
+#[component]
+fn PersonBody() -> impl IntoView {
+    let params = use_params_map();
+    let act = ServerAction::<ActOnPerson>::new();
+    let detail = Resource::new_blocking(
+        move || {
+            (
+                params.read().get("id").unwrap_or_default(),
+                act.version().get(),
+            )
+        },
+        |(id, _)| admin_person(id),
+    );
+    view! {
+        <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+            {move || detail.get().map(|d| match d {
+                Err(e) => view! { <Refused message=e.message back=("/admin/users", "All users") /> }.into_any(),
+                Ok(d) => view! {
+                    <nav aria-label="Breadcrumb" class="mb-2 text-sm text-slate-500">
+                        <a href="/admin" class=LINK>"Tenant Administration"</a>
+                        " / "
+                        <a href="/admin/users" class=LINK>"Users"</a>
+                    </nav>
+                    {outcome(act.value())}
+                    <PersonView data=d act />
+                }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn PersonView(data: PersonPageData, act: ServerAction<ActOnPerson>) -> impl IntoView {
+    let PersonPageData {
+        person,
+        sessions,
+        authenticator_apps,
+        passkeys,
+        recovery_codes_left,
+        recent,
+        grantable,
+        may_act,
+        is_me,
+    } = data;
+    let archived = person.status == "archived";
+    let id = person.id.clone();
+    // One confirmed action form.
+    let action_form = move |action: &'static str,
+                            label: &'static str,
+                            confirm: &'static str,
+                            danger: bool| {
+        let id = id.clone();
+        view! {
+            <ActionForm action=act>
+                <input type="hidden" name="id" value=id />
+                <input type="hidden" name="action" value=action />
+                <ConfirmSubmit label=label testid=action confirm=confirm.to_owned() danger=danger />
+            </ActionForm>
+        }
+    };
+    let role_id = person.id.clone();
+    let current_role = person.role.clone();
+    view! {
+        <div class="mb-6">
+            <h1 class="text-2xl font-semibold tracking-tight break-all" data-testid="person-email">{person.email.clone()}</h1>
+            <p class="mt-2 flex flex-wrap items-center gap-2 text-sm text-slate-600">
+                <span class=badge(&person.role) data-testid="person-role">{title_case(&person.role)}</span>
+                <span class=badge(&person.status) data-testid="person-status">{title_case(&person.status)}</span>
+                {person.name.clone()}
+                {format!(" · joined {} · last sign-in {}", person.created, person.last_login.clone().unwrap_or_else(|| "never".into()))}
+            </p>
+        </div>
+        {is_me.then(|| view! {
+            <p role="note" class="mb-6 rounded-md border border-slate-200 bg-white px-4 py-3 text-sm text-slate-700">
+                "This is you: change your own account on " <a href="/account" class=LINK>"your account page"</a> "."
+            </p>
+        })}
+        {(!may_act && !is_me).then(|| view! {
+            <p role="note" class="mb-6 rounded-md border border-amber-200 bg-amber-50 px-4 py-3 text-sm text-amber-900" data-testid="owner-note">
+                "Only an owner can change an owner."
+            </p>
+        })}
+        <div class="grid gap-6 lg:grid-cols-3 lg:items-start">
+            {(may_act && !archived).then(|| view! {
+                <section class=CARD aria-labelledby="actions-h" data-testid="person-actions">
+                    <h2 id="actions-h" class="text-lg font-semibold">"Actions"</h2>
+                    <ActionForm action=act attr:class="mt-4 flex flex-wrap items-end gap-2" attr:data-testid="role-form">
+                        <input type="hidden" name="id" value=role_id />
+                        <input type="hidden" name="action" value="role" />
+                        <div>
+                            <label for="person-role-select" class="block text-sm font-medium">"Role"</label>
+                            <select id="person-role-select" name="role" class=INPUT>
+                                {grantable.into_iter().map(|r| {
+                                    let selected = r == current_role;
+                                    view! { <option value=r.clone() selected=selected>{title_case(&r)}</option> }
+                                }).collect_view()}
+                            </select>
+                        </div>
+                        <ConfirmSubmit label="Change role" testid="change-role" confirm="Change the role? Their sessions end at once.".to_owned() />
+                    </ActionForm>
+                    <div class="mt-6 flex flex-col items-start gap-3">
+                        {if person.status == "disabled" {
+                            action_form("enable", "Enable", "Enable them? They can sign in again.", false).into_any()
+                        } else {
+                            action_form("disable", "Disable", "Disable them? Their sessions end and they cannot sign in.", true).into_any()
+                        }}
+                        {action_form("end-sessions", "End sessions", "End all their sessions? They must sign in again.", false)}
+                        {action_form("reset-mfa", "Reset MFA", "Remove their second factors?", false)}
+                        {action_form("delete", "Delete", "Delete them? They can never sign in again. This cannot be undone.", true)}
+                    </div>
+                </section>
+            })}
+            <section class=CARD aria-labelledby="sessions-h">
+                <h2 id="sessions-h" class="text-lg font-semibold">"Sessions"</h2>
+                {if sessions.is_empty() {
+                    view! { <p class="mt-3 text-sm text-slate-600" data-testid="no-sessions">"No live sessions."</p> }.into_any()
+                } else {
+                    view! {
+                        <ul class="mt-3 space-y-3 text-sm" data-testid="sessions">
+                            {sessions.into_iter().map(|s| view! {
+                                <li data-testid="session-row">
+                                    <p class="font-medium break-words">{s.device}</p>
+                                    <p class="text-slate-600">{format!("{} · last seen {} · since {}", s.ip, s.last_seen, s.created)}</p>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }}
+            </section>
+            <section class=CARD aria-labelledby="mfa-h">
+                <h2 id="mfa-h" class="text-lg font-semibold">"Second factors"</h2>
+                <dl class="mt-3 space-y-2 text-sm" data-testid="factors">
+                    <div>
+                        <dt class="text-slate-500">"Authenticator apps"</dt>
+                        <dd>{if authenticator_apps.is_empty() { "None".to_owned() } else { authenticator_apps.join(", ") }}</dd>
+                    </div>
+                    <div>
+                        <dt class="text-slate-500">"Passkeys"</dt>
+                        <dd>{if passkeys.is_empty() { "None".to_owned() } else { passkeys.join(", ") }}</dd>
+                    </div>
+                    <div>
+                        <dt class="text-slate-500">"Recovery codes left"</dt>
+                        <dd class="tabular-nums">{recovery_codes_left}</dd>
+                    </div>
+                </dl>
+            </section>
+        </div>
+        <RecentAudit entries=recent />
+    }
+}

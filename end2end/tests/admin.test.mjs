@@ -1,0 +1,140 @@
+// Tenant Administration (issue 6; SPEC §2; FR-TENANT-001/002/004/006, UC-TENANT-INVITE,
+// UC-TENANT-USER-UPDATE, UC-TENANT-USER-STATUS-UPDATE, UC-TENANT-USER-DELETE): an admin
+// invites a person (a bad address is refused beside its field), the invitation comes
+// through the real SMTP sink and is accepted in the person's own browser; then the admin
+// changes their role, disables, enables and deletes them — each confirmed — and the person's
+// browser sees each effect at its next click. An admin cannot act on an owner; a `user`
+// gets the 403 page.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { BASE_URL, SCREENSHOTS, launchBrowser, watchErrors } from './browser.mjs';
+import { PASSWORD, linkIn, mailFor, signIn, uniqueEmail } from './support.mjs';
+
+let browser;
+before(async () => { browser = await launchBrowser(); });
+after(async () => { await browser?.close(); });
+
+const path = (page) => new URL(page.url()).pathname;
+const unexpected = (errors) => errors.filter((e) => !/status of 4\d\d/.test(e));
+const text = async (locator) => (await locator.textContent()).trim();
+
+/// Clicks a confirming button: the first click asks, the second confirms; waits for the
+/// flash line that reports the result.
+async function confirm(page, testid, flash) {
+  await page.click(`[data-testid=${testid}]`);
+  await page.click(`[data-testid=${testid}-confirm]`);
+  await page.waitForFunction((re) => new RegExp(re).test(document.querySelector('[data-testid=flash]')?.textContent ?? ''), flash.source);
+}
+
+test('an admin invites a person and changes their role, disables, enables and deletes them; the person sees each at once', async () => {
+  const adminContext = await browser.newContext();
+  const admin = await adminContext.newPage();
+  const errors = watchErrors(admin);
+  await signIn(admin, 'admin@acme.test', PASSWORD);
+  assert.equal(path(admin), '/admin');
+  await Promise.all([admin.waitForURL(`${BASE_URL}/admin/users`), admin.click('[data-testid=admin-users]')]);
+  await admin.waitForSelector('[data-testid=invite-form]');
+  await admin.waitForLoadState('networkidle');
+  // An admin cannot grant owner.
+  assert.deepEqual(await admin.$$eval('#invite-role option', (os) => os.map((o) => o.value)), ['admin', 'user']);
+
+  // A bad address is refused beside its field.
+  await admin.evaluate(() => document.querySelector('#invite-email').setAttribute('type', 'text'));
+  await admin.fill('#invite-email', 'not-an-address');
+  await admin.click('[data-testid=invite-submit]');
+  await admin.waitForFunction(() => (document.querySelector('[data-testid=email-error]')?.textContent ?? '') !== '');
+  assert.match(await text(admin.locator('[data-testid=email-error]')), /not a valid email/);
+
+  // Invited, listed as invited; the mail arrives through the SMTP sink.
+  const email = uniqueEmail('colleague');
+  await admin.fill('#invite-email', email);
+  await admin.click('[data-testid=invite-submit]');
+  await admin.waitForSelector('[data-testid=invited]');
+  const row = admin.locator(`[data-testid=person-row][data-email="${email}"]`);
+  await row.waitFor();
+  assert.equal(await text(row.locator('[data-testid=person-status]')), 'Invited');
+  await admin.screenshot({ path: join(SCREENSHOTS, 'admin-users.png'), fullPage: true });
+
+  const mail = await mailFor(email, /invit/i);
+  const personContext = await browser.newContext();
+  const person = await personContext.newPage();
+  await person.goto(linkIn(mail, '/invite/'));
+  await person.fill('#name', 'New Colleague');
+  await person.fill('#password', 'Meadow-lantern-6402');
+  await person.fill('#confirm', 'Meadow-lantern-6402');
+  await Promise.all([person.waitForURL((u) => !u.pathname.startsWith('/invite/')), person.click('form button[type=submit]')]);
+  assert.equal(path(person), '/account', 'a user lands on their account page');
+
+  // The person's page: active, one session.
+  await admin.goto(`${BASE_URL}/admin/users?q=${encodeURIComponent(email)}`);
+  await Promise.all([admin.waitForURL(/\/admin\/users\/[0-9a-f-]{36}$/), admin.click(`[data-testid=person-row][data-email="${email}"] a`)]);
+  await admin.waitForSelector('[data-testid=person-actions]');
+  await admin.waitForLoadState('networkidle');
+  assert.equal(await text(admin.locator('[data-testid=person-status]')), 'Active');
+  assert.equal(await admin.locator('[data-testid=session-row]').count(), 1);
+  await admin.screenshot({ path: join(SCREENSHOTS, 'admin-user.png'), fullPage: true });
+
+  // Role change: their session ends at once.
+  await admin.selectOption('#person-role-select', 'admin');
+  await confirm(admin, 'change-role', /is an admin now/);
+  await admin.waitForFunction(() => document.querySelector('[data-testid=person-role]')?.textContent.trim() === 'Admin');
+  await person.reload();
+  assert.equal(path(person), '/login', "the person's session ended with the role change");
+  await signIn(person, email, 'Meadow-lantern-6402');
+  assert.equal(path(person), '/admin', 'as an admin now');
+
+  // Disable: their session ends and they cannot sign in.
+  await confirm(admin, 'disable', /is disabled/);
+  await admin.waitForFunction(() => document.querySelector('[data-testid=person-status]')?.textContent.trim() === 'Disabled');
+  await person.reload();
+  assert.equal(path(person), '/login');
+  await signIn(person, email, 'Meadow-lantern-6402');
+  assert.ok(await person.isVisible('[data-testid=login-error]'), 'a disabled person cannot sign in');
+
+  // Enable: they can sign in again.
+  await confirm(admin, 'enable', /is enabled/);
+  await signIn(person, email, 'Meadow-lantern-6402');
+  assert.equal(path(person), '/admin');
+
+  // Delete (confirmed): they can never sign in, and the list hides them.
+  await confirm(admin, 'delete', /is deleted/);
+  await person.reload();
+  assert.equal(path(person), '/login');
+  await signIn(person, email, 'Meadow-lantern-6402');
+  assert.ok(await person.isVisible('[data-testid=login-error]'));
+  await admin.goto(`${BASE_URL}/admin/users?q=${encodeURIComponent(email)}`);
+  await admin.waitForSelector('[data-testid=no-people]');
+  await admin.goto(`${BASE_URL}/admin/users?q=${encodeURIComponent(email)}&status=archived`);
+  await admin.waitForSelector(`[data-testid=person-row][data-email="${email}"]`);
+
+  assert.deepEqual(unexpected(errors), []);
+  await personContext.close();
+  await adminContext.close();
+});
+
+test('an admin cannot act on an owner, and a user gets the 403 page', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, 'admin@acme.test', PASSWORD);
+  await page.goto(`${BASE_URL}/admin/users?role=owner`);
+  await Promise.all([page.waitForURL(/\/admin\/users\/[0-9a-f-]{36}$/), page.click('[data-testid=person-row][data-email="owner@acme.test"] a')]);
+  await page.waitForSelector('[data-testid=owner-note]');
+  assert.equal(await page.locator('[data-testid=person-actions]').count(), 0);
+  // Nor through the server function directly.
+  const owner = page.url().split('/').pop();
+  const res = await page.request.post(`${BASE_URL}/_rpc/act_on_person`, {
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    data: `id=${owner}&action=disable&role=`,
+  });
+  assert.equal(res.status(), 403);
+  await context.close();
+
+  const userContext = await browser.newContext();
+  const user = await userContext.newPage();
+  await signIn(user, 'user@acme.test', PASSWORD);
+  const refused = await user.goto(`${BASE_URL}/admin/users`);
+  assert.equal(refused.status(), 403);
+  assert.match(await user.textContent('[data-testid=page-refused]'), /This page is for owner or admin/);
+  await userContext.close();
+});
