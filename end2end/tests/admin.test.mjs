@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { BASE_URL, SCREENSHOTS, launchBrowser, watchErrors } from './browser.mjs';
-import { PASSWORD, linkIn, mailFor, signIn, uniqueEmail } from './support.mjs';
+import { PASSWORD, linkIn, mailFor, psql, signIn, uniqueEmail } from './support.mjs';
 
 let browser;
 before(async () => { browser = await launchBrowser(); });
@@ -137,4 +137,59 @@ test('an admin cannot act on an owner, and a user gets the 403 page', async () =
   assert.equal(refused.status(), 403);
   assert.match(await user.textContent('[data-testid=page-refused]'), /This page is for owner or admin/);
   await userContext.close();
+});
+
+test('an admin sets the security policies (refusals beside their fields); only the owner changes the plan', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = watchErrors(page);
+  await signIn(page, 'admin@acme.test', PASSWORD);
+  await Promise.all([page.waitForURL(`${BASE_URL}/admin/settings`), page.click('[data-testid=admin-settings]')]);
+  await page.waitForSelector('[data-testid=settings-form]');
+  await page.waitForLoadState('networkidle');
+  const stored = () => psql("SELECT password_policy->>'min_length', session_idle_timeout_secs FROM tenants WHERE domain = 'acme'");
+  const before = stored();
+
+  // Out of bounds: refused beside each field, nothing stored.
+  await page.fill('#min-length', '4');
+  await page.fill('#idle-timeout', '0');
+  await page.click('[data-testid=settings-submit]');
+  await page.waitForFunction(() => (document.querySelector('[data-testid="password_policy.min_length-error"]')?.textContent ?? '') !== '');
+  assert.match(await text(page.locator('[data-testid="password_policy.min_length-error"]')), /between/);
+  assert.notEqual(await text(page.locator('[data-testid=session_idle_timeout_secs-error]')), '');
+  assert.equal(stored(), before, 'nothing stored');
+  await page.screenshot({ path: join(SCREENSHOTS, 'admin-settings-refused.png'), fullPage: true });
+
+  // Within bounds: saved and audited.
+  await page.fill('#min-length', '14');
+  await page.fill('#idle-timeout', '45');
+  await page.click('[data-testid=settings-submit]');
+  await page.waitForFunction(() => /settings are saved/.test(document.querySelector('[data-testid=flash]')?.textContent ?? ''));
+  assert.equal(stored(), '14|2700');
+  // Admins see the plan and what it gives, but not the plan change.
+  assert.match(await text(page.locator('[data-testid=plan-flags]')), /new_checkout/);
+  assert.ok(await page.isVisible('[data-testid=owners-only]'));
+  // Put the policy back for the other tests.
+  psql(`UPDATE tenants SET password_policy = password_policy - 'min_length', session_idle_timeout_secs = 1800 WHERE domain = 'acme'`);
+  await context.close();
+
+  const ownerContext = await browser.newContext();
+  const owner = await ownerContext.newPage();
+  await signIn(owner, 'owner@acme.test', PASSWORD);
+  await owner.goto(`${BASE_URL}/admin/settings`);
+  await owner.waitForSelector('[data-testid=own-plan-form]');
+  await owner.waitForLoadState('networkidle');
+  const planBefore = await text(owner.locator('[data-testid=current-plan]'));
+  await owner.selectOption('#own-plan', 'pro');
+  await owner.click('[data-testid=own-plan]');
+  await owner.click('[data-testid=own-plan-confirm]');
+  await owner.waitForFunction(() => document.querySelector('[data-testid=current-plan]')?.textContent.trim() === 'Pro');
+  await owner.screenshot({ path: join(SCREENSHOTS, 'admin-settings.png'), fullPage: true });
+  // And back, for the other tests.
+  await owner.selectOption('#own-plan', planBefore.toLowerCase());
+  await owner.click('[data-testid=own-plan]');
+  await owner.click('[data-testid=own-plan-confirm]');
+  await owner.waitForFunction((p) => document.querySelector('[data-testid=current-plan]')?.textContent.trim() === p, planBefore);
+  assert.deepEqual(unexpected(errors), []);
+  await ownerContext.close();
 });

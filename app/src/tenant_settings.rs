@@ -1,0 +1,335 @@
+//! `/admin/settings` (SPEC §3; FR-AUTH-006, CON-SEC-001, CON-SEC-005, FR-TENANT-003): the
+//! tenant's security policies — password policy, MFA policy, session idle timeout — with
+//! every refused field shown beside it, and the subscription: the plan, the flags it gives
+//! the tenant, and (owners only) a plan change through the operators' domain operation.
+
+use crate::error::AppError;
+use crate::layout::{PageHeader, PageTitle};
+use crate::ui::*;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsPageData {
+    pub min_length: u32,
+    pub require_upper: bool,
+    pub require_lower: bool,
+    pub require_digit: bool,
+    pub require_symbol: bool,
+    pub min_strength: u8,
+    pub history: u32,
+    pub mfa_policy: String,
+    pub idle_timeout_minutes: i32,
+    pub plan: String,
+    pub plans: Vec<String>,
+    /// The tenant's flags: key, value, where it comes from.
+    pub flags: Vec<(String, bool, String)>,
+    pub may_change_plan: bool,
+}
+
+#[server(prefix = "/_rpc", endpoint = "tenant_settings_page")]
+pub async fn tenant_settings_page() -> Result<SettingsPageData, AppError> {
+    use crate::sessions::ssr::pool;
+    use crate::ui::ssr::{actor_of, console_session};
+    use gatehouse_domain::permissions::Permission;
+    use gatehouse_domain::types::Plan;
+    use gatehouse_domain::DomainError;
+    // The page's one resource, so it also guards the page.
+    let actor = actor_of(&console_session("admin", "/admin/settings").await?);
+    let tenant = actor
+        .tenant_id
+        .ok_or_else(|| AppError::from(DomainError::NotFound("tenant")))?;
+    let pool = pool()?;
+    let s = gatehouse_domain::tenant_settings::get_settings(&pool, &actor, tenant).await?;
+    let rules = gatehouse_domain::flags::tenant_flags(&pool, tenant)
+        .await?
+        .ok_or_else(|| AppError::from(DomainError::NotFound("tenant")))?;
+    Ok(SettingsPageData {
+        min_length: s.password_policy.min_length,
+        require_upper: s.password_policy.require_upper,
+        require_lower: s.password_policy.require_lower,
+        require_digit: s.password_policy.require_digit,
+        require_symbol: s.password_policy.require_symbol,
+        min_strength: s.password_policy.min_strength,
+        history: s.password_policy.history,
+        mfa_policy: s.mfa_policy.as_str().to_owned(),
+        idle_timeout_minutes: s.session_idle_timeout_secs / 60,
+        plan: rules.plan.as_str().to_owned(),
+        plans: Plan::ALL.iter().map(|p| p.as_str().to_owned()).collect(),
+        flags: rules
+            .evaluate(None)
+            .into_iter()
+            .map(|f| (f.key, f.value, f.source.as_str().to_owned()))
+            .collect(),
+        may_change_plan: actor.require(Permission::TenantManagePlan).is_ok(),
+    })
+}
+
+/// A whole number from a form field, or the problem with it.
+#[cfg(feature = "ssr")]
+fn number(raw: &str, field: &str, problems: &mut Vec<Problem>) -> Option<i64> {
+    match raw.trim().parse::<i64>() {
+        Ok(n) => Some(n),
+        Err(_) => {
+            problems.push(Problem {
+                field: field.into(),
+                message: "must be a whole number".into(),
+            });
+            None
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/_rpc", endpoint = "save_tenant_settings")]
+pub async fn save_tenant_settings(
+    min_length: String,
+    #[server(default)] require_upper: Option<String>,
+    #[server(default)] require_lower: Option<String>,
+    #[server(default)] require_digit: Option<String>,
+    #[server(default)] require_symbol: Option<String>,
+    min_strength: String,
+    history: String,
+    mfa_policy: String,
+    idle_timeout_minutes: String,
+) -> Result<Submitted<String>, AppError> {
+    use crate::sessions::ssr::{pool, request};
+    use crate::ui::ssr::{actor, db, form_refusal};
+    use gatehouse_domain::tenant_settings::{update_settings, SettingsChange};
+    use gatehouse_domain::DomainError;
+    let actor = actor().await?;
+    let tenant = actor
+        .tenant_id
+        .ok_or_else(|| AppError::from(DomainError::NotFound("tenant")))?;
+    let (ctx, _) = request().await?;
+    let mut problems = Vec::new();
+    let min_length = number(&min_length, "password_policy.min_length", &mut problems);
+    let min_strength = number(&min_strength, "password_policy.min_strength", &mut problems);
+    let history = number(&history, "password_policy.history", &mut problems);
+    let idle = number(
+        &idle_timeout_minutes,
+        "session_idle_timeout_secs",
+        &mut problems,
+    );
+    let (Some(min_length), Some(min_strength), Some(history), Some(idle)) =
+        (min_length, min_strength, history, idle)
+    else {
+        return Ok(Submitted::Refused(problems));
+    };
+    let on = |v: &Option<String>| v.is_some();
+    let change = SettingsChange {
+        password_policy: Some(leptos::serde_json::json!({
+            "min_length": min_length,
+            "require_upper": on(&require_upper),
+            "require_lower": on(&require_lower),
+            "require_digit": on(&require_digit),
+            "require_symbol": on(&require_symbol),
+            "min_strength": min_strength,
+            "history": history,
+        })),
+        mfa_policy: Some(mfa_policy),
+        session_idle_timeout_secs: Some(idle.saturating_mul(60)),
+    };
+    let mut tx = pool()?.begin().await.map_err(db)?;
+    match update_settings(&mut tx, &ctx, &actor, tenant, change).await {
+        Ok(_) => {
+            tx.commit().await.map_err(db)?;
+            Ok(Submitted::Done(
+                "The settings are saved. New passwords and new sessions follow them.".into(),
+            ))
+        }
+        Err(e) => form_refusal(e).map(Submitted::Refused),
+    }
+}
+
+/// FR-TENANT-003: the owner changes the plan (the same domain operation operators use).
+#[server(prefix = "/_rpc", endpoint = "change_own_plan")]
+pub async fn change_own_plan(plan: String) -> Result<String, AppError> {
+    use crate::sessions::ssr::{pool, request};
+    use crate::ui::ssr::{actor, db};
+    use gatehouse_domain::types::Plan;
+    use gatehouse_domain::DomainError;
+    let actor = actor().await?;
+    let tenant = actor
+        .tenant_id
+        .ok_or_else(|| AppError::from(DomainError::NotFound("tenant")))?;
+    let (ctx, _) = request().await?;
+    let plan = Plan::parse(&plan)?;
+    let mut tx = pool()?.begin().await.map_err(db)?;
+    let t =
+        gatehouse_domain::tenants::change_plan(&mut tx, &ctx, Some(&actor), tenant, plan).await?;
+    tx.commit().await.map_err(db)?;
+    Ok(format!(
+        "Your organisation is on the {} plan now.",
+        t.plan.as_str()
+    ))
+}
+
+// --- the browser side ---------------------------------------------------------------------
+
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let save = ServerAction::<SaveTenantSettings>::new();
+    let plan = ServerAction::<ChangeOwnPlan>::new();
+    let saved = move || match save.value().get() {
+        Some(Ok(Submitted::Done(m))) => Some(m),
+        _ => None,
+    };
+    let page = Resource::new_blocking(
+        move || (saved(), plan.version().get()),
+        |_| tenant_settings_page(),
+    );
+    let notice = RwSignal::new(None::<Result<String, AppError>>);
+    Effect::new(move |_| match save.value().get() {
+        Some(Ok(Submitted::Done(m))) => notice.set(Some(Ok(m))),
+        Some(Ok(Submitted::Refused(_))) => {
+            notice.set(Some(Err(AppError::new("Nothing was saved: see the form."))))
+        }
+        Some(Err(e)) => notice.set(Some(Err(e))),
+        None => {}
+    });
+    Effect::new(move |_| {
+        if let Some(r) = plan.value().get() {
+            notice.set(Some(r));
+        }
+    });
+    view! {
+        <PageTitle text="Settings" />
+        <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+            {move || page.get().map(|p| match p {
+                Err(e) => view! { <Refused message=e.message /> }.into_any(),
+                Ok(p) => view! {
+                    <nav aria-label="Breadcrumb" class="mb-2 text-sm text-slate-500">
+                        <a href="/admin" class=LINK>"Tenant Administration"</a>
+                        " / Settings"
+                    </nav>
+                    <PageHeader title="Settings" subtitle="Security policies and your subscription." />
+                    {outcome(notice)}
+                    <div class="grid gap-6 lg:grid-cols-5 lg:items-start">
+                        <PolicyForm data=p.clone() action=save />
+                        <PlanCard data=p action=plan />
+                    </div>
+                }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn PolicyForm(data: SettingsPageData, action: ServerAction<SaveTenantSettings>) -> impl IntoView {
+    let value = action.value();
+    let invalid = move |field: &'static str| {
+        let problems = problems_with(value, field);
+        move || (!problems().is_empty()).to_string()
+    };
+    let check = |name: &'static str, label: &'static str, on: bool| {
+        view! {
+            <label class="flex items-center gap-2 text-sm">
+                <input type="checkbox" name=name value="on" checked=on
+                    class="h-4 w-4 rounded border-slate-300 text-indigo-600 focus:ring-indigo-500" />
+                {label}
+            </label>
+        }
+    };
+    view! {
+        <section class=format!("{CARD} lg:col-span-3") aria-labelledby="policy-h">
+            <h2 id="policy-h" class="text-lg font-semibold">"Security policies"</h2>
+            <ActionForm action=action attr:class="mt-4 grid gap-4 sm:grid-cols-2" attr:data-testid="settings-form">
+                <div>
+                    <label for="min-length" class="block text-sm font-medium">"Minimum password length"</label>
+                    <input id="min-length" name="min_length" inputmode="numeric" value=data.min_length.to_string() class=INPUT
+                        aria-invalid=invalid("password_policy.min_length") aria-describedby="password_policy.min_length-error" />
+                    <FieldProblems field="password_policy.min_length" problems=problems_with(value, "password_policy.min_length") />
+                </div>
+                <div>
+                    <label for="min-strength" class="block text-sm font-medium">"Minimum strength (zxcvbn, 0 = off)"</label>
+                    <input id="min-strength" name="min_strength" inputmode="numeric" value=data.min_strength.to_string() class=INPUT
+                        aria-invalid=invalid("password_policy.min_strength") aria-describedby="password_policy.min_strength-error" />
+                    <FieldProblems field="password_policy.min_strength" problems=problems_with(value, "password_policy.min_strength") />
+                </div>
+                <fieldset class="sm:col-span-2">
+                    <legend class="block text-sm font-medium">"Passwords must contain"</legend>
+                    <div class="mt-2 grid grid-cols-2 gap-1">
+                        {check("require_upper", "an upper-case letter", data.require_upper)}
+                        {check("require_lower", "a lower-case letter", data.require_lower)}
+                        {check("require_digit", "a digit", data.require_digit)}
+                        {check("require_symbol", "a symbol", data.require_symbol)}
+                    </div>
+                </fieldset>
+                <div>
+                    <label for="history" class="block text-sm font-medium">"Previous passwords not to reuse"</label>
+                    <input id="history" name="history" inputmode="numeric" value=data.history.to_string() class=INPUT
+                        aria-invalid=invalid("password_policy.history") aria-describedby="password_policy.history-error" />
+                    <FieldProblems field="password_policy.history" problems=problems_with(value, "password_policy.history") />
+                </div>
+                <div>
+                    <label for="mfa-policy" class="block text-sm font-medium">"Second factor required for"</label>
+                    <select id="mfa-policy" name="mfa_policy" class=INPUT aria-describedby="mfa_policy-error">
+                        {[("off", "Nobody"), ("admins", "Owners and admins"), ("everyone", "Everyone")].into_iter().map(|(v, label)| {
+                            let selected = v == data.mfa_policy;
+                            view! { <option value=v selected=selected>{label}</option> }
+                        }).collect_view()}
+                    </select>
+                    <FieldProblems field="mfa_policy" problems=problems_with(value, "mfa_policy") />
+                </div>
+                <div>
+                    <label for="idle-timeout" class="block text-sm font-medium">"Sign out after idle (minutes)"</label>
+                    <input id="idle-timeout" name="idle_timeout_minutes" inputmode="numeric" value=data.idle_timeout_minutes.to_string() class=INPUT
+                        aria-invalid=invalid("session_idle_timeout_secs") aria-describedby="idle-hint session_idle_timeout_secs-error" />
+                    <p id="idle-hint" class="mt-1 text-xs text-slate-500">"1 minute to 24 hours; applies to new sessions."</p>
+                    <FieldProblems field="session_idle_timeout_secs" problems=problems_with(value, "session_idle_timeout_secs") />
+                </div>
+                <div class="sm:col-span-2">
+                    <button type="submit" class=BUTTON data-testid="settings-submit" disabled=move || action.pending().get()>"Save settings"</button>
+                </div>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn PlanCard(data: SettingsPageData, action: ServerAction<ChangeOwnPlan>) -> impl IntoView {
+    let current = data.plan.clone();
+    view! {
+        <section class=format!("{CARD} lg:col-span-2") aria-labelledby="plan-h">
+            <h2 id="plan-h" class="text-lg font-semibold">"Subscription"</h2>
+            <p class="mt-2 text-sm">"Plan: " <span class=badge(&data.plan) data-testid="current-plan">{title_case(&data.plan)}</span></p>
+            <h3 class="mt-4 text-sm font-semibold">"What your organisation has"</h3>
+            {if data.flags.is_empty() {
+                view! { <p class="mt-1 text-sm text-slate-600">"No features are switched by plan yet."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="mt-2 space-y-1 text-sm" data-testid="plan-flags">
+                        {data.flags.into_iter().map(|(key, on, source)| view! {
+                            <li class="flex items-center justify-between gap-2">
+                                <span class="font-mono text-xs">{key}</span>
+                                <span class="flex items-center gap-2">
+                                    <span class=badge(if on { "on" } else { "off" })>{if on { "On" } else { "Off" }}</span>
+                                    <span class="text-xs text-slate-500">{source}</span>
+                                </span>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+            {if data.may_change_plan {
+                view! {
+                    <ActionForm action=action attr:class="mt-6 flex flex-wrap items-end gap-2" attr:data-testid="own-plan-form">
+                        <div>
+                            <label for="own-plan" class="block text-sm font-medium">"Change plan"</label>
+                            <select id="own-plan" name="plan" class=INPUT>
+                                {data.plans.into_iter().map(|p| {
+                                    let selected = p == current;
+                                    view! { <option value=p.clone() selected=selected>{title_case(&p)}</option> }
+                                }).collect_view()}
+                            </select>
+                        </div>
+                        <ConfirmSubmit label="Change plan" testid="own-plan" confirm="Change your organisation's plan?".to_owned() />
+                    </ActionForm>
+                }.into_any()
+            } else {
+                view! { <p class="mt-6 text-sm text-slate-600" data-testid="owners-only">"Only owners change the plan."</p> }.into_any()
+            }}
+        </section>
+    }
+}
