@@ -23,6 +23,7 @@ mod password_reset;
 pub mod request_stats;
 pub mod sessions;
 mod tenant_admin;
+mod tenant_audit_page;
 mod tenant_settings;
 mod tenants_console;
 mod ui;

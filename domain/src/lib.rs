@@ -28,6 +28,7 @@ pub mod passwords;
 pub mod permissions;
 pub mod sessions;
 pub mod signing_keys;
+pub mod tenant_audit;
 pub mod tenant_settings;
 pub mod tenants;
 pub mod token_denials;

@@ -193,3 +193,48 @@ test('an admin sets the security policies (refusals beside their fields); only t
   assert.deepEqual(unexpected(errors), []);
   await ownerContext.close();
 });
+
+test("the tenant's audit log filters, pages and downloads only its own entries as CSV", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = watchErrors(page);
+  await signIn(page, 'admin@acme.test', PASSWORD);
+  await Promise.all([page.waitForURL(`${BASE_URL}/admin/audit`), page.click('[data-testid=admin-audit]')]);
+  await page.waitForSelector('[data-testid=audit-entry]');
+  await page.screenshot({ path: join(SCREENSHOTS, 'admin-audit.png'), fullPage: true });
+
+  // Filter by action prefix: only auth.* entries.
+  await page.fill('#audit-action', 'auth.login');
+  await Promise.all([page.waitForURL(/action=auth\.login/), page.click('[data-testid=audit-filters] button[type=submit]')]);
+  await page.waitForSelector('[data-testid=audit-entry]');
+  const actions = await page.$$eval('[data-testid=audit-entry] td:nth-child(2)', (tds) => tds.map((t) => t.textContent.trim()));
+  assert.ok(actions.length > 0 && actions.every((a) => a.startsWith('auth.login')), actions.join(','));
+
+  // The CSV of the same filter, with the session cookie: only acme's rows.
+  const href = await page.getAttribute('[data-testid=csv-download]', 'href');
+  assert.match(href, /^\/admin\/audit\.csv\?action=auth\.login/);
+  const csv = await page.request.get(`${BASE_URL}${href}`);
+  assert.equal(csv.status(), 200);
+  assert.match(csv.headers()['content-type'], /text\/csv/);
+  const body = await csv.text();
+  const lines = body.trim().split('\r\n');
+  assert.match(lines[0], /^"occurred_at","action"/);
+  assert.ok(lines.length > 1);
+  assert.ok(lines.slice(1).every((l) => /^"[^"]+","auth\.login/.test(l)), lines.slice(0, 3).join('\n'));
+  const acme = psql("SELECT id FROM tenants WHERE domain = 'acme'");
+  const foreign = psql(`SELECT count(*) FROM audit_log WHERE tenant_id IS DISTINCT FROM '${acme}' AND action LIKE 'auth.login%'`);
+  const own = psql(`SELECT count(*) FROM audit_log WHERE tenant_id = '${acme}' AND action LIKE 'auth.login%'`);
+  assert.ok(Number(foreign) > 0, 'other tenants and the platform have sign-ins too');
+  assert.ok(lines.length - 1 <= Number(own) + 2, `${lines.length - 1} rows, acme has ${own}`);
+  assert.deepEqual(unexpected(errors), []);
+  await context.close();
+
+  // Not for users, nor without a session.
+  const anonymous = await fetch(`${BASE_URL}/admin/audit.csv`);
+  assert.equal(anonymous.status, 401);
+  const userContext = await browser.newContext();
+  const user = await userContext.newPage();
+  await signIn(user, 'user@acme.test', PASSWORD);
+  assert.equal((await user.request.get(`${BASE_URL}/admin/audit.csv`)).status(), 403);
+  await userContext.close();
+});

@@ -156,6 +156,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(crate::passkeys::router())
         .merge(crate::oauth::router())
+        .merge(crate::admin_export::router())
         .merge(api::flags::ofrep_router().layer(limited()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(DefaultBodyLimit::max(settings.body_limit_bytes))
