@@ -29,8 +29,21 @@ pub struct PersonRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationRow {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+    pub invited_by: String,
+    pub expires: String,
+    pub expired: bool,
+    /// Admins cannot act on an owner's invitation.
+    pub may_act: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeoplePageData {
     pub people: Vec<PersonRow>,
+    pub pending: Vec<InvitationRow>,
     pub next_cursor: Option<String>,
     /// The roles the signed-in person may give (admins cannot grant owner).
     pub grantable: Vec<String>,
@@ -139,9 +152,24 @@ pub async fn admin_people(
         cursor: given(&cursor),
         limit: 25,
     };
-    let page = list_users(&pool()?, &actor, tenant, query).await?;
+    let pool = pool()?;
+    let page = list_users(&pool, &actor, tenant, query).await?;
+    let pending =
+        gatehouse_domain::invitation_admin::pending_invitations(&pool, &actor, tenant).await?;
     Ok(PeoplePageData {
         people: page.data.into_iter().map(ssr::person_row).collect(),
+        pending: pending
+            .into_iter()
+            .map(|i| InvitationRow {
+                id: i.id.to_string(),
+                may_act: actor.role == Role::Owner || i.role != "owner",
+                email: i.email,
+                role: i.role,
+                invited_by: i.invited_by.unwrap_or_else(|| "the platform".into()),
+                expires: ssr::when(i.expires_at),
+                expired: i.expired,
+            })
+            .collect(),
         next_cursor: page.next_cursor,
         grantable: ssr::grantable(&actor),
     })
@@ -199,6 +227,36 @@ pub async fn invite_person(email: String, role: String) -> Result<Submitted<Stri
         }
         Err(e) => crate::ui::ssr::form_refusal(e).map(Submitted::Refused),
     }
+}
+
+/// Sends a pending invitation again (`action=resend`) or revokes it (`action=revoke`).
+#[server(prefix = "/_rpc", endpoint = "act_on_invitation")]
+pub async fn act_on_invitation(id: String, action: String) -> Result<String, AppError> {
+    use crate::sessions::ssr::{pool, request, web_config};
+    use gatehouse_domain::invitation_admin::{resend_invitation, revoke_invitation};
+    use gatehouse_domain::DomainError;
+    let actor = ssr::actor().await?;
+    let (ctx, _) = request().await?;
+    let id = uuid::Uuid::parse_str(id.trim())
+        .map_err(|_| AppError::from(DomainError::NotFound("invitation")))?;
+    let base_url = web_config()?.public_url;
+    let mut tx = pool()?.begin().await.map_err(ssr::db)?;
+    let message = match action.as_str() {
+        "resend" => {
+            let i = resend_invitation(&mut tx, &ctx, &actor, id, &base_url).await?;
+            format!(
+                "The invitation to {} is sent again; the earlier link no longer works.",
+                i.email
+            )
+        }
+        "revoke" => {
+            let i = revoke_invitation(&mut tx, &ctx, &actor, id).await?;
+            format!("The invitation to {} is revoked.", i.email)
+        }
+        _ => return Err(AppError::invalid("unknown action")),
+    };
+    tx.commit().await.map_err(ssr::db)?;
+    Ok(message)
 }
 
 #[server(prefix = "/_rpc", endpoint = "admin_person")]
@@ -331,6 +389,7 @@ pub fn PeoplePage() -> impl IntoView {
 fn PeopleBody() -> impl IntoView {
     let query = use_query_map();
     let invite = ServerAction::<InvitePerson>::new();
+    let invitation = ServerAction::<ActOnInvitation>::new();
     let invited = move || match invite.value().get() {
         Some(Ok(Submitted::Done(e))) => Some(e),
         _ => None,
@@ -344,9 +403,10 @@ fn PeopleBody() -> impl IntoView {
                 filter(&q, "status"),
                 filter(&q, "cursor"),
                 invited(),
+                invitation.version().get(),
             )
         },
-        |(q, role, status, cursor, _)| admin_people(q, role, status, cursor),
+        |(q, role, status, cursor, _, _)| admin_people(q, role, status, cursor),
     );
     let flash = move || {
         invite.value().get().map(|r| match r {
@@ -374,9 +434,11 @@ fn PeopleBody() -> impl IntoView {
                         </nav>
                         <PageHeader title="Users" subtitle="The people of your organisation: invite them, change their role, disable or delete them (FR-TENANT-001..006)." />
                         {flash}
+                        {outcome(invitation.value())}
                         <div class="space-y-6">
                             <PeopleTable data=p.clone() q=filter(&q, "q") role=filter(&q, "role") status=filter(&q, "status") paged=!filter(&q, "cursor").is_empty() />
                             <InviteForm action=invite grantable=p.grantable.clone() />
+                            <PendingInvitations pending=p.pending.clone() action=invitation />
                         </div>
                     }
                     .into_any()
@@ -520,6 +582,70 @@ fn InviteForm(action: ServerAction<InvitePerson>, grantable: Vec<String>) -> imp
                     <button type="submit" class=BUTTON data-testid="invite-submit" disabled=move || action.pending().get()>"Send invitation"</button>
                 </div>
             </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn PendingInvitations(
+    pending: Vec<InvitationRow>,
+    action: ServerAction<ActOnInvitation>,
+) -> impl IntoView {
+    view! {
+        <section class=CARD aria-labelledby="pending-h" data-testid="pending-invitations">
+            <h2 id="pending-h" class="text-lg font-semibold">"Pending invitations"</h2>
+            {if pending.is_empty() {
+                view! { <p class="mt-3 text-sm text-slate-600" data-testid="no-pending">"No invitation is waiting to be accepted."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="mt-4 overflow-x-auto">
+                        <table class="w-full text-left text-sm">
+                            <thead class="border-b border-slate-200 text-slate-500">
+                                <tr>
+                                    <th scope="col" class=TH>"Email"</th>
+                                    <th scope="col" class=TH>"Role"</th>
+                                    <th scope="col" class=TH>"Invited by"</th>
+                                    <th scope="col" class=TH>"Expires"</th>
+                                    <th scope="col" class=TH><span class="sr-only">"Actions"</span></th>
+                                </tr>
+                            </thead>
+                            <tbody class="divide-y divide-slate-100">
+                                {pending.into_iter().map(|i| {
+                                    let resend_id = i.id.clone();
+                                    let revoke_id = i.id.clone();
+                                    view! {
+                                        <tr data-testid="pending-row" data-email=i.email.clone()>
+                                            <td class=format!("{TD} break-all")>{i.email.clone()}</td>
+                                            <td class=TD><span class=badge(&i.role)>{title_case(&i.role)}</span></td>
+                                            <td class=TD>{i.invited_by.clone()}</td>
+                                            <td class=format!("{TD} whitespace-nowrap text-slate-600")>
+                                                {i.expires.clone()}
+                                                {i.expired.then(|| view! { <span class=format!("{} ml-2", badge("expired"))>"Expired"</span> })}
+                                            </td>
+                                            <td class=format!("{TD} text-right")>
+                                                {i.may_act.then(move || view! {
+                                                    <div class="flex flex-wrap justify-end gap-2">
+                                                        <ActionForm action=action>
+                                                            <input type="hidden" name="id" value=resend_id />
+                                                            <input type="hidden" name="action" value="resend" />
+                                                            <button type="submit" class=SECONDARY data-testid="resend-invitation">"Resend"</button>
+                                                        </ActionForm>
+                                                        <ActionForm action=action>
+                                                            <input type="hidden" name="id" value=revoke_id />
+                                                            <input type="hidden" name="action" value="revoke" />
+                                                            <ConfirmSubmit label="Revoke" testid="revoke-invitation" danger=true confirm="Revoke it? The link stops working.".to_owned() />
+                                                        </ActionForm>
+                                                    </div>
+                                                })}
+                                            </td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }.into_any()
+            }}
         </section>
     }
 }

@@ -16,6 +16,7 @@ pub mod demo;
 pub mod email;
 pub mod error;
 pub mod flags;
+pub mod invitation_admin;
 pub mod invitations;
 pub mod login;
 pub mod mfa;

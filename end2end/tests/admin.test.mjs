@@ -238,3 +238,45 @@ test("the tenant's audit log filters, pages and downloads only its own entries a
   assert.equal((await user.request.get(`${BASE_URL}/admin/audit.csv`)).status(), 403);
   await userContext.close();
 });
+
+test('an admin resends a pending invitation (the old link stops working) and revokes another', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = watchErrors(page);
+  await signIn(page, 'admin@acme.test', PASSWORD);
+  await page.goto(`${BASE_URL}/admin/users`);
+  await page.waitForSelector('[data-testid=invite-form]');
+  await page.waitForLoadState('networkidle');
+  const email = uniqueEmail('pending');
+  await page.fill('#invite-email', email);
+  await page.click('[data-testid=invite-submit]');
+  const row = page.locator(`[data-testid=pending-row][data-email="${email}"]`);
+  await row.waitFor();
+  const first = linkIn(await mailFor(email, /invit/i), '/invite/');
+
+  await row.locator('[data-testid=resend-invitation]').click();
+  await page.waitForFunction(() => /sent again/.test(document.body.textContent));
+  // The new mail has a new link; the first one no longer works.
+  let second;
+  for (let i = 0; i < 40 && !second; i++) {
+    const res = await fetch(`${process.env.SMTP_API ?? 'http://127.0.0.1:8026'}/messages`);
+    const mine = (await res.json()).filter((m) => m.to.includes(email));
+    if (mine.length >= 2) second = linkIn(mine[mine.length - 1], '/invite/');
+    else await new Promise((r) => setTimeout(r, 250));
+  }
+  assert.ok(second && second !== first, 'a new link');
+  const invitee = await context.newPage();
+  await invitee.goto(first);
+  await invitee.waitForSelector('[data-testid=invite-gone]');
+  await page.screenshot({ path: join(SCREENSHOTS, 'admin-invitations.png'), fullPage: true });
+
+  // Revoke (confirmed): gone from the list, and the new link no longer works either.
+  await row.locator('[data-testid=revoke-invitation]').click();
+  await row.locator('[data-testid=revoke-invitation-confirm]').click();
+  await page.waitForFunction(() => /is revoked/.test(document.body.textContent));
+  await page.waitForFunction((e) => !document.querySelector(`[data-testid=pending-row][data-email="${e}"]`), email);
+  await invitee.goto(second);
+  await invitee.waitForSelector('[data-testid=invite-gone]');
+  assert.deepEqual(unexpected(errors), []);
+  await context.close();
+});

@@ -28,6 +28,8 @@ struct TenantFixture {
     owner: Uuid,
     admin: Uuid,
     user: Uuid,
+    /// A pending invitation.
+    invitation: Uuid,
 }
 
 async fn tenant_with_people(pool: &PgPool, domain: &str) -> TenantFixture {
@@ -64,12 +66,33 @@ async fn tenant_with_people(pool: &PgPool, domain: &str) -> TenantFixture {
         .unwrap();
         ids.push(u.id);
     }
+    gatehouse_domain::invitations::invite_user(
+        &mut tx,
+        &ctx,
+        None,
+        gatehouse_domain::invitations::NewInvitation {
+            tenant_id: t.id,
+            email: Email::parse(&format!("pending@{domain}.test")).unwrap(),
+            role: Role::User,
+            lifetime: gatehouse_domain::invitations::DEFAULT_LIFETIME,
+        },
+        "http://localhost",
+    )
+    .await
+    .unwrap();
+    let invitation: Uuid =
+        sqlx::query_scalar("SELECT id FROM invitations WHERE tenant_id = $1 LIMIT 1")
+            .bind(t.id)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
     tx.commit().await.unwrap();
     TenantFixture {
         id: t.id,
         owner: ids[0],
         admin: ids[1],
         user: ids[2],
+        invitation,
     }
 }
 
@@ -80,6 +103,7 @@ fn fill(path: &str, a: &TenantFixture, app_id: Uuid, key_id: &str) -> String {
     for segment in path.split('/').filter(|s| !s.is_empty()) {
         let value = match (previous, segment) {
             ("users", "{id}") => a.owner.to_string(),
+            ("invitations", "{id}") => a.invitation.to_string(),
             ("tenants", "{id}") => a.id.to_string(),
             ("apps", "{id}") => app_id.to_string(),
             ("keys", "{key_id}") => key_id.to_owned(),
@@ -387,7 +411,7 @@ async fn no_caller_of_one_tenant_reaches_another_through_any_server_function(poo
         None,
         gatehouse_domain::invitations::NewInvitation {
             tenant_id: a.id,
-            email: Email::parse("pending@acme.test").unwrap(),
+            email: Email::parse("waiting@acme.test").unwrap(),
             role: Role::Admin,
             lifetime: gatehouse_domain::invitations::DEFAULT_LIFETIME,
         },
@@ -421,7 +445,7 @@ async fn no_caller_of_one_tenant_reaches_another_through_any_server_function(poo
         a_session.to_string(),
         a_invitation_id.to_string(),
         "owner@acme.test".to_owned(),
-        "pending@acme.test".to_owned(),
+        "waiting@acme.test".to_owned(),
     ];
     // The identifier arguments, each filled in turn with each of A's identifiers; the other
     // arguments get plausible values, so refusals are about who asks, not a missing field.
@@ -433,7 +457,17 @@ async fn no_caller_of_one_tenant_reaches_another_through_any_server_function(poo
         a_session.to_string(),
         a_invitation_id.to_string(),
     ];
-    let form = |id: &str| -> Vec<(&'static str, String)> {
+    // The action each identifier is tried with (functions taking an `action`): A's owner is
+    // disabled, A's invitation revoked, and so on.
+    let actions = [
+        "disable",
+        "delete",
+        "role",
+        "end-sessions",
+        "reset-mfa",
+        "revoke",
+    ];
+    let form = |id: &str, action: &str| -> Vec<(&'static str, String)> {
         let mut f: Vec<(&'static str, String)> = [
             "id",
             "user_id",
@@ -447,6 +481,7 @@ async fn no_caller_of_one_tenant_reaches_another_through_any_server_function(poo
         .map(|k| (k, id.to_owned()))
         .collect();
         f.extend([
+            ("action", action.to_owned()),
             ("key", "isolation_flag".to_owned()),
             ("key_id", a_key.key.id.clone()),
             ("status", "disabled".to_owned()),
@@ -461,6 +496,8 @@ async fn no_caller_of_one_tenant_reaches_another_through_any_server_function(poo
             ("default_value", "on".to_owned()),
             ("mfa_policy", "everyone".to_owned()),
             ("min_length", "20".to_owned()),
+            ("min_strength", "3".to_owned()),
+            ("history", "5".to_owned()),
             ("idle_timeout_minutes", "5".to_owned()),
             ("token", id.to_owned()),
             ("enrolment_id", id.to_owned()),
@@ -505,7 +542,7 @@ async fn no_caller_of_one_tenant_reaches_another_through_any_server_function(poo
         ("B user", b.user),
     ] {
         for (path, method) in &functions {
-            for id in &ids {
+            for (id, action) in ids.iter().zip(actions) {
                 // A fresh session per call: some functions end the caller's own sessions.
                 let cookie = session_cookie(&pool, person).await;
                 let req = app
@@ -514,9 +551,9 @@ async fn no_caller_of_one_tenant_reaches_another_through_any_server_function(poo
                     .header("cookie", cookie)
                     .header("origin", &app.base);
                 let req = if *method == reqwest::Method::GET {
-                    req.query(&form(id))
+                    req.query(&form(id, action))
                 } else {
-                    req.form(&form(id))
+                    req.form(&form(id, action))
                 };
                 let res = req.send().await.unwrap();
                 let status = res.status();

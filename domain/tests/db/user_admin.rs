@@ -354,3 +354,126 @@ async fn the_tenant_audit_log_pages_filters_and_stays_within_the_tenant(pool: Pg
         Err(DomainError::Validation(_))
     ));
 }
+
+/// Pending invitations (UC-TENANT-INVITE): listed, resent with a new link (the old one
+/// stops working), revoked (the link stops working, the address is free again); admins
+/// never act on an owner's invitation; another tenant's is not found.
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn pending_invitations_are_resent_and_revoked_within_the_rules(pool: PgPool) {
+    use gatehouse_domain::invitation_admin::{
+        pending_invitations, resend_invitation, revoke_invitation,
+    };
+    use gatehouse_domain::invitations::{invitation_by_token, invite_user, NewInvitation};
+    let a = tenant(&pool, "acme").await;
+    let b = tenant(&pool, "globex").await;
+    let owner = actor_of(&member(&pool, a.id, "owner@acme.test", Role::Owner).await);
+    let admin = actor_of(&member(&pool, a.id, "admin@acme.test", Role::Admin).await);
+    let other = actor_of(&member(&pool, b.id, "owner@globex.test", Role::Owner).await);
+    let ctx = RequestContext::default();
+    let invite = |email: &'static str, role: Role| {
+        let pool = pool.clone();
+        let owner = owner.clone();
+        async move {
+            let mut tx = pool.begin().await.unwrap();
+            invite_user(
+                &mut tx,
+                &RequestContext::default(),
+                Some(&owner),
+                NewInvitation {
+                    tenant_id: a.id,
+                    email: Email::parse(email).unwrap(),
+                    role,
+                    lifetime: gatehouse_domain::invitations::DEFAULT_LIFETIME,
+                },
+                "http://localhost",
+            )
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+        }
+    };
+    invite("new@acme.test", Role::User).await;
+    invite("boss@acme.test", Role::Owner).await;
+    let pending = pending_invitations(&pool, &admin, a.id).await.unwrap();
+    assert_eq!(pending.len(), 2);
+    let user_inv = pending
+        .iter()
+        .find(|i| i.email == "new@acme.test")
+        .unwrap()
+        .clone();
+    let owner_inv = pending.iter().find(|i| i.role == "owner").unwrap().clone();
+    assert_eq!(user_inv.invited_by.as_deref(), Some("owner@acme.test"));
+
+    // Resend: a new link, the old one gone; audited; mailed.
+    let old_mail: String = sqlx::query_scalar(
+        "SELECT text_body FROM email_outbox WHERE to_address = 'new@acme.test' ORDER BY created_at DESC LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap_or_default();
+    let token_of = |text: &str| {
+        text.split("/invite/")
+            .nth(1)
+            .map(|t| t.split_whitespace().next().unwrap_or("").to_owned())
+    };
+    let mut tx = pool.begin().await.unwrap();
+    resend_invitation(&mut tx, &ctx, &admin, user_inv.id, "http://localhost")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(audit_count(&pool, "user.invitation.resent").await, 1);
+    let mails: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM email_outbox WHERE to_address = 'new@acme.test'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(mails, 2);
+    if let Some(old) = token_of(&old_mail) {
+        assert!(matches!(
+            invitation_by_token(&pool, &old).await,
+            Err(DomainError::Gone(_))
+        ));
+    }
+
+    // The rules: an admin on an owner's invitation, another tenant's owner.
+    let mut tx = pool.begin().await.unwrap();
+    assert!(matches!(
+        revoke_invitation(&mut tx, &ctx, &admin, owner_inv.id).await,
+        Err(DomainError::PermissionDenied(_))
+    ));
+    drop(tx);
+    let mut tx = pool.begin().await.unwrap();
+    assert!(matches!(
+        resend_invitation(&mut tx, &ctx, &other, user_inv.id, "http://localhost").await,
+        Err(DomainError::NotFound(_))
+    ));
+    drop(tx);
+    assert!(matches!(
+        pending_invitations(&pool, &other, a.id).await,
+        Err(DomainError::NotFound(_))
+    ));
+
+    // Revoke: gone from the list, the account deleted, a second revoke is 410.
+    let mut tx = pool.begin().await.unwrap();
+    revoke_invitation(&mut tx, &ctx, &admin, user_inv.id)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let left = pending_invitations(&pool, &owner, a.id).await.unwrap();
+    assert_eq!(left.len(), 1);
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM users WHERE email = 'new@acme.test'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "archived");
+    let mut tx = pool.begin().await.unwrap();
+    assert!(matches!(
+        revoke_invitation(&mut tx, &ctx, &owner, user_inv.id).await,
+        Err(DomainError::Gone(_))
+    ));
+    drop(tx);
+    assert_eq!(audit_count(&pool, "user.invitation.revoked").await, 1);
+    // The address can be invited again.
+    invite("new@acme.test", Role::User).await;
+}

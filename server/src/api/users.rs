@@ -28,6 +28,12 @@ pub fn router() -> Router<AppState> {
         .route("/v1/users/{id}", get(show).patch(update).delete(remove))
         .route("/v1/users/{id}/sessions/revoke", post(revoke_sessions))
         .route("/v1/users/{id}/mfa/reset", post(reset_mfa))
+        .route("/v1/invitations", get(invitations))
+        .route(
+            "/v1/invitations/{id}",
+            axum::routing::delete(revoke_invitation),
+        )
+        .route("/v1/invitations/{id}/resend", post(resend_invitation))
         .build()
 }
 
@@ -320,5 +326,59 @@ async fn reset_mfa(
     user_admin::reset_mfa(&mut tx, &caller.ctx, &actor, id_of(&id)?).await?;
     tx.commit().await?;
     state.tokens.changed().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /invitations`: the tenant's invitations not yet accepted (expired ones marked).
+async fn invitations(
+    State(state): State<AppState>,
+    bearer: Bearer,
+    Query(q): Query<TenantParam>,
+) -> Result<impl IntoResponse, ApiError> {
+    let actor = person(&bearer)?;
+    let tenant = tenant_of(&state, &actor, q.tenant.as_deref()).await?;
+    let data = gatehouse_domain::invitation_admin::pending_invitations(&state.pool, &actor, tenant)
+        .await?;
+    Ok(Json(json!({"data": data, "next_cursor": null})))
+}
+
+/// `POST /invitations/{id}/resend`: a new link and expiry; the old link stops working.
+async fn resend_invitation(
+    State(state): State<AppState>,
+    caller: Caller,
+    bearer: Bearer,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let actor = person(&bearer)?;
+    let mut tx = state.pool.begin().await?;
+    let invitation = gatehouse_domain::invitation_admin::resend_invitation(
+        &mut tx,
+        &caller.ctx,
+        &actor,
+        id_of(&id)?,
+        &state.settings.public_url(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(invitation))
+}
+
+/// `DELETE /invitations/{id}`: revokes it (a second time: 410 ERR_GONE).
+async fn revoke_invitation(
+    State(state): State<AppState>,
+    caller: Caller,
+    bearer: Bearer,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let actor = person(&bearer)?;
+    let mut tx = state.pool.begin().await?;
+    gatehouse_domain::invitation_admin::revoke_invitation(
+        &mut tx,
+        &caller.ctx,
+        &actor,
+        id_of(&id)?,
+    )
+    .await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
