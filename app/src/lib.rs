@@ -27,6 +27,7 @@ mod tenant_audit_page;
 mod tenant_settings;
 mod tenants_console;
 mod ui;
+mod verify_email;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags};
@@ -102,6 +103,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/reset-password/:token") view=password_reset::ResetPasswordPage ssr=SsrMode::Async />
                     <Route path=path!("/invite/:token") view=invite::InvitePage ssr=SsrMode::Async />
                     <Route path=path!("/logout") view=login::LogoutPage />
+                    <Route path=path!("/verify-email/:token") view=verify_email::VerifyEmailPage />
                     <Route path=path!("/account") view=account::AccountPage ssr=SsrMode::Async />
                     <Route path=path!("/account/mfa/totp") view=account::AddTotpPage ssr=SsrMode::Async />
                     <Route path=path!("/dev/mailbox") view=mailbox::MailboxPage ssr=SsrMode::Async />

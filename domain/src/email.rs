@@ -60,6 +60,12 @@ pub enum Mail {
         reset_url: String,
         expires_minutes: i64,
     },
+    /// SPEC §9: confirm a new address for an account by following `confirm_url` before it
+    /// expires (sent to the new address).
+    EmailVerification {
+        confirm_url: String,
+        expires_hours: i64,
+    },
     /// NFR-SEC-006: the account was signed in to from a device or network not seen before.
     NewDeviceSignIn {
         at: OffsetDateTime,
@@ -101,6 +107,7 @@ impl Mail {
             Mail::Invitation { .. } => "invitation",
             Mail::PasswordReset { .. } => "password_reset",
             Mail::NewDeviceSignIn { .. } => "new_device_sign_in",
+            Mail::EmailVerification { .. } => "email_verification",
         }
     }
 
@@ -124,6 +131,10 @@ impl Mail {
                 reset_url,
                 expires_minutes,
             } => render_password_reset(reset_url, *expires_minutes),
+            Mail::EmailVerification {
+                confirm_url,
+                expires_hours,
+            } => render_email_verification(confirm_url, *expires_hours),
             Mail::NewDeviceSignIn {
                 at,
                 ip,
@@ -231,6 +242,36 @@ fn render_password_reset(reset_url: &str, expires_minutes: i64) -> RenderedMail 
         subject: "Reset your Gatehouse password".into(),
         text,
         html: layout("Reset your password", &body, reset_url),
+    }
+}
+
+fn render_email_verification(confirm_url: &str, expires_hours: i64) -> RenderedMail {
+    let text = format!(
+        "Hello,\n\n\
+         This address was given as the new email address of a Gatehouse account. To confirm \
+         it, open this link:\n\n\
+         {confirm_url}\n\n\
+         The link works once, for {expires_hours} hours. Until then the account keeps its \
+         current address.\n\n\
+         If you did not expect this, ignore this email: nothing changes.\n\n\
+         -- \nGatehouse\n"
+    );
+    let body = format!(
+        "{}{}{}{}",
+        paragraph(
+            "This address was given as the new email address of a Gatehouse account. To \
+             confirm it, use the button below."
+        ),
+        button(confirm_url, "Confirm this address"),
+        paragraph(&format!(
+            "The link works once, for {expires_hours} hours. Until then the account keeps its current address."
+        )),
+        small("If you did not expect this, ignore this email: nothing changes."),
+    );
+    RenderedMail {
+        subject: "Confirm your new email address".into(),
+        text,
+        html: layout("Confirm your new email address", &body, confirm_url),
     }
 }
 
@@ -663,6 +704,15 @@ mod tests {
             .template(),
             "new_device_sign_in"
         );
+        let verification = Mail::EmailVerification {
+            confirm_url: "https://gh.example/verify-email/tok".into(),
+            expires_hours: 24,
+        };
+        assert_eq!(verification.template(), "email_verification");
+        let r = verification.render();
+        assert_eq!(r.subject, "Confirm your new email address");
+        assert!(r.text.contains("\nhttps://gh.example/verify-email/tok\n"));
+        assert!(r.text.contains("24 hours"));
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod crypto;
 pub mod cursor;
 pub mod demo;
 pub mod email;
+pub mod email_change;
 pub mod error;
 pub mod flags;
 pub mod invitation_admin;

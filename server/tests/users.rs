@@ -221,6 +221,8 @@ async fn admins_run_their_users_through_the_api(pool: PgPool) {
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "admins cannot act on owners");
+    // An email change goes through verification of the new address: the answer names the
+    // pending address, the old one stays until the link mailed to the new one is followed.
     let (status, body) = call(
         &app,
         Method::PATCH,
@@ -229,10 +231,70 @@ async fn admins_run_their_users_through_the_api(pool: PgPool) {
         Some(json!({"email": "new@acme.test"})),
     )
     .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["pending_email"], "new@acme.test");
+    assert_eq!(body["email"], "carol@acme.test");
+    let mail: String = sqlx::query_scalar(
+        "SELECT text_body FROM email_outbox WHERE to_address = 'new@acme.test' AND template = 'email_verification'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let token = mail
+        .split("/verify-email/")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    // Confirmed on the page's server function (no session needed: the link is the proof).
+    let confirm = |token: String| {
+        app.client
+            .post(app.url("/_rpc/confirm_new_email"))
+            .header("origin", &app.base)
+            .form(&[("token", token)])
+            .send()
+    };
+    assert_eq!(
+        confirm(token.clone()).await.unwrap().status(),
+        StatusCode::OK
+    );
+    let (_, shown) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/users/{carol}"),
+        &admin_token,
+        None,
+    )
+    .await;
+    assert_eq!(shown["email"], "new@acme.test");
+    assert_eq!(
+        confirm(token).await.unwrap().status(),
+        StatusCode::GONE,
+        "a link works once"
+    );
+    // A taken address, or a bad one, is refused by field.
+    let (status, body) = call(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/users/{carol}"),
+        &admin_token,
+        Some(json!({"email": "owner@acme.test"})),
+    )
+    .await;
     assert_eq!(
         (status, body["details"][0]["field"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some("email"))
+        (StatusCode::CONFLICT, Some("email")),
+        "{body}"
     );
+    let (status, _) = call(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/users/{carol}"),
+        &admin_token,
+        Some(json!({"email": "not an address"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let owner_token = user_token(&app, &pool, owner).await;
     let (status, body) = call(
         &app,

@@ -217,7 +217,8 @@ async fn create(
 }
 
 /// `PATCH /users/{id}`: merge semantics over name, role and status (`active`/`disabled`).
-/// The email address changes only through verification of the new address.
+/// An `email` is not set at once: a confirmation link goes to the new address (the answer
+/// carries `pending_email`), and the address changes when it is followed.
 async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -231,6 +232,7 @@ async fn update(
     let mut name: Option<Option<DisplayName>> = None;
     let mut role = None;
     let mut enabled = None;
+    let mut email = None;
     for (field, value) in &body {
         let as_text = || match value {
             Value::Null => Ok(None),
@@ -263,10 +265,17 @@ async fn update(
                 )),
                 Err(e) => errors.push(e),
             },
-            "email" => errors.push(FieldError::new(
-                "email",
-                "an address changes only after the new address is verified; this is not available through the API yet",
-            )),
+            "email" => match as_text() {
+                Ok(Some(e)) => match Email::parse(&e) {
+                    Ok(e) => email = Some(e),
+                    Err(_) => errors.push(FieldError::new(
+                        "email",
+                        format!("'{e}' is not a valid email address"),
+                    )),
+                },
+                Ok(None) => errors.push(FieldError::new("email", "cannot be empty")),
+                Err(e) => errors.push(e),
+            },
             other => errors.push(FieldError::new(other, "unknown field")),
         }
     }
@@ -281,9 +290,26 @@ async fn update(
     if let Some(enabled) = enabled {
         view = user_admin::set_enabled(&mut tx, &caller.ctx, &actor, id, enabled).await?;
     }
+    // The address itself changes when the link mailed to the new one is followed.
+    if let Some(email) = &email {
+        gatehouse_domain::email_change::request_email_change(
+            &mut tx,
+            &caller.ctx,
+            &actor,
+            id,
+            email,
+            &state.settings.public_url(),
+        )
+        .await?;
+    }
     tx.commit().await?;
     state.tokens.changed().await?;
-    Ok(Json(view))
+    let mut body = serde_json::to_value(&view)
+        .map_err(|e| gatehouse_domain::DomainError::Unexpected(anyhow::anyhow!(e)))?;
+    if let (Some(email), Some(map)) = (email, body.as_object_mut()) {
+        map.insert("pending_email".into(), json!(email.as_str()));
+    }
+    Ok(Json(body))
 }
 
 /// `DELETE /users/{id}`: archives; a second delete answers 410 ERR_GONE.
