@@ -366,17 +366,6 @@ fn filter(query: &leptos_router::params::ParamsMap, name: &str) -> String {
     query.get(name).unwrap_or_default()
 }
 
-fn encode(raw: &str) -> String {
-    raw.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 #[component]
 pub fn PeoplePage() -> impl IntoView {
     view! {
@@ -460,12 +449,12 @@ fn PeopleTable(
     let base: String = [("q", &q), ("role", &role), ("status", &status)]
         .iter()
         .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .map(|(k, v)| format!("{k}={}", url_encode(v)))
         .collect::<Vec<_>>()
         .join("&");
     let next = data.next_cursor.clone().map(|c| {
         let sep = if base.is_empty() { "" } else { "&" };
-        format!("/admin/users?{base}{sep}cursor={}", encode(&c))
+        format!("/admin/users?{base}{sep}cursor={}", url_encode(&c))
     });
     let first = if base.is_empty() {
         "/admin/users".to_owned()

@@ -112,17 +112,6 @@ fn details(meta: &leptos::serde_json::Value) -> String {
     }
 }
 
-fn encode(raw: &str) -> String {
-    raw.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 #[component]
 pub fn AuditLogPage() -> impl IntoView {
     let query = use_query_map();
@@ -154,7 +143,7 @@ pub fn AuditLogPage() -> impl IntoView {
                     .iter()
                     .filter_map(|k| {
                         let v = value(k);
-                        (!v.is_empty()).then(|| format!("{k}={}", encode(&v)))
+                        (!v.is_empty()).then(|| format!("{k}={}", url_encode(&v)))
                     })
                     .collect::<Vec<_>>()
                     .join("&");
@@ -166,7 +155,7 @@ pub fn AuditLogPage() -> impl IntoView {
                     Ok(l) => {
                         let next = l.next_cursor.clone().map(|c| {
                             let sep = if filters.is_empty() { "" } else { "&" };
-                            format!("/admin/audit?{filters}{sep}cursor={}", encode(&c))
+                            format!("/admin/audit?{filters}{sep}cursor={}", url_encode(&c))
                         });
                         view! {
                             <nav aria-label="Breadcrumb" class="mb-2 text-sm text-slate-500">

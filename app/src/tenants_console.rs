@@ -484,7 +484,7 @@ fn TenantsTable(
         let mut url = url_query(&[("q", &q), ("status", &status), ("plan", &plan)]);
         url.push_str(if url.is_empty() { "?" } else { "&" });
         url.push_str("cursor=");
-        url.push_str(&encode(&c));
+        url.push_str(&url_encode(&c));
         format!("/operator/tenants{url}")
     });
     let first = format!(
@@ -575,23 +575,12 @@ fn TenantsTable(
     }
 }
 
-fn encode(raw: &str) -> String {
-    raw.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// `?a=1&b=2` from the non-empty pairs ("" when none).
 fn url_query(pairs: &[(&str, &str)]) -> String {
     let parts: Vec<String> = pairs
         .iter()
         .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .map(|(k, v)| format!("{k}={}", url_encode(v)))
         .collect();
     if parts.is_empty() {
         String::new()

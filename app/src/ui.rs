@@ -176,6 +176,18 @@ pub fn badge(kind: &str) -> &'static str {
     }
 }
 
+/// Percent-encodes a query value for a link (unreserved characters stay as they are).
+pub fn url_encode(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 pub fn title_case(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {

@@ -203,11 +203,13 @@ const METHODS: [Method; 5] = [
     Method::DELETE,
 ];
 
-#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
-async fn no_caller_of_one_tenant_reaches_another_on_any_api_route(pool: PgPool) {
-    let app = spawn_app(pool.clone()).await;
-    let a = tenant_with_people(&pool, "acme").await;
-    let b = tenant_with_people(&pool, "globex").await;
+/// Tenant A's application (with a `flag:read` key) and a flag, for the walks to aim at.
+async fn acme_application_and_flag(
+    pool: &PgPool,
+) -> (
+    gatehouse_domain::applications::Application,
+    gatehouse_domain::applications::IssuedKey,
+) {
     let ctx = RequestContext::default();
     let mut tx = pool.begin().await.unwrap();
     let a_app = register_application(
@@ -246,6 +248,15 @@ async fn no_caller_of_one_tenant_reaches_another_on_any_api_route(pool: PgPool) 
     .await
     .unwrap();
     tx.commit().await.unwrap();
+    (a_app, a_key)
+}
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn no_caller_of_one_tenant_reaches_another_on_any_api_route(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let a = tenant_with_people(&pool, "acme").await;
+    let b = tenant_with_people(&pool, "globex").await;
+    let (a_app, a_key) = acme_application_and_flag(&pool).await;
     let a_marks = [
         a.id.to_string(),
         a.owner.to_string(),
@@ -368,43 +379,9 @@ async fn no_caller_of_one_tenant_reaches_another_through_any_server_function(poo
     let app = spawn_app(pool.clone()).await;
     let a = tenant_with_people(&pool, "acme").await;
     let b = tenant_with_people(&pool, "globex").await;
+    let (a_app, a_key) = acme_application_and_flag(&pool).await;
     let ctx = RequestContext::default();
     let mut tx = pool.begin().await.unwrap();
-    let a_app = register_application(
-        &mut tx,
-        &ctx,
-        None,
-        ApplicationInput {
-            name: Some("Acme shop".into()),
-            tenants: Some(vec!["acme".into()]),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    let a_key = issue_key(
-        &mut tx,
-        &ctx,
-        None,
-        a_app.id,
-        KeyInput {
-            scopes: vec!["flag:read".into()],
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    create_flag(
-        &mut tx,
-        &ctx,
-        None,
-        FlagInput {
-            key: Some("isolation_flag".into()),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
     let a_invitation = gatehouse_domain::invitations::invite_user(
         &mut tx,
         &ctx,
