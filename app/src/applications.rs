@@ -91,22 +91,15 @@ mod ssr {
     use gatehouse_domain::applications::{ApiKey, Application};
     use gatehouse_domain::DomainError;
 
+    const NOT_FOUND: &str = "There is no application with this ID.";
+
     /// An application id from a URL or a form; anything else is "not found".
     pub fn application_id(raw: &str) -> Result<uuid::Uuid, AppError> {
-        uuid::Uuid::parse_str(raw.trim())
-            .map_err(|_| page_error(DomainError::NotFound("application")))
+        crate::ui::ssr::id_of(raw, "application", NOT_FOUND)
     }
 
-    /// A domain error for the detail page: "not found" in a sentence (still a 404).
     pub fn page_error(err: DomainError) -> AppError {
-        match err {
-            DomainError::NotFound(what) => {
-                let mut e = AppError::from(DomainError::NotFound(what));
-                e.message = "There is no application with this ID.".into();
-                e
-            }
-            other => other.into(),
-        }
+        crate::ui::ssr::not_found_as(err, NOT_FOUND)
     }
 
     pub fn application_row(a: Application) -> ApplicationRow {

@@ -66,14 +66,7 @@ mod ssr {
     }
 
     pub fn page_error(err: DomainError) -> AppError {
-        match err {
-            DomainError::NotFound(_) => {
-                let mut e = AppError::from(err);
-                e.message = "There is no flag with this key.".into();
-                e
-            }
-            other => other.into(),
-        }
+        crate::ui::ssr::not_found_as(err, "There is no flag with this key.")
     }
 
     pub fn row(f: FlagDefinition) -> FlagDefRow {
@@ -97,11 +90,11 @@ mod ssr {
     fn phrase(v: &Value) -> String {
         match v {
             Value::Null => "—".into(),
-            Value::Bool(b) => super::on_off(*b).into(),
+            Value::Bool(b) => crate::ui::on_off(*b).into(),
             Value::Object(m) => {
                 let mut parts = Vec::new();
                 if let Some(d) = m.get("default_value").and_then(Value::as_bool) {
-                    parts.push(format!("default {}", super::on_off(d)));
+                    parts.push(format!("default {}", crate::ui::on_off(d)));
                 }
                 match m.get("rollout_percentage") {
                     Some(Value::Number(n)) => parts.push(format!("rollout {n}%")),
@@ -143,14 +136,6 @@ mod ssr {
             old: phrase(&c.old),
             new: phrase(&c.new),
         }
-    }
-}
-
-pub fn on_off(v: bool) -> &'static str {
-    if v {
-        "on"
-    } else {
-        "off"
     }
 }
 

@@ -137,8 +137,40 @@ pub fn PlannedConsole(
     view! {
         <PageTitle text=title />
         <PageHeader title=title subtitle=audience />
+        <Planned heading="What this console will hold" items />
+    }
+}
+
+/// A console's areas: link, name, what it holds, test id.
+pub type Area = (&'static str, &'static str, &'static str, &'static str);
+
+/// The start page's cards, one link per area of the console.
+#[component]
+pub fn AreaCards(areas: &'static [Area]) -> impl IntoView {
+    view! {
+        <ul class="mb-6 grid gap-4 sm:grid-cols-3">
+            {areas.iter().map(|(href, name, what, testid)| view! {
+                <li>
+                    <a href=*href data-testid=*testid
+                        class="block h-full rounded-lg border border-slate-200 bg-white p-4 shadow-sm hover:border-indigo-300 hover:shadow focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
+                        <p class="font-medium text-indigo-700">{format!("{name} →")}</p>
+                        <p class="mt-1 text-sm text-slate-600">{*what}</p>
+                    </a>
+                </li>
+            }).collect_view()}
+        </ul>
+    }
+}
+
+/// What is not built yet, under `heading`.
+#[component]
+pub fn Planned(
+    heading: &'static str,
+    items: &'static [(&'static str, &'static str)],
+) -> impl IntoView {
+    view! {
         <div class="rounded-lg border border-dashed border-slate-300 bg-white p-6">
-            <p class="text-sm font-medium text-slate-700">"What this console will hold"</p>
+            <p class="text-sm font-medium text-slate-700">{heading}</p>
             <ul class="mt-4 grid gap-4 sm:grid-cols-2">
                 {items
                     .iter()

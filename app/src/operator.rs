@@ -3,7 +3,7 @@
 //! counts), recent control-plane events, and the way to each area of the console.
 
 use crate::error::AppError;
-use crate::layout::{PageHeader, PageTitle};
+use crate::layout::{Area, AreaCards, PageHeader, PageTitle};
 use crate::tenants_console::{AuditRow, RecentAudit};
 use crate::ui::*;
 use leptos::prelude::*;
@@ -53,7 +53,7 @@ pub async fn operator_dashboard() -> Result<DashboardData, AppError> {
 }
 
 /// The console's areas.
-const AREAS: &[(&str, &str, &str, &str)] = &[
+const AREAS: &[Area] = &[
     (
         "/operator/tenants",
         "Tenants",
@@ -84,17 +84,7 @@ pub fn OperatorPage() -> impl IntoView {
                 Err(e) => view! { <Refused message=e.message /> }.into_any(),
                 Ok(d) => view! {
                     <PageHeader title="Operator Console" subtitle="For the vendor's operators (MFA required)." />
-                    <ul class="mb-6 grid gap-4 sm:grid-cols-3">
-                        {AREAS.iter().map(|(href, name, what, testid)| view! {
-                            <li>
-                                <a href=*href data-testid=*testid
-                                    class="block h-full rounded-lg border border-slate-200 bg-white p-4 shadow-sm hover:border-indigo-300 hover:shadow focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
-                                    <p class="font-medium text-indigo-700">{format!("{name} →")}</p>
-                                    <p class="mt-1 text-sm text-slate-600">{*what}</p>
-                                </a>
-                            </li>
-                        }).collect_view()}
-                    </ul>
+                    <AreaCards areas=AREAS />
                     <Dashboard data=d />
                 }.into_any(),
             })}

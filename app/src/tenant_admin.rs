@@ -106,27 +106,17 @@ mod ssr {
         roles.iter().map(|r| r.as_str().to_owned()).collect()
     }
 
-    /// The signed-in person's tenant (every admin page is about it).
-    pub fn tenant_of(actor: &Actor) -> Result<uuid::Uuid, AppError> {
-        actor
-            .tenant_id
-            .ok_or_else(|| AppError::from(DomainError::NotFound("tenant")))
-    }
+    pub use crate::ui::ssr::tenant_of;
+
+    const NOT_FOUND: &str = "There is no such person in your organisation.";
 
     /// A person's id from a URL or a form; anything else is "not found".
     pub fn person_id(raw: &str) -> Result<uuid::Uuid, AppError> {
-        uuid::Uuid::parse_str(raw.trim()).map_err(|_| page_error(DomainError::NotFound("user")))
+        crate::ui::ssr::id_of(raw, "user", NOT_FOUND)
     }
 
     pub fn page_error(err: DomainError) -> AppError {
-        match err {
-            DomainError::NotFound(_) => {
-                let mut e = AppError::from(err);
-                e.message = "There is no such person in your organisation.".into();
-                e
-            }
-            other => other.into(),
-        }
+        crate::ui::ssr::not_found_as(err, NOT_FOUND)
     }
 }
 
@@ -273,7 +263,7 @@ pub async fn admin_person(id: String) -> Result<PersonPageData, AppError> {
         .map_err(ssr::page_error)?;
     let sessions = gatehouse_domain::account::list_sessions(&pool, id).await?;
     let factors = gatehouse_domain::mfa::mfa_factors(&pool, id).await?;
-    let recent = gatehouse_domain::operator_console::entries_about_user(&pool, &actor, id).await?;
+    let recent = gatehouse_domain::tenant_audit::entries_about_user(&pool, &actor, id).await?;
     let is_me = person.id == actor.user_id;
     let may_act = !is_me && (actor.role == Role::Owner || person.role != "owner");
     Ok(PersonPageData {
@@ -446,21 +436,12 @@ fn PeopleTable(
     paged: bool,
 ) -> impl IntoView {
     let filtered = !(q.is_empty() && role.is_empty() && status.is_empty());
-    let base: String = [("q", &q), ("role", &role), ("status", &status)]
-        .iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{k}={}", url_encode(v)))
-        .collect::<Vec<_>>()
-        .join("&");
+    let filters = [("q", q.as_str()), ("role", &role), ("status", &status)];
     let next = data.next_cursor.clone().map(|c| {
-        let sep = if base.is_empty() { "" } else { "&" };
-        format!("/admin/users?{base}{sep}cursor={}", url_encode(&c))
+        let [a, b, d] = filters;
+        format!("/admin/users{}", query_string(&[a, b, d, ("cursor", &c)]))
     });
-    let first = if base.is_empty() {
-        "/admin/users".to_owned()
-    } else {
-        format!("/admin/users?{base}")
-    };
+    let first = format!("/admin/users{}", query_string(&filters));
     let option = |value: &str, label: &str, current: &str| {
         let selected = value == current;
         view! { <option value=value.to_owned() selected=selected>{label.to_owned()}</option> }

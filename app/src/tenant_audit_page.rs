@@ -37,39 +37,19 @@ pub async fn tenant_audit_log(
     use crate::sessions::ssr::pool;
     use crate::ui::ssr::{actor_of, console_session, when};
     use gatehouse_domain::tenant_audit::{tenant_audit_page, AuditQuery};
-    use gatehouse_domain::DomainError;
     // The page's one resource, so it also guards the page.
     let me = actor_of(&console_session("admin", "/admin/audit").await?);
-    let tenant = me
-        .tenant_id
-        .ok_or_else(|| AppError::from(DomainError::NotFound("tenant")))?;
-    let given = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
-    let day = |raw: &str, field: &'static str, next: bool| -> Result<_, AppError> {
-        let Some(raw) = given(raw) else {
-            return Ok(None);
-        };
-        let date = time::Date::parse(
-            &raw,
-            time::macros::format_description!("[year]-[month]-[day]"),
-        )
-        .map_err(|_| AppError::invalid(format!("{field} must be a date like 2026-11-22")))?;
-        let date = if next {
-            date.next_day()
-                .ok_or_else(|| AppError::invalid(format!("{field} is out of range")))?
-        } else {
-            date
-        };
-        Ok(Some(date.midnight().assume_utc()))
-    };
-    let query = AuditQuery {
-        action_prefix: given(&action),
-        actor: given(&actor),
-        outcome: given(&outcome).map(|o| o.to_lowercase()),
-        from: day(&from, "from", false)?,
-        until: day(&to, "to", true)?,
-        cursor: given(&cursor),
-        limit: 50,
-    };
+    let tenant = crate::ui::ssr::tenant_of(&me)?;
+    // Blank filters mean none.
+    let query = AuditQuery::from_filters(
+        Some(&action),
+        Some(&actor),
+        Some(&outcome),
+        Some(&from),
+        Some(&to),
+        Some(&cursor),
+        50,
+    )?;
     let page = tenant_audit_page(&pool()?, &me, tenant, query).await?;
     Ok(AuditLogData {
         entries: page
@@ -139,23 +119,19 @@ pub fn AuditLogPage() -> impl IntoView {
             {move || log.get().map(|l| {
                 let q = query.read_untracked();
                 let value = |k: &str| q.get(k).unwrap_or_default();
-                let filters: String = names
-                    .iter()
-                    .filter_map(|k| {
-                        let v = value(k);
-                        (!v.is_empty()).then(|| format!("{k}={}", url_encode(&v)))
-                    })
-                    .collect::<Vec<_>>()
-                    .join("&");
-                let csv = if filters.is_empty() { "/admin/audit.csv".to_owned() } else { format!("/admin/audit.csv?{filters}") };
+                let values: Vec<(&str, String)> = names.iter().map(|k| (*k, value(k))).collect();
+                let pairs: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let filters = query_string(&pairs);
+                let csv = format!("/admin/audit.csv{filters}");
                 let filtered = !filters.is_empty();
                 let outcome = value("outcome");
                 match l {
                     Err(e) => view! { <Refused message=e.message back=("/admin/audit", "The whole log") /> }.into_any(),
                     Ok(l) => {
                         let next = l.next_cursor.clone().map(|c| {
-                            let sep = if filters.is_empty() { "" } else { "&" };
-                            format!("/admin/audit?{filters}{sep}cursor={}", url_encode(&c))
+                            let mut with_cursor = pairs.clone();
+                            with_cursor.push(("cursor", &c));
+                            format!("/admin/audit{}", query_string(&with_cursor))
                         });
                         view! {
                             <nav aria-label="Breadcrumb" class="mb-2 text-sm text-slate-500">

@@ -36,9 +36,7 @@ pub async fn tenant_settings_page() -> Result<SettingsPageData, AppError> {
     use gatehouse_domain::DomainError;
     // The page's one resource, so it also guards the page.
     let actor = actor_of(&console_session("admin", "/admin/settings").await?);
-    let tenant = actor
-        .tenant_id
-        .ok_or_else(|| AppError::from(DomainError::NotFound("tenant")))?;
+    let tenant = crate::ui::ssr::tenant_of(&actor)?;
     let pool = pool()?;
     let s = gatehouse_domain::tenant_settings::get_settings(&pool, &actor, tenant).await?;
     let rules = gatehouse_domain::flags::tenant_flags(&pool, tenant)
@@ -96,11 +94,8 @@ pub async fn save_tenant_settings(
     use crate::sessions::ssr::{pool, request};
     use crate::ui::ssr::{actor, db, form_refusal};
     use gatehouse_domain::tenant_settings::{update_settings, SettingsChange};
-    use gatehouse_domain::DomainError;
     let actor = actor().await?;
-    let tenant = actor
-        .tenant_id
-        .ok_or_else(|| AppError::from(DomainError::NotFound("tenant")))?;
+    let tenant = crate::ui::ssr::tenant_of(&actor)?;
     let (ctx, _) = request().await?;
     let mut problems = Vec::new();
     let min_length = number(&min_length, "password_policy.min_length", &mut problems);
@@ -148,11 +143,8 @@ pub async fn change_own_plan(plan: String) -> Result<String, AppError> {
     use crate::sessions::ssr::{pool, request};
     use crate::ui::ssr::{actor, db};
     use gatehouse_domain::types::Plan;
-    use gatehouse_domain::DomainError;
     let actor = actor().await?;
-    let tenant = actor
-        .tenant_id
-        .ok_or_else(|| AppError::from(DomainError::NotFound("tenant")))?;
+    let tenant = crate::ui::ssr::tenant_of(&actor)?;
     let (ctx, _) = request().await?;
     let plan = Plan::parse(&plan)?;
     let mut tx = pool()?.begin().await.map_err(db)?;

@@ -102,20 +102,14 @@ pub(crate) mod ssr {
     use gatehouse_domain::tenants::Tenant;
     use gatehouse_domain::DomainError;
 
+    const NOT_FOUND: &str = "There is no tenant with this ID.";
+
     pub fn tenant_id(raw: &str) -> Result<uuid::Uuid, AppError> {
-        uuid::Uuid::parse_str(raw.trim()).map_err(|_| page_error(DomainError::NotFound("tenant")))
+        crate::ui::ssr::id_of(raw, "tenant", NOT_FOUND)
     }
 
-    /// "Not found" in a sentence (still a 404).
     pub fn page_error(err: DomainError) -> AppError {
-        match err {
-            DomainError::NotFound(what) => {
-                let mut e = AppError::from(DomainError::NotFound(what));
-                e.message = format!("There is no {what} with this ID.");
-                e
-            }
-            other => other.into(),
-        }
+        crate::ui::ssr::not_found_as(err, NOT_FOUND)
     }
 
     pub fn tenant_row(t: Tenant) -> TenantRow {
@@ -379,14 +373,6 @@ pub async fn set_tenant_flag_override(
     })
 }
 
-pub fn on_off(v: bool) -> &'static str {
-    if v {
-        "on"
-    } else {
-        "off"
-    }
-}
-
 // --- the browser side ---------------------------------------------------------------------
 
 /// The filter values of the list page's URL.
@@ -480,17 +466,15 @@ fn TenantsTable(
     paged: bool,
 ) -> impl IntoView {
     let filtered = !(q.is_empty() && status.is_empty() && plan.is_empty());
+    let filters = [("q", q.as_str()), ("status", &status), ("plan", &plan)];
     let next = data.next_cursor.clone().map(|c| {
-        let mut url = url_query(&[("q", &q), ("status", &status), ("plan", &plan)]);
-        url.push_str(if url.is_empty() { "?" } else { "&" });
-        url.push_str("cursor=");
-        url.push_str(&url_encode(&c));
-        format!("/operator/tenants{url}")
+        let [a, b, d] = filters;
+        format!(
+            "/operator/tenants{}",
+            query_string(&[a, b, d, ("cursor", &c)])
+        )
     });
-    let first = format!(
-        "/operator/tenants{}",
-        url_query(&[("q", &q), ("status", &status), ("plan", &plan)])
-    );
+    let first = format!("/operator/tenants{}", query_string(&filters));
     let option = |value: &str, label: String, current: &str| {
         let selected = value == current;
         view! { <option value=value.to_owned() selected=selected>{label}</option> }
@@ -572,20 +556,6 @@ fn TenantsTable(
                 <span>{next.map(|n| view! { <a href=n class=LINK data-testid="next-page">"Next page →"</a> })}</span>
             </nav>
         </section>
-    }
-}
-
-/// `?a=1&b=2` from the non-empty pairs ("" when none).
-fn url_query(pairs: &[(&str, &str)]) -> String {
-    let parts: Vec<String> = pairs
-        .iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{k}={}", url_encode(v)))
-        .collect();
-    if parts.is_empty() {
-        String::new()
-    } else {
-        format!("?{}", parts.join("&"))
     }
 }
 

@@ -64,6 +64,31 @@ pub mod ssr {
         Ok(actor_of(&console_session("operator", path).await?))
     }
 
+    /// A domain error for a detail page, with "not found" said as `sentence` (still a 404).
+    pub fn not_found_as(err: DomainError, sentence: &str) -> AppError {
+        match err {
+            DomainError::NotFound(what) => {
+                let mut e = AppError::from(DomainError::NotFound(what));
+                e.message = sentence.to_owned();
+                e
+            }
+            other => other.into(),
+        }
+    }
+
+    /// An id from a URL or a form; anything else is "not found" (said as `sentence`).
+    pub fn id_of(raw: &str, what: &'static str, sentence: &str) -> Result<uuid::Uuid, AppError> {
+        uuid::Uuid::parse_str(raw.trim())
+            .map_err(|_| not_found_as(DomainError::NotFound(what), sentence))
+    }
+
+    /// The signed-in person's own tenant (Tenant Administration is always about it).
+    pub fn tenant_of(actor: &Actor) -> Result<uuid::Uuid, AppError> {
+        actor
+            .tenant_id
+            .ok_or_else(|| AppError::from(DomainError::NotFound("tenant")))
+    }
+
     /// The signed-in person behind a change; the domain decides whether they may make it.
     pub async fn actor() -> Result<Actor, AppError> {
         Ok(actor_of(&signed_in().await?))
@@ -173,6 +198,29 @@ pub fn badge(kind: &str) -> &'static str {
             "inline-flex rounded-full bg-indigo-100 px-2 py-0.5 text-xs font-medium text-indigo-800"
         }
         _ => "inline-flex rounded-full bg-sky-100 px-2 py-0.5 text-xs font-medium text-sky-800",
+    }
+}
+
+/// A flag value in words.
+pub fn on_off(v: bool) -> &'static str {
+    if v {
+        "on"
+    } else {
+        "off"
+    }
+}
+
+/// `?a=1&b=2` from the non-empty pairs ("" when none).
+pub fn query_string(pairs: &[(&str, &str)]) -> String {
+    let parts: Vec<String> = pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", url_encode(v)))
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", parts.join("&"))
     }
 }
 

@@ -107,7 +107,7 @@ fn require(actor: Option<&Actor>) -> Result<(), DomainError> {
     }
 }
 
-const AUDIT_LINE: &str = "
+pub(crate) const AUDIT_LINE: &str = "
     SELECT l.occurred_at, l.action, l.outcome, l.actor_type, u.email AS actor_email, l.resource,
            t.domain AS tenant_domain
       FROM audit_log l
@@ -244,31 +244,4 @@ pub async fn tenant_overview(
         applications,
         recent,
     })
-}
-
-/// The recent audit entries about one of a tenant's users (their own actions and those on
-/// them), for the Tenant Administration user page; the actor must read the tenant's audit
-/// trail (owners, admins) — another tenant's user is "not found".
-pub async fn entries_about_user(
-    pool: &PgPool,
-    actor: &Actor,
-    user_id: Uuid,
-) -> Result<Vec<AuditLine>, DomainError> {
-    let tenant: Option<Option<Uuid>> =
-        sqlx::query_scalar("SELECT tenant_id FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_optional(pool)
-            .await?;
-    let tenant = tenant.flatten().ok_or(DomainError::NotFound("user"))?;
-    actor.require_in_tenant(Permission::TenantAuditRead, tenant, "user")?;
-    Ok(sqlx::query_as(&format!(
-        "{AUDIT_LINE} WHERE l.tenant_id = $1 AND (l.actor_id = $2 OR l.resource = $3)
-          ORDER BY l.recorded_at DESC, l.seq DESC LIMIT $4"
-    ))
-    .bind(tenant)
-    .bind(user_id)
-    .bind(format!("user:{user_id}"))
-    .bind(RECENT)
-    .fetch_all(pool)
-    .await?)
 }

@@ -85,6 +85,55 @@ fn prefix(raw: Option<&str>) -> Option<String> {
     })
 }
 
+impl AuditQuery {
+    /// The filters as typed on the page or in the CSV link (blank = no filter; days are
+    /// `YYYY-MM-DD`, UTC; `to` includes its whole day). A bad day is a validation error on
+    /// its field.
+    pub fn from_filters(
+        action: Option<&str>,
+        actor: Option<&str>,
+        outcome: Option<&str>,
+        from: Option<&str>,
+        to: Option<&str>,
+        cursor: Option<&str>,
+        limit: i64,
+    ) -> Result<Self, DomainError> {
+        fn given(v: Option<&str>) -> Option<&str> {
+            v.map(str::trim).filter(|s| !s.is_empty())
+        }
+        fn day(
+            raw: Option<&str>,
+            field: &'static str,
+            next: bool,
+        ) -> Result<Option<OffsetDateTime>, DomainError> {
+            let Some(raw) = given(raw) else {
+                return Ok(None);
+            };
+            let bad = || DomainError::validation(field, "must be a date like 2026-11-22");
+            let date = time::Date::parse(
+                raw,
+                time::macros::format_description!("[year]-[month]-[day]"),
+            )
+            .map_err(|_| bad())?;
+            let date = if next {
+                date.next_day().ok_or_else(bad)?
+            } else {
+                date
+            };
+            Ok(Some(date.midnight().assume_utc()))
+        }
+        Ok(AuditQuery {
+            action_prefix: given(action).map(str::to_owned),
+            actor: given(actor).map(str::to_owned),
+            outcome: given(outcome).map(str::to_lowercase),
+            from: day(from, "from", false)?,
+            until: day(to, "to", true)?,
+            cursor: given(cursor).map(str::to_owned),
+            limit,
+        })
+    }
+}
+
 /// One page, newest first.
 pub async fn tenant_audit_page(
     pool: &PgPool,
@@ -143,4 +192,63 @@ pub fn tenant_audit_rows<'a>(
         .bind(q.from)
         .bind(q.until)
         .fetch(pool))
+}
+
+/// The recent audit entries about one of a tenant's users (their own actions and those on
+/// them), for the Tenant Administration user page; the actor must read the tenant's audit
+/// trail (owners, admins) — another tenant's user is "not found".
+pub async fn entries_about_user(
+    pool: &PgPool,
+    actor: &Actor,
+    user_id: Uuid,
+) -> Result<Vec<crate::operator_console::AuditLine>, DomainError> {
+    let tenant: Option<Option<Uuid>> =
+        sqlx::query_scalar("SELECT tenant_id FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(pool)
+            .await?;
+    let tenant = tenant.flatten().ok_or(DomainError::NotFound("user"))?;
+    actor.require_in_tenant(Permission::TenantAuditRead, tenant, "user")?;
+    Ok(sqlx::query_as(&format!(
+        "{} WHERE l.tenant_id = $1 AND (l.actor_id = $2 OR l.resource = $3)
+          ORDER BY l.recorded_at DESC, l.seq DESC LIMIT $4",
+        crate::operator_console::AUDIT_LINE
+    ))
+    .bind(tenant)
+    .bind(user_id)
+    .bind(format!("user:{user_id}"))
+    .bind(crate::operator_console::RECENT)
+    .fetch_all(pool)
+    .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_trim_blank_to_none_and_days_are_whole_utc_days() {
+        let q = AuditQuery::from_filters(
+            Some(" user. "),
+            Some(""),
+            Some("FAILURE"),
+            Some("2026-11-22"),
+            Some("2026-11-22"),
+            None,
+            50,
+        )
+        .unwrap();
+        assert_eq!(q.action_prefix.as_deref(), Some("user."));
+        assert_eq!(q.actor, None);
+        assert_eq!(q.outcome.as_deref(), Some("failure"));
+        let (from, until) = (q.from.unwrap(), q.until.unwrap());
+        assert_eq!(from.unix_timestamp(), 1_795_305_600);
+        assert_eq!(until.unix_timestamp() - from.unix_timestamp(), 86_400);
+        let Err(DomainError::Validation(e)) =
+            AuditQuery::from_filters(None, None, None, None, Some("22/11/2026"), None, 50)
+        else {
+            panic!("a bad day is refused");
+        };
+        assert_eq!(e[0].field, "to");
+    }
 }

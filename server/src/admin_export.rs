@@ -3,10 +3,11 @@
 //! signed-in owner or admin, only their tenant's rows. Cells that a spreadsheet would run as
 //! a formula (= + - @, tab, CR) are prefixed with a quote.
 
+use crate::passkeys::Caller;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -29,45 +30,17 @@ pub struct Filters {
     pub to: Option<String>,
 }
 
-/// The start of a `YYYY-MM-DD` day (UTC), `next` days later; `Err` names the field.
-pub fn day(
-    raw: Option<&str>,
-    field: &'static str,
-    next: bool,
-) -> Result<Option<time::OffsetDateTime>, &'static str> {
-    let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
-        return Ok(None);
-    };
-    let date = time::Date::parse(
-        raw,
-        time::macros::format_description!("[year]-[month]-[day]"),
-    )
-    .map_err(|_| field)?;
-    let date = if next {
-        date.next_day().ok_or(field)?
-    } else {
-        date
-    };
-    Ok(Some(date.midnight().assume_utc()))
-}
-
 impl Filters {
-    pub fn query(&self) -> Result<AuditQuery, &'static str> {
-        let text = |v: &Option<String>| {
-            v.as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-        };
-        Ok(AuditQuery {
-            action_prefix: text(&self.action),
-            actor: text(&self.actor),
-            outcome: text(&self.outcome).map(|o| o.to_lowercase()),
-            from: day(self.from.as_deref(), "from", false)?,
-            until: day(self.to.as_deref(), "to", true)?,
-            cursor: None,
-            limit: 100,
-        })
+    fn query(&self) -> Result<AuditQuery, gatehouse_domain::DomainError> {
+        AuditQuery::from_filters(
+            self.action.as_deref(),
+            self.actor.as_deref(),
+            self.outcome.as_deref(),
+            self.from.as_deref(),
+            self.to.as_deref(),
+            None,
+            100,
+        )
     }
 }
 
@@ -99,17 +72,9 @@ fn line(r: &AuditRecord) -> String {
     out
 }
 
-async fn signed_in(state: &AppState, headers: &HeaderMap) -> Option<Actor> {
-    let token = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| {
-            *name == gatehouse_app::sessions::ssr::cookie_name_for(state.settings.serves_https())
-        })
-        .map(|(_, value)| value.to_owned())?;
+/// The signed-in person behind the request's session cookie (second factor done).
+async fn signed_in(state: &AppState, caller: &Caller) -> Option<Actor> {
+    let token = caller.session_token(state)?;
     let session = gatehouse_domain::sessions::authenticate_session(&state.pool, &token)
         .await
         .ok()?;
@@ -120,12 +85,31 @@ async fn signed_in(state: &AppState, headers: &HeaderMap) -> Option<Actor> {
     })
 }
 
+/// A refusal as plain text with its status.
+fn refusal(e: gatehouse_domain::DomainError) -> Response {
+    use gatehouse_domain::DomainError as E;
+    let status = match e {
+        E::PermissionDenied(_) => StatusCode::FORBIDDEN,
+        E::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        _ => StatusCode::NOT_FOUND,
+    };
+    let message = match &e {
+        E::Validation(details) => details
+            .iter()
+            .map(|d| format!("{} {}", d.field, d.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    };
+    (status, message).into_response()
+}
+
 async fn download(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Query(filters): Query<Filters>,
 ) -> Response {
-    let Some(actor) = signed_in(&state, &headers).await else {
+    let Some(actor) = signed_in(&state, &caller).await else {
         return (StatusCode::UNAUTHORIZED, "Please sign in.").into_response();
     };
     let Some(tenant) = actor.tenant_id else {
@@ -137,22 +121,11 @@ async fn download(
     };
     let query = match filters.query() {
         Ok(q) => q,
-        Err(field) => {
-            return (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("{field} must be a date like 2026-11-22"),
-            )
-                .into_response()
-        }
+        Err(e) => return refusal(e),
     };
     // Checked before the stream starts, so a refusal is a proper status.
     if let Err(e) = tenant_audit_rows(&state.pool, &actor, tenant, &query) {
-        let status = match e {
-            gatehouse_domain::DomainError::PermissionDenied(_) => StatusCode::FORBIDDEN,
-            gatehouse_domain::DomainError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            _ => StatusCode::NOT_FOUND,
-        };
-        return (status, e.to_string()).into_response();
+        return refusal(e);
     }
     let pool = state.pool.clone();
     let rows = async_stream_rows(pool, actor, tenant, query);
@@ -217,15 +190,5 @@ mod tests {
         assert_eq!(cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
         assert_eq!(cell("-1+2"), "\"'-1+2\"");
         assert_eq!(cell("@SUM(A1)"), "\"'@SUM(A1)\"");
-    }
-
-    #[test]
-    fn days_are_utc_and_bad_dates_name_their_field() {
-        let from = day(Some("2026-11-22"), "from", false).unwrap().unwrap();
-        assert_eq!(from.unix_timestamp(), 1_795_305_600);
-        let to = day(Some("2026-11-22"), "to", true).unwrap().unwrap();
-        assert_eq!(to.unix_timestamp() - from.unix_timestamp(), 86_400);
-        assert_eq!(day(Some("22/11/2026"), "to", true), Err("to"));
-        assert_eq!(day(Some(" "), "to", true), Ok(None));
     }
 }

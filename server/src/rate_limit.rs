@@ -98,7 +98,7 @@ fn ceil_secs(d: Duration) -> u64 {
 /// The server's limits (from the settings).
 pub struct RateLimits {
     api_key: Limit<String>,
-    user: Limit<String>,
+    user: Limit<uuid::Uuid>,
     anonymous: Limit<IpAddr>,
 }
 
@@ -114,7 +114,7 @@ impl RateLimits {
     /// Counts a request of a verified token against its key's or user's allowance.
     pub fn check_token(&self, claims: &AccessClaims) -> Option<Decision> {
         match claims.user_id() {
-            Some(user) => self.user.check(&user.to_string()),
+            Some(user) => self.user.check(&user),
             None => self.api_key.check(&claims.client_id),
         }
     }
