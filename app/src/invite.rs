@@ -98,6 +98,9 @@ pub async fn accept_invitation(
         started.issued.token.expose_secret(),
         lifetime.whole_seconds(),
     );
+    if let Some(device) = &started.device {
+        crate::sessions::ssr::set_device_cookie(device.expose_secret());
+    }
     leptos_axum::redirect(&target);
     Ok(())
 }

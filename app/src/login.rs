@@ -75,6 +75,9 @@ pub async fn sign_in(
                 started.issued.token.expose_secret(),
                 lifetime.whole_seconds(),
             );
+            if let Some(device) = &started.device {
+                crate::sessions::ssr::set_device_cookie(device.expose_secret());
+            }
             let back = return_to
                 .as_deref()
                 .map(|p| format!("?return_to={}", urlencode(p)))

@@ -49,16 +49,13 @@ mod ssr {
 
     /// Sets the new full session (and the trusted-device cookie) after the second factor.
     pub fn finish(token: &str, device: Option<&str>) {
-        use crate::sessions::ssr::{
-            append_set_cookie, device_cookie, set_session_cookie, web_config,
-        };
+        use crate::sessions::ssr::{set_device_cookie, set_session_cookie};
         set_session_cookie(
             token,
             gatehouse_domain::sessions::ABSOLUTE_LIFETIME.whole_seconds(),
         );
         if let Some(device) = device {
-            let https = web_config().is_ok_and(|c| c.https);
-            append_set_cookie(&device_cookie(https, device));
+            set_device_cookie(device);
         }
     }
 

@@ -64,7 +64,7 @@ pub mod ssr {
         }
     }
 
-    /// A `Set-Cookie` value for the trusted-device token, with the session cookie's flags
+    /// A `Set-Cookie` value for the device token (trusted or known), with the session cookie's flags
     /// and the trusted-device lifetime.
     pub fn device_cookie(https: bool, token: &str) -> String {
         format!(
@@ -154,6 +154,11 @@ pub mod ssr {
 
     pub fn set_session_cookie(token: &str, max_age_secs: i64) {
         set_cookie(token, max_age_secs);
+    }
+
+    /// Adds the device cookie (a trusted or known device's token) to this response.
+    pub fn set_device_cookie(token: &str) {
+        append_set_cookie(&device_cookie(web_config().is_ok_and(|c| c.https), token));
     }
 
     /// Sets the HTTP status of this response (pages and server functions).

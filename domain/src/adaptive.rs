@@ -4,13 +4,16 @@
 //! attempts — and the trusted-device and known-network records behind them.
 //!
 //! A trusted device is a browser that completed a second factor: it gets a random 256-bit
-//! token in a long-lived cookie, stored here only as SHA-256, valid for 30 days. A network
-//! is the client address's /24 (IPv4) or /48 (IPv6), remembered at each full sign-in.
+//! token in a long-lived cookie, stored here only as SHA-256, valid for 30 days. A browser
+//! that completed a sign-in without a second factor gets such a token too, marked as not
+//! trusted: it is a known device (no new-device notice) but never skips a second factor.
+//! A network is the client address's /24 (IPv4) or /48 (IPv6), remembered at each full
+//! sign-in.
 
 use crate::{random_token, token_hash, DomainError};
 use secrecy::SecretString;
 use serde::Serialize;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use std::net::IpAddr;
 use time::Duration;
 use uuid::Uuid;
@@ -22,8 +25,11 @@ pub const TRUSTED_DEVICE_LIFETIME: Duration = Duration::days(30);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RiskSignal {
-    /// The browser does not carry a valid trusted-device cookie for this account.
+    /// The browser carries no valid device token for this account.
     NewDevice,
+    /// The browser is known from a sign-in without a second factor, so it is not trusted
+    /// (only a risk for an account that has a factor).
+    UntrustedDevice,
     /// The account has not signed in from this network before.
     NewNetwork,
     /// Failed attempts on this account within the throttling window.
@@ -34,6 +40,7 @@ impl RiskSignal {
     pub fn as_str(self) -> &'static str {
         match self {
             RiskSignal::NewDevice => "new_device",
+            RiskSignal::UntrustedDevice => "untrusted_device",
             RiskSignal::NewNetwork => "new_network",
             RiskSignal::RecentFailures => "recent_failures",
         }
@@ -54,41 +61,22 @@ pub fn network_of(ip: IpAddr) -> String {
     }
 }
 
-/// The risk signals of a sign-in by `user_id` from `ip` with the given trusted-device
-/// cookie, after `recent_failures` failed attempts on the account.
-pub async fn risk_signals(
-    pool: &PgPool,
-    user_id: Uuid,
-    ip: Option<IpAddr>,
-    device_token: Option<&str>,
+/// The risk signals of a sign-in, from what the records say about its client: `device`
+/// is the browser's device token (`None`: no valid token of this account; `Some(false)`:
+/// known from a sign-in without a second factor; `Some(true)`: trusted), `known_network`
+/// whether the account signed in from this network before, `recent_failures` the failed
+/// attempts on the account before this one. The sign-in reads the records in its own
+/// query (`login::begin_sign_in`).
+pub fn risk_signals(
+    device: Option<bool>,
+    known_network: bool,
     recent_failures: i32,
-) -> Result<Vec<RiskSignal>, DomainError> {
-    let trusted: bool = match device_token {
-        Some(token) => {
-            sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM trusted_devices
-                            WHERE token_hash = $1 AND user_id = $2 AND expires_at > now())",
-            )
-            .bind(token_hash(token))
-            .bind(user_id)
-            .fetch_one(pool)
-            .await?
-        }
-        None => false,
-    };
-    let known_network: bool = match ip {
-        Some(ip) => sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM known_networks WHERE user_id = $1 AND network = $2::cidr)",
-        )
-        .bind(user_id)
-        .bind(network_of(ip))
-        .fetch_one(pool)
-        .await?,
-        None => true,
-    };
+) -> Vec<RiskSignal> {
     let mut signals = Vec::new();
-    if !trusted {
-        signals.push(RiskSignal::NewDevice);
+    match device {
+        None => signals.push(RiskSignal::NewDevice),
+        Some(false) => signals.push(RiskSignal::UntrustedDevice),
+        Some(true) => {}
     }
     if !known_network {
         signals.push(RiskSignal::NewNetwork);
@@ -96,25 +84,7 @@ pub async fn risk_signals(
     if recent_failures > 0 {
         signals.push(RiskSignal::RecentFailures);
     }
-    Ok(signals)
-}
-
-/// Remembers the network of a completed sign-in.
-pub async fn remember_network(
-    conn: &mut PgConnection,
-    user_id: Uuid,
-    ip: Option<IpAddr>,
-) -> Result<(), DomainError> {
-    let Some(ip) = ip else { return Ok(()) };
-    sqlx::query(
-        "INSERT INTO known_networks (user_id, network) VALUES ($1, $2::cidr)
-         ON CONFLICT (user_id, network) DO UPDATE SET last_seen = now()",
-    )
-    .bind(user_id)
-    .bind(network_of(ip))
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    signals
 }
 
 /// Marks this browser as trusted for the account after a second factor; the token goes
@@ -124,15 +94,35 @@ pub async fn trust_device(
     user_id: Uuid,
     user_agent: Option<&str>,
 ) -> Result<SecretString, DomainError> {
+    device_token(conn, user_id, user_agent, true).await
+}
+
+/// Remembers a browser that completed a sign-in without a second factor: its next sign-in
+/// is not from a new device, but it is not trusted. Returns the token for its cookie.
+pub async fn remember_device(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    user_agent: Option<&str>,
+) -> Result<SecretString, DomainError> {
+    device_token(conn, user_id, user_agent, false).await
+}
+
+async fn device_token(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    user_agent: Option<&str>,
+    second_factor: bool,
+) -> Result<SecretString, DomainError> {
     let token = random_token();
     sqlx::query(
-        "INSERT INTO trusted_devices (user_id, token_hash, user_agent, expires_at)
-         VALUES ($1, $2, $3, now() + make_interval(secs => $4))",
+        "INSERT INTO trusted_devices (user_id, token_hash, user_agent, expires_at, second_factor)
+         VALUES ($1, $2, $3, now() + make_interval(secs => $4), $5)",
     )
     .bind(user_id)
     .bind(token_hash(&token))
     .bind(user_agent.map(|ua| ua.chars().take(512).collect::<String>()))
     .bind(TRUSTED_DEVICE_LIFETIME.whole_seconds() as f64)
+    .bind(second_factor)
     .execute(&mut *conn)
     .await?;
     Ok(SecretString::from(token))
@@ -159,6 +149,18 @@ mod tests {
         assert_eq!(
             network_of("2001:db8:abcd:12::1".parse().unwrap()),
             "2001:db8:abcd::/48"
+        );
+    }
+
+    #[test]
+    fn only_a_trusted_device_on_a_known_network_without_failures_is_free_of_risk() {
+        use RiskSignal::*;
+        assert_eq!(risk_signals(Some(true), true, 0), vec![]);
+        assert_eq!(risk_signals(None, true, 0), vec![NewDevice]);
+        assert_eq!(risk_signals(Some(false), true, 0), vec![UntrustedDevice]);
+        assert_eq!(
+            risk_signals(None, false, 2),
+            vec![NewDevice, NewNetwork, RecentFailures]
         );
     }
 }

@@ -436,9 +436,14 @@ pub async fn enqueue_mail(
     mail: Mail,
 ) -> Result<Uuid, DomainError> {
     let rendered = mail.render();
+    // Postgres delivers the notification at commit and drops it on rollback, so the
+    // worker wakes exactly when there is a committed mail to send.
     let id: Uuid = sqlx::query_scalar(
-        "INSERT INTO email_outbox (tenant_id, template, to_address, subject, text_body, html_body)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "WITH mail AS (
+             INSERT INTO email_outbox (tenant_id, template, to_address, subject, text_body, html_body)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id
+         )
+         SELECT id FROM mail, pg_notify($7, '')",
     )
     .bind(tenant_id)
     .bind(mail.template())
@@ -446,16 +451,10 @@ pub async fn enqueue_mail(
     .bind(&rendered.subject)
     .bind(&rendered.text)
     .bind(&rendered.html)
+    .bind(OUTBOX_CHANNEL)
     .fetch_one(&mut *conn)
     .await
     .context("writing the mail to the outbox")?;
-    // Postgres delivers the notification at commit and drops it on rollback, so the
-    // worker wakes exactly when there is a committed mail to send.
-    sqlx::query("SELECT pg_notify($1, '')")
-        .bind(OUTBOX_CHANNEL)
-        .execute(&mut *conn)
-        .await
-        .context("announcing the new mail")?;
     Ok(id)
 }
 

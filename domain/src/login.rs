@@ -9,7 +9,7 @@
 //! after a few failures each attempt waits a growing delay, after more the key is locked
 //! for a while. Every failure and every lock is audited.
 
-use crate::adaptive::{remember_network, risk_signals, RiskSignal};
+use crate::adaptive::{remember_device, risk_signals, RiskSignal};
 use crate::audit::{append_audit_entry, ActorType, AuditEntry, RequestContext};
 use crate::passwords::verify_password;
 use crate::sessions::{create_session, IssuedSession, NewSession};
@@ -181,7 +181,9 @@ pub async fn verify_password_login(
         tx.commit().await?;
         return Err(DomainError::PermissionDenied(message.into()));
     }
-    clear_throttle(pool, &account_key).await?;
+    if throttle.account_tracked {
+        clear_throttle(pool, &account_key).await?;
+    }
     if usable.len() == 1 {
         let c = usable.remove(0);
         return Ok(LoginOutcome::Authenticated {
@@ -212,6 +214,8 @@ pub struct ThrottleState {
     pub delay: Duration,
     /// Failures on the account key within the window.
     pub account_failures: i32,
+    /// Whether the account key has a throttle row (a success clears it).
+    pub account_tracked: bool,
 }
 
 /// The throttle for an account and an IP: the stricter of the two.
@@ -257,6 +261,7 @@ pub async fn throttle_state(
         locked_for,
         delay,
         account_failures,
+        account_tracked: rows.iter().any(|(scope, _, _)| scope == "account"),
     })
 }
 
@@ -378,6 +383,9 @@ pub struct SignIn {
     pub next: NextStep,
     /// Why the second factor is asked for (policy, or adaptive signals).
     pub reasons: Vec<&'static str>,
+    /// A device token for the browser's device cookie, when a sign-in completed from a
+    /// new device: the next sign-in from this browser is not "a new device".
+    pub device: Option<SecretString>,
 }
 
 /// What the browser brings to a sign-in besides the first factor.
@@ -399,6 +407,9 @@ struct MfaStanding {
     mfa_policy: Option<String>,
     enrolled: bool,
     signed_in_before: bool,
+    /// The browser's device token: unknown, known (false) or trusted (true).
+    device: Option<bool>,
+    known_network: bool,
 }
 
 /// Starts a session after the first factor (`method`: "pwd", "sso", ...), deciding whether
@@ -420,23 +431,32 @@ pub async fn begin_sign_in(
     let standing: MfaStanding = sqlx::query_as(
         "SELECT u.role, u.tenant_id, u.email, t.mfa_policy, u.last_login_at IS NOT NULL AS signed_in_before,
                 EXISTS (SELECT 1 FROM mfa_totp m WHERE m.user_id = u.id AND m.confirmed_at IS NOT NULL)
-                OR EXISTS (SELECT 1 FROM webauthn_credentials w WHERE w.user_id = u.id) AS enrolled
+                OR EXISTS (SELECT 1 FROM webauthn_credentials w WHERE w.user_id = u.id) AS enrolled,
+                (SELECT d.second_factor FROM trusted_devices d
+                  WHERE d.token_hash = $2 AND d.user_id = u.id AND d.expires_at > now()) AS device,
+                $3::cidr IS NULL OR EXISTS (
+                    SELECT 1 FROM known_networks n WHERE n.user_id = u.id AND n.network = $3::cidr
+                ) AS known_network
          FROM users u LEFT JOIN tenants t ON t.id = u.tenant_id WHERE u.id = $1",
     )
     .bind(user_id)
+    .bind(signals.device_token.map(crate::token_hash))
+    .bind(ctx.ip.map(crate::adaptive::network_of))
     .fetch_optional(pool)
     .await?
     .ok_or_else(|| DomainError::Unauthenticated(INVALID.into()))?;
     let role = Role::parse(&standing.role)?;
     let required = crate::mfa::mfa_required_stored(&standing.role, standing.mfa_policy.as_deref())?;
     let risk = risk_signals(
-        pool,
-        user_id,
-        ctx.ip,
-        signals.device_token,
+        standing.device,
+        standing.known_network,
         signals.recent_failures,
-    )
-    .await?;
+    );
+    // Without a factor there is nothing a device could be trusted with.
+    let risk: Vec<RiskSignal> = risk
+        .into_iter()
+        .filter(|r| standing.enrolled || *r != RiskSignal::UntrustedDevice)
+        .collect();
     let mut reasons: Vec<&'static str> = risk.iter().map(|r| r.as_str()).collect();
     let next = if standing.enrolled {
         if risk.is_empty() {
@@ -463,8 +483,12 @@ pub async fn begin_sign_in(
         next == NextStep::Done,
     )
     .await?;
+    let mut device = None;
     if next == NextStep::Done {
         signed_in(&mut tx, ctx, user_id, &[method], &issued, &reasons).await?;
+        if risk.contains(&RiskSignal::NewDevice) {
+            device = Some(remember_device(&mut tx, user_id, ctx.user_agent.as_deref()).await?);
+        }
         let unfamiliar = risk
             .iter()
             .any(|r| matches!(r, RiskSignal::NewDevice | RiskSignal::NewNetwork));
@@ -503,6 +527,7 @@ pub async fn begin_sign_in(
         role,
         next,
         reasons,
+        device,
     })
 }
 
@@ -612,13 +637,18 @@ async fn signed_in(
     issued: &IssuedSession,
     risk: &[&str],
 ) -> Result<Role, DomainError> {
+    // The network is remembered in the same statement (NFR-SEC-006: known networks).
     let (role, tenant_id): (String, Option<Uuid>) = sqlx::query_as(
-        "UPDATE users SET last_login_at = now() WHERE id = $1 RETURNING role, tenant_id",
+        "WITH network AS (
+             INSERT INTO known_networks (user_id, network) SELECT $1, $2::cidr WHERE $2::cidr IS NOT NULL
+             ON CONFLICT (user_id, network) DO UPDATE SET last_seen = now()
+         )
+         UPDATE users SET last_login_at = now() WHERE id = $1 RETURNING role, tenant_id",
     )
     .bind(user_id)
+    .bind(ctx.ip.map(crate::adaptive::network_of))
     .fetch_one(&mut *conn)
     .await?;
-    remember_network(conn, user_id, ctx.ip).await?;
     append_audit_entry(
         conn,
         ctx,

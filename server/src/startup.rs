@@ -24,6 +24,9 @@ use std::time::Duration;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
+/// How long a pooled connection may sit idle before it is checked on acquire.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
+
 /// A database connection pool, and the embedded cluster behind it when there is one.
 pub struct Database {
     pub pool: PgPool,
@@ -48,6 +51,19 @@ impl Database {
         let pool = PgPoolOptions::new()
             .max_connections(settings.db_max_connections)
             .acquire_timeout(Duration::from_secs(5))
+            // A connection is checked with a round trip only after it sat idle a while:
+            // checking every time doubled the round trips of each pool-level query (a
+            // sign-in makes a dozen). A connection that broke while busy fails its query
+            // and is dropped by the pool.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > IDLE_BEFORE_PING {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await
             .context("connecting to PostgreSQL")?;

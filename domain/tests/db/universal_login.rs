@@ -93,6 +93,36 @@ async fn without_a_factor_the_sign_in_completes_and_a_new_device_is_told_by_mail
     let success = audit_entries(&pool, "auth.login.success").await;
     assert_eq!(success.len(), 2);
     assert_eq!(success[1]["metadata"]["risk"], "new_device,new_network");
+
+    // Each completed sign-in from a new device leaves a device token for the browser's
+    // cookie: the same browser again is neither new nor told about.
+    let device = second.device.expect("a device token for the new device");
+    let third = sign_in(&pool, "203.0.113.9", &ada, Some(device.expose_secret()), 0).await;
+    assert_eq!(third.next, NextStep::Done);
+    assert!(third.device.is_none(), "a known device keeps its token");
+    assert_eq!(
+        mails(&pool, "new_device_sign_in").await.len(),
+        1,
+        "no second notice"
+    );
+    let success = audit_entries(&pool, "auth.login.success").await;
+    assert_eq!(success[2]["metadata"]["risk"], "");
+    // Another person's token is no device of Ada's.
+    let bob = member(&pool, Some(acme.id), "bob@acme.test", Role::User).await;
+    let bobs = sign_in(&pool, "203.0.113.9", &bob, None, 0)
+        .await
+        .device
+        .unwrap();
+    sign_in(&pool, "203.0.113.9", &ada, Some(bobs.expose_secret()), 0).await;
+    assert_eq!(mails(&pool, "new_device_sign_in").await.len(), 2);
+
+    // A known device is not a trusted one: once Ada has a factor, it asks for it.
+    let keys = keys();
+    enrolled(&pool, &keys, &ada).await;
+    let after = sign_in(&pool, "203.0.113.9", &ada, Some(device.expose_secret()), 0).await;
+    assert_eq!(after.next, NextStep::SecondFactor);
+    assert_eq!(after.reasons, vec!["untrusted_device"]);
+    assert!(after.device.is_none());
 }
 
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
