@@ -214,6 +214,35 @@ test('changing the password checks the current one and the policy (FR-AUTH-006)'
   await a.close();
 });
 
+test('a new browser gets a sign-in notice by email; the same browser again does not (NFR-SEC-006)', async () => {
+  const a = await browser.newContext();
+  const page = await a.newPage();
+  const { email, password } = await invitedUser(page);
+  const notices = async () => {
+    const all = await (await fetch(`${process.env.SMTP_API ?? 'http://127.0.0.1:8026'}/messages`)).json();
+    return all.filter((m) => m.to.some((t) => t.toLowerCase() === email) && /New sign-in/.test(m.subject)).length;
+  };
+  // The invitation's sign-in left a device cookie: signing in again here is no news.
+  const device = (await a.cookies()).find((c) => c.name === 'gatehouse_device');
+  assert.ok(device?.httpOnly, 'an HttpOnly device cookie');
+  await page.goto(`${BASE_URL}/logout`);
+  await Promise.all([page.waitForURL(/signed_out=1/), page.click('[data-testid=sign-out]')]);
+  await signIn(page, email, password);
+  assert.equal(path(page), '/account');
+  // Another browser is: its sign-in is mailed to the account's owner, with a link to revoke.
+  const b = await browser.newContext();
+  const other = await b.newPage();
+  await signIn(other, email, password);
+  assert.equal(path(other), '/account');
+  const mail = await mailFor(email, /New sign-in/);
+  assert.ok(mail.text.includes(`${BASE_URL}/account`));
+  // Give the outbox worker time to deliver anything else, then count.
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(await notices(), 1, 'one notice: the second browser, not the first one again');
+  await a.close();
+  await b.close();
+});
+
 test('pages refuse the wrong role, and sign-in is needed first', async () => {
   const ctx = await browser.newContext();
   const page = await ctx.newPage();
