@@ -231,9 +231,35 @@ pub fn Guarded(page: &'static str, children: ChildrenFn) -> impl IntoView {
     }
 }
 
+/// `message` as a sentence on a page: the domain's messages are lower-case clauses ("this
+/// link is no longer valid; ask for a new one", SPEC §9), so a first word of plain
+/// lower-case letters gets its capital and the end its full stop. A first word that is an
+/// address or a domain ("ann@acme.test is invited") keeps its spelling.
+pub fn as_sentence(message: &str) -> String {
+    let message = message.trim();
+    let first_word = message.split(' ').next().unwrap_or_default();
+    let mut out = if first_word
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c == '\'')
+    {
+        let mut chars = message.chars();
+        chars
+            .next()
+            .map(|c| c.to_uppercase().chain(chars).collect())
+            .unwrap_or_default()
+    } else {
+        message.to_owned()
+    };
+    if !out.is_empty() && !out.ends_with(['.', '!', '?', ')', ':']) {
+        out.push('.');
+    }
+    out
+}
+
 /// A success or error line after an action (flash message).
 #[component]
 pub fn Flash(#[prop(into)] message: String, #[prop(optional)] error: bool) -> impl IntoView {
+    let message = as_sentence(&message);
     let class = if error {
         "rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800"
     } else {
@@ -241,4 +267,27 @@ pub fn Flash(#[prop(into)] message: String, #[prop(optional)] error: bool) -> im
     };
     let role = if error { "alert" } else { "status" };
     view! { <p role=role class=class data-testid="flash">{message}</p> }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::as_sentence;
+
+    #[test]
+    fn domain_clauses_read_as_sentences_and_addresses_keep_their_spelling() {
+        assert_eq!(
+            as_sentence("this link is no longer valid; ask for a new one"),
+            "This link is no longer valid; ask for a new one."
+        );
+        assert_eq!(
+            as_sentence("Two-step verification is on."),
+            "Two-step verification is on."
+        );
+        assert_eq!(
+            as_sentence("ann@acme.test is invited: the invitation is on its way."),
+            "ann@acme.test is invited: the invitation is on its way."
+        );
+        assert_eq!(as_sentence("acme.test is taken"), "acme.test is taken.");
+        assert_eq!(as_sentence(""), "");
+    }
 }

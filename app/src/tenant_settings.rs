@@ -93,7 +93,7 @@ pub async fn save_tenant_settings(
 ) -> Result<Submitted<String>, AppError> {
     use crate::sessions::ssr::{pool, request};
     use crate::ui::ssr::{actor, db, form_refusal};
-    use gatehouse_domain::tenant_settings::{update_settings, SettingsChange};
+    use gatehouse_domain::tenant_settings::{update_settings, SettingsChange, IDLE_TIMEOUT_SECS};
     let actor = actor().await?;
     let tenant = crate::ui::ssr::tenant_of(&actor)?;
     let (ctx, _) = request().await?;
@@ -133,7 +133,20 @@ pub async fn save_tenant_settings(
                 "The settings are saved. New passwords and new sessions follow them.".into(),
             ))
         }
-        Err(e) => form_refusal(e).map(Submitted::Refused),
+        // The form asks for minutes; the domain's bound speaks seconds (as the API does).
+        Err(e) => form_refusal(e).map(|mut problems| {
+            for p in problems
+                .iter_mut()
+                .filter(|p| p.field == "session_idle_timeout_secs")
+            {
+                p.message = format!(
+                    "must be between {} and {} minutes (24 hours)",
+                    IDLE_TIMEOUT_SECS.start() / 60,
+                    IDLE_TIMEOUT_SECS.end() / 60
+                );
+            }
+            Submitted::Refused(problems)
+        }),
     }
 }
 
