@@ -2,8 +2,9 @@
 //!
 //! `append_audit_entry` writes inside the caller's transaction, so the entry commits or
 //! rolls back with the change it records. It locks the chain head row until that
-//! transaction ends: appends are serialised and the hash chain can never fork. The hash is
-//! computed by the database function `audit_entry_hash` (see the migration), which
+//! transaction ends: appends are serialised and the hash chain can never fork. The append
+//! is the database function `audit_append` (migration 0013), so a statement can write its
+//! entry itself; the hash is computed by `audit_entry_hash` (migration 0005), which
 //! verification uses as well.
 
 use crate::DomainError;
@@ -137,58 +138,75 @@ pub async fn append_audit_entry(
     ctx: &RequestContext,
     entry: AuditEntry,
 ) -> Result<AppendedEntry, DomainError> {
-    let mut metadata = entry.metadata;
-    if let Some(ip) = ctx.ip {
-        metadata
-            .entry("ip")
-            .or_insert_with(|| Value::String(ip.to_string()));
-    }
-    if let Some(ua) = &ctx.user_agent {
-        let ua: String = ua.chars().take(300).collect();
-        metadata.entry("user_agent").or_insert(Value::String(ua));
-    }
-    let id = Uuid::now_v7();
-    let row = sqlx::query(
-        r#"
-        WITH head AS (
-            SELECT seq, hash FROM audit_chain_head WHERE singleton FOR UPDATE
-        ), entry AS (
-            INSERT INTO audit_log (seq, id, recorded_at, occurred_at, tenant_id, actor_id, actor_type,
-                                   action, resource, outcome, metadata, request_id, source, application_id,
-                                   prev_hash, hash)
-            SELECT head.seq + 1, $1, v.now, coalesce($2, v.now), $3, $4, $5, $6, $7, $8, $9, $10,
-                   'control_plane', NULL, head.hash,
-                   audit_entry_hash(head.hash, head.seq + 1, $1, v.now, coalesce($2, v.now), $3, $4, $5,
-                                    $6, $7, $8, $9, $10, 'control_plane', NULL)
-            FROM head, (SELECT date_trunc('microseconds', clock_timestamp()) AS now) v
-            RETURNING seq, hash
-        ), moved AS (
-            UPDATE audit_chain_head SET seq = entry.seq, hash = entry.hash FROM entry WHERE singleton
-        )
-        SELECT seq, hash FROM entry
-        "#,
-    )
-    .bind(id)
-    .bind(entry.occurred_at)
-    .bind(entry.tenant_id)
-    .bind(entry.actor_id)
-    .bind(entry.actor_type.as_str())
-    .bind(&entry.action)
-    .bind(&entry.resource)
-    .bind(match entry.outcome {
-        Outcome::Success => "success",
-        Outcome::Failure => "failure",
-    })
-    .bind(Value::Object(metadata))
-    .bind(ctx.request_id.as_deref())
-    .fetch_one(&mut *conn)
-    .await
-    .context("appending the audit entry")?;
+    let args = AuditArgs::new(ctx, entry);
+    let id = args.id;
+    let row = args
+        .bind(sqlx::query(
+            "SELECT out_seq AS seq, out_hash AS hash
+             FROM audit_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        ))
+        .fetch_one(&mut *conn)
+        .await
+        .context("appending the audit entry")?;
     Ok(AppendedEntry {
         id,
         seq: row.try_get("seq").context("audit seq")?,
         hash: row.try_get("hash").context("audit hash")?,
     })
+}
+
+/// The ten arguments of the database function `audit_append` (migration 0013), for a
+/// statement that appends its entry itself (`audit_append($n, ..., $n+9)`), such as the
+/// one-statement sign-in. The request's IP and user agent join the metadata here.
+pub(crate) struct AuditArgs {
+    pub(crate) id: Uuid,
+    entry: AuditEntry,
+    request_id: Option<String>,
+}
+
+impl AuditArgs {
+    pub(crate) fn new(ctx: &RequestContext, mut entry: AuditEntry) -> Self {
+        if let Some(ip) = ctx.ip {
+            entry
+                .metadata
+                .entry("ip")
+                .or_insert_with(|| Value::String(ip.to_string()));
+        }
+        if let Some(ua) = &ctx.user_agent {
+            let ua: String = ua.chars().take(300).collect();
+            entry
+                .metadata
+                .entry("user_agent")
+                .or_insert(Value::String(ua));
+        }
+        Self {
+            id: Uuid::now_v7(),
+            entry,
+            request_id: ctx.request_id.clone(),
+        }
+    }
+
+    /// Binds the ten arguments, in order, after whatever `query` has bound already.
+    pub(crate) fn bind<'q>(
+        self,
+        query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+        let e = self.entry;
+        query
+            .bind(self.id)
+            .bind(e.occurred_at)
+            .bind(e.tenant_id)
+            .bind(e.actor_id)
+            .bind(e.actor_type.as_str())
+            .bind(e.action)
+            .bind(e.resource)
+            .bind(match e.outcome {
+                Outcome::Success => "success",
+                Outcome::Failure => "failure",
+            })
+            .bind(Value::Object(e.metadata))
+            .bind(self.request_id)
+    }
 }
 
 /// The result of walking the whole chain.

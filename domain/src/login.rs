@@ -10,14 +10,15 @@
 //! for a while. Every failure and every lock is audited.
 
 use crate::adaptive::{remember_device, risk_signals, RiskSignal};
-use crate::audit::{append_audit_entry, ActorType, AuditEntry, RequestContext};
+use crate::audit::{append_audit_entry, ActorType, AuditArgs, AuditEntry, RequestContext};
 use crate::passwords::verify_password;
-use crate::sessions::{create_session, IssuedSession, NewSession};
+use crate::sessions::{create_session, session_insert, IssuedSession, NewSession, SessionDraft};
 use crate::types::{Email, Role, TenantDomain, TenantStatus, UserStatus};
 use crate::DomainError;
+use anyhow::Context as _;
 use secrecy::SecretString;
 use serde::Serialize;
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, Row};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -69,7 +70,6 @@ pub enum LoginOutcome {
     ChooseTenant(Vec<TenantChoice>),
 }
 
-#[derive(sqlx::FromRow)]
 struct Candidate {
     id: Uuid,
     tenant_id: Option<Uuid>,
@@ -81,6 +81,52 @@ struct Candidate {
     tenant_status: Option<String>,
 }
 
+/// One row of the sign-in lookup: the throttle of the address and the IP, and one
+/// account with that address (none when the address is unknown).
+#[derive(sqlx::FromRow)]
+struct LookupRow {
+    #[sqlx(flatten)]
+    throttle: ThrottleCounts,
+    id: Option<Uuid>,
+    tenant_id: Option<Uuid>,
+    role: Option<String>,
+    status: Option<String>,
+    password_hash: Option<String>,
+    tenant_name: Option<String>,
+    tenant_domain: Option<String>,
+    tenant_status: Option<String>,
+}
+
+impl LookupRow {
+    fn candidate(self) -> Option<Candidate> {
+        Some(Candidate {
+            id: self.id?,
+            tenant_id: self.tenant_id,
+            role: self.role?,
+            status: self.status?,
+            password_hash: self.password_hash,
+            tenant_name: self.tenant_name,
+            tenant_domain: self.tenant_domain,
+            tenant_status: self.tenant_status,
+        })
+    }
+}
+
+/// The throttle of an account key (`$1`) and an IP key (`$2`) within the window (`$3`
+/// seconds), as one row.
+macro_rules! throttle_counts {
+    () => {
+        "SELECT coalesce(sum(failures) FILTER (WHERE scope = 'account'
+                    AND window_start > now() - make_interval(secs => $3)), 0)::int4 AS account_failures,
+                coalesce(sum(failures) FILTER (WHERE scope = 'ip'
+                    AND window_start > now() - make_interval(secs => $3)), 0)::int4 AS ip_failures,
+                max(extract(epoch FROM locked_until - now()))::float8 AS lock_left,
+                coalesce(bool_or(scope = 'account'), false) AS account_tracked
+         FROM auth_throttle
+         WHERE (scope = 'account' AND key = $1) OR (scope = 'ip' AND key = $2)"
+    };
+}
+
 /// Checks an email and password. Records the failure, throttles and locks; the caller
 /// records the success together with the session it creates.
 pub async fn verify_password_login(
@@ -90,7 +136,31 @@ pub async fn verify_password_login(
 ) -> Result<LoginOutcome, DomainError> {
     let account_key = login.email.as_str().to_lowercase();
     let ip_key = ctx.ip.map(|ip| ip.to_string());
-    let throttle = throttle_state(pool, &account_key, ip_key.as_deref()).await?;
+    // The throttle and the accounts in one round trip; both are read whatever they hold,
+    // so an unknown address costs what a known one does.
+    let rows: Vec<LookupRow> = sqlx::query_as(concat!(
+        "SELECT th.*, c.* FROM (",
+        throttle_counts!(),
+        ") th LEFT JOIN LATERAL (
+             SELECT u.id, u.tenant_id, u.role, u.status, u.password_hash,
+                    t.name AS tenant_name, t.domain AS tenant_domain, t.status AS tenant_status
+             FROM users u LEFT JOIN tenants t ON t.id = u.tenant_id
+             WHERE lower(u.email) = lower($4) AND u.status <> 'archived'
+               AND ($5::text IS NULL OR t.domain = $5)
+         ) c ON true
+         ORDER BY c.tenant_name NULLS FIRST",
+    ))
+    .bind(&account_key)
+    .bind(ip_key.as_deref())
+    .bind(WINDOW_SECS as f64)
+    .bind(login.email.as_str())
+    .bind(login.tenant.as_ref().map(TenantDomain::as_str))
+    .fetch_all(pool)
+    .await?;
+    let throttle = rows
+        .first()
+        .map(|r| r.throttle.state())
+        .unwrap_or_else(|| ThrottleCounts::default().state());
     if let Some(retry_after_secs) = throttle.locked_for {
         record_failure(pool, ctx, &login, None, "locked", false).await?;
         return Err(DomainError::Locked {
@@ -104,19 +174,7 @@ pub async fn verify_password_login(
     if throttle.delay > Duration::ZERO {
         tokio::time::sleep(throttle.delay).await;
     }
-
-    let candidates: Vec<Candidate> = sqlx::query_as(
-        "SELECT u.id, u.tenant_id, u.role, u.status, u.password_hash,
-                t.name AS tenant_name, t.domain AS tenant_domain, t.status AS tenant_status
-         FROM users u LEFT JOIN tenants t ON t.id = u.tenant_id
-         WHERE lower(u.email) = lower($1) AND u.status <> 'archived'
-           AND ($2::text IS NULL OR t.domain = $2)
-         ORDER BY t.name NULLS FIRST",
-    )
-    .bind(login.email.as_str())
-    .bind(login.tenant.as_ref().map(TenantDomain::as_str))
-    .fetch_all(pool)
-    .await?;
+    let candidates: Vec<Candidate> = rows.into_iter().filter_map(LookupRow::candidate).collect();
 
     let mut matched = Vec::new();
     if candidates.is_empty() {
@@ -218,51 +276,56 @@ pub struct ThrottleState {
     pub account_tracked: bool,
 }
 
+/// The throttle rows of an account key and an IP key, summed.
+#[derive(Debug, Clone, Copy, Default, sqlx::FromRow)]
+struct ThrottleCounts {
+    account_failures: i32,
+    ip_failures: i32,
+    /// Seconds left on the later lock of the two (negative once it ended).
+    lock_left: Option<f64>,
+    account_tracked: bool,
+}
+
+impl ThrottleCounts {
+    /// The stricter of the two throttles.
+    fn state(&self) -> ThrottleState {
+        let locked_for = self
+            .lock_left
+            .filter(|left| *left > 0.0)
+            .map(|left| left.ceil() as u64);
+        let failures = self
+            .account_failures
+            .max(self.ip_failures - (IP_FREE_FAILURES - FREE_FAILURES));
+        let delay = if failures > FREE_FAILURES {
+            let exp = u32::try_from(failures - FREE_FAILURES - 1)
+                .unwrap_or(u32::MAX)
+                .min(3);
+            Duration::from_secs((1u64 << exp).min(MAX_DELAY_SECS))
+        } else {
+            Duration::ZERO
+        };
+        ThrottleState {
+            locked_for,
+            delay,
+            account_failures: self.account_failures,
+            account_tracked: self.account_tracked,
+        }
+    }
+}
+
 /// The throttle for an account and an IP: the stricter of the two.
 pub async fn throttle_state(
     pool: &PgPool,
     account: &str,
     ip: Option<&str>,
 ) -> Result<ThrottleState, DomainError> {
-    let rows: Vec<(String, i32, Option<f64>)> = sqlx::query_as(
-        "SELECT scope, CASE WHEN window_start > now() - make_interval(secs => $3) THEN failures ELSE 0 END,
-                extract(epoch FROM locked_until - now())::float8
-         FROM auth_throttle
-         WHERE (scope = 'account' AND key = $1) OR (scope = 'ip' AND key = $2)",
-    )
-    .bind(account)
-    .bind(ip)
-    .bind(WINDOW_SECS as f64)
-    .fetch_all(pool)
-    .await?;
-    let locked_for = rows
-        .iter()
-        .filter_map(|(_, _, left)| *left)
-        .filter(|left| *left > 0.0)
-        .map(|left| left.ceil() as u64)
-        .max();
-    let of = |wanted: &str| -> i32 {
-        rows.iter()
-            .filter(|(scope, _, _)| scope == wanted)
-            .map(|(_, f, _)| *f)
-            .sum()
-    };
-    let account_failures = of("account");
-    let failures = account_failures.max(of("ip") - (IP_FREE_FAILURES - FREE_FAILURES));
-    let delay = if failures > FREE_FAILURES {
-        let exp = u32::try_from(failures - FREE_FAILURES - 1)
-            .unwrap_or(u32::MAX)
-            .min(3);
-        Duration::from_secs((1u64 << exp).min(MAX_DELAY_SECS))
-    } else {
-        Duration::ZERO
-    };
-    Ok(ThrottleState {
-        locked_for,
-        delay,
-        account_failures,
-        account_tracked: rows.iter().any(|(scope, _, _)| scope == "account"),
-    })
+    let counts: ThrottleCounts = sqlx::query_as(throttle_counts!())
+        .bind(account)
+        .bind(ip)
+        .bind(WINDOW_SECS as f64)
+        .fetch_one(pool)
+        .await?;
+    Ok(counts.state())
 }
 
 async fn clear_throttle(pool: &PgPool, account: &str) -> Result<(), DomainError> {
@@ -471,28 +534,36 @@ pub async fn begin_sign_in(
         NextStep::Done
     };
 
+    let done = next == NextStep::Done;
+    let new_device = done && risk.contains(&RiskSignal::NewDevice);
+    let unfamiliar = risk
+        .iter()
+        .any(|r| matches!(r, RiskSignal::NewDevice | RiskSignal::NewNetwork));
+    let notice = done && unfamiliar && standing.signed_in_before;
+    if done && signals.previous_token.is_none() && !new_device && !notice {
+        // Nothing else to write: the sign-in statement is atomic on its own.
+        let mut conn = pool.acquire().await?;
+        let (issued, _) = signed_in(&mut conn, ctx, user_id, &[method], true, &reasons).await?;
+        return Ok(SignIn {
+            issued,
+            role,
+            next,
+            reasons,
+            device: None,
+        });
+    }
+
     let mut tx = pool.begin().await?;
     if let Some(previous) = signals.previous_token {
         end_previous_session(&mut tx, previous).await?;
     }
-    let issued = session_for(
-        &mut tx,
-        ctx,
-        user_id,
-        vec![method.to_owned()],
-        next == NextStep::Done,
-    )
-    .await?;
     let mut device = None;
-    if next == NextStep::Done {
-        signed_in(&mut tx, ctx, user_id, &[method], &issued, &reasons).await?;
-        if risk.contains(&RiskSignal::NewDevice) {
+    let issued = if done {
+        let (issued, _) = signed_in(&mut tx, ctx, user_id, &[method], true, &reasons).await?;
+        if new_device {
             device = Some(remember_device(&mut tx, user_id, ctx.user_agent.as_deref()).await?);
         }
-        let unfamiliar = risk
-            .iter()
-            .any(|r| matches!(r, RiskSignal::NewDevice | RiskSignal::NewNetwork));
-        if unfamiliar && standing.signed_in_before {
+        if notice {
             let to = crate::types::Email::parse(&standing.email)?;
             crate::email::enqueue_mail(
                 &mut tx,
@@ -507,7 +578,19 @@ pub async fn begin_sign_in(
             )
             .await?;
         }
+        issued
     } else {
+        let issued = create_session(
+            &mut tx,
+            NewSession {
+                user_id,
+                ip: ctx.ip,
+                user_agent: ctx.user_agent.clone(),
+                auth_methods: vec![method.to_owned()],
+                mfa_verified: false,
+            },
+        )
+        .await?;
         append_audit_entry(
             &mut tx,
             ctx,
@@ -520,7 +603,8 @@ pub async fn begin_sign_in(
                 .meta("first_factor", method),
         )
         .await?;
-    }
+        issued
+    };
     tx.commit().await?;
     Ok(SignIn {
         issued,
@@ -555,9 +639,8 @@ pub async fn complete_mfa_sign_in(
         DomainError::Unauthenticated("this sign-in has expired; please sign in again".into())
     })?;
     methods.push(method.to_owned());
-    let issued = session_for(&mut tx, ctx, user_id, methods.clone(), true).await?;
     let methods: Vec<&str> = methods.iter().map(String::as_str).collect();
-    let role = signed_in(&mut tx, ctx, user_id, &methods, &issued, &[]).await?;
+    let (issued, role) = signed_in(&mut tx, ctx, user_id, &methods, true, &[]).await?;
     let device = if trust_device {
         Some(crate::adaptive::trust_device(&mut tx, user_id, ctx.user_agent.as_deref()).await?)
     } else {
@@ -582,38 +665,9 @@ pub async fn complete_sign_in(
     if let Some(previous) = previous_token {
         end_previous_session(&mut tx, previous).await?;
     }
-    let issued = session_for(
-        &mut tx,
-        ctx,
-        user_id,
-        methods.iter().map(|m| (*m).to_owned()).collect(),
-        mfa_verified,
-    )
-    .await?;
-    let role = signed_in(&mut tx, ctx, user_id, methods, &issued, &[]).await?;
+    let signed = signed_in(&mut tx, ctx, user_id, methods, mfa_verified, &[]).await?;
     tx.commit().await?;
-    Ok((issued, role))
-}
-
-/// A new session for `user_id` from this request's client.
-async fn session_for(
-    conn: &mut PgConnection,
-    ctx: &RequestContext,
-    user_id: Uuid,
-    auth_methods: Vec<String>,
-    mfa_verified: bool,
-) -> Result<IssuedSession, DomainError> {
-    create_session(
-        conn,
-        NewSession {
-            user_id,
-            ip: ctx.ip,
-            user_agent: ctx.user_agent.clone(),
-            auth_methods,
-            mfa_verified,
-        },
-    )
-    .await
+    Ok(signed)
 }
 
 async fn end_previous_session(conn: &mut PgConnection, token: &str) -> Result<(), DomainError> {
@@ -627,41 +681,64 @@ async fn end_previous_session(conn: &mut PgConnection, token: &str) -> Result<()
     Ok(())
 }
 
-/// The bookkeeping of a completed sign-in: `last_login_at`, the known network, and the
-/// `auth.login.success` entry. Returns the user's role.
+/// A completed sign-in as one statement, atomic on its own: the full session, the
+/// user's `last_login_at`, the known network (NFR-SEC-006; its `last_seen` moves at most
+/// hourly) and the `auth.login.success` entry (FR-LOG-003). One round trip, so a sign-in
+/// without anything else to write needs no explicit transaction (issue 3, bench/login).
+/// Refused, with nothing written, when the user is no longer active. Returns the session
+/// and the user's role.
 async fn signed_in(
     conn: &mut PgConnection,
     ctx: &RequestContext,
     user_id: Uuid,
     methods: &[&str],
-    issued: &IssuedSession,
+    mfa_verified: bool,
     risk: &[&str],
-) -> Result<Role, DomainError> {
-    // The network is remembered in the same statement (NFR-SEC-006: known networks).
-    let (role, tenant_id): (String, Option<Uuid>) = sqlx::query_as(
-        "WITH network AS (
-             INSERT INTO known_networks (user_id, network) SELECT $1, $2::cidr WHERE $2::cidr IS NOT NULL
-             ON CONFLICT (user_id, network) DO UPDATE SET last_seen = now()
-         )
-         UPDATE users SET last_login_at = now() WHERE id = $1 RETURNING role, tenant_id",
-    )
-    .bind(user_id)
-    .bind(ctx.ip.map(crate::adaptive::network_of))
-    .fetch_one(&mut *conn)
-    .await?;
-    append_audit_entry(
-        conn,
+) -> Result<(IssuedSession, Role), DomainError> {
+    let draft = SessionDraft::new(NewSession {
+        user_id,
+        ip: ctx.ip,
+        user_agent: ctx.user_agent.clone(),
+        auth_methods: methods.iter().map(|m| (*m).to_owned()).collect(),
+        mfa_verified,
+    });
+    // The entry's tenant is the session's ($13 is NULL here), known only inside.
+    let audit = AuditArgs::new(
         ctx,
         AuditEntry::new("auth.login.success")
-            .tenant(tenant_id)
             .actor(ActorType::User, Some(user_id))
             .resource(format!("user:{user_id}"))
             .meta("methods", methods.join(","))
             .meta("risk", risk.join(","))
-            .meta("session", issued.id.to_string()),
-    )
-    .await?;
-    Role::parse(&role)
+            .meta("session", draft.id.to_string()),
+    );
+    let query = sqlx::query(concat!(
+        "WITH s AS (",
+        session_insert!(),
+        " RETURNING user_id, tenant_id, expires_at
+         ), u AS (
+             UPDATE users SET last_login_at = now() FROM s WHERE users.id = s.user_id
+             RETURNING users.role
+         ), n AS (
+             INSERT INTO known_networks (user_id, network)
+             SELECT s.user_id, $10::cidr FROM s WHERE $10::cidr IS NOT NULL
+             ON CONFLICT (user_id, network) DO UPDATE SET last_seen = now()
+                 WHERE known_networks.last_seen < now() - interval '1 hour'
+         )
+         SELECT s.expires_at, u.role
+         FROM s, u, audit_append($11, $12, coalesce($13, s.tenant_id), $14, $15, $16, $17, $18, $19, $20)",
+    ));
+    let query = draft
+        .bind(query)
+        .bind(ctx.ip.map(crate::adaptive::network_of));
+    let row = audit
+        .bind(query)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| DomainError::Unauthenticated("this account cannot sign in".into()))?;
+    let expires_at = row.try_get("expires_at").context("session expiry")?;
+    let role: String = row.try_get("role").context("user role")?;
+    Ok((draft.issued(expires_at), Role::parse(&role)?))
 }
 
 /// Signs out: ends the session behind `token` and records `auth.logout`. Returns whether

@@ -8,9 +8,10 @@
 use crate::audit::{append_audit_entry, ActorType, AuditEntry, RequestContext};
 use crate::types::{Role, TenantStatus, UserStatus};
 use crate::{random_token, token_hash, DomainError};
+use anyhow::Context as _;
 use secrecy::SecretString;
 use serde::Serialize;
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, Row};
 use std::net::IpAddr;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -90,6 +91,22 @@ pub struct CurrentSession {
     pub expires_at: OffsetDateTime,
 }
 
+/// The INSERT of a new session, for an active user only, with its parameters `$1..$9`
+/// bound by [`SessionDraft::bind`]. A statement may embed it as a CTE (the one-statement
+/// sign-in in `login`).
+macro_rules! session_insert {
+    () => {
+        "INSERT INTO sessions (id, token_hash, user_id, tenant_id, expires_at, idle_timeout_secs,
+                               mfa_verified_at, auth_methods, ip, user_agent)
+         SELECT $1, $2, u.id, u.tenant_id, now() + make_interval(secs => $3),
+                coalesce(t.session_idle_timeout_secs, $4),
+                CASE WHEN $5 THEN now() END, $6, $7::inet, $8
+         FROM users u LEFT JOIN tenants t ON t.id = u.tenant_id
+         WHERE u.id = $9 AND u.status = 'active'"
+    };
+}
+pub(crate) use session_insert;
+
 /// Creates a session for an active user inside the caller's transaction (the caller
 /// records the authentication event that led to it). Without `mfa_verified` it is a
 /// pending session of [`PENDING_LIFETIME`].
@@ -97,43 +114,68 @@ pub async fn create_session(
     conn: &mut PgConnection,
     new: NewSession,
 ) -> Result<IssuedSession, DomainError> {
-    let token = random_token();
-    let id = Uuid::now_v7();
-    let user_agent = new
-        .user_agent
-        .map(|ua| ua.chars().take(512).collect::<String>());
-    let lifetime = if new.mfa_verified {
-        ABSOLUTE_LIFETIME
-    } else {
-        PENDING_LIFETIME
-    };
-    let expires_at: OffsetDateTime = sqlx::query_scalar(
-        "INSERT INTO sessions (id, token_hash, user_id, tenant_id, expires_at, idle_timeout_secs,
-                               mfa_verified_at, auth_methods, ip, user_agent)
-         SELECT $1, $2, u.id, u.tenant_id, now() + make_interval(secs => $3),
-                coalesce(t.session_idle_timeout_secs, $4),
-                CASE WHEN $5 THEN now() END, $6, $7::inet, $8
-         FROM users u LEFT JOIN tenants t ON t.id = u.tenant_id
-         WHERE u.id = $9 AND u.status = 'active'
-         RETURNING expires_at",
-    )
-    .bind(id)
-    .bind(token_hash(&token))
-    .bind(lifetime.whole_seconds() as f64)
-    .bind(PLATFORM_IDLE_TIMEOUT_SECS)
-    .bind(new.mfa_verified)
-    .bind(&new.auth_methods)
-    .bind(new.ip.map(|ip| ip.to_string()))
-    .bind(user_agent)
-    .bind(new.user_id)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or_else(|| DomainError::Unauthenticated("this account cannot sign in".into()))?;
-    Ok(IssuedSession {
-        id,
-        token: SecretString::from(token),
-        expires_at,
-    })
+    let draft = SessionDraft::new(new);
+    let row = draft
+        .bind(sqlx::query(concat!(
+            session_insert!(),
+            " RETURNING expires_at"
+        )))
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| DomainError::Unauthenticated("this account cannot sign in".into()))?;
+    let expires_at = row.try_get("expires_at").context("session expiry")?;
+    Ok(draft.issued(expires_at))
+}
+
+/// A session about to be inserted: its id and token are chosen here; only the token's
+/// hash reaches the database.
+pub(crate) struct SessionDraft {
+    pub(crate) id: Uuid,
+    token: String,
+    new: NewSession,
+}
+
+impl SessionDraft {
+    pub(crate) fn new(mut new: NewSession) -> Self {
+        new.user_agent = new
+            .user_agent
+            .map(|ua| ua.chars().take(512).collect::<String>());
+        Self {
+            id: Uuid::now_v7(),
+            token: random_token(),
+            new,
+        }
+    }
+
+    /// Binds `$1..$9` of [`session_insert!`].
+    pub(crate) fn bind<'q>(
+        &self,
+        query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+        let lifetime = if self.new.mfa_verified {
+            ABSOLUTE_LIFETIME
+        } else {
+            PENDING_LIFETIME
+        };
+        query
+            .bind(self.id)
+            .bind(token_hash(&self.token))
+            .bind(lifetime.whole_seconds() as f64)
+            .bind(PLATFORM_IDLE_TIMEOUT_SECS)
+            .bind(self.new.mfa_verified)
+            .bind(self.new.auth_methods.clone())
+            .bind(self.new.ip.map(|ip| ip.to_string()))
+            .bind(self.new.user_agent.clone())
+            .bind(self.new.user_id)
+    }
+
+    pub(crate) fn issued(self, expires_at: OffsetDateTime) -> IssuedSession {
+        IssuedSession {
+            id: self.id,
+            token: SecretString::from(self.token),
+            expires_at,
+        }
+    }
 }
 
 #[derive(sqlx::FromRow)]

@@ -548,3 +548,94 @@ async fn the_account_changes_its_password_and_ends_its_own_sessions_only(pool: P
         .unwrap();
     assert!(list_sessions(&pool, ada.id).await.unwrap().is_empty());
 }
+
+/// A returning sign-in with nothing else to write is one statement (issue 3,
+/// bench/login): the session, `last_login_at`, the known network and its
+/// `auth.login.success` entry land together, in the chain; when the account was disabled
+/// between the password check and this step, nothing at all is written.
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn a_returning_sign_in_writes_session_and_entry_together_or_nothing(pool: PgPool) {
+    let acme = tenant(&pool, "acme").await;
+    let ada = member(&pool, Some(acme.id), "ada@acme.test", Role::User).await;
+    let first = sign_in(&pool, "198.51.100.4", &ada, None, 0).await;
+    let device = first.device.expect("a device token for the first browser");
+    let again = sign_in(&pool, "198.51.100.7", &ada, Some(device.expose_secret()), 0).await;
+    assert_eq!(again.next, NextStep::Done);
+    let session = authenticate_session(&pool, again.issued.token.expose_secret())
+        .await
+        .unwrap();
+    assert_eq!(
+        (session.session_id, session.tenant_id, session.role),
+        (again.issued.id, Some(acme.id), Role::User)
+    );
+    let success = audit_entries(&pool, "auth.login.success").await;
+    assert_eq!(success.len(), 2);
+    assert_eq!(success[1]["tenant_id"], acme.id.to_string());
+    assert_eq!(success[1]["actor_id"], ada.id.to_string());
+    assert_eq!(
+        success[1]["metadata"]["session"],
+        again.issued.id.to_string()
+    );
+    assert_eq!(success[1]["metadata"]["ip"], "198.51.100.7");
+    assert_eq!(success[1]["metadata"]["methods"], "pwd");
+    let networks: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM known_networks WHERE user_id = $1")
+            .bind(ada.id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(networks, 1, "198.51.100.0/24 is remembered once");
+
+    sqlx::query("UPDATE users SET status = 'disabled' WHERE id = $1")
+        .bind(ada.id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let written = || async {
+        sqlx::query_as::<_, (i64, i64, Option<time::OffsetDateTime>)>(
+            "SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM audit_log),
+                    (SELECT last_login_at FROM users WHERE id = $1)",
+        )
+        .bind(ada.id)
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    let before = written().await;
+    // From the known network (nothing else to write) and from a new one (the notice mail
+    // would go in the same transaction).
+    for ip in ["198.51.100.9", "192.0.2.50"] {
+        let refused = begin_sign_in(
+            &pool,
+            &from(ip),
+            ada.id,
+            "pwd",
+            SignInSignals {
+                device_token: Some(device.expose_secret()),
+                recent_failures: 0,
+                previous_token: None,
+            },
+            "http://localhost/account",
+        )
+        .await;
+        assert!(
+            matches!(refused, Err(DomainError::Unauthenticated(_))),
+            "{ip}"
+        );
+        assert_eq!(
+            written().await,
+            before,
+            "nothing written for a disabled account"
+        );
+    }
+    assert!(mails(&pool, "new_device_sign_in").await.is_empty());
+    let known: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM known_networks WHERE network = '192.0.2.0/24')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(!known, "the refused sign-in's network is not remembered");
+    let report = verify_audit_chain(&pool).await.unwrap();
+    assert!(report.is_intact(), "{report:?}");
+}
