@@ -41,13 +41,26 @@ fn NavItems(me: Option<crate::sessions::Me>, mobile: bool) -> impl IntoView {
     }
 }
 
+/// Asks the header to read who is signed in again, for a page whose action changed it
+/// without a navigation (a confirmed new email address). Provided by [`Shell`].
+#[derive(Clone, Copy)]
+pub struct RefreshSignedIn(RwSignal<u32>);
+
+impl RefreshSignedIn {
+    pub fn refresh(self) {
+        self.0.update(|n| *n = n.wrapping_add(1));
+    }
+}
+
 #[component]
 pub fn Shell(children: Children) -> impl IntoView {
     let (menu_open, set_menu_open) = signal(false);
     let location = leptos_router::hooks::use_location();
+    let refresh = RwSignal::new(0u32);
+    provide_context(RefreshSignedIn(refresh));
     // Re-read on every navigation, so signing in or out shows at once.
     let me = Resource::new(
-        move || location.pathname.get(),
+        move || (location.pathname.get(), refresh.get()),
         |_| crate::sessions::signed_in_as(),
     );
     let nav = move |mobile: bool| {

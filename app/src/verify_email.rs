@@ -3,7 +3,7 @@
 //! scanners open links); the person confirms with the button.
 
 use crate::error::AppError;
-use crate::layout::{Flash, PageHeader, PageTitle};
+use crate::layout::{Flash, PageHeader, PageTitle, RefreshSignedIn};
 use crate::ui::BUTTON;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -24,6 +24,13 @@ pub fn VerifyEmailPage() -> impl IntoView {
     let params = use_params_map();
     let confirm = ServerAction::<ConfirmNewEmail>::new();
     let token = move || params.read().get("token").unwrap_or_default();
+    // A signed-in person's header shows the new address as soon as it is confirmed.
+    let refresh = use_context::<RefreshSignedIn>();
+    Effect::new(move |_| {
+        if let (Some(Ok(_)), Some(refresh)) = (confirm.value().get(), refresh) {
+            refresh.refresh();
+        }
+    });
     view! {
         <PageTitle text="Confirm your email address" />
         <div class="mx-auto max-w-md">
@@ -32,7 +39,7 @@ pub fn VerifyEmailPage() -> impl IntoView {
                 Some(Ok(message)) => view! {
                     <div data-testid="email-confirmed" class="space-y-4">
                         <Flash message=message />
-                        <a href="/login" class="text-indigo-700 underline">"Sign in"</a>
+                        <a href="/account" class="text-indigo-700 underline">"Continue to your account"</a>
                     </div>
                 }.into_any(),
                 other => view! {

@@ -86,19 +86,13 @@ pub async fn invite_user(
         },
     )
     .await?;
+    let (actor_type, actor_id) = crate::tenants::audit_actor(actor);
     append_audit_entry(
         conn,
         ctx,
         AuditEntry::new("user.invite")
             .tenant(Some(new.tenant_id))
-            .actor(
-                if actor.is_some() {
-                    ActorType::User
-                } else {
-                    ActorType::System
-                },
-                actor.map(|a| a.user_id),
-            )
+            .actor(actor_type, actor_id)
             .resource(format!("user:{}", user.id))
             .meta("email", new.email.as_str())
             .meta("role", new.role.as_str())

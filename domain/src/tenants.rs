@@ -455,10 +455,12 @@ pub async fn provision_with_owner(
         },
     )
     .await?;
+    // The owner is invited by whoever provisions the tenant (SPEC §2: operators may
+    // manage any tenant's users), so the invitation's audit entry names them.
     crate::invitations::invite_user(
         conn,
         ctx,
-        None,
+        actor,
         crate::invitations::NewInvitation {
             tenant_id: tenant.id,
             email: input.owner_email,

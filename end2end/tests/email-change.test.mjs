@@ -43,9 +43,12 @@ test('the verification link confirms the new address once, with a button (SPEC Â
   await page.click('[data-testid=confirm-email]');
   await page.waitForSelector('[data-testid=email-confirmed]');
   assert.match(await page.textContent('[data-testid=email-confirmed]'), new RegExp(newEmail.replace(/[.+]/g, '\\$&')));
+  // The header of the signed-in person follows without a navigation.
+  await page.waitForFunction((address) => document.querySelector('[data-testid=signed-in-as]')?.textContent.trim() === address, newEmail);
   await page.screenshot({ path: join(SCREENSHOTS, 'verify-email-done.png'), fullPage: true });
   assert.equal(psql(`SELECT count(*) FROM users WHERE lower(email) = lower('${newEmail}')`), '1');
   assert.match(psql(`SELECT action FROM audit_log WHERE action = 'user.email.change' AND metadata::text LIKE '%${newEmail}%'`), /user\.email\.change/);
+  await Promise.all([page.waitForURL((u) => u.pathname === '/account'), page.click('text=Continue to your account')]);
 
   // The link works once.
   await page.goto(`${BASE_URL}/verify-email/${token}`);

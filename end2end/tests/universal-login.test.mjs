@@ -89,7 +89,7 @@ test('password reset by email: policy applies, every session ends, the link work
 
   // B's session ended at once: its next click goes to sign-in.
   await pageB.goto(`${BASE_URL}/account`);
-  assert.equal(path(pageB), '/login');
+  await pageB.waitForURL((u) => u.pathname === '/login');
   // The old password no longer works, the new one does, the link is used up.
   await signIn(page, email, password);
   assert.match(page.url(), /error=invalid/);

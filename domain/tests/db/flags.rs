@@ -271,6 +271,15 @@ async fn provisioning_creates_tenant_owner_invitation_and_enables_applications_o
     .await
     .unwrap();
     assert_eq!(mails, 1);
+    // The owner's invitation is audited as the operator's act, in the tenant.
+    let invite: (String, Option<Uuid>, Option<Uuid>) = sqlx::query_as(
+        "SELECT actor_type, actor_id, tenant_id FROM audit_log
+         WHERE action = 'user.invite' AND metadata->>'email' = 'boss@globex.test'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(invite, ("operator".into(), Some(op.user_id), Some(t.id)));
     // A taken domain.
     let mut tx = pool.begin().await.unwrap();
     assert!(matches!(
