@@ -582,13 +582,7 @@ pub async fn begin_sign_in(
     } else {
         let issued = create_session(
             &mut tx,
-            NewSession {
-                user_id,
-                ip: ctx.ip,
-                user_agent: ctx.user_agent.clone(),
-                auth_methods: vec![method.to_owned()],
-                mfa_verified: false,
-            },
+            NewSession::for_request(ctx, user_id, &[method], false),
         )
         .await?;
         append_audit_entry(
@@ -695,13 +689,7 @@ async fn signed_in(
     mfa_verified: bool,
     risk: &[&str],
 ) -> Result<(IssuedSession, Role), DomainError> {
-    let draft = SessionDraft::new(NewSession {
-        user_id,
-        ip: ctx.ip,
-        user_agent: ctx.user_agent.clone(),
-        auth_methods: methods.iter().map(|m| (*m).to_owned()).collect(),
-        mfa_verified,
-    });
+    let draft = SessionDraft::new(NewSession::for_request(ctx, user_id, methods, mfa_verified));
     // The entry's tenant is the session's ($13 is NULL here), known only inside.
     let audit = AuditArgs::new(
         ctx,

@@ -70,6 +70,24 @@ pub struct NewSession {
     pub mfa_verified: bool,
 }
 
+impl NewSession {
+    /// A session for `user_id` from this request's client.
+    pub fn for_request(
+        ctx: &RequestContext,
+        user_id: Uuid,
+        auth_methods: &[&str],
+        mfa_verified: bool,
+    ) -> Self {
+        Self {
+            user_id,
+            ip: ctx.ip,
+            user_agent: ctx.user_agent.clone(),
+            auth_methods: auth_methods.iter().map(|m| (*m).to_owned()).collect(),
+            mfa_verified,
+        }
+    }
+}
+
 /// A new session: the token goes into the cookie and is never stored.
 #[derive(Debug)]
 pub struct IssuedSession {
