@@ -5,11 +5,12 @@
 # devDependencies. Idempotent: a second run takes seconds.
 #
 # Source it (". scripts/setup.sh [--tests]") to get PATH, WASM_ROUTE and LEPTOS_BUILD_ARGS.
-# --tests also installs what the test command needs (Chromium).
+# --tests also installs what the test command needs (Chromium, cargo-deny).
 
 set -euo pipefail
 GATEHOUSE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CARGO_LEPTOS_VERSION=0.3.11
+CARGO_DENY_VERSION=0.20.2
 WITH_TESTS=0
 for arg in "$@"; do [ "$arg" = "--tests" ] && WITH_TESTS=1; done
 
@@ -90,6 +91,12 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
   log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
   # Not --locked: its lockfile pins a crate version this registry lacks (BUILD.md).
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --debug --root "$HOME/.cargo"
+fi
+
+if [ "$WITH_TESTS" = 1 ] && [ "$(cargo deny --version 2>/dev/null | awk '{print $2}')" != "$CARGO_DENY_VERSION" ]; then
+  # The dependency audit of the test command (deny.toml); cargo-deny 0.20 needs rustc >= 1.88.
+  log "installing cargo-deny $CARGO_DENY_VERSION"
+  quick_install cargo install cargo-deny --version "$CARGO_DENY_VERSION" --locked
 fi
 
 # --- npm devDependencies (Tailwind, wasm-opt, playwright-core) -------------------------------

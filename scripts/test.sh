@@ -18,6 +18,14 @@ mkdir -p "$GATEHOUSE_DATA_DIR"
 step "rustfmt"
 cargo fmt --all -- --check
 
+step "dependency audit (cargo deny: licenses, bans, sources)"
+# cargo-deny reads `cargo metadata` for every platform, so every crate in Cargo.lock must be
+# in cargo's cache, not only those a build for this machine and wasm32 downloads: `cargo fetch`
+# brings the rest from crates.io (nothing once they are there). Then --offline: no network
+# at all (the advisories check, which needs GitHub, is run by hand: README).
+cargo fetch --quiet
+cargo deny --offline check licenses bans sources
+
 step "build (server + wasm, debug)"
 cargo leptos build "${LEPTOS_BUILD_ARGS[@]}"
 

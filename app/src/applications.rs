@@ -154,6 +154,7 @@ pub async fn register_application(
     post_logout_redirect_uris: String,
     #[server(default)] grant_types: Vec<String>,
     tenants: String,
+    #[server(default)] all_tenants: Option<String>,
 ) -> Result<Submitted<Registered>, AppError> {
     use crate::sessions::ssr::{pool, request};
     use gatehouse_domain::applications::ApplicationInput;
@@ -168,6 +169,7 @@ pub async fn register_application(
         post_logout_redirect_uris: Some(ssr::entries(&post_logout_redirect_uris, false)),
         grant_types: Some(grant_types),
         tenants: (!tenants.is_empty()).then_some(tenants),
+        all_tenants: Some(all_tenants.is_some_and(|v| !v.is_empty() && v != "false")),
     };
     let mut tx = pool()?.begin().await.map_err(ssr::db)?;
     match gatehouse_domain::applications::register_application(&mut tx, &ctx, Some(&actor), input)
@@ -558,8 +560,12 @@ fn RegisterForm(
                     <label for="app-tenants" class="block text-sm font-medium">"Tenants"</label>
                     <input id="app-tenants" name="tenants" placeholder="acme, globex" spellcheck="false" class=INPUT
                         aria-invalid=invalid("tenants") aria-describedby="tenants-hint tenants-error" />
-                    <p id="tenants-hint" class="mt-1 text-xs text-slate-500">"Domains of the tenants it may act for, separated by commas; optional."</p>
+                    <p id="tenants-hint" class="mt-1 text-xs text-slate-500">"Domains of the tenants it may act for, separated by commas. Without any, it admits nobody unless it is for all tenants."</p>
                     <FieldProblems field="tenants" problems=problems_with(value, "tenants") />
+                    <label class="mt-2 flex items-center gap-2 text-sm text-slate-700">
+                        <input type="checkbox" name="all_tenants" value="true" data-testid="app-all-tenants" />
+                        "All tenants (platform tooling)"
+                    </label>
                 </div>
                 <div class="md:col-span-2">
                     <button type="submit" class=BUTTON data-testid="register-submit" disabled=move || action.pending().get()>"Register application"</button>

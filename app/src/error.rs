@@ -93,6 +93,14 @@ impl From<gatehouse_domain::DomainError> for AppError {
     fn from(err: gatehouse_domain::DomainError) -> Self {
         use gatehouse_domain::DomainError as E;
         use http::StatusCode as S;
+        if matches!(err, E::Unavailable(_)) {
+            if let Some(res) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+                res.insert_header(
+                    http::header::RETRY_AFTER,
+                    http::HeaderValue::from_static("1"),
+                );
+            }
+        }
         set_status(match &err {
             E::Unauthenticated(_) => S::UNAUTHORIZED,
             E::PermissionDenied(_) => S::FORBIDDEN,

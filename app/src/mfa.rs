@@ -156,8 +156,11 @@ pub async fn begin_totp_setup() -> Result<TotpSetup, AppError> {
             "Please sign in.",
         ));
     };
+    let pool = pool()?;
+    // A sign-in waiting for its second factor may not enrol another (CON-SEC-005).
+    session.may_change_factors(&pool).await?;
     let enrolment = gatehouse_domain::mfa::begin_totp_enrolment(
-        &pool()?,
+        &pool,
         &*keys()?,
         session.user_id,
         &session.email,
@@ -192,6 +195,8 @@ pub async fn confirm_totp_setup(
     let session = current_session().await?.ok_or_else(AppError::signed_out)?;
     let (ctx, headers) = request().await?;
     let pool = pool()?;
+    // A sign-in waiting for its second factor may not enrol another (CON-SEC-005).
+    session.may_change_factors(&pool).await?;
     let id = uuid::Uuid::parse_str(enrolment_id.trim())
         .map_err(|_| AppError::invalid("this enrolment has expired; start again"))?;
     let label = label.filter(|l| !l.trim().is_empty());
@@ -208,8 +213,10 @@ pub async fn confirm_totp_setup(
     let mut next = "/account?mfa=added".to_owned();
     if !session.mfa_verified {
         let token = session_token(&headers).ok_or_else(AppError::signed_out)?;
+        // An enrolment proves the new factor, not this browser: it is not trusted.
         let (issued, role, device) =
-            gatehouse_domain::login::complete_mfa_sign_in(&pool, &ctx, &token, "otp", true).await?;
+            gatehouse_domain::login::complete_mfa_sign_in(&pool, &ctx, &token, "otp", false)
+                .await?;
         ssr::finish(
             issued.token.expose_secret(),
             device.as_ref().map(|d| d.expose_secret()),

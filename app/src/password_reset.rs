@@ -20,14 +20,22 @@ pub async fn request_reset(email: String, tenant: Option<String>) -> Result<(), 
         .filter(|t| !t.trim().is_empty())
         .and_then(|t| TenantDomain::parse(t.trim()).ok());
     if let Ok(email) = Email::parse(&email) {
-        gatehouse_domain::password_reset::request_password_reset(
-            &pool()?,
-            &ctx,
-            &email,
-            tenant.as_ref(),
-            &web_config()?.public_url,
-        )
-        .await?;
+        // The work happens after the answer, so a real address and an unknown one take
+        // the same time to answer (no enumeration by timing, SPEC §3).
+        let (pool, base) = (pool()?, web_config()?.public_url);
+        tokio::spawn(async move {
+            if let Err(e) = gatehouse_domain::password_reset::request_password_reset(
+                &pool,
+                &ctx,
+                &email,
+                tenant.as_ref(),
+                &base,
+            )
+            .await
+            {
+                tracing::warn!(error = %e, "a password reset request failed");
+            }
+        });
     }
     leptos_axum::redirect("/forgot-password?sent=1");
     Ok(())

@@ -98,18 +98,27 @@ pub mod ssr {
         use_context::<PgPool>().ok_or_else(|| AppError::new("the server is not ready"))
     }
 
+    /// The client's address, resolved by the server from the peer and, behind trusted
+    /// proxies (`GATEHOUSE_TRUSTED_PROXIES`), their forwarding headers. It feeds
+    /// throttles, adaptive authentication, audit, sessions and rate limits.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct ClientIp(pub std::net::IpAddr);
+
     /// The request's id, client IP and user agent, and its headers.
     pub async fn request() -> Result<(RequestContext, HeaderMap), AppError> {
-        let (headers, ConnectInfo(addr)) =
-            leptos_axum::extract::<(HeaderMap, ConnectInfo<SocketAddr>)>()
-                .await
-                .map_err(|_| AppError::new("the request could not be read"))?;
+        let (headers, ConnectInfo(addr), client) = leptos_axum::extract::<(
+            HeaderMap,
+            ConnectInfo<SocketAddr>,
+            Option<axum::Extension<ClientIp>>,
+        )>()
+        .await
+        .map_err(|_| AppError::new("the request could not be read"))?;
         let ctx = RequestContext {
             request_id: headers
                 .get("x-request-id")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
-            ip: Some(addr.ip()),
+            ip: Some(client.map_or(addr.ip(), |axum::Extension(c)| c.0)),
             user_agent: headers
                 .get(USER_AGENT)
                 .and_then(|v| v.to_str().ok())

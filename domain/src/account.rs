@@ -3,6 +3,8 @@
 //! acts on the caller's own user id only; another user's session answers 404.
 
 use crate::audit::{append_audit_entry, ActorType, AuditEntry, RequestContext};
+use crate::login::Attempt;
+use crate::oauth::{revoke_session_tokens, SessionTokens};
 use crate::passwords::verify_password;
 use crate::sessions::{revoke_session, RevokeReason, Revoker};
 use crate::types::DisplayName;
@@ -87,31 +89,34 @@ pub async fn change_password(
     current: &SecretString,
     new: &SecretString,
 ) -> Result<u64, DomainError> {
-    let stored: Option<(Option<String>, Option<Uuid>)> =
-        sqlx::query_as("SELECT password_hash, tenant_id FROM users WHERE id = $1")
+    let stored: Option<(Option<String>, Option<Uuid>, String)> =
+        sqlx::query_as("SELECT password_hash, tenant_id, email FROM users WHERE id = $1")
             .bind(user_id)
             .fetch_optional(pool)
             .await?;
-    let (stored, tenant_id) = stored.ok_or(DomainError::NotFound("user"))?;
+    let (stored, tenant_id, email) = stored.ok_or(DomainError::NotFound("user"))?;
+    // A re-authentication is a sign-in attempt: the same account and IP throttle and lock,
+    // or a stolen session would be an unthrottled password oracle.
+    let failure = AuditEntry::new("auth.password.change")
+        .failure()
+        .tenant(tenant_id)
+        .actor(ActorType::User, Some(user_id))
+        .resource(format!("user:{user_id}"));
+    let attempt = Attempt::reserve(pool, ctx, email.to_lowercase(), failure.clone()).await?;
+    let delay = attempt.delay();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     if !verify_password(stored, current).await? {
-        let mut tx = pool.begin().await?;
-        append_audit_entry(
-            &mut tx,
-            ctx,
-            AuditEntry::new("auth.password.change")
-                .failure()
-                .tenant(tenant_id)
-                .actor(ActorType::User, Some(user_id))
-                .resource(format!("user:{user_id}"))
-                .meta("reason", "wrong_current_password"),
-        )
-        .await?;
-        tx.commit().await?;
+        attempt
+            .failed(pool, ctx, failure.meta("reason", "wrong_current_password"))
+            .await?;
         return Err(DomainError::validation(
             "current_password",
             "your current password is not correct",
         ));
     }
+    attempt.succeeded(pool).await?;
     let mut tx = pool.begin().await?;
     crate::password_policy::set_password(&mut tx, user_id, new).await?;
     let ended: Vec<Uuid> = sqlx::query_scalar(
@@ -122,6 +127,16 @@ pub async fn change_password(
     .bind(current_session)
     .fetch_all(&mut *tx)
     .await?;
+    // The applications those sessions signed in to lose their tokens too; the current
+    // session's own stay.
+    let grants = revoke_session_tokens(
+        &mut tx,
+        SessionTokens::AllBut {
+            user_id,
+            keep: current_session,
+        },
+    )
+    .await?;
     append_audit_entry(
         &mut tx,
         ctx,
@@ -129,7 +144,8 @@ pub async fn change_password(
             .tenant(tenant_id)
             .actor(ActorType::User, Some(user_id))
             .resource(format!("user:{user_id}"))
-            .meta("sessions_revoked", ended.len()),
+            .meta("sessions_revoked", ended.len())
+            .meta("refresh_grants_revoked", grants),
     )
     .await?;
     tx.commit().await?;
@@ -224,6 +240,8 @@ pub async fn revoke_other_sessions(
             ended += 1;
         }
     }
+    // Sessions already gone may have left tokens with applications: those end too.
+    revoke_session_tokens(&mut tx, SessionTokens::AllBut { user_id, keep }).await?;
     tx.commit().await?;
     Ok(ended)
 }

@@ -28,6 +28,10 @@ pub const SCOPES: &[&str] = &[
     "log:read",
     "users:read",
     "users:write",
+    "tenants:read",
+    "tenants:write",
+    "apps:read",
+    "apps:write",
     "admin",
     "openid",
     "profile",
@@ -50,6 +54,9 @@ pub struct Application {
     pub grant_types: Vec<String>,
     /// Domains of the tenants the application may act for.
     pub tenants: Vec<String>,
+    /// Acts for every tenant (platform tooling); otherwise only for `tenants`, and with
+    /// none for nobody.
+    pub all_tenants: bool,
     /// Keys neither revoked nor expired.
     pub active_keys: i64,
     #[serde(with = "time::serde::rfc3339")]
@@ -68,6 +75,7 @@ pub struct ApplicationInput {
     pub grant_types: Option<Vec<String>>,
     /// Tenant domains.
     pub tenants: Option<Vec<String>>,
+    pub all_tenants: Option<bool>,
 }
 
 struct CheckedInput {
@@ -77,6 +85,7 @@ struct CheckedInput {
     post_logout_redirect_uris: Option<Vec<String>>,
     grant_types: Option<Vec<String>>,
     tenants: Option<Vec<TenantDomain>>,
+    all_tenants: Option<bool>,
 }
 
 /// A redirect URI: absolute, no fragment, HTTPS — plain HTTP only to loopback (RFC 8252).
@@ -203,6 +212,7 @@ impl ApplicationInput {
                 post_logout_redirect_uris,
                 grant_types,
                 tenants,
+                all_tenants: self.all_tenants,
             })
         } else {
             Err(DomainError::Validation(errors))
@@ -219,7 +229,7 @@ fn require_manage(actor: Option<&Actor>) -> Result<(), DomainError> {
 
 const SELECT_APPLICATION: &str = "
     SELECT a.id, a.name, a.environment, a.status, a.redirect_uris, a.post_logout_redirect_uris,
-           a.grant_types, a.created_at, a.updated_at,
+           a.grant_types, a.all_tenants, a.created_at, a.updated_at,
            coalesce((SELECT array_agg(t.domain ORDER BY t.domain) FROM application_tenants at
                       JOIN tenants t ON t.id = at.tenant_id WHERE at.application_id = a.id),
                     '{}') AS tenants,
@@ -236,6 +246,7 @@ struct ApplicationRow {
     redirect_uris: Vec<String>,
     post_logout_redirect_uris: Vec<String>,
     grant_types: Vec<String>,
+    all_tenants: bool,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
     tenants: Vec<String>,
@@ -253,6 +264,7 @@ impl From<ApplicationRow> for Application {
             post_logout_redirect_uris: r.post_logout_redirect_uris,
             grant_types: r.grant_types,
             tenants: r.tenants,
+            all_tenants: r.all_tenants,
             active_keys: r.active_keys,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -306,6 +318,80 @@ async fn set_tenants(
     Ok(())
 }
 
+/// What taking tenants off an application ended.
+struct CutOff {
+    tenants: Vec<String>,
+    keys: usize,
+    refresh_tokens: u64,
+}
+
+/// After the application's tenants narrowed (a tenant removed, or "all tenants" turned
+/// off), ends what the removed tenants' access ran on: keys bound to them are revoked,
+/// refresh tokens of their users (and of platform users, once not all tenants) are
+/// revoked, and access tokens the application holds for them are refused (SPEC §5).
+async fn cut_off_tenants(
+    conn: &mut PgConnection,
+    before: &Application,
+    after: &Application,
+) -> Result<Option<CutOff>, DomainError> {
+    use crate::token_denials::{deny_tokens, Subject};
+    if after.all_tenants {
+        return Ok(None);
+    }
+    let removed: Vec<String> = before
+        .tenants
+        .iter()
+        .filter(|d| !after.tenants.contains(d))
+        .cloned()
+        .collect();
+    if removed.is_empty() && !before.all_tenants {
+        return Ok(None);
+    }
+    // Keys bound to a tenant no longer enabled, and the refresh tokens of anyone outside
+    // the enabled tenants.
+    let keys: Vec<String> = sqlx::query_scalar(
+        "UPDATE api_keys SET revoked_at = now()
+          WHERE application_id = $1 AND revoked_at IS NULL AND tenant_id IS NOT NULL
+            AND tenant_id NOT IN (SELECT id FROM tenants WHERE domain = ANY($2))
+         RETURNING id",
+    )
+    .bind(after.id)
+    .bind(&after.tenants)
+    .fetch_all(&mut *conn)
+    .await?;
+    for key in &keys {
+        deny_tokens(conn, Subject::Client(key.clone())).await?;
+    }
+    let refresh_tokens = sqlx::query(
+        "UPDATE oauth_refresh_tokens SET revoked_at = now()
+          WHERE application_id = $1 AND revoked_at IS NULL
+            AND (tenant_id IS NULL OR tenant_id NOT IN (SELECT id FROM tenants WHERE domain = ANY($2)))",
+    )
+    .bind(after.id)
+    .bind(&after.tenants)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if before.all_tenants {
+        // Which tenants it held tokens for is not known: all of its tokens end (the
+        // enabled tenants' applications sign in or refresh again).
+        deny_tokens(conn, Subject::Application(after.id)).await?;
+    } else {
+        let ids: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM tenants WHERE domain = ANY($1)")
+            .bind(&removed)
+            .fetch_all(&mut *conn)
+            .await?;
+        for tenant in ids {
+            deny_tokens(conn, Subject::ApplicationTenant(after.id, tenant)).await?;
+        }
+    }
+    Ok(Some(CutOff {
+        tenants: removed,
+        keys: keys.len(),
+        refresh_tokens,
+    }))
+}
+
 /// UC-DEV-REGISTER: registers an application (name required; environment defaults to
 /// production, grants to client_credentials).
 pub async fn register_application(
@@ -322,9 +408,9 @@ pub async fn register_application(
     let id = Uuid::now_v7();
     sqlx::query(
         "INSERT INTO applications (id, name, environment, owner_id, redirect_uris,
-                                   post_logout_redirect_uris, grant_types)
+                                   post_logout_redirect_uris, grant_types, all_tenants)
          VALUES ($1, $2, coalesce($3, 'production'), $4, $5, $6,
-                 coalesce($7, ARRAY['client_credentials']))",
+                 coalesce($7, ARRAY['client_credentials']), coalesce($8, false))",
     )
     .bind(id)
     .bind(checked.name.as_ref().map(DisplayName::as_str))
@@ -338,6 +424,7 @@ pub async fn register_application(
             .unwrap_or_default(),
     )
     .bind(checked.grant_types.as_ref())
+    .bind(checked.all_tenants)
     .execute(&mut *conn)
     .await?;
     if let Some(tenants) = &checked.tenants {
@@ -354,7 +441,8 @@ pub async fn register_application(
             .meta("name", app.name.clone())
             .meta("environment", app.environment.clone())
             .meta("grant_types", app.grant_types.clone())
-            .meta("tenants", app.tenants.clone()),
+            .meta("tenants", app.tenants.clone())
+            .meta("all_tenants", app.all_tenants),
     )
     .await?;
     Ok(app)
@@ -378,6 +466,7 @@ pub async fn update_application(
             redirect_uris = coalesce($4, redirect_uris),
             post_logout_redirect_uris = coalesce($5, post_logout_redirect_uris),
             grant_types = coalesce($6, grant_types),
+            all_tenants = coalesce($7, all_tenants),
             updated_at = now()
           WHERE id = $1",
     )
@@ -387,12 +476,14 @@ pub async fn update_application(
     .bind(checked.redirect_uris.as_ref())
     .bind(checked.post_logout_redirect_uris.as_ref())
     .bind(checked.grant_types.as_ref())
+    .bind(checked.all_tenants)
     .execute(&mut *conn)
     .await?;
     if let Some(tenants) = &checked.tenants {
         set_tenants(conn, id, tenants).await?;
     }
     let after = fetch_application(conn, id).await?;
+    let cut_off = cut_off_tenants(conn, &before, &after).await?;
     let (actor_type, actor_id) = audit_actor(actor);
     let mut entry = AuditEntry::new("application.update")
         .actor(actor_type, actor_id)
@@ -407,9 +498,16 @@ pub async fn update_application(
         ),
         ("grant_types", before.grant_types != after.grant_types),
         ("tenants", before.tenants != after.tenants),
+        ("all_tenants", before.all_tenants != after.all_tenants),
     ];
     let changed: Vec<&str> = changes.iter().filter(|c| c.1).map(|c| c.0).collect();
     entry = entry.meta("changed", changed);
+    if let Some(cut) = cut_off {
+        entry = entry
+            .meta("tenants_removed", cut.tenants)
+            .meta("keys_revoked", cut.keys)
+            .meta("refresh_grants_revoked", cut.refresh_tokens);
+    }
     append_audit_entry(conn, ctx, entry).await?;
     // Clients are cached by every server: tell them the application changed.
     crate::token_denials::notify_clients_changed(conn).await?;
@@ -737,6 +835,8 @@ pub struct Client {
     pub key_tenant_id: Option<Uuid>,
     /// The tenants the application may act for (id, domain).
     pub tenants: Vec<(Uuid, String)>,
+    /// Acts for every tenant (and platform users); otherwise only for `tenants`.
+    pub all_tenants: bool,
     pub grant_types: Vec<String>,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
@@ -753,6 +853,12 @@ impl Client {
                 .zip(&self.secret_hash)
                 .fold(0u8, |acc, (a, b)| acc | (a ^ b))
                 == 0
+    }
+
+    /// Whether the application acts for `tenant` (`None`: a platform user or a
+    /// tenantless token), as its tenant settings say now.
+    pub fn admits_tenant(&self, tenant: Option<Uuid>) -> bool {
+        self.all_tenants || tenant.is_some_and(|t| self.tenants.iter().any(|(id, _)| *id == t))
     }
 
     pub fn allows_grant(&self, grant: &str) -> bool {
@@ -774,6 +880,7 @@ struct ClientRow {
     tenant_id: Option<Uuid>,
     tenant_ids: Vec<Uuid>,
     tenant_domains: Vec<String>,
+    all_tenants: bool,
     grant_types: Vec<String>,
     redirect_uris: Vec<String>,
     post_logout_redirect_uris: Vec<String>,
@@ -786,7 +893,7 @@ pub async fn load_client(pool: &PgPool, client_id: &str) -> Result<Option<Client
         "SELECT k.id, k.application_id, a.name, k.secret_hash, k.scopes, k.tenant_id,
                 coalesce(array_agg(t.id ORDER BY t.domain) FILTER (WHERE t.id IS NOT NULL), '{}') AS tenant_ids,
                 coalesce(array_agg(t.domain ORDER BY t.domain) FILTER (WHERE t.id IS NOT NULL), '{}') AS tenant_domains,
-                a.grant_types, a.redirect_uris, a.post_logout_redirect_uris, k.expires_at
+                a.all_tenants, a.grant_types, a.redirect_uris, a.post_logout_redirect_uris, k.expires_at
            FROM api_keys k
            JOIN applications a ON a.id = k.application_id AND a.status = 'active'
            LEFT JOIN application_tenants at ON at.application_id = a.id
@@ -805,6 +912,7 @@ pub async fn load_client(pool: &PgPool, client_id: &str) -> Result<Option<Client
         scopes: r.scopes,
         key_tenant_id: r.tenant_id,
         tenants: r.tenant_ids.into_iter().zip(r.tenant_domains).collect(),
+        all_tenants: r.all_tenants,
         grant_types: r.grant_types,
         redirect_uris: r.redirect_uris,
         post_logout_redirect_uris: r.post_logout_redirect_uris,

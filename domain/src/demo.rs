@@ -111,6 +111,7 @@ pub async fn ensure_demo_application(
                 "refresh_token".into(),
             ]),
             tenants: Some(vec!["acme".into()]),
+            all_tenants: None,
         },
     )
     .await?;

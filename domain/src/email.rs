@@ -533,17 +533,29 @@ pub async fn claim_due_mail(
 
 /// Records that the mail was handed to the SMTP server (or written out).
 #[tracing::instrument(skip(pool))]
-pub async fn mark_mail_sent(pool: &PgPool, id: Uuid) -> Result<(), DomainError> {
+pub async fn mark_mail_sent(pool: &PgPool, id: Uuid, keep_bodies: bool) -> Result<(), DomainError> {
+    // A delivered invitation, reset or verification mail is the link's only copy that
+    // matters: the outbox forgets it (unless the dev mailbox shows it, demo mode only), so
+    // a database dump holds no live link.
     sqlx::query(
-        "UPDATE email_outbox SET status = 'sent', sent_at = now(), last_error = NULL
+        "UPDATE email_outbox SET status = 'sent', sent_at = now(), last_error = NULL,
+                text_body = CASE WHEN $2 OR template NOT IN ('invitation', 'password_reset', 'email_verification')
+                                 THEN text_body ELSE $3 END,
+                html_body = CASE WHEN $2 OR template NOT IN ('invitation', 'password_reset', 'email_verification')
+                                 THEN html_body ELSE $3 END
          WHERE id = $1 AND status = 'pending'",
     )
     .bind(id)
+    .bind(keep_bodies)
+    .bind(CLEARED_BODY)
     .execute(pool)
     .await
     .context("marking the mail sent")?;
     Ok(())
 }
+
+/// What a delivered mail's bodies become when they held a single-use link.
+pub const CLEARED_BODY: &str = "(cleared after delivery: it held a single-use link)";
 
 /// What became of a failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

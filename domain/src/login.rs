@@ -72,6 +72,7 @@ pub enum LoginOutcome {
 
 struct Candidate {
     id: Uuid,
+    last_login_at: Option<time::OffsetDateTime>,
     tenant_id: Option<Uuid>,
     role: String,
     status: String,
@@ -79,37 +80,6 @@ struct Candidate {
     tenant_name: Option<String>,
     tenant_domain: Option<String>,
     tenant_status: Option<String>,
-}
-
-/// One row of the sign-in lookup: the throttle of the address and the IP, and one
-/// account with that address (none when the address is unknown).
-#[derive(sqlx::FromRow)]
-struct LookupRow {
-    #[sqlx(flatten)]
-    throttle: ThrottleCounts,
-    id: Option<Uuid>,
-    tenant_id: Option<Uuid>,
-    role: Option<String>,
-    status: Option<String>,
-    password_hash: Option<String>,
-    tenant_name: Option<String>,
-    tenant_domain: Option<String>,
-    tenant_status: Option<String>,
-}
-
-impl LookupRow {
-    fn candidate(self) -> Option<Candidate> {
-        Some(Candidate {
-            id: self.id?,
-            tenant_id: self.tenant_id,
-            role: self.role?,
-            status: self.status?,
-            password_hash: self.password_hash,
-            tenant_name: self.tenant_name,
-            tenant_domain: self.tenant_domain,
-            tenant_status: self.tenant_status,
-        })
-    }
 }
 
 /// The throttle of an account key (`$1`) and an IP key (`$2`) within the window (`$3`
@@ -127,8 +97,344 @@ macro_rules! throttle_counts {
     };
 }
 
-/// Checks an email and password. Records the failure, throttles and locks; the caller
-/// records the success together with the session it creates.
+/// The attempt's reservation against both throttles (`$1` account key, `$2` IP key, `$3`
+/// window seconds, `$4` account limit, `$5` IP limit), made before any password is hashed:
+/// each key's counter goes up by one unless the key is locked or already at its limit,
+/// in one atomic upsert per key, so concurrent guesses cannot all pass a check that
+/// another has not counted yet. The CTE `r` answers each key's count including this
+/// attempt, NULL when refused (no IP: `ip_reserved` is NULL and `ip_known` false).
+macro_rules! reserve_attempt {
+    () => {
+        "WITH a AS (
+             INSERT INTO auth_throttle AS t (scope, key, failures, window_start)
+             VALUES ('account', $1, 1, now())
+             ON CONFLICT (scope, key) DO UPDATE SET
+                 failures = CASE WHEN t.window_start > now() - make_interval(secs => $3) THEN t.failures + 1 ELSE 1 END,
+                 window_start = CASE WHEN t.window_start > now() - make_interval(secs => $3) THEN t.window_start ELSE now() END
+             WHERE (t.locked_until IS NULL OR t.locked_until <= now())
+               AND NOT (t.window_start > now() - make_interval(secs => $3) AND t.failures >= $4)
+             RETURNING failures
+         ), i AS (
+             INSERT INTO auth_throttle AS t (scope, key, failures, window_start)
+             SELECT 'ip', $2, 1, now() WHERE $2::text IS NOT NULL
+             ON CONFLICT (scope, key) DO UPDATE SET
+                 failures = CASE WHEN t.window_start > now() - make_interval(secs => $3) THEN t.failures + 1 ELSE 1 END,
+                 window_start = CASE WHEN t.window_start > now() - make_interval(secs => $3) THEN t.window_start ELSE now() END
+             WHERE (t.locked_until IS NULL OR t.locked_until <= now())
+               AND NOT (t.window_start > now() - make_interval(secs => $3) AND t.failures >= $5)
+             RETURNING failures
+         ), r AS (
+             SELECT (SELECT failures FROM a) AS account_reserved,
+                    (SELECT failures FROM i) AS ip_reserved,
+                    $2::text IS NOT NULL AS ip_known
+         )"
+    };
+}
+
+/// One row of the sign-in lookup: the attempt's reservation and one account with that
+/// address (none when the address is unknown).
+#[derive(sqlx::FromRow)]
+struct LookupRow {
+    #[sqlx(flatten)]
+    reserved: Reserved,
+    id: Option<Uuid>,
+    last_login_at: Option<time::OffsetDateTime>,
+    tenant_id: Option<Uuid>,
+    role: Option<String>,
+    status: Option<String>,
+    password_hash: Option<String>,
+    tenant_name: Option<String>,
+    tenant_domain: Option<String>,
+    tenant_status: Option<String>,
+}
+
+impl LookupRow {
+    fn candidate(self) -> Option<Candidate> {
+        Some(Candidate {
+            id: self.id?,
+            last_login_at: self.last_login_at,
+            tenant_id: self.tenant_id,
+            role: self.role?,
+            status: self.status?,
+            password_hash: self.password_hash,
+            tenant_name: self.tenant_name,
+            tenant_domain: self.tenant_domain,
+            tenant_status: self.tenant_status,
+        })
+    }
+}
+
+/// What [`reserve_attempt!`] answered.
+#[derive(Debug, Clone, Copy, Default, sqlx::FromRow)]
+struct Reserved {
+    account_reserved: Option<i32>,
+    ip_reserved: Option<i32>,
+    ip_known: bool,
+}
+
+impl Reserved {
+    fn admitted(&self) -> bool {
+        self.account_reserved.is_some() && (self.ip_reserved.is_some() || !self.ip_known)
+    }
+
+    /// The throttle as it stood before this attempt.
+    fn before(&self) -> ThrottleCounts {
+        ThrottleCounts {
+            account_failures: self.account_reserved.unwrap_or(1) - 1,
+            ip_failures: self.ip_reserved.unwrap_or(1) - 1,
+            lock_left: None,
+            account_tracked: true,
+        }
+    }
+}
+
+/// An attempt counted against the throttles of its account key and IP key before the
+/// password was checked. [`Attempt::failed`] keeps it as a failure (and locks a key that
+/// reached its limit); [`Attempt::succeeded`] takes it back and clears the account key.
+pub(crate) struct Attempt {
+    account_key: String,
+    ip_key: Option<String>,
+    reserved: Reserved,
+}
+
+impl Attempt {
+    /// Reserves an attempt, or refuses it as locked (audited, sampled: see
+    /// [`refuse_locked`]) without any password being hashed.
+    pub(crate) async fn reserve(
+        pool: &PgPool,
+        ctx: &RequestContext,
+        account_key: String,
+        failure: AuditEntry,
+    ) -> Result<Self, DomainError> {
+        let ip_key = ctx.ip.map(|ip| ip.to_string());
+        let reserved: Reserved = sqlx::query_as(concat!(reserve_attempt!(), " SELECT * FROM r"))
+            .bind(&account_key)
+            .bind(ip_key.as_deref())
+            .bind(WINDOW_SECS as f64)
+            .bind(ACCOUNT_LOCK_AFTER)
+            .bind(IP_LOCK_AFTER)
+            .fetch_one(pool)
+            .await?;
+        let attempt = Self {
+            account_key,
+            ip_key,
+            reserved,
+        };
+        if !reserved.admitted() {
+            return Err(attempt.refuse_locked(pool, ctx, failure).await?);
+        }
+        Ok(attempt)
+    }
+
+    /// Takes back a half-made reservation, audits the refusal (sampled) and answers the
+    /// lock's error.
+    async fn refuse_locked(
+        self,
+        pool: &PgPool,
+        ctx: &RequestContext,
+        failure: AuditEntry,
+    ) -> Result<DomainError, DomainError> {
+        let mut tx = pool.begin().await?;
+        self.release(&mut tx, false).await?;
+        // The refusals of the lock so far; entries at the 1st, 10th, 100th, ...
+        let (lock_left, refused): (Option<f64>, i32) = sqlx::query_as(
+            "WITH r AS (
+                 UPDATE auth_throttle SET refused = refused + 1
+                 WHERE (scope = 'account' AND key = $1) OR (scope = 'ip' AND key = $2)
+                 RETURNING locked_until, refused
+             )
+             SELECT max(extract(epoch FROM locked_until - now()))::float8, coalesce(max(refused), 1)
+             FROM r",
+        )
+        .bind(&self.account_key)
+        .bind(self.ip_key.as_deref())
+        .fetch_one(&mut *tx)
+        .await?;
+        if is_sampled(refused) {
+            append_audit_entry(
+                &mut tx,
+                ctx,
+                failure.meta("reason", "locked").meta("refusals", refused),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        // At the limit with attempts still in flight: the lock is about to begin.
+        let retry_after_secs = lock_left
+            .filter(|left| *left > 0.0)
+            .map_or(LOCK_SECS as u64, |left| left.ceil() as u64);
+        Ok(DomainError::Locked {
+            message: format!(
+                "too many failed sign-ins; try again in {} minutes",
+                retry_after_secs.div_ceil(60)
+            ),
+            retry_after_secs,
+        })
+    }
+
+    /// How long to wait before checking this attempt (the growing delay).
+    pub(crate) fn delay(&self) -> Duration {
+        self.reserved.before().state().delay
+    }
+
+    /// Failures on the account key before this attempt.
+    fn failures_before(&self) -> i32 {
+        self.reserved.before().account_failures
+    }
+
+    /// The first factor was right (or the attempt did not count): the reservation is
+    /// taken back. `clear_account` also forgets the account's earlier failures (a proven
+    /// password ends the series).
+    async fn release(
+        &self,
+        conn: &mut PgConnection,
+        clear_account: bool,
+    ) -> Result<(), DomainError> {
+        sqlx::query(
+            "WITH a AS (
+                 DELETE FROM auth_throttle WHERE scope = 'account' AND key = $1 AND $3
+             )
+             UPDATE auth_throttle SET failures = greatest(failures - 1, 0)
+             WHERE ((scope = 'account' AND key = $1 AND $4 AND NOT $3) OR (scope = 'ip' AND key = $2 AND $5))
+               AND (locked_until IS NULL OR locked_until <= now())",
+        )
+        .bind(&self.account_key)
+        .bind(self.ip_key.as_deref())
+        .bind(clear_account)
+        .bind(self.reserved.account_reserved.is_some())
+        .bind(self.reserved.ip_reserved.is_some())
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    /// The password was right: the attempt is not a failure, and the account's series ends.
+    pub(crate) async fn succeeded(&self, pool: &PgPool) -> Result<(), DomainError> {
+        let mut conn = pool.acquire().await?;
+        self.release(&mut conn, true).await
+    }
+
+    /// The password was wrong: audits the failure and locks a key whose count reached its
+    /// limit (audited as `auth.lockout`). The attempt stays counted.
+    pub(crate) async fn failed(
+        &self,
+        pool: &PgPool,
+        ctx: &RequestContext,
+        failure: AuditEntry,
+    ) -> Result<(), DomainError> {
+        let mut tx = pool.begin().await?;
+        append_audit_entry(&mut tx, ctx, failure).await?;
+        let keys = [
+            (
+                "account",
+                Some(&self.account_key),
+                self.reserved.account_reserved,
+                ACCOUNT_LOCK_AFTER,
+            ),
+            (
+                "ip",
+                self.ip_key.as_ref(),
+                self.reserved.ip_reserved,
+                IP_LOCK_AFTER,
+            ),
+        ];
+        for (scope, key, reserved, limit) in keys {
+            let (Some(key), Some(reserved)) = (key, reserved) else {
+                continue;
+            };
+            if reserved < limit {
+                continue;
+            }
+            sqlx::query(
+                "UPDATE auth_throttle SET locked_until = now() + make_interval(secs => $3),
+                        failures = 0, window_start = now(), refused = 0
+                 WHERE scope = $1 AND key = $2",
+            )
+            .bind(scope)
+            .bind(key)
+            .bind(LOCK_SECS as f64)
+            .execute(&mut *tx)
+            .await?;
+            append_audit_entry(
+                &mut tx,
+                ctx,
+                AuditEntry::new("auth.lockout")
+                    .failure()
+                    .resource(format!("{scope}:{key}"))
+                    .meta("scope", scope)
+                    .meta("lock_secs", LOCK_SECS),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Whether the `n`-th refusal of a lock is audited: the 1st, 10th, 100th, ...
+pub(crate) fn is_sampled(n: i32) -> bool {
+    let mut k = 1;
+    while k < n {
+        k = k.saturating_mul(10);
+    }
+    k == n
+}
+
+/// Without a tenant hint, every sign-in verifies this many password hashes, whatever the
+/// address: the accounts with that address and, for the rest, a dummy hash. So the time
+/// an answer takes tells nothing about how many organisations an address belongs to, or
+/// whether it exists (SPEC §3). An address in more organisations than this signs in to
+/// the others through their own login page (`/t/{domain}/login`); the most recently used
+/// accounts are the ones checked. The checks run side by side on the hashing threads.
+pub const HINTLESS_VERIFICATIONS: usize = 3;
+
+/// The candidates whose hash `login`'s password matches, after exactly one verification
+/// with a tenant hint and [`HINTLESS_VERIFICATIONS`] without.
+async fn verify_candidates(
+    mut candidates: Vec<Candidate>,
+    login: &PasswordLogin,
+) -> Result<Vec<Candidate>, DomainError> {
+    let rounds = if login.tenant.is_some() {
+        1
+    } else {
+        HINTLESS_VERIFICATIONS
+    };
+    candidates.sort_by_key(|c| std::cmp::Reverse(c.last_login_at));
+    candidates.truncate(rounds);
+    let mut hashes: Vec<Option<String>> =
+        candidates.iter().map(|c| c.password_hash.clone()).collect();
+    // An account without a password costs a dummy verification like an unknown one.
+    hashes.resize(rounds, None);
+    let checks = hashes
+        .into_iter()
+        .map(|hash| verify_password(hash, &login.password));
+    let verdicts = futures_util::future::try_join_all(checks).await?;
+    let mut matched: Vec<Candidate> = candidates
+        .into_iter()
+        .zip(verdicts)
+        .filter_map(|(c, ok)| ok.then_some(c))
+        .collect();
+    matched.sort_by(|a, b| a.tenant_name.cmp(&b.tenant_name));
+    Ok(matched)
+}
+
+/// The audit entry of a failed password sign-in for `login`.
+fn login_failure(login: &PasswordLogin) -> AuditEntry {
+    AuditEntry::new("auth.login.failure")
+        .failure()
+        .actor(ActorType::User, None)
+        .resource(format!("email:{}", login.email.as_str().to_lowercase()))
+        .meta("method", "password")
+        .meta(
+            "tenant_hint",
+            login.tenant.as_ref().map(|t| t.as_str().to_owned()),
+        )
+}
+
+/// Checks an email and password. The attempt is counted against the account's and the
+/// IP's throttle before any hashing ([`Attempt`]); a wrong password keeps it counted and is
+/// audited, a right one takes it back. The caller records the success together with the
+/// session it creates.
 pub async fn verify_password_login(
     pool: &PgPool,
     ctx: &RequestContext,
@@ -136,60 +442,58 @@ pub async fn verify_password_login(
 ) -> Result<LoginOutcome, DomainError> {
     let account_key = login.email.as_str().to_lowercase();
     let ip_key = ctx.ip.map(|ip| ip.to_string());
-    // The throttle and the accounts in one round trip; both are read whatever they hold,
-    // so an unknown address costs what a known one does.
+    // The reservation and the accounts in one round trip; both are read whatever they
+    // hold, so an unknown address costs what a known one does.
     let rows: Vec<LookupRow> = sqlx::query_as(concat!(
-        "SELECT th.*, c.* FROM (",
-        throttle_counts!(),
-        ") th LEFT JOIN LATERAL (
-             SELECT u.id, u.tenant_id, u.role, u.status, u.password_hash,
+        reserve_attempt!(),
+        " SELECT r.*, c.* FROM r LEFT JOIN LATERAL (
+             SELECT u.id, u.tenant_id, u.role, u.status, u.password_hash, u.last_login_at,
                     t.name AS tenant_name, t.domain AS tenant_domain, t.status AS tenant_status
              FROM users u LEFT JOIN tenants t ON t.id = u.tenant_id
-             WHERE lower(u.email) = lower($4) AND u.status <> 'archived'
-               AND ($5::text IS NULL OR t.domain = $5)
-         ) c ON true
+             WHERE lower(u.email) = lower($6) AND u.status <> 'archived'
+               AND ($7::text IS NULL OR t.domain = $7)
+         ) c ON r.account_reserved IS NOT NULL
          ORDER BY c.tenant_name NULLS FIRST",
     ))
     .bind(&account_key)
     .bind(ip_key.as_deref())
     .bind(WINDOW_SECS as f64)
+    .bind(ACCOUNT_LOCK_AFTER)
+    .bind(IP_LOCK_AFTER)
     .bind(login.email.as_str())
     .bind(login.tenant.as_ref().map(TenantDomain::as_str))
     .fetch_all(pool)
     .await?;
-    let throttle = rows
-        .first()
-        .map(|r| r.throttle.state())
-        .unwrap_or_else(|| ThrottleCounts::default().state());
-    if let Some(retry_after_secs) = throttle.locked_for {
-        record_failure(pool, ctx, &login, None, "locked", false).await?;
-        return Err(DomainError::Locked {
-            message: format!(
-                "too many failed sign-ins; try again in {} minutes",
-                retry_after_secs.div_ceil(60)
-            ),
-            retry_after_secs,
-        });
+    let reserved = rows.first().map(|r| r.reserved).unwrap_or_default();
+    let attempt = Attempt {
+        account_key,
+        ip_key,
+        reserved,
+    };
+    if !reserved.admitted() {
+        return Err(attempt
+            .refuse_locked(pool, ctx, login_failure(&login))
+            .await?);
     }
-    if throttle.delay > Duration::ZERO {
-        tokio::time::sleep(throttle.delay).await;
+    let delay = attempt.delay();
+    if delay > Duration::ZERO {
+        tokio::time::sleep(delay).await;
     }
     let candidates: Vec<Candidate> = rows.into_iter().filter_map(LookupRow::candidate).collect();
 
-    let mut matched = Vec::new();
-    if candidates.is_empty() {
-        verify_password(None, &login.password).await?;
-    }
-    for c in candidates {
-        if verify_password(c.password_hash.clone(), &login.password).await? {
-            matched.push(c);
-        }
-    }
+    let matched = verify_candidates(candidates, &login).await?;
     if matched.is_empty() {
-        record_failure(pool, ctx, &login, None, "invalid_credentials", true).await?;
+        attempt
+            .failed(
+                pool,
+                ctx,
+                login_failure(&login).meta("reason", "invalid_credentials"),
+            )
+            .await?;
         return Err(DomainError::Unauthenticated(INVALID.into()));
     }
-
+    // The password is proven: the attempt was no guess.
+    attempt.succeeded(pool).await?;
     // The password is proven: the person may learn why their account cannot sign in.
     let mut usable = Vec::new();
     let mut refusal = None;
@@ -239,16 +543,13 @@ pub async fn verify_password_login(
         tx.commit().await?;
         return Err(DomainError::PermissionDenied(message.into()));
     }
-    if throttle.account_tracked {
-        clear_throttle(pool, &account_key).await?;
-    }
     if usable.len() == 1 {
         let c = usable.remove(0);
         return Ok(LoginOutcome::Authenticated {
             user_id: c.id,
             tenant_id: c.tenant_id,
             role: Role::parse(&c.role)?,
-            recent_failures: throttle.account_failures,
+            recent_failures: attempt.failures_before(),
         });
     }
     Ok(LoginOutcome::ChooseTenant(
@@ -326,91 +627,6 @@ pub async fn throttle_state(
         .fetch_one(pool)
         .await?;
     Ok(counts.state())
-}
-
-async fn clear_throttle(pool: &PgPool, account: &str) -> Result<(), DomainError> {
-    sqlx::query("DELETE FROM auth_throttle WHERE scope = 'account' AND key = $1")
-        .bind(account)
-        .execute(pool)
-        .await?;
-    Ok(())
-}
-
-/// Audits a failed attempt and, when it counts, adds it to both throttles, locking a key
-/// that reaches its limit (audited as `auth.lockout`).
-async fn record_failure(
-    pool: &PgPool,
-    ctx: &RequestContext,
-    login: &PasswordLogin,
-    user_id: Option<Uuid>,
-    reason: &str,
-    counts: bool,
-) -> Result<(), DomainError> {
-    let mut tx = pool.begin().await?;
-    append_audit_entry(
-        &mut tx,
-        ctx,
-        AuditEntry::new("auth.login.failure")
-            .failure()
-            .actor(ActorType::User, user_id)
-            .resource(format!("email:{}", login.email.as_str().to_lowercase()))
-            .meta("reason", reason)
-            .meta("method", "password")
-            .meta(
-                "tenant_hint",
-                login.tenant.as_ref().map(|t| t.as_str().to_owned()),
-            ),
-    )
-    .await?;
-    if counts {
-        let keys = [
-            (
-                "account",
-                Some(login.email.as_str().to_lowercase()),
-                ACCOUNT_LOCK_AFTER,
-            ),
-            ("ip", ctx.ip.map(|ip| ip.to_string()), IP_LOCK_AFTER),
-        ];
-        for (scope, key, limit) in keys {
-            let Some(key) = key else { continue };
-            let locked: bool = sqlx::query_scalar(
-                "INSERT INTO auth_throttle AS t (scope, key, failures, window_start) VALUES ($1, $2, 1, now())
-                 ON CONFLICT (scope, key) DO UPDATE SET
-                     failures = CASE WHEN t.window_start > now() - make_interval(secs => $4) THEN t.failures + 1 ELSE 1 END,
-                     window_start = CASE WHEN t.window_start > now() - make_interval(secs => $4) THEN t.window_start ELSE now() END
-                 RETURNING failures >= $3",
-            )
-            .bind(scope)
-            .bind(&key)
-            .bind(limit)
-            .bind(WINDOW_SECS as f64)
-            .fetch_one(&mut *tx)
-            .await?;
-            if locked {
-                sqlx::query(
-                    "UPDATE auth_throttle SET locked_until = now() + make_interval(secs => $3), failures = 0, window_start = now()
-                     WHERE scope = $1 AND key = $2",
-                )
-                .bind(scope)
-                .bind(&key)
-                .bind(LOCK_SECS as f64)
-                .execute(&mut *tx)
-                .await?;
-                append_audit_entry(
-                    &mut tx,
-                    ctx,
-                    AuditEntry::new("auth.lockout")
-                        .failure()
-                        .resource(format!("{scope}:{key}"))
-                        .meta("scope", scope)
-                        .meta("lock_secs", LOCK_SECS),
-                )
-                .await?;
-            }
-        }
-    }
-    tx.commit().await?;
-    Ok(())
 }
 
 /// What the sign-in page tells a person whose password was right but whose account
@@ -521,8 +737,14 @@ pub async fn begin_sign_in(
         .filter(|r| standing.enrolled || *r != RiskSignal::UntrustedDevice)
         .collect();
     let mut reasons: Vec<&'static str> = risk.iter().map(|r| r.as_str()).collect();
+    // Operators and auditors give their second factor at every sign-in: a trusted device
+    // never skips it for them (SPEC §3).
+    let platform = matches!(role, Role::Operator | Role::Auditor);
+    if standing.enrolled && platform && reasons.is_empty() {
+        reasons.push("platform_role");
+    }
     let next = if standing.enrolled {
-        if risk.is_empty() {
+        if risk.is_empty() && !platform {
             NextStep::Done
         } else {
             NextStep::SecondFactor
@@ -747,13 +969,18 @@ pub async fn sign_out(
     let Some((session_id, user_id, tenant_id)) = ended else {
         return Ok(false);
     };
+    // The applications this session signed in to lose its tokens.
+    let grants =
+        crate::oauth::revoke_session_tokens(&mut tx, crate::oauth::SessionTokens::Of(session_id))
+            .await?;
     append_audit_entry(
         &mut tx,
         ctx,
         AuditEntry::new("auth.logout")
             .tenant(tenant_id)
             .actor(ActorType::User, Some(user_id))
-            .resource(format!("session:{session_id}")),
+            .resource(format!("session:{session_id}"))
+            .meta("refresh_grants_revoked", grants),
     )
     .await?;
     tx.commit().await?;

@@ -649,11 +649,7 @@ impl TokenService {
                 ));
             }
         }
-        if !req.client.tenants.is_empty()
-            && !user
-                .tenant_id
-                .is_some_and(|t| req.client.tenants.iter().any(|(id, _)| *id == t))
-        {
+        if !req.client.admits_tenant(user.tenant_id) {
             return Err(OAuthError::new(
                 "access_denied",
                 "this application is not enabled for your organization",
@@ -793,6 +789,23 @@ impl TokenService {
                 _ => None,
             },
         };
+        // The tenant (a key's bound one included) must still be enabled for the
+        // application; an application with no tenants admits nobody unless it is marked
+        // for all tenants. A tenantless token of an application with several tenants names
+        // one per request, checked against its tenants then.
+        let admitted = match tenant_id {
+            Some(_) => client.admits_tenant(tenant_id),
+            None => client.all_tenants || !client.tenants.is_empty(),
+        };
+        if !admitted {
+            return Err(OAuthError::new(
+                "unauthorized_client",
+                match tenant_id {
+                    Some(_) => "the application is no longer enabled for that tenant",
+                    None => "the application is not enabled for any tenant; name one with 'tenant'",
+                },
+            ));
+        }
         if tenant_id.is_some_and(|t| self.tenant_suspended(t)) {
             return Err(OAuthError::new(
                 "unauthorized_client",
@@ -839,10 +852,20 @@ impl TokenService {
         family: Option<(Uuid, Uuid)>,
     ) -> Result<(TokenResponse, Uuid, Option<Uuid>), OAuthError> {
         let issued = now();
+        // Gatehouse's own API accepts a user's token only when the application was granted
+        // one of its scopes; a sign-in alone (openid, profile, ...) is no API credential.
+        let api_scoped = scope_list(&grant.scope)
+            .iter()
+            .any(|s| !OIDC_SCOPES.contains(s));
+        let aud = if api_scoped {
+            vec![self.settings.api_audience(), client.client_id.clone()]
+        } else {
+            vec![client.client_id.clone()]
+        };
         let claims = AccessClaims {
             iss: self.settings.issuer.clone(),
             sub: grant.user_id.to_string(),
-            aud: vec![self.settings.api_audience(), client.client_id.clone()],
+            aud,
             exp: (issued + ACCESS_TOKEN_TTL).unix_timestamp(),
             iat: issued.unix_timestamp(),
             jti: Uuid::new_v4(),
@@ -1264,8 +1287,8 @@ impl TokenService {
     }
 
     /// Verifies an ID token this service issued (for `id_token_hint` at logout); expiry
-    /// is not checked (OIDC RP-initiated logout §2). Returns (client_id, sid).
-    pub fn id_token_hint(&self, token: &str) -> Option<(String, Option<Uuid>)> {
+    /// is not checked (OIDC RP-initiated logout §2).
+    pub fn id_token_hint(&self, token: &str) -> Option<IdTokenHint> {
         let header = decode_header(token).ok()?;
         let keys = self.key_set().ok()?;
         let (alg, key) = keys.verifier(header.kid.as_deref()?)?;
@@ -1280,7 +1303,12 @@ impl TokenService {
             .get("sid")
             .and_then(Value::as_str)
             .and_then(|s| s.parse().ok());
-        Some((aud, sid))
+        let sub = claims.get("sub")?.as_str()?.parse().ok()?;
+        Some(IdTokenHint {
+            client_id: aud,
+            user_id: sub,
+            session_id: sid,
+        })
     }
 
     /// The discovery document (OIDC Discovery §3, RFC 8414).
@@ -1313,6 +1341,24 @@ impl TokenService {
             "request_uri_parameter_supported": false,
             "claims_parameter_supported": false,
         })
+    }
+}
+
+/// What a verified `id_token_hint` says: which application it was issued to, for whom
+/// and in which session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdTokenHint {
+    pub client_id: String,
+    pub user_id: Uuid,
+    pub session_id: Option<Uuid>,
+}
+
+impl IdTokenHint {
+    /// Whether the hint names the person and session being signed out: only then does it
+    /// stand for their wish to sign out (an attacker's own ID token must not end a
+    /// victim's session without asking).
+    pub fn matches(&self, user_id: Uuid, session_id: Uuid) -> bool {
+        self.user_id == user_id && self.session_id.is_none_or(|sid| sid == session_id)
     }
 }
 
@@ -1465,6 +1511,60 @@ pub async fn revoke_refresh_tokens(
         .execute(&mut *conn)
         .await?
         .rows_affected())
+}
+
+/// Whose application tokens [`revoke_session_tokens`] ends.
+#[derive(Debug, Clone, Copy)]
+pub enum SessionTokens {
+    /// The tokens one session started (its sign-out or revocation).
+    Of(Uuid),
+    /// Those of every session of a user but one ("sign out everywhere else", a password
+    /// change).
+    AllBut { user_id: Uuid, keep: Uuid },
+}
+
+/// Ends the refresh-token families the chosen sessions started (a family is bound to the
+/// session that signed in to the application) and every access token issued from them or
+/// from their authorization codes, inside the caller's transaction. Returns how many
+/// refresh tokens were revoked.
+pub async fn revoke_session_tokens(
+    conn: &mut PgConnection,
+    which: SessionTokens,
+) -> Result<u64, DomainError> {
+    let (user, session, only) = match which {
+        SessionTokens::Of(id) => (None, id, true),
+        SessionTokens::AllBut { user_id, keep } => (Some(user_id), keep, false),
+    };
+    // `only`: the tokens of session $2; otherwise user $1's tokens of any other session.
+    let rows: Vec<(bool, Option<Uuid>, Option<OffsetDateTime>)> = sqlx::query_as(
+        "WITH fam AS (
+             SELECT DISTINCT family_id FROM oauth_refresh_tokens
+             WHERE ($1::uuid IS NULL OR user_id = $1) AND coalesce(session_id = $2, false) = $3
+         ), revoked AS (
+             UPDATE oauth_refresh_tokens SET revoked_at = now()
+             WHERE family_id IN (SELECT family_id FROM fam) AND revoked_at IS NULL
+             RETURNING id
+         )
+         SELECT true, NULL::uuid, NULL::timestamptz FROM revoked
+         UNION ALL
+         SELECT false, access_jti, access_expires_at FROM oauth_refresh_tokens
+         WHERE family_id IN (SELECT family_id FROM fam) AND access_expires_at > now()
+         UNION ALL
+         SELECT false, issued_access_jti, issued_access_expires_at FROM oauth_authorization_codes
+         WHERE ($1::uuid IS NULL OR user_id = $1) AND coalesce(session_id = $2, false) = $3
+           AND issued_access_expires_at > now()",
+    )
+    .bind(user)
+    .bind(session)
+    .bind(only)
+    .fetch_all(&mut *conn)
+    .await?;
+    let access: Vec<(Uuid, OffsetDateTime)> = rows
+        .iter()
+        .filter_map(|(_, jti, exp)| jti.zip(*exp))
+        .collect();
+    revoke_access_tokens(conn, &access).await?;
+    Ok(rows.iter().filter(|r| r.0).count() as u64)
 }
 
 /// Ends every token of a user: refresh tokens revoked, access tokens refused. Called with

@@ -20,6 +20,12 @@ pub const RESET_LIFETIME: Duration = Duration::hours(1);
 /// same way but send nothing (mail bombing).
 pub const RESETS_PER_HOUR: i64 = 3;
 
+/// Reset requests per address and hour that are acted on (and audited); beyond them
+/// requests are answered alike and do nothing.
+pub const REQUESTS_PER_ACCOUNT: i32 = 10;
+/// Reset requests per client IP and hour that are acted on.
+pub const REQUESTS_PER_IP: i32 = 30;
+
 const GONE: &str = "this reset link has expired or was already used; ask for a new one";
 
 /// Sends a reset link to every active account with this address (in the hinted tenant
@@ -31,6 +37,48 @@ pub async fn request_password_reset(
     tenant: Option<&TenantDomain>,
     base_url: &str,
 ) -> Result<(), DomainError> {
+    // Requests per address and per IP within the hour, counted before anything else.
+    let (per_account, per_ip): (i32, Option<i32>) = sqlx::query_as(
+        "WITH a AS (
+             INSERT INTO auth_throttle AS t (scope, key, failures, window_start)
+             VALUES ('reset_account', $1, 1, now())
+             ON CONFLICT (scope, key) DO UPDATE SET
+                 failures = CASE WHEN t.window_start > now() - interval '1 hour' THEN t.failures + 1 ELSE 1 END,
+                 window_start = CASE WHEN t.window_start > now() - interval '1 hour' THEN t.window_start ELSE now() END
+             RETURNING failures
+         ), i AS (
+             INSERT INTO auth_throttle AS t (scope, key, failures, window_start)
+             SELECT 'reset_ip', $2, 1, now() WHERE $2::text IS NOT NULL
+             ON CONFLICT (scope, key) DO UPDATE SET
+                 failures = CASE WHEN t.window_start > now() - interval '1 hour' THEN t.failures + 1 ELSE 1 END,
+                 window_start = CASE WHEN t.window_start > now() - interval '1 hour' THEN t.window_start ELSE now() END
+             RETURNING failures
+         )
+         SELECT (SELECT failures FROM a), (SELECT failures FROM i)",
+    )
+    .bind(email.as_str().to_lowercase())
+    .bind(ctx.ip.map(|ip| ip.to_string()))
+    .fetch_one(pool)
+    .await?;
+    let excess = (per_account - REQUESTS_PER_ACCOUNT).max(per_ip.unwrap_or(0) - REQUESTS_PER_IP);
+    if excess > 0 {
+        // Answered like any other request; audited at the 1st, 10th, 100th... only.
+        if crate::login::is_sampled(excess) {
+            let mut tx = pool.begin().await?;
+            append_audit_entry(
+                &mut tx,
+                ctx,
+                AuditEntry::new("auth.password.reset.requested")
+                    .failure()
+                    .resource(format!("email:{}", email.as_str().to_lowercase()))
+                    .meta("reason", "throttled")
+                    .meta("refusals", excess),
+            )
+            .await?;
+            tx.commit().await?;
+        }
+        return Ok(());
+    }
     let accounts: Vec<(Uuid, Option<Uuid>, String, i64)> = sqlx::query_as(
         "SELECT u.id, u.tenant_id, u.email,
                 (SELECT count(*) FROM password_reset_tokens r

@@ -25,6 +25,22 @@ type Job = Box<dyn FnOnce() + Send>;
 /// async runtime is never blocked.
 struct HashingThreads {
     queue: Mutex<mpsc::Sender<Job>>,
+    /// Jobs queued and not yet started; past [`QUEUE_PER_THREAD`] × threads a new one is
+    /// refused (503) rather than queued behind minutes of work.
+    waiting: std::sync::atomic::AtomicUsize,
+    max_waiting: usize,
+}
+
+/// Jobs that may wait per hashing thread before new ones are refused.
+pub const QUEUE_PER_THREAD: usize = 16;
+
+/// Takes a waiting job off the count when it starts, or when it is dropped unstarted.
+struct Waiting(&'static std::sync::atomic::AtomicUsize);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 static THREADS: OnceLock<HashingThreads> = OnceLock::new();
@@ -63,9 +79,14 @@ impl HashingThreads {
         }
         Self {
             queue: Mutex::new(queue),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
+            max_waiting: threads.max(1) * QUEUE_PER_THREAD,
         }
     }
 }
+
+/// The refusal when the hashing queue is full.
+pub const BUSY: &str = "the server is busy; try again in a moment";
 
 fn threads() -> &'static HashingThreads {
     THREADS.get_or_init(|| {
@@ -83,16 +104,29 @@ fn argon2() -> Result<Argon2<'static>, DomainError> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
-/// Runs `work` on a hashing thread and waits for it without blocking the runtime.
+/// Runs `work` on a hashing thread and waits for it without blocking the runtime. A full
+/// queue answers [`DomainError::Unavailable`] at once (NFR-SEC-005: a flood of sign-ins
+/// cannot queue unbounded work); a job whose caller has gone (the request was cancelled)
+/// is skipped when its turn comes.
 async fn bounded<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, DomainError> {
+    use std::sync::atomic::Ordering;
+    let pool = threads();
+    if pool.waiting.fetch_add(1, Ordering::AcqRel) >= pool.max_waiting {
+        pool.waiting.fetch_sub(1, Ordering::AcqRel);
+        return Err(DomainError::Unavailable(BUSY.into()));
+    }
+    let waiting = Waiting(&pool.waiting);
     let (reply, answer) = tokio::sync::oneshot::channel();
     let job: Job = Box::new(move || {
+        drop(waiting);
+        if reply.is_closed() {
+            return;
+        }
         let _ = reply.send(work());
     });
-    threads()
-        .queue
+    pool.queue
         .lock()
         .map_err(|_| anyhow::anyhow!("password hashing queue poisoned"))?
         .send(job)

@@ -96,6 +96,18 @@ pub struct IssuedSession {
     pub expires_at: OffsetDateTime,
 }
 
+/// Why a session is pending: the password is proven and the second factor is still to
+/// come (CON-SEC-005).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PendingPurpose {
+    /// Give the account's second factor. Nothing else: above all, not enrol a new one,
+    /// or a password alone would beat the factor.
+    SecondFactor,
+    /// The account must use MFA and has no factor yet: enrol the first one.
+    Enrolment,
+}
+
 /// Who a valid session belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CurrentSession {
@@ -105,20 +117,53 @@ pub struct CurrentSession {
     pub role: Role,
     pub email: String,
     pub mfa_verified: bool,
+    /// Why the session is pending; `None` once it is full.
+    pub pending: Option<PendingPurpose>,
+    /// When the person authenticated (the session began; OIDC `auth_time`).
+    #[serde(with = "time::serde::rfc3339")]
+    pub authenticated_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
 }
 
-/// The INSERT of a new session, for an active user only, with its parameters `$1..$9`
+impl CurrentSession {
+    /// Whether this session may change the person's second factors (enrol an
+    /// authenticator app or a passkey, issue recovery codes): a full session, or a pending
+    /// one issued for enrolment while the account still has no confirmed factor. A
+    /// sign-in waiting for its second factor may not (CON-SEC-005).
+    pub async fn may_change_factors(&self, pool: &PgPool) -> Result<(), DomainError> {
+        if self.mfa_verified {
+            return Ok(());
+        }
+        let refused = || {
+            DomainError::PermissionDenied("finish signing in with your second factor first".into())
+        };
+        if self.pending != Some(PendingPurpose::Enrolment) {
+            return Err(refused());
+        }
+        if crate::mfa::has_confirmed_factor(pool, self.user_id).await? {
+            return Err(refused());
+        }
+        Ok(())
+    }
+}
+
+/// The INSERT of a new session, for an active user only (a pending one records its
+/// [`PendingPurpose`]: enrolment exactly when the account has no confirmed factor), with its parameters `$1..$9`
 /// bound by [`SessionDraft::bind`]. A statement may embed it as a CTE (the one-statement
 /// sign-in in `login`).
 macro_rules! session_insert {
     () => {
         "INSERT INTO sessions (id, token_hash, user_id, tenant_id, expires_at, idle_timeout_secs,
-                               mfa_verified_at, auth_methods, ip, user_agent)
+                               mfa_verified_at, pending_purpose, auth_methods, ip, user_agent)
          SELECT $1, $2, u.id, u.tenant_id, now() + make_interval(secs => $3),
                 coalesce(t.session_idle_timeout_secs, $4),
-                CASE WHEN $5 THEN now() END, $6, $7::inet, $8
+                CASE WHEN $5 THEN now() END,
+                CASE WHEN $5 THEN NULL
+                     WHEN EXISTS (SELECT 1 FROM mfa_totp m WHERE m.user_id = u.id AND m.confirmed_at IS NOT NULL)
+                       OR EXISTS (SELECT 1 FROM webauthn_credentials w WHERE w.user_id = u.id)
+                     THEN 'second_factor' ELSE 'enrolment' END,
+                $6, $7::inet, $8
          FROM users u LEFT JOIN tenants t ON t.id = u.tenant_id
          WHERE u.id = $9 AND u.status = 'active'"
     };
@@ -206,6 +251,8 @@ struct SessionRow {
     user_status: String,
     tenant_status: Option<String>,
     mfa_verified: bool,
+    pending_purpose: Option<String>,
+    created_at: OffsetDateTime,
     expires_at: OffsetDateTime,
     revoked: bool,
     idle: bool,
@@ -222,7 +269,7 @@ pub async fn authenticate_session(
         || DomainError::Unauthenticated("your session has ended; please sign in again".into());
     let row: Option<SessionRow> = sqlx::query_as(
         "SELECT s.id, s.user_id, s.tenant_id, u.role, u.email, u.status AS user_status,
-                t.status AS tenant_status, s.mfa_verified_at IS NOT NULL AS mfa_verified, s.expires_at,
+                t.status AS tenant_status, s.mfa_verified_at IS NOT NULL AS mfa_verified, s.pending_purpose, s.created_at, s.expires_at,
                 s.revoked_at IS NOT NULL OR s.expires_at <= now() AS revoked,
                 s.last_seen_at + make_interval(secs => s.idle_timeout_secs) <= now() AS idle,
                 s.last_seen_at <= now() - make_interval(secs => $2) AS needs_touch
@@ -259,6 +306,12 @@ pub async fn authenticate_session(
         role: Role::parse(&row.role)?,
         email: row.email,
         mfa_verified: row.mfa_verified,
+        // An unknown or missing purpose is the stricter one.
+        pending: (!row.mfa_verified).then_some(match row.pending_purpose.as_deref() {
+            Some("enrolment") => PendingPurpose::Enrolment,
+            _ => PendingPurpose::SecondFactor,
+        }),
+        authenticated_at: row.created_at,
         expires_at: row.expires_at,
     })
 }
@@ -304,7 +357,10 @@ async fn revoke_where(
     let refresh_tokens = match scope {
         RevokeScope::User(user) => crate::oauth::revoke_user_tokens(conn, user).await?,
         RevokeScope::Tenant(tenant) => crate::oauth::revoke_tenant_tokens(conn, tenant).await?,
-        RevokeScope::Session(_) => 0,
+        RevokeScope::Session(session) => {
+            crate::oauth::revoke_session_tokens(conn, crate::oauth::SessionTokens::Of(session))
+                .await?
+        }
     };
     if count > 0 || refresh_tokens > 0 {
         let tenant_id = tenant.or_else(|| tenants.first().copied().flatten());

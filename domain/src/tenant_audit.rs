@@ -1,11 +1,16 @@
 //! A tenant's own audit trail for its owners and admins (SPEC §8; FR-LOG-001,
 //! `TenantAuditRead`): newest first, filtered by action prefix, actor email, outcome and
-//! time, in cursor pages for the console and as a row stream for the CSV download. Only
-//! the tenant's rows, whoever asks.
+//! time, in cursor pages for the console and in larger keyset pages for the CSV download.
+//! Only the tenant's rows, whoever asks.
+//!
+//! Every read is one short query on the pool: a connection is held while a page is read,
+//! never across pages, so a download that a slow (or stalled) client drains page by page
+//! cannot keep a connection from everyone else (security issue item 7).
 
 use crate::permissions::{Actor, Permission};
 use crate::DomainError;
 use futures_util::stream::BoxStream;
+use futures_util::TryStreamExt;
 use serde::Serialize;
 use sqlx::PgPool;
 use time::OffsetDateTime;
@@ -134,6 +139,35 @@ impl AuditQuery {
     }
 }
 
+/// Up to `limit` matching rows after the position `after` (`(recorded_at, id)` of the last
+/// row already read), newest first: the one keyset query behind every read of the trail.
+async fn rows_after(
+    pool: &PgPool,
+    tenant_id: Uuid,
+    q: &AuditQuery,
+    after: Option<(OffsetDateTime, Uuid)>,
+    limit: i64,
+) -> Result<Vec<AuditRecord>, sqlx::Error> {
+    static PAGE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "{SELECT} AND ($7::timestamptz IS NULL OR (l.recorded_at, l.id) < ($7, $8))
+              ORDER BY l.recorded_at DESC, l.id DESC LIMIT $9"
+        )
+    });
+    sqlx::query_as(PAGE.as_str())
+        .bind(tenant_id)
+        .bind(prefix(q.action_prefix.as_deref()))
+        .bind(crate::contains_pattern(q.actor.as_deref()))
+        .bind(q.outcome.as_deref())
+        .bind(q.from)
+        .bind(q.until)
+        .bind(after.map(|a| a.0))
+        .bind(after.map(|a| a.1))
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+}
+
 /// One page, newest first.
 pub async fn tenant_audit_page(
     pool: &PgPool,
@@ -149,21 +183,7 @@ pub async fn tenant_audit_page(
         ));
     }
     let after = q.cursor.as_deref().map(crate::cursor::decode).transpose()?;
-    let mut data: Vec<AuditRecord> = sqlx::query_as(&format!(
-        "{SELECT} AND ($7::timestamptz IS NULL OR (l.recorded_at, l.id) < ($7, $8))
-          ORDER BY l.recorded_at DESC, l.id DESC LIMIT $9"
-    ))
-    .bind(tenant_id)
-    .bind(prefix(q.action_prefix.as_deref()))
-    .bind(crate::contains_pattern(q.actor.as_deref()))
-    .bind(q.outcome.as_deref())
-    .bind(q.from)
-    .bind(q.until)
-    .bind(after.map(|a| a.0))
-    .bind(after.map(|a| a.1))
-    .bind(q.limit + 1)
-    .fetch_all(pool)
-    .await?;
+    let mut data = rows_after(pool, tenant_id, &q, after, q.limit + 1).await?;
     let next_cursor = if data.len() as i64 > q.limit {
         data.truncate(q.limit as usize);
         data.last()
@@ -174,24 +194,78 @@ pub async fn tenant_audit_page(
     Ok(AuditPage { data, next_cursor })
 }
 
-/// Every matching row, newest first, as a stream (the CSV download: constant memory).
+/// Rows per page of the CSV download: large enough that a page is one cheap round trip,
+/// small enough that a page in memory stays small.
+pub const EXPORT_PAGE_ROWS: i64 = 500;
+
+/// The CSV download's walk through a tenant's trail, newest first, in pages of
+/// [`EXPORT_PAGE_ROWS`]. Made only by [`AuditExport::start`], which checks the permission
+/// and the filters without touching the database, so a refusal comes before anything is
+/// sent. Each [`AuditExport::next_page`] is its own short query: between pages no
+/// connection is held. The whole filtered trail is read (the query's `cursor` and `limit`
+/// are the console's and are ignored); rows recorded after the first page are not
+/// included, since they sort before the position already reached.
+#[derive(Debug, Clone)]
+pub struct AuditExport {
+    tenant_id: Uuid,
+    query: AuditQuery,
+    after: Option<(OffsetDateTime, Uuid)>,
+    finished: bool,
+}
+
+impl AuditExport {
+    pub fn start(actor: &Actor, tenant_id: Uuid, query: AuditQuery) -> Result<Self, DomainError> {
+        check(actor, tenant_id, &query)?;
+        Ok(Self {
+            tenant_id,
+            query,
+            after: None,
+            finished: false,
+        })
+    }
+
+    /// The next page; empty once every row has been read.
+    pub async fn next_page(&mut self, pool: &PgPool) -> Result<Vec<AuditRecord>, DomainError> {
+        Ok(self.next_rows(pool).await?)
+    }
+
+    async fn next_rows(&mut self, pool: &PgPool) -> Result<Vec<AuditRecord>, sqlx::Error> {
+        if self.finished {
+            return Ok(Vec::new());
+        }
+        let rows = rows_after(
+            pool,
+            self.tenant_id,
+            &self.query,
+            self.after,
+            EXPORT_PAGE_ROWS,
+        )
+        .await?;
+        self.finished = (rows.len() as i64) < EXPORT_PAGE_ROWS;
+        if let Some(last) = rows.last() {
+            self.after = Some((last.recorded_at, last.id));
+        }
+        Ok(rows)
+    }
+}
+
+/// Every matching row, newest first, as a stream read in [`AuditExport`] pages (constant
+/// memory, and no connection held between pages).
 pub fn tenant_audit_rows<'a>(
     pool: &'a PgPool,
     actor: &Actor,
     tenant_id: Uuid,
     q: &'a AuditQuery,
 ) -> Result<BoxStream<'a, Result<AuditRecord, sqlx::Error>>, DomainError> {
-    check(actor, tenant_id, q)?;
-    static ROWS: std::sync::LazyLock<String> =
-        std::sync::LazyLock::new(|| format!("{SELECT} ORDER BY l.recorded_at DESC, l.id DESC"));
-    Ok(sqlx::query_as::<_, AuditRecord>(ROWS.as_str())
-        .bind(tenant_id)
-        .bind(prefix(q.action_prefix.as_deref()))
-        .bind(crate::contains_pattern(q.actor.as_deref()))
-        .bind(q.outcome.clone())
-        .bind(q.from)
-        .bind(q.until)
-        .fetch(pool))
+    let export = AuditExport::start(actor, tenant_id, q.clone())?;
+    let pages = futures_util::stream::try_unfold(export, move |mut export| async move {
+        let rows = export.next_rows(pool).await?;
+        Ok::<_, sqlx::Error>((!rows.is_empty()).then(|| {
+            let rows = futures_util::stream::iter(rows.into_iter().map(Ok::<_, sqlx::Error>));
+            (rows, export)
+        }))
+    });
+    Ok(Box::pin(pages.try_flatten()))
 }
 
 /// The recent audit entries about one of a tenant's users (their own actions and those on

@@ -30,6 +30,8 @@ pub enum Subject {
     Application(Uuid),
     /// An API key (OAuth client).
     Client(String),
+    /// An application's tokens for one tenant (the tenant was taken off it).
+    ApplicationTenant(Uuid, Uuid),
 }
 
 impl Subject {
@@ -39,6 +41,7 @@ impl Subject {
             Subject::User(_) => "user",
             Subject::Application(_) => "application",
             Subject::Client(_) => "client",
+            Subject::ApplicationTenant(..) => "application_tenant",
         }
     }
 
@@ -46,6 +49,7 @@ impl Subject {
         match self {
             Subject::Tenant(id) | Subject::User(id) | Subject::Application(id) => id.to_string(),
             Subject::Client(id) => id.clone(),
+            Subject::ApplicationTenant(app, tenant) => format!("{app}/{tenant}"),
         }
     }
 
@@ -55,6 +59,10 @@ impl Subject {
             "user" => Subject::User(id.parse().ok()?),
             "application" => Subject::Application(id.parse().ok()?),
             "client" => Subject::Client(id.to_owned()),
+            "application_tenant" => {
+                let (app, tenant) = id.split_once('/')?;
+                Subject::ApplicationTenant(app.parse().ok()?, tenant.parse().ok()?)
+            }
             _ => return None,
         })
     }
@@ -176,6 +184,9 @@ impl Denylist {
             || t.user_id.is_some_and(|id| cut(Subject::User(id)))
             || t.application_id
                 .is_some_and(|id| cut(Subject::Application(id)))
+            || t.application_id
+                .zip(t.tenant_id)
+                .is_some_and(|(app, tenant)| cut(Subject::ApplicationTenant(app, tenant)))
             || (!self.cutoffs.is_empty() && cut(Subject::Client(t.client_id.to_owned())))
     }
 

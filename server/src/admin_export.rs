@@ -1,7 +1,21 @@
 //! `GET /admin/audit.csv` (FR-LOG-002 for a tenant's own trail): the Tenant Administration
-//! audit log's current filter as CSV, streamed row by row (constant memory), for the
-//! signed-in owner or admin, only their tenant's rows. Cells that a spreadsheet would run as
-//! a formula (= + - @, tab, CR) are prefixed with a quote.
+//! audit log's current filter as CSV, for the signed-in owner or admin, only their
+//! tenant's rows. Cells that a spreadsheet would run as a formula (= + - @, tab, CR) are
+//! prefixed with a quote.
+//!
+//! A download must not let one tenant's admin starve everyone else (security issue item 7),
+//! so:
+//! - rows are read in keyset pages ([`AuditExport`]), each its own short query; a database
+//!   connection is held while a page is read, never while the client is waited on;
+//! - at most [`GLOBAL_EXPORTS`] downloads run at once, [`TENANT_EXPORTS`] per tenant;
+//!   beyond that the answer is 429 with `Retry-After`;
+//! - a client that takes nothing for [`IDLE_DEADLINE`] loses its download and its places.
+//!
+//! The places belong to the task that writes the body, so they are given back when it ends
+//! for any reason: the file is complete, the client went away, the client stalled past the
+//! deadline, or the database failed. The per-tenant count is a small map of counters
+//! rather than a semaphore per tenant, so a tenant's entry disappears with its last
+//! download instead of the map growing with every tenant that ever downloaded.
 
 use crate::passkeys::Caller;
 use crate::state::AppState;
@@ -11,13 +25,123 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use futures_util::StreamExt;
+use bytes::Bytes;
 use gatehouse_domain::permissions::Actor;
-use gatehouse_domain::tenant_audit::{tenant_audit_rows, AuditQuery, AuditRecord};
+use gatehouse_domain::tenant_audit::{AuditExport, AuditQuery, AuditRecord};
+use gatehouse_domain::DomainError;
 use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::Poll;
+use std::time::Duration;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tracing::Instrument;
+use uuid::Uuid;
+
+/// Downloads running at once, all tenants together.
+pub const GLOBAL_EXPORTS: usize = 8;
+/// Downloads running at once for one tenant.
+pub const TENANT_EXPORTS: usize = 2;
+/// How long the body waits for the client to take the next chunk before it gives up.
+pub const IDLE_DEADLINE: Duration = Duration::from_secs(30);
+/// `Retry-After` of a refused download, in seconds.
+const RETRY_AFTER_SECS: &str = "60";
+/// Body chunks are about this large (many rows each, not one row each).
+const CHUNK_BYTES: usize = 64 * 1024;
+/// Chunks written ahead of the client.
+const CHUNKS_AHEAD: usize = 4;
+
+const HEADER_LINE: &str = "\"occurred_at\",\"action\",\"outcome\",\"actor_type\",\"actor\",\"resource\",\"request_id\",\"metadata\"\r\n";
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/admin/audit.csv", get(download))
+}
+
+/// The admission of downloads: a global semaphore and a count per tenant. Lives in
+/// `AppState`; cloning shares the same places.
+#[derive(Clone)]
+pub struct ExportLimits(Arc<Places>);
+
+struct Places {
+    global: Arc<Semaphore>,
+    per_tenant: usize,
+    running: Mutex<HashMap<Uuid, usize>>,
+}
+
+impl Places {
+    fn running(&self) -> MutexGuard<'_, HashMap<Uuid, usize>> {
+        // The map is consistent after every statement, so a panic elsewhere leaves it usable.
+        self.running.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl ExportLimits {
+    pub fn new(global: usize, per_tenant: usize) -> Self {
+        Self(Arc::new(Places {
+            global: Arc::new(Semaphore::new(global)),
+            per_tenant,
+            running: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// A place for one more download of `tenant`, or `None` when its tenant or the server
+    /// is at its limit. The place is given back when the permit is dropped.
+    pub fn try_admit(&self, tenant: Uuid) -> Option<ExportPermit> {
+        let tenant_place = TenantPlace::take(&self.0, tenant)?;
+        let global = self.0.global.clone().try_acquire_owned().ok()?;
+        Some(ExportPermit {
+            _global: global,
+            _tenant: tenant_place,
+        })
+    }
+}
+
+impl Default for ExportLimits {
+    fn default() -> Self {
+        Self::new(GLOBAL_EXPORTS, TENANT_EXPORTS)
+    }
+}
+
+/// One running download's places (global and its tenant's).
+pub struct ExportPermit {
+    _global: OwnedSemaphorePermit,
+    _tenant: TenantPlace,
+}
+
+struct TenantPlace {
+    places: Arc<Places>,
+    tenant: Uuid,
+}
+
+impl TenantPlace {
+    fn take(places: &Arc<Places>, tenant: Uuid) -> Option<Self> {
+        let mut running = places.running();
+        let now = running.get(&tenant).copied().unwrap_or(0);
+        if now >= places.per_tenant {
+            return None;
+        }
+        running.insert(tenant, now + 1);
+        Some(Self {
+            places: places.clone(),
+            tenant,
+        })
+    }
+}
+
+impl Drop for TenantPlace {
+    fn drop(&mut self) {
+        let mut running = self.places.running();
+        let left = running
+            .get(&self.tenant)
+            .copied()
+            .unwrap_or(0)
+            .saturating_sub(1);
+        if left == 0 {
+            running.remove(&self.tenant);
+        } else {
+            running.insert(self.tenant, left);
+        }
+    }
 }
 
 /// The filters of the audit-log page (all optional; dates are UTC days).
@@ -31,7 +155,7 @@ pub struct Filters {
 }
 
 impl Filters {
-    fn query(&self) -> Result<AuditQuery, gatehouse_domain::DomainError> {
+    fn query(&self) -> Result<AuditQuery, DomainError> {
         AuditQuery::from_filters(
             self.action.as_deref(),
             self.actor.as_deref(),
@@ -72,45 +196,69 @@ fn line(r: &AuditRecord) -> String {
     out
 }
 
-/// The signed-in person behind the request's session cookie (second factor done).
-async fn signed_in(state: &AppState, caller: &Caller) -> Option<Actor> {
-    let token = caller.session_token(state)?;
-    let session = gatehouse_domain::sessions::authenticate_session(&state.pool, &token)
-        .await
-        .ok()?;
-    session.mfa_verified.then_some(Actor {
-        user_id: session.user_id,
-        tenant_id: session.tenant_id,
-        role: session.role,
-    })
+/// The signed-in person behind the request's session cookie (second factor done); `None`
+/// without a usable session. A failure to check the session is an error, not a sign-out.
+async fn signed_in(state: &AppState, caller: &Caller) -> Result<Option<Actor>, DomainError> {
+    let Some(token) = caller.session_token(state) else {
+        return Ok(None);
+    };
+    match gatehouse_domain::sessions::authenticate_session(&state.pool, &token).await {
+        Ok(session) => Ok(session.mfa_verified.then_some(Actor {
+            user_id: session.user_id,
+            tenant_id: session.tenant_id,
+            role: session.role,
+        })),
+        Err(DomainError::Unauthenticated(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
-/// A refusal as plain text with its status.
-fn refusal(e: gatehouse_domain::DomainError) -> Response {
-    use gatehouse_domain::DomainError as E;
-    let status = match e {
-        E::PermissionDenied(_) => StatusCode::FORBIDDEN,
-        E::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        _ => StatusCode::NOT_FOUND,
-    };
-    let message = match &e {
-        E::Validation(details) => details
-            .iter()
-            .map(|d| format!("{} {}", d.field, d.message))
-            .collect::<Vec<_>>()
-            .join("; "),
-        other => other.to_string(),
-    };
-    (status, message).into_response()
+/// A domain error as plain text with its status; anything unexpected is logged here and
+/// answered without detail.
+fn failure(e: DomainError) -> Response {
+    match e {
+        DomainError::Unauthenticated(_) => {
+            (StatusCode::UNAUTHORIZED, "Please sign in.").into_response()
+        }
+        DomainError::PermissionDenied(message) => (StatusCode::FORBIDDEN, message).into_response(),
+        DomainError::NotFound(what) => {
+            (StatusCode::NOT_FOUND, format!("{what} not found")).into_response()
+        }
+        DomainError::Validation(details) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            details
+                .iter()
+                .map(|d| format!("{} {}", d.field, d.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+            .into_response(),
+        DomainError::Unavailable(reason) => {
+            tracing::warn!(reason = %reason, "audit CSV download unavailable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, RETRY_AFTER_SECS)],
+                "The download is not available right now; try again in a minute.",
+            )
+                .into_response()
+        }
+        other => {
+            tracing::error!(error = format!("{other:#}"), "audit CSV download failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "The download failed.").into_response()
+        }
+    }
 }
 
+#[tracing::instrument(skip_all)]
 async fn download(
     State(state): State<AppState>,
     caller: Caller,
     Query(filters): Query<Filters>,
 ) -> Response {
-    let Some(actor) = signed_in(&state, &caller).await else {
-        return (StatusCode::UNAUTHORIZED, "Please sign in.").into_response();
+    let actor = match signed_in(&state, &caller).await {
+        Ok(Some(actor)) => actor,
+        Ok(None) => return (StatusCode::UNAUTHORIZED, "Please sign in.").into_response(),
+        Err(e) => return failure(e),
     };
     let Some(tenant) = actor.tenant_id else {
         return (
@@ -119,17 +267,32 @@ async fn download(
         )
             .into_response();
     };
-    let query = match filters.query() {
-        Ok(q) => q,
-        Err(e) => return refusal(e),
+    // Refusals come before admission, so a caller who may not download is told so, and
+    // before the stream starts, so each is a proper status.
+    let mut export = match filters
+        .query()
+        .and_then(|query| AuditExport::start(&actor, tenant, query))
+    {
+        Ok(export) => export,
+        Err(e) => return failure(e),
     };
-    // Checked before the stream starts, so a refusal is a proper status.
-    if let Err(e) = tenant_audit_rows(&state.pool, &actor, tenant, &query) {
-        return refusal(e);
-    }
-    let pool = state.pool.clone();
-    let rows = async_stream_rows(pool, actor, tenant, query);
-    let mut response = Response::new(Body::from_stream(rows));
+    let Some(permit) = state.exports.try_admit(tenant) else {
+        tracing::info!(%tenant, "audit CSV download refused: too many running");
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, RETRY_AFTER_SECS)],
+            "Too many downloads are running; try again in a minute.",
+        )
+            .into_response();
+    };
+    // The first page is read before answering, so a database failure is a 500 rather than
+    // a download that breaks off at once.
+    let first = match export.next_page(&state.pool).await {
+        Ok(rows) => rows,
+        Err(e) => return failure(e),
+    };
+    let body = csv_body(state.pool.clone(), export, first, permit);
+    let mut response = Response::new(body);
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -143,46 +306,120 @@ async fn download(
     response
 }
 
-/// The header line, then one line per row; a database failure mid-way ends the download
-/// with an error (the client sees a truncated transfer, never a partial file as complete).
-fn async_stream_rows(
-    pool: sqlx::PgPool,
-    actor: Actor,
-    tenant: uuid::Uuid,
-    query: AuditQuery,
-) -> impl futures_util::Stream<Item = Result<String, std::io::Error>> + Send + 'static {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(64);
-    tokio::spawn(async move {
-        let head = "\"occurred_at\",\"action\",\"outcome\",\"actor_type\",\"actor\",\"resource\",\"request_id\",\"metadata\"\r\n";
-        if tx.send(Ok(head.to_owned())).await.is_err() {
-            return;
-        }
-        let Ok(mut rows) = tenant_audit_rows(&pool, &actor, tenant, &query) else {
-            return;
-        };
-        while let Some(row) = rows.next().await {
-            let item = row.map(|r| line(&r)).map_err(|e| {
-                tracing::error!(error = %e, "audit CSV download failed");
-                std::io::Error::other("the download failed")
-            });
-            let failed = item.is_err();
-            if tx.send(item).await.is_err() || failed {
-                return;
-            }
-        }
-    });
-    tokio_stream_from(rx)
+/// What the writer hands the body: a chunk, or the mark that the file is complete.
+enum Piece {
+    Data(Bytes),
+    End,
 }
 
-fn tokio_stream_from(
-    mut rx: tokio::sync::mpsc::Receiver<Result<String, std::io::Error>>,
-) -> impl futures_util::Stream<Item = Result<String, std::io::Error>> + Send + 'static {
-    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+/// Why the writer stopped before the end (already logged where it happened).
+struct Stopped;
+
+/// The body: a task writes the header line and one line per row into a short channel,
+/// page by page, holding the download's places until it ends.
+fn csv_body(
+    pool: sqlx::PgPool,
+    mut export: AuditExport,
+    first: Vec<AuditRecord>,
+    permit: ExportPermit,
+) -> Body {
+    let (tx, rx) = mpsc::channel::<Piece>(CHUNKS_AHEAD);
+    tokio::spawn(
+        async move {
+            let _places = permit;
+            // Each way of stopping early has been logged already; the body tells the
+            // client by breaking off.
+            let _ = write_csv(&pool, &mut export, first, &tx).await;
+        }
+        .instrument(tracing::Span::current()),
+    );
+    Body::from_stream(csv_stream(rx))
+}
+
+async fn write_csv(
+    pool: &sqlx::PgPool,
+    export: &mut AuditExport,
+    first: Vec<AuditRecord>,
+    tx: &mpsc::Sender<Piece>,
+) -> Result<(), Stopped> {
+    let mut chunk = String::with_capacity(CHUNK_BYTES * 2);
+    chunk.push_str(HEADER_LINE);
+    let mut page = first;
+    while !page.is_empty() {
+        for record in &page {
+            chunk.push_str(&line(record));
+            if chunk.len() >= CHUNK_BYTES {
+                let full = std::mem::replace(&mut chunk, String::with_capacity(CHUNK_BYTES * 2));
+                deliver(tx, Piece::Data(Bytes::from(full))).await?;
+            }
+        }
+        // The client has taken everything but the last partial chunk: only now is the
+        // next page read, its connection returned before anything waits on the client.
+        page = export.next_page(pool).await.map_err(|e| {
+            tracing::error!(
+                error = format!("{e:#}"),
+                "audit CSV download failed mid-way"
+            );
+            Stopped
+        })?;
+    }
+    if !chunk.is_empty() {
+        deliver(tx, Piece::Data(Bytes::from(chunk))).await?;
+    }
+    deliver(tx, Piece::End).await
+}
+
+/// Hands one piece to the body, waiting at most [`IDLE_DEADLINE`] for the client to make
+/// room.
+async fn deliver(tx: &mpsc::Sender<Piece>, piece: Piece) -> Result<(), Stopped> {
+    match tokio::time::timeout(IDLE_DEADLINE, tx.send(piece)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => {
+            tracing::debug!("audit CSV download abandoned by the client");
+            Err(Stopped)
+        }
+        Err(_) => {
+            tracing::info!(
+                idle_secs = IDLE_DEADLINE.as_secs(),
+                "audit CSV download ended: the client took nothing for too long"
+            );
+            Err(Stopped)
+        }
+    }
+}
+
+/// The chunks as the response body. If the writer stops without the end mark, the body
+/// ends with an error, so the transfer breaks off: the client sees a truncated download,
+/// never a partial file passed off as complete.
+fn csv_stream(
+    mut rx: mpsc::Receiver<Piece>,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+    let mut over = false;
+    futures_util::stream::poll_fn(move |cx| {
+        if over {
+            return Poll::Ready(None);
+        }
+        match rx.poll_recv(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Piece::Data(bytes))) => Poll::Ready(Some(Ok(bytes))),
+            Poll::Ready(Some(Piece::End)) => {
+                over = true;
+                Poll::Ready(None)
+            }
+            Poll::Ready(None) => {
+                over = true;
+                Poll::Ready(Some(Err(std::io::Error::other(
+                    "the download stopped before the end",
+                ))))
+            }
+        }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures_util::StreamExt;
 
     #[test]
     fn cells_are_quoted_and_formulas_neutralised() {
@@ -190,5 +427,48 @@ mod tests {
         assert_eq!(cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
         assert_eq!(cell("-1+2"), "\"'-1+2\"");
         assert_eq!(cell("@SUM(A1)"), "\"'@SUM(A1)\"");
+    }
+
+    #[test]
+    fn downloads_are_admitted_up_to_the_tenant_and_the_global_limit() {
+        let limits = ExportLimits::new(3, 2);
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let a1 = limits.try_admit(a).unwrap();
+        let a2 = limits.try_admit(a).unwrap();
+        assert!(limits.try_admit(a).is_none(), "the tenant's limit");
+        let _b1 = limits.try_admit(b).unwrap();
+        assert!(limits.try_admit(b).is_none(), "the global limit");
+        // A refusal by the global limit does not keep the tenant's place.
+        assert_eq!(limits.0.running().get(&b), Some(&1));
+        drop(a1);
+        let _b2 = limits.try_admit(b).unwrap();
+        assert!(limits.try_admit(a).is_none());
+        drop(a2);
+        assert!(
+            limits.0.running().get(&a).is_none(),
+            "no entry once none runs"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_body_the_writer_abandons_breaks_off_instead_of_ending() {
+        let (tx, rx) = mpsc::channel(4);
+        tx.send(Piece::Data(Bytes::from_static(b"a")))
+            .await
+            .unwrap();
+        drop(tx);
+        let mut body = std::pin::pin!(csv_stream(rx));
+        assert_eq!(
+            body.next().await.unwrap().unwrap(),
+            Bytes::from_static(b"a")
+        );
+        assert!(body.next().await.unwrap().is_err());
+        assert!(body.next().await.is_none());
+
+        let (tx, rx) = mpsc::channel(4);
+        tx.send(Piece::End).await.unwrap();
+        drop(tx);
+        let mut body = std::pin::pin!(csv_stream(rx));
+        assert!(body.next().await.is_none(), "a complete file ends cleanly");
     }
 }

@@ -36,6 +36,10 @@ pub enum AppCommand {
         /// A tenant (domain) the application may act for (repeatable).
         #[arg(long = "tenant")]
         tenants: Vec<String>,
+        /// Act for every tenant (platform tooling). Without it, and without --tenant, the
+        /// application admits nobody.
+        #[arg(long)]
+        all_tenants: bool,
     },
     /// List the applications.
     List,
@@ -99,6 +103,7 @@ pub async fn run_app(settings: &Settings, cmd: AppCommand) -> Result<()> {
                 post_logout_redirect_uris,
                 grants,
                 tenants,
+                all_tenants,
             } => {
                 let input = ApplicationInput {
                     name: Some(name),
@@ -107,6 +112,7 @@ pub async fn run_app(settings: &Settings, cmd: AppCommand) -> Result<()> {
                     post_logout_redirect_uris: Some(post_logout_redirect_uris),
                     grant_types: (!grants.is_empty()).then_some(grants),
                     tenants: Some(tenants),
+                    all_tenants: Some(all_tenants),
                 };
                 json!(
                     applications::register_application(&mut tx, &ctx, None, input)

@@ -28,6 +28,30 @@ pub struct Settings {
     )]
     pub addr: SocketAddr,
 
+    /// Address of the Prometheus `/metrics` listener, kept off the public port (loopback by
+    /// default; scrape it from the host or a sidecar). `off` disables it.
+    #[arg(
+        long,
+        env = "GATEHOUSE_METRICS_ADDR",
+        default_value = "127.0.0.1:9464",
+        global = true
+    )]
+    pub metrics_addr: String,
+
+    /// Proxies (CIDRs or addresses, comma separated) whose `Forwarded` / `X-Forwarded-For`
+    /// headers name the client. From any other peer those headers are ignored.
+    #[arg(long, env = "GATEHOUSE_TRUSTED_PROXIES", global = true)]
+    pub trusted_proxies: Option<String>,
+
+    /// PEM certificate chain: with GATEHOUSE_TLS_KEY, Gatehouse serves HTTPS itself
+    /// (TLS 1.2+) and sends HSTS.
+    #[arg(long, env = "GATEHOUSE_TLS_CERT", global = true, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of GATEHOUSE_TLS_CERT.
+    #[arg(long, env = "GATEHOUSE_TLS_KEY", global = true, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
     /// The URL users reach Gatehouse at (issuer, links in emails). Default: http://localhost:{port}.
     #[arg(long, env = "GATEHOUSE_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
@@ -171,13 +195,24 @@ impl Settings {
     pub fn public_url(&self) -> String {
         match &self.public_url {
             Some(url) => url.trim_end_matches('/').to_owned(),
+            None if self.tls_cert.is_some() => format!("https://localhost:{}", self.addr.port()),
             None => format!("http://localhost:{}", self.addr.port()),
         }
     }
 
-    /// HSTS is sent when users reach Gatehouse over HTTPS.
+    /// HSTS is sent when users reach Gatehouse over HTTPS (served here, or by the proxy).
     pub fn serves_https(&self) -> bool {
-        self.public_url().starts_with("https://")
+        self.tls_cert.is_some() || self.public_url().starts_with("https://")
+    }
+
+    /// The metrics listener's address; `None` when switched off.
+    pub fn metrics_listener(&self) -> Result<Option<SocketAddr>, String> {
+        match self.metrics_addr.trim() {
+            "" | "off" | "none" => Ok(None),
+            raw => raw.parse().map(Some).map_err(|_| {
+                format!("GATEHOUSE_METRICS_ADDR '{raw}' is not an address like 127.0.0.1:9464")
+            }),
+        }
     }
 }
 

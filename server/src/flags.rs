@@ -121,6 +121,31 @@ impl FlagCache {
 pub struct Flags {
     cell: OnceCell<Arc<FlagCache>>,
     pool: PgPool,
+    /// Open change streams per caller (API key or user).
+    streams: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
+}
+
+/// Change streams one caller (an API key, or a user) may hold open at once: a leaked
+/// key cannot pin down the server with idle connections (NFR-SEC-005).
+pub const STREAMS_PER_CALLER: usize = 20;
+
+/// One open change stream, counted against its caller until dropped.
+pub struct StreamSlot {
+    caller: String,
+    streams: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.streams.lock() {
+            if let Some(n) = open.get_mut(&self.caller) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    open.remove(&self.caller);
+                }
+            }
+        }
+    }
 }
 
 impl Flags {
@@ -128,7 +153,22 @@ impl Flags {
         Self {
             cell: OnceCell::new(),
             pool,
+            streams: Arc::default(),
         }
+    }
+
+    /// A place for one more change stream of `caller`, or `None` at the cap.
+    pub fn open_stream(&self, caller: &str) -> Option<StreamSlot> {
+        let mut open = self.streams.lock().ok()?;
+        let n = open.entry(caller.to_owned()).or_default();
+        if *n >= STREAMS_PER_CALLER {
+            return None;
+        }
+        *n += 1;
+        Some(StreamSlot {
+            caller: caller.to_owned(),
+            streams: self.streams.clone(),
+        })
     }
 
     pub async fn get(&self) -> Arc<FlagCache> {

@@ -91,6 +91,8 @@ pub fn spawn_mailer(pool: PgPool, settings: &Settings) -> Result<Mailer> {
 struct Worker {
     from: Mailbox,
     delivery: Delivery,
+    /// Keep delivered bodies for the dev mailbox (demo mode only).
+    keep_bodies: bool,
 }
 
 /// Why an attempt failed, already free of secrets.
@@ -123,7 +125,11 @@ impl Worker {
                 Delivery::Files { dir }
             }
         };
-        Ok(Self { from, delivery })
+        Ok(Self {
+            from,
+            delivery,
+            keep_bodies: settings.demo,
+        })
     }
 
     async fn run(self, pool: PgPool, mut stop: watch::Receiver<bool>) {
@@ -184,7 +190,7 @@ impl Worker {
         match result {
             Ok(()) => {
                 metrics::counter!("gatehouse_emails_total", "outcome" => "sent").increment(1);
-                match email::mark_mail_sent(pool, mail.id).await {
+                match email::mark_mail_sent(pool, mail.id, self.keep_bodies).await {
                     Ok(()) => {
                         tracing::info!(outbox_id = %mail.id, template = %mail.template, "mail delivered")
                     }

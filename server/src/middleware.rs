@@ -52,7 +52,9 @@ pub async fn request_context(mut req: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| route_group(req.uri().path()));
-    let span = tracing::info_span!("request", request_id = %id, method = %method, path = %req.uri().path());
+    // The route template, never the raw path: paths carry link tokens
+    // (`/reset-password/{token}`, `/invite/{token}`, `/verify-email/{token}`).
+    let span = tracing::info_span!("request", request_id = %id, method = %method_label(&method), route = %route);
     let started = Instant::now();
     let mut response = next.run(req).instrument(span.clone()).await;
     let elapsed = started.elapsed();
@@ -90,7 +92,8 @@ pub async fn request_context(mut req: Request, next: Next) -> Response {
     response
 }
 
-/// The method as a label, without an allocation for the standard ones.
+/// The method as a label: the standard ones by name, any other as `OTHER`, so made-up
+/// methods cannot grow the number of series without bound.
 fn method_label(method: &axum::http::Method) -> metrics::SharedString {
     use axum::http::Method;
     let known = match *method {
@@ -101,7 +104,9 @@ fn method_label(method: &axum::http::Method) -> metrics::SharedString {
         Method::DELETE => "DELETE",
         Method::HEAD => "HEAD",
         Method::OPTIONS => "OPTIONS",
-        _ => return metrics::SharedString::from(method.to_string()),
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "OTHER",
     };
     metrics::SharedString::const_str(known)
 }
@@ -124,6 +129,7 @@ fn status_label(status: u16) -> metrics::SharedString {
         429 => "429",
         500 => "500",
         503 => "503",
+        // Statuses are 100..=999 by construction: a bounded set either way.
         _ => return metrics::SharedString::from(status.to_string()),
     };
     metrics::SharedString::const_str(known)

@@ -1,5 +1,6 @@
 //! Operations endpoints: `/healthz` (the process runs), `/readyz` (the database answers
-//! and every migration is applied; 503 otherwise) and `/metrics` (Prometheus).
+//! and every migration is applied; 503 otherwise) and `/metrics` (Prometheus), the last
+//! on a listener of its own (`GATEHOUSE_METRICS_ADDR`), never on the public port.
 
 use crate::state::AppState;
 use axum::extract::State;
@@ -17,7 +18,11 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_text))
+}
+
+/// The metrics listener's router: `/metrics` only.
+pub fn metrics_router() -> Router<AppState> {
+    Router::new().route("/metrics", get(metrics_text))
 }
 
 async fn healthz() -> impl IntoResponse {

@@ -249,11 +249,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
                 .extensions
                 .get::<RequestId>()
                 .map(|id| id.as_str().to_owned()),
-            // Present when served with connect info (always, outside unit tests).
+            // The resolved client (behind trusted proxies, the forwarded one); the peer
+            // when served with connect info only (unit tests).
             ip: parts
                 .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip()),
+                .get::<gatehouse_app::sessions::ssr::ClientIp>()
+                .map(|c| c.0)
+                .or_else(|| {
+                    parts
+                        .extensions
+                        .get::<ConnectInfo<SocketAddr>>()
+                        .map(|ConnectInfo(addr)| addr.ip())
+                }),
             user_agent: parts
                 .headers
                 .get(USER_AGENT)

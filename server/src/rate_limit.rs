@@ -135,6 +135,29 @@ impl RateLimits {
 tokio::task_local! {
     /// The decision of the request being served, set by whoever checked it.
     static DECISION: Cell<Option<Decision>>;
+    /// The client IP of the request being served, and whether its allowance was counted.
+    static CLIENT: (Option<IpAddr>, Cell<bool>);
+}
+
+/// Counts a request whose token is missing or does not verify against its client IP's
+/// allowance, as a request without a token: a made-up `Authorization` header buys no
+/// exemption from the anonymous limit. `Err` (429) when over it.
+pub fn admit_unverified(state: &AppState) -> Result<(), ApiError> {
+    let ip = CLIENT
+        .try_with(|(ip, counted)| {
+            let first = !counted.replace(true);
+            ip.filter(|_| first)
+        })
+        .ok()
+        .flatten();
+    let Some(decision) = ip.and_then(|ip| state.rate_limits.check_anonymous(ip)) else {
+        return Ok(());
+    };
+    let _ = DECISION.try_with(|d| d.set(Some(decision)));
+    match decision.retry_after_secs {
+        Some(_) => Err(too_many(decision)),
+        None => Ok(()),
+    }
 }
 
 /// Records a token's check for this request's headers; `Err` (429) when over the limit.
@@ -185,14 +208,11 @@ fn add_headers(response: &mut Response, d: Decision) {
 /// ([`admit_token`]); the answer gets the headers of whichever check was made.
 pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let mut decision = None;
-    if !req
+    let ip = client_ip(&req);
+    let anonymous = !req
         .headers()
-        .contains_key(axum::http::header::AUTHORIZATION)
-    {
-        let ip = req
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip());
+        .contains_key(axum::http::header::AUTHORIZATION);
+    if anonymous {
         if let Some(d) = ip.and_then(|ip| state.rate_limits.check_anonymous(ip)) {
             if d.retry_after_secs.is_some() {
                 let mut response = too_many(d).into_response();
@@ -202,15 +222,26 @@ pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> R
             decision = Some(d);
         }
     }
-    DECISION
-        .scope(Cell::new(decision), async move {
-            let mut response = next.run(req).await;
-            if let Some(d) = DECISION.with(Cell::get) {
-                add_headers(&mut response, d);
-            }
-            response
+    let served = DECISION.scope(Cell::new(decision), async move {
+        let mut response = next.run(req).await;
+        if let Some(d) = DECISION.with(Cell::get) {
+            add_headers(&mut response, d);
+        }
+        response
+    });
+    CLIENT.scope((ip, Cell::new(anonymous)), served).await
+}
+
+/// The client's IP, as resolved from the peer and the trusted proxies.
+fn client_ip(req: &Request) -> Option<IpAddr> {
+    req.extensions()
+        .get::<gatehouse_app::sessions::ssr::ClientIp>()
+        .map(|c| c.0)
+        .or_else(|| {
+            req.extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip())
         })
-        .await
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use secrecy::ExposeSecret;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
+use std::future::IntoFuture;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -126,6 +127,11 @@ pub fn leptos_options(settings: &Settings) -> LeptosOptions {
 
 pub fn app_state(settings: Settings, pool: PgPool, keys: MasterKeys) -> Result<AppState> {
     let keys = Arc::new(keys);
+    let trusted_proxies = match settings.trusted_proxies.as_deref() {
+        Some(list) => crate::client_ip::TrustedProxies::parse(list)
+            .map_err(|e| anyhow::anyhow!("GATEHOUSE_TRUSTED_PROXIES: {e}"))?,
+        None => crate::client_ip::TrustedProxies::default(),
+    };
     Ok(AppState::new(crate::state::Inner {
         leptos_options: leptos_options(&settings),
         tokens: Arc::new(crate::tokens::Tokens::new(
@@ -139,6 +145,8 @@ pub fn app_state(settings: Settings, pool: PgPool, keys: MasterKeys) -> Result<A
             settings.rate_limit_user,
             settings.rate_limit_anonymous,
         ),
+        exports: crate::admin_export::ExportLimits::default(),
+        trusted_proxies: Arc::new(trusted_proxies),
         pool,
         keys,
         metrics: ops::metrics_handle()?,
@@ -190,7 +198,16 @@ pub fn router(state: AppState) -> Router {
             security_headers,
         ))
         .layer(axum::middleware::from_fn(request_context))
+        .layer(axum::middleware::from_fn_with_state(
+            state.trusted_proxies.clone(),
+            crate::client_ip::resolve,
+        ))
         .with_state(state)
+}
+
+/// The metrics listener's application (`GATEHOUSE_METRICS_ADDR`).
+pub fn metrics_router(state: AppState) -> Router {
+    ops::metrics_router().with_state(state)
 }
 
 /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
@@ -220,8 +237,23 @@ async fn serve_with(settings: Settings, pool: PgPool, keys: MasterKeys) -> Resul
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await
         .with_context(|| format!("binding {}", settings.addr))?;
+    let metrics_addr = settings
+        .metrics_listener()
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let metrics_listener = match metrics_addr {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding the metrics listener {addr}"))?,
+        ),
+        None => None,
+    };
     let url = settings.public_url();
     let demo = settings.demo;
+    let tls = match (&settings.tls_cert, &settings.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::tls::load_config(cert, key)?),
+        _ => None,
+    };
     let state = app_state(settings, pool.clone(), keys)?;
     // Signing keys, the denylist and its listener: ready before the first request.
     state
@@ -233,15 +265,28 @@ async fn serve_with(settings: Settings, pool: PgPool, keys: MasterKeys) -> Resul
     let mailer = crate::mailer::spawn_mailer(pool.clone(), &state.settings)?;
     tokio::spawn(maintain_audit_partitions(pool));
     tokio::spawn(forget_idle_rate_limits(state.clone()));
+    let metrics = metrics_listener.map(|listener| {
+        tracing::info!(addr = ?metrics_addr, "metrics listening");
+        tokio::spawn(axum::serve(listener, metrics_router(state.clone())).into_future())
+    });
     print_banner(&url, demo, &state.settings.data_dir);
     tracing::info!(%url, "gatehouse listening");
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("serving HTTP")?;
+    match tls {
+        Some(config) => {
+            tracing::info!("serving HTTPS (TLS 1.2+)");
+            crate::tls::serve_tls(listener, config, router(state), shutdown_signal()).await?;
+        }
+        None => axum::serve(
+            listener,
+            router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?,
+    }
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     mailer.stop().await;
     tracing::info!("gatehouse stopped");
     Ok(())
@@ -270,13 +315,23 @@ async fn demo_application(pool: &PgPool, settings: &Settings) -> Result<()> {
             "redirect_uri": DEMO_REDIRECT_URI,
         });
         std::fs::create_dir_all(&settings.data_dir)?;
-        std::fs::write(&path, serde_json::to_vec_pretty(&body)?)
-            .with_context(|| format!("writing {}", path.display()))?;
+        // Created 0600: the secret is never readable by others, not even for a moment.
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
         #[cfg(unix)]
         {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+            options.mode(0o600);
+            // An older file keeps its mode on open: narrow it first.
+            if path.exists() {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+            }
         }
+        use std::io::Write as _;
+        options
+            .open(&path)
+            .and_then(|mut f| f.write_all(&serde_json::to_vec_pretty(&body)?))
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
 }

@@ -26,6 +26,10 @@ pub struct Inner {
     pub flags: Arc<crate::flags::Flags>,
     /// Rate limits of /api and /ofrep (SPEC §9).
     pub rate_limits: crate::rate_limit::RateLimits,
+    /// Places for running audit CSV downloads (global and per tenant).
+    pub exports: crate::admin_export::ExportLimits,
+    /// The proxies whose forwarding headers name the client (`GATEHOUSE_TRUSTED_PROXIES`).
+    pub trusted_proxies: Arc<crate::client_ip::TrustedProxies>,
 }
 
 impl AppState {

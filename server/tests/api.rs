@@ -152,7 +152,12 @@ async fn metrics_count_requests_by_route_and_status(pool: PgPool) {
         .send()
         .await
         .unwrap();
-    let res = app.client.get(app.url("/metrics")).send().await.unwrap();
+    let res = app
+        .client
+        .get(format!("{}/metrics", app.metrics_base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let text = res.text().await.unwrap();
     assert!(

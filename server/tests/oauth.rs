@@ -205,6 +205,8 @@ async fn an_oidc_client_completes_every_flow(pool: PgPool) {
         .add_scope(Scope::new("email".into()))
         .add_scope(Scope::new("profile".into()))
         .add_scope(Scope::new("offline_access".into()))
+        // An API scope: the user's token is then also good for Gatehouse's API.
+        .add_scope(Scope::new("flag:read".into()))
         .add_extra_param("organization", "acme")
         .set_pkce_challenge(challenge)
         .url();
@@ -803,4 +805,359 @@ async fn operators_manage_applications_over_rest_and_a_disabled_one_stops_at_onc
         .await
         .unwrap();
     assert_eq!(audited, 3);
+}
+
+// ---- attacks of the security review (CON-SEC-007, SPEC §2-§4) ------------------------------
+
+/// The authorization code flow for a signed-in browser, by hand: returns the token body.
+async fn code_flow(app: &TestApp, browser: &mut Browser<'_>, seed: &Seed, scope: &str) -> Value {
+    let verifier = "a-long-enough-code-verifier-for-pkce-0123456789";
+    let challenge = {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(sha2::Sha256::digest(verifier.as_bytes()))
+    };
+    let res = browser
+        .get(&app.url(&format!(
+            "/authorize?response_type=code&client_id={}&redirect_uri={}&scope={}&code_challenge={challenge}&code_challenge_method=S256&state=s&nonce=n",
+            seed.client_id,
+            urlencode(REDIRECT),
+            urlencode(scope)
+        )))
+        .await;
+    let callback = location(&res);
+    assert!(callback.starts_with(REDIRECT), "{callback}");
+    let code = query_of(&callback)["code"].clone();
+    let (status, _, body) = token_request(
+        app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", verifier),
+        ],
+        Some((&seed.client_id, &seed.secret)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+async fn session_id_of(pool: &PgPool, browser: &Browser<'_>) -> Uuid {
+    let token = browser
+        .cookie
+        .as_deref()
+        .unwrap()
+        .trim_start_matches("gatehouse_session=");
+    gatehouse_domain::sessions::authenticate_session(pool, token)
+        .await
+        .unwrap()
+        .session_id
+}
+
+async fn refresh(app: &TestApp, seed: &Seed, token: &str) -> (StatusCode, Value) {
+    let (status, _, body) = token_request(
+        app,
+        &[("grant_type", "refresh_token"), ("refresh_token", token)],
+        Some((&seed.client_id, &seed.secret)),
+    )
+    .await;
+    (status, body)
+}
+
+/// Item 6: after a password change (or "sign out everywhere else") from one session, the
+/// tokens another session handed to an application die with it: its refresh token is
+/// refused and its access token stops passing the API. The current session's stay.
+/// Signing a session out ends its families too.
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn a_password_change_ends_the_other_sessions_application_tokens(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let seed = seed(&pool, ALL_GRANTS, USER_SCOPES).await;
+    let scope = "openid offline_access flag:read";
+    // The thief's browser, signed in with a stolen password, and the owner's own.
+    let mut thief = Browser {
+        app: &app,
+        cookie: None,
+    };
+    thief.sign_in("ann@acme.test", PASSWORD, "/").await;
+    let stolen = code_flow(&app, &mut thief, &seed, scope).await;
+    let mut owner = Browser {
+        app: &app,
+        cookie: None,
+    };
+    owner.sign_in("ann@acme.test", PASSWORD, "/").await;
+    let kept = code_flow(&app, &mut owner, &seed, scope).await;
+    assert_eq!(
+        me(&app, stolen["access_token"].as_str().unwrap())
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    let ann: Uuid = sqlx::query_scalar("SELECT id FROM users WHERE email = 'ann@acme.test'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    gatehouse_domain::account::change_password(
+        &pool,
+        &RequestContext::default(),
+        ann,
+        session_id_of(&pool, &owner).await,
+        &SecretString::from(PASSWORD.to_owned()),
+        &SecretString::from("Another-Quartz-Lantern-77!".to_owned()),
+    )
+    .await
+    .unwrap();
+    assert!(refused_soon(&app, stolen["access_token"].as_str().unwrap()).await);
+    let (status, body) = refresh(&app, &seed, stolen["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "invalid_grant");
+    // The owner's session and its tokens go on.
+    assert_eq!(
+        me(&app, kept["access_token"].as_str().unwrap())
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let (status, renewed) = refresh(&app, &seed, kept["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{renewed}");
+
+    // Signing out ends what that session started.
+    let token = owner.cookie.clone().unwrap();
+    gatehouse_domain::login::sign_out(
+        &pool,
+        &RequestContext::default(),
+        token.trim_start_matches("gatehouse_session="),
+    )
+    .await
+    .unwrap();
+    assert!(refused_soon(&app, renewed["access_token"].as_str().unwrap()).await);
+    let (status, _) = refresh(&app, &seed, renewed["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+/// Item 11: an attacker's own ID token as `id_token_hint` does not sign a victim out
+/// without asking; the victim's own does.
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn logout_with_someone_elses_id_token_asks_first(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let seed = seed(&pool, ALL_GRANTS, USER_SCOPES).await;
+    let mut tx = pool.begin().await.unwrap();
+    create_user(
+        &mut tx,
+        &RequestContext::default(),
+        None,
+        NewUser {
+            tenant_id: Some(seed.tenant_id),
+            email: Email::parse("eve@acme.test").unwrap(),
+            name: None,
+            role: Role::User,
+            status: UserStatus::Active,
+            password: Some(SecretString::from(PASSWORD.to_owned())),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let mut eve = Browser {
+        app: &app,
+        cookie: None,
+    };
+    eve.sign_in("eve@acme.test", PASSWORD, "/").await;
+    let eves = code_flow(&app, &mut eve, &seed, "openid").await;
+    let mut victim = Browser {
+        app: &app,
+        cookie: None,
+    };
+    victim.sign_in("ann@acme.test", PASSWORD, "/").await;
+    let victims = code_flow(&app, &mut victim, &seed, "openid").await;
+
+    // The lure: a link to the logout endpoint with Eve's token.
+    let lure = |hint: &str| {
+        app.url(&format!(
+            "/auth/logout?id_token_hint={hint}&post_logout_redirect_uri={}",
+            urlencode(REDIRECT)
+        ))
+    };
+    let res = victim.get(&lure(eves["id_token"].as_str().unwrap())).await;
+    assert_eq!(location(&res), "/logout", "the victim is asked to confirm");
+    session_id_of(&pool, &victim).await; // still signed in
+                                         // The victim's own application signs them out at once.
+    let res = victim
+        .get(&lure(victims["id_token"].as_str().unwrap()))
+        .await;
+    assert!(location(&res).starts_with(REDIRECT));
+    assert!(victim.cookie.is_none(), "the session cookie is cleared");
+}
+
+/// Item 14: `prompt=login` and `max_age` make a signed-in person authenticate again
+/// (OIDC Core 3.1.2.1); with `prompt=none` a stale sign-in is `login_required`.
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn prompt_login_and_max_age_ask_for_a_fresh_sign_in(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let seed = seed(&pool, ALL_GRANTS, USER_SCOPES).await;
+    let mut browser = Browser {
+        app: &app,
+        cookie: None,
+    };
+    browser.sign_in("ann@acme.test", PASSWORD, "/").await;
+    let authorize = |extra: &str| {
+        app.url(&format!(
+            "/authorize?response_type=code&client_id={}&redirect_uri={}&scope=openid&code_challenge={}&code_challenge_method=S256&state=s{extra}",
+            seed.client_id,
+            urlencode(REDIRECT),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        ))
+    };
+    // A fresh session passes max_age=60; prompt=login still signs in again.
+    let res = browser.get(&authorize("&max_age=60")).await;
+    assert!(location(&res).starts_with(REDIRECT));
+    let res = browser.get(&authorize("&prompt=login")).await;
+    let login = location(&res);
+    assert!(login.starts_with("/login?return_to="), "{login}");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let res = browser.get(&authorize("&max_age=0&prompt=none")).await;
+    assert_eq!(query_of(&location(&res))["error"], "login_required");
+    let res = browser.get(&authorize("&max_age=0")).await;
+    let login = location(&res);
+    assert!(login.starts_with("/login?return_to="), "{login}");
+    // Signing in again satisfies the request: the code comes.
+    let return_to = query_of(&app.url(&login))["return_to"].clone();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let res = browser.sign_in("ann@acme.test", PASSWORD, &return_to).await;
+    let back = location(&res);
+    let res = browser.get(&app.url(&back)).await;
+    assert!(location(&res).starts_with(REDIRECT), "{}", location(&res));
+    let res = browser.get(&authorize("&max_age=x")).await;
+    assert_eq!(query_of(&location(&res))["error"], "invalid_request");
+}
+
+/// Item 12: taking a tenant off an application cuts it off: the key bound to that tenant
+/// is revoked and the tokens the application held for it stop working. An application
+/// with no tenants admits nobody unless it is marked for all tenants.
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn removing_a_tenant_from_an_application_cuts_it_off(pool: PgPool) {
+    use gatehouse_domain::applications::update_application;
+    let app = spawn_app(pool.clone()).await;
+    let seed = seed(&pool, ALL_GRANTS, &["flag:read"]).await;
+    let ctx = RequestContext::default();
+    let mut tx = pool.begin().await.unwrap();
+    provision_tenant(
+        &mut tx,
+        &ctx,
+        None,
+        NewTenant {
+            name: DisplayName::parse("Globex").unwrap(),
+            domain: TenantDomain::parse("globex").unwrap(),
+            plan: Plan::Pro,
+        },
+    )
+    .await
+    .unwrap();
+    update_application(
+        &mut tx,
+        &ctx,
+        None,
+        seed.app_id,
+        ApplicationInput {
+            tenants: Some(vec!["acme".into(), "globex".into()]),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let globex_key = issue_key(
+        &mut tx,
+        &ctx,
+        None,
+        seed.app_id,
+        KeyInput {
+            scopes: vec!["flag:read".into()],
+            tenant: Some("globex".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let globex = Seed {
+        client_id: globex_key.key.id.clone(),
+        secret: globex_key.secret.expose_secret().to_owned(),
+        app_id: seed.app_id,
+        tenant_id: seed.tenant_id,
+    };
+    let held = cc_token(&app, &globex).await;
+    let named = {
+        let (status, _, body) = token_request(
+            &app,
+            &[("grant_type", "client_credentials"), ("tenant", "globex")],
+            Some((&seed.client_id, &seed.secret)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["access_token"].as_str().unwrap().to_owned()
+    };
+    let acme_token = cc_token(&app, &seed).await;
+
+    let mut tx = pool.begin().await.unwrap();
+    update_application(
+        &mut tx,
+        &ctx,
+        None,
+        seed.app_id,
+        ApplicationInput {
+            tenants: Some(vec!["acme".into()]),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert!(refused_soon(&app, &held).await, "the bound key's token");
+    assert!(refused_soon(&app, &named).await, "a token named for globex");
+    assert_eq!(me(&app, &acme_token).await.status(), StatusCode::OK);
+    let (status, _, body) = token_request(
+        &app,
+        &[("grant_type", "client_credentials")],
+        Some((&globex.client_id, &globex.secret)),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the bound key is revoked: {body}"
+    );
+
+    // No tenants at all: nobody is admitted.
+    let mut tx = pool.begin().await.unwrap();
+    update_application(
+        &mut tx,
+        &ctx,
+        None,
+        seed.app_id,
+        ApplicationInput {
+            tenants: Some(vec![]),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let mut refused = false;
+    for _ in 0..30 {
+        let (status, _, body) = token_request(
+            &app,
+            &[("grant_type", "client_credentials")],
+            Some((&seed.client_id, &seed.secret)),
+        )
+        .await;
+        if status != StatusCode::OK {
+            assert_eq!(body["error"], "unauthorized_client", "{body}");
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(refused, "an application without tenants admits nobody");
 }

@@ -190,7 +190,7 @@ async fn sent_mail_is_not_claimed_again(pool: PgPool) {
     .await;
     let claimed = claim_due_mail(&pool, 10, LEASE).await.unwrap();
     assert_eq!(claimed.len(), 1);
-    mark_mail_sent(&pool, id).await.unwrap();
+    mark_mail_sent(&pool, id, true).await.unwrap();
     let sent = get_outbox_entry(&pool, id).await.unwrap();
     assert_eq!(sent.status, "sent");
     assert!(sent.sent_at.is_some());

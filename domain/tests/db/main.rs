@@ -21,6 +21,7 @@ mod flags;
 mod mfa;
 mod passkeys;
 mod password_policy;
+mod security;
 mod tokens;
 mod universal_login;
 mod user_admin;

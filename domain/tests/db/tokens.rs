@@ -232,8 +232,8 @@ impl Fixture {
         &self,
         token: &str,
     ) -> Result<Arc<gatehouse_domain::oauth::AccessClaims>, TokenRejection> {
-        self.svc
-            .verify_access_token(token, Some(&format!("{ISSUER}/api")))
+        // Any audience: a sign-in-only user token is not for Gatehouse's API (below).
+        self.svc.verify_access_token(token, None)
     }
 }
 
@@ -248,6 +248,12 @@ async fn authorization_code_with_pkce_issues_access_id_and_refresh_tokens(pool: 
     let code = f.code().await;
     let tokens = f.exchange(&code, VERIFIER, REDIRECT).await.unwrap();
     let claims = f.verify(&tokens.access_token).unwrap();
+    // Granted no API scope, the token is the application's, not an API credential.
+    assert!(!claims.aud.iter().any(|a| a == &format!("{ISSUER}/api")));
+    assert!(f
+        .svc
+        .verify_access_token(&tokens.access_token, Some(&format!("{ISSUER}/api")))
+        .is_err());
     assert_eq!(claims.sub, f.user.id.to_string());
     assert_eq!(claims.tenant_id, Some(f.tenant.id));
     assert_eq!(claims.roles, ["admin"]);

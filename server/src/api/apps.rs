@@ -53,8 +53,8 @@ async fn me(bearer: Bearer) -> impl IntoResponse {
     }))
 }
 
-fn operator(bearer: &Bearer) -> Result<Actor, ApiError> {
-    bearer.require_user_with(Permission::ApplicationsManage)
+fn operator(bearer: &Bearer, scope: &str) -> Result<Actor, ApiError> {
+    bearer.require_user_with(scope, Permission::ApplicationsManage)
 }
 
 fn app_id(raw: &str) -> Result<Uuid, ApiError> {
@@ -65,7 +65,7 @@ async fn list(
     State(state): State<AppState>,
     bearer: Bearer,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = operator(&bearer)?;
+    let actor = operator(&bearer, "apps:read")?;
     let apps = applications::list_applications(&state.pool, Some(&actor)).await?;
     Ok(Json(json!({"data": apps, "next_cursor": null})))
 }
@@ -79,6 +79,7 @@ struct AppBody {
     post_logout_redirect_uris: Option<Vec<String>>,
     grant_types: Option<Vec<String>>,
     tenants: Option<Vec<String>>,
+    all_tenants: Option<bool>,
 }
 
 impl From<AppBody> for ApplicationInput {
@@ -92,6 +93,7 @@ impl From<AppBody> for ApplicationInput {
             post_logout_redirect_uris: b.post_logout_redirect_uris,
             grant_types: b.grant_types,
             tenants: b.tenants,
+            all_tenants: b.all_tenants,
         }
     }
 }
@@ -102,7 +104,7 @@ async fn register(
     bearer: Bearer,
     ApiJson(body): ApiJson<AppBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = operator(&bearer)?;
+    let actor = operator(&bearer, "apps:write")?;
     let mut tx = state.pool.begin().await?;
     let app =
         applications::register_application(&mut tx, &caller.ctx, Some(&actor), body.into()).await?;
@@ -115,7 +117,7 @@ async fn show(
     bearer: Bearer,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = operator(&bearer)?;
+    let actor = operator(&bearer, "apps:read")?;
     Ok(Json(
         applications::get_application(&state.pool, Some(&actor), app_id(&id)?).await?,
     ))
@@ -128,7 +130,7 @@ async fn update(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<AppBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = operator(&bearer)?;
+    let actor = operator(&bearer, "apps:write")?;
     let id = app_id(&id)?;
     let mut tx = state.pool.begin().await?;
     let app = applications::update_application(&mut tx, &caller.ctx, Some(&actor), id, body.into())
@@ -145,7 +147,7 @@ async fn set_status(
     id: String,
     active: bool,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = operator(&bearer)?;
+    let actor = operator(&bearer, "apps:write")?;
     let id = app_id(&id)?;
     let mut tx = state.pool.begin().await?;
     let app = applications::set_application_status(&mut tx, &caller.ctx, Some(&actor), id, active)
@@ -178,7 +180,7 @@ async fn keys(
     bearer: Bearer,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = operator(&bearer)?;
+    let actor = operator(&bearer, "apps:read")?;
     let keys = applications::list_keys(&state.pool, Some(&actor), app_id(&id)?).await?;
     Ok(Json(json!({"data": keys, "next_cursor": null})))
 }
@@ -215,7 +217,7 @@ async fn issue_key(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<KeyBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = operator(&bearer)?;
+    let actor = operator(&bearer, "apps:write")?;
     let id = app_id(&id)?;
     let expires_at = match body
         .expires_at
@@ -248,7 +250,7 @@ async fn revoke_key(
     bearer: Bearer,
     Path((id, key_id)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = operator(&bearer)?;
+    let actor = operator(&bearer, "apps:write")?;
     let id = app_id(&id)?;
     let mut tx = state.pool.begin().await?;
     let key =

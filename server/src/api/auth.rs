@@ -46,17 +46,22 @@ pub async fn bearer_from(
     state: &AppState,
     headers: &axum::http::HeaderMap,
 ) -> Result<Bearer, ApiError> {
-    let token = bearer_token(headers).ok_or_else(|| {
-        unauthenticated(
+    let Some(token) = bearer_token(headers) else {
+        crate::rate_limit::admit_unverified(state)?;
+        return Err(unauthenticated(
             "an access token is required (Authorization: Bearer ...)",
             None,
-        )
-    })?;
+        ));
+    };
     let svc = state.tokens.get().await?;
     let audience = svc.settings.api_audience();
-    let claims = svc
-        .verify_access_token(token, Some(&audience))
-        .map_err(|why| unauthenticated(why.describe(), Some("invalid_token")))?;
+    let claims = match svc.verify_access_token(token, Some(&audience)) {
+        Ok(claims) => claims,
+        Err(why) => {
+            crate::rate_limit::admit_unverified(state)?;
+            return Err(unauthenticated(why.describe(), Some("invalid_token")));
+        }
+    };
     crate::rate_limit::admit_token(state, &claims)?;
     Ok(Bearer(claims))
 }
@@ -86,9 +91,15 @@ impl Bearer {
         })
     }
 
-    /// The signed-in person holding `permission`; application tokens and other roles get
-    /// 403 ERR_PERMISSION_DENIED.
-    pub fn require_user_with(&self, permission: Permission) -> Result<Actor, ApiError> {
+    /// The signed-in person holding `permission`, through a token granted `scope` (or
+    /// `admin`): a user's token is an API credential only for what the application asked
+    /// for and was allowed (CON-SEC-007). Application tokens, a missing scope and other
+    /// roles get 403 ERR_PERMISSION_DENIED.
+    pub fn require_user_with(
+        &self,
+        scope: &str,
+        permission: Permission,
+    ) -> Result<Actor, ApiError> {
         let actor = self.actor().ok_or_else(|| {
             ApiError::new(
                 StatusCode::FORBIDDEN,
@@ -96,6 +107,7 @@ impl Bearer {
                 "this operation needs a user's token",
             )
         })?;
+        self.require_scope(scope)?;
         actor.require(permission)?;
         Ok(actor)
     }

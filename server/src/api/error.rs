@@ -178,7 +178,10 @@ impl From<DomainError> for ApiError {
             },
             DomainError::Unavailable(m) => {
                 tracing::warn!(reason = %m, "service unavailable");
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "ERR_UNAVAILABLE", m)
+                Self {
+                    retry_after_secs: Some(1),
+                    ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "ERR_UNAVAILABLE", m)
+                }
             }
             DomainError::Unexpected(e) => {
                 tracing::error!(error = format!("{e:#}"), "unexpected error");

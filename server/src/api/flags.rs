@@ -203,9 +203,26 @@ async fn stream(
 ) -> Result<impl IntoResponse, ApiError> {
     let tenant_id = flag_tenant(&state, &bearer, q.tenant.as_deref()).await?;
     cached(&state, tenant_id).await?;
+    let caller = match bearer.0.user_id() {
+        Some(user) => format!("user:{user}"),
+        None => format!("key:{}", bearer.0.client_id),
+    };
+    let slot = state.flags.open_stream(&caller).ok_or_else(|| ApiError {
+        retry_after_secs: Some(60),
+        ..ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "ERR_RATE_LIMIT",
+            format!(
+                "at most {} flag streams may be open per key; close one first",
+                crate::flags::STREAMS_PER_CALLER
+            ),
+        )
+    })?;
     let cache = state.flags.get().await;
     let mut changes = cache.subscribe();
     let events = async_stream(move |tx: tokio::sync::mpsc::Sender<Event>| async move {
+        // Held while the stream lives; its end (the client gone) frees the place.
+        let _slot = slot;
         let mut last = String::new();
         loop {
             let event = match cache.tenant(tenant_id).await {
@@ -224,7 +241,12 @@ async fn stream(
                 return;
             }
             loop {
-                match changes.recv().await {
+                let change = tokio::select! {
+                    change = changes.recv() => change,
+                    // The client went away: end now, not at the next change.
+                    () = tx.closed() => return,
+                };
+                match change {
                     Ok(Some(id)) if id != tenant_id => continue,
                     Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => break,
                     Err(_) => return,
@@ -436,15 +458,15 @@ async fn ofrep_one(
 
 // ---- management (operators) ------------------------------------------------------------
 
-fn operator(bearer: &Bearer) -> Result<Actor, ApiError> {
-    bearer.require_user_with(Permission::FlagsManage)
+fn operator(bearer: &Bearer, scope: &str) -> Result<Actor, ApiError> {
+    bearer.require_user_with(scope, Permission::FlagsManage)
 }
 
 async fn list_definitions(
     State(state): State<AppState>,
     bearer: Bearer,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = operator(&bearer)?;
+    let actor = operator(&bearer, "admin")?;
     Ok(Json(
         json!({"data": flags::list_flags(&state.pool, Some(&actor)).await?, "next_cursor": null}),
     ))
@@ -454,7 +476,7 @@ async fn stale_definitions(
     State(state): State<AppState>,
     bearer: Bearer,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = operator(&bearer)?;
+    let actor = operator(&bearer, "admin")?;
     Ok(Json(
         json!({"data": flags::stale_flags(&state.pool, Some(&actor), 30).await?, "next_cursor": null}),
     ))
@@ -465,7 +487,7 @@ async fn get_definition(
     bearer: Bearer,
     Path(key): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = operator(&bearer)?;
+    let actor = operator(&bearer, "admin")?;
     Ok(Json(
         flags::get_flag(&state.pool, Some(&actor), &key).await?,
     ))
@@ -503,7 +525,7 @@ async fn create_definition(
     bearer: Bearer,
     ApiJson(body): ApiJson<DefinitionBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = operator(&bearer)?;
+    let actor = operator(&bearer, "admin")?;
     let mut tx = state.pool.begin().await?;
     let flag = flags::create_flag(&mut tx, &caller.ctx, Some(&actor), body.into()).await?;
     tx.commit().await?;
@@ -518,7 +540,7 @@ async fn update_definition(
     Path(key): Path<String>,
     ApiJson(body): ApiJson<DefinitionBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = operator(&bearer)?;
+    let actor = operator(&bearer, "admin")?;
     let mut tx = state.pool.begin().await?;
     let flag = flags::update_flag(&mut tx, &caller.ctx, Some(&actor), &key, body.into()).await?;
     tx.commit().await?;
@@ -531,7 +553,7 @@ async fn history(
     bearer: Bearer,
     Path(key): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = operator(&bearer)?;
+    let actor = operator(&bearer, "admin")?;
     flags::get_flag(&state.pool, Some(&actor), &key).await?;
     Ok(Json(
         json!({"data": flags::flag_history(&state.pool, Some(&actor), &key, 100).await?, "next_cursor": null}),
@@ -552,7 +574,7 @@ async fn plan_default(
     plan: String,
     value: Option<bool>,
 ) -> Result<Json<flags::FlagDefinition>, ApiError> {
-    let actor = operator(&bearer)?;
+    let actor = operator(&bearer, "admin")?;
     let plan = Plan::parse(&plan)?;
     let mut tx = state.pool.begin().await?;
     let flag =
@@ -591,7 +613,7 @@ async fn tenant_flags(
     bearer: Bearer,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = operator(&bearer)?;
+    let actor = operator(&bearer, "admin")?;
     let id = tenant_id(&id)?;
     gatehouse_domain::tenants::get_tenant(&state.pool, Some(&actor), id).await?;
     let tenant = state
@@ -614,7 +636,7 @@ async fn override_value(
     key: String,
     value: Option<bool>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = operator(&bearer)?;
+    let actor = operator(&bearer, "admin")?;
     let id = tenant_id(&id)?;
     let mut tx = state.pool.begin().await?;
     flags::set_override(&mut tx, &caller.ctx, Some(&actor), id, &key, value).await?;

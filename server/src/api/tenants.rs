@@ -28,8 +28,8 @@ pub fn router() -> Router<AppState> {
         .build()
 }
 
-fn operator(bearer: &Bearer) -> Result<Actor, ApiError> {
-    bearer.require_user_with(Permission::TenantsProvision)
+fn operator(bearer: &Bearer, scope: &str) -> Result<Actor, ApiError> {
+    bearer.require_user_with(scope, Permission::TenantsProvision)
 }
 
 fn id_of(raw: &str) -> Result<Uuid, ApiError> {
@@ -65,7 +65,7 @@ async fn list(
     bearer: Bearer,
     Query(q): Query<ListQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = bearer.require_user_with(Permission::TenantsReadAll)?;
+    let actor = bearer.require_user_with("tenants:read", Permission::TenantsReadAll)?;
     let blank = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
     let mut errors = Vec::new();
     let status = blank(q.status).and_then(|s| {
@@ -108,7 +108,7 @@ async fn show(
     bearer: Bearer,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = bearer.require_user_with(Permission::TenantsReadAll)?;
+    let actor = bearer.require_user_with("tenants:read", Permission::TenantsReadAll)?;
     Ok(Json(
         tenants::get_tenant(&state.pool, Some(&actor), id_of(&id)?).await?,
     ))
@@ -132,7 +132,7 @@ async fn provision(
     bearer: Bearer,
     ApiJson(body): ApiJson<ProvisionBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = operator(&bearer)?;
+    let actor = operator(&bearer, "tenants:write")?;
     let input = Provisioning::parse(
         body.name.as_deref(),
         body.domain.as_deref(),
@@ -167,7 +167,7 @@ async fn suspend(
     Path(id): Path<String>,
     body: bytes::Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = operator(&bearer)?;
+    let actor = operator(&bearer, "tenants:write")?;
     let id = id_of(&id)?;
     // The body is optional: `{"reason": "..."}` or nothing.
     let reason = if body.iter().all(u8::is_ascii_whitespace) {
@@ -194,7 +194,7 @@ async fn reactivate(
     bearer: Bearer,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = operator(&bearer)?;
+    let actor = operator(&bearer, "tenants:write")?;
     let id = id_of(&id)?;
     let mut tx = state.pool.begin().await?;
     let tenant = tenants::reactivate_tenant(&mut tx, &caller.ctx, Some(&actor), id).await?;
@@ -217,7 +217,7 @@ async fn change_plan(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<PlanBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = operator(&bearer)?;
+    let actor = operator(&bearer, "tenants:write")?;
     let id = id_of(&id)?;
     let plan = Plan::parse(&body.plan)?;
     let mut tx = state.pool.begin().await?;
@@ -245,7 +245,7 @@ async fn show_settings(
     bearer: Bearer,
     Query(q): Query<TenantParam>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = bearer.require_user_with(Permission::TenantRead)?;
+    let actor = bearer.require_user_with("tenants:read", Permission::TenantRead)?;
     let tenant = crate::api::users::tenant_of(&state, &actor, q.tenant.as_deref()).await?;
     Ok(Json(
         gatehouse_domain::tenant_settings::get_settings(&state.pool, &actor, tenant).await?,
@@ -267,7 +267,7 @@ async fn update_settings(
     Query(q): Query<TenantParam>,
     ApiJson(body): ApiJson<SettingsBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = bearer.require_user_with(Permission::TenantRead)?;
+    let actor = bearer.require_user_with("tenants:write", Permission::TenantRead)?;
     let tenant = crate::api::users::tenant_of(&state, &actor, q.tenant.as_deref()).await?;
     let mut tx = state.pool.begin().await?;
     let settings = gatehouse_domain::tenant_settings::update_settings(

@@ -37,8 +37,8 @@ pub fn router() -> Router<AppState> {
         .build()
 }
 
-fn person(bearer: &Bearer) -> Result<Actor, ApiError> {
-    bearer.require_user_with(Permission::UsersRead)
+fn person(bearer: &Bearer, scope: &str) -> Result<Actor, ApiError> {
+    bearer.require_user_with(scope, Permission::UsersRead)
 }
 
 /// The tenant a list or an invitation is for: the caller's own, or (operators) `?tenant=`.
@@ -103,7 +103,7 @@ async fn list(
     bearer: Bearer,
     Query(q): Query<ListQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = person(&bearer)?;
+    let actor = person(&bearer, "users:read")?;
     let mut errors = Vec::new();
     let role = text(q.role).and_then(|r| Role::parse(&r).map_err(|e| collect(&mut errors, e)).ok());
     let status = text(q.status).and_then(|s| {
@@ -141,7 +141,7 @@ async fn show(
     bearer: Bearer,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = person(&bearer)?;
+    let actor = person(&bearer, "users:read")?;
     Ok(Json(
         user_admin::get_user(&state.pool, &actor, id_of(&id)?).await?,
     ))
@@ -169,7 +169,7 @@ async fn create(
     Query(q): Query<TenantParam>,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = bearer.require_user_with(Permission::UsersInvite)?;
+    let actor = bearer.require_user_with("users:write", Permission::UsersInvite)?;
     let mut errors = Vec::new();
     let email = match text(body.email) {
         None => {
@@ -226,7 +226,7 @@ async fn update(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<serde_json::Map<String, Value>>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = person(&bearer)?;
+    let actor = person(&bearer, "users:write")?;
     let id = id_of(&id)?;
     let mut errors = Vec::new();
     let mut name: Option<Option<DisplayName>> = None;
@@ -319,7 +319,7 @@ async fn remove(
     bearer: Bearer,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = person(&bearer)?;
+    let actor = person(&bearer, "users:write")?;
     let mut tx = state.pool.begin().await?;
     user_admin::archive_user(&mut tx, &caller.ctx, &actor, id_of(&id)?).await?;
     tx.commit().await?;
@@ -333,7 +333,7 @@ async fn revoke_sessions(
     bearer: Bearer,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = person(&bearer)?;
+    let actor = person(&bearer, "users:write")?;
     let mut tx = state.pool.begin().await?;
     let n = user_admin::revoke_sessions(&mut tx, &caller.ctx, &actor, id_of(&id)?).await?;
     tx.commit().await?;
@@ -347,7 +347,7 @@ async fn reset_mfa(
     bearer: Bearer,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = person(&bearer)?;
+    let actor = person(&bearer, "users:write")?;
     let mut tx = state.pool.begin().await?;
     user_admin::reset_mfa(&mut tx, &caller.ctx, &actor, id_of(&id)?).await?;
     tx.commit().await?;
@@ -361,7 +361,7 @@ async fn invitations(
     bearer: Bearer,
     Query(q): Query<TenantParam>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = person(&bearer)?;
+    let actor = person(&bearer, "users:read")?;
     let tenant = tenant_of(&state, &actor, q.tenant.as_deref()).await?;
     let data = gatehouse_domain::invitation_admin::pending_invitations(&state.pool, &actor, tenant)
         .await?;
@@ -375,7 +375,7 @@ async fn resend_invitation(
     bearer: Bearer,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = person(&bearer)?;
+    let actor = person(&bearer, "users:write")?;
     let mut tx = state.pool.begin().await?;
     let invitation = gatehouse_domain::invitation_admin::resend_invitation(
         &mut tx,
@@ -396,7 +396,7 @@ async fn revoke_invitation(
     bearer: Bearer,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = person(&bearer)?;
+    let actor = person(&bearer, "users:write")?;
     let mut tx = state.pool.begin().await?;
     gatehouse_domain::invitation_admin::revoke_invitation(
         &mut tx,

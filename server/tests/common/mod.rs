@@ -10,6 +10,8 @@ use sqlx::PgPool;
 
 pub struct TestApp {
     pub base: String,
+    /// The metrics listener (`GATEHOUSE_METRICS_ADDR`), off the public port.
+    pub metrics_base: String,
     pub client: Client,
 }
 
@@ -39,13 +41,21 @@ pub async fn spawn_app_with(pool: PgPool, extra_args: &[&str]) -> TestApp {
     let keys =
         MasterKeys::parse(KEY_RING.get_or_init(|| MasterKeys::generate_text("test"))).unwrap();
     let state = startup::app_state(settings, pool, keys).unwrap();
+    let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let metrics_base = format!("http://{}", metrics_listener.local_addr().unwrap());
+    let metrics = startup::metrics_router(state.clone());
+    tokio::spawn(async move { axum::serve(metrics_listener, metrics).await });
     let app = startup::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
     let client = Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    TestApp { base, client }
+    TestApp {
+        base,
+        metrics_base,
+        client,
+    }
 }
 
 pub async fn spawn_app(pool: PgPool) -> TestApp {
@@ -84,9 +94,34 @@ pub async fn operator_token(app: &TestApp, pool: &PgPool) -> (uuid::Uuid, String
     (operator.id, user_token(app, pool, operator.id).await)
 }
 
+/// The scopes of the tooling application's user tokens: every administration API scope
+/// (the role still decides what the person may do).
+pub const TOOLING_SCOPES: &str =
+    "openid users:read users:write tenants:read tenants:write apps:read apps:write admin";
+
 /// A user token for an existing active user, through the authorization code flow of a
 /// tooling application (the user's session is made directly, MFA-verified).
 pub async fn user_token(app: &TestApp, pool: &PgPool, user_id: uuid::Uuid) -> String {
+    // `admin` (operator routes) only for platform staff, as a real tool would ask.
+    let role: String = sqlx::query_scalar("SELECT role FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let scopes = match role.as_str() {
+        "operator" | "auditor" => TOOLING_SCOPES.to_owned(),
+        _ => TOOLING_SCOPES.replace(" admin", ""),
+    };
+    user_token_with(app, pool, user_id, &scopes).await
+}
+
+/// A user token granted `scope` (a subset of [`TOOLING_SCOPES`]).
+pub async fn user_token_with(
+    app: &TestApp,
+    pool: &PgPool,
+    user_id: uuid::Uuid,
+    scope: &str,
+) -> String {
     use gatehouse_domain::applications::{
         issue_key, register_application, ApplicationInput, KeyInput,
     };
@@ -116,6 +151,7 @@ pub async fn user_token(app: &TestApp, pool: &PgPool, user_id: uuid::Uuid) -> St
             name: Some(format!("Tooling {user_id}")),
             redirect_uris: Some(vec![REDIRECT.into()]),
             grant_types: Some(vec!["authorization_code".into()]),
+            all_tenants: Some(true),
             ..Default::default()
         },
     )
@@ -127,7 +163,7 @@ pub async fn user_token(app: &TestApp, pool: &PgPool, user_id: uuid::Uuid) -> St
         None,
         tooling.id,
         KeyInput {
-            scopes: vec!["openid".into()],
+            scopes: TOOLING_SCOPES.split(' ').map(str::to_owned).collect(),
             ..Default::default()
         },
     )
@@ -142,10 +178,11 @@ pub async fn user_token(app: &TestApp, pool: &PgPool, user_id: uuid::Uuid) -> St
             .encode(sha2::Sha256::digest(verifier.as_bytes()))
     };
     let redirect: String = url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect();
+    let scope: String = url::form_urlencoded::byte_serialize(scope.as_bytes()).collect();
     let res = app
         .client
         .get(app.url(&format!(
-            "/authorize?response_type=code&client_id={}&redirect_uri={redirect}&scope=openid&code_challenge={challenge}&code_challenge_method=S256&state=x",
+            "/authorize?response_type=code&client_id={}&redirect_uri={redirect}&scope={scope}&code_challenge={challenge}&code_challenge_method=S256&state=x",
             key.key.id
         )))
         .header("cookie", format!("gatehouse_session={}", session.token.expose_secret()))
