@@ -104,37 +104,46 @@ fn argon2() -> Result<Argon2<'static>, DomainError> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
-/// Runs `work` on a hashing thread and waits for it without blocking the runtime. A full
-/// queue answers [`DomainError::Unavailable`] at once (NFR-SEC-005: a flood of sign-ins
-/// cannot queue unbounded work); a job whose caller has gone (the request was cancelled)
-/// is skipped when its turn comes.
+/// Runs `work` on a hashing thread and waits for it without blocking the runtime.
 async fn bounded<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, DomainError> {
-    use std::sync::atomic::Ordering;
-    let pool = threads();
-    if pool.waiting.fetch_add(1, Ordering::AcqRel) >= pool.max_waiting {
-        pool.waiting.fetch_sub(1, Ordering::AcqRel);
-        return Err(DomainError::Unavailable(BUSY.into()));
-    }
-    let waiting = Waiting(&pool.waiting);
-    let (reply, answer) = tokio::sync::oneshot::channel();
-    let job: Job = Box::new(move || {
-        drop(waiting);
-        if reply.is_closed() {
-            return;
+    threads().run(work).await
+}
+
+impl HashingThreads {
+    /// Runs `work` on one of these threads. A full queue answers
+    /// [`DomainError::Unavailable`] at once (NFR-SEC-005: a flood of sign-ins cannot queue
+    /// unbounded work); a job whose caller has gone (the request was cancelled) is skipped
+    /// when its turn comes.
+    async fn run<T: Send + 'static>(
+        &'static self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, DomainError> {
+        use std::sync::atomic::Ordering;
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(DomainError::Unavailable(BUSY.into()));
         }
-        let _ = reply.send(work());
-    });
-    pool.queue
-        .lock()
-        .map_err(|_| anyhow::anyhow!("password hashing queue poisoned"))?
-        .send(job)
-        .map_err(|_| anyhow::anyhow!("password hashing threads stopped"))?;
-    answer
-        .await
-        .context("password hashing failed")
-        .map_err(DomainError::from)
+        let waiting = Waiting(&self.waiting);
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            drop(waiting);
+            if reply.is_closed() {
+                return;
+            }
+            let _ = reply.send(work());
+        });
+        self.queue
+            .lock()
+            .map_err(|_| anyhow::anyhow!("password hashing queue poisoned"))?
+            .send(job)
+            .map_err(|_| anyhow::anyhow!("password hashing threads stopped"))?;
+        answer
+            .await
+            .context("password hashing failed")
+            .map_err(DomainError::from)
+    }
 }
 
 /// Hashes a password into a PHC string.
@@ -279,6 +288,43 @@ pub fn raw_verify_rate(threads: usize, seconds: f64) -> Result<f64, DomainError>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A burst beyond the queue is refused at once (503 upstream) instead of waiting, and
+    /// a job whose caller has gone never runs.
+    #[tokio::test]
+    async fn a_full_queue_refuses_and_abandoned_jobs_are_skipped() {
+        let pool: &'static HashingThreads = Box::leak(Box::new(HashingThreads::start(1)));
+        let ran: &'static AtomicUsize = Box::leak(Box::new(AtomicUsize::new(0)));
+        let slow = move || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            ran.fetch_add(1, Ordering::SeqCst);
+        };
+        let burst = QUEUE_PER_THREAD + 20;
+        let results = futures_util::future::join_all((0..burst).map(|_| pool.run(slow))).await;
+        let refused = results
+            .iter()
+            .filter(|r| matches!(r, Err(DomainError::Unavailable(m)) if m == BUSY))
+            .count();
+        assert!(refused >= 19, "{refused} of {burst} refused");
+        assert_eq!(ran.load(Ordering::SeqCst), burst - refused);
+
+        // Callers that give up before their turn: their jobs are dropped unrun.
+        ran.store(0, Ordering::SeqCst);
+        let blocker = tokio::spawn(
+            pool.run(move || std::thread::sleep(std::time::Duration::from_millis(200))),
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let gone = (0..5).map(|_| pool.run(slow));
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(10), async {
+            futures_util::future::join_all(gone).await
+        })
+        .await;
+        blocker.await.unwrap().unwrap();
+        pool.run(|| ()).await.unwrap();
+        assert_eq!(ran.load(Ordering::SeqCst), 0, "abandoned jobs never ran");
+        assert_eq!(pool.waiting.load(Ordering::SeqCst), 0);
+    }
 
     #[tokio::test]
     async fn hash_verifies_only_the_right_password() {

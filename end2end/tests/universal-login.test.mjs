@@ -126,11 +126,12 @@ test('operators enrol TOTP at first sign-in; codes come from pyotp; replays and 
   await page.screenshot({ path: join(SCREENSHOTS, 'mfa-recovery-codes.png'), fullPage: true });
   await Promise.all([page.waitForURL(`${BASE_URL}/operator`), page.click('[data-testid=mfa-continue]')]);
 
-  // This browser is trusted now: signing in again asks for no code.
+  // Enrolling trusts no browser, and operators give their second factor at every sign-in
+  // (SPEC §3): signing in again here asks for a code.
   await page.goto(`${BASE_URL}/logout`);
   await Promise.all([page.waitForURL(/signed_out=1/), page.click('[data-testid=sign-out]')]);
   await signIn(page, 'operator@gatehouse.test', PASSWORD);
-  assert.equal(path(page), '/operator');
+  assert.equal(path(page), '/login/mfa');
 
   // A new browser must give a code; the one already used is refused (no replay).
   const second = await browser.newContext();

@@ -206,3 +206,73 @@ async fn a_trusted_device_never_skips_an_operators_second_factor(pool: PgPool) {
     assert_eq!(again.next, NextStep::SecondFactor);
     assert_eq!(again.reasons, ["platform_role"]);
 }
+
+/// Item 8: a delivered invitation, reset or verification mail leaves no live link in the
+/// outbox (a database dump or a backup holds none); other mail keeps its text.
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn delivered_links_are_cleared_from_the_outbox(pool: PgPool) {
+    use gatehouse_domain::email::{enqueue_mail, mark_mail_sent, Mail, CLEARED_BODY};
+    let to = Email::parse("ada@acme.test").unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    let reset = enqueue_mail(
+        &mut tx,
+        None,
+        &to,
+        Mail::PasswordReset {
+            reset_url: "http://localhost/reset-password/secret-link-token".into(),
+            expires_minutes: 60,
+        },
+    )
+    .await
+    .unwrap();
+    let notice = enqueue_mail(
+        &mut tx,
+        None,
+        &to,
+        Mail::NewDeviceSignIn {
+            at: time::OffsetDateTime::now_utc(),
+            ip: None,
+            user_agent: None,
+            account_url: "http://localhost/account".into(),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    mark_mail_sent(&pool, reset, false).await.unwrap();
+    mark_mail_sent(&pool, notice, false).await.unwrap();
+    let bodies: Vec<(Uuid, String, String)> =
+        sqlx::query_as("SELECT id, text_body, html_body FROM email_outbox")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    for (id, text, html) in bodies {
+        if id == reset {
+            assert_eq!((text.as_str(), html.as_str()), (CLEARED_BODY, CLEARED_BODY));
+        } else {
+            assert!(text.contains("/account"), "{text}");
+        }
+    }
+}
+
+/// Item 14: a flood of reset requests for one address does nothing past the limit and is
+/// audited only now and then, not once per request.
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn reset_requests_cannot_flood_the_audit_chain(pool: PgPool) {
+    use gatehouse_domain::password_reset::{request_password_reset, REQUESTS_PER_ACCOUNT};
+    let email = Email::parse("nobody@example.com").unwrap();
+    for i in 0..60 {
+        request_password_reset(
+            &pool,
+            &from(&format!("198.51.100.{i}")),
+            &email,
+            None,
+            "http://localhost",
+        )
+        .await
+        .unwrap();
+    }
+    let entries = audit_count(&pool, "auth.password.reset.requested").await;
+    // The first ten, then the 1st and 10th refusal of the fifty beyond.
+    assert_eq!(entries, i64::from(REQUESTS_PER_ACCOUNT) + 2);
+}

@@ -316,3 +316,80 @@ async fn a_bogus_token_counts_against_the_ip_limit(pool: PgPool) {
         ]
     );
 }
+
+/// Item 14: a leaked key cannot pin the server down with endless idle change streams; a
+/// closed stream frees its place.
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn flag_streams_are_capped_per_key(pool: PgPool) {
+    use gatehouse_domain::applications::{
+        issue_key, register_application, ApplicationInput, KeyInput,
+    };
+    use secrecy::ExposeSecret;
+    let app = spawn_app(pool.clone()).await;
+    acme(&pool).await;
+    let mut tx = pool.begin().await.unwrap();
+    let ctx = RequestContext::default();
+    let reader = register_application(
+        &mut tx,
+        &ctx,
+        None,
+        ApplicationInput {
+            name: Some("Reader".into()),
+            tenants: Some(vec!["acme".into()]),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let key = issue_key(
+        &mut tx,
+        &ctx,
+        None,
+        reader.id,
+        KeyInput {
+            scopes: vec!["flag:read".into()],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let body: Value = app
+        .client
+        .post(app.url("/auth/token"))
+        .basic_auth(&key.key.id, Some(key.secret.expose_secret()))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    let open = || {
+        app.client
+            .get(app.url("/api/v1/flags/stream"))
+            .bearer_auth(&token)
+            .send()
+    };
+    let mut streams = Vec::new();
+    for _ in 0..gatehouse_server::flags::STREAMS_PER_CALLER {
+        let res = open().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        streams.push(res);
+    }
+    let refused = open().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key("retry-after"));
+    drop(streams.pop());
+    let mut reopened = false;
+    for _ in 0..50 {
+        let res = open().await.unwrap();
+        if res.status() == StatusCode::OK {
+            reopened = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(reopened, "a closed stream frees its place");
+}
