@@ -1467,6 +1467,15 @@ async fn revoke_family(conn: &mut PgConnection, family: Uuid) -> Result<u64, Dom
     .bind(family)
     .fetch_all(&mut *conn)
     .await?;
+    revoke_listed(conn, &rows).await
+}
+
+/// Refuses the access tokens of `rows` (revoked, access jti, its expiry) and counts the
+/// refresh tokens they revoked.
+async fn revoke_listed(
+    conn: &mut PgConnection,
+    rows: &[(bool, Option<Uuid>, Option<OffsetDateTime>)],
+) -> Result<u64, DomainError> {
     let access: Vec<(Uuid, OffsetDateTime)> = rows
         .iter()
         .filter_map(|(_, jti, exp)| jti.zip(*exp))
@@ -1559,12 +1568,7 @@ pub async fn revoke_session_tokens(
     .bind(only)
     .fetch_all(&mut *conn)
     .await?;
-    let access: Vec<(Uuid, OffsetDateTime)> = rows
-        .iter()
-        .filter_map(|(_, jti, exp)| jti.zip(*exp))
-        .collect();
-    revoke_access_tokens(conn, &access).await?;
-    Ok(rows.iter().filter(|r| r.0).count() as u64)
+    revoke_listed(conn, &rows).await
 }
 
 /// Ends every token of a user: refresh tokens revoked, access tokens refused. Called with

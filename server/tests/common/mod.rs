@@ -214,3 +214,57 @@ pub async fn user_token_with(
         .unwrap();
     body["access_token"].as_str().unwrap().to_owned()
 }
+
+/// A provisioned tenant (pro plan) named after its domain; returns its id.
+pub async fn tenant(pool: &PgPool, domain: &str) -> uuid::Uuid {
+    use gatehouse_domain::audit::RequestContext;
+    use gatehouse_domain::tenants::{provision_tenant, NewTenant};
+    use gatehouse_domain::types::{DisplayName, Plan, TenantDomain};
+    let mut tx = pool.begin().await.unwrap();
+    let t = provision_tenant(
+        &mut tx,
+        &RequestContext::default(),
+        None,
+        NewTenant {
+            name: DisplayName::parse(domain).unwrap(),
+            domain: TenantDomain::parse(domain).unwrap(),
+            plan: Plan::Pro,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    t.id
+}
+
+/// An active person of `tenant` (or the platform) with `role` and, when given, a password;
+/// returns their id.
+pub async fn person(
+    pool: &PgPool,
+    tenant: Option<uuid::Uuid>,
+    email: &str,
+    role: gatehouse_domain::types::Role,
+    password: Option<&str>,
+) -> uuid::Uuid {
+    use gatehouse_domain::audit::RequestContext;
+    use gatehouse_domain::types::{Email, UserStatus};
+    use gatehouse_domain::users::{create_user, NewUser};
+    let mut tx = pool.begin().await.unwrap();
+    let u = create_user(
+        &mut tx,
+        &RequestContext::default(),
+        None,
+        NewUser {
+            tenant_id: tenant,
+            email: Email::parse(email).unwrap(),
+            name: None,
+            role,
+            status: UserStatus::Active,
+            password: password.map(|p| secrecy::SecretString::from(p.to_owned())),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    u.id
+}

@@ -4,11 +4,8 @@
 
 use crate::common::*;
 use gatehouse_domain::audit::RequestContext;
-use gatehouse_domain::tenants::{provision_tenant, NewTenant};
-use gatehouse_domain::types::{DisplayName, Email, Plan, Role, TenantDomain, UserStatus};
-use gatehouse_domain::users::{create_user, NewUser};
+use gatehouse_domain::types::Role;
 use reqwest::StatusCode;
-use secrecy::SecretString;
 use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -16,42 +13,11 @@ use uuid::Uuid;
 const PASSWORD: &str = "Quartz-Lantern-Orbit-58!";
 
 async fn person(pool: &PgPool, tenant: Option<Uuid>, email: &str, role: Role) -> Uuid {
-    let mut tx = pool.begin().await.unwrap();
-    let u = create_user(
-        &mut tx,
-        &RequestContext::default(),
-        None,
-        NewUser {
-            tenant_id: tenant,
-            email: Email::parse(email).unwrap(),
-            name: None,
-            role,
-            status: UserStatus::Active,
-            password: Some(SecretString::from(PASSWORD.to_owned())),
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    u.id
+    crate::common::person(pool, tenant, email, role, Some(PASSWORD)).await
 }
 
 async fn acme(pool: &PgPool) -> Uuid {
-    let mut tx = pool.begin().await.unwrap();
-    let t = provision_tenant(
-        &mut tx,
-        &RequestContext::default(),
-        None,
-        NewTenant {
-            name: DisplayName::parse("Acme").unwrap(),
-            domain: TenantDomain::parse("acme").unwrap(),
-            plan: Plan::Pro,
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    t.id
+    tenant(pool, "acme").await
 }
 
 /// A password sign-in from a browser with no cookies; returns the session cookie pair and

@@ -5,14 +5,11 @@
 //! `Retry-After`), and give their places back when the client stops taking data.
 
 use crate::common::{operator_token, spawn_app_with, TestApp};
-use gatehouse_domain::audit::RequestContext;
 use gatehouse_domain::sessions::{create_session, NewSession};
-use gatehouse_domain::tenants::{provision_tenant, NewTenant};
-use gatehouse_domain::types::{DisplayName, Email, Plan, Role, TenantDomain, UserStatus};
-use gatehouse_domain::users::{create_user, NewUser};
+use gatehouse_domain::types::Role;
 use gatehouse_server::admin_export::{GLOBAL_EXPORTS, IDLE_DEADLINE, TENANT_EXPORTS};
 use reqwest::StatusCode;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use std::net::SocketAddr;
@@ -41,39 +38,20 @@ struct Downloader {
 
 /// A tenant with an owner signed in, and `ROWS_PER_TENANT` audit entries.
 async fn tenant_with_history(pool: &PgPool, domain: &str) -> Downloader {
-    let ctx = RequestContext::default();
+    let tenant = crate::common::tenant(pool, domain).await;
+    let owner = crate::common::person(
+        pool,
+        Some(tenant),
+        &format!("owner@{domain}.test"),
+        Role::Owner,
+        None,
+    )
+    .await;
     let mut tx = pool.begin().await.unwrap();
-    let tenant = provision_tenant(
-        &mut tx,
-        &ctx,
-        None,
-        NewTenant {
-            name: DisplayName::parse(domain).unwrap(),
-            domain: TenantDomain::parse(domain).unwrap(),
-            plan: Plan::Pro,
-        },
-    )
-    .await
-    .unwrap();
-    let owner = create_user(
-        &mut tx,
-        &ctx,
-        None,
-        NewUser {
-            tenant_id: Some(tenant.id),
-            email: Email::parse(&format!("owner@{domain}.test")).unwrap(),
-            name: None,
-            role: Role::Owner,
-            status: UserStatus::Active,
-            password: None,
-        },
-    )
-    .await
-    .unwrap();
     let session = create_session(
         &mut tx,
         NewSession {
-            user_id: owner.id,
+            user_id: owner,
             ip: None,
             user_agent: None,
             auth_methods: vec!["pwd".into(), "otp".into()],
@@ -88,14 +66,14 @@ async fn tenant_with_history(pool: &PgPool, domain: &str) -> Downloader {
                              'success', jsonb_build_object('n', n, 'filler', repeat('x', 2000)), NULL)
            FROM generate_series(1, $2) AS n",
     )
-    .bind(tenant.id)
+    .bind(tenant)
     .bind(ROWS_PER_TENANT)
     .execute(&mut *tx)
     .await
     .unwrap();
     tx.commit().await.unwrap();
     Downloader {
-        tenant: tenant.id,
+        tenant,
         domain: domain.to_owned(),
         cookie: format!("gatehouse_session={}", session.token.expose_secret()),
     }
@@ -156,23 +134,14 @@ async fn stalled_audit_downloads_leave_sign_in_and_the_api_working(
         tenants.push(tenant_with_history(&pool, &format!("stall-{i}")).await);
     }
     // Someone who will sign in with a password while the downloads stall.
-    let mut tx = pool.begin().await.unwrap();
-    create_user(
-        &mut tx,
-        &RequestContext::default(),
-        None,
-        NewUser {
-            tenant_id: Some(tenants[0].tenant),
-            email: Email::parse("walker@stall-0.test").unwrap(),
-            name: None,
-            role: Role::User,
-            status: UserStatus::Active,
-            password: Some(SecretString::from(PASSWORD.to_owned())),
-        },
+    crate::common::person(
+        &pool,
+        Some(tenants[0].tenant),
+        "walker@stall-0.test",
+        Role::User,
+        Some(PASSWORD),
     )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    .await;
     let (_, operator) = operator_token(&app, &pool).await;
 
     // 20 downloads at once, none of them read past the status line.
