@@ -268,3 +268,52 @@ pub async fn person(
     tx.commit().await.unwrap();
     u.id
 }
+
+/// An application enabled for `tenants` with one key of `scopes`, and a client-credentials
+/// access token of that key.
+pub async fn app_token(app: &TestApp, pool: &PgPool, tenants: &[&str], scopes: &[&str]) -> String {
+    use gatehouse_domain::applications::{
+        issue_key, register_application, ApplicationInput, KeyInput,
+    };
+    use gatehouse_domain::audit::RequestContext;
+    use secrecy::ExposeSecret;
+    let ctx = RequestContext::default();
+    let mut tx = pool.begin().await.unwrap();
+    let registered = register_application(
+        &mut tx,
+        &ctx,
+        None,
+        ApplicationInput {
+            name: Some(format!("App {}", uuid::Uuid::now_v7())),
+            tenants: Some(tenants.iter().map(|t| (*t).to_owned()).collect()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let key = issue_key(
+        &mut tx,
+        &ctx,
+        None,
+        registered.id,
+        KeyInput {
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let body: serde_json::Value = app
+        .client
+        .post(app.url("/auth/token"))
+        .basic_auth(&key.key.id, Some(key.secret.expose_secret()))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}

@@ -3,7 +3,6 @@
 //! and a made-up token against the rate limiter.
 
 use crate::common::*;
-use gatehouse_domain::audit::RequestContext;
 use gatehouse_domain::types::Role;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -287,51 +286,9 @@ async fn a_bogus_token_counts_against_the_ip_limit(pool: PgPool) {
 /// closed stream frees its place.
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn flag_streams_are_capped_per_key(pool: PgPool) {
-    use gatehouse_domain::applications::{
-        issue_key, register_application, ApplicationInput, KeyInput,
-    };
-    use secrecy::ExposeSecret;
     let app = spawn_app(pool.clone()).await;
     acme(&pool).await;
-    let mut tx = pool.begin().await.unwrap();
-    let ctx = RequestContext::default();
-    let reader = register_application(
-        &mut tx,
-        &ctx,
-        None,
-        ApplicationInput {
-            name: Some("Reader".into()),
-            tenants: Some(vec!["acme".into()]),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    let key = issue_key(
-        &mut tx,
-        &ctx,
-        None,
-        reader.id,
-        KeyInput {
-            scopes: vec!["flag:read".into()],
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    let body: Value = app
-        .client
-        .post(app.url("/auth/token"))
-        .basic_auth(&key.key.id, Some(key.secret.expose_secret()))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = body["access_token"].as_str().unwrap().to_owned();
+    let token = app_token(&app, &pool, &["acme"], &["flag:read"]).await;
     let open = || {
         app.client
             .get(app.url("/api/v1/flags/stream"))
