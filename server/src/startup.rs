@@ -315,25 +315,28 @@ async fn demo_application(pool: &PgPool, settings: &Settings) -> Result<()> {
             "redirect_uri": DEMO_REDIRECT_URI,
         });
         std::fs::create_dir_all(&settings.data_dir)?;
-        // Created 0600: the secret is never readable by others, not even for a moment.
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-            options.mode(0o600);
-            // An older file keeps its mode on open: narrow it first.
-            if path.exists() {
-                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-            }
-        }
-        use std::io::Write as _;
-        options
-            .open(&path)
-            .and_then(|mut f| f.write_all(&serde_json::to_vec_pretty(&body)?))
+        write_private(&path, &serde_json::to_vec_pretty(&body)?)
             .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
+}
+
+/// Writes a file only its owner can read, created 0600 from the start: a secret in it is
+/// never readable by others, not even for a moment.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        // An older file keeps its mode on open: narrow it first.
+        if path.exists() {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    options.open(path)?.write_all(bytes)
 }
 
 const DEMO_REDIRECT_URI: &str = "http://localhost:4001/callback";
@@ -403,4 +406,27 @@ pub async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutdown requested; finishing requests in flight");
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(unix)]
+    #[test]
+    fn the_demo_client_file_is_private_from_the_start() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("gatehouse-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("demo-client.json");
+        // An older, world-readable file is narrowed too.
+        std::fs::write(&path, b"old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        super::write_private(&path, b"{\"client_secret\":\"s\"}").unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let fresh = dir.join("fresh.json");
+        super::write_private(&fresh, b"{}").unwrap();
+        let mode = std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
