@@ -24,9 +24,24 @@ pub struct ApplicationRow {
     pub post_logout_redirect_uris: Vec<String>,
     pub grant_types: Vec<String>,
     pub tenants: Vec<String>,
+    /// Acts for every tenant (platform tooling).
+    pub all_tenants: bool,
     pub active_keys: i64,
     pub created: String,
     pub updated: String,
+}
+
+impl ApplicationRow {
+    /// The tenants as a reader wants them: all, a list, or none (nobody admitted).
+    pub fn tenants_text(&self, none: &str) -> String {
+        if self.all_tenants {
+            "All tenants".to_owned()
+        } else if self.tenants.is_empty() {
+            none.to_owned()
+        } else {
+            self.tenants.join(", ")
+        }
+    }
 }
 
 /// One API key as the pages show it: never its secret.
@@ -112,6 +127,7 @@ mod ssr {
             post_logout_redirect_uris: a.post_logout_redirect_uris,
             grant_types: a.grant_types,
             tenants: a.tenants,
+            all_tenants: a.all_tenants,
             active_keys: a.active_keys,
             created: when(a.created_at),
             updated: when(a.updated_at),
@@ -471,7 +487,7 @@ fn ApplicationsTable(applications: Vec<ApplicationRow>) -> impl IntoView {
                                         <td class=TD><span class=badge(&a.status) data-testid="app-status">{title_case(&a.status)}</span></td>
                                         <td class=format!("{TD} font-mono text-xs text-slate-700")>{a.grant_types.join(", ")}</td>
                                         <td class=format!("{TD} text-slate-700")>
-                                            {if a.tenants.is_empty() { "—".to_owned() } else { a.tenants.join(", ") }}
+                                            {a.tenants_text("None (admits nobody)")}
                                         </td>
                                         <td class=format!("{TD} text-right tabular-nums")>{a.active_keys}</td>
                                         <td class=format!("{TD} whitespace-nowrap text-slate-600")>{a.created.clone()}</td>
@@ -702,7 +718,7 @@ fn ApplicationView(
                     <div><dt class="text-slate-500">"Grant types"</dt><dd class="font-mono text-xs">{app.grant_types.join(", ")}</dd></div>
                     <div><dt class="text-slate-500">"Redirect URIs"</dt><dd>{uri_list(app.redirect_uris.clone())}</dd></div>
                     <div><dt class="text-slate-500">"Post-logout redirect URIs"</dt><dd>{uri_list(app.post_logout_redirect_uris.clone())}</dd></div>
-                    <div><dt class="text-slate-500">"Tenants"</dt><dd>{if app.tenants.is_empty() { "None".to_owned() } else { app.tenants.join(", ") }}</dd></div>
+                    <div><dt class="text-slate-500">"Tenants"</dt><dd>{app.tenants_text("None: the application admits nobody")}</dd></div>
                     <div><dt class="text-slate-500">"Created"</dt><dd>{app.created.clone()}</dd></div>
                     <div><dt class="text-slate-500">"Last changed"</dt><dd>{app.updated.clone()}</dd></div>
                 </dl>
