@@ -21,9 +21,12 @@ pub async fn request_reset(email: String, tenant: Option<String>) -> Result<(), 
         .and_then(|t| TenantDomain::parse(t.trim()).ok());
     if let Ok(email) = Email::parse(&email) {
         // The work happens after the answer, so a real address and an unknown one take
-        // the same time to answer (no enumeration by timing, SPEC §3).
+        // the same time to answer (no enumeration by timing, SPEC §3). At most
+        // `RESET_WORK` requests run in the background; beyond that (a flood) the request
+        // is served before answering, so the flood waits on itself, not on the database.
+        static RESET_WORK: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(16);
         let (pool, base) = (pool()?, web_config()?.public_url);
-        tokio::spawn(async move {
+        let work = async move {
             if let Err(e) = gatehouse_domain::password_reset::request_password_reset(
                 &pool,
                 &ctx,
@@ -35,7 +38,16 @@ pub async fn request_reset(email: String, tenant: Option<String>) -> Result<(), 
             {
                 tracing::warn!(error = %e, "a password reset request failed");
             }
-        });
+        };
+        match RESET_WORK.try_acquire() {
+            Ok(permit) => {
+                tokio::spawn(async move {
+                    work.await;
+                    drop(permit);
+                });
+            }
+            Err(_) => work.await,
+        }
     }
     leptos_axum::redirect("/forgot-password?sent=1");
     Ok(())

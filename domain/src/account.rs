@@ -107,7 +107,14 @@ pub async fn change_password(
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
-    if !verify_password(stored, current).await? {
+    let verdict = match verify_password(stored, current).await {
+        Ok(verdict) => verdict,
+        Err(e) => {
+            attempt.abandon(pool).await?;
+            return Err(e);
+        }
+    };
+    if !verdict {
         attempt
             .failed(pool, ctx, failure.meta("reason", "wrong_current_password"))
             .await?;

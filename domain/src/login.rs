@@ -308,6 +308,13 @@ impl Attempt {
         Ok(())
     }
 
+    /// The password could not be checked (an error before any verdict): the attempt is
+    /// taken back without touching earlier failures.
+    pub(crate) async fn abandon(&self, pool: &PgPool) -> Result<(), DomainError> {
+        let mut conn = pool.acquire().await?;
+        self.release(&mut conn, false).await
+    }
+
     /// The password was right: the attempt is not a failure, and the account's series ends.
     pub(crate) async fn succeeded(&self, pool: &PgPool) -> Result<(), DomainError> {
         let mut conn = pool.acquire().await?;
@@ -481,7 +488,14 @@ pub async fn verify_password_login(
     }
     let candidates: Vec<Candidate> = rows.into_iter().filter_map(LookupRow::candidate).collect();
 
-    let matched = verify_candidates(candidates, &login).await?;
+    let matched = match verify_candidates(candidates, &login).await {
+        Ok(matched) => matched,
+        Err(e) => {
+            // Nothing was checked (the hashing queue is full, say): no guess to count.
+            attempt.abandon(pool).await?;
+            return Err(e);
+        }
+    };
     if matched.is_empty() {
         attempt
             .failed(

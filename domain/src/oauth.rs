@@ -1553,6 +1553,11 @@ pub async fn revoke_session_tokens(
              UPDATE oauth_refresh_tokens SET revoked_at = now()
              WHERE family_id IN (SELECT family_id FROM fam) AND revoked_at IS NULL
              RETURNING id
+         ), spent AS (
+             -- A code not yet redeemed would mint tokens after the session ended.
+             UPDATE oauth_authorization_codes SET used_at = now()
+             WHERE used_at IS NULL AND ($1::uuid IS NULL OR user_id = $1)
+               AND coalesce(session_id = $2, false) = $3
          )
          SELECT true, NULL::uuid, NULL::timestamptz FROM revoked
          UNION ALL
@@ -1578,6 +1583,13 @@ pub async fn revoke_user_tokens(
     user_id: Uuid,
 ) -> Result<u64, DomainError> {
     let count = revoke_refresh_tokens(conn, RefreshScope::User(user_id)).await?;
+    // Codes not yet redeemed would mint tokens past the cutoff below.
+    sqlx::query(
+        "UPDATE oauth_authorization_codes SET used_at = now() WHERE user_id = $1 AND used_at IS NULL",
+    )
+    .bind(user_id)
+    .execute(&mut *conn)
+    .await?;
     deny_tokens(conn, Subject::User(user_id)).await?;
     Ok(count)
 }

@@ -25,10 +25,37 @@ use std::sync::Arc;
 
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
-/// The networks whose connections may say who the client is (`GATEHOUSE_TRUSTED_PROXIES`).
-/// Empty: nobody, the peer address is the client.
+/// The networks whose connections may say who the client is (`GATEHOUSE_TRUSTED_PROXIES`),
+/// and the one header they write (`GATEHOUSE_FORWARDED_HEADER`). Empty: nobody, the peer
+/// address is the client.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TrustedProxies(Vec<IpNet>);
+pub struct TrustedProxies {
+    networks: Vec<IpNet>,
+    header: ForwardHeader,
+}
+
+/// Which forwarding header the trusted proxies write. Only that one is read: a proxy
+/// that appends to `X-Forwarded-For` passes a client's own `Forwarded` through untouched
+/// (nginx, AWS ALB), so believing both would let the client name any address.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ForwardHeader {
+    #[default]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded`.
+    Forwarded,
+}
+
+impl ForwardHeader {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "" | "x-forwarded-for" => Ok(Self::XForwardedFor),
+            "forwarded" => Ok(Self::Forwarded),
+            other => Err(format!(
+                "`{other}` is not a forwarding header: x-forwarded-for or forwarded"
+            )),
+        }
+    }
+}
 
 impl TrustedProxies {
     /// A comma-separated list of CIDRs (`10.0.0.0/8`, `fd00::/8`) or bare addresses (one
@@ -47,28 +74,36 @@ impl TrustedProxies {
                 })?;
             networks.push(network.trunc());
         }
-        Ok(Self(networks))
+        Ok(Self {
+            networks,
+            header: ForwardHeader::default(),
+        })
+    }
+
+    /// The same proxies, writing `header`.
+    pub fn reading(self, header: ForwardHeader) -> Self {
+        Self { header, ..self }
     }
 
     /// No proxy is trusted.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.networks.is_empty()
     }
 
     /// Whether `ip` (an IPv4-mapped IPv6 address counting as its IPv4 address) is in one
     /// of the trusted networks.
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();
-        self.0.iter().any(|network| network.contains(&ip))
+        self.networks.iter().any(|network| network.contains(&ip))
     }
 }
 
 /// The client of a connection from `peer` that carried `headers`.
 ///
 /// A peer outside the trusted networks is the client. From a trusted peer the hops of
-/// `Forwarded` (when any of its elements has `for=`) or else of `X-Forwarded-For` (every
-/// header line, in order) are walked from the right: trusted addresses are skipped, the
-/// first untrusted one is the client; when every hop is trusted, the left-most is.
+/// the configured header (`X-Forwarded-For`, every header line in order, or the `for=`
+/// of `Forwarded`) are walked from the right: trusted addresses are skipped, the first
+/// untrusted one is the client; when every hop is trusted, the left-most is.
 ///
 /// A hop that names no address (`unknown`, an obfuscated `_identifier`, a `Forwarded`
 /// element without `for=`) or cannot be parsed ends the walk at the last trusted hop
@@ -80,7 +115,10 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) ->
     if !trusted.contains(peer) {
         return peer;
     }
-    let hops = forwarded_hops(headers).unwrap_or_else(|| x_forwarded_for_hops(headers));
+    let hops = match trusted.header {
+        ForwardHeader::XForwardedFor => x_forwarded_for_hops(headers),
+        ForwardHeader::Forwarded => forwarded_hops(headers).unwrap_or_default(),
+    };
     let mut last_trusted = peer;
     for hop in hops.iter().rev() {
         match *hop {
@@ -269,6 +307,10 @@ mod tests {
         TrustedProxies::parse(list).unwrap()
     }
 
+    fn rfc7239(list: &str) -> TrustedProxies {
+        proxies(list).reading(ForwardHeader::Forwarded)
+    }
+
     #[test]
     fn the_list_takes_networks_and_single_addresses() {
         let trusted = proxies(" 10.0.0.0/8, 192.0.2.7 ,fd00::/8, 2001:db8::1,");
@@ -328,7 +370,10 @@ mod tests {
         let h = headers(&[("x-forwarded-for", "1.2.3.4, 203.0.113.9")]);
         assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted), ip("203.0.113.9"));
         let h = headers(&[("forwarded", "for=1.2.3.4, for=203.0.113.9;proto=https")]);
-        assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted), ip("203.0.113.9"));
+        assert_eq!(
+            client_ip(ip("10.0.0.1"), &h, &rfc7239("10.0.0.1")),
+            ip("203.0.113.9")
+        );
     }
 
     #[test]
@@ -344,7 +389,7 @@ mod tests {
 
     #[test]
     fn forwarded_with_quoted_ipv6_and_ports() {
-        let trusted = proxies("10.0.0.0/8, 2001:db8:cafe::/48");
+        let trusted = rfc7239("10.0.0.0/8, 2001:db8:cafe::/48");
         let h = headers(&[(
             "forwarded",
             r#"for="[2001:db8::17]:4711";proto=https, For="[2001:db8:cafe::1]", for=10.9.9.9:8080"#,
@@ -352,23 +397,38 @@ mod tests {
         assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted), ip("2001:db8::17"));
         let h = headers(&[("forwarded", r#"for="192.0.2.60:_port1";by=10.0.0.1"#)]);
         assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted), ip("192.0.2.60"));
-        // Forwarded wins over X-Forwarded-For.
-        let h = headers(&[
+    }
+
+    /// Only the configured header is read: a proxy appending to one passes the client's
+    /// own copy of the other through, so believing it would let the client choose.
+    #[test]
+    fn only_the_header_the_proxy_writes_is_read() {
+        let both = headers(&[
             ("forwarded", "for=192.0.2.60"),
             ("x-forwarded-for", "198.51.100.1"),
         ]);
-        assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted), ip("192.0.2.60"));
-        // A Forwarded without any `for=` leaves the word to X-Forwarded-For.
+        let xff = proxies("10.0.0.0/8");
+        assert_eq!(client_ip(ip("10.0.0.1"), &both, &xff), ip("198.51.100.1"));
+        let h = headers(&[("forwarded", "for=192.0.2.60")]);
+        assert_eq!(client_ip(ip("10.0.0.1"), &h, &xff), ip("10.0.0.1"));
+        let fwd = rfc7239("10.0.0.0/8");
+        assert_eq!(client_ip(ip("10.0.0.1"), &both, &fwd), ip("192.0.2.60"));
+        // A Forwarded without any `for=` names nobody: the proxy is the client.
         let h = headers(&[
             ("forwarded", "proto=https;host=example.com"),
             ("x-forwarded-for", "198.51.100.1"),
         ]);
-        assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted), ip("198.51.100.1"));
+        assert_eq!(client_ip(ip("10.0.0.1"), &h, &fwd), ip("10.0.0.1"));
+        assert_eq!(
+            ForwardHeader::parse("Forwarded"),
+            Ok(ForwardHeader::Forwarded)
+        );
+        assert!(ForwardHeader::parse("x-real-ip").is_err());
     }
 
     #[test]
     fn unknown_obfuscated_or_unreadable_hops_stop_at_the_last_trusted_one() {
-        let trusted = proxies("10.0.0.0/8");
+        let trusted = rfc7239("10.0.0.0/8");
         for value in [
             "for=203.0.113.9, for=unknown, for=10.2.2.2",
             "for=203.0.113.9, for=_hidden, for=10.2.2.2",
@@ -386,6 +446,7 @@ mod tests {
             };
             assert_eq!(got, expected, "{value}");
         }
+        let trusted = proxies("10.0.0.0/8");
         let h = headers(&[("x-forwarded-for", "203.0.113.9, garbage, 10.2.2.2")]);
         assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted), ip("10.2.2.2"));
         // Right next to the peer: the peer itself.
@@ -408,7 +469,10 @@ mod tests {
             ip("198.51.100.4")
         );
         let h = headers(&[("forwarded", r#"for="[::ffff:203.0.113.9]:80""#)]);
-        assert_eq!(client_ip(ip("127.0.0.1"), &h, &trusted), ip("203.0.113.9"));
+        assert_eq!(
+            client_ip(ip("127.0.0.1"), &h, &rfc7239("127.0.0.1/32")),
+            ip("203.0.113.9")
+        );
     }
 
     #[test]

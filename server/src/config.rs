@@ -38,10 +38,20 @@ pub struct Settings {
     )]
     pub metrics_addr: String,
 
-    /// Proxies (CIDRs or addresses, comma separated) whose `Forwarded` / `X-Forwarded-For`
-    /// headers name the client. From any other peer those headers are ignored.
+    /// Proxies (CIDRs or addresses, comma separated) whose forwarding header
+    /// (GATEHOUSE_FORWARDED_HEADER) names the client. From any other peer it is ignored.
     #[arg(long, env = "GATEHOUSE_TRUSTED_PROXIES", global = true)]
     pub trusted_proxies: Option<String>,
+
+    /// The one header the trusted proxies write: x-forwarded-for or forwarded (RFC 7239).
+    /// The other is never read.
+    #[arg(
+        long,
+        env = "GATEHOUSE_FORWARDED_HEADER",
+        default_value = "x-forwarded-for",
+        global = true
+    )]
+    pub forwarded_header: String,
 
     /// PEM certificate chain: with GATEHOUSE_TLS_KEY, Gatehouse serves HTTPS itself
     /// (TLS 1.2+) and sends HSTS.

@@ -588,7 +588,17 @@ async fn logout(
     // out); otherwise the person confirms on Gatehouse's own page.
     let token = caller.session_token(&state);
     let session = match &token {
-        Some(t) => authenticate_session(&state.pool, t).await.ok(),
+        Some(t) => match authenticate_session(&state.pool, t).await {
+            Ok(s) => Some(s),
+            Err(DomainError::Unauthenticated(_)) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "RP-initiated logout: session lookup failed");
+                return error_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Signing out failed. Try again shortly.",
+                );
+            }
+        },
         None => None,
     };
     let hint_matches = match (&hint, &session) {

@@ -127,11 +127,14 @@ pub fn leptos_options(settings: &Settings) -> LeptosOptions {
 
 pub fn app_state(settings: Settings, pool: PgPool, keys: MasterKeys) -> Result<AppState> {
     let keys = Arc::new(keys);
+    let header = crate::client_ip::ForwardHeader::parse(&settings.forwarded_header)
+        .map_err(|e| anyhow::anyhow!("GATEHOUSE_FORWARDED_HEADER: {e}"))?;
     let trusted_proxies = match settings.trusted_proxies.as_deref() {
         Some(list) => crate::client_ip::TrustedProxies::parse(list)
             .map_err(|e| anyhow::anyhow!("GATEHOUSE_TRUSTED_PROXIES: {e}"))?,
         None => crate::client_ip::TrustedProxies::default(),
-    };
+    }
+    .reading(header);
     Ok(AppState::new(crate::state::Inner {
         leptos_options: leptos_options(&settings),
         tokens: Arc::new(crate::tokens::Tokens::new(

@@ -809,9 +809,34 @@ async fn operators_manage_applications_over_rest_and_a_disabled_one_stops_at_onc
 
 // ---- attacks of the security review (CON-SEC-007, SPEC §2-§4) ------------------------------
 
+const VERIFIER: &str = "a-long-enough-code-verifier-for-pkce-0123456789";
+
 /// The authorization code flow for a signed-in browser, by hand: returns the token body.
 async fn code_flow(app: &TestApp, browser: &mut Browser<'_>, seed: &Seed, scope: &str) -> Value {
-    let verifier = "a-long-enough-code-verifier-for-pkce-0123456789";
+    let code = code_for(app, browser, seed, scope).await;
+    let (status, body) = redeem(app, seed, &code).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+async fn redeem(app: &TestApp, seed: &Seed, code: &str) -> (StatusCode, Value) {
+    let (status, _, body) = token_request(
+        app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ],
+        Some((&seed.client_id, &seed.secret)),
+    )
+    .await;
+    (status, body)
+}
+
+/// A code for the signed-in browser (PKCE with [`VERIFIER`]), not yet redeemed.
+async fn code_for(app: &TestApp, browser: &mut Browser<'_>, seed: &Seed, scope: &str) -> String {
+    let verifier = VERIFIER;
     let challenge = {
         use base64::Engine as _;
         use sha2::Digest as _;
@@ -828,20 +853,7 @@ async fn code_flow(app: &TestApp, browser: &mut Browser<'_>, seed: &Seed, scope:
         .await;
     let callback = location(&res);
     assert!(callback.starts_with(REDIRECT), "{callback}");
-    let code = query_of(&callback)["code"].clone();
-    let (status, _, body) = token_request(
-        app,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", verifier),
-        ],
-        Some((&seed.client_id, &seed.secret)),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body
+    query_of(&callback)["code"].clone()
 }
 
 async fn session_id_of(pool: &PgPool, browser: &Browser<'_>) -> Uuid {
@@ -882,6 +894,8 @@ async fn a_password_change_ends_the_other_sessions_application_tokens(pool: PgPo
     };
     thief.sign_in("ann@acme.test", PASSWORD, "/").await;
     let stolen = code_flow(&app, &mut thief, &seed, scope).await;
+    // A code fetched in advance, to be redeemed after the change.
+    let spare = code_for(&app, &mut thief, &seed, scope).await;
     let mut owner = Browser {
         app: &app,
         cookie: None,
@@ -910,6 +924,12 @@ async fn a_password_change_ends_the_other_sessions_application_tokens(pool: PgPo
     .await
     .unwrap();
     assert!(refused_soon(&app, stolen["access_token"].as_str().unwrap()).await);
+    let (status, body) = redeem(&app, &seed, &spare).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "a spare code is spent: {body}"
+    );
     let (status, body) = refresh(&app, &seed, stolen["refresh_token"].as_str().unwrap()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["error"], "invalid_grant");

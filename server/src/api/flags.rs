@@ -72,9 +72,9 @@ async fn flag_tenant(
     let operator = bearer
         .actor()
         .is_some_and(|a| a.require(Permission::TenantsReadAll).is_ok());
-    if !operator {
-        bearer.require_scope("flag:read")?;
-    }
+    // An operator's token reads any tenant's flags, but only when granted to (`flag:read`
+    // or `admin`), like everyone's.
+    bearer.require_scope("flag:read")?;
     let asked = asked
         .map(str::trim)
         .filter(|s| !s.is_empty())

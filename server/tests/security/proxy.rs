@@ -131,11 +131,18 @@ async fn through_a_trusted_proxy_each_client_has_its_own_throttles(pool: PgPool)
         &[("x-forwarded-for", format!("192.0.2.66, {CLIENT_A}"))],
     )
     .await;
-    // Client B fails once, through a proxy that writes RFC 7239 `Forwarded`.
+    // Client B fails once; it also sent a `Forwarded` of its own, which the proxy (writing
+    // X-Forwarded-For) passed through: never read.
     failed_sign_in(
         &app,
         "b1@example.test",
-        &[("forwarded", format!("for=\"{CLIENT_B}:4711\";proto=https"))],
+        &[
+            ("x-forwarded-for", CLIENT_B.to_owned()),
+            (
+                "forwarded",
+                "for=\"192.0.2.99:4711\";proto=https".to_owned(),
+            ),
+        ],
     )
     .await;
 
