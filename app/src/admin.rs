@@ -13,13 +13,13 @@ const AREAS: &[Area] = &[
     (
         "/admin/users",
         "Users",
-        "Invite people, resend or revoke invitations, change roles, disable, delete, end sessions, reset MFA (FR-TENANT-001..006).",
+        "Invite people, resend or revoke invitations, change roles, disable, delete, end sessions, reset MFA.",
         "admin-users",
     ),
     (
         "/admin/settings",
         "Settings",
-        "Password and MFA policies, session timeout; your plan (FR-AUTH-006, FR-TENANT-003).",
+        "Password and MFA policies, session timeout; your plan.",
         "admin-settings",
     ),
     (

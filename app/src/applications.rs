@@ -434,7 +434,7 @@ fn ApplicationsBody() -> impl IntoView {
                         <a href="/operator" class=LINK>"Operator Console"</a>
                         " / Applications"
                     </nav>
-                    <PageHeader title="Applications" subtitle="Managed applications, their redirect URIs and API keys (FR-SYS-001..003)." />
+                    <PageHeader title="Applications" subtitle="Managed applications, their redirect URIs and API keys." />
                     {flash}
                     <div class="space-y-6">
                         <ApplicationsTable applications=o.applications.clone() />

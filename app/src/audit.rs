@@ -11,7 +11,7 @@ pub fn AuditPage() -> impl IntoView {
             items=&[
                 ("Search", "Filter by time, tenant, actor, action, outcome and resource."),
                 ("Details", "Every entry with its metadata and request id."),
-                ("Export", "Download any selection as CSV, safe to open in a spreadsheet (FR-LOG-002)."),
+                ("Export", "Download any selection as CSV, safe to open in a spreadsheet."),
                 ("Integrity", "The hash chain proves no entry was changed or removed."),
             ]
         />

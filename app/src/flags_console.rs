@@ -377,7 +377,7 @@ fn FlagsBody() -> impl IntoView {
                         <a href="/operator" class=LINK>"Operator Console"</a>
                         " / Feature flags"
                     </nav>
-                    <PageHeader title="Feature flags" subtitle="A flag's value for a tenant: its override, else its plan's default, else a rollout, else the default (FR-FLAG-001)." />
+                    <PageHeader title="Feature flags" subtitle="A flag's value for a tenant: its override, else its plan's default, else a rollout, else the default." />
                     {flash}
                     <div class="space-y-6">
                         <FlagsTable data=o.clone() />

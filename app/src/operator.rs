@@ -57,19 +57,19 @@ const AREAS: &[Area] = &[
     (
         "/operator/tenants",
         "Tenants",
-        "Provision, suspend and reactivate tenants; change plans (UC-PROV-001, FR-OPS-001).",
+        "Provision, suspend and reactivate tenants; change plans.",
         "operator-tenants",
     ),
     (
         "/operator/flags",
         "Feature flags",
-        "Definitions, plan defaults, overrides, history and stale flags (FR-FLAG-001).",
+        "Definitions, plan defaults, overrides, history and stale flags.",
         "operator-flags",
     ),
     (
         "/operator/applications",
         "Applications",
-        "Managed applications, redirect URIs and API keys (FR-SYS-001..003).",
+        "Managed applications, redirect URIs and API keys.",
         "operator-applications",
     ),
 ];

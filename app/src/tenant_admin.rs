@@ -411,7 +411,7 @@ fn PeopleBody() -> impl IntoView {
                             <a href="/admin" class=LINK>"Tenant Administration"</a>
                             " / Users"
                         </nav>
-                        <PageHeader title="Users" subtitle="The people of your organisation: invite them, change their role, disable or delete them (FR-TENANT-001..006)." />
+                        <PageHeader title="Users" subtitle="The people of your organisation: invite them, change their role, disable or delete them." />
                         {flash}
                         {outcome(invitation.value())}
                         <div class="space-y-6">

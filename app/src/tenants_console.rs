@@ -436,7 +436,7 @@ fn TenantsBody() -> impl IntoView {
                             <a href="/operator" class=LINK>"Operator Console"</a>
                             " / Tenants"
                         </nav>
-                        <PageHeader title="Tenants" subtitle="Search, provision, suspend and reactivate tenants; change plans (UC-PROV-001, FR-OPS-001)." />
+                        <PageHeader title="Tenants" subtitle="Search, provision, suspend and reactivate tenants; change plans." />
                         {flash}
                         <div class="space-y-6">
                             <TenantsTable
