@@ -97,38 +97,84 @@ macro_rules! throttle_counts {
     };
 }
 
-/// The attempt's reservation against both throttles (`$1` account key, `$2` IP key, `$3`
-/// window seconds, `$4` account limit, `$5` IP limit), made before any password is hashed:
-/// each key's counter goes up by one unless the key is locked or already at its limit,
-/// in one atomic upsert per key, so concurrent guesses cannot all pass a check that
-/// another has not counted yet. The CTE `r` answers each key's count including this
-/// attempt, NULL when refused (no IP: `ip_reserved` is NULL and `ip_known` false).
+/// Counts one attempt against an account key (`$1`) and an IP key (`$2`) of the scopes
+/// `$6` and `$7`, within a window of `$3` seconds, before any password is hashed: each
+/// key's counter goes up by one unless the key is locked or already at its limit (`$4`,
+/// `$5`; NULL: no limit), in one atomic upsert, so concurrent guesses cannot all pass a
+/// check that another has not counted yet. The CTE `r` answers each key's count
+/// including this attempt, NULL when refused (no IP: `ip_reserved` is NULL and
+/// `ip_known` false). Bound by [`bind_reservation`].
 macro_rules! reserve_attempt {
     () => {
-        "WITH a AS (
+        "WITH up AS (
              INSERT INTO auth_throttle AS t (scope, key, failures, window_start)
-             VALUES ('account', $1, 1, now())
+             SELECT k.scope, k.key, 1, now()
+             FROM (VALUES ($6::text, $1::text), ($7::text, $2::text)) k(scope, key)
+             WHERE k.key IS NOT NULL
              ON CONFLICT (scope, key) DO UPDATE SET
                  failures = CASE WHEN t.window_start > now() - make_interval(secs => $3) THEN t.failures + 1 ELSE 1 END,
                  window_start = CASE WHEN t.window_start > now() - make_interval(secs => $3) THEN t.window_start ELSE now() END
              WHERE (t.locked_until IS NULL OR t.locked_until <= now())
-               AND NOT (t.window_start > now() - make_interval(secs => $3) AND t.failures >= $4)
-             RETURNING failures
-         ), i AS (
-             INSERT INTO auth_throttle AS t (scope, key, failures, window_start)
-             SELECT 'ip', $2, 1, now() WHERE $2::text IS NOT NULL
-             ON CONFLICT (scope, key) DO UPDATE SET
-                 failures = CASE WHEN t.window_start > now() - make_interval(secs => $3) THEN t.failures + 1 ELSE 1 END,
-                 window_start = CASE WHEN t.window_start > now() - make_interval(secs => $3) THEN t.window_start ELSE now() END
-             WHERE (t.locked_until IS NULL OR t.locked_until <= now())
-               AND NOT (t.window_start > now() - make_interval(secs => $3) AND t.failures >= $5)
-             RETURNING failures
+               AND NOT (t.window_start > now() - make_interval(secs => $3)
+                        AND t.failures >= coalesce(CASE WHEN t.scope = $6 THEN $4::int4 ELSE $5::int4 END, 2147483647))
+             RETURNING scope, failures
          ), r AS (
-             SELECT (SELECT failures FROM a) AS account_reserved,
-                    (SELECT failures FROM i) AS ip_reserved,
+             SELECT (SELECT failures FROM up WHERE scope = $6) AS account_reserved,
+                    (SELECT failures FROM up WHERE scope = $7) AS ip_reserved,
                     $2::text IS NOT NULL AS ip_known
          )"
     };
+}
+
+/// The throttle scopes and limits of password attempts (sign-in, re-authentication).
+const PASSWORD_ATTEMPTS: Throttle = Throttle {
+    scopes: ("account", "ip"),
+    window_secs: WINDOW_SECS,
+    limits: (Some(ACCOUNT_LOCK_AFTER), Some(IP_LOCK_AFTER)),
+};
+
+/// A pair of counters (per account key and per IP) in `auth_throttle`.
+pub(crate) struct Throttle {
+    pub(crate) scopes: (&'static str, &'static str),
+    pub(crate) window_secs: i64,
+    /// Counts at which a key refuses further attempts; `None`: it only counts.
+    pub(crate) limits: (Option<i32>, Option<i32>),
+}
+
+/// Binds `$1..$7` of [`reserve_attempt!`].
+fn bind_reservation<'q, O>(
+    query: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
+    throttle: &Throttle,
+    account_key: &'q str,
+    ip_key: Option<&'q str>,
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
+    query
+        .bind(account_key)
+        .bind(ip_key)
+        .bind(throttle.window_secs as f64)
+        .bind(throttle.limits.0)
+        .bind(throttle.limits.1)
+        .bind(throttle.scopes.0)
+        .bind(throttle.scopes.1)
+}
+
+/// Counts one attempt of `throttle` for `account_key` and the request's IP: each key's
+/// count including it, `None` where refused.
+pub(crate) async fn count_attempt(
+    pool: &PgPool,
+    throttle: &Throttle,
+    account_key: &str,
+    ip: Option<std::net::IpAddr>,
+) -> Result<Reserved, DomainError> {
+    let ip_key = ip.map(|ip| ip.to_string());
+    Ok(bind_reservation(
+        sqlx::query_as(concat!(reserve_attempt!(), " SELECT * FROM r")),
+        throttle,
+        account_key,
+        ip_key.as_deref(),
+    )
+    .fetch_one(pool)
+    .await?)
 }
 
 /// One row of the sign-in lookup: the attempt's reservation and one account with that
@@ -166,9 +212,9 @@ impl LookupRow {
 
 /// What [`reserve_attempt!`] answered.
 #[derive(Debug, Clone, Copy, Default, sqlx::FromRow)]
-struct Reserved {
-    account_reserved: Option<i32>,
-    ip_reserved: Option<i32>,
+pub(crate) struct Reserved {
+    pub(crate) account_reserved: Option<i32>,
+    pub(crate) ip_reserved: Option<i32>,
     ip_known: bool,
 }
 
@@ -206,18 +252,10 @@ impl Attempt {
         account_key: String,
         failure: AuditEntry,
     ) -> Result<Self, DomainError> {
-        let ip_key = ctx.ip.map(|ip| ip.to_string());
-        let reserved: Reserved = sqlx::query_as(concat!(reserve_attempt!(), " SELECT * FROM r"))
-            .bind(&account_key)
-            .bind(ip_key.as_deref())
-            .bind(WINDOW_SECS as f64)
-            .bind(ACCOUNT_LOCK_AFTER)
-            .bind(IP_LOCK_AFTER)
-            .fetch_one(pool)
-            .await?;
+        let reserved = count_attempt(pool, &PASSWORD_ATTEMPTS, &account_key, ctx.ip).await?;
         let attempt = Self {
             account_key,
-            ip_key,
+            ip_key: ctx.ip.map(|ip| ip.to_string()),
             reserved,
         };
         if !reserved.admitted() {
@@ -451,26 +489,23 @@ pub async fn verify_password_login(
     let ip_key = ctx.ip.map(|ip| ip.to_string());
     // The reservation and the accounts in one round trip; both are read whatever they
     // hold, so an unknown address costs what a known one does.
-    let rows: Vec<LookupRow> = sqlx::query_as(concat!(
+    let lookup = sqlx::query_as(concat!(
         reserve_attempt!(),
         " SELECT r.*, c.* FROM r LEFT JOIN LATERAL (
              SELECT u.id, u.tenant_id, u.role, u.status, u.password_hash, u.last_login_at,
                     t.name AS tenant_name, t.domain AS tenant_domain, t.status AS tenant_status
              FROM users u LEFT JOIN tenants t ON t.id = u.tenant_id
-             WHERE lower(u.email) = lower($6) AND u.status <> 'archived'
-               AND ($7::text IS NULL OR t.domain = $7)
+             WHERE lower(u.email) = lower($8) AND u.status <> 'archived'
+               AND ($9::text IS NULL OR t.domain = $9)
          ) c ON r.account_reserved IS NOT NULL
          ORDER BY c.tenant_name NULLS FIRST",
-    ))
-    .bind(&account_key)
-    .bind(ip_key.as_deref())
-    .bind(WINDOW_SECS as f64)
-    .bind(ACCOUNT_LOCK_AFTER)
-    .bind(IP_LOCK_AFTER)
-    .bind(login.email.as_str())
-    .bind(login.tenant.as_ref().map(TenantDomain::as_str))
-    .fetch_all(pool)
-    .await?;
+    ));
+    let rows: Vec<LookupRow> =
+        bind_reservation(lookup, &PASSWORD_ATTEMPTS, &account_key, ip_key.as_deref())
+            .bind(login.email.as_str())
+            .bind(login.tenant.as_ref().map(TenantDomain::as_str))
+            .fetch_all(pool)
+            .await?;
     let reserved = rows.first().map(|r| r.reserved).unwrap_or_default();
     let attempt = Attempt {
         account_key,
@@ -506,9 +541,9 @@ pub async fn verify_password_login(
             .await?;
         return Err(DomainError::Unauthenticated(INVALID.into()));
     }
-    // The password is proven: the attempt was no guess.
+    // The password is proven: the attempt was no guess, and the person may learn why
+    // their account cannot sign in.
     attempt.succeeded(pool).await?;
-    // The password is proven: the person may learn why their account cannot sign in.
     let mut usable = Vec::new();
     let mut refusal = None;
     for c in matched {

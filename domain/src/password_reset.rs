@@ -26,6 +26,14 @@ pub const REQUESTS_PER_ACCOUNT: i32 = 10;
 /// Reset requests per client IP and hour that are acted on.
 pub const REQUESTS_PER_IP: i32 = 30;
 
+/// Reset requests counted per address and per IP over the hour (never refused by the
+/// counter itself: past the limits they are answered alike and do nothing).
+const RESET_REQUESTS: crate::login::Throttle = crate::login::Throttle {
+    scopes: ("reset_account", "reset_ip"),
+    window_secs: 3600,
+    limits: (None, None),
+};
+
 const GONE: &str = "this reset link has expired or was already used; ask for a new one";
 
 /// Sends a reset link to every active account with this address (in the hinted tenant
@@ -38,28 +46,14 @@ pub async fn request_password_reset(
     base_url: &str,
 ) -> Result<(), DomainError> {
     // Requests per address and per IP within the hour, counted before anything else.
-    let (per_account, per_ip): (i32, Option<i32>) = sqlx::query_as(
-        "WITH a AS (
-             INSERT INTO auth_throttle AS t (scope, key, failures, window_start)
-             VALUES ('reset_account', $1, 1, now())
-             ON CONFLICT (scope, key) DO UPDATE SET
-                 failures = CASE WHEN t.window_start > now() - interval '1 hour' THEN t.failures + 1 ELSE 1 END,
-                 window_start = CASE WHEN t.window_start > now() - interval '1 hour' THEN t.window_start ELSE now() END
-             RETURNING failures
-         ), i AS (
-             INSERT INTO auth_throttle AS t (scope, key, failures, window_start)
-             SELECT 'reset_ip', $2, 1, now() WHERE $2::text IS NOT NULL
-             ON CONFLICT (scope, key) DO UPDATE SET
-                 failures = CASE WHEN t.window_start > now() - interval '1 hour' THEN t.failures + 1 ELSE 1 END,
-                 window_start = CASE WHEN t.window_start > now() - interval '1 hour' THEN t.window_start ELSE now() END
-             RETURNING failures
-         )
-         SELECT (SELECT failures FROM a), (SELECT failures FROM i)",
+    let counted = crate::login::count_attempt(
+        pool,
+        &RESET_REQUESTS,
+        &email.as_str().to_lowercase(),
+        ctx.ip,
     )
-    .bind(email.as_str().to_lowercase())
-    .bind(ctx.ip.map(|ip| ip.to_string()))
-    .fetch_one(pool)
     .await?;
+    let (per_account, per_ip) = (counted.account_reserved.unwrap_or(1), counted.ip_reserved);
     let excess = (per_account - REQUESTS_PER_ACCOUNT).max(per_ip.unwrap_or(0) - REQUESTS_PER_IP);
     if excess > 0 {
         // Answered like any other request; audited at the 1st, 10th, 100th... only.
