@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Does the time of a failed sign-in tell how many organisations an address belongs to
-# (issue 15 item 13; SPEC §3 "unknown email and wrong password ... take the same time")?
+# (SPEC §3 "unknown email and wrong password ... take the same time")?
 #
 # Three kinds of address, each signed in with a wrong password and no tenant hint, as an
 # attacker probing addresses would: one nobody has, one with an account in one tenant, one

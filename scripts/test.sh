@@ -88,7 +88,7 @@ BASE_URL="http://localhost:$PORT" node --test --test-concurrency=1 end2end/tests
 
 step "no link token in the server's log"
 # The browser tests opened reset, invitation and verification links: the request log names
-# their route template, never the token (issue 15 item 8).
+# their route template, never the token.
 leaked=$(grep -Eo '/(reset-password|invite|verify-email)/[A-Za-z0-9_-]{16,}' "$GATEHOUSE_DATA_DIR/e2e-server.log" || true)
 if [ -n "$leaked" ]; then
   echo "link tokens were logged:" >&2; head -3 <<<"$leaked" >&2; exit 1

@@ -5,7 +5,7 @@
 //!
 //! Every read is one short query on the pool: a connection is held while a page is read,
 //! never across pages, so a download that a slow (or stalled) client drains page by page
-//! cannot keep a connection from everyone else (security issue item 7).
+//! cannot keep a connection from everyone else.
 
 use crate::permissions::{Actor, Permission};
 use crate::DomainError;

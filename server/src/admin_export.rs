@@ -3,7 +3,7 @@
 //! tenant's rows. Cells that a spreadsheet would run as a formula (= + - @, tab, CR) are
 //! prefixed with a quote.
 //!
-//! A download must not let one tenant's admin starve everyone else (security issue item 7),
+//! A download must not let one tenant's admin starve everyone else,
 //! so:
 //! - rows are read in keyset pages ([`AuditExport`]), each its own short query; a database
 //!   connection is held while a page is read, never while the client is waited on;

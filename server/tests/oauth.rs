@@ -878,7 +878,7 @@ async fn refresh(app: &TestApp, seed: &Seed, token: &str) -> (StatusCode, Value)
     (status, body)
 }
 
-/// Item 6: after a password change (or "sign out everywhere else") from one session, the
+/// After a password change (or "sign out everywhere else") from one session, the
 /// tokens another session handed to an application die with it: its refresh token is
 /// refused and its access token stops passing the API. The current session's stay.
 /// Signing a session out ends its families too.
@@ -957,7 +957,7 @@ async fn a_password_change_ends_the_other_sessions_application_tokens(pool: PgPo
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
-/// Item 11: an attacker's own ID token as `id_token_hint` does not sign a victim out
+/// An attacker's own ID token as `id_token_hint` does not sign a victim out
 /// without asking; the victim's own does.
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn logout_with_someone_elses_id_token_asks_first(pool: PgPool) {
@@ -1011,7 +1011,7 @@ async fn logout_with_someone_elses_id_token_asks_first(pool: PgPool) {
     assert!(victim.cookie.is_none(), "the session cookie is cleared");
 }
 
-/// Item 14: `prompt=login` and `max_age` make a signed-in person authenticate again
+/// `prompt=login` and `max_age` make a signed-in person authenticate again
 /// (OIDC Core 3.1.2.1); with `prompt=none` a stale sign-in is `login_required`.
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn prompt_login_and_max_age_ask_for_a_fresh_sign_in(pool: PgPool) {
@@ -1053,40 +1053,35 @@ async fn prompt_login_and_max_age_ask_for_a_fresh_sign_in(pool: PgPool) {
     assert_eq!(query_of(&location(&res))["error"], "invalid_request");
 }
 
-/// Item 12: taking a tenant off an application cuts it off: the key bound to that tenant
-/// is revoked and the tokens the application held for it stop working. An application
-/// with no tenants admits nobody unless it is marked for all tenants.
-#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
-async fn removing_a_tenant_from_an_application_cuts_it_off(pool: PgPool) {
-    use gatehouse_domain::applications::update_application;
-    let app = spawn_app(pool.clone()).await;
-    let seed = seed(&pool, ALL_GRANTS, &["flag:read"]).await;
-    let ctx = RequestContext::default();
+/// Sets the tenants an application acts for, as an operator would.
+async fn set_tenants(pool: &PgPool, app_id: Uuid, tenants: &[&str]) {
     let mut tx = pool.begin().await.unwrap();
-    provision_tenant(
+    gatehouse_domain::applications::update_application(
         &mut tx,
-        &ctx,
+        &RequestContext::default(),
         None,
-        NewTenant {
-            name: DisplayName::parse("Globex").unwrap(),
-            domain: TenantDomain::parse("globex").unwrap(),
-            plan: Plan::Pro,
-        },
-    )
-    .await
-    .unwrap();
-    update_application(
-        &mut tx,
-        &ctx,
-        None,
-        seed.app_id,
+        app_id,
         ApplicationInput {
-            tenants: Some(vec!["acme".into(), "globex".into()]),
+            tenants: Some(tenants.iter().map(|t| (*t).to_owned()).collect()),
             ..Default::default()
         },
     )
     .await
     .unwrap();
+    tx.commit().await.unwrap();
+}
+
+/// Taking a tenant off an application cuts it off: the key bound to that tenant
+/// is revoked and the tokens the application held for it stop working. An application
+/// with no tenants admits nobody unless it is marked for all tenants.
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn removing_a_tenant_from_an_application_cuts_it_off(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let seed = seed(&pool, ALL_GRANTS, &["flag:read"]).await;
+    let ctx = RequestContext::default();
+    common::tenant(&pool, "globex").await;
+    set_tenants(&pool, seed.app_id, &["acme", "globex"]).await;
+    let mut tx = pool.begin().await.unwrap();
     let globex_key = issue_key(
         &mut tx,
         &ctx,
@@ -1120,20 +1115,7 @@ async fn removing_a_tenant_from_an_application_cuts_it_off(pool: PgPool) {
     };
     let acme_token = cc_token(&app, &seed).await;
 
-    let mut tx = pool.begin().await.unwrap();
-    update_application(
-        &mut tx,
-        &ctx,
-        None,
-        seed.app_id,
-        ApplicationInput {
-            tenants: Some(vec!["acme".into()]),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    set_tenants(&pool, seed.app_id, &["acme"]).await;
     assert!(refused_soon(&app, &held).await, "the bound key's token");
     assert!(refused_soon(&app, &named).await, "a token named for globex");
     assert_eq!(me(&app, &acme_token).await.status(), StatusCode::OK);
@@ -1150,20 +1132,7 @@ async fn removing_a_tenant_from_an_application_cuts_it_off(pool: PgPool) {
     );
 
     // No tenants at all: nobody is admitted.
-    let mut tx = pool.begin().await.unwrap();
-    update_application(
-        &mut tx,
-        &ctx,
-        None,
-        seed.app_id,
-        ApplicationInput {
-            tenants: Some(vec![]),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    set_tenants(&pool, seed.app_id, &[]).await;
     let mut refused = false;
     for _ in 0..30 {
         let (status, _, body) = token_request(

@@ -2,53 +2,15 @@
 
 mod common;
 
-use common::{operator_token, spawn_app, user_token, TestApp};
-use gatehouse_domain::audit::RequestContext;
-use gatehouse_domain::tenants::{provision_tenant, NewTenant};
-use gatehouse_domain::types::{DisplayName, Email, Plan, Role, TenantDomain, UserStatus};
-use gatehouse_domain::users::{create_user, NewUser};
+use common::{operator_token, person, spawn_app, tenant, user_token, TestApp};
+use gatehouse_domain::types::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-async fn tenant(pool: &PgPool, domain: &str) -> Uuid {
-    let mut tx = pool.begin().await.unwrap();
-    let t = provision_tenant(
-        &mut tx,
-        &RequestContext::default(),
-        None,
-        NewTenant {
-            name: DisplayName::parse(domain).unwrap(),
-            domain: TenantDomain::parse(domain).unwrap(),
-            plan: Plan::Pro,
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    t.id
-}
-
 async fn member(pool: &PgPool, tenant: Uuid, email: &str, role: Role) -> Uuid {
-    let mut tx = pool.begin().await.unwrap();
-    let u = create_user(
-        &mut tx,
-        &RequestContext::default(),
-        None,
-        NewUser {
-            tenant_id: Some(tenant),
-            email: Email::parse(email).unwrap(),
-            name: None,
-            role,
-            status: UserStatus::Active,
-            password: None,
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    u.id
+    person(pool, Some(tenant), email, role, None).await
 }
 
 async fn call(

@@ -61,7 +61,7 @@ async fn count_where(pool: &PgPool, action: &str, reason: &str) -> i64 {
     .unwrap()
 }
 
-/// Item 1: a password alone, from a new browser, gets a session pending its second factor.
+/// A password alone, from a new browser, gets a session pending its second factor.
 /// That session may not enrol a factor of its own (which would complete the sign-in); an
 /// account that must enrol may, but only until it has a factor.
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
@@ -98,7 +98,7 @@ async fn a_pending_sign_in_cannot_enrol_its_own_second_factor(pool: PgPool) {
     assert!(session.may_change_factors(&pool).await.is_err());
 }
 
-/// Item 3: fifty guesses at once for one account. Each attempt is counted before any
+/// Fifty guesses at once for one account. Each attempt is counted before any
 /// hashing, so at most ten passwords are checked; the rest are refused as locked, and the
 /// right password is refused too until the lock ends.
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
@@ -137,7 +137,7 @@ async fn concurrent_guesses_cannot_pass_the_lock(pool: PgPool) {
     assert!(count_where(&pool, "auth.login.failure", "locked").await <= 3);
 }
 
-/// Item 10: the current-password check of a password change is throttled and locked like
+/// The current-password check of a password change is throttled and locked like
 /// a sign-in, so a stolen session is no unthrottled password oracle.
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn a_password_change_is_no_password_oracle(pool: PgPool) {
@@ -177,7 +177,7 @@ async fn a_password_change_is_no_password_oracle(pool: PgPool) {
     assert!(matches!(err, DomainError::Locked { .. }), "{err:?}");
 }
 
-/// Item 14: operators and auditors give their second factor at every sign-in; a trusted
+/// Operators and auditors give their second factor at every sign-in; a trusted
 /// device never skips it for them (it does for a tenant user).
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn a_trusted_device_never_skips_an_operators_second_factor(pool: PgPool) {
@@ -207,7 +207,7 @@ async fn a_trusted_device_never_skips_an_operators_second_factor(pool: PgPool) {
     assert_eq!(again.reasons, ["platform_role"]);
 }
 
-/// Item 8: a delivered invitation, reset or verification mail leaves no live link in the
+/// A delivered invitation, reset or verification mail leaves no live link in the
 /// outbox (a database dump or a backup holds none); other mail keeps its text.
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn delivered_links_are_cleared_from_the_outbox(pool: PgPool) {
@@ -255,7 +255,7 @@ async fn delivered_links_are_cleared_from_the_outbox(pool: PgPool) {
     }
 }
 
-/// Item 14: a flood of reset requests for one address does nothing past the limit and is
+/// A flood of reset requests for one address does nothing past the limit and is
 /// audited only now and then, not once per request.
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn reset_requests_cannot_flood_the_audit_chain(pool: PgPool) {

@@ -122,14 +122,10 @@ pub async fn user_token_with(
     user_id: uuid::Uuid,
     scope: &str,
 ) -> String {
-    use gatehouse_domain::applications::{
-        issue_key, register_application, ApplicationInput, KeyInput,
-    };
-    use gatehouse_domain::audit::RequestContext;
+    use gatehouse_domain::applications::ApplicationInput;
     use gatehouse_domain::sessions::{create_session, NewSession};
     use secrecy::ExposeSecret;
     const REDIRECT: &str = "http://127.0.0.1:4999/ops-callback";
-    let ctx = RequestContext::default();
     let mut tx = pool.begin().await.unwrap();
     let session = create_session(
         &mut tx,
@@ -143,10 +139,9 @@ pub async fn user_token_with(
     )
     .await
     .unwrap();
-    let tooling = register_application(
-        &mut tx,
-        &ctx,
-        None,
+    tx.commit().await.unwrap();
+    let key = registered_key(
+        pool,
         ApplicationInput {
             name: Some(format!("Tooling {user_id}")),
             redirect_uris: Some(vec![REDIRECT.into()]),
@@ -154,22 +149,9 @@ pub async fn user_token_with(
             all_tenants: Some(true),
             ..Default::default()
         },
+        &TOOLING_SCOPES.split(' ').collect::<Vec<_>>(),
     )
-    .await
-    .unwrap();
-    let key = issue_key(
-        &mut tx,
-        &ctx,
-        None,
-        tooling.id,
-        KeyInput {
-            scopes: TOOLING_SCOPES.split(' ').map(str::to_owned).collect(),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    .await;
     let verifier = "a-long-enough-code-verifier-for-pkce-0123456789";
     let challenge = {
         use base64::Engine as _;
@@ -269,28 +251,19 @@ pub async fn person(
     u.id
 }
 
-/// An application enabled for `tenants` with one key of `scopes`, and a client-credentials
-/// access token of that key.
-pub async fn app_token(app: &TestApp, pool: &PgPool, tenants: &[&str], scopes: &[&str]) -> String {
-    use gatehouse_domain::applications::{
-        issue_key, register_application, ApplicationInput, KeyInput,
-    };
+/// A registered application with one key of `scopes`.
+pub async fn registered_key(
+    pool: &PgPool,
+    input: gatehouse_domain::applications::ApplicationInput,
+    scopes: &[&str],
+) -> gatehouse_domain::applications::IssuedKey {
+    use gatehouse_domain::applications::{issue_key, register_application, KeyInput};
     use gatehouse_domain::audit::RequestContext;
-    use secrecy::ExposeSecret;
     let ctx = RequestContext::default();
     let mut tx = pool.begin().await.unwrap();
-    let registered = register_application(
-        &mut tx,
-        &ctx,
-        None,
-        ApplicationInput {
-            name: Some(format!("App {}", uuid::Uuid::now_v7())),
-            tenants: Some(tenants.iter().map(|t| (*t).to_owned()).collect()),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let registered = register_application(&mut tx, &ctx, None, input)
+        .await
+        .unwrap();
     let key = issue_key(
         &mut tx,
         &ctx,
@@ -304,6 +277,24 @@ pub async fn app_token(app: &TestApp, pool: &PgPool, tenants: &[&str], scopes: &
     .await
     .unwrap();
     tx.commit().await.unwrap();
+    key
+}
+
+/// An application enabled for `tenants` with one key of `scopes`, and a client-credentials
+/// access token of that key.
+pub async fn app_token(app: &TestApp, pool: &PgPool, tenants: &[&str], scopes: &[&str]) -> String {
+    use gatehouse_domain::applications::ApplicationInput;
+    use secrecy::ExposeSecret;
+    let key = registered_key(
+        pool,
+        ApplicationInput {
+            name: Some(format!("App {}", uuid::Uuid::now_v7())),
+            tenants: Some(tenants.iter().map(|t| (*t).to_owned()).collect()),
+            ..Default::default()
+        },
+        scopes,
+    )
+    .await;
     let body: serde_json::Value = app
         .client
         .post(app.url("/auth/token"))

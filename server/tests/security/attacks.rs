@@ -75,7 +75,7 @@ fn now_code(key: &str) -> String {
     totp.generate_current().unwrap()
 }
 
-/// Item 1 (critical): with the owner's password only, from a new browser, the attacker
+/// With the owner's password only, from a new browser, the attacker
 /// tries to enrol an authenticator app of their own to finish the sign-in. Refused; the
 /// session stays pending and opens nothing.
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
@@ -134,7 +134,7 @@ async fn a_password_alone_cannot_enrol_a_factor_to_pass_the_second_step(pool: Pg
     assert!(res.status().is_client_error(), "{}", res.status());
 }
 
-/// Item 1: an operator who must enrol does so from the pending sign-in, which then
+/// An operator who must enrol does so from the pending sign-in, which then
 /// completes; the browser is not trusted by it (no trusted-device cookie).
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn an_enrolment_sign_in_completes_without_trusting_the_browser(pool: PgPool) {
@@ -171,7 +171,7 @@ async fn an_enrolment_sign_in_completes_without_trusting_the_browser(pool: PgPoo
     assert_eq!(done["next"], "/operator");
 }
 
-/// Item 2: made-up methods do not become metric series, and `/metrics` is not on the
+/// Made-up methods do not become metric series, and `/metrics` is not on the
 /// public port.
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn made_up_methods_do_not_grow_the_metrics(pool: PgPool) {
@@ -203,7 +203,7 @@ async fn made_up_methods_do_not_grow_the_metrics(pool: PgPool) {
     assert!(text.contains(r#"method="OTHER""#), "{text}");
 }
 
-/// Item 5: a user's token that an application got for sign-in only (openid) is no admin
+/// A user's token that an application got for sign-in only (openid) is no admin
 /// credential; one with `users:read` reads users but cannot change them.
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn a_user_token_reaches_the_admin_api_only_through_its_scopes(pool: PgPool) {
@@ -255,7 +255,7 @@ async fn a_user_token_reaches_the_admin_api_only_through_its_scopes(pool: PgPool
     }
 }
 
-/// Item 9: a made-up bearer token buys no exemption from the per-IP limit.
+/// A made-up bearer token buys no exemption from the per-IP limit.
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn a_bogus_token_counts_against_the_ip_limit(pool: PgPool) {
     let app = spawn_app_with(pool, &["--rate-limit-anonymous", "3"]).await;
@@ -282,7 +282,7 @@ async fn a_bogus_token_counts_against_the_ip_limit(pool: PgPool) {
     );
 }
 
-/// Item 14: a leaked key cannot pin the server down with endless idle change streams; a
+/// A leaked key cannot pin the server down with endless idle change streams; a
 /// closed stream frees its place.
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn flag_streams_are_capped_per_key(pool: PgPool) {

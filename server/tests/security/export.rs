@@ -1,4 +1,4 @@
-//! Stalled audit CSV downloads (security issue item 7): tenant admins who open many
+//! Stalled audit CSV downloads: tenant admins who open many
 //! `/admin/audit.csv` downloads and never read them must not take the database pool from
 //! everyone else. Downloads read in keyset pages without holding a connection between
 //! them, are admitted up to a global and a per-tenant limit (beyond: 429 with
