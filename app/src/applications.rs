@@ -185,7 +185,7 @@ pub async fn register_application(
         post_logout_redirect_uris: Some(ssr::entries(&post_logout_redirect_uris, false)),
         grant_types: Some(grant_types),
         tenants: (!tenants.is_empty()).then_some(tenants),
-        all_tenants: Some(all_tenants.is_some_and(|v| !v.is_empty() && v != "false")),
+        all_tenants: Some(crate::ui::ssr::ticked(&all_tenants)),
     };
     let mut tx = pool()?.begin().await.map_err(ssr::db)?;
     match gatehouse_domain::applications::register_application(&mut tx, &ctx, Some(&actor), input)

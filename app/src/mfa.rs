@@ -118,7 +118,7 @@ pub async fn verify_mfa(
         Err(DomainError::Unauthenticated(_) | DomainError::Validation(_)) => return back("code"),
         Err(other) => return Err(other.into()),
     };
-    let trust = trust_device.is_some_and(|v| !v.is_empty() && v != "false");
+    let trust = crate::ui::ssr::ticked(&trust_device);
     let (issued, role, device) =
         gatehouse_domain::login::complete_mfa_sign_in(&pool, &ctx, &token, method, trust).await?;
     ssr::finish(

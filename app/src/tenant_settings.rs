@@ -111,7 +111,7 @@ pub async fn save_tenant_settings(
     else {
         return Ok(Submitted::Refused(problems));
     };
-    let on = |v: &Option<String>| v.is_some();
+    let on = crate::ui::ssr::ticked;
     let change = SettingsChange {
         password_policy: Some(leptos::serde_json::json!({
             "min_length": min_length,

@@ -118,6 +118,13 @@ pub mod ssr {
             .collect()
     }
 
+    /// Whether a checkbox was ticked: a form sends its value (`true`, `on`) only then.
+    pub fn ticked(value: &Option<String>) -> bool {
+        value
+            .as_deref()
+            .is_some_and(|v| !v.is_empty() && v != "false")
+    }
+
     /// The entries of a textarea or list field: split on new lines (and on commas when
     /// `commas`), trimmed, empty ones dropped.
     pub fn entries(raw: &str, commas: bool) -> Vec<String> {
