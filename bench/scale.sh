@@ -14,7 +14,7 @@
 #                (200) pages in
 #   search       &search=<a surname> (~1% of the tenant) and &search=<one person's address>
 # each wrk -t2 -cBENCH_CONNECTIONS(4) for BENCH_DURATION (10s) after a 2 s warm-up; and, at
-# database level, the sign-in lookup (the exact query of domain/src/login.rs: an address
+# database level, the sign-in lookup (the exact query of domain/src/login/mod.rs: an address
 # across all tenants; a random user each time) with pgbench -M prepared. Each figure in
 # BENCH_ROUNDS (2) rounds, big and small taking turns to go first, the lower p95 kept.
 # The harness's demo server (BASE_URL) stays idle. SCALE_KEEP=1 measures again databases
@@ -169,7 +169,7 @@ lookup() { # database tenants per -> pgbench figures of the sign-in lookup as JS
   local url prefix
   url=$(url_of "$1")
   prefix="$(mktemp -d -p "$work")/pgbench"
-  # domain/src/login.rs, verify_password_login: $1 the address, $2 (no tenant given) NULL.
+  # domain/src/login/mod.rs, verify_password_login: $1 the address, $2 (no tenant given) NULL.
   cat > "$work/lookup.sql" <<SQL
 \set t random(0, :tenants - 1)
 \set u random(0, :per - 1)

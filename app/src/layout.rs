@@ -1,10 +1,12 @@
 //! The shared frame of every page: top bar with the product name and the console
 //! navigation (a menu button on narrow screens), the page body, and a footer.
 
+pub mod not_found;
+
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-/// The consoles, each with the page key of [`crate::sessions::roles_for_page`].
+/// The consoles, each with the page key of [`crate::auth::roles_for_page`].
 const NAV: &[(&str, &str, &str)] = &[
     ("/operator", "Operator", "operator"),
     ("/admin", "Tenant admin", "admin"),
@@ -15,7 +17,7 @@ const NAV: &[(&str, &str, &str)] = &[
 /// The header's navigation: the consoles the signed-in person may open and a sign-out
 /// link, or a sign-in link.
 #[component]
-fn NavItems(me: Option<crate::sessions::Me>, mobile: bool) -> impl IntoView {
+fn NavItems(me: Option<crate::auth::Me>, mobile: bool) -> impl IntoView {
     let button = if mobile {
         "mt-2 block rounded-md bg-indigo-500 px-3 py-2 text-sm font-medium"
     } else {
@@ -26,7 +28,7 @@ fn NavItems(me: Option<crate::sessions::Me>, mobile: bool) -> impl IntoView {
             let links = NAV
                 .iter()
                 .filter(|(_, _, page)| {
-                    crate::sessions::roles_for_page(page).contains(&me.role.as_str())
+                    crate::auth::roles_for_page(page).contains(&me.role.as_str())
                 })
                 .map(|(href, label, _)| view! { <NavLink href=*href label=*label /> })
                 .collect_view();
@@ -61,7 +63,7 @@ pub fn Shell(children: Children) -> impl IntoView {
     // Re-read on every navigation, so signing in or out shows at once.
     let me = Resource::new(
         move || (location.pathname.get(), refresh.get()),
-        |_| crate::sessions::signed_in_as(),
+        |_| crate::auth::signed_in_as(),
     );
     let nav = move |mobile: bool| {
         view! {
@@ -208,7 +210,7 @@ pub fn PageTitle(text: &'static str) -> impl IntoView {
 }
 
 /// A page that needs a signed-in person of `page`'s console (see
-/// [`crate::sessions::roles_for_page`]): renders its children with [`crate::sessions::Me`]
+/// [`crate::auth::roles_for_page`]): renders its children with [`crate::auth::Me`]
 /// in context, or sends the browser to sign in, or says whose page it is.
 #[component]
 pub fn Guarded(page: &'static str, children: ChildrenFn) -> impl IntoView {
@@ -220,7 +222,7 @@ pub fn Guarded(page: &'static str, children: ChildrenFn) -> impl IntoView {
     );
     let me = Resource::new_blocking(
         || (),
-        move |_| crate::sessions::whoami(page.to_owned(), path.clone()),
+        move |_| crate::auth::whoami(page.to_owned(), path.clone()),
     );
     view! {
         <Suspense fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>

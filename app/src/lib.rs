@@ -4,30 +4,20 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![recursion_limit = "256"]
 
-mod account;
-mod admin;
-mod applications;
+mod apps;
 mod audit;
+pub mod auth;
+mod consoles;
+mod dev;
 pub mod error;
-mod flags_console;
-mod home;
-mod invite;
+mod flags;
 pub mod layout;
 mod login;
-mod mailbox;
-mod mfa;
-mod not_found;
-mod operator;
-mod password_reset;
 #[cfg(feature = "ssr")]
 pub mod request_stats;
-pub mod sessions;
-mod tenant_admin;
-mod tenant_audit_page;
-mod tenant_settings;
-mod tenants_console;
+mod tenants;
 mod ui;
-mod verify_email;
+mod users;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags};
@@ -93,32 +83,32 @@ pub fn App() -> impl IntoView {
     view! {
         <Router>
             <layout::Shell>
-                <Routes fallback=not_found::NotFound>
-                    <Route path=path!("/") view=home::HomePage />
+                <Routes fallback=layout::not_found::NotFound>
+                    <Route path=path!("/") view=consoles::home::HomePage />
                     <Route path=path!("/login") view=login::LoginPage />
                     <Route path=path!("/t/:domain/login") view=login::LoginPage />
-                    <Route path=path!("/login/mfa") view=mfa::MfaPage ssr=SsrMode::Async />
-                    <Route path=path!("/login/mfa/setup") view=mfa::MfaSetupPage ssr=SsrMode::Async />
-                    <Route path=path!("/forgot-password") view=password_reset::ForgotPasswordPage />
-                    <Route path=path!("/reset-password/:token") view=password_reset::ResetPasswordPage ssr=SsrMode::Async />
-                    <Route path=path!("/invite/:token") view=invite::InvitePage ssr=SsrMode::Async />
+                    <Route path=path!("/login/mfa") view=login::mfa::MfaPage ssr=SsrMode::Async />
+                    <Route path=path!("/login/mfa/setup") view=login::mfa::MfaSetupPage ssr=SsrMode::Async />
+                    <Route path=path!("/forgot-password") view=login::password_reset::ForgotPasswordPage />
+                    <Route path=path!("/reset-password/:token") view=login::password_reset::ResetPasswordPage ssr=SsrMode::Async />
+                    <Route path=path!("/invite/:token") view=login::invite::InvitePage ssr=SsrMode::Async />
                     <Route path=path!("/logout") view=login::LogoutPage />
-                    <Route path=path!("/verify-email/:token") view=verify_email::VerifyEmailPage />
-                    <Route path=path!("/account") view=account::AccountPage ssr=SsrMode::Async />
-                    <Route path=path!("/account/mfa/totp") view=account::AddTotpPage ssr=SsrMode::Async />
-                    <Route path=path!("/dev/mailbox") view=mailbox::MailboxPage ssr=SsrMode::Async />
-                    <Route path=path!("/operator") view=operator::OperatorPage ssr=SsrMode::Async />
-                    <Route path=path!("/operator/applications") view=applications::ApplicationsPage ssr=SsrMode::Async />
-                    <Route path=path!("/operator/applications/:id") view=applications::ApplicationPage ssr=SsrMode::Async />
-                    <Route path=path!("/operator/tenants") view=tenants_console::TenantsPage ssr=SsrMode::Async />
-                    <Route path=path!("/operator/tenants/:id") view=tenants_console::TenantPage ssr=SsrMode::Async />
-                    <Route path=path!("/operator/flags") view=flags_console::FlagsPage ssr=SsrMode::Async />
-                    <Route path=path!("/operator/flags/:key") view=flags_console::FlagPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin") view=admin::AdminPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/users") view=admin::UsersPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/users/:id") view=admin::UserPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/settings") view=admin::SettingsPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/audit") view=admin::AuditLogPage ssr=SsrMode::Async />
+                    <Route path=path!("/verify-email/:token") view=login::verify_email::VerifyEmailPage />
+                    <Route path=path!("/account") view=users::account::AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("/account/mfa/totp") view=users::account::AddTotpPage ssr=SsrMode::Async />
+                    <Route path=path!("/dev/mailbox") view=dev::mailbox::MailboxPage ssr=SsrMode::Async />
+                    <Route path=path!("/operator") view=consoles::operator::OperatorPage ssr=SsrMode::Async />
+                    <Route path=path!("/operator/applications") view=apps::ApplicationsPage ssr=SsrMode::Async />
+                    <Route path=path!("/operator/applications/:id") view=apps::ApplicationPage ssr=SsrMode::Async />
+                    <Route path=path!("/operator/tenants") view=tenants::TenantsPage ssr=SsrMode::Async />
+                    <Route path=path!("/operator/tenants/:id") view=tenants::TenantPage ssr=SsrMode::Async />
+                    <Route path=path!("/operator/flags") view=flags::FlagsPage ssr=SsrMode::Async />
+                    <Route path=path!("/operator/flags/:key") view=flags::FlagPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin") view=consoles::admin::AdminPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/users") view=users::admin::PeoplePage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/users/:id") view=users::admin::PersonPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/settings") view=tenants::settings::SettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/audit") view=audit::tenant_log::AuditLogPage ssr=SsrMode::Async />
                     <Route path=path!("/audit") view=audit::AuditPage ssr=SsrMode::Async />
                 </Routes>
             </layout::Shell>

@@ -81,7 +81,7 @@ pub async fn ensure_demo_application(
     pool: &PgPool,
     redirect_uri: &str,
 ) -> Result<Option<(String, String)>, DomainError> {
-    use crate::applications::{issue_key, register_application, ApplicationInput, KeyInput};
+    use crate::apps::{issue_key, register_application, ApplicationInput, KeyInput};
     use secrecy::ExposeSecret;
     let mut tx = pool.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock(7240002)")

@@ -6,36 +6,22 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
-pub mod account;
-pub mod adaptive;
-pub mod applications;
+pub mod apps;
 pub mod audit;
 pub mod crypto;
 pub mod cursor;
 pub mod demo;
 pub mod email;
-pub mod email_change;
 pub mod error;
 pub mod flags;
-pub mod invitation_admin;
-pub mod invitations;
 pub mod login;
 pub mod mfa;
 pub mod oauth;
-pub mod operator_console;
-pub mod passkeys;
-pub mod password_policy;
-pub mod password_reset;
 pub mod passwords;
 pub mod permissions;
 pub mod sessions;
-pub mod signing_keys;
-pub mod tenant_audit;
-pub mod tenant_settings;
 pub mod tenants;
-pub mod token_denials;
 pub mod types;
-pub mod user_admin;
 pub mod users;
 
 pub use error::{DomainError, FieldError};

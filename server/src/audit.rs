@@ -17,7 +17,7 @@
 //! rather than a semaphore per tenant, so a tenant's entry disappears with its last
 //! download instead of the map growing with every tenant that ever downloaded.
 
-use crate::passkeys::Caller;
+use crate::mfa::Caller;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Query, State};
@@ -26,8 +26,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
+use gatehouse_domain::audit::{AuditExport, AuditQuery, AuditRecord};
 use gatehouse_domain::permissions::Actor;
-use gatehouse_domain::tenant_audit::{AuditExport, AuditQuery, AuditRecord};
 use gatehouse_domain::DomainError;
 use serde::Deserialize;
 use std::collections::HashMap;

@@ -18,7 +18,7 @@ use axum::http::header::FORWARDED;
 use axum::http::{HeaderMap, HeaderName};
 use axum::middleware::Next;
 use axum::response::Response;
-use gatehouse_app::sessions::ssr::ClientIp;
+use gatehouse_app::auth::ssr::ClientIp;
 use ipnet::IpNet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;

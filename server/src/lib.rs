@@ -3,23 +3,22 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
-pub mod admin_export;
 pub mod api;
+pub mod audit;
 pub mod bench_baseline;
 pub mod cli;
-pub mod cli_apps;
 pub mod client_ip;
 pub mod config;
 pub mod embedded_pg;
+pub mod extract;
 pub mod flags;
 pub mod mailer;
+pub mod mfa;
 pub mod middleware;
 pub mod oauth;
 pub mod ops;
-pub mod passkeys;
 pub mod rate_limit;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod tls;
-pub mod tokens;

@@ -24,10 +24,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use gatehouse_app::sessions::ssr::{cookie_name_for, cookie_value, session_cookie};
-use gatehouse_app::sessions::{landing_path, safe_return_path};
+use gatehouse_app::auth::ssr::{cookie_name_for, cookie_value, session_cookie};
+use gatehouse_app::auth::{landing_path, safe_return_path};
 use gatehouse_domain::audit::RequestContext;
-use gatehouse_domain::passkeys::{
+use gatehouse_domain::mfa::{
     self, PasskeyName, PublicKeyCredential, RegisterPublicKeyCredential, Webauthn,
 };
 use gatehouse_domain::sessions::{authenticate_session, CurrentSession, ABSOLUTE_LIFETIME};
@@ -82,7 +82,7 @@ async fn register_start(State(state): State<AppState>, caller: Caller) -> Respon
         caller.require_same_origin(&state)?;
         let session = signed_in(&state, &caller).await?;
         let ceremony =
-            passkeys::start_registration(&state.pool, &webauthn(&state)?, session.user_id).await?;
+            mfa::start_registration(&state.pool, &webauthn(&state)?, session.user_id).await?;
         Ok(Json(ceremony).into_response())
     })
     .await
@@ -100,7 +100,7 @@ async fn register_finish(
         let session = signed_in(&state, &caller).await?;
         let Json(body) = body.map_err(unreadable)?;
         let name = PasskeyName::parse_or_default(body.name.as_deref())?;
-        let passkey = passkeys::finish_registration(
+        let passkey = mfa::finish_registration(
             &state.pool,
             &caller.ctx,
             &webauthn(&state)?,
@@ -120,7 +120,7 @@ async fn register_finish(
 async fn login_start(State(state): State<AppState>, caller: Caller) -> Response {
     respond(async {
         caller.require_same_origin(&state)?;
-        let ceremony = passkeys::start_passwordless_login(&state.pool, &webauthn(&state)?).await?;
+        let ceremony = mfa::start_passwordless_login(&state.pool, &webauthn(&state)?).await?;
         Ok(Json(ceremony).into_response())
     })
     .await
@@ -138,7 +138,7 @@ async fn login_finish(
     respond(async {
         caller.require_same_origin(&state)?;
         let Json(body) = body.map_err(unreadable)?;
-        let user_id = passkeys::finish_passwordless_login(
+        let user_id = mfa::finish_passwordless_login(
             &state.pool,
             &caller.ctx,
             &webauthn(&state)?,
@@ -173,8 +173,7 @@ async fn mfa_start(State(state): State<AppState>, caller: Caller) -> Response {
     respond(async {
         caller.require_same_origin(&state)?;
         let (session, _) = pending(&state, &caller).await?;
-        match passkeys::start_second_factor(&state.pool, &webauthn(&state)?, session.user_id).await
-        {
+        match mfa::start_second_factor(&state.pool, &webauthn(&state)?, session.user_id).await {
             Ok(ceremony) => Ok(Json(ceremony).into_response()),
             Err(DomainError::NotFound(_)) => Err(PasskeyError::new(
                 StatusCode::NOT_FOUND,
@@ -198,7 +197,7 @@ async fn mfa_finish(
         caller.require_same_origin(&state)?;
         let (session, pending_token) = pending(&state, &caller).await?;
         let Json(body) = body.map_err(unreadable)?;
-        passkeys::finish_second_factor(
+        mfa::finish_second_factor(
             &state.pool,
             &caller.ctx,
             &webauthn(&state)?,
@@ -222,7 +221,7 @@ async fn mfa_finish(
             ABSOLUTE_LIFETIME.whole_seconds(),
         )];
         if let Some(device) = device {
-            cookies.push(gatehouse_app::sessions::ssr::device_cookie(
+            cookies.push(gatehouse_app::auth::ssr::device_cookie(
                 https,
                 device.expose_secret(),
             ));
@@ -253,7 +252,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             // when served with connect info only (unit tests).
             ip: parts
                 .extensions
-                .get::<gatehouse_app::sessions::ssr::ClientIp>()
+                .get::<gatehouse_app::auth::ssr::ClientIp>()
                 .map(|c| c.0)
                 .or_else(|| {
                     parts
@@ -358,7 +357,7 @@ async fn pending(
 }
 
 fn webauthn(state: &AppState) -> Result<Webauthn, PasskeyError> {
-    Ok(passkeys::webauthn_for(&state.settings.public_url())?)
+    Ok(mfa::webauthn_for(&state.settings.public_url())?)
 }
 
 /// Where a completed sign-in goes: a safe `return_to`, or the role's landing page.

@@ -235,7 +235,7 @@ pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> R
 /// The client's IP, as resolved from the peer and the trusted proxies.
 fn client_ip(req: &Request) -> Option<IpAddr> {
     req.extensions()
-        .get::<gatehouse_app::sessions::ssr::ClientIp>()
+        .get::<gatehouse_app::auth::ssr::ClientIp>()
         .map(|c| c.0)
         .or_else(|| {
             req.extensions()

@@ -10,7 +10,7 @@ use crate::{api, ops};
 use anyhow::{bail, Context, Result};
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
-use gatehouse_app::sessions::ssr::WebConfig;
+use gatehouse_app::auth::ssr::WebConfig;
 use gatehouse_app::{shell, App};
 use gatehouse_domain::crypto::MasterKeys;
 use leptos::config::LeptosOptions;
@@ -137,7 +137,7 @@ pub fn app_state(settings: Settings, pool: PgPool, keys: MasterKeys) -> Result<A
     .reading(header);
     Ok(AppState::new(crate::state::Inner {
         leptos_options: leptos_options(&settings),
-        tokens: Arc::new(crate::tokens::Tokens::new(
+        tokens: Arc::new(crate::oauth::service::Tokens::new(
             pool.clone(),
             keys.clone(),
             &settings,
@@ -148,7 +148,7 @@ pub fn app_state(settings: Settings, pool: PgPool, keys: MasterKeys) -> Result<A
             settings.rate_limit_user,
             settings.rate_limit_anonymous,
         ),
-        exports: crate::admin_export::ExportLimits::default(),
+        exports: crate::audit::ExportLimits::default(),
         trusted_proxies: Arc::new(trusted_proxies),
         pool,
         keys,
@@ -181,9 +181,9 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&state, routes, page_context, move || shell(options.clone()))
         .nest("/api", api::router().layer(limited()))
         .merge(ops::router())
-        .merge(crate::passkeys::router())
+        .merge(crate::mfa::router())
         .merge(crate::oauth::router())
-        .merge(crate::admin_export::router())
+        .merge(crate::audit::router())
         .merge(api::flags::ofrep_router().layer(limited()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(DefaultBodyLimit::max(settings.body_limit_bytes))

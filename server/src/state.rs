@@ -21,13 +21,13 @@ pub struct Inner {
     pub keys: Arc<MasterKeys>,
     pub metrics: PrometheusHandle,
     /// The token service (started on first use).
-    pub tokens: Arc<crate::tokens::Tokens>,
+    pub tokens: Arc<crate::oauth::service::Tokens>,
     /// The flag cache (started on first use).
     pub flags: Arc<crate::flags::Flags>,
     /// Rate limits of /api and /ofrep (SPEC §9).
     pub rate_limits: crate::rate_limit::RateLimits,
     /// Places for running audit CSV downloads (global and per tenant).
-    pub exports: crate::admin_export::ExportLimits,
+    pub exports: crate::audit::ExportLimits,
     /// The proxies whose forwarding headers name the client (`GATEHOUSE_TRUSTED_PROXIES`).
     pub trusted_proxies: Arc<crate::client_ip::TrustedProxies>,
 }

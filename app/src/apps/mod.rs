@@ -103,7 +103,7 @@ mod ssr {
     use super::{ApplicationRow, KeyRow};
     use crate::error::AppError;
     pub use crate::ui::ssr::{actor, db, end_of_day, entries, operator_for_page, problems, when};
-    use gatehouse_domain::applications::{ApiKey, Application};
+    use gatehouse_domain::apps::{ApiKey, Application};
     use gatehouse_domain::DomainError;
 
     const NOT_FOUND: &str = "There is no application with this ID.";
@@ -150,8 +150,8 @@ mod ssr {
 
 #[server(prefix = "/_rpc", endpoint = "applications_overview")]
 pub async fn applications_overview() -> Result<ApplicationsPageData, AppError> {
-    use crate::sessions::ssr::pool;
-    use gatehouse_domain::applications::{list_applications, ENVIRONMENTS, GRANT_TYPES};
+    use crate::auth::ssr::pool;
+    use gatehouse_domain::apps::{list_applications, ENVIRONMENTS, GRANT_TYPES};
     // The page's one resource, so it also guards the page.
     let actor = ssr::operator_for_page("/operator/applications").await?;
     let applications = list_applications(&pool()?, Some(&actor)).await?;
@@ -172,8 +172,8 @@ pub async fn register_application(
     tenants: String,
     #[server(default)] all_tenants: Option<String>,
 ) -> Result<Submitted<Registered>, AppError> {
-    use crate::sessions::ssr::{pool, request};
-    use gatehouse_domain::applications::ApplicationInput;
+    use crate::auth::ssr::{pool, request};
+    use gatehouse_domain::apps::ApplicationInput;
     use gatehouse_domain::DomainError;
     let actor = ssr::actor().await?;
     let (ctx, _) = request().await?;
@@ -188,9 +188,7 @@ pub async fn register_application(
         all_tenants: Some(crate::ui::ssr::ticked(&all_tenants)),
     };
     let mut tx = pool()?.begin().await.map_err(ssr::db)?;
-    match gatehouse_domain::applications::register_application(&mut tx, &ctx, Some(&actor), input)
-        .await
-    {
+    match gatehouse_domain::apps::register_application(&mut tx, &ctx, Some(&actor), input).await {
         Ok(app) => {
             tx.commit().await.map_err(ssr::db)?;
             Ok(Submitted::Done(Registered {
@@ -206,8 +204,8 @@ pub async fn register_application(
 
 #[server(prefix = "/_rpc", endpoint = "application_detail")]
 pub async fn application_detail(id: String) -> Result<ApplicationPageData, AppError> {
-    use crate::sessions::ssr::pool;
-    use gatehouse_domain::applications::{get_application, list_keys, SCOPES};
+    use crate::auth::ssr::pool;
+    use gatehouse_domain::apps::{get_application, list_keys, SCOPES};
     // The page's one resource, so it also guards the page.
     let actor = ssr::operator_for_page(&format!("/operator/applications/{id}")).await?;
     let id = ssr::application_id(&id)?;
@@ -228,7 +226,7 @@ pub async fn application_detail(id: String) -> Result<ApplicationPageData, AppEr
 /// Disables (`status=disabled`) or enables (`status=active`) an application.
 #[server(prefix = "/_rpc", endpoint = "set_application_status")]
 pub async fn set_application_status(id: String, status: String) -> Result<String, AppError> {
-    use crate::sessions::ssr::{pool, request};
+    use crate::auth::ssr::{pool, request};
     let actor = ssr::actor().await?;
     let (ctx, _) = request().await?;
     let id = ssr::application_id(&id)?;
@@ -238,14 +236,9 @@ pub async fn set_application_status(id: String, status: String) -> Result<String
         _ => return Err(AppError::invalid("the status is active or disabled")),
     };
     let mut tx = pool()?.begin().await.map_err(ssr::db)?;
-    let app = gatehouse_domain::applications::set_application_status(
-        &mut tx,
-        &ctx,
-        Some(&actor),
-        id,
-        active,
-    )
-    .await?;
+    let app =
+        gatehouse_domain::apps::set_application_status(&mut tx, &ctx, Some(&actor), id, active)
+            .await?;
     tx.commit().await.map_err(ssr::db)?;
     Ok(if active {
         format!("{} is enabled. Its keys work again.", app.name)
@@ -265,8 +258,8 @@ pub async fn issue_api_key(
     expires_on: String,
     tenant: String,
 ) -> Result<Submitted<IssuedSecret>, AppError> {
-    use crate::sessions::ssr::{pool, request};
-    use gatehouse_domain::applications::KeyInput;
+    use crate::auth::ssr::{pool, request};
+    use gatehouse_domain::apps::KeyInput;
     use gatehouse_domain::DomainError;
     use secrecy::ExposeSecret;
     let actor = ssr::actor().await?;
@@ -283,7 +276,7 @@ pub async fn issue_api_key(
         tenant: Some(tenant),
     };
     let mut tx = pool()?.begin().await.map_err(ssr::db)?;
-    match gatehouse_domain::applications::issue_key(&mut tx, &ctx, Some(&actor), id, input).await {
+    match gatehouse_domain::apps::issue_key(&mut tx, &ctx, Some(&actor), id, input).await {
         Ok(issued) => {
             tx.commit().await.map_err(ssr::db)?;
             // The answer carries the secret: no cache may keep it.
@@ -306,19 +299,14 @@ pub async fn issue_api_key(
 
 #[server(prefix = "/_rpc", endpoint = "revoke_api_key")]
 pub async fn revoke_api_key(application_id: String, key_id: String) -> Result<String, AppError> {
-    use crate::sessions::ssr::{pool, request};
+    use crate::auth::ssr::{pool, request};
     let actor = ssr::actor().await?;
     let (ctx, _) = request().await?;
     let id = ssr::application_id(&application_id)?;
     let mut tx = pool()?.begin().await.map_err(ssr::db)?;
-    let key = gatehouse_domain::applications::revoke_key(
-        &mut tx,
-        &ctx,
-        Some(&actor),
-        Some(id),
-        key_id.trim(),
-    )
-    .await?;
+    let key =
+        gatehouse_domain::apps::revoke_key(&mut tx, &ctx, Some(&actor), Some(id), key_id.trim())
+            .await?;
     tx.commit().await.map_err(ssr::db)?;
     Ok(format!(
         "Key {} is revoked. It is refused from now on.",

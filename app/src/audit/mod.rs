@@ -1,3 +1,5 @@
+pub mod tenant_log;
+
 use crate::layout::{Guarded, PlannedConsole};
 use leptos::prelude::*;
 

@@ -34,9 +34,9 @@ pub async fn tenant_audit_log(
     #[server(default)] to: String,
     #[server(default)] cursor: String,
 ) -> Result<AuditLogData, AppError> {
-    use crate::sessions::ssr::pool;
+    use crate::auth::ssr::pool;
     use crate::ui::ssr::{actor_of, console_session, when};
-    use gatehouse_domain::tenant_audit::{tenant_audit_page, AuditQuery};
+    use gatehouse_domain::audit::{tenant_audit_page, AuditQuery};
     // The page's one resource, so it also guards the page.
     let me = actor_of(&console_session("admin", "/admin/audit").await?);
     let tenant = crate::ui::ssr::tenant_of(&me)?;

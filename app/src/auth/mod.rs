@@ -70,7 +70,7 @@ pub mod ssr {
         format!(
             "{}={token}; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age={}",
             device_cookie_name(https),
-            gatehouse_domain::adaptive::TRUSTED_DEVICE_LIFETIME.whole_seconds()
+            gatehouse_domain::login::TRUSTED_DEVICE_LIFETIME.whole_seconds()
         )
     }
 
@@ -197,7 +197,7 @@ pub mod ssr {
     pub async fn page_session(
         return_to: &str,
     ) -> Result<gatehouse_domain::sessions::CurrentSession, AppError> {
-        let back = crate::sessions::safe_return_path(return_to)
+        let back = crate::auth::safe_return_path(return_to)
             .map(|p| format!("?return_to={}", urlencode(&p)))
             .unwrap_or_default();
         match current_session().await? {

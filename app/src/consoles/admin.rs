@@ -4,10 +4,6 @@
 use crate::layout::{Area, AreaCards, Guarded, PageHeader, PageTitle, Planned};
 use leptos::prelude::*;
 
-pub use crate::tenant_admin::{PeoplePage as UsersPage, PersonPage as UserPage};
-pub use crate::tenant_audit_page::AuditLogPage;
-pub use crate::tenant_settings::SettingsPage;
-
 /// The areas: link, name, what, test id.
 const AREAS: &[Area] = &[
     (

@@ -4,7 +4,7 @@
 
 use crate::error::AppError;
 use crate::layout::{Area, AreaCards, PageHeader, PageTitle};
-use crate::tenants_console::{AuditRow, RecentAudit};
+use crate::tenants::{AuditRow, RecentAudit};
 use crate::ui::*;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -27,13 +27,13 @@ pub struct DashboardData {
 
 #[server(prefix = "/_rpc", endpoint = "operator_dashboard")]
 pub async fn operator_dashboard() -> Result<DashboardData, AppError> {
-    use crate::sessions::ssr::pool;
-    use crate::tenants_console::ssr::{audit_row, operator_for_page, when};
+    use crate::auth::ssr::pool;
+    use crate::tenants::ssr::{audit_row, operator_for_page, when};
     // The page's one resource, so it also guards the page.
     let actor = operator_for_page("/operator").await?;
-    let d = gatehouse_domain::operator_console::dashboard(&pool()?, Some(&actor)).await?;
+    let d = gatehouse_domain::tenants::dashboard(&pool()?, Some(&actor)).await?;
     let (requests, server_errors) = crate::request_stats::snapshot();
-    let pairs = |counts: Vec<gatehouse_domain::operator_console::Count>| {
+    let pairs = |counts: Vec<gatehouse_domain::tenants::Count>| {
         counts.into_iter().map(|c| (c.label, c.count)).collect()
     };
     Ok(DashboardData {

@@ -44,7 +44,7 @@ mod ssr {
 
     /// Refuses unless the server runs in demo mode.
     pub fn demo_only() -> Result<(), AppError> {
-        if crate::sessions::ssr::web_config()?.demo {
+        if crate::auth::ssr::web_config()?.demo {
             Ok(())
         } else {
             Err(AppError::with_status(
@@ -80,7 +80,7 @@ mod ssr {
 #[server(prefix = "/_rpc", endpoint = "mailbox_list")]
 pub async fn mailbox_list() -> Result<Vec<MailSummary>, AppError> {
     ssr::demo_only()?;
-    let pool = crate::sessions::ssr::pool()?;
+    let pool = crate::auth::ssr::pool()?;
     let mails = gatehouse_domain::email::list_outbox(&pool, ssr::LIST_LIMIT).await?;
     Ok(mails.iter().map(ssr::summary).collect())
 }
@@ -89,7 +89,7 @@ pub async fn mailbox_list() -> Result<Vec<MailSummary>, AppError> {
 #[server(prefix = "/_rpc", endpoint = "mailbox_mail")]
 pub async fn mailbox_mail(id: String) -> Result<MailDetail, AppError> {
     ssr::demo_only()?;
-    let pool = crate::sessions::ssr::pool()?;
+    let pool = crate::auth::ssr::pool()?;
     let id = uuid::Uuid::parse_str(id.trim())
         .map_err(|_| AppError::with_status(http::StatusCode::NOT_FOUND, "mail not found"))?;
     let mail = gatehouse_domain::email::get_outbox_entry(&pool, id).await?;

@@ -141,7 +141,7 @@ mod ssr {
 
 #[server(prefix = "/_rpc", endpoint = "flags_overview")]
 pub async fn flags_overview() -> Result<FlagsPageData, AppError> {
-    use crate::sessions::ssr::pool;
+    use crate::auth::ssr::pool;
     // The page's one resource, so it also guards the page.
     let actor = ssr::operator_for_page("/operator/flags").await?;
     let flags = gatehouse_domain::flags::list_flags(&pool()?, Some(&actor)).await?;
@@ -185,7 +185,7 @@ pub async fn define_flag(
     default_value: String,
     #[server(default)] rollout_percentage: String,
 ) -> Result<Submitted<String>, AppError> {
-    use crate::sessions::ssr::{pool, request};
+    use crate::auth::ssr::{pool, request};
     use gatehouse_domain::flags::{create_flag, FlagInput};
     let actor = ssr::actor().await?;
     let (ctx, _) = request().await?;
@@ -218,7 +218,7 @@ pub async fn define_flag(
 
 #[server(prefix = "/_rpc", endpoint = "flag_detail")]
 pub async fn flag_detail(key: String) -> Result<FlagPageData, AppError> {
-    use crate::sessions::ssr::pool;
+    use crate::auth::ssr::pool;
     use gatehouse_domain::flags::{flag_history, get_flag};
     // The page's one resource, so it also guards the page.
     let actor = ssr::operator_for_page(&format!("/operator/flags/{key}")).await?;
@@ -252,7 +252,7 @@ pub async fn edit_flag(
     default_value: String,
     #[server(default)] rollout_percentage: String,
 ) -> Result<Submitted<String>, AppError> {
-    use crate::sessions::ssr::{pool, request};
+    use crate::auth::ssr::{pool, request};
     use gatehouse_domain::flags::{update_flag, FlagInput};
     let actor = ssr::actor().await?;
     let (ctx, _) = request().await?;
@@ -290,7 +290,7 @@ pub async fn set_flag_plan_default(
     plan: String,
     value: String,
 ) -> Result<String, AppError> {
-    use crate::sessions::ssr::{pool, request};
+    use crate::auth::ssr::{pool, request};
     use gatehouse_domain::types::Plan;
     let actor = ssr::actor().await?;
     let (ctx, _) = request().await?;

@@ -22,12 +22,11 @@ pub struct InvitationView {
 
 #[server(prefix = "/_rpc", endpoint = "invitation")]
 pub async fn invitation(token: String) -> Result<InvitationView, AppError> {
-    use crate::sessions::ssr::pool;
+    use crate::auth::ssr::pool;
     let pool = pool()?;
-    let i = gatehouse_domain::invitations::invitation_by_token(&pool, token.trim()).await?;
+    let i = gatehouse_domain::users::invitation_by_token(&pool, token.trim()).await?;
     Ok(InvitationView {
-        requirements: gatehouse_domain::password_policy::requirements_for_user(&pool, i.user_id)
-            .await?,
+        requirements: gatehouse_domain::passwords::requirements_for_user(&pool, i.user_id).await?,
         email: i.email,
         role: i.role,
         organisation: i.tenant_name,
@@ -43,8 +42,8 @@ pub async fn accept_invitation(
     password: String,
     confirm: String,
 ) -> Result<(), AppError> {
-    use crate::sessions::landing_path;
-    use crate::sessions::ssr::{pool, request, session_token, set_session_cookie, web_config};
+    use crate::auth::landing_path;
+    use crate::auth::ssr::{pool, request, session_token, set_session_cookie, web_config};
     use gatehouse_domain::login::{begin_sign_in, NextStep, SignInSignals};
     use gatehouse_domain::types::DisplayName;
     use secrecy::ExposeSecret;
@@ -57,7 +56,7 @@ pub async fn accept_invitation(
     };
     let (ctx, headers) = request().await?;
     let pool = pool()?;
-    let user_id = gatehouse_domain::invitations::accept_invitation(
+    let user_id = gatehouse_domain::users::accept_invitation(
         &pool,
         &ctx,
         token.trim(),
@@ -66,7 +65,7 @@ pub async fn accept_invitation(
     )
     .await?;
     let previous = session_token(&headers);
-    let device = crate::mfa::device_token(&headers);
+    let device = crate::login::mfa::device_token(&headers);
     let started = begin_sign_in(
         &pool,
         &ctx,
@@ -99,7 +98,7 @@ pub async fn accept_invitation(
         lifetime.whole_seconds(),
     );
     if let Some(device) = &started.device {
-        crate::sessions::ssr::set_device_cookie(device.expose_secret());
+        crate::auth::ssr::set_device_cookie(device.expose_secret());
     }
     leptos_axum::redirect(&target);
     Ok(())
@@ -134,7 +133,7 @@ pub fn InvitePage() -> impl IntoView {
                             <div>
                                 <label for="password" class="block text-sm font-medium">"Password"</label>
                                 <input id="password" name="password" type="password" autocomplete="new-password" required aria-describedby="password-rules" class=INPUT />
-                                <crate::password_reset::PasswordRules rules=i.requirements.clone() />
+                                <crate::login::password_reset::PasswordRules rules=i.requirements.clone() />
                             </div>
                             <div>
                                 <label for="confirm" class="block text-sm font-medium">"Password again"</label>

@@ -21,7 +21,7 @@ pub struct Challenge {
 #[cfg(feature = "ssr")]
 mod ssr {
     use super::*;
-    use crate::sessions::ssr::{current_session, request, session_token};
+    use crate::auth::ssr::{current_session, request, session_token};
     use gatehouse_domain::sessions::CurrentSession;
 
     /// The pending session of this browser (password proven, second factor to come), or
@@ -31,7 +31,7 @@ mod ssr {
         match (current_session().await?, session_token(&headers)) {
             (Some(s), Some(token)) if !s.mfa_verified => Ok((s, token)),
             (Some(s), _) => {
-                leptos_axum::redirect(crate::sessions::landing_path(s.role.as_str()));
+                leptos_axum::redirect(crate::auth::landing_path(s.role.as_str()));
                 Err(AppError::redirected(
                     http::StatusCode::CONFLICT,
                     "You are already signed in.",
@@ -49,7 +49,7 @@ mod ssr {
 
     /// Sets the new full session (and the trusted-device cookie) after the second factor.
     pub fn finish(token: &str, device: Option<&str>) {
-        use crate::sessions::ssr::{set_device_cookie, set_session_cookie};
+        use crate::auth::ssr::{set_device_cookie, set_session_cookie};
         set_session_cookie(
             token,
             gatehouse_domain::sessions::ABSOLUTE_LIFETIME.whole_seconds(),
@@ -61,7 +61,7 @@ mod ssr {
 
     /// The trusted-device token this browser carries, if any.
     pub fn device_token(headers: &http::HeaderMap) -> Option<String> {
-        use crate::sessions::ssr::{cookie_value, device_cookie_name, web_config};
+        use crate::auth::ssr::{cookie_value, device_cookie_name, web_config};
         cookie_value(
             headers,
             device_cookie_name(web_config().is_ok_and(|c| c.https)),
@@ -76,7 +76,7 @@ pub use ssr::device_token;
 pub async fn mfa_challenge() -> Result<Challenge, AppError> {
     let (session, _) = ssr::pending_session().await?;
     let factors =
-        gatehouse_domain::mfa::mfa_factors(&crate::sessions::ssr::pool()?, session.user_id).await?;
+        gatehouse_domain::mfa::mfa_factors(&crate::auth::ssr::pool()?, session.user_id).await?;
     Ok(Challenge {
         email: session.email,
         has_totp: !factors.totp.is_empty(),
@@ -91,8 +91,8 @@ pub async fn verify_mfa(
     trust_device: Option<String>,
     return_to: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::sessions::ssr::{keys, pool, request};
-    use crate::sessions::{landing_path, safe_return_path};
+    use crate::auth::ssr::{keys, pool, request};
+    use crate::auth::{landing_path, safe_return_path};
     use gatehouse_domain::mfa::{verify_second_factor, SecondFactor};
     use gatehouse_domain::DomainError;
     use secrecy::ExposeSecret;
@@ -104,7 +104,7 @@ pub async fn verify_mfa(
         let rt = return_to
             .as_deref()
             .and_then(safe_return_path)
-            .map(|p| format!("&return_to={}", crate::sessions::ssr::urlencode(&p)))
+            .map(|p| format!("&return_to={}", crate::auth::ssr::urlencode(&p)))
             .unwrap_or_default();
         leptos_axum::redirect(&format!("/login/mfa?error={code}{rt}"));
         Ok(())
@@ -146,7 +146,7 @@ pub struct TotpSetup {
 /// that must enrol.
 #[server(prefix = "/_rpc", endpoint = "begin_totp_setup")]
 pub async fn begin_totp_setup() -> Result<TotpSetup, AppError> {
-    use crate::sessions::ssr::{current_session, keys, pool};
+    use crate::auth::ssr::{current_session, keys, pool};
     use secrecy::ExposeSecret;
     // The page's one resource, so it also guards the page (see account_overview).
     let Some(session) = current_session().await? else {
@@ -190,7 +190,7 @@ pub async fn confirm_totp_setup(
     code: String,
     label: Option<String>,
 ) -> Result<TotpConfirmed, AppError> {
-    use crate::sessions::ssr::{current_session, keys, pool, request, session_token};
+    use crate::auth::ssr::{current_session, keys, pool, request, session_token};
     use secrecy::ExposeSecret;
     let session = current_session().await?.ok_or_else(AppError::signed_out)?;
     let (ctx, headers) = request().await?;
@@ -221,7 +221,7 @@ pub async fn confirm_totp_setup(
             issued.token.expose_secret(),
             device.as_ref().map(|d| d.expose_secret()),
         );
-        next = crate::sessions::landing_path(role.as_str()).to_owned();
+        next = crate::auth::landing_path(role.as_str()).to_owned();
     }
     Ok(TotpConfirmed {
         recovery_codes: codes

@@ -2,6 +2,11 @@
 //! `/t/{domain}/login` or `?tenant=`, and `/logout`. The forms are `ActionForm`s posting
 //! to server functions, so they work before (and without) the wasm.
 
+pub mod invite;
+pub mod mfa;
+pub mod password_reset;
+pub mod verify_email;
+
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -15,10 +20,10 @@ pub async fn sign_in(
     tenant: Option<String>,
     return_to: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::sessions::ssr::{
+    use crate::auth::ssr::{
         pool, request, session_token, set_session_cookie, urlencode, web_config,
     };
-    use crate::sessions::{landing_path, safe_return_path};
+    use crate::auth::{landing_path, safe_return_path};
     use gatehouse_domain::login::{
         begin_sign_in, refusal_code, verify_password_login, LoginOutcome, NextStep, PasswordLogin,
         SignInSignals,
@@ -58,7 +63,7 @@ pub async fn sign_in(
             ..
         }) => {
             let previous = session_token(&headers);
-            let device = crate::mfa::device_token(&headers);
+            let device = crate::login::mfa::device_token(&headers);
             let signals = SignInSignals {
                 device_token: device.as_deref(),
                 recent_failures,
@@ -76,7 +81,7 @@ pub async fn sign_in(
                 lifetime.whole_seconds(),
             );
             if let Some(device) = &started.device {
-                crate::sessions::ssr::set_device_cookie(device.expose_secret());
+                crate::auth::ssr::set_device_cookie(device.expose_secret());
             }
             let back = return_to
                 .as_deref()
@@ -110,7 +115,7 @@ pub async fn sign_in(
 /// Ends the current session and clears the cookie.
 #[server(prefix = "/_rpc", endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    use crate::sessions::ssr::{clear_session_cookie, pool, request, session_token};
+    use crate::auth::ssr::{clear_session_cookie, pool, request, session_token};
     let pool = pool()?;
     let (ctx, headers) = request().await?;
     if let Some(token) = session_token(&headers) {

@@ -13,7 +13,7 @@ const PRIMARY: &str = "w-full rounded-md bg-indigo-600 px-4 py-2 font-medium tex
 /// Mails a reset link if the address has an account; the answer never says whether.
 #[server(prefix = "/_rpc", endpoint = "request_reset")]
 pub async fn request_reset(email: String, tenant: Option<String>) -> Result<(), AppError> {
-    use crate::sessions::ssr::{pool, request, web_config};
+    use crate::auth::ssr::{pool, request, web_config};
     use gatehouse_domain::types::{Email, TenantDomain};
     let (ctx, _) = request().await?;
     let tenant = tenant
@@ -27,7 +27,7 @@ pub async fn request_reset(email: String, tenant: Option<String>) -> Result<(), 
         static RESET_WORK: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(16);
         let (pool, base) = (pool()?, web_config()?.public_url);
         let work = async move {
-            if let Err(e) = gatehouse_domain::password_reset::request_password_reset(
+            if let Err(e) = gatehouse_domain::login::request_password_reset(
                 &pool,
                 &ctx,
                 &email,
@@ -83,11 +83,10 @@ pub fn ForgotPasswordPage() -> impl IntoView {
 /// Whose password the link would reset and what the new one must be, or why it cannot.
 #[server(prefix = "/_rpc", endpoint = "reset_link")]
 pub async fn reset_link(token: String) -> Result<(String, Vec<String>), AppError> {
-    use crate::sessions::ssr::pool;
+    use crate::auth::ssr::pool;
     let pool = pool()?;
-    let (user_id, email) =
-        gatehouse_domain::password_reset::reset_link_user(&pool, token.trim()).await?;
-    let rules = gatehouse_domain::password_policy::requirements_for_user(&pool, user_id).await?;
+    let (user_id, email) = gatehouse_domain::login::reset_link_user(&pool, token.trim()).await?;
+    let rules = gatehouse_domain::passwords::requirements_for_user(&pool, user_id).await?;
     Ok((email, rules))
 }
 
@@ -107,12 +106,12 @@ pub async fn reset_password(
     password: String,
     confirm: String,
 ) -> Result<(), AppError> {
-    use crate::sessions::ssr::{pool, request};
+    use crate::auth::ssr::{pool, request};
     if password != confirm {
         return Err(AppError::invalid("the two passwords are not the same"));
     }
     let (ctx, _) = request().await?;
-    gatehouse_domain::password_reset::reset_password(
+    gatehouse_domain::login::reset_password(
         &pool()?,
         &ctx,
         token.trim(),

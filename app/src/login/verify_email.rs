@@ -10,10 +10,9 @@ use leptos_router::hooks::use_params_map;
 
 #[server(prefix = "/_rpc", endpoint = "confirm_new_email")]
 pub async fn confirm_new_email(token: String) -> Result<String, AppError> {
-    use crate::sessions::ssr::{pool, request};
+    use crate::auth::ssr::{pool, request};
     let (ctx, _) = request().await?;
-    let email =
-        gatehouse_domain::email_change::confirm_email_change(&pool()?, &ctx, token.trim()).await?;
+    let email = gatehouse_domain::users::confirm_email_change(&pool()?, &ctx, token.trim()).await?;
     Ok(format!(
         "Your email address is now {email}. Use it to sign in."
     ))

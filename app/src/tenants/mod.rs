@@ -8,6 +8,8 @@
 //! Every server function authenticates itself and hands the signed-in person to the domain
 //! as the actor; the domain refuses everyone but operators.
 
+pub mod settings;
+
 use crate::error::AppError;
 use crate::layout::{Flash, PageHeader, PageTitle};
 use crate::ui::*;
@@ -98,7 +100,7 @@ pub(crate) mod ssr {
     use super::{AuditRow, TenantRow};
     use crate::error::AppError;
     pub use crate::ui::ssr::{actor, db, operator_for_page, when};
-    use gatehouse_domain::operator_console::AuditLine;
+    use gatehouse_domain::tenants::AuditLine;
     use gatehouse_domain::tenants::Tenant;
     use gatehouse_domain::DomainError;
 
@@ -149,8 +151,8 @@ pub async fn tenants_overview(
     #[server(default)] plan: String,
     #[server(default)] cursor: String,
 ) -> Result<TenantsPageData, AppError> {
-    use crate::sessions::ssr::pool;
-    use gatehouse_domain::applications::list_applications;
+    use crate::auth::ssr::pool;
+    use gatehouse_domain::apps::list_applications;
     use gatehouse_domain::tenants::{list_tenants, TenantQuery};
     use gatehouse_domain::types::{Plan, TenantStatus};
     // The page's one resource, so it also guards the page.
@@ -194,7 +196,7 @@ pub async fn provision_tenant(
     owner_email: String,
     #[server(default)] applications: Vec<String>,
 ) -> Result<Submitted<Provisioned>, AppError> {
-    use crate::sessions::ssr::{pool, request, web_config};
+    use crate::auth::ssr::{pool, request, web_config};
     use gatehouse_domain::tenants::{provision_with_owner, Provisioning};
     let actor = ssr::actor().await?;
     let (ctx, _) = request().await?;
@@ -239,8 +241,8 @@ pub async fn provision_tenant(
 
 #[server(prefix = "/_rpc", endpoint = "tenant_detail")]
 pub async fn tenant_detail(id: String) -> Result<TenantPageData, AppError> {
-    use crate::sessions::ssr::pool;
-    use gatehouse_domain::operator_console::tenant_overview;
+    use crate::auth::ssr::pool;
+    use gatehouse_domain::tenants::tenant_overview;
     // The page's one resource, so it also guards the page.
     let actor = ssr::operator_for_page(&format!("/operator/tenants/{id}")).await?;
     let id = ssr::tenant_id(&id)?;
@@ -303,7 +305,7 @@ pub async fn set_tenant_status(
     status: String,
     #[server(default)] reason: String,
 ) -> Result<String, AppError> {
-    use crate::sessions::ssr::{pool, request};
+    use crate::auth::ssr::{pool, request};
     use gatehouse_domain::tenants::{reactivate_tenant, suspend_tenant};
     let actor = ssr::actor().await?;
     let (ctx, _) = request().await?;
@@ -330,7 +332,7 @@ pub async fn set_tenant_status(
 /// Changes a tenant's plan: the plan's flag defaults apply, overrides stay.
 #[server(prefix = "/_rpc", endpoint = "change_tenant_plan")]
 pub async fn change_tenant_plan(id: String, plan: String) -> Result<String, AppError> {
-    use crate::sessions::ssr::{pool, request};
+    use crate::auth::ssr::{pool, request};
     use gatehouse_domain::types::Plan;
     let actor = ssr::actor().await?;
     let (ctx, _) = request().await?;
@@ -353,7 +355,7 @@ pub async fn set_tenant_flag_override(
     key: String,
     value: String,
 ) -> Result<String, AppError> {
-    use crate::sessions::ssr::{pool, request};
+    use crate::auth::ssr::{pool, request};
     let actor = ssr::actor().await?;
     let (ctx, _) = request().await?;
     let id = ssr::tenant_id(&tenant_id)?;

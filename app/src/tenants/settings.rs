@@ -29,7 +29,7 @@ pub struct SettingsPageData {
 
 #[server(prefix = "/_rpc", endpoint = "tenant_settings_page")]
 pub async fn tenant_settings_page() -> Result<SettingsPageData, AppError> {
-    use crate::sessions::ssr::pool;
+    use crate::auth::ssr::pool;
     use crate::ui::ssr::{actor_of, console_session};
     use gatehouse_domain::permissions::Permission;
     use gatehouse_domain::types::Plan;
@@ -38,7 +38,7 @@ pub async fn tenant_settings_page() -> Result<SettingsPageData, AppError> {
     let actor = actor_of(&console_session("admin", "/admin/settings").await?);
     let tenant = crate::ui::ssr::tenant_of(&actor)?;
     let pool = pool()?;
-    let s = gatehouse_domain::tenant_settings::get_settings(&pool, &actor, tenant).await?;
+    let s = gatehouse_domain::tenants::get_settings(&pool, &actor, tenant).await?;
     let rules = gatehouse_domain::flags::tenant_flags(&pool, tenant)
         .await?
         .ok_or_else(|| AppError::from(DomainError::NotFound("tenant")))?;
@@ -91,9 +91,9 @@ pub async fn save_tenant_settings(
     mfa_policy: String,
     idle_timeout_minutes: String,
 ) -> Result<Submitted<String>, AppError> {
-    use crate::sessions::ssr::{pool, request};
+    use crate::auth::ssr::{pool, request};
     use crate::ui::ssr::{actor, db, form_refusal};
-    use gatehouse_domain::tenant_settings::{update_settings, SettingsChange, IDLE_TIMEOUT_SECS};
+    use gatehouse_domain::tenants::{update_settings, SettingsChange, IDLE_TIMEOUT_SECS};
     let actor = actor().await?;
     let tenant = crate::ui::ssr::tenant_of(&actor)?;
     let (ctx, _) = request().await?;
@@ -153,7 +153,7 @@ pub async fn save_tenant_settings(
 /// FR-TENANT-003: the owner changes the plan (the same domain operation operators use).
 #[server(prefix = "/_rpc", endpoint = "change_own_plan")]
 pub async fn change_own_plan(plan: String) -> Result<String, AppError> {
-    use crate::sessions::ssr::{pool, request};
+    use crate::auth::ssr::{pool, request};
     use crate::ui::ssr::{actor, db};
     use gatehouse_domain::types::Plan;
     let actor = actor().await?;

@@ -27,8 +27,8 @@ pub enum Submitted<T> {
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use super::Problem;
+    use crate::auth::ssr::{page_session, set_status, signed_in};
     use crate::error::AppError;
-    use crate::sessions::ssr::{page_session, set_status, signed_in};
     use gatehouse_domain::permissions::Actor;
     use gatehouse_domain::sessions::CurrentSession;
     use gatehouse_domain::{DomainError, FieldError};
@@ -42,11 +42,11 @@ pub mod ssr {
     }
 
     /// The person opening a page of the console `page` (see
-    /// [`crate::sessions::roles_for_page`]) at `path`: others are sent to sign in, or get
-    /// the same 403 page the console guard gives (see `crate::sessions::whoami`).
+    /// [`crate::auth::roles_for_page`]) at `path`: others are sent to sign in, or get
+    /// the same 403 page the console guard gives (see `crate::auth::whoami`).
     pub async fn console_session(page: &str, path: &str) -> Result<CurrentSession, AppError> {
         let session = page_session(path).await?;
-        let roles = crate::sessions::roles_for_page(page);
+        let roles = crate::auth::roles_for_page(page);
         if !roles.contains(&session.role.as_str()) {
             set_status(http::StatusCode::FORBIDDEN);
             return Err(AppError::new(format!(

@@ -88,14 +88,14 @@ fn device_name(user_agent: Option<&str>) -> String {
 
 #[server(prefix = "/_rpc", endpoint = "account_overview")]
 pub async fn account_overview() -> Result<Overview, AppError> {
-    use crate::sessions::ssr::{page_session, pool};
+    use crate::auth::ssr::{page_session, pool};
     // This is the page's one resource, so it also guards the page: without a session the
     // browser is sent to sign in. (A second resource nested under a guard's Suspense
     // could hydrate against the wrong serialized value.)
     let me = page_session("/account").await?;
     let pool = pool()?;
-    let profile = gatehouse_domain::account::profile(&pool, me.user_id).await?;
-    let sessions = gatehouse_domain::account::list_sessions(&pool, me.user_id).await?;
+    let profile = gatehouse_domain::users::profile(&pool, me.user_id).await?;
+    let sessions = gatehouse_domain::users::list_sessions(&pool, me.user_id).await?;
     let factors = gatehouse_domain::mfa::mfa_factors(&pool, me.user_id).await?;
     let mut rows: Vec<FactorRow> = factors
         .totp
@@ -138,7 +138,7 @@ pub async fn account_overview() -> Result<Overview, AppError> {
 
 #[server(prefix = "/_rpc", endpoint = "update_profile")]
 pub async fn update_profile(name: String) -> Result<String, AppError> {
-    use crate::sessions::ssr::{pool, request, signed_in};
+    use crate::auth::ssr::{pool, request, signed_in};
     use gatehouse_domain::types::DisplayName;
     let me = signed_in().await?;
     let (ctx, _) = request().await?;
@@ -146,7 +146,7 @@ pub async fn update_profile(name: String) -> Result<String, AppError> {
         "" => None,
         n => Some(DisplayName::parse(n)?),
     };
-    gatehouse_domain::account::update_name(&pool()?, &ctx, me.user_id, name).await?;
+    gatehouse_domain::users::update_name(&pool()?, &ctx, me.user_id, name).await?;
     Ok("Your name is saved.".into())
 }
 
@@ -156,14 +156,14 @@ pub async fn change_password(
     new_password: String,
     confirm_password: String,
 ) -> Result<String, AppError> {
-    use crate::sessions::ssr::{pool, request, signed_in};
+    use crate::auth::ssr::{pool, request, signed_in};
     use secrecy::SecretString;
     let me = signed_in().await?;
     if new_password != confirm_password {
         return Err(AppError::invalid("the two new passwords are not the same"));
     }
     let (ctx, _) = request().await?;
-    let ended = gatehouse_domain::account::change_password(
+    let ended = gatehouse_domain::users::change_password(
         &pool()?,
         &ctx,
         me.user_id,
@@ -187,33 +187,28 @@ fn parse_id(raw: &str) -> Result<uuid::Uuid, AppError> {
 
 #[server(prefix = "/_rpc", endpoint = "revoke_my_session")]
 pub async fn revoke_my_session(session_id: String) -> Result<String, AppError> {
-    use crate::sessions::ssr::{pool, request, signed_in};
+    use crate::auth::ssr::{pool, request, signed_in};
     let me = signed_in().await?;
     let (ctx, _) = request().await?;
-    gatehouse_domain::account::revoke_own_session(
-        &pool()?,
-        &ctx,
-        me.user_id,
-        parse_id(&session_id)?,
-    )
-    .await?;
+    gatehouse_domain::users::revoke_own_session(&pool()?, &ctx, me.user_id, parse_id(&session_id)?)
+        .await?;
     Ok("The session is signed out.".into())
 }
 
 #[server(prefix = "/_rpc", endpoint = "revoke_other_sessions")]
 pub async fn revoke_other_sessions() -> Result<String, AppError> {
-    use crate::sessions::ssr::{pool, request, signed_in};
+    use crate::auth::ssr::{pool, request, signed_in};
     let me = signed_in().await?;
     let (ctx, _) = request().await?;
     let n =
-        gatehouse_domain::account::revoke_other_sessions(&pool()?, &ctx, me.user_id, me.session_id)
+        gatehouse_domain::users::revoke_other_sessions(&pool()?, &ctx, me.user_id, me.session_id)
             .await?;
     Ok(format!("Signed out everywhere else ({n} sessions)."))
 }
 
 #[server(prefix = "/_rpc", endpoint = "remove_factor")]
 pub async fn remove_factor(kind: String, id: String) -> Result<String, AppError> {
-    use crate::sessions::ssr::{pool, request, signed_in};
+    use crate::auth::ssr::{pool, request, signed_in};
     let me = signed_in().await?;
     let (ctx, _) = request().await?;
     let id = parse_id(&id)?;
@@ -222,9 +217,7 @@ pub async fn remove_factor(kind: String, id: String) -> Result<String, AppError>
         "totp" => {
             gatehouse_domain::mfa::remove_totp(&pool, &ctx, me.user_id, me.user_id, id).await?
         }
-        "passkey" => {
-            gatehouse_domain::passkeys::remove_passkey(&pool, &ctx, me.user_id, id).await?
-        }
+        "passkey" => gatehouse_domain::mfa::remove_passkey(&pool, &ctx, me.user_id, id).await?,
         _ => {
             return Err(AppError::from(gatehouse_domain::DomainError::NotFound(
                 "session or factor",
@@ -236,7 +229,7 @@ pub async fn remove_factor(kind: String, id: String) -> Result<String, AppError>
 
 #[server(prefix = "/_rpc", endpoint = "regenerate_recovery_codes")]
 pub async fn regenerate_recovery_codes() -> Result<Vec<String>, AppError> {
-    use crate::sessions::ssr::{pool, request, signed_in};
+    use crate::auth::ssr::{pool, request, signed_in};
     use secrecy::ExposeSecret;
     let me = signed_in().await?;
     let (ctx, _) = request().await?;
@@ -419,7 +412,7 @@ fn AccountBody() -> impl IntoView {
                                 </div>
                             })}
                             {move || regenerate.value().get().map(|r| match r {
-                                Ok(codes) => view! { <crate::mfa::RecoveryCodes codes next="/account".to_owned() /> }.into_any(),
+                                Ok(codes) => view! { <crate::login::mfa::RecoveryCodes codes next="/account".to_owned() /> }.into_any(),
                                 Err(e) => view! { <Flash message=e.message error=true /> }.into_any(),
                             })}
                         </section>
@@ -475,7 +468,7 @@ pub fn AddTotpPage() -> impl IntoView {
         <div class="mx-auto max-w-lg rounded-xl border border-slate-200 bg-white p-8 shadow-sm">
                 <h1 class="text-2xl font-semibold tracking-tight">"Add an authenticator app"</h1>
                 <p class="mt-1 text-sm text-slate-600"><a href="/account" class="text-indigo-600 hover:underline">"Back to your account"</a></p>
-                <div class="mt-6"><crate::mfa::TotpEnrolment /></div>
+                <div class="mt-6"><crate::login::mfa::TotpEnrolment /></div>
             </div>
     }
 }

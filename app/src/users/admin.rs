@@ -10,7 +10,7 @@
 
 use crate::error::AppError;
 use crate::layout::{Flash, PageHeader, PageTitle};
-use crate::tenants_console::{AuditRow, RecentAudit};
+use crate::tenants::{AuditRow, RecentAudit};
 use crate::ui::*;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -80,7 +80,7 @@ mod ssr {
     pub use crate::ui::ssr::{actor, actor_of, console_session, db, when};
     use gatehouse_domain::permissions::Actor;
     use gatehouse_domain::types::Role;
-    use gatehouse_domain::user_admin::UserView;
+    use gatehouse_domain::users::UserView;
     use gatehouse_domain::DomainError;
 
     pub fn person_row(u: UserView) -> PersonRow {
@@ -127,9 +127,9 @@ pub async fn admin_people(
     #[server(default)] status: String,
     #[server(default)] cursor: String,
 ) -> Result<PeoplePageData, AppError> {
-    use crate::sessions::ssr::pool;
+    use crate::auth::ssr::pool;
     use gatehouse_domain::types::{Role, UserStatus};
-    use gatehouse_domain::user_admin::{list_users, UserQuery};
+    use gatehouse_domain::users::{list_users, UserQuery};
     // The page's one resource, so it also guards the page.
     let actor = ssr::actor_of(&ssr::console_session("admin", "/admin/users").await?);
     let tenant = ssr::tenant_of(&actor)?;
@@ -144,8 +144,7 @@ pub async fn admin_people(
     };
     let pool = pool()?;
     let page = list_users(&pool, &actor, tenant, query).await?;
-    let pending =
-        gatehouse_domain::invitation_admin::pending_invitations(&pool, &actor, tenant).await?;
+    let pending = gatehouse_domain::users::pending_invitations(&pool, &actor, tenant).await?;
     Ok(PeoplePageData {
         people: page.data.into_iter().map(ssr::person_row).collect(),
         pending: pending
@@ -169,9 +168,9 @@ pub async fn admin_people(
 /// until they accept.
 #[server(prefix = "/_rpc", endpoint = "invite_person")]
 pub async fn invite_person(email: String, role: String) -> Result<Submitted<String>, AppError> {
-    use crate::sessions::ssr::{pool, request, web_config};
-    use gatehouse_domain::invitations::{invite_user, NewInvitation, DEFAULT_LIFETIME};
+    use crate::auth::ssr::{pool, request, web_config};
     use gatehouse_domain::types::{Email, Role};
+    use gatehouse_domain::users::{invite_user, NewInvitation, DEFAULT_LIFETIME};
     let actor = ssr::actor().await?;
     let tenant = ssr::tenant_of(&actor)?;
     let (ctx, _) = request().await?;
@@ -222,8 +221,8 @@ pub async fn invite_person(email: String, role: String) -> Result<Submitted<Stri
 /// Sends a pending invitation again (`action=resend`) or revokes it (`action=revoke`).
 #[server(prefix = "/_rpc", endpoint = "act_on_invitation")]
 pub async fn act_on_invitation(id: String, action: String) -> Result<String, AppError> {
-    use crate::sessions::ssr::{pool, request, web_config};
-    use gatehouse_domain::invitation_admin::{resend_invitation, revoke_invitation};
+    use crate::auth::ssr::{pool, request, web_config};
+    use gatehouse_domain::users::{resend_invitation, revoke_invitation};
     use gatehouse_domain::DomainError;
     let actor = ssr::actor().await?;
     let (ctx, _) = request().await?;
@@ -251,19 +250,19 @@ pub async fn act_on_invitation(id: String, action: String) -> Result<String, App
 
 #[server(prefix = "/_rpc", endpoint = "admin_person")]
 pub async fn admin_person(id: String) -> Result<PersonPageData, AppError> {
-    use crate::sessions::ssr::pool;
+    use crate::auth::ssr::pool;
     use gatehouse_domain::types::Role;
     // The page's one resource, so it also guards the page.
     let session = ssr::console_session("admin", &format!("/admin/users/{id}")).await?;
     let actor = ssr::actor_of(&session);
     let id = ssr::person_id(&id)?;
     let pool = pool()?;
-    let person = gatehouse_domain::user_admin::get_user(&pool, &actor, id)
+    let person = gatehouse_domain::users::get_user(&pool, &actor, id)
         .await
         .map_err(ssr::page_error)?;
-    let sessions = gatehouse_domain::account::list_sessions(&pool, id).await?;
+    let sessions = gatehouse_domain::users::list_sessions(&pool, id).await?;
     let factors = gatehouse_domain::mfa::mfa_factors(&pool, id).await?;
-    let recent = gatehouse_domain::tenant_audit::entries_about_user(&pool, &actor, id).await?;
+    let recent = gatehouse_domain::audit::entries_about_user(&pool, &actor, id).await?;
     let is_me = person.id == actor.user_id;
     let may_act = !is_me && (actor.role == Role::Owner || person.role != "owner");
     Ok(PersonPageData {
@@ -282,7 +281,7 @@ pub async fn admin_person(id: String) -> Result<PersonPageData, AppError> {
         recovery_codes_left: factors.recovery_codes_left,
         recent: recent
             .into_iter()
-            .map(crate::tenants_console::ssr::audit_row)
+            .map(crate::tenants::ssr::audit_row)
             .collect(),
         grantable: ssr::grantable(&actor),
         person: ssr::person_row(person),
@@ -299,9 +298,9 @@ pub async fn act_on_person(
     action: String,
     #[server(default)] role: String,
 ) -> Result<String, AppError> {
-    use crate::sessions::ssr::{pool, request};
+    use crate::auth::ssr::{pool, request};
     use gatehouse_domain::types::Role;
-    use gatehouse_domain::user_admin as ua;
+    use gatehouse_domain::users as ua;
     let actor = ssr::actor().await?;
     let (ctx, _) = request().await?;
     let id = ssr::person_id(&id)?;

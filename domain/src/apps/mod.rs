@@ -8,9 +8,9 @@
 
 use crate::audit::{append_audit_entry, AuditEntry, RequestContext};
 use crate::oauth::RefreshScope;
+use crate::oauth::{deny_tokens, Subject};
 use crate::permissions::{Actor, Permission};
 use crate::tenants::audit_actor;
-use crate::token_denials::{deny_tokens, Subject};
 use crate::types::{DisplayName, TenantDomain};
 use crate::{random_token, token_hash, DomainError, FieldError};
 use secrecy::SecretString;
@@ -334,7 +334,7 @@ async fn cut_off_tenants(
     before: &Application,
     after: &Application,
 ) -> Result<Option<CutOff>, DomainError> {
-    use crate::token_denials::{deny_tokens, Subject};
+    use crate::oauth::{deny_tokens, Subject};
     if after.all_tenants {
         return Ok(None);
     }
@@ -510,7 +510,7 @@ pub async fn update_application(
     }
     append_audit_entry(conn, ctx, entry).await?;
     // Clients are cached by every server: tell them the application changed.
-    crate::token_denials::notify_clients_changed(conn).await?;
+    crate::oauth::notify_clients_changed(conn).await?;
     Ok(after)
 }
 
@@ -565,7 +565,7 @@ pub async fn set_application_status(
         revoked = crate::oauth::revoke_refresh_tokens(conn, RefreshScope::Application(id)).await?;
         deny_tokens(conn, Subject::Application(id)).await?;
     }
-    crate::token_denials::notify_clients_changed(conn).await?;
+    crate::oauth::notify_clients_changed(conn).await?;
     let (actor_type, actor_id) = audit_actor(actor);
     append_audit_entry(
         conn,
@@ -807,7 +807,7 @@ pub async fn revoke_key(
             crate::oauth::revoke_refresh_tokens(conn, RefreshScope::Client(key_id.to_owned()))
                 .await?;
         deny_tokens(conn, Subject::Client(key_id.to_owned())).await?;
-        crate::token_denials::notify_clients_changed(conn).await?;
+        crate::oauth::notify_clients_changed(conn).await?;
         let (actor_type, actor_id) = audit_actor(actor);
         append_audit_entry(
             conn,

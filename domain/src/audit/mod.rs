@@ -7,6 +7,9 @@
 //! entry itself; the hash is computed by `audit_entry_hash` (migration 0005), which
 //! verification uses as well.
 
+mod tenant_log;
+pub use tenant_log::*;
+
 use crate::DomainError;
 use anyhow::Context as _;
 use serde::Serialize;

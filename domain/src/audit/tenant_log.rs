@@ -275,7 +275,7 @@ pub async fn entries_about_user(
     pool: &PgPool,
     actor: &Actor,
     user_id: Uuid,
-) -> Result<Vec<crate::operator_console::AuditLine>, DomainError> {
+) -> Result<Vec<crate::tenants::AuditLine>, DomainError> {
     let tenant: Option<Option<Uuid>> =
         sqlx::query_scalar("SELECT tenant_id FROM users WHERE id = $1")
             .bind(user_id)
@@ -286,12 +286,12 @@ pub async fn entries_about_user(
     Ok(sqlx::query_as(&format!(
         "{} WHERE l.tenant_id = $1 AND (l.actor_id = $2 OR l.resource = $3)
           ORDER BY l.recorded_at DESC, l.seq DESC LIMIT $4",
-        crate::operator_console::AUDIT_LINE
+        crate::tenants::AUDIT_LINE
     ))
     .bind(tenant)
     .bind(user_id)
     .bind(format!("user:{user_id}"))
-    .bind(crate::operator_console::RECENT)
+    .bind(crate::tenants::RECENT)
     .fetch_all(pool)
     .await?)
 }

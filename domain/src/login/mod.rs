@@ -9,7 +9,11 @@
 //! after a few failures each attempt waits a growing delay, after more the key is locked
 //! for a while. Every failure and every lock is audited.
 
-use crate::adaptive::{remember_device, risk_signals, RiskSignal};
+mod adaptive;
+mod password_reset;
+pub use adaptive::*;
+pub use password_reset::*;
+
 use crate::audit::{append_audit_entry, ActorType, AuditArgs, AuditEntry, RequestContext};
 use crate::passwords::verify_password;
 use crate::sessions::{create_session, session_insert, IssuedSession, NewSession, SessionDraft};
@@ -769,7 +773,7 @@ pub async fn begin_sign_in(
     )
     .bind(user_id)
     .bind(signals.device_token.map(crate::token_hash))
-    .bind(ctx.ip.map(crate::adaptive::network_of))
+    .bind(ctx.ip.map(crate::login::network_of))
     .fetch_optional(pool)
     .await?
     .ok_or_else(|| DomainError::Unauthenticated(INVALID.into()))?;
@@ -907,7 +911,7 @@ pub async fn complete_mfa_sign_in(
     let methods: Vec<&str> = methods.iter().map(String::as_str).collect();
     let (issued, role) = signed_in(&mut tx, ctx, user_id, &methods, true, &[]).await?;
     let device = if trust_device {
-        Some(crate::adaptive::trust_device(&mut tx, user_id, ctx.user_agent.as_deref()).await?)
+        Some(crate::login::trust_device(&mut tx, user_id, ctx.user_agent.as_deref()).await?)
     } else {
         None
     };
@@ -987,9 +991,7 @@ async fn signed_in(
          SELECT s.expires_at, u.role
          FROM s, u, audit_append($11, $12, coalesce($13, s.tenant_id), $14, $15, $16, $17, $18, $19, $20)",
     ));
-    let query = draft
-        .bind(query)
-        .bind(ctx.ip.map(crate::adaptive::network_of));
+    let query = draft.bind(query).bind(ctx.ip.map(crate::login::network_of));
     let row = audit
         .bind(query)
         .fetch_optional(&mut *conn)

@@ -165,7 +165,7 @@ pub async fn reset_password(
     .fetch_optional(&mut *tx)
     .await?;
     let (_, user_id, tenant_id, email) = found.ok_or_else(|| DomainError::Gone(GONE.into()))?;
-    crate::password_policy::set_password(&mut tx, user_id, password).await?;
+    crate::passwords::set_password(&mut tx, user_id, password).await?;
     sqlx::query(
         "UPDATE password_reset_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL",
     )
@@ -183,7 +183,7 @@ pub async fn reset_password(
         RevokeReason::PasswordReset,
     )
     .await?;
-    crate::adaptive::forget_devices(&mut tx, user_id).await?;
+    crate::login::forget_devices(&mut tx, user_id).await?;
     sqlx::query("DELETE FROM auth_throttle WHERE scope = 'account' AND key = lower($1)")
         .bind(&email)
         .execute(&mut *tx)

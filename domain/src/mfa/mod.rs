@@ -1,6 +1,6 @@
 //! Multi-factor authentication with authenticator apps and recovery codes (NFR-SEC-003,
 //! CON-SEC-005; SPEC §3 "MFA"). Passkeys, the other second factor, live in
-//! [`crate::passkeys`]; this module decides who must use MFA and lists both kinds.
+//! [`crate::mfa`]; this module decides who must use MFA and lists both kinds.
 //!
 //! - Policy: operators and auditors always need a second factor; a tenant asks it of its
 //!   owners and admins (`admins`) or of everyone (`everyone`).
@@ -16,6 +16,9 @@
 //! - The sign-in challenge is throttled per account: five wrong codes within 15 minutes
 //!   lock the second factor for 15 minutes. Every failure is audited without the code.
 
+mod passkeys;
+pub use passkeys::*;
+
 use crate::audit::{append_audit_entry, ActorType, AuditEntry, RequestContext};
 use crate::crypto::MasterKeys;
 use crate::types::Role;
@@ -30,7 +33,7 @@ use time::OffsetDateTime;
 use totp_rs::{Algorithm, TOTP};
 use uuid::Uuid;
 
-pub use crate::passkeys::PasskeySummary;
+pub use crate::mfa::PasskeySummary;
 pub use crate::types::MfaPolicy;
 
 /// RFC 6238 parameters every authenticator app understands (SPEC §3).
@@ -174,7 +177,7 @@ pub async fn mfa_factors(pool: &PgPool, user_id: Uuid) -> Result<MfaFactors, Dom
         .collect();
     Ok(MfaFactors {
         totp,
-        passkeys: crate::passkeys::list_passkeys(pool, user_id).await?,
+        passkeys: crate::mfa::list_passkeys(pool, user_id).await?,
         recovery_codes_left: recovery_codes_left(pool, user_id).await?,
     })
 }

@@ -14,14 +14,14 @@
 //! [`Denylist`], cached clients and verified tokens — and is kept coherent by the server's
 //! NOTIFY listener calling [`TokenService::on_notice`].
 
-use crate::applications::{load_client, touch_keys, Client};
+mod denials;
+mod signing_keys;
+pub use denials::*;
+pub use signing_keys::*;
+
+use crate::apps::{load_client, touch_keys, Client};
 use crate::audit::{append_audit_entry, ActorType, AuditEntry, RequestContext};
 use crate::crypto::MasterKeys;
-use crate::signing_keys::{ensure_signing_keys, load_key_set, KeySet, SigningAlg};
-use crate::token_denials::{
-    deny_tokens, load_denylist, load_suspended_tenants, revoke_access_tokens, Denylist, Notice,
-    Subject, TokenFacts,
-};
 use crate::{random_token, token_hash, DomainError};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -1323,7 +1323,7 @@ impl TokenService {
             "revocation_endpoint": format!("{iss}/auth/revoke"),
             "introspection_endpoint": format!("{iss}/auth/introspect"),
             "end_session_endpoint": format!("{iss}/auth/logout"),
-            "scopes_supported": crate::applications::SCOPES,
+            "scopes_supported": crate::apps::SCOPES,
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
             "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
@@ -1601,7 +1601,7 @@ pub async fn revoke_tenant_tokens(
 ) -> Result<u64, DomainError> {
     let count = revoke_refresh_tokens(conn, RefreshScope::Tenant(tenant_id)).await?;
     deny_tokens(conn, Subject::Tenant(tenant_id)).await?;
-    crate::token_denials::notify_tenants_changed(conn).await?;
+    crate::oauth::notify_tenants_changed(conn).await?;
     Ok(count)
 }
 

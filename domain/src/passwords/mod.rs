@@ -3,6 +3,9 @@
 //! of logins cannot take more than `threads × 19 MiB` of memory or starve the async runtime.
 //! Verifying an unknown account runs against a fixed dummy hash so it costs the same time.
 
+mod policy;
+pub use policy::*;
+
 use crate::DomainError;
 use anyhow::Context as _;
 use argon2::password_hash::{rand_core::OsRng, Output, PasswordHash, PasswordHasher, SaltString};

@@ -252,7 +252,7 @@ fn plural(n: u32, noun: &str) -> String {
 
 /// The bundled list, lowercased; `#` lines are the header (source and license).
 static COMMON_PASSWORDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
-    include_str!("../data/common-passwords.txt")
+    include_str!("../../data/common-passwords.txt")
         .lines()
         .map(str::trim)
         .filter(|line| !line.is_empty() && !line.starts_with('#'))

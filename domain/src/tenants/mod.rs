@@ -1,6 +1,11 @@
 //! Tenants (DAT-TENANT). Provisioning here is the core used by the CLI and demo data; the
 //! Operator Console issue adds the lifecycle around it (UC-PROV-001, FR-OPS-001).
 
+mod overview;
+mod settings;
+pub use overview::*;
+pub use settings::*;
+
 use crate::audit::{append_audit_entry, ActorType, AuditEntry, RequestContext};
 use crate::error::unique_violation;
 use crate::permissions::{Actor, Permission};
@@ -205,7 +210,7 @@ pub async fn reactivate_tenant(
     .rows_affected();
     let tenant = tenant_by_id(conn, tenant_id).await?;
     if changed > 0 {
-        crate::token_denials::notify_tenants_changed(conn).await?;
+        crate::oauth::notify_tenants_changed(conn).await?;
         crate::flags::notify_tenant(conn, tenant_id).await?;
         let (actor_type, actor_id) = audit_actor(actor);
         append_audit_entry(
@@ -457,15 +462,15 @@ pub async fn provision_with_owner(
     .await?;
     // The owner is invited by whoever provisions the tenant (SPEC §2: operators may
     // manage any tenant's users), so the invitation's audit entry names them.
-    crate::invitations::invite_user(
+    crate::users::invite_user(
         conn,
         ctx,
         actor,
-        crate::invitations::NewInvitation {
+        crate::users::NewInvitation {
             tenant_id: tenant.id,
             email: input.owner_email,
             role: crate::types::Role::Owner,
-            lifetime: crate::invitations::DEFAULT_LIFETIME,
+            lifetime: crate::users::DEFAULT_LIFETIME,
         },
         base_url,
     )
@@ -488,7 +493,7 @@ pub async fn provision_with_owner(
         }
     }
     if !input.applications.is_empty() {
-        crate::token_denials::notify_clients_changed(conn).await?;
+        crate::oauth::notify_clients_changed(conn).await?;
     }
     Ok(tenant)
 }

@@ -4,7 +4,7 @@
 //! new values in the same transaction.
 
 use crate::audit::{append_audit_entry, AuditEntry, RequestContext};
-use crate::password_policy::PasswordPolicy;
+use crate::passwords::PasswordPolicy;
 use crate::permissions::{Actor, Permission};
 use crate::tenants::audit_actor;
 use crate::types::MfaPolicy;

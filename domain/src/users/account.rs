@@ -125,7 +125,7 @@ pub async fn change_password(
     }
     attempt.succeeded(pool).await?;
     let mut tx = pool.begin().await?;
-    crate::password_policy::set_password(&mut tx, user_id, new).await?;
+    crate::passwords::set_password(&mut tx, user_id, new).await?;
     let ended: Vec<Uuid> = sqlx::query_scalar(
         "UPDATE sessions SET revoked_at = now(), revoked_reason = 'password_change'
          WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL RETURNING id",

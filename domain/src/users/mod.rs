@@ -1,5 +1,14 @@
 //! Users (DAT-USER): tenant users and platform users (operators, auditors).
 
+mod account;
+mod admin;
+mod email_change;
+mod invitations;
+pub use account::*;
+pub use admin::*;
+pub use email_change::*;
+pub use invitations::*;
+
 use crate::audit::{append_audit_entry, AuditEntry, RequestContext};
 use crate::error::unique_violation;
 use crate::passwords::hash_password;
@@ -63,14 +72,14 @@ pub async fn create_user(
     // CON-SEC-001: the tenant's password policy (the default for platform users) applies
     // to a password chosen at creation too, and is checked before the costly hashing.
     if let Some(pw) = &new.password {
-        let (policy, inputs) = crate::password_policy::policy_for_new_user(
+        let (policy, inputs) = crate::passwords::policy_for_new_user(
             conn,
             new.tenant_id,
             new.email.as_str(),
             new.name.as_ref().map(DisplayName::as_str),
         )
         .await?;
-        crate::password_policy::check_new_password_off_runtime(policy, pw.clone(), inputs).await?;
+        crate::passwords::check_new_password_off_runtime(policy, pw.clone(), inputs).await?;
     }
     let password_hash = match &new.password {
         Some(pw) => Some(hash_password(pw).await?),

@@ -419,7 +419,7 @@ fn provisioning_input_lists_every_problem_by_field() {
 /// operators only.
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn the_console_overview_shows_owners_counts_flag_sources_and_recent_entries(pool: PgPool) {
-    use gatehouse_domain::operator_console::{dashboard, tenant_overview};
+    use gatehouse_domain::tenants::{dashboard, tenant_overview};
     let op = operator(&pool).await;
     let ctx = RequestContext::default();
     let mut tx = pool.begin().await.unwrap();

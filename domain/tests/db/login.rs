@@ -4,16 +4,16 @@
 
 use super::mfa::{audit_entries, enrolled, keys, member, set_policy};
 use super::*;
-use gatehouse_domain::account::{
-    change_password, list_sessions, revoke_other_sessions, revoke_own_session,
-};
-use gatehouse_domain::invitations::{
-    accept_invitation, invitation_by_token, invite_user, NewInvitation, DEFAULT_LIFETIME,
-};
 use gatehouse_domain::login::{begin_sign_in, complete_mfa_sign_in, NextStep, SignInSignals};
-use gatehouse_domain::password_reset::{request_password_reset, reset_password};
+use gatehouse_domain::login::{request_password_reset, reset_password};
 use gatehouse_domain::sessions::authenticate_session;
 use gatehouse_domain::types::DisplayName;
+use gatehouse_domain::users::{
+    accept_invitation, invitation_by_token, invite_user, NewInvitation, DEFAULT_LIFETIME,
+};
+use gatehouse_domain::users::{
+    change_password, list_sessions, revoke_other_sessions, revoke_own_session,
+};
 
 const GOOD: &str = "Orchard-lantern-4417";
 
@@ -638,4 +638,361 @@ async fn a_returning_sign_in_writes_session_and_entry_together_or_nothing(pool: 
     assert!(!known, "the refused sign-in's network is not remembered");
     let report = verify_audit_chain(&pool).await.unwrap();
     assert!(report.is_intact(), "{report:?}");
+}
+
+/// Password sign-in and throttling (UC-LOGIN, SPEC §3).
+mod password {
+    use crate::*;
+    use gatehouse_domain::login::{
+        throttle_state, verify_password_login, LoginOutcome, PasswordLogin,
+    };
+    use std::time::Duration;
+
+    const PW: &str = "correct horse battery staple";
+
+    async fn account(
+        pool: &PgPool,
+        tenant_id: Option<Uuid>,
+        email: &str,
+        role: Role,
+        status: UserStatus,
+    ) -> User {
+        let mut new = new_user(tenant_id, email, role);
+        new.status = status;
+        new.password = Some(SecretString::from(PW.to_owned()));
+        user(pool, None, new).await.unwrap()
+    }
+
+    fn attempt(email: &str, password: &str, tenant: Option<&str>) -> PasswordLogin {
+        PasswordLogin {
+            email: Email::parse(email).unwrap(),
+            password: SecretString::from(password.to_owned()),
+            tenant: tenant.map(|t| TenantDomain::parse(t).unwrap()),
+        }
+    }
+
+    fn ctx() -> RequestContext {
+        RequestContext {
+            request_id: None,
+            ip: Some("192.0.2.10".parse().unwrap()),
+            user_agent: None,
+        }
+    }
+
+    #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+    async fn wrong_password_and_unknown_email_answer_alike(pool: PgPool) {
+        let acme = tenant(&pool, "acme").await;
+        account(
+            &pool,
+            Some(acme.id),
+            "ada@acme.test",
+            Role::User,
+            UserStatus::Active,
+        )
+        .await;
+        let wrong = verify_password_login(&pool, &ctx(), attempt("ada@acme.test", "nope", None))
+            .await
+            .unwrap_err();
+        let unknown = verify_password_login(&pool, &ctx(), attempt("nobody@acme.test", PW, None))
+            .await
+            .unwrap_err();
+        assert_eq!(wrong.to_string(), unknown.to_string());
+        assert!(matches!(wrong, DomainError::Unauthenticated(_)));
+        let metadata: Vec<serde_json::Value> = sqlx::query_scalar(
+            "SELECT metadata FROM audit_log WHERE action = 'auth.login.failure' ORDER BY seq",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert_eq!(metadata.len(), 2);
+        assert!(metadata
+            .iter()
+            .all(|m| m["reason"] == "invalid_credentials" && m["ip"] == "192.0.2.10"));
+        assert!(
+            !metadata.iter().any(|m| m.to_string().contains("nope")),
+            "the password never reaches the audit log"
+        );
+    }
+
+    #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+    async fn the_right_password_signs_in_and_resets_the_account_throttle(pool: PgPool) {
+        let acme = tenant(&pool, "acme").await;
+        let ada = account(
+            &pool,
+            Some(acme.id),
+            "Ada@acme.test",
+            Role::Admin,
+            UserStatus::Active,
+        )
+        .await;
+        verify_password_login(&pool, &ctx(), attempt("ada@acme.test", "nope", None))
+            .await
+            .unwrap_err();
+        let ok = verify_password_login(&pool, &ctx(), attempt("ADA@acme.test", PW, None))
+            .await
+            .unwrap();
+        assert_eq!(
+            ok,
+            LoginOutcome::Authenticated {
+                user_id: ada.id,
+                tenant_id: Some(acme.id),
+                role: Role::Admin,
+                recent_failures: 1,
+            }
+        );
+        let left: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM auth_throttle WHERE scope = 'account'")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!(left, 0);
+    }
+
+    #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+    async fn an_address_in_several_tenants_lets_the_person_choose(pool: PgPool) {
+        let acme = tenant(&pool, "acme").await;
+        let globex = tenant(&pool, "globex").await;
+        let initech = tenant(&pool, "initech").await;
+        let a = account(
+            &pool,
+            Some(acme.id),
+            "sam@example.com",
+            Role::User,
+            UserStatus::Active,
+        )
+        .await;
+        let g = account(
+            &pool,
+            Some(globex.id),
+            "sam@example.com",
+            Role::Owner,
+            UserStatus::Active,
+        )
+        .await;
+        // Another password in a third tenant: not offered.
+        let mut other = new_user(Some(initech.id), "sam@example.com", Role::User);
+        other.password = Some(SecretString::from("a different passphrase".to_owned()));
+        user(&pool, None, other).await.unwrap();
+
+        match verify_password_login(&pool, &ctx(), attempt("sam@example.com", PW, None))
+            .await
+            .unwrap()
+        {
+            LoginOutcome::ChooseTenant(choices) => {
+                let ids: Vec<Uuid> = choices.iter().map(|c| c.user_id).collect();
+                assert_eq!(ids, vec![a.id, g.id]);
+                assert_eq!(choices[1].tenant_domain.as_deref(), Some("globex"));
+            }
+            other => panic!("expected a choice, got {other:?}"),
+        }
+        let hinted = verify_password_login(
+            &pool,
+            &ctx(),
+            attempt("sam@example.com", PW, Some("globex")),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(hinted, LoginOutcome::Authenticated { user_id, .. } if user_id == g.id));
+        let err = verify_password_login(
+            &pool,
+            &ctx(),
+            attempt("sam@example.com", PW, Some("initech")),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(err, DomainError::Unauthenticated(_)));
+    }
+
+    #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+    async fn disabled_invited_and_suspended_accounts_cannot_sign_in(pool: PgPool) {
+        let acme = tenant(&pool, "acme").await;
+        account(
+            &pool,
+            Some(acme.id),
+            "off@acme.test",
+            Role::User,
+            UserStatus::Disabled,
+        )
+        .await;
+        let err = verify_password_login(&pool, &ctx(), attempt("off@acme.test", PW, None))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, DomainError::PermissionDenied(ref m) if m.contains("disabled")),
+            "{err:?}"
+        );
+
+        account(
+            &pool,
+            Some(acme.id),
+            "on@acme.test",
+            Role::User,
+            UserStatus::Active,
+        )
+        .await;
+        sqlx::query("UPDATE tenants SET status = 'suspended', suspended_at = now() WHERE id = $1")
+            .bind(acme.id)
+            .execute(&pool)
+            .await
+            .unwrap();
+        let err = verify_password_login(&pool, &ctx(), attempt("on@acme.test", PW, None))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, DomainError::PermissionDenied(ref m) if m.contains("suspended")),
+            "{err:?}"
+        );
+        // Without the right password nothing about the account is revealed.
+        let err = verify_password_login(&pool, &ctx(), attempt("off@acme.test", "guess", None))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, DomainError::Unauthenticated(_)));
+        let reasons: Vec<String> = sqlx::query_scalar(
+            "SELECT metadata->>'reason' FROM audit_log WHERE action = 'auth.login.failure' ORDER BY seq",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            reasons,
+            ["user_disabled", "tenant_suspended", "invalid_credentials"]
+        );
+    }
+
+    #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+    async fn repeated_failures_lock_the_account_even_for_the_right_password(pool: PgPool) {
+        let acme = tenant(&pool, "acme").await;
+        account(
+            &pool,
+            Some(acme.id),
+            "ada@acme.test",
+            Role::User,
+            UserStatus::Active,
+        )
+        .await;
+        // Nine failures already in this window (the growing delay is covered below).
+        sqlx::query("INSERT INTO auth_throttle (scope, key, failures) VALUES ('account', 'ada@acme.test', 9)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE auth_throttle SET failures = 9")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        verify_password_login(&pool, &ctx(), attempt("ada@acme.test", "nope", None))
+            .await
+            .unwrap_err();
+        assert!(
+            started.elapsed() >= Duration::from_secs(8),
+            "the ninth failure already waits"
+        );
+        let err = verify_password_login(&pool, &ctx(), attempt("ada@acme.test", PW, None))
+            .await
+            .unwrap_err();
+        match err {
+            DomainError::Locked {
+                retry_after_secs, ..
+            } => assert!((1..=900).contains(&retry_after_secs)),
+            other => panic!("expected a lock, got {other:?}"),
+        }
+        assert_eq!(audit_count(&pool, "auth.lockout").await, 1);
+        // Another account from another address is not affected.
+        account(
+            &pool,
+            Some(acme.id),
+            "bob@acme.test",
+            Role::User,
+            UserStatus::Active,
+        )
+        .await;
+        let other_ip = RequestContext {
+            ip: Some("192.0.2.99".parse().unwrap()),
+            ..ctx()
+        };
+        assert!(
+            verify_password_login(&pool, &other_ip, attempt("bob@acme.test", PW, None))
+                .await
+                .is_ok()
+        );
+    }
+
+    #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+    async fn signing_in_rotates_the_session_and_signing_out_ends_it(pool: PgPool) {
+        use gatehouse_domain::login::{complete_sign_in, sign_out};
+        use gatehouse_domain::sessions::authenticate_session;
+        let acme = tenant(&pool, "acme").await;
+        let ada = account(
+            &pool,
+            Some(acme.id),
+            "ada@acme.test",
+            Role::Owner,
+            UserStatus::Active,
+        )
+        .await;
+        let (first, role) = complete_sign_in(&pool, &ctx(), ada.id, &["pwd"], false, None)
+            .await
+            .unwrap();
+        assert_eq!(role, Role::Owner);
+        let first = first.token.expose_secret().to_owned();
+        // Signing in again from the same browser ends the session it had (rotation).
+        let (second, _) = complete_sign_in(&pool, &ctx(), ada.id, &["pwd"], false, Some(&first))
+            .await
+            .unwrap();
+        let second = second.token.expose_secret().to_owned();
+        assert!(authenticate_session(&pool, &first).await.is_err());
+        assert!(authenticate_session(&pool, &second).await.is_ok());
+        let last_login: Option<time::OffsetDateTime> =
+            sqlx::query_scalar("SELECT last_login_at FROM users WHERE id = $1")
+                .bind(ada.id)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert!(last_login.is_some());
+        assert_eq!(audit_count(&pool, "auth.login.success").await, 2);
+
+        assert!(sign_out(&pool, &ctx(), &second).await.unwrap());
+        assert!(authenticate_session(&pool, &second).await.is_err());
+        assert!(
+            !sign_out(&pool, &ctx(), &second).await.unwrap(),
+            "a dead session signs out once"
+        );
+        assert_eq!(audit_count(&pool, "auth.logout").await, 1);
+    }
+
+    #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+    async fn the_delay_grows_with_failures(pool: PgPool) {
+        let delay = |scope: &'static str, key: &'static str, failures: i32| {
+            let pool = pool.clone();
+            async move {
+                sqlx::query("DELETE FROM auth_throttle")
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+                sqlx::query("INSERT INTO auth_throttle (scope, key, failures) VALUES ($1, $2, $3)")
+                    .bind(scope)
+                    .bind(key)
+                    .bind(failures)
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+                throttle_state(&pool, "x@example.com", Some("192.0.2.1"))
+                    .await
+                    .unwrap()
+                    .delay
+                    .as_secs()
+            }
+        };
+        let mut delays = Vec::new();
+        for failures in [0, 3, 4, 5, 6, 7, 30] {
+            delays.push(delay("account", "x@example.com", failures).await);
+        }
+        assert_eq!(delays, [0, 0, 1, 2, 4, 8, 8]);
+        // Per IP (a NAT holds many people) the delay starts only after 20 failures.
+        let mut delays = Vec::new();
+        for failures in [3, 20, 21, 22, 40] {
+            delays.push(delay("ip", "192.0.2.1", failures).await);
+        }
+        assert_eq!(delays, [0, 0, 1, 2, 8]);
+    }
 }

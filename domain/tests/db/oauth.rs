@@ -4,10 +4,11 @@
 use super::*;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use gatehouse_domain::applications::{
+use gatehouse_domain::apps::{
     issue_key, list_keys, load_client, register_application, revoke_key, set_application_status,
     ApplicationInput, KeyInput,
 };
+use gatehouse_domain::oauth::{rotate_signing_keys, SigningAlg};
 use gatehouse_domain::oauth::{
     AuthorizeError, AuthorizingUser, OAuthError, TokenRejection, TokenRequest, TokenService,
     TokenSettings,
@@ -15,7 +16,6 @@ use gatehouse_domain::oauth::{
 use gatehouse_domain::sessions::{
     create_session, revoke_user_sessions, NewSession, RevokeReason, Revoker,
 };
-use gatehouse_domain::signing_keys::{rotate_signing_keys, SigningAlg};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -122,7 +122,7 @@ async fn fixture(pool: &PgPool) -> Fixture {
 }
 
 impl Fixture {
-    async fn client(&self) -> Arc<gatehouse_domain::applications::Client> {
+    async fn client(&self) -> Arc<gatehouse_domain::apps::Client> {
         self.svc
             .authenticate_client(&self.client_id, &self.secret)
             .await
@@ -740,11 +740,9 @@ async fn rotated_keys_stay_published_until_their_tokens_expire(pool: PgPool) {
         .to_owned();
     // Another key ring cannot open the stored private keys.
     let stranger = MasterKeys::parse(&MasterKeys::generate_text("other")).unwrap();
-    assert!(
-        gatehouse_domain::signing_keys::load_key_set(&pool, &stranger)
-            .await
-            .is_err()
-    );
+    assert!(gatehouse_domain::oauth::load_key_set(&pool, &stranger)
+        .await
+        .is_err());
     let new_kids = rotate_signing_keys(&pool, &f.master, &RequestContext::default(), "manual")
         .await
         .unwrap();
@@ -784,7 +782,7 @@ async fn rotated_keys_stay_published_until_their_tokens_expire(pool: PgPool) {
         .await
         .unwrap();
     let rotated =
-        gatehouse_domain::signing_keys::rotate_if_due(&pool, &f.master, time::Duration::days(90))
+        gatehouse_domain::oauth::rotate_if_due(&pool, &f.master, time::Duration::days(90))
             .await
             .unwrap();
     assert!(!rotated);

@@ -2,8 +2,8 @@
 //! the tenant's stored rules, password history and the check at account creation.
 
 use super::*;
-use gatehouse_domain::password_policy::{policy_for_user, set_password, PasswordPolicy};
 use gatehouse_domain::passwords::verify_password;
+use gatehouse_domain::passwords::{policy_for_user, set_password, PasswordPolicy};
 
 fn secret(s: &str) -> SecretString {
     SecretString::from(s.to_owned())

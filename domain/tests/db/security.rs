@@ -141,7 +141,7 @@ async fn concurrent_guesses_cannot_pass_the_lock(pool: PgPool) {
 /// a sign-in, so a stolen session is no unthrottled password oracle.
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn a_password_change_is_no_password_oracle(pool: PgPool) {
-    use gatehouse_domain::account::change_password;
+    use gatehouse_domain::users::change_password;
     let acme = tenant(&pool, "acme").await;
     let ada = with_password(&pool, Some(acme.id), "ada@acme.test", Role::User).await;
     let new = SecretString::from("another long passphrase 2026".to_owned());
@@ -259,7 +259,7 @@ async fn delivered_links_are_cleared_from_the_outbox(pool: PgPool) {
 /// audited only now and then, not once per request.
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn reset_requests_cannot_flood_the_audit_chain(pool: PgPool) {
-    use gatehouse_domain::password_reset::{request_password_reset, REQUESTS_PER_ACCOUNT};
+    use gatehouse_domain::login::{request_password_reset, REQUESTS_PER_ACCOUNT};
     let email = Email::parse("nobody@example.com").unwrap();
     for i in 0..60 {
         request_password_reset(

@@ -2,7 +2,7 @@
 
 use super::*;
 use gatehouse_domain::sessions::{create_session, NewSession};
-use gatehouse_domain::user_admin::{
+use gatehouse_domain::users::{
     archive_user, change_role, get_user, list_users, reset_mfa, revoke_sessions, set_enabled,
     UserQuery,
 };
@@ -272,7 +272,7 @@ async fn the_user_list_searches_filters_pages_and_hides_archived(pool: PgPool) {
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn the_tenant_audit_log_pages_filters_and_stays_within_the_tenant(pool: PgPool) {
     use futures_util::TryStreamExt;
-    use gatehouse_domain::tenant_audit::{tenant_audit_page, tenant_audit_rows, AuditQuery};
+    use gatehouse_domain::audit::{tenant_audit_page, tenant_audit_rows, AuditQuery};
     let a = tenant(&pool, "acme").await;
     let b = tenant(&pool, "globex").await;
     let admin = member(&pool, a.id, "admin@acme.test", Role::Admin).await;
@@ -360,10 +360,8 @@ async fn the_tenant_audit_log_pages_filters_and_stays_within_the_tenant(pool: Pg
 /// never act on an owner's invitation; another tenant's is not found.
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn pending_invitations_are_resent_and_revoked_within_the_rules(pool: PgPool) {
-    use gatehouse_domain::invitation_admin::{
-        pending_invitations, resend_invitation, revoke_invitation,
-    };
-    use gatehouse_domain::invitations::{invitation_by_token, invite_user, NewInvitation};
+    use gatehouse_domain::users::{invitation_by_token, invite_user, NewInvitation};
+    use gatehouse_domain::users::{pending_invitations, resend_invitation, revoke_invitation};
     let a = tenant(&pool, "acme").await;
     let b = tenant(&pool, "globex").await;
     let owner = actor_of(&member(&pool, a.id, "owner@acme.test", Role::Owner).await);
@@ -383,7 +381,7 @@ async fn pending_invitations_are_resent_and_revoked_within_the_rules(pool: PgPoo
                     tenant_id: a.id,
                     email: Email::parse(email).unwrap(),
                     role,
-                    lifetime: gatehouse_domain::invitations::DEFAULT_LIFETIME,
+                    lifetime: gatehouse_domain::users::DEFAULT_LIFETIME,
                 },
                 "http://localhost",
             )

@@ -2,16 +2,16 @@
 //! UC-DEV-REGISTER, UC-DEV-UPDATE): the same domain operations, rules and audit as the CLI
 //! and the Operator Console.
 
-use crate::api::auth::Bearer;
 use crate::api::{ApiError, ApiJson, ApiRoutes};
-use crate::passkeys::Caller;
+use crate::extract::Bearer;
+use crate::mfa::Caller;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use gatehouse_domain::applications::{self, ApplicationInput, KeyInput};
+use gatehouse_domain::apps::{self, ApplicationInput, KeyInput};
 use gatehouse_domain::permissions::{Actor, Permission};
 use gatehouse_domain::FieldError;
 use secrecy::ExposeSecret;
@@ -66,7 +66,7 @@ async fn list(
     bearer: Bearer,
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = operator(&bearer, "apps:read")?;
-    let apps = applications::list_applications(&state.pool, Some(&actor)).await?;
+    let apps = apps::list_applications(&state.pool, Some(&actor)).await?;
     Ok(Json(json!({"data": apps, "next_cursor": null})))
 }
 
@@ -106,8 +106,7 @@ async fn register(
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = operator(&bearer, "apps:write")?;
     let mut tx = state.pool.begin().await?;
-    let app =
-        applications::register_application(&mut tx, &caller.ctx, Some(&actor), body.into()).await?;
+    let app = apps::register_application(&mut tx, &caller.ctx, Some(&actor), body.into()).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(app)))
 }
@@ -119,7 +118,7 @@ async fn show(
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = operator(&bearer, "apps:read")?;
     Ok(Json(
-        applications::get_application(&state.pool, Some(&actor), app_id(&id)?).await?,
+        apps::get_application(&state.pool, Some(&actor), app_id(&id)?).await?,
     ))
 }
 
@@ -133,8 +132,7 @@ async fn update(
     let actor = operator(&bearer, "apps:write")?;
     let id = app_id(&id)?;
     let mut tx = state.pool.begin().await?;
-    let app = applications::update_application(&mut tx, &caller.ctx, Some(&actor), id, body.into())
-        .await?;
+    let app = apps::update_application(&mut tx, &caller.ctx, Some(&actor), id, body.into()).await?;
     tx.commit().await?;
     state.tokens.changed().await?;
     Ok(Json(app))
@@ -150,8 +148,7 @@ async fn set_status(
     let actor = operator(&bearer, "apps:write")?;
     let id = app_id(&id)?;
     let mut tx = state.pool.begin().await?;
-    let app = applications::set_application_status(&mut tx, &caller.ctx, Some(&actor), id, active)
-        .await?;
+    let app = apps::set_application_status(&mut tx, &caller.ctx, Some(&actor), id, active).await?;
     tx.commit().await?;
     state.tokens.changed().await?;
     Ok(Json(app))
@@ -181,7 +178,7 @@ async fn keys(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = operator(&bearer, "apps:read")?;
-    let keys = applications::list_keys(&state.pool, Some(&actor), app_id(&id)?).await?;
+    let keys = apps::list_keys(&state.pool, Some(&actor), app_id(&id)?).await?;
     Ok(Json(json!({"data": keys, "next_cursor": null})))
 }
 
@@ -235,7 +232,7 @@ async fn issue_key(
         tenant: body.tenant,
     };
     let mut tx = state.pool.begin().await?;
-    let issued = applications::issue_key(&mut tx, &caller.ctx, Some(&actor), id, input).await?;
+    let issued = apps::issue_key(&mut tx, &caller.ctx, Some(&actor), id, input).await?;
     tx.commit().await?;
     let mut body = serde_json::to_value(&issued.key).unwrap_or_default();
     body["client_id"] = json!(issued.key.id);
@@ -253,8 +250,7 @@ async fn revoke_key(
     let actor = operator(&bearer, "apps:write")?;
     let id = app_id(&id)?;
     let mut tx = state.pool.begin().await?;
-    let key =
-        applications::revoke_key(&mut tx, &caller.ctx, Some(&actor), Some(id), &key_id).await?;
+    let key = apps::revoke_key(&mut tx, &caller.ctx, Some(&actor), Some(id), &key_id).await?;
     tx.commit().await?;
     state.tokens.changed().await?;
     Ok(Json(key))

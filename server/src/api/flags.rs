@@ -4,10 +4,10 @@
 //! in-memory [`FlagCache`](crate::flags::FlagCache). And flag management for operators
 //! (FR-FLAG-001): definitions, plan defaults, per-tenant overrides, history, stale flags.
 
-use crate::api::auth::Bearer;
 use crate::api::{ApiError, ApiJson, ApiRoutes};
+use crate::extract::Bearer;
 use crate::flags::{etag_of, flags_body, CachedTenant};
-use crate::passkeys::Caller;
+use crate::mfa::Caller;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
@@ -377,7 +377,7 @@ async fn ofrep_bulk(
     caller: Caller,
     body: Bytes,
 ) -> Response {
-    let bearer = match crate::api::auth::bearer_from(&state, &caller.headers).await {
+    let bearer = match crate::extract::bearer_from(&state, &caller.headers).await {
         Ok(b) => b,
         Err(e) => return ofrep_refusal(e),
     };
@@ -417,7 +417,7 @@ async fn ofrep_one(
     caller: Caller,
     body: Bytes,
 ) -> Response {
-    let bearer = match crate::api::auth::bearer_from(&state, &caller.headers).await {
+    let bearer = match crate::extract::bearer_from(&state, &caller.headers).await {
         Ok(b) => b,
         Err(e) => return ofrep_refusal(e),
     };

@@ -4,7 +4,6 @@
 //! limits, timeouts).
 
 pub mod apps;
-pub mod auth;
 pub mod error;
 pub mod flags;
 pub mod tenants;

@@ -2,9 +2,9 @@
 //! (search, status and plan filters, cursor pages), get, provision, suspend, reactivate,
 //! change plan — the same domain operations, rules and audit as the Operator Console.
 
-use crate::api::auth::Bearer;
 use crate::api::{ApiError, ApiJson, ApiRoutes};
-use crate::passkeys::Caller;
+use crate::extract::Bearer;
+use crate::mfa::Caller;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -248,7 +248,7 @@ async fn show_settings(
     let actor = bearer.require_user_with("tenants:read", Permission::TenantRead)?;
     let tenant = crate::api::users::tenant_of(&state, &actor, q.tenant.as_deref()).await?;
     Ok(Json(
-        gatehouse_domain::tenant_settings::get_settings(&state.pool, &actor, tenant).await?,
+        gatehouse_domain::tenants::get_settings(&state.pool, &actor, tenant).await?,
     ))
 }
 
@@ -270,12 +270,12 @@ async fn update_settings(
     let actor = bearer.require_user_with("tenants:write", Permission::TenantRead)?;
     let tenant = crate::api::users::tenant_of(&state, &actor, q.tenant.as_deref()).await?;
     let mut tx = state.pool.begin().await?;
-    let settings = gatehouse_domain::tenant_settings::update_settings(
+    let settings = gatehouse_domain::tenants::update_settings(
         &mut tx,
         &caller.ctx,
         &actor,
         tenant,
-        gatehouse_domain::tenant_settings::SettingsChange {
+        gatehouse_domain::tenants::SettingsChange {
             password_policy: body.password_policy,
             mfa_policy: body
                 .mfa_policy

@@ -3,20 +3,20 @@
 //! tenant — operators name one with `?tenant=domain` to list or invite. A user token is
 //! needed (the caller's role decides, in the domain); another tenant's user is 404.
 
-use crate::api::auth::Bearer;
 use crate::api::tenants::page_limit;
 use crate::api::{ApiError, ApiJson, ApiRoutes};
-use crate::passkeys::Caller;
+use crate::extract::Bearer;
+use crate::mfa::Caller;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use gatehouse_domain::invitations::{invite_user, NewInvitation, DEFAULT_LIFETIME};
 use gatehouse_domain::permissions::{Actor, Permission};
 use gatehouse_domain::types::{DisplayName, Email, Role, UserStatus};
-use gatehouse_domain::user_admin::{self, UserQuery};
+use gatehouse_domain::users::{self, UserQuery};
+use gatehouse_domain::users::{invite_user, NewInvitation, DEFAULT_LIFETIME};
 use gatehouse_domain::{DomainError, FieldError};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -119,7 +119,7 @@ async fn list(
         return Err(ApiError::validation(errors));
     }
     let tenant = tenant_of(&state, &actor, q.tenant.as_deref()).await?;
-    let page = user_admin::list_users(
+    let page = users::list_users(
         &state.pool,
         &actor,
         tenant,
@@ -143,7 +143,7 @@ async fn show(
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = person(&bearer, "users:read")?;
     Ok(Json(
-        user_admin::get_user(&state.pool, &actor, id_of(&id)?).await?,
+        users::get_user(&state.pool, &actor, id_of(&id)?).await?,
     ))
 }
 
@@ -208,9 +208,9 @@ async fn create(
     )
     .await?;
     let view = if name.is_some() {
-        user_admin::update_profile(&mut tx, &caller.ctx, &actor, user.id, Some(name)).await?
+        users::update_profile(&mut tx, &caller.ctx, &actor, user.id, Some(name)).await?
     } else {
-        user_admin::get_user_in(&mut tx, user.id).await?
+        users::get_user_in(&mut tx, user.id).await?
     };
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(view)))
@@ -283,16 +283,16 @@ async fn update(
         return Err(ApiError::validation(errors));
     }
     let mut tx = state.pool.begin().await?;
-    let mut view = user_admin::update_profile(&mut tx, &caller.ctx, &actor, id, name).await?;
+    let mut view = users::update_profile(&mut tx, &caller.ctx, &actor, id, name).await?;
     if let Some(role) = role {
-        view = user_admin::change_role(&mut tx, &caller.ctx, &actor, id, role).await?;
+        view = users::change_role(&mut tx, &caller.ctx, &actor, id, role).await?;
     }
     if let Some(enabled) = enabled {
-        view = user_admin::set_enabled(&mut tx, &caller.ctx, &actor, id, enabled).await?;
+        view = users::set_enabled(&mut tx, &caller.ctx, &actor, id, enabled).await?;
     }
     // The address itself changes when the link mailed to the new one is followed.
     if let Some(email) = &email {
-        gatehouse_domain::email_change::request_email_change(
+        gatehouse_domain::users::request_email_change(
             &mut tx,
             &caller.ctx,
             &actor,
@@ -321,7 +321,7 @@ async fn remove(
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = person(&bearer, "users:write")?;
     let mut tx = state.pool.begin().await?;
-    user_admin::archive_user(&mut tx, &caller.ctx, &actor, id_of(&id)?).await?;
+    users::archive_user(&mut tx, &caller.ctx, &actor, id_of(&id)?).await?;
     tx.commit().await?;
     state.tokens.changed().await?;
     Ok(StatusCode::NO_CONTENT)
@@ -335,7 +335,7 @@ async fn revoke_sessions(
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = person(&bearer, "users:write")?;
     let mut tx = state.pool.begin().await?;
-    let n = user_admin::revoke_sessions(&mut tx, &caller.ctx, &actor, id_of(&id)?).await?;
+    let n = users::revoke_sessions(&mut tx, &caller.ctx, &actor, id_of(&id)?).await?;
     tx.commit().await?;
     state.tokens.changed().await?;
     Ok(Json(json!({"sessions_revoked": n})))
@@ -349,7 +349,7 @@ async fn reset_mfa(
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = person(&bearer, "users:write")?;
     let mut tx = state.pool.begin().await?;
-    user_admin::reset_mfa(&mut tx, &caller.ctx, &actor, id_of(&id)?).await?;
+    users::reset_mfa(&mut tx, &caller.ctx, &actor, id_of(&id)?).await?;
     tx.commit().await?;
     state.tokens.changed().await?;
     Ok(StatusCode::NO_CONTENT)
@@ -363,8 +363,7 @@ async fn invitations(
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = person(&bearer, "users:read")?;
     let tenant = tenant_of(&state, &actor, q.tenant.as_deref()).await?;
-    let data = gatehouse_domain::invitation_admin::pending_invitations(&state.pool, &actor, tenant)
-        .await?;
+    let data = gatehouse_domain::users::pending_invitations(&state.pool, &actor, tenant).await?;
     Ok(Json(json!({"data": data, "next_cursor": null})))
 }
 
@@ -377,7 +376,7 @@ async fn resend_invitation(
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = person(&bearer, "users:write")?;
     let mut tx = state.pool.begin().await?;
-    let invitation = gatehouse_domain::invitation_admin::resend_invitation(
+    let invitation = gatehouse_domain::users::resend_invitation(
         &mut tx,
         &caller.ctx,
         &actor,
@@ -398,13 +397,7 @@ async fn revoke_invitation(
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = person(&bearer, "users:write")?;
     let mut tx = state.pool.begin().await?;
-    gatehouse_domain::invitation_admin::revoke_invitation(
-        &mut tx,
-        &caller.ctx,
-        &actor,
-        id_of(&id)?,
-    )
-    .await?;
+    gatehouse_domain::users::revoke_invitation(&mut tx, &caller.ctx, &actor, id_of(&id)?).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,7 +8,7 @@ use crate::config::Settings;
 use crate::startup;
 use anyhow::{anyhow, Result};
 use clap::Subcommand;
-use gatehouse_domain::applications::{self, ApplicationInput, KeyInput};
+use gatehouse_domain::apps::{self, ApplicationInput, KeyInput};
 use gatehouse_domain::audit::RequestContext;
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -114,19 +114,17 @@ pub async fn run_app(settings: &Settings, cmd: AppCommand) -> Result<()> {
                     tenants: Some(tenants),
                     all_tenants: Some(all_tenants),
                 };
-                json!(
-                    applications::register_application(&mut tx, &ctx, None, input)
-                        .await
-                        .map_err(fail)?
-                )
+                json!(apps::register_application(&mut tx, &ctx, None, input)
+                    .await
+                    .map_err(fail)?)
             }
-            AppCommand::List => json!(applications::list_applications(&db.pool, None)
+            AppCommand::List => json!(apps::list_applications(&db.pool, None)
                 .await
                 .map_err(fail)?),
             AppCommand::Disable { id } | AppCommand::Enable { id } => {
                 let active = matches!(cmd, AppCommand::Enable { .. });
                 json!(
-                    applications::set_application_status(&mut tx, &ctx, None, id, active)
+                    apps::set_application_status(&mut tx, &ctx, None, id, active)
                         .await
                         .map_err(fail)?
                 )
@@ -149,7 +147,7 @@ pub async fn run_app(settings: &Settings, cmd: AppCommand) -> Result<()> {
                         })
                     })
                     .transpose()?;
-                let issued = applications::issue_key(
+                let issued = apps::issue_key(
                     &mut tx,
                     &ctx,
                     None,
@@ -169,12 +167,10 @@ pub async fn run_app(settings: &Settings, cmd: AppCommand) -> Result<()> {
                 out
             }
             AppCommand::Key(KeyCommand::List { app }) => {
-                json!(applications::list_keys(&db.pool, None, app)
-                    .await
-                    .map_err(fail)?)
+                json!(apps::list_keys(&db.pool, None, app).await.map_err(fail)?)
             }
             AppCommand::Key(KeyCommand::Revoke { key_id }) => {
-                json!(applications::revoke_key(&mut tx, &ctx, None, None, &key_id)
+                json!(apps::revoke_key(&mut tx, &ctx, None, None, &key_id)
                     .await
                     .map_err(fail)?)
             }
@@ -190,10 +186,10 @@ pub async fn run_keys(settings: &Settings, cmd: KeysCommand) -> Result<()> {
     let master = startup::master_keys(settings)?;
     with_database(settings, |db| async move {
         startup::migrate(&db.pool).await?;
-        gatehouse_domain::signing_keys::ensure_signing_keys(&db.pool, &master)
+        gatehouse_domain::oauth::ensure_signing_keys(&db.pool, &master)
             .await
             .map_err(|e| anyhow!("{}", describe(&e)))?;
-        let kids = gatehouse_domain::signing_keys::rotate_signing_keys(
+        let kids = gatehouse_domain::oauth::rotate_signing_keys(
             &db.pool,
             &master,
             &RequestContext::default(),

@@ -1,5 +1,7 @@
 //! `gatehouse --help`: the subcommands and every setting.
 
+pub mod apps;
+
 use crate::config::Settings;
 use crate::embedded_pg::EmbeddedPostgres;
 use crate::startup::{self, Database};
@@ -81,10 +83,10 @@ pub enum Command {
     Audit(AuditCommand),
     /// Managed applications and their API keys.
     #[command(subcommand)]
-    App(crate::cli_apps::AppCommand),
+    App(crate::cli::apps::AppCommand),
     /// Token signing keys.
     #[command(subcommand)]
-    Keys(crate::cli_apps::KeysCommand),
+    Keys(crate::cli::apps::KeysCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -211,8 +213,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             body_bytes,
             body_file,
         } => crate::bench_baseline::serve(listen, body_bytes, body_file).await,
-        Command::App(cmd) => crate::cli_apps::run_app(&settings, cmd).await,
-        Command::Keys(cmd) => crate::cli_apps::run_keys(&settings, cmd).await,
+        Command::App(cmd) => crate::cli::apps::run_app(&settings, cmd).await,
+        Command::Keys(cmd) => crate::cli::apps::run_keys(&settings, cmd).await,
         Command::Audit(AuditCommand::Verify) => {
             with_database(&settings, |db| async move {
                 let report = gatehouse_domain::audit::verify_audit_chain(&db.pool)
@@ -288,7 +290,7 @@ async fn create_platform_user(
 }
 
 async fn invite(settings: &Settings, tenant: &str, email: &str, role: &str) -> Result<()> {
-    use gatehouse_domain::invitations::{invite_user, NewInvitation, DEFAULT_LIFETIME};
+    use gatehouse_domain::users::{invite_user, NewInvitation, DEFAULT_LIFETIME};
     let domain = gatehouse_domain::types::TenantDomain::parse(tenant)
         .map_err(|e| anyhow::anyhow!("--tenant: {}", describe(&e)))?;
     let email = Email::parse(email).map_err(|e| anyhow::anyhow!("--email: {}", describe(&e)))?;

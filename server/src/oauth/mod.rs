@@ -6,7 +6,9 @@
 //! RFC 6749 §5.2), not the SPEC §9 body, because OAuth clients expect it. Form bodies with
 //! a repeated parameter are refused (RFC 6749 §3.1). Token responses are `no-store`.
 
-use crate::passkeys::{same_origin, Caller};
+pub mod service;
+
+use crate::mfa::{same_origin, Caller};
 use crate::state::AppState;
 use axum::extract::{RawForm, RawQuery, State};
 use axum::http::header::{
@@ -18,8 +20,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use gatehouse_app::sessions::ssr::session_cookie;
-use gatehouse_domain::applications::Client;
+use gatehouse_app::auth::ssr::session_cookie;
+use gatehouse_domain::apps::Client;
 use gatehouse_domain::oauth::{
     AuthorizeError, AuthorizingUser, OAuthError, TokenRequest, TokenService,
 };

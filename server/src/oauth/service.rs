@@ -5,9 +5,9 @@
 
 use crate::config::Settings;
 use gatehouse_domain::crypto::MasterKeys;
+use gatehouse_domain::oauth::CHANNEL;
+use gatehouse_domain::oauth::{self, SigningAlg, KEYS_CHANNEL};
 use gatehouse_domain::oauth::{TokenService, TokenSettings};
-use gatehouse_domain::signing_keys::{self, SigningAlg, KEYS_CHANNEL};
-use gatehouse_domain::token_denials::{self, CHANNEL};
 use gatehouse_domain::DomainError;
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
@@ -139,10 +139,10 @@ async fn maintain(
             tracing::warn!(error = %e, "token housekeeping failed");
         }
         if minutes.is_multiple_of(60) {
-            if let Err(e) = token_denials::prune_stored(&pool).await {
+            if let Err(e) = oauth::prune_stored(&pool).await {
                 tracing::warn!(error = %e, "pruning token denials failed");
             }
-            match signing_keys::rotate_if_due(&pool, &keys, rotation).await {
+            match oauth::rotate_if_due(&pool, &keys, rotation).await {
                 Ok(true) => tracing::info!("signing keys rotated on schedule"),
                 Ok(false) => {}
                 Err(e) => tracing::warn!(error = %e, "scheduled key rotation failed"),

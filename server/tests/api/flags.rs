@@ -2,10 +2,8 @@
 //! with ETag/304, two server instances on one database kept coherent by LISTEN/NOTIFY,
 //! OFREP, the change stream, operator management, and the refusals.
 
-mod common;
-
-use common::{operator_token, spawn_app, spawn_app_with, TestApp};
-use gatehouse_domain::applications::{issue_key, register_application, ApplicationInput, KeyInput};
+use crate::helpers::{operator_token, spawn_app, spawn_app_with, TestApp};
+use gatehouse_domain::apps::{issue_key, register_application, ApplicationInput, KeyInput};
 use gatehouse_domain::audit::RequestContext;
 use gatehouse_domain::tenants::{provision_tenant, NewTenant};
 use gatehouse_domain::types::{DisplayName, Plan, TenantDomain};
@@ -133,7 +131,7 @@ async fn define(app: &TestApp, op: &str, key: &str, default_value: bool) {
 async fn the_flag_api_serves_etags_and_a_change_on_one_instance_shows_on_another(pool: PgPool) {
     let a = spawn_app(pool.clone()).await;
     // A second instance behind the same public URL (the OAuth issuer), on the same database.
-    let b = common::spawn_app_with(pool.clone(), &["--public-url", &a.base]).await;
+    let b = crate::helpers::spawn_app_with(pool.clone(), &["--public-url", &a.base]).await;
     let s = setup(&a, &pool).await;
     define(&a, &s.op_token, "new_checkout", false).await;
     define(&a, &s.op_token, "dark_mode", true).await;

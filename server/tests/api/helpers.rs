@@ -122,7 +122,7 @@ pub async fn user_token_with(
     user_id: uuid::Uuid,
     scope: &str,
 ) -> String {
-    use gatehouse_domain::applications::ApplicationInput;
+    use gatehouse_domain::apps::ApplicationInput;
     use gatehouse_domain::sessions::{create_session, NewSession};
     use secrecy::ExposeSecret;
     const REDIRECT: &str = "http://127.0.0.1:4999/ops-callback";
@@ -254,10 +254,10 @@ pub async fn person(
 /// A registered application with one key of `scopes`.
 pub async fn registered_key(
     pool: &PgPool,
-    input: gatehouse_domain::applications::ApplicationInput,
+    input: gatehouse_domain::apps::ApplicationInput,
     scopes: &[&str],
-) -> gatehouse_domain::applications::IssuedKey {
-    use gatehouse_domain::applications::{issue_key, register_application, KeyInput};
+) -> gatehouse_domain::apps::IssuedKey {
+    use gatehouse_domain::apps::{issue_key, register_application, KeyInput};
     use gatehouse_domain::audit::RequestContext;
     let ctx = RequestContext::default();
     let mut tx = pool.begin().await.unwrap();
@@ -283,7 +283,7 @@ pub async fn registered_key(
 /// An application enabled for `tenants` with one key of `scopes`, and a client-credentials
 /// access token of that key.
 pub async fn app_token(app: &TestApp, pool: &PgPool, tenants: &[&str], scopes: &[&str]) -> String {
-    use gatehouse_domain::applications::ApplicationInput;
+    use gatehouse_domain::apps::ApplicationInput;
     use secrecy::ExposeSecret;
     let key = registered_key(
         pool,

@@ -4,10 +4,8 @@
 //! the refusals, in OAuth's error format on the OAuth endpoints and in the SPEC §9 format
 //! on `/api/v1`.
 
-mod common;
-
-use common::{spawn_app, TestApp};
-use gatehouse_domain::applications::{issue_key, register_application, ApplicationInput, KeyInput};
+use crate::helpers::{spawn_app, TestApp};
+use gatehouse_domain::apps::{issue_key, register_application, ApplicationInput, KeyInput};
 use gatehouse_domain::audit::RequestContext;
 use gatehouse_domain::tenants::{provision_tenant, NewTenant};
 use gatehouse_domain::types::{DisplayName, Email, Plan, Role, TenantDomain, UserStatus};
@@ -671,7 +669,7 @@ async fn operators_manage_applications_over_rest_and_a_disabled_one_stops_at_onc
     let app = spawn_app(pool.clone()).await;
     let seed = seed(&pool, ALL_GRANTS, USER_SCOPES).await;
     let app_token = cc_token(&app, &seed).await;
-    let (operator, op_token) = common::operator_token(&app, &pool).await;
+    let (operator, op_token) = crate::helpers::operator_token(&app, &pool).await;
 
     // REST: list, register (with SPEC §9 validation), issue a key (secret once), disable.
     let list: Value = app
@@ -913,7 +911,7 @@ async fn a_password_change_ends_the_other_sessions_application_tokens(pool: PgPo
         .fetch_one(&pool)
         .await
         .unwrap();
-    gatehouse_domain::account::change_password(
+    gatehouse_domain::users::change_password(
         &pool,
         &RequestContext::default(),
         ann,
@@ -1056,7 +1054,7 @@ async fn prompt_login_and_max_age_ask_for_a_fresh_sign_in(pool: PgPool) {
 /// Sets the tenants an application acts for, as an operator would.
 async fn set_tenants(pool: &PgPool, app_id: Uuid, tenants: &[&str]) {
     let mut tx = pool.begin().await.unwrap();
-    gatehouse_domain::applications::update_application(
+    gatehouse_domain::apps::update_application(
         &mut tx,
         &RequestContext::default(),
         None,
@@ -1079,7 +1077,7 @@ async fn removing_a_tenant_from_an_application_cuts_it_off(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
     let seed = seed(&pool, ALL_GRANTS, &["flag:read"]).await;
     let ctx = RequestContext::default();
-    common::tenant(&pool, "globex").await;
+    crate::helpers::tenant(&pool, "globex").await;
     set_tenants(&pool, seed.app_id, &["acme", "globex"]).await;
     let mut tx = pool.begin().await.unwrap();
     let globex_key = issue_key(

@@ -1,9 +1,7 @@
 //! Black-box tests: the real server (router, middleware, pages) on a random port against a
 //! fresh database, driven over HTTP.
 
-mod common;
-
-use common::{spawn_app, spawn_app_with};
+use crate::helpers::{spawn_app, spawn_app_with};
 use reqwest::StatusCode;
 use serde_json::Value;
 use sqlx::PgPool;

@@ -8,10 +8,8 @@
 //! nothing they may read mentions A, and A's data and audit trail are unchanged. A's own
 //! `user` gets 403 ERR_PERMISSION_DENIED on every administrative route.
 
-mod common;
-
-use common::{spawn_app, user_token, TestApp};
-use gatehouse_domain::applications::{issue_key, register_application, ApplicationInput, KeyInput};
+use crate::helpers::{spawn_app, user_token, TestApp};
+use gatehouse_domain::apps::{issue_key, register_application, ApplicationInput, KeyInput};
 use gatehouse_domain::audit::RequestContext;
 use gatehouse_domain::flags::{create_flag, FlagInput};
 use gatehouse_domain::tenants::{provision_tenant, NewTenant};
@@ -66,15 +64,15 @@ async fn tenant_with_people(pool: &PgPool, domain: &str) -> TenantFixture {
         .unwrap();
         ids.push(u.id);
     }
-    gatehouse_domain::invitations::invite_user(
+    gatehouse_domain::users::invite_user(
         &mut tx,
         &ctx,
         None,
-        gatehouse_domain::invitations::NewInvitation {
+        gatehouse_domain::users::NewInvitation {
             tenant_id: t.id,
             email: Email::parse(&format!("pending@{domain}.test")).unwrap(),
             role: Role::User,
-            lifetime: gatehouse_domain::invitations::DEFAULT_LIFETIME,
+            lifetime: gatehouse_domain::users::DEFAULT_LIFETIME,
         },
         "http://localhost",
     )
@@ -207,8 +205,8 @@ const METHODS: [Method; 5] = [
 async fn acme_application_and_flag(
     pool: &PgPool,
 ) -> (
-    gatehouse_domain::applications::Application,
-    gatehouse_domain::applications::IssuedKey,
+    gatehouse_domain::apps::Application,
+    gatehouse_domain::apps::IssuedKey,
 ) {
     let ctx = RequestContext::default();
     let mut tx = pool.begin().await.unwrap();
@@ -348,7 +346,7 @@ async fn session_cookie(pool: &PgPool, user_id: Uuid) -> String {
     tx.commit().await.unwrap();
     format!(
         "{}={}",
-        gatehouse_app::sessions::ssr::cookie_name_for(false),
+        gatehouse_app::auth::ssr::cookie_name_for(false),
         s.token.expose_secret()
     )
 }
@@ -382,15 +380,15 @@ async fn no_caller_of_one_tenant_reaches_another_through_any_server_function(poo
     let (a_app, a_key) = acme_application_and_flag(&pool).await;
     let ctx = RequestContext::default();
     let mut tx = pool.begin().await.unwrap();
-    let a_invitation = gatehouse_domain::invitations::invite_user(
+    let a_invitation = gatehouse_domain::users::invite_user(
         &mut tx,
         &ctx,
         None,
-        gatehouse_domain::invitations::NewInvitation {
+        gatehouse_domain::users::NewInvitation {
             tenant_id: a.id,
             email: Email::parse("waiting@acme.test").unwrap(),
             role: Role::Admin,
-            lifetime: gatehouse_domain::invitations::DEFAULT_LIFETIME,
+            lifetime: gatehouse_domain::users::DEFAULT_LIFETIME,
         },
         "http://localhost",
     )

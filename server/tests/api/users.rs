@@ -1,8 +1,6 @@
 //! The Users API (issue 6; SPEC §9; FR-TENANT-001/002/004/006): conventions and refusals.
 
-mod common;
-
-use common::{operator_token, person, spawn_app, tenant, user_token, TestApp};
+use crate::helpers::{operator_token, person, spawn_app, tenant, user_token, TestApp};
 use gatehouse_domain::types::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};

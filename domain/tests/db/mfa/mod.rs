@@ -3,6 +3,8 @@
 //! recovery codes, removal and the listing. Codes are computed here with totp-rs from the
 //! base32 key the enrolment shows; the browser test checks them independently (pyotp).
 
+mod passkeys;
+
 use super::*;
 use gatehouse_domain::mfa::{
     begin_totp_enrolment, confirm_totp_enrolment, has_confirmed_factor, mfa_factors,

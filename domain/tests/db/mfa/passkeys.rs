@@ -4,11 +4,11 @@
 //! verifies real signatures; the browser test drives a real one (Chromium's virtual
 //! authenticator).
 
-use super::mfa::{audit_entries, member};
 use super::*;
+use super::{audit_entries, member};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use gatehouse_domain::passkeys::{
+use gatehouse_domain::mfa::{
     finish_passwordless_login, finish_registration, finish_second_factor, list_passkeys,
     remove_passkey, rename_passkey, start_passwordless_login, start_registration,
     start_second_factor, webauthn_for, CreationChallengeResponse, PasskeyName, PublicKeyCredential,

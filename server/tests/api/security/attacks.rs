@@ -2,7 +2,7 @@
 //! made-up HTTP methods against the metrics, a user's token used as an admin credential,
 //! and a made-up token against the rate limiter.
 
-use crate::common::*;
+use crate::helpers::*;
 use gatehouse_domain::types::Role;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -12,7 +12,7 @@ use uuid::Uuid;
 const PASSWORD: &str = "Quartz-Lantern-Orbit-58!";
 
 async fn person(pool: &PgPool, tenant: Option<Uuid>, email: &str, role: Role) -> Uuid {
-    crate::common::person(pool, tenant, email, role, Some(PASSWORD)).await
+    crate::helpers::person(pool, tenant, email, role, Some(PASSWORD)).await
 }
 
 async fn acme(pool: &PgPool) -> Uuid {

@@ -4,10 +4,10 @@
 //! them, are admitted up to a global and a per-tenant limit (beyond: 429 with
 //! `Retry-After`), and give their places back when the client stops taking data.
 
-use crate::common::{operator_token, spawn_app_with, TestApp};
+use crate::helpers::{operator_token, spawn_app_with, TestApp};
 use gatehouse_domain::sessions::{create_session, NewSession};
 use gatehouse_domain::types::Role;
-use gatehouse_server::admin_export::{GLOBAL_EXPORTS, IDLE_DEADLINE, TENANT_EXPORTS};
+use gatehouse_server::audit::{GLOBAL_EXPORTS, IDLE_DEADLINE, TENANT_EXPORTS};
 use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -38,8 +38,8 @@ struct Downloader {
 
 /// A tenant with an owner signed in, and `ROWS_PER_TENANT` audit entries.
 async fn tenant_with_history(pool: &PgPool, domain: &str) -> Downloader {
-    let tenant = crate::common::tenant(pool, domain).await;
-    let owner = crate::common::person(
+    let tenant = crate::helpers::tenant(pool, domain).await;
+    let owner = crate::helpers::person(
         pool,
         Some(tenant),
         &format!("owner@{domain}.test"),
@@ -134,7 +134,7 @@ async fn stalled_audit_downloads_leave_sign_in_and_the_api_working(
         tenants.push(tenant_with_history(&pool, &format!("stall-{i}")).await);
     }
     // Someone who will sign in with a password while the downloads stall.
-    crate::common::person(
+    crate::helpers::person(
         &pool,
         Some(tenants[0].tenant),
         "walker@stall-0.test",

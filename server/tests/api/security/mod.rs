@@ -2,9 +2,6 @@
 //! each performs the attack as an attacker would, against the running server, and
 //! asserts the refusal.
 
-#[path = "../common/mod.rs"]
-mod common;
-
 mod attacks;
 mod export;
 mod proxy;

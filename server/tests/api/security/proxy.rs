@@ -1,7 +1,7 @@
 //! The client's address behind proxies (`GATEHOUSE_TRUSTED_PROXIES`) and HTTPS served
 //! directly (`GATEHOUSE_TLS_CERT` / `GATEHOUSE_TLS_KEY`, CON-SEC-003).
 
-use crate::common::*;
+use crate::helpers::*;
 use clap::Parser;
 use gatehouse_domain::crypto::MasterKeys;
 use gatehouse_server::cli::Cli;
