@@ -56,3 +56,115 @@ pub(crate) fn contains_pattern(search: Option<&str>) -> Option<String> {
             .replace('_', "\\_")
     ))
 }
+
+/// The layer order of ARCHITECTURE.md §3: a module may use only modules of an earlier
+/// group (or its own feature). A feature that must reach a lower one calls down; the
+/// lower one never imports up, so there are no import cycles.
+#[cfg(test)]
+mod layers {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    const LAYERS: &[&[&str]] = &[
+        &["error", "types", "permissions", "crypto", "cursor", "audit"],
+        &["email", "flags", "passwords"],
+        &["oauth"],
+        &["apps", "sessions"],
+        &["mfa", "users", "sso"],
+        &["login", "tenants", "billing", "webhooks"],
+        &["demo"],
+    ];
+
+    fn layer_of(module: &str) -> Option<usize> {
+        LAYERS.iter().position(|group| group.contains(&module))
+    }
+
+    /// The top-level modules a source file names as `crate::x` or in `crate::{x, ..}`.
+    fn imports(source: &str) -> BTreeSet<String> {
+        let ident = |s: &str| -> String {
+            s.chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect()
+        };
+        let mut found = BTreeSet::new();
+        for (at, _) in source.match_indices("crate::") {
+            let rest = &source[at + "crate::".len()..];
+            let Some(group) = rest.strip_prefix('{') else {
+                found.insert(ident(rest));
+                continue;
+            };
+            // The names at the group's top level (nested groups belong to their parent).
+            let mut depth = 0;
+            let mut start = true;
+            for (i, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => start = true,
+                    c if start && depth == 0 && !c.is_whitespace() => {
+                        found.insert(ident(&group[i..]));
+                        start = false;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        found
+    }
+
+    fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    #[test]
+    fn no_module_imports_a_later_layer() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        sources(&src, &mut files);
+        let mut wrong = Vec::new();
+        for file in files {
+            let relative = file.strip_prefix(&src).unwrap();
+            let first = relative.components().next().unwrap().as_os_str();
+            let module = first.to_str().unwrap().trim_end_matches(".rs");
+            if module == "lib" {
+                continue;
+            }
+            let own = layer_of(module)
+                .unwrap_or_else(|| panic!("{module} is in no layer: add it to LAYERS"));
+            // Code only: a doc comment may point anywhere.
+            let source: String = std::fs::read_to_string(&file)
+                .unwrap()
+                .lines()
+                .filter(|line| !line.trim_start().starts_with("//"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            for used in imports(&source) {
+                if let Some(layer) = layer_of(&used) {
+                    if layer > own {
+                        wrong.push(format!("{} uses crate::{used}", relative.display()));
+                    }
+                }
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "imports against the layer order:\n{}",
+            wrong.join("\n")
+        );
+    }
+
+    #[test]
+    fn imports_are_read_from_paths_and_groups() {
+        let found = imports("use crate::a::X;\nuse crate::{b, c::{d, e}, DomainError};");
+        let names: Vec<_> = found.iter().map(String::as_str).collect();
+        assert_eq!(names, ["DomainError", "a", "b", "c"]);
+    }
+}

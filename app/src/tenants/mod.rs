@@ -100,7 +100,7 @@ pub(crate) mod ssr {
     use super::{AuditRow, TenantRow};
     use crate::error::AppError;
     pub use crate::ui::ssr::{actor, db, operator_for_page, when};
-    use gatehouse_domain::tenants::AuditLine;
+    use gatehouse_domain::audit::AuditLine;
     use gatehouse_domain::tenants::Tenant;
     use gatehouse_domain::DomainError;
 

@@ -10,6 +10,7 @@
 mod tenant_log;
 pub use tenant_log::*;
 
+use crate::permissions::Actor;
 use crate::DomainError;
 use anyhow::Context as _;
 use serde::Serialize;
@@ -52,6 +53,15 @@ pub struct RequestContext {
     pub request_id: Option<String>,
     pub ip: Option<IpAddr>,
     pub user_agent: Option<String>,
+}
+
+/// The audit actor for an operation started by `actor`, or by the system (`None`).
+pub fn actor_of(actor: Option<&Actor>) -> (ActorType, Option<Uuid>) {
+    match actor {
+        Some(a) if a.role.is_platform() => (ActorType::Operator, Some(a.user_id)),
+        Some(a) => (ActorType::User, Some(a.user_id)),
+        None => (ActorType::System, None),
+    }
 }
 
 /// One entry to append. Build with [`AuditEntry::new`] and the chained setters.
@@ -101,6 +111,13 @@ impl AuditEntry {
         self.actor_type = actor_type;
         self.actor_id = actor_id;
         self
+    }
+
+    /// The actor of an operation started by `actor`, or by the system (`None`: CLI, demo,
+    /// background work).
+    pub fn by(self, actor: Option<&Actor>) -> Self {
+        let (actor_type, actor_id) = actor_of(actor);
+        self.actor(actor_type, actor_id)
     }
 
     pub fn resource(mut self, resource: impl Into<String>) -> Self {

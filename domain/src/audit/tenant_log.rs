@@ -17,6 +17,30 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// The filters (all optional) and the page.
+/// How many recent audit entries the dashboard and a tenant's page show.
+pub const RECENT: i64 = 12;
+
+/// The query of [`AuditLine`]s, to be followed by a `WHERE`.
+pub(crate) const AUDIT_LINE: &str = "
+    SELECT l.occurred_at, l.action, l.outcome, l.actor_type, u.email AS actor_email, l.resource,
+           t.domain AS tenant_domain
+      FROM audit_log l
+      LEFT JOIN users u ON u.id = l.actor_id
+      LEFT JOIN tenants t ON t.id = l.tenant_id";
+
+/// One audit entry as the console lists it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct AuditLine {
+    #[serde(with = "time::serde::rfc3339")]
+    pub occurred_at: OffsetDateTime,
+    pub action: String,
+    pub outcome: String,
+    pub actor_type: String,
+    pub actor_email: Option<String>,
+    pub resource: Option<String>,
+    pub tenant_domain: Option<String>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
     /// `user.` matches `user.invite`, `user.archive`, ...
@@ -275,7 +299,7 @@ pub async fn entries_about_user(
     pool: &PgPool,
     actor: &Actor,
     user_id: Uuid,
-) -> Result<Vec<crate::tenants::AuditLine>, DomainError> {
+) -> Result<Vec<AuditLine>, DomainError> {
     let tenant: Option<Option<Uuid>> =
         sqlx::query_scalar("SELECT tenant_id FROM users WHERE id = $1")
             .bind(user_id)
@@ -286,12 +310,12 @@ pub async fn entries_about_user(
     Ok(sqlx::query_as(&format!(
         "{} WHERE l.tenant_id = $1 AND (l.actor_id = $2 OR l.resource = $3)
           ORDER BY l.recorded_at DESC, l.seq DESC LIMIT $4",
-        crate::tenants::AUDIT_LINE
+        AUDIT_LINE
     ))
     .bind(tenant)
     .bind(user_id)
     .bind(format!("user:{user_id}"))
-    .bind(crate::tenants::RECENT)
+    .bind(RECENT)
     .fetch_all(pool)
     .await?)
 }

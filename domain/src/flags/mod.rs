@@ -11,7 +11,6 @@
 
 use crate::audit::{append_audit_entry, AuditEntry, RequestContext};
 use crate::permissions::{Actor, Permission};
-use crate::tenants::audit_actor;
 use crate::types::{FlagKey, Plan};
 use crate::{DomainError, FieldError};
 use serde::Serialize;
@@ -357,12 +356,11 @@ pub async fn create_flag(
         None => e.into(),
     })?;
     let created = definition(conn, key.as_str()).await?;
-    let (actor_type, actor_id) = audit_actor(actor);
     append_audit_entry(
         conn,
         ctx,
         AuditEntry::new("flag.create")
-            .actor(actor_type, actor_id)
+            .by(actor)
             .resource(format!("flag:{key}"))
             .meta("new", json!({"default_value": created.default_value, "rollout_percentage": created.rollout_percentage, "description": created.description})),
     )
@@ -405,12 +403,11 @@ pub async fn update_flag(
     .execute(&mut *conn)
     .await?;
     let after = definition(conn, key).await?;
-    let (actor_type, actor_id) = audit_actor(actor);
     append_audit_entry(
         conn,
         ctx,
         AuditEntry::new("flag.update")
-            .actor(actor_type, actor_id)
+            .by(actor)
             .resource(format!("flag:{key}"))
             .meta("old", json!({"default_value": before.default_value, "rollout_percentage": before.rollout_percentage, "description": before.description}))
             .meta("new", json!({"default_value": after.default_value, "rollout_percentage": after.rollout_percentage, "description": after.description})),
@@ -453,12 +450,11 @@ pub async fn set_plan_default(
         }
     }
     if old != value {
-        let (actor_type, actor_id) = audit_actor(actor);
         append_audit_entry(
             conn,
             ctx,
             AuditEntry::new("flag.plan_default.set")
-                .actor(actor_type, actor_id)
+                .by(actor)
                 .resource(format!("flag:{key}"))
                 .meta("plan", plan.as_str())
                 .meta("old", json!(old))
@@ -518,7 +514,6 @@ pub async fn set_override(
         }
     }
     if old != value {
-        let (actor_type, actor_id) = audit_actor(actor);
         append_audit_entry(
             conn,
             ctx,
@@ -528,7 +523,7 @@ pub async fn set_override(
                 "flag.override.clear"
             })
             .tenant(Some(tenant_id))
-            .actor(actor_type, actor_id)
+            .by(actor)
             .resource(format!("flag:{key}"))
             .meta("old", json!(old))
             .meta("new", json!(value)),

@@ -28,7 +28,7 @@ pub const REQUESTS_PER_IP: i32 = 30;
 
 /// Reset requests counted per address and per IP over the hour (never refused by the
 /// counter itself: past the limits they are answered alike and do nothing).
-const RESET_REQUESTS: crate::login::Throttle = crate::login::Throttle {
+const RESET_REQUESTS: crate::passwords::Throttle = crate::passwords::Throttle {
     scopes: ("reset_account", "reset_ip"),
     window_secs: 3600,
     limits: (None, None),
@@ -46,7 +46,7 @@ pub async fn request_password_reset(
     base_url: &str,
 ) -> Result<(), DomainError> {
     // Requests per address and per IP within the hour, counted before anything else.
-    let counted = crate::login::count_attempt(
+    let counted = crate::passwords::count_attempt(
         pool,
         &RESET_REQUESTS,
         &email.as_str().to_lowercase(),
@@ -57,7 +57,7 @@ pub async fn request_password_reset(
     let excess = (per_account - REQUESTS_PER_ACCOUNT).max(per_ip.unwrap_or(0) - REQUESTS_PER_IP);
     if excess > 0 {
         // Answered like any other request; audited at the 1st, 10th, 100th... only.
-        if crate::login::is_sampled(excess) {
+        if crate::passwords::is_sampled(excess) {
             let mut tx = pool.begin().await?;
             append_audit_entry(
                 &mut tx,

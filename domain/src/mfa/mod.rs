@@ -21,6 +21,9 @@ pub use passkeys::*;
 
 use crate::audit::{append_audit_entry, ActorType, AuditEntry, RequestContext};
 use crate::crypto::MasterKeys;
+/// Whether the person has a factor is asked by sessions too (a pending sign-in may enrol
+/// only without one), so the query lives there, below this module.
+pub use crate::sessions::has_confirmed_factor;
 use crate::types::Role;
 use crate::DomainError;
 use anyhow::Context as _;
@@ -120,20 +123,6 @@ pub async fn mfa_requirement<'e>(
     .await?;
     let (role, policy) = row.ok_or(DomainError::NotFound("user"))?;
     mfa_required_stored(&role, policy.as_deref())
-}
-
-/// Whether the person has a second factor: a confirmed authenticator app or a passkey.
-pub async fn has_confirmed_factor<'e>(
-    db: impl sqlx::PgExecutor<'e>,
-    user_id: Uuid,
-) -> Result<bool, DomainError> {
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM mfa_totp WHERE user_id = $1 AND confirmed_at IS NOT NULL)
-             OR EXISTS (SELECT 1 FROM webauthn_credentials WHERE user_id = $1)",
-    )
-    .bind(user_id)
-    .fetch_one(db)
-    .await?)
 }
 
 // --- listing ------------------------------------------------------------------------------

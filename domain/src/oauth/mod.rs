@@ -14,12 +14,13 @@
 //! [`Denylist`], cached clients and verified tokens — and is kept coherent by the server's
 //! NOTIFY listener calling [`TokenService::on_notice`].
 
+mod clients;
 mod denials;
 mod signing_keys;
+pub use clients::*;
 pub use denials::*;
 pub use signing_keys::*;
 
-use crate::apps::{load_client, touch_keys, Client};
 use crate::audit::{append_audit_entry, ActorType, AuditEntry, RequestContext};
 use crate::crypto::MasterKeys;
 use crate::{random_token, token_hash, DomainError};
@@ -1323,7 +1324,7 @@ impl TokenService {
             "revocation_endpoint": format!("{iss}/auth/revoke"),
             "introspection_endpoint": format!("{iss}/auth/introspect"),
             "end_session_endpoint": format!("{iss}/auth/logout"),
-            "scopes_supported": crate::apps::SCOPES,
+            "scopes_supported": SCOPES,
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
             "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],

@@ -6,6 +6,9 @@
 mod policy;
 pub use policy::*;
 
+pub(crate) mod throttle;
+pub use throttle::*;
+
 use crate::DomainError;
 use anyhow::Context as _;
 use argon2::password_hash::{rand_core::OsRng, Output, PasswordHash, PasswordHasher, SaltString};

@@ -141,7 +141,7 @@ impl CurrentSession {
         if self.pending != Some(PendingPurpose::Enrolment) {
             return Err(refused());
         }
-        if crate::mfa::has_confirmed_factor(pool, self.user_id).await? {
+        if has_confirmed_factor(pool, self.user_id).await? {
             return Err(refused());
         }
         Ok(())
@@ -324,6 +324,15 @@ pub struct Revoker {
 }
 
 impl Revoker {
+    /// The operation's actor, or the system (`None`).
+    pub fn of(actor: Option<&crate::permissions::Actor>) -> Self {
+        let (actor_type, actor_id) = crate::audit::actor_of(actor);
+        Self {
+            actor_type,
+            actor_id,
+        }
+    }
+
     pub const SYSTEM: Revoker = Revoker {
         actor_type: ActorType::System,
         actor_id: None,
@@ -418,4 +427,18 @@ pub async fn revoke_tenant_sessions(
     reason: RevokeReason,
 ) -> Result<u64, DomainError> {
     revoke_where(conn, ctx, by, reason, RevokeScope::Tenant(tenant_id)).await
+}
+
+/// Whether the person has a second factor: a confirmed authenticator app or a passkey.
+pub async fn has_confirmed_factor<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    user_id: Uuid,
+) -> Result<bool, DomainError> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM mfa_totp WHERE user_id = $1 AND confirmed_at IS NOT NULL)
+             OR EXISTS (SELECT 1 FROM webauthn_credentials WHERE user_id = $1)",
+    )
+    .bind(user_id)
+    .fetch_one(db)
+    .await?)
 }

@@ -6,7 +6,7 @@ mod settings;
 pub use overview::*;
 pub use settings::*;
 
-use crate::audit::{append_audit_entry, ActorType, AuditEntry, RequestContext};
+use crate::audit::{append_audit_entry, AuditEntry, RequestContext};
 use crate::error::unique_violation;
 use crate::permissions::{Actor, Permission};
 use crate::types::{DisplayName, Plan, TenantDomain, TenantStatus};
@@ -32,15 +32,6 @@ pub struct NewTenant {
     pub name: DisplayName,
     pub domain: TenantDomain,
     pub plan: Plan,
-}
-
-/// The audit actor for an operation started by `actor`, or by the system (CLI, demo).
-pub(crate) fn audit_actor(actor: Option<&Actor>) -> (ActorType, Option<Uuid>) {
-    match actor {
-        Some(a) if a.role.is_platform() => (ActorType::Operator, Some(a.user_id)),
-        Some(a) => (ActorType::User, Some(a.user_id)),
-        None => (ActorType::System, None),
-    }
 }
 
 /// Creates a tenant inside the caller's transaction. `actor` is `None` for the system.
@@ -70,13 +61,12 @@ pub async fn provision_tenant(
         ),
         _ => e.into(),
     })?;
-    let (actor_type, actor_id) = audit_actor(actor);
     append_audit_entry(
         conn,
         ctx,
         AuditEntry::new("tenant.create")
             .tenant(Some(id))
-            .actor(actor_type, actor_id)
+            .by(actor)
             .resource(format!("tenant:{id}"))
             .meta("name", new.name.as_str())
             .meta("domain", new.domain.as_str())
@@ -162,14 +152,10 @@ pub async fn suspend_tenant(
         return Ok(tenant);
     }
     crate::flags::notify_tenant(conn, tenant_id).await?;
-    let (actor_type, actor_id) = audit_actor(actor);
     let sessions = crate::sessions::revoke_tenant_sessions(
         conn,
         ctx,
-        crate::sessions::Revoker {
-            actor_type,
-            actor_id,
-        },
+        crate::sessions::Revoker::of(actor),
         tenant_id,
         crate::sessions::RevokeReason::TenantSuspended,
     )
@@ -181,7 +167,7 @@ pub async fn suspend_tenant(
         ctx,
         AuditEntry::new("tenant.suspend")
             .tenant(Some(tenant_id))
-            .actor(actor_type, actor_id)
+            .by(actor)
             .resource(format!("tenant:{tenant_id}"))
             .meta("reason", reason)
             .meta("sessions_revoked", sessions),
@@ -212,13 +198,12 @@ pub async fn reactivate_tenant(
     if changed > 0 {
         crate::oauth::notify_tenants_changed(conn).await?;
         crate::flags::notify_tenant(conn, tenant_id).await?;
-        let (actor_type, actor_id) = audit_actor(actor);
         append_audit_entry(
             conn,
             ctx,
             AuditEntry::new("tenant.reactivate")
                 .tenant(Some(tenant_id))
-                .actor(actor_type, actor_id)
+                .by(actor)
                 .resource(format!("tenant:{tenant_id}")),
         )
         .await?;
@@ -264,13 +249,12 @@ pub async fn change_plan(
             .bind(plan.as_str())
             .execute(&mut *conn)
             .await?;
-        let (actor_type, actor_id) = audit_actor(actor);
         append_audit_entry(
             conn,
             ctx,
             AuditEntry::new("tenant.plan.change")
                 .tenant(Some(tenant_id))
-                .actor(actor_type, actor_id)
+                .by(actor)
                 .resource(format!("tenant:{tenant_id}"))
                 .meta("old", old)
                 .meta("new", plan.as_str()),

@@ -4,6 +4,7 @@
 //! value comes from, applications enabled, recent audit entries. Reads only; every change
 //! goes through the operations of `tenants` and `flags`.
 
+use crate::audit::{AuditLine, AUDIT_LINE, RECENT};
 use crate::flags::Source;
 use crate::permissions::{Actor, Permission};
 use crate::tenants::Tenant;
@@ -13,27 +14,11 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// How many recent audit entries the dashboard and a tenant's page show.
-pub const RECENT: i64 = 12;
-
 /// One group and its size (tenants per status, users per status, ...).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Count {
     pub label: String,
     pub count: i64,
-}
-
-/// One audit entry as the console lists it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct AuditLine {
-    #[serde(with = "time::serde::rfc3339")]
-    pub occurred_at: OffsetDateTime,
-    pub action: String,
-    pub outcome: String,
-    pub actor_type: String,
-    pub actor_email: Option<String>,
-    pub resource: Option<String>,
-    pub tenant_domain: Option<String>,
 }
 
 /// The email outbox's state: what waits, what gave up, and how long the oldest has waited.
@@ -106,13 +91,6 @@ fn require(actor: Option<&Actor>) -> Result<(), DomainError> {
         None => Ok(()),
     }
 }
-
-pub(crate) const AUDIT_LINE: &str = "
-    SELECT l.occurred_at, l.action, l.outcome, l.actor_type, u.email AS actor_email, l.resource,
-           t.domain AS tenant_domain
-      FROM audit_log l
-      LEFT JOIN users u ON u.id = l.actor_id
-      LEFT JOIN tenants t ON t.id = l.tenant_id";
 
 /// The Operator Console's dashboard (operators and auditors).
 pub async fn dashboard(pool: &PgPool, actor: Option<&Actor>) -> Result<Dashboard, DomainError> {

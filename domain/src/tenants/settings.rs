@@ -6,7 +6,6 @@
 use crate::audit::{append_audit_entry, AuditEntry, RequestContext};
 use crate::passwords::PasswordPolicy;
 use crate::permissions::{Actor, Permission};
-use crate::tenants::audit_actor;
 use crate::types::MfaPolicy;
 use crate::{DomainError, FieldError};
 use serde::Serialize;
@@ -156,13 +155,12 @@ pub async fn update_settings(
     .await?;
     let after = read(conn, tenant_id, false).await?;
     if after != before {
-        let (actor_type, actor_id) = audit_actor(Some(actor));
         append_audit_entry(
             conn,
             ctx,
             AuditEntry::new("tenant.settings.update")
                 .tenant(Some(tenant_id))
-                .actor(actor_type, actor_id)
+                .by(Some(actor))
                 .resource(format!("tenant:{tenant_id}"))
                 .meta("old", json!(before))
                 .meta("new", json!(after)),

@@ -3,9 +3,9 @@
 //! acts on the caller's own user id only; another user's session answers 404.
 
 use crate::audit::{append_audit_entry, ActorType, AuditEntry, RequestContext};
-use crate::login::Attempt;
 use crate::oauth::{revoke_session_tokens, SessionTokens};
 use crate::passwords::verify_password;
+use crate::passwords::Attempt;
 use crate::sessions::{revoke_session, RevokeReason, Revoker};
 use crate::types::DisplayName;
 use crate::DomainError;

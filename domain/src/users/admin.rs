@@ -9,7 +9,6 @@
 use crate::audit::{append_audit_entry, AuditEntry, RequestContext};
 use crate::permissions::{Actor, Permission};
 use crate::sessions::{revoke_user_sessions, RevokeReason, Revoker};
-use crate::tenants::audit_actor;
 use crate::types::{DisplayName, Role, UserStatus};
 use crate::DomainError;
 use serde::Serialize;
@@ -186,11 +185,7 @@ async fn keep_an_owner(
 }
 
 fn revoker(actor: &Actor) -> Revoker {
-    let (actor_type, actor_id) = audit_actor(Some(actor));
-    Revoker {
-        actor_type,
-        actor_id,
-    }
+    Revoker::of(Some(actor))
 }
 
 async fn audit(
@@ -201,13 +196,12 @@ async fn audit(
     user: Uuid,
     entry: AuditEntry,
 ) -> Result<(), DomainError> {
-    let (actor_type, actor_id) = audit_actor(Some(actor));
     append_audit_entry(
         conn,
         ctx,
         entry
             .tenant(Some(tenant))
-            .actor(actor_type, actor_id)
+            .by(Some(actor))
             .resource(format!("user:{user}")),
     )
     .await

@@ -7,7 +7,6 @@
 use crate::audit::{append_audit_entry, AuditEntry, RequestContext};
 use crate::email::{enqueue_mail, Mail};
 use crate::permissions::{Actor, Permission};
-use crate::tenants::audit_actor;
 use crate::types::Email;
 use crate::{random_token, token_hash, DomainError};
 use sqlx::{PgConnection, PgPool};
@@ -82,13 +81,12 @@ pub async fn request_email_change(
         },
     )
     .await?;
-    let (actor_type, actor_id) = audit_actor(Some(actor));
     append_audit_entry(
         conn,
         ctx,
         AuditEntry::new("user.email_change.requested")
             .tenant(tenant)
-            .actor(actor_type, actor_id)
+            .by(Some(actor))
             .resource(format!("user:{user_id}"))
             .meta("new_email", new_email.as_str()),
     )

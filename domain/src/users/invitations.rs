@@ -14,7 +14,6 @@
 use crate::audit::{append_audit_entry, ActorType, AuditEntry, RequestContext};
 use crate::email::{enqueue_mail, Mail};
 use crate::permissions::{Actor, Permission};
-use crate::tenants::audit_actor;
 use crate::types::{DisplayName, Email, Role, UserStatus};
 use crate::users::{create_user, NewUser, User};
 use crate::{random_token, token_hash, DomainError};
@@ -94,13 +93,12 @@ pub async fn invite_user(
         },
     )
     .await?;
-    let (actor_type, actor_id) = crate::tenants::audit_actor(actor);
     append_audit_entry(
         conn,
         ctx,
         AuditEntry::new("user.invite")
             .tenant(Some(new.tenant_id))
-            .actor(actor_type, actor_id)
+            .by(actor)
             .resource(format!("user:{}", user.id))
             .meta("email", new.email.as_str())
             .meta("role", new.role.as_str())
@@ -307,13 +305,12 @@ pub async fn resend_invitation(
         },
     )
     .await?;
-    let (actor_type, actor_id) = audit_actor(Some(actor));
     append_audit_entry(
         conn,
         ctx,
         AuditEntry::new("user.invitation.resent")
             .tenant(Some(tenant))
-            .actor(actor_type, actor_id)
+            .by(Some(actor))
             .resource(format!("user:{}", invitation.user_id))
             .meta("invitation", id.to_string())
             .meta("expires_at", expires_at.unix_timestamp()),
@@ -346,13 +343,12 @@ pub async fn revoke_invitation(
     .bind(invitation.user_id)
     .execute(&mut *conn)
     .await?;
-    let (actor_type, actor_id) = audit_actor(Some(actor));
     append_audit_entry(
         conn,
         ctx,
         AuditEntry::new("user.invitation.revoked")
             .tenant(Some(tenant))
-            .actor(actor_type, actor_id)
+            .by(Some(actor))
             .resource(format!("user:{}", invitation.user_id))
             .meta("invitation", id.to_string())
             .meta("email", invitation.email.as_str()),

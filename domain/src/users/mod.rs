@@ -13,7 +13,6 @@ use crate::audit::{append_audit_entry, AuditEntry, RequestContext};
 use crate::error::unique_violation;
 use crate::passwords::hash_password;
 use crate::permissions::{Actor, Permission};
-use crate::tenants::audit_actor;
 use crate::types::{DisplayName, Email, Role, UserStatus};
 use crate::DomainError;
 use secrecy::SecretString;
@@ -112,13 +111,12 @@ pub async fn create_user(
             .execute(&mut *conn)
             .await?;
     }
-    let (actor_type, actor_id) = audit_actor(actor);
     append_audit_entry(
         conn,
         ctx,
         AuditEntry::new("user.create")
             .tenant(new.tenant_id)
-            .actor(actor_type, actor_id)
+            .by(actor)
             .resource(format!("user:{id}"))
             .meta("email", new.email.as_str())
             .meta("role", new.role.as_str())

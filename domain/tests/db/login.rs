@@ -643,9 +643,8 @@ async fn a_returning_sign_in_writes_session_and_entry_together_or_nothing(pool: 
 /// Password sign-in and throttling (UC-LOGIN, SPEC §3).
 mod password {
     use crate::*;
-    use gatehouse_domain::login::{
-        throttle_state, verify_password_login, LoginOutcome, PasswordLogin,
-    };
+    use gatehouse_domain::login::{verify_password_login, LoginOutcome, PasswordLogin};
+    use gatehouse_domain::passwords::throttle_state;
     use std::time::Duration;
 
     const PW: &str = "correct horse battery staple";

@@ -5,10 +5,10 @@ use super::*;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use gatehouse_domain::apps::{
-    issue_key, list_keys, load_client, register_application, revoke_key, set_application_status,
+    issue_key, list_keys, register_application, revoke_key, set_application_status,
     ApplicationInput, KeyInput,
 };
-use gatehouse_domain::oauth::{rotate_signing_keys, SigningAlg};
+use gatehouse_domain::oauth::{load_client, rotate_signing_keys, SigningAlg};
 use gatehouse_domain::oauth::{
     AuthorizeError, AuthorizingUser, OAuthError, TokenRejection, TokenRequest, TokenService,
     TokenSettings,
@@ -122,7 +122,7 @@ async fn fixture(pool: &PgPool) -> Fixture {
 }
 
 impl Fixture {
-    async fn client(&self) -> Arc<gatehouse_domain::apps::Client> {
+    async fn client(&self) -> Arc<gatehouse_domain::oauth::Client> {
         self.svc
             .authenticate_client(&self.client_id, &self.secret)
             .await

@@ -5,8 +5,9 @@ use super::mfa::{enrolled, keys, member};
 use super::*;
 use gatehouse_domain::login::{
     begin_sign_in, complete_mfa_sign_in, verify_password_login, NextStep, PasswordLogin,
-    SignInSignals, ACCOUNT_LOCK_AFTER,
+    SignInSignals,
 };
+use gatehouse_domain::passwords::ACCOUNT_LOCK_AFTER;
 use gatehouse_domain::sessions::{authenticate_session, PendingPurpose};
 
 const PW: &str = "correct horse battery staple";

@@ -21,7 +21,7 @@ use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use gatehouse_app::auth::ssr::session_cookie;
-use gatehouse_domain::apps::Client;
+use gatehouse_domain::oauth::Client;
 use gatehouse_domain::oauth::{
     AuthorizeError, AuthorizingUser, OAuthError, TokenRequest, TokenService,
 };
