@@ -15,6 +15,8 @@ pub mod layout;
 mod login;
 #[cfg(feature = "ssr")]
 pub mod request_stats;
+#[cfg(feature = "ssr")]
+pub mod services;
 mod tenants;
 mod ui;
 mod users;

@@ -81,7 +81,7 @@ pub async fn ensure_demo_application(
     pool: &PgPool,
     redirect_uri: &str,
 ) -> Result<Option<(String, String)>, DomainError> {
-    use crate::apps::{issue_key, register_application, ApplicationInput, KeyInput};
+    use crate::apps::{issue_key_in, register_application_in, ApplicationInput, KeyInput};
     use secrecy::ExposeSecret;
     let mut tx = pool.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock(7240002)")
@@ -96,7 +96,7 @@ pub async fn ensure_demo_application(
         return Ok(None);
     }
     let ctx = RequestContext::default();
-    let app = register_application(
+    let app = register_application_in(
         &mut tx,
         &ctx,
         None,
@@ -115,7 +115,7 @@ pub async fn ensure_demo_application(
         },
     )
     .await?;
-    let key = issue_key(
+    let key = issue_key_in(
         &mut tx,
         &ctx,
         None,
@@ -146,7 +146,7 @@ pub const DEMO_APPLICATION: &str = "Acme Portal (demo)";
 /// Demo flags (issue 5), once: `new_checkout` (on for the enterprise plan), `dark_mode`
 /// (off by default) and `beta_reports` (a 50 % rollout). Returns whether it created them.
 pub async fn ensure_demo_flags(pool: &PgPool) -> Result<bool, DomainError> {
-    use crate::flags::{create_flag, set_plan_default, FlagInput};
+    use crate::flags::{create_flag_in, set_plan_default_in, FlagInput};
     let mut tx = pool.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock(7240003)")
         .execute(&mut *tx)
@@ -173,7 +173,7 @@ pub async fn ensure_demo_flags(pool: &PgPool) -> Result<bool, DomainError> {
             Some(50),
         ),
     ] {
-        create_flag(
+        create_flag_in(
             &mut tx,
             &ctx,
             None,
@@ -186,7 +186,7 @@ pub async fn ensure_demo_flags(pool: &PgPool) -> Result<bool, DomainError> {
         )
         .await?;
     }
-    set_plan_default(
+    set_plan_default_in(
         &mut tx,
         &ctx,
         None,

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod crypto;
 pub mod cursor;
 pub mod demo;
+pub mod effects;
 pub mod email;
 pub mod error;
 pub mod flags;
@@ -66,7 +67,15 @@ mod layers {
     use std::path::Path;
 
     const LAYERS: &[&[&str]] = &[
-        &["error", "types", "permissions", "crypto", "cursor", "audit"],
+        &[
+            "error",
+            "types",
+            "permissions",
+            "crypto",
+            "cursor",
+            "effects",
+            "audit",
+        ],
         &["email", "flags", "passwords"],
         &["oauth"],
         &["apps", "sessions"],

@@ -142,6 +142,12 @@ pub struct Settings {
     )]
     pub log_format: LogFormat,
 
+    /// Hidden, for tests only: do not LISTEN for other instances' changes, so a test can
+    /// prove that a change is applied on the instance that made it without the NOTIFY
+    /// round trip. An instance run like this never sees another instance's changes.
+    #[arg(long, hide = true, default_value_t = false, global = true)]
+    pub no_listen: bool,
+
     /// Demo mode: create the demo tenant and logins at startup.
     #[arg(long, env = "GATEHOUSE_DEMO", default_value_t = false, global = true)]
     pub demo: bool,

@@ -15,6 +15,7 @@ pub mod flags;
 pub mod mailer;
 pub mod mfa;
 pub mod middleware;
+pub mod notify;
 pub mod oauth;
 pub mod ops;
 pub mod rate_limit;

@@ -11,6 +11,7 @@ use anyhow::{bail, Context, Result};
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use gatehouse_app::auth::ssr::WebConfig;
+use gatehouse_app::services::Services;
 use gatehouse_app::{shell, App};
 use gatehouse_domain::crypto::MasterKeys;
 use leptos::config::LeptosOptions;
@@ -135,14 +136,26 @@ pub fn app_state(settings: Settings, pool: PgPool, keys: MasterKeys) -> Result<A
         None => crate::client_ip::TrustedProxies::default(),
     }
     .reading(header);
+    let tokens = Arc::new(crate::oauth::service::Tokens::new(
+        pool.clone(),
+        keys.clone(),
+        &settings,
+    ));
+    let flags = Arc::new(crate::flags::Flags::new(pool.clone(), !settings.no_listen));
+    let web = WebConfig {
+        https: settings.serves_https(),
+        public_url: settings.public_url(),
+        demo: settings.demo,
+    };
+    let caches = crate::state::InstanceCaches {
+        tokens: tokens.clone(),
+        flags: flags.clone(),
+    };
     Ok(AppState::new(crate::state::Inner {
         leptos_options: leptos_options(&settings),
-        tokens: Arc::new(crate::oauth::service::Tokens::new(
-            pool.clone(),
-            keys.clone(),
-            &settings,
-        )),
-        flags: Arc::new(crate::flags::Flags::new(pool.clone())),
+        services: Services::new(pool.clone(), keys.clone(), web, Arc::new(caches)),
+        tokens,
+        flags,
         rate_limits: crate::rate_limit::RateLimits::new(
             settings.rate_limit_api_key,
             settings.rate_limit_user,
@@ -163,18 +176,8 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     let settings = state.settings.clone();
     let page_context = {
-        let pool = state.pool.clone();
-        let keys = state.keys.clone();
-        let web = WebConfig {
-            https: settings.serves_https(),
-            public_url: settings.public_url(),
-            demo: settings.demo,
-        };
-        move || {
-            leptos::prelude::provide_context(pool.clone());
-            leptos::prelude::provide_context(keys.clone());
-            leptos::prelude::provide_context(web.clone());
-        }
+        let services = state.services.clone();
+        move || leptos::prelude::provide_context(services.clone())
     };
     let limited = || axum::middleware::from_fn_with_state(state.clone(), crate::rate_limit::limit);
     Router::new()

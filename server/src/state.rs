@@ -4,11 +4,16 @@
 
 use crate::config::Settings;
 use axum::extract::FromRef;
+use gatehouse_app::services::{Caches, Services};
 use gatehouse_domain::crypto::MasterKeys;
+use gatehouse_domain::effects::{Effects, FlagScope};
+use gatehouse_domain::DomainError;
 use leptos::config::LeptosOptions;
 use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
+use std::future::Future;
 use std::ops::Deref;
+use std::pin::Pin;
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -30,6 +35,34 @@ pub struct Inner {
     pub exports: crate::audit::ExportLimits,
     /// The proxies whose forwarding headers name the client (`GATEHOUSE_TRUSTED_PROXIES`).
     pub trusted_proxies: Arc<crate::client_ip::TrustedProxies>,
+    /// What pages and handlers share: pool, keys, web settings, and the caches above as
+    /// an operation's effects reach them (the pages' one context).
+    pub services: Services,
+}
+
+/// This instance's caches, as operations' effects reach them.
+pub struct InstanceCaches {
+    pub tokens: Arc<crate::oauth::service::Tokens>,
+    pub flags: Arc<crate::flags::Flags>,
+}
+
+impl Caches for InstanceCaches {
+    fn apply(
+        &self,
+        effects: Effects,
+    ) -> Pin<Box<dyn Future<Output = Result<(), DomainError>> + Send + '_>> {
+        Box::pin(async move {
+            match effects.flags {
+                Some(FlagScope::Tenant(tenant)) => self.flags.changed(Some(tenant)).await,
+                Some(FlagScope::All) => self.flags.changed(None).await,
+                None => {}
+            }
+            if effects.tokens {
+                self.tokens.changed().await?;
+            }
+            Ok(())
+        })
+    }
 }
 
 impl AppState {

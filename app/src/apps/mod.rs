@@ -102,7 +102,7 @@ impl std::fmt::Debug for IssuedSecret {
 mod ssr {
     use super::{ApplicationRow, KeyRow};
     use crate::error::AppError;
-    pub use crate::ui::ssr::{actor, db, end_of_day, entries, operator_for_page, problems, when};
+    pub use crate::ui::ssr::{actor, end_of_day, entries, operator_for_page, problems, when};
     use gatehouse_domain::apps::{ApiKey, Application};
     use gatehouse_domain::DomainError;
 
@@ -172,7 +172,7 @@ pub async fn register_application(
     tenants: String,
     #[server(default)] all_tenants: Option<String>,
 ) -> Result<Submitted<Registered>, AppError> {
-    use crate::auth::ssr::{pool, request};
+    use crate::auth::ssr::{request, services};
     use gatehouse_domain::apps::ApplicationInput;
     use gatehouse_domain::DomainError;
     let actor = ssr::actor().await?;
@@ -187,15 +187,23 @@ pub async fn register_application(
         tenants: (!tenants.is_empty()).then_some(tenants),
         all_tenants: Some(crate::ui::ssr::ticked(&all_tenants)),
     };
-    let mut tx = pool()?.begin().await.map_err(ssr::db)?;
-    match gatehouse_domain::apps::register_application(&mut tx, &ctx, Some(&actor), input).await {
-        Ok(app) => {
-            tx.commit().await.map_err(ssr::db)?;
-            Ok(Submitted::Done(Registered {
-                id: app.id.to_string(),
-                name: app.name,
-            }))
-        }
+    let services = services()?;
+    match services
+        .apply(
+            gatehouse_domain::apps::register_application(
+                services.pool(),
+                &ctx,
+                Some(&actor),
+                input,
+            )
+            .await,
+        )
+        .await
+    {
+        Ok(app) => Ok(Submitted::Done(Registered {
+            id: app.id.to_string(),
+            name: app.name,
+        })),
         // Dropping the transaction rolls back whatever was written before the refusal.
         Err(DomainError::Validation(details)) => Ok(Submitted::Refused(ssr::problems(details))),
         Err(e) => Err(e.into()),
@@ -226,7 +234,7 @@ pub async fn application_detail(id: String) -> Result<ApplicationPageData, AppEr
 /// Disables (`status=disabled`) or enables (`status=active`) an application.
 #[server(prefix = "/_rpc", endpoint = "set_application_status")]
 pub async fn set_application_status(id: String, status: String) -> Result<String, AppError> {
-    use crate::auth::ssr::{pool, request};
+    use crate::auth::ssr::{request, services};
     let actor = ssr::actor().await?;
     let (ctx, _) = request().await?;
     let id = ssr::application_id(&id)?;
@@ -235,11 +243,19 @@ pub async fn set_application_status(id: String, status: String) -> Result<String
         "disabled" => false,
         _ => return Err(AppError::invalid("the status is active or disabled")),
     };
-    let mut tx = pool()?.begin().await.map_err(ssr::db)?;
-    let app =
-        gatehouse_domain::apps::set_application_status(&mut tx, &ctx, Some(&actor), id, active)
-            .await?;
-    tx.commit().await.map_err(ssr::db)?;
+    let services = services()?;
+    let app = services
+        .apply(
+            gatehouse_domain::apps::set_application_status(
+                services.pool(),
+                &ctx,
+                Some(&actor),
+                id,
+                active,
+            )
+            .await,
+        )
+        .await?;
     Ok(if active {
         format!("{} is enabled. Its keys work again.", app.name)
     } else {
@@ -258,7 +274,7 @@ pub async fn issue_api_key(
     expires_on: String,
     tenant: String,
 ) -> Result<Submitted<IssuedSecret>, AppError> {
-    use crate::auth::ssr::{pool, request};
+    use crate::auth::ssr::{request, services};
     use gatehouse_domain::apps::KeyInput;
     use gatehouse_domain::DomainError;
     use secrecy::ExposeSecret;
@@ -275,10 +291,14 @@ pub async fn issue_api_key(
         expires_at,
         tenant: Some(tenant),
     };
-    let mut tx = pool()?.begin().await.map_err(ssr::db)?;
-    match gatehouse_domain::apps::issue_key(&mut tx, &ctx, Some(&actor), id, input).await {
+    let services = services()?;
+    match services
+        .apply(
+            gatehouse_domain::apps::issue_key(services.pool(), &ctx, Some(&actor), id, input).await,
+        )
+        .await
+    {
         Ok(issued) => {
-            tx.commit().await.map_err(ssr::db)?;
             // The answer carries the secret: no cache may keep it.
             if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
                 res.insert_header(
@@ -299,15 +319,23 @@ pub async fn issue_api_key(
 
 #[server(prefix = "/_rpc", endpoint = "revoke_api_key")]
 pub async fn revoke_api_key(application_id: String, key_id: String) -> Result<String, AppError> {
-    use crate::auth::ssr::{pool, request};
+    use crate::auth::ssr::{request, services};
     let actor = ssr::actor().await?;
     let (ctx, _) = request().await?;
     let id = ssr::application_id(&application_id)?;
-    let mut tx = pool()?.begin().await.map_err(ssr::db)?;
-    let key =
-        gatehouse_domain::apps::revoke_key(&mut tx, &ctx, Some(&actor), Some(id), key_id.trim())
-            .await?;
-    tx.commit().await.map_err(ssr::db)?;
+    let services = services()?;
+    let key = services
+        .apply(
+            gatehouse_domain::apps::revoke_key(
+                services.pool(),
+                &ctx,
+                Some(&actor),
+                Some(id),
+                key_id.trim(),
+            )
+            .await,
+        )
+        .await?;
     Ok(format!(
         "Key {} is revoked. It is refused from now on.",
         key.id

@@ -26,6 +26,7 @@ pub fn safe_return_path(raw: &str) -> Option<String> {
 pub mod ssr {
     use crate::error::AppError;
     use axum::extract::ConnectInfo;
+    use cookie::Cookie;
     use gatehouse_domain::audit::RequestContext;
     use http::header::{HeaderMap, HeaderValue, COOKIE, SET_COOKIE, USER_AGENT};
     use leptos::prelude::*;
@@ -43,7 +44,7 @@ pub mod ssr {
 
     /// The session cookie of this request's server (from the page context).
     pub fn cookie_name() -> &'static str {
-        cookie_name_for(use_context::<WebConfig>().is_some_and(|c| c.https))
+        cookie_name_for(web_config().is_ok_and(|c| c.https))
     }
 
     /// A `Set-Cookie` value for the session: HttpOnly, SameSite=Lax, Secure (browsers
@@ -86,16 +87,21 @@ pub mod ssr {
 
     /// The key ring for secrets at rest (TOTP seeds, ...).
     pub fn keys() -> Result<std::sync::Arc<gatehouse_domain::crypto::MasterKeys>, AppError> {
-        use_context::<std::sync::Arc<gatehouse_domain::crypto::MasterKeys>>()
-            .ok_or_else(|| AppError::new("the server is not ready"))
+        Ok(services()?.keys().clone())
     }
 
     pub fn web_config() -> Result<WebConfig, AppError> {
-        use_context::<WebConfig>().ok_or_else(|| AppError::new("the server is not ready"))
+        Ok(services()?.web().clone())
     }
 
     pub fn pool() -> Result<PgPool, AppError> {
-        use_context::<PgPool>().ok_or_else(|| AppError::new("the server is not ready"))
+        Ok(services()?.pool().clone())
+    }
+
+    /// The server's services (the one context pages get).
+    pub fn services() -> Result<crate::services::Services, AppError> {
+        use_context::<crate::services::Services>()
+            .ok_or_else(|| AppError::new("the server is not ready"))
     }
 
     /// The client's address, resolved by the server from the peer and, behind trusted
@@ -127,17 +133,17 @@ pub mod ssr {
         Ok((ctx, headers))
     }
 
-    /// A cookie's value from the Cookie header, if any. (A cookie header is a plain
-    /// `name=value; name=value` list; one value is all we read.)
+    /// A cookie's value from the request's Cookie headers, if any: the first cookie of that
+    /// name, as sent (not percent-decoded); an empty value counts as none.
     pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
         headers
             .get_all(COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.to_owned())
+            .flat_map(Cookie::split_parse)
+            .filter_map(Result::ok)
+            .find(|c| c.name() == name)
+            .map(|c| c.value().to_owned())
             .filter(|v| !v.is_empty())
     }
 
@@ -157,7 +163,7 @@ pub mod ssr {
     }
 
     fn set_cookie(value: &str, max_age_secs: i64) {
-        let https = use_context::<WebConfig>().is_some_and(|c| c.https);
+        let https = web_config().is_ok_and(|c| c.https);
         append_set_cookie(&session_cookie(https, value, max_age_secs));
     }
 
@@ -198,7 +204,7 @@ pub mod ssr {
         return_to: &str,
     ) -> Result<gatehouse_domain::sessions::CurrentSession, AppError> {
         let back = crate::auth::safe_return_path(return_to)
-            .map(|p| format!("?return_to={}", urlencode(&p)))
+            .map(|p| format!("?return_to={}", crate::ui::url_encode(&p)))
             .unwrap_or_default();
         match current_session().await? {
             Some(s) if s.mfa_verified => Ok(s),
@@ -225,11 +231,6 @@ pub mod ssr {
             Some(s) if s.mfa_verified => Ok(s),
             _ => Err(AppError::signed_out()),
         }
-    }
-
-    /// Percent-encodes a query value.
-    pub fn urlencode(raw: &str) -> String {
-        url::form_urlencoded::byte_serialize(raw.as_bytes()).collect()
     }
 
     pub fn clear_session_cookie() {

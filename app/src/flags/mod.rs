@@ -185,7 +185,7 @@ pub async fn define_flag(
     default_value: String,
     #[server(default)] rollout_percentage: String,
 ) -> Result<Submitted<String>, AppError> {
-    use crate::auth::ssr::{pool, request};
+    use crate::auth::ssr::{request, services};
     use gatehouse_domain::flags::{create_flag, FlagInput};
     let actor = ssr::actor().await?;
     let (ctx, _) = request().await?;
@@ -206,12 +206,12 @@ pub async fn define_flag(
         default_value: Some(default_value),
         rollout_percentage: Some(rollout_percentage),
     };
-    let mut tx = pool()?.begin().await.map_err(ssr::db)?;
-    match create_flag(&mut tx, &ctx, Some(&actor), input).await {
-        Ok(flag) => {
-            tx.commit().await.map_err(ssr::db)?;
-            Ok(Submitted::Done(flag.key))
-        }
+    let services = services()?;
+    match services
+        .apply(create_flag(services.pool(), &ctx, Some(&actor), input).await)
+        .await
+    {
+        Ok(flag) => Ok(Submitted::Done(flag.key)),
         Err(e) => crate::ui::ssr::form_refusal(e).map(Submitted::Refused),
     }
 }
@@ -252,7 +252,7 @@ pub async fn edit_flag(
     default_value: String,
     #[server(default)] rollout_percentage: String,
 ) -> Result<Submitted<String>, AppError> {
-    use crate::auth::ssr::{pool, request};
+    use crate::auth::ssr::{request, services};
     use gatehouse_domain::flags::{update_flag, FlagInput};
     let actor = ssr::actor().await?;
     let (ctx, _) = request().await?;
@@ -273,12 +273,12 @@ pub async fn edit_flag(
         default_value: Some(default_value),
         rollout_percentage: Some(rollout_percentage),
     };
-    let mut tx = pool()?.begin().await.map_err(ssr::db)?;
-    match update_flag(&mut tx, &ctx, Some(&actor), key.trim(), input).await {
-        Ok(flag) => {
-            tx.commit().await.map_err(ssr::db)?;
-            Ok(Submitted::Done(format!("{} is saved.", flag.key)))
-        }
+    let services = services()?;
+    match services
+        .apply(update_flag(services.pool(), &ctx, Some(&actor), key.trim(), input).await)
+        .await
+    {
+        Ok(flag) => Ok(Submitted::Done(format!("{} is saved.", flag.key))),
         Err(e) => crate::ui::ssr::form_refusal(e).map(Submitted::Refused),
     }
 }
@@ -290,7 +290,7 @@ pub async fn set_flag_plan_default(
     plan: String,
     value: String,
 ) -> Result<String, AppError> {
-    use crate::auth::ssr::{pool, request};
+    use crate::auth::ssr::{request, services};
     use gatehouse_domain::types::Plan;
     let actor = ssr::actor().await?;
     let (ctx, _) = request().await?;
@@ -301,17 +301,20 @@ pub async fn set_flag_plan_default(
         "inherit" => None,
         _ => return Err(AppError::invalid("the value is on, off or inherit")),
     };
-    let mut tx = pool()?.begin().await.map_err(ssr::db)?;
-    let flag = gatehouse_domain::flags::set_plan_default(
-        &mut tx,
-        &ctx,
-        Some(&actor),
-        key.trim(),
-        plan,
-        value,
-    )
-    .await?;
-    tx.commit().await.map_err(ssr::db)?;
+    let services = services()?;
+    let flag = services
+        .apply(
+            gatehouse_domain::flags::set_plan_default(
+                services.pool(),
+                &ctx,
+                Some(&actor),
+                key.trim(),
+                plan,
+                value,
+            )
+            .await,
+        )
+        .await?;
     Ok(match value {
         Some(v) => format!(
             "{} is {} by default on the {} plan.",

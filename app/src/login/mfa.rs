@@ -104,7 +104,7 @@ pub async fn verify_mfa(
         let rt = return_to
             .as_deref()
             .and_then(safe_return_path)
-            .map(|p| format!("&return_to={}", crate::auth::ssr::urlencode(&p)))
+            .map(|p| format!("&return_to={}", crate::ui::url_encode(&p)))
             .unwrap_or_default();
         leptos_axum::redirect(&format!("/login/mfa?error={code}{rt}"));
         Ok(())

@@ -20,9 +20,7 @@ pub async fn sign_in(
     tenant: Option<String>,
     return_to: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::auth::ssr::{
-        pool, request, session_token, set_session_cookie, urlencode, web_config,
-    };
+    use crate::auth::ssr::{pool, request, session_token, set_session_cookie, web_config};
     use crate::auth::{landing_path, safe_return_path};
     use gatehouse_domain::login::{
         begin_sign_in, refusal_code, verify_password_login, LoginOutcome, NextStep, PasswordLogin,
@@ -85,7 +83,7 @@ pub async fn sign_in(
             }
             let back = return_to
                 .as_deref()
-                .map(|p| format!("?return_to={}", urlencode(p)))
+                .map(|p| format!("?return_to={}", crate::ui::url_encode(p)))
                 .unwrap_or_default();
             let target = match started.next {
                 NextStep::Done => {

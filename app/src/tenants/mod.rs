@@ -99,7 +99,7 @@ pub struct TenantPageData {
 pub(crate) mod ssr {
     use super::{AuditRow, TenantRow};
     use crate::error::AppError;
-    pub use crate::ui::ssr::{actor, db, operator_for_page, when};
+    pub use crate::ui::ssr::{actor, operator_for_page, when};
     use gatehouse_domain::audit::AuditLine;
     use gatehouse_domain::tenants::Tenant;
     use gatehouse_domain::DomainError;
@@ -196,7 +196,7 @@ pub async fn provision_tenant(
     owner_email: String,
     #[server(default)] applications: Vec<String>,
 ) -> Result<Submitted<Provisioned>, AppError> {
-    use crate::auth::ssr::{pool, request, web_config};
+    use crate::auth::ssr::{request, services, web_config};
     use gatehouse_domain::tenants::{provision_with_owner, Provisioning};
     let actor = ssr::actor().await?;
     let (ctx, _) = request().await?;
@@ -224,16 +224,16 @@ pub async fn provision_tenant(
     };
     let owner_email = input.owner_email.as_str().to_owned();
     let base_url = web_config()?.public_url;
-    let mut tx = pool()?.begin().await.map_err(ssr::db)?;
-    match provision_with_owner(&mut tx, &ctx, Some(&actor), input, &base_url).await {
-        Ok(tenant) => {
-            tx.commit().await.map_err(ssr::db)?;
-            Ok(Submitted::Done(Provisioned {
-                id: tenant.id.to_string(),
-                name: tenant.name,
-                owner_email,
-            }))
-        }
+    let services = services()?;
+    match services
+        .apply(provision_with_owner(services.pool(), &ctx, Some(&actor), input, &base_url).await)
+        .await
+    {
+        Ok(tenant) => Ok(Submitted::Done(Provisioned {
+            id: tenant.id.to_string(),
+            name: tenant.name,
+            owner_email,
+        })),
         // Dropping the transaction rolls back whatever was written before the refusal.
         Err(e) => crate::ui::ssr::form_refusal(e).map(Submitted::Refused),
     }
@@ -305,42 +305,49 @@ pub async fn set_tenant_status(
     status: String,
     #[server(default)] reason: String,
 ) -> Result<String, AppError> {
-    use crate::auth::ssr::{pool, request};
+    use crate::auth::ssr::{request, services};
     use gatehouse_domain::tenants::{reactivate_tenant, suspend_tenant};
     let actor = ssr::actor().await?;
     let (ctx, _) = request().await?;
     let id = ssr::tenant_id(&id)?;
-    let mut tx = pool()?.begin().await.map_err(ssr::db)?;
+    let services = services()?;
     let message = match status.as_str() {
         "suspended" => {
-            let t = suspend_tenant(&mut tx, &ctx, Some(&actor), id, Some(&reason)).await?;
+            let t = services
+                .apply(suspend_tenant(services.pool(), &ctx, Some(&actor), id, Some(&reason)).await)
+                .await?;
             format!(
                 "{} is suspended: its sessions and tokens have ended and sign-ins are refused.",
                 t.name
             )
         }
         "active" => {
-            let t = reactivate_tenant(&mut tx, &ctx, Some(&actor), id).await?;
+            let t = services
+                .apply(reactivate_tenant(services.pool(), &ctx, Some(&actor), id).await)
+                .await?;
             format!("{} is active again: its people can sign in.", t.name)
         }
         _ => return Err(AppError::invalid("the status is active or suspended")),
     };
-    tx.commit().await.map_err(ssr::db)?;
     Ok(message)
 }
 
 /// Changes a tenant's plan: the plan's flag defaults apply, overrides stay.
 #[server(prefix = "/_rpc", endpoint = "change_tenant_plan")]
 pub async fn change_tenant_plan(id: String, plan: String) -> Result<String, AppError> {
-    use crate::auth::ssr::{pool, request};
+    use crate::auth::ssr::{request, services};
     use gatehouse_domain::types::Plan;
     let actor = ssr::actor().await?;
     let (ctx, _) = request().await?;
     let id = ssr::tenant_id(&id)?;
     let plan = Plan::parse(&plan)?;
-    let mut tx = pool()?.begin().await.map_err(ssr::db)?;
-    let t = gatehouse_domain::tenants::change_plan(&mut tx, &ctx, Some(&actor), id, plan).await?;
-    tx.commit().await.map_err(ssr::db)?;
+    let services = services()?;
+    let t = services
+        .apply(
+            gatehouse_domain::tenants::change_plan(services.pool(), &ctx, Some(&actor), id, plan)
+                .await,
+        )
+        .await?;
     Ok(format!(
         "{} is on the {} plan now. Its overrides are unchanged.",
         t.name,
@@ -355,7 +362,7 @@ pub async fn set_tenant_flag_override(
     key: String,
     value: String,
 ) -> Result<String, AppError> {
-    use crate::auth::ssr::{pool, request};
+    use crate::auth::ssr::{request, services};
     let actor = ssr::actor().await?;
     let (ctx, _) = request().await?;
     let id = ssr::tenant_id(&tenant_id)?;
@@ -366,9 +373,20 @@ pub async fn set_tenant_flag_override(
         _ => return Err(AppError::invalid("the value is on, off or clear")),
     };
     let key = key.trim();
-    let mut tx = pool()?.begin().await.map_err(ssr::db)?;
-    gatehouse_domain::flags::set_override(&mut tx, &ctx, Some(&actor), id, key, value).await?;
-    tx.commit().await.map_err(ssr::db)?;
+    let services = services()?;
+    services
+        .apply(
+            gatehouse_domain::flags::set_override(
+                services.pool(),
+                &ctx,
+                Some(&actor),
+                id,
+                key,
+                value,
+            )
+            .await,
+        )
+        .await?;
     Ok(match value {
         Some(v) => format!("{key} is overridden to {} for this tenant.", on_off(v)),
         None => format!("The override of {key} is cleared: the plan or default decides again."),

@@ -91,8 +91,8 @@ pub async fn save_tenant_settings(
     mfa_policy: String,
     idle_timeout_minutes: String,
 ) -> Result<Submitted<String>, AppError> {
-    use crate::auth::ssr::{pool, request};
-    use crate::ui::ssr::{actor, db, form_refusal};
+    use crate::auth::ssr::{request, services};
+    use crate::ui::ssr::{actor, form_refusal};
     use gatehouse_domain::tenants::{update_settings, SettingsChange, IDLE_TIMEOUT_SECS};
     let actor = actor().await?;
     let tenant = crate::ui::ssr::tenant_of(&actor)?;
@@ -125,14 +125,14 @@ pub async fn save_tenant_settings(
         mfa_policy: Some(mfa_policy),
         session_idle_timeout_secs: Some(idle.saturating_mul(60)),
     };
-    let mut tx = pool()?.begin().await.map_err(db)?;
-    match update_settings(&mut tx, &ctx, &actor, tenant, change).await {
-        Ok(_) => {
-            tx.commit().await.map_err(db)?;
-            Ok(Submitted::Done(
-                "The settings are saved. New passwords and new sessions follow them.".into(),
-            ))
-        }
+    let services = services()?;
+    match services
+        .apply(update_settings(services.pool(), &ctx, &actor, tenant, change).await)
+        .await
+    {
+        Ok(_) => Ok(Submitted::Done(
+            "The settings are saved. New passwords and new sessions follow them.".into(),
+        )),
         // The form asks for minutes; the domain's bound speaks seconds (as the API does).
         Err(e) => form_refusal(e).map(|mut problems| {
             for p in problems
@@ -153,17 +153,26 @@ pub async fn save_tenant_settings(
 /// FR-TENANT-003: the owner changes the plan (the same domain operation operators use).
 #[server(prefix = "/_rpc", endpoint = "change_own_plan")]
 pub async fn change_own_plan(plan: String) -> Result<String, AppError> {
-    use crate::auth::ssr::{pool, request};
-    use crate::ui::ssr::{actor, db};
+    use crate::auth::ssr::{request, services};
+    use crate::ui::ssr::actor;
     use gatehouse_domain::types::Plan;
     let actor = actor().await?;
     let tenant = crate::ui::ssr::tenant_of(&actor)?;
     let (ctx, _) = request().await?;
     let plan = Plan::parse(&plan)?;
-    let mut tx = pool()?.begin().await.map_err(db)?;
-    let t =
-        gatehouse_domain::tenants::change_plan(&mut tx, &ctx, Some(&actor), tenant, plan).await?;
-    tx.commit().await.map_err(db)?;
+    let services = services()?;
+    let t = services
+        .apply(
+            gatehouse_domain::tenants::change_plan(
+                services.pool(),
+                &ctx,
+                Some(&actor),
+                tenant,
+                plan,
+            )
+            .await,
+        )
+        .await?;
     Ok(format!(
         "Your organisation is on the {} plan now.",
         t.plan.as_str()

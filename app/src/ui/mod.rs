@@ -6,6 +6,7 @@
 use crate::error::AppError;
 use crate::layout::Flash;
 use leptos::prelude::*;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::{Deserialize, Serialize};
 
 /// One refused input, named by the form field it belongs to.
@@ -231,16 +232,17 @@ pub fn query_string(pairs: &[(&str, &str)]) -> String {
     }
 }
 
-/// Percent-encodes a query value for a link (unreserved characters stay as they are).
+/// Everything but RFC 3986's unreserved characters (letters, digits, `-` `_` `.` `~`).
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Percent-encodes a query value for a link (unreserved characters stay as they are, a
+/// space is `%20`); the one query encoder of the pages and the server functions.
 pub fn url_encode(raw: &str) -> String {
-    raw.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    utf8_percent_encode(raw, QUERY_VALUE).to_string()
 }
 
 pub fn title_case(s: &str) -> String {
@@ -384,5 +386,28 @@ pub fn Refused(
                 <a class="text-indigo-700 underline" href="/login">"Sign in with another account"</a>
             </p>
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{query_string, url_encode};
+
+    #[test]
+    fn query_values_keep_unreserved_characters_and_encode_the_rest_in_upper_case() {
+        assert_eq!(url_encode("aZ09-_.~"), "aZ09-_.~");
+        assert_eq!(
+            url_encode("/admin/users?q=a b&c+d*é"),
+            "%2Fadmin%2Fusers%3Fq%3Da%20b%26c%2Bd%2A%C3%A9"
+        );
+        assert_eq!(
+            query_string(&[
+                ("actor", "ann@acme.test"),
+                ("action", ""),
+                ("to", "2026-01-02")
+            ]),
+            "?actor=ann%40acme.test&to=2026-01-02"
+        );
+        assert_eq!(query_string(&[("action", "")]), "");
     }
 }

@@ -77,7 +77,7 @@ pub struct PersonPageData {
 mod ssr {
     use super::PersonRow;
     use crate::error::AppError;
-    pub use crate::ui::ssr::{actor, actor_of, console_session, db, when};
+    pub use crate::ui::ssr::{actor, actor_of, console_session, when};
     use gatehouse_domain::permissions::Actor;
     use gatehouse_domain::types::Role;
     use gatehouse_domain::users::UserView;
@@ -168,7 +168,7 @@ pub async fn admin_people(
 /// until they accept.
 #[server(prefix = "/_rpc", endpoint = "invite_person")]
 pub async fn invite_person(email: String, role: String) -> Result<Submitted<String>, AppError> {
-    use crate::auth::ssr::{pool, request, web_config};
+    use crate::auth::ssr::{request, services, web_config};
     use gatehouse_domain::types::{Email, Role};
     use gatehouse_domain::users::{invite_user, NewInvitation, DEFAULT_LIFETIME};
     let actor = ssr::actor().await?;
@@ -195,25 +195,26 @@ pub async fn invite_person(email: String, role: String) -> Result<Submitted<Stri
         return Ok(Submitted::Refused(problems));
     };
     let base_url = web_config()?.public_url;
-    let mut tx = pool()?.begin().await.map_err(ssr::db)?;
-    match invite_user(
-        &mut tx,
-        &ctx,
-        Some(&actor),
-        NewInvitation {
-            tenant_id: tenant,
-            email,
-            role,
-            lifetime: DEFAULT_LIFETIME,
-        },
-        &base_url,
-    )
-    .await
+    let services = services()?;
+    match services
+        .apply(
+            invite_user(
+                services.pool(),
+                &ctx,
+                Some(&actor),
+                NewInvitation {
+                    tenant_id: tenant,
+                    email,
+                    role,
+                    lifetime: DEFAULT_LIFETIME,
+                },
+                &base_url,
+            )
+            .await,
+        )
+        .await
     {
-        Ok(user) => {
-            tx.commit().await.map_err(ssr::db)?;
-            Ok(Submitted::Done(user.email.as_str().to_owned()))
-        }
+        Ok(user) => Ok(Submitted::Done(user.email.as_str().to_owned())),
         Err(e) => crate::ui::ssr::form_refusal(e).map(Submitted::Refused),
     }
 }
@@ -221,7 +222,7 @@ pub async fn invite_person(email: String, role: String) -> Result<Submitted<Stri
 /// Sends a pending invitation again (`action=resend`) or revokes it (`action=revoke`).
 #[server(prefix = "/_rpc", endpoint = "act_on_invitation")]
 pub async fn act_on_invitation(id: String, action: String) -> Result<String, AppError> {
-    use crate::auth::ssr::{pool, request, web_config};
+    use crate::auth::ssr::{request, services, web_config};
     use gatehouse_domain::users::{resend_invitation, revoke_invitation};
     use gatehouse_domain::DomainError;
     let actor = ssr::actor().await?;
@@ -229,22 +230,25 @@ pub async fn act_on_invitation(id: String, action: String) -> Result<String, App
     let id = uuid::Uuid::parse_str(id.trim())
         .map_err(|_| AppError::from(DomainError::NotFound("invitation")))?;
     let base_url = web_config()?.public_url;
-    let mut tx = pool()?.begin().await.map_err(ssr::db)?;
+    let services = services()?;
     let message = match action.as_str() {
         "resend" => {
-            let i = resend_invitation(&mut tx, &ctx, &actor, id, &base_url).await?;
+            let i = services
+                .apply(resend_invitation(services.pool(), &ctx, &actor, id, &base_url).await)
+                .await?;
             format!(
                 "The invitation to {} is sent again; the earlier link no longer works.",
                 i.email
             )
         }
         "revoke" => {
-            let i = revoke_invitation(&mut tx, &ctx, &actor, id).await?;
+            let i = services
+                .apply(revoke_invitation(services.pool(), &ctx, &actor, id).await)
+                .await?;
             format!("The invitation to {} is revoked.", i.email)
         }
         _ => return Err(AppError::invalid("unknown action")),
     };
-    tx.commit().await.map_err(ssr::db)?;
     Ok(message)
 }
 
@@ -298,17 +302,19 @@ pub async fn act_on_person(
     action: String,
     #[server(default)] role: String,
 ) -> Result<String, AppError> {
-    use crate::auth::ssr::{pool, request};
+    use crate::auth::ssr::{request, services};
     use gatehouse_domain::types::Role;
     use gatehouse_domain::users as ua;
     let actor = ssr::actor().await?;
     let (ctx, _) = request().await?;
     let id = ssr::person_id(&id)?;
-    let mut tx = pool()?.begin().await.map_err(ssr::db)?;
+    let services = services()?;
     let message = match action.as_str() {
         "role" => {
             let role = Role::parse(&role)?;
-            let u = ua::change_role(&mut tx, &ctx, &actor, id, role).await?;
+            let u = services
+                .apply(ua::change_role(services.pool(), &ctx, &actor, id, role).await)
+                .await?;
             format!(
                 "{} is {} {} now; their sessions have ended.",
                 u.email,
@@ -317,35 +323,44 @@ pub async fn act_on_person(
             )
         }
         "disable" => {
-            let u = ua::set_enabled(&mut tx, &ctx, &actor, id, false).await?;
+            let u = services
+                .apply(ua::set_enabled(services.pool(), &ctx, &actor, id, false).await)
+                .await?;
             format!(
                 "{} is disabled: their sessions have ended and they cannot sign in.",
                 u.email
             )
         }
         "enable" => {
-            let u = ua::set_enabled(&mut tx, &ctx, &actor, id, true).await?;
+            let u = services
+                .apply(ua::set_enabled(services.pool(), &ctx, &actor, id, true).await)
+                .await?;
             format!("{} is enabled: they can sign in again.", u.email)
         }
         "delete" => {
-            let u = ua::get_user_in(&mut tx, id).await?;
-            ua::archive_user(&mut tx, &ctx, &actor, id).await?;
+            let u = ua::get_user(services.pool(), &actor, id).await?;
+            services
+                .apply(ua::archive_user(services.pool(), &ctx, &actor, id).await)
+                .await?;
             format!(
                 "{} is deleted: they can never sign in again and are hidden from the list.",
                 u.email
             )
         }
         "end-sessions" => {
-            let n = ua::revoke_sessions(&mut tx, &ctx, &actor, id).await?;
+            let n = services
+                .apply(ua::revoke_sessions(services.pool(), &ctx, &actor, id).await)
+                .await?;
             format!("{n} {} ended.", if n == 1 { "session" } else { "sessions" })
         }
         "reset-mfa" => {
-            ua::reset_mfa(&mut tx, &ctx, &actor, id).await?;
+            services
+                .apply(ua::reset_mfa(services.pool(), &ctx, &actor, id).await)
+                .await?;
             "Their second factors are removed; they set up a new one at their next sign-in if required.".to_owned()
         }
         _ => return Err(AppError::invalid("unknown action")),
     };
-    tx.commit().await.map_err(ssr::db)?;
     Ok(message)
 }
 

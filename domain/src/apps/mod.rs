@@ -7,6 +7,7 @@
 //! (`token_denials`).
 
 use crate::audit::{append_audit_entry, AuditEntry, RequestContext};
+use crate::effects::{commit, Done, Effects};
 use crate::oauth::RefreshScope;
 use crate::oauth::{deny_tokens, Subject};
 pub use crate::oauth::{GRANT_TYPES, SCOPES};
@@ -375,6 +376,19 @@ async fn cut_off_tenants(
 /// UC-DEV-REGISTER: registers an application (name required; environment defaults to
 /// production, grants to client_credentials).
 pub async fn register_application(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    actor: Option<&Actor>,
+    input: ApplicationInput,
+) -> Result<Done<Application>, DomainError> {
+    commit(pool, Effects::NONE, async |conn| {
+        register_application_in(conn, ctx, actor, input).await
+    })
+    .await
+}
+
+/// [`register_application`] inside the caller's transaction.
+pub(crate) async fn register_application_in(
     conn: &mut PgConnection,
     ctx: &RequestContext,
     actor: Option<&Actor>,
@@ -429,6 +443,20 @@ pub async fn register_application(
 
 /// UC-DEV-UPDATE: changes the given fields (merge semantics).
 pub async fn update_application(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    actor: Option<&Actor>,
+    id: Uuid,
+    input: ApplicationInput,
+) -> Result<Done<Application>, DomainError> {
+    commit(pool, Effects::TOKENS, async |conn| {
+        update_application_in(conn, ctx, actor, id, input).await
+    })
+    .await
+}
+
+/// [`update_application`] inside the caller's transaction.
+pub(crate) async fn update_application_in(
     conn: &mut PgConnection,
     ctx: &RequestContext,
     actor: Option<&Actor>,
@@ -518,6 +546,20 @@ pub async fn get_application(
 /// Disables (or enables) an application. Disabling stops its keys and tokens at once:
 /// refresh tokens revoked, access tokens refused from the next request on.
 pub async fn set_application_status(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    actor: Option<&Actor>,
+    id: Uuid,
+    active: bool,
+) -> Result<Done<Application>, DomainError> {
+    commit(pool, Effects::TOKENS, async |conn| {
+        set_application_status_in(conn, ctx, actor, id, active).await
+    })
+    .await
+}
+
+/// [`set_application_status`] inside the caller's transaction.
+pub(crate) async fn set_application_status_in(
     conn: &mut PgConnection,
     ctx: &RequestContext,
     actor: Option<&Actor>,
@@ -647,6 +689,20 @@ fn new_client_id() -> String {
 
 /// FR-SYS-001/002: issues a key for an application; the secret is returned once.
 pub async fn issue_key(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    actor: Option<&Actor>,
+    application_id: Uuid,
+    input: KeyInput,
+) -> Result<Done<IssuedKey>, DomainError> {
+    commit(pool, Effects::NONE, async |conn| {
+        issue_key_in(conn, ctx, actor, application_id, input).await
+    })
+    .await
+}
+
+/// [`issue_key`] inside the caller's transaction.
+pub(crate) async fn issue_key_in(
     conn: &mut PgConnection,
     ctx: &RequestContext,
     actor: Option<&Actor>,
@@ -753,6 +809,20 @@ pub async fn list_keys(
 /// Revokes a key: it authenticates no more, its refresh tokens are revoked and its access
 /// tokens refused from the next request on. Revoking a revoked key changes nothing.
 pub async fn revoke_key(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    actor: Option<&Actor>,
+    application_id: Option<Uuid>,
+    key_id: &str,
+) -> Result<Done<ApiKey>, DomainError> {
+    commit(pool, Effects::TOKENS, async |conn| {
+        revoke_key_in(conn, ctx, actor, application_id, key_id).await
+    })
+    .await
+}
+
+/// [`revoke_key`] inside the caller's transaction.
+pub(crate) async fn revoke_key_in(
     conn: &mut PgConnection,
     ctx: &RequestContext,
     actor: Option<&Actor>,

@@ -10,6 +10,7 @@
 //! that concerns every tenant), which the servers' flag caches listen to.
 
 use crate::audit::{append_audit_entry, AuditEntry, RequestContext};
+use crate::effects::{commit, Done, Effects};
 use crate::permissions::{Actor, Permission};
 use crate::types::{FlagKey, Plan};
 use crate::{DomainError, FieldError};
@@ -319,6 +320,19 @@ pub async fn get_flag(
 
 /// FR-FLAG-001: defines a flag (key, description, default, optional rollout).
 pub async fn create_flag(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    actor: Option<&Actor>,
+    input: FlagInput,
+) -> Result<Done<FlagDefinition>, DomainError> {
+    commit(pool, Effects::ALL_FLAGS, async |conn| {
+        create_flag_in(conn, ctx, actor, input).await
+    })
+    .await
+}
+
+/// [`create_flag`] inside the caller's transaction.
+pub(crate) async fn create_flag_in(
     conn: &mut PgConnection,
     ctx: &RequestContext,
     actor: Option<&Actor>,
@@ -371,6 +385,20 @@ pub async fn create_flag(
 
 /// Changes a definition's description, default or rollout (old and new audited).
 pub async fn update_flag(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    actor: Option<&Actor>,
+    key: &str,
+    input: FlagInput,
+) -> Result<Done<FlagDefinition>, DomainError> {
+    commit(pool, Effects::ALL_FLAGS, async |conn| {
+        update_flag_in(conn, ctx, actor, key, input).await
+    })
+    .await
+}
+
+/// [`update_flag`] inside the caller's transaction.
+pub(crate) async fn update_flag_in(
     conn: &mut PgConnection,
     ctx: &RequestContext,
     actor: Option<&Actor>,
@@ -419,6 +447,21 @@ pub async fn update_flag(
 
 /// Sets (or, with `None`, clears) a plan's default for a flag.
 pub async fn set_plan_default(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    actor: Option<&Actor>,
+    key: &str,
+    plan: Plan,
+    value: Option<bool>,
+) -> Result<Done<FlagDefinition>, DomainError> {
+    commit(pool, Effects::ALL_FLAGS, async |conn| {
+        set_plan_default_in(conn, ctx, actor, key, plan, value).await
+    })
+    .await
+}
+
+/// [`set_plan_default`] inside the caller's transaction.
+pub(crate) async fn set_plan_default_in(
     conn: &mut PgConnection,
     ctx: &RequestContext,
     actor: Option<&Actor>,
@@ -468,6 +511,21 @@ pub async fn set_plan_default(
 
 /// Sets (or, with `None`, clears) a tenant's override of a flag.
 pub async fn set_override(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    actor: Option<&Actor>,
+    tenant_id: Uuid,
+    key: &str,
+    value: Option<bool>,
+) -> Result<Done<Option<bool>>, DomainError> {
+    commit(pool, Effects::tenant_flags(tenant_id), async |conn| {
+        set_override_in(conn, ctx, actor, tenant_id, key, value).await
+    })
+    .await
+}
+
+/// [`set_override`] inside the caller's transaction.
+pub(crate) async fn set_override_in(
     conn: &mut PgConnection,
     ctx: &RequestContext,
     actor: Option<&Actor>,

@@ -7,12 +7,13 @@ pub use overview::*;
 pub use settings::*;
 
 use crate::audit::{append_audit_entry, AuditEntry, RequestContext};
+use crate::effects::{commit, Done, Effects};
 use crate::error::unique_violation;
 use crate::permissions::{Actor, Permission};
 use crate::types::{DisplayName, Plan, TenantDomain, TenantStatus};
 use crate::DomainError;
 use serde::Serialize;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -126,6 +127,22 @@ impl TryFrom<TenantRow> for Tenant {
 /// access tokens refused from the next request (token cutoff + NOTIFY). Suspending a
 /// suspended tenant changes nothing. Returns the tenant.
 pub async fn suspend_tenant(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    actor: Option<&Actor>,
+    tenant_id: Uuid,
+    reason: Option<&str>,
+) -> Result<Done<Tenant>, DomainError> {
+    commit(
+        pool,
+        Effects::TOKENS.and(Effects::tenant_flags(tenant_id)),
+        async |conn| suspend_tenant_in(conn, ctx, actor, tenant_id, reason).await,
+    )
+    .await
+}
+
+/// [`suspend_tenant`] inside the caller's transaction.
+pub(crate) async fn suspend_tenant_in(
     conn: &mut PgConnection,
     ctx: &RequestContext,
     actor: Option<&Actor>,
@@ -178,6 +195,21 @@ pub async fn suspend_tenant(
 
 /// Reactivates a suspended tenant: login works again (revoked sessions stay revoked).
 pub async fn reactivate_tenant(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    actor: Option<&Actor>,
+    tenant_id: Uuid,
+) -> Result<Done<Tenant>, DomainError> {
+    commit(
+        pool,
+        Effects::TOKENS.and(Effects::tenant_flags(tenant_id)),
+        async |conn| reactivate_tenant_in(conn, ctx, actor, tenant_id).await,
+    )
+    .await
+}
+
+/// [`reactivate_tenant`] inside the caller's transaction.
+pub(crate) async fn reactivate_tenant_in(
     conn: &mut PgConnection,
     ctx: &RequestContext,
     actor: Option<&Actor>,
@@ -226,6 +258,20 @@ async fn tenant_by_id(conn: &mut PgConnection, id: Uuid) -> Result<Tenant, Domai
 /// Changes a tenant's plan (operators: UC-PROV; owners: FR-TENANT-003, through the same
 /// operation). Plan defaults apply from now on; overrides are untouched.
 pub async fn change_plan(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    actor: Option<&Actor>,
+    tenant_id: Uuid,
+    plan: Plan,
+) -> Result<Done<Tenant>, DomainError> {
+    commit(pool, Effects::tenant_flags(tenant_id), async |conn| {
+        change_plan_in(conn, ctx, actor, tenant_id, plan).await
+    })
+    .await
+}
+
+/// [`change_plan`] inside the caller's transaction.
+pub(crate) async fn change_plan_in(
     conn: &mut PgConnection,
     ctx: &RequestContext,
     actor: Option<&Actor>,
@@ -427,6 +473,20 @@ impl Provisioning {
 /// with the invitation mail in the outbox, the applications enabled, and the audit entries.
 /// The plan's flags are in effect at once (effective values read the plan's defaults).
 pub async fn provision_with_owner(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    actor: Option<&Actor>,
+    input: Provisioning,
+    base_url: &str,
+) -> Result<Done<Tenant>, DomainError> {
+    commit(pool, Effects::TOKENS, async |conn| {
+        provision_with_owner_in(conn, ctx, actor, input, base_url).await
+    })
+    .await
+}
+
+/// [`provision_with_owner`] inside the caller's transaction.
+pub(crate) async fn provision_with_owner_in(
     conn: &mut PgConnection,
     ctx: &RequestContext,
     actor: Option<&Actor>,
@@ -446,7 +506,7 @@ pub async fn provision_with_owner(
     .await?;
     // The owner is invited by whoever provisions the tenant (SPEC §2: operators may
     // manage any tenant's users), so the invitation's audit entry names them.
-    crate::users::invite_user(
+    crate::users::invite_user_in(
         conn,
         ctx,
         actor,

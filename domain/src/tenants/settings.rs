@@ -4,6 +4,7 @@
 //! new values in the same transaction.
 
 use crate::audit::{append_audit_entry, AuditEntry, RequestContext};
+use crate::effects::{commit, Done, Effects};
 use crate::passwords::PasswordPolicy;
 use crate::permissions::{Actor, Permission};
 use crate::types::MfaPolicy;
@@ -73,6 +74,20 @@ pub async fn get_settings(
 
 /// Validates every field (all violations listed), then writes and audits the change.
 pub async fn update_settings(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    actor: &Actor,
+    tenant_id: Uuid,
+    change: SettingsChange,
+) -> Result<Done<TenantSettings>, DomainError> {
+    commit(pool, Effects::NONE, async |conn| {
+        update_settings_in(conn, ctx, actor, tenant_id, change).await
+    })
+    .await
+}
+
+/// [`update_settings`] inside the caller's transaction.
+pub(crate) async fn update_settings_in(
     conn: &mut PgConnection,
     ctx: &RequestContext,
     actor: &Actor,

@@ -7,9 +7,10 @@
 //! their tokens) in the same transaction. Another tenant's user answers 404.
 
 use crate::audit::{append_audit_entry, AuditEntry, RequestContext};
+use crate::effects::{commit, Done, Effects};
 use crate::permissions::{Actor, Permission};
 use crate::sessions::{revoke_user_sessions, RevokeReason, Revoker};
-use crate::types::{DisplayName, Role, UserStatus};
+use crate::types::{DisplayName, Email, Role, UserStatus};
 use crate::DomainError;
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
@@ -210,6 +211,20 @@ async fn audit(
 
 /// FR-TENANT-002 (UC-TENANT-USER-UPDATE): changes a user's role; their sessions end.
 pub async fn change_role(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    actor: &Actor,
+    user_id: Uuid,
+    role: Role,
+) -> Result<Done<UserView>, DomainError> {
+    commit(pool, Effects::TOKENS, async |conn| {
+        change_role_in(conn, ctx, actor, user_id, role).await
+    })
+    .await
+}
+
+/// [`change_role`] inside the caller's transaction.
+pub(crate) async fn change_role_in(
     conn: &mut PgConnection,
     ctx: &RequestContext,
     actor: &Actor,
@@ -246,6 +261,20 @@ pub async fn change_role(
 /// FR-TENANT-006 (UC-TENANT-USER-STATUS-UPDATE): disables (sessions end at once) or
 /// enables a user. Invited users are enabled by accepting their invitation.
 pub async fn set_enabled(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    actor: &Actor,
+    user_id: Uuid,
+    enabled: bool,
+) -> Result<Done<UserView>, DomainError> {
+    commit(pool, Effects::TOKENS, async |conn| {
+        set_enabled_in(conn, ctx, actor, user_id, enabled).await
+    })
+    .await
+}
+
+/// [`set_enabled`] inside the caller's transaction.
+pub(crate) async fn set_enabled_in(
     conn: &mut PgConnection,
     ctx: &RequestContext,
     actor: &Actor,
@@ -308,6 +337,19 @@ pub async fn set_enabled(
 /// FR-TENANT-004 (UC-TENANT-USER-DELETE): archives a user — they can never sign in again,
 /// their sessions end, pending invitations are revoked. A second delete is ERR_GONE.
 pub async fn archive_user(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    actor: &Actor,
+    user_id: Uuid,
+) -> Result<Done<()>, DomainError> {
+    commit(pool, Effects::TOKENS, async |conn| {
+        archive_user_in(conn, ctx, actor, user_id).await
+    })
+    .await
+}
+
+/// [`archive_user`] inside the caller's transaction.
+pub(crate) async fn archive_user_in(
     conn: &mut PgConnection,
     ctx: &RequestContext,
     actor: &Actor,
@@ -349,6 +391,19 @@ pub async fn archive_user(
 
 /// UC-TENANT-SESSION-REVOKE: ends every session (and token) of a user. Returns how many.
 pub async fn revoke_sessions(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    actor: &Actor,
+    user_id: Uuid,
+) -> Result<Done<u64>, DomainError> {
+    commit(pool, Effects::TOKENS, async |conn| {
+        revoke_sessions_in(conn, ctx, actor, user_id).await
+    })
+    .await
+}
+
+/// [`revoke_sessions`] inside the caller's transaction.
+pub(crate) async fn revoke_sessions_in(
     conn: &mut PgConnection,
     ctx: &RequestContext,
     actor: &Actor,
@@ -380,6 +435,19 @@ pub async fn revoke_sessions(
 /// Resets a user's second factors (lost phone): TOTP, passkeys and recovery codes are
 /// removed; their sessions end; they enrol again at next sign-in when policy requires.
 pub async fn reset_mfa(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    actor: &Actor,
+    user_id: Uuid,
+) -> Result<Done<()>, DomainError> {
+    commit(pool, Effects::TOKENS, async |conn| {
+        reset_mfa_in(conn, ctx, actor, user_id).await
+    })
+    .await
+}
+
+/// [`reset_mfa`] inside the caller's transaction.
+pub(crate) async fn reset_mfa_in(
     conn: &mut PgConnection,
     ctx: &RequestContext,
     actor: &Actor,
@@ -422,6 +490,20 @@ pub async fn reset_mfa(
 /// UC-TENANT-USER-UPDATE: the profile fields an administrator may change (merge semantics;
 /// `Some(None)` clears the name).
 pub async fn update_profile(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    actor: &Actor,
+    user_id: Uuid,
+    name: Option<Option<DisplayName>>,
+) -> Result<Done<UserView>, DomainError> {
+    commit(pool, Effects::NONE, async |conn| {
+        update_profile_in(conn, ctx, actor, user_id, name).await
+    })
+    .await
+}
+
+/// [`update_profile`] inside the caller's transaction.
+pub(crate) async fn update_profile_in(
     conn: &mut PgConnection,
     ctx: &RequestContext,
     actor: &Actor,
@@ -458,4 +540,66 @@ pub async fn update_profile(
 /// creating them was the check).
 pub async fn get_user_in(conn: &mut PgConnection, user_id: Uuid) -> Result<UserView, DomainError> {
     fetch(conn, user_id, false).await
+}
+/// FR-TENANT-001 with a name: invites a person and names them at once, all or nothing;
+/// answers the person as admins see them.
+pub async fn invite_person(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    actor: &Actor,
+    new: crate::users::NewInvitation,
+    name: Option<DisplayName>,
+    base_url: &str,
+) -> Result<Done<UserView>, DomainError> {
+    commit(pool, Effects::NONE, async |conn| {
+        let user = crate::users::invite_user_in(conn, ctx, Some(actor), new, base_url).await?;
+        match name {
+            Some(name) => update_profile_in(conn, ctx, actor, user.id, Some(Some(name))).await,
+            None => get_user_in(conn, user.id).await,
+        }
+    })
+    .await
+}
+
+/// What a change of a person sets; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserChange {
+    /// `Some(None)` clears the name.
+    pub name: Option<Option<DisplayName>>,
+    pub role: Option<Role>,
+    pub enabled: Option<bool>,
+    /// A new address: it takes effect when the link mailed to it is followed.
+    pub email: Option<Email>,
+}
+
+/// FR-TENANT-002/004/006: changes a person's name, role, status and address together, all
+/// or nothing, each audited as its own operation would be.
+pub async fn update_user(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    actor: &Actor,
+    user_id: Uuid,
+    change: UserChange,
+    base_url: &str,
+) -> Result<Done<UserView>, DomainError> {
+    let effects = if change.role.is_some() || change.enabled.is_some() {
+        Effects::TOKENS
+    } else {
+        Effects::NONE
+    };
+    commit(pool, effects, async |conn| {
+        let mut view = update_profile_in(conn, ctx, actor, user_id, change.name).await?;
+        if let Some(role) = change.role {
+            view = change_role_in(conn, ctx, actor, user_id, role).await?;
+        }
+        if let Some(enabled) = change.enabled {
+            view = set_enabled_in(conn, ctx, actor, user_id, enabled).await?;
+        }
+        if let Some(email) = &change.email {
+            crate::users::request_email_change_in(conn, ctx, actor, user_id, email, base_url)
+                .await?;
+        }
+        Ok(view)
+    })
+    .await
 }

@@ -5,6 +5,7 @@
 //! same transaction as each step.
 
 use crate::audit::{append_audit_entry, AuditEntry, RequestContext};
+use crate::effects::{commit, Done, Effects};
 use crate::email::{enqueue_mail, Mail};
 use crate::permissions::{Actor, Permission};
 use crate::types::Email;
@@ -19,6 +20,21 @@ pub const LIFETIME_HOURS: i64 = 24;
 /// admin of their tenant under the SPEC §2 rules (an admin never changes an owner). The
 /// address must be free in the tenant. Returns the address the link went to.
 pub async fn request_email_change(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    actor: &Actor,
+    user_id: Uuid,
+    new_email: &Email,
+    base_url: &str,
+) -> Result<Done<()>, DomainError> {
+    commit(pool, Effects::NONE, async |conn| {
+        request_email_change_in(conn, ctx, actor, user_id, new_email, base_url).await
+    })
+    .await
+}
+
+/// [`request_email_change`] inside the caller's transaction.
+pub(crate) async fn request_email_change_in(
     conn: &mut PgConnection,
     ctx: &RequestContext,
     actor: &Actor,

@@ -12,6 +12,7 @@
 //! (SPEC §2); another tenant's invitation is "not found". Audited in the same transaction.
 
 use crate::audit::{append_audit_entry, ActorType, AuditEntry, RequestContext};
+use crate::effects::{commit, Done, Effects};
 use crate::email::{enqueue_mail, Mail};
 use crate::permissions::{Actor, Permission};
 use crate::types::{DisplayName, Email, Role, UserStatus};
@@ -41,6 +42,20 @@ pub struct NewInvitation {
 /// invitation and its email. `actor` is the inviting person (None: the CLI / system); the
 /// permission rules of SPEC §2 apply through `create_user`.
 pub async fn invite_user(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    actor: Option<&Actor>,
+    new: NewInvitation,
+    base_url: &str,
+) -> Result<Done<User>, DomainError> {
+    commit(pool, Effects::NONE, async |conn| {
+        invite_user_in(conn, ctx, actor, new, base_url).await
+    })
+    .await
+}
+
+/// [`invite_user`] inside the caller's transaction.
+pub(crate) async fn invite_user_in(
     conn: &mut PgConnection,
     ctx: &RequestContext,
     actor: Option<&Actor>,
@@ -267,6 +282,20 @@ async fn open_invitation(
 
 /// Sends the invitation again with a new link and a new expiry; the old link stops working.
 pub async fn resend_invitation(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    actor: &Actor,
+    id: Uuid,
+    base_url: &str,
+) -> Result<Done<PendingInvitation>, DomainError> {
+    commit(pool, Effects::NONE, async |conn| {
+        resend_invitation_in(conn, ctx, actor, id, base_url).await
+    })
+    .await
+}
+
+/// [`resend_invitation`] inside the caller's transaction.
+pub(crate) async fn resend_invitation_in(
     conn: &mut PgConnection,
     ctx: &RequestContext,
     actor: &Actor,
@@ -326,6 +355,19 @@ pub async fn resend_invitation(
 /// Revokes the invitation: its link stops working and the invited (never active) account
 /// is deleted, so the address can be invited again.
 pub async fn revoke_invitation(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Done<PendingInvitation>, DomainError> {
+    commit(pool, Effects::NONE, async |conn| {
+        revoke_invitation_in(conn, ctx, actor, id).await
+    })
+    .await
+}
+
+/// [`revoke_invitation`] inside the caller's transaction.
+pub(crate) async fn revoke_invitation_in(
     conn: &mut PgConnection,
     ctx: &RequestContext,
     actor: &Actor,

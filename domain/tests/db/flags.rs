@@ -38,15 +38,14 @@ async fn effective_value_is_override_then_plan_then_default_and_every_change_is_
     let op = operator(&pool).await;
     let acme = tenant(&pool, "acme").await; // plan pro
     let ctx = RequestContext::default();
-    let mut tx = pool.begin().await.unwrap();
-    create_flag(&mut tx, &ctx, Some(&op), flag("new_checkout", false))
+    create_flag(&pool, &ctx, Some(&op), flag("new_checkout", false))
         .await
         .unwrap();
-    create_flag(&mut tx, &ctx, Some(&op), flag("dark_mode", true))
+    create_flag(&pool, &ctx, Some(&op), flag("dark_mode", true))
         .await
         .unwrap();
     set_plan_default(
-        &mut tx,
+        &pool,
         &ctx,
         Some(&op),
         "new_checkout",
@@ -55,7 +54,6 @@ async fn effective_value_is_override_then_plan_then_default_and_every_change_is_
     )
     .await
     .unwrap();
-    tx.commit().await.unwrap();
     let flags = tenant_flags(&pool, acme.id).await.unwrap().unwrap();
     let eval = flags.evaluate(None);
     assert_eq!(
@@ -67,18 +65,9 @@ async fn effective_value_is_override_then_plan_then_default_and_every_change_is_
         ("new_checkout", true, Source::Plan)
     );
     // An override wins; clearing it falls back to the plan.
-    let mut tx = pool.begin().await.unwrap();
-    set_override(
-        &mut tx,
-        &ctx,
-        Some(&op),
-        acme.id,
-        "new_checkout",
-        Some(false),
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    set_override(&pool, &ctx, Some(&op), acme.id, "new_checkout", Some(false))
+        .await
+        .unwrap();
     let eval = tenant_flags(&pool, acme.id)
         .await
         .unwrap()
@@ -86,22 +75,18 @@ async fn effective_value_is_override_then_plan_then_default_and_every_change_is_
         .evaluate(None);
     assert_eq!((eval[1].value, eval[1].source), (false, Source::Override));
     // A plan change re-applies plan defaults without touching overrides.
-    let mut tx = pool.begin().await.unwrap();
-    change_plan(&mut tx, &ctx, Some(&op), acme.id, Plan::Free)
+    change_plan(&pool, &ctx, Some(&op), acme.id, Plan::Free)
         .await
         .unwrap();
-    tx.commit().await.unwrap();
     let eval = tenant_flags(&pool, acme.id)
         .await
         .unwrap()
         .unwrap()
         .evaluate(None);
     assert_eq!((eval[1].value, eval[1].source), (false, Source::Override));
-    let mut tx = pool.begin().await.unwrap();
-    set_override(&mut tx, &ctx, Some(&op), acme.id, "new_checkout", None)
+    set_override(&pool, &ctx, Some(&op), acme.id, "new_checkout", None)
         .await
         .unwrap();
-    tx.commit().await.unwrap();
     let eval = tenant_flags(&pool, acme.id)
         .await
         .unwrap()
@@ -148,9 +133,8 @@ async fn flag_changes_are_refused_for_bad_input_unknown_flags_and_non_operators(
         .unwrap(),
     );
     let ctx = RequestContext::default();
-    let mut tx = pool.begin().await.unwrap();
     let bad = create_flag(
-        &mut tx,
+        &pool,
         &ctx,
         Some(&op),
         FlagInput {
@@ -167,36 +151,23 @@ async fn flag_changes_are_refused_for_bad_input_unknown_flags_and_non_operators(
     let names: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
     assert_eq!(names, ["key", "rollout_percentage"]);
     assert!(matches!(
-        set_override(
-            &mut tx,
-            &ctx,
-            Some(&op),
-            acme.id,
-            "no_such_flag",
-            Some(true)
-        )
-        .await,
+        set_override(&pool, &ctx, Some(&op), acme.id, "no_such_flag", Some(true)).await,
         Err(DomainError::NotFound("flag"))
     ));
     assert!(matches!(
-        create_flag(&mut tx, &ctx, Some(&admin), flag("x", true)).await,
+        create_flag(&pool, &ctx, Some(&admin), flag("x", true)).await,
         Err(DomainError::PermissionDenied(_))
     ));
-    create_flag(&mut tx, &ctx, Some(&op), flag("beta", false))
+    create_flag(&pool, &ctx, Some(&op), flag("beta", false))
         .await
         .unwrap();
     assert!(matches!(
-        create_flag(&mut tx, &ctx, Some(&op), flag("beta", false)).await,
+        create_flag(&pool, &ctx, Some(&op), flag("beta", false)).await,
         Err(DomainError::Conflict { .. })
     ));
-    drop(tx);
     assert!(list_flags(&pool, Some(&admin)).await.is_err());
-    let mut tx = pool.begin().await.unwrap();
-    create_flag(&mut tx, &ctx, Some(&op), flag("beta", false))
-        .await
-        .unwrap();
     update_flag(
-        &mut tx,
+        &pool,
         &ctx,
         Some(&op),
         "beta",
@@ -207,7 +178,6 @@ async fn flag_changes_are_refused_for_bad_input_unknown_flags_and_non_operators(
     )
     .await
     .unwrap();
-    tx.commit().await.unwrap();
     // A 50 % rollout is sticky per targeting key.
     let flags = tenant_flags(&pool, acme.id).await.unwrap().unwrap();
     let a = flags.evaluate(Some("user-1"));
@@ -229,9 +199,8 @@ async fn provisioning_creates_tenant_owner_invitation_and_enables_applications_o
         applications: apps,
     };
     // An unknown application: nothing is created.
-    let mut tx = pool.begin().await.unwrap();
     let err = provision_with_owner(
-        &mut tx,
+        &pool,
         &ctx,
         Some(&op),
         input("globex", vec![Uuid::now_v7()]),
@@ -239,24 +208,22 @@ async fn provisioning_creates_tenant_owner_invitation_and_enables_applications_o
     )
     .await
     .unwrap_err();
-    drop(tx);
     assert!(matches!(err, DomainError::Validation(_)));
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM tenants")
         .fetch_one(&pool)
         .await
         .unwrap();
     assert_eq!(count, 0, "nothing half-created");
-    let mut tx = pool.begin().await.unwrap();
     let t = provision_with_owner(
-        &mut tx,
+        &pool,
         &ctx,
         Some(&op),
         input("globex", vec![]),
         "http://localhost",
     )
     .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    .unwrap()
+    .value;
     let owner: (String, String) =
         sqlx::query_as("SELECT role, status FROM users WHERE tenant_id = $1")
             .bind(t.id)
@@ -281,10 +248,9 @@ async fn provisioning_creates_tenant_owner_invitation_and_enables_applications_o
     .unwrap();
     assert_eq!(invite, ("operator".into(), Some(op.user_id), Some(t.id)));
     // A taken domain.
-    let mut tx = pool.begin().await.unwrap();
     assert!(matches!(
         provision_with_owner(
-            &mut tx,
+            &pool,
             &ctx,
             Some(&op),
             input("globex", vec![]),
@@ -306,11 +272,9 @@ async fn tenants_list_searches_filters_and_pages_by_cursor(pool: PgPool) {
         .fetch_one(&pool)
         .await
         .unwrap();
-    let mut tx = pool.begin().await.unwrap();
-    suspend_tenant(&mut tx, &ctx, Some(&op), bravo, Some("fraud review"))
+    suspend_tenant(&pool, &ctx, Some(&op), bravo, Some("fraud review"))
         .await
         .unwrap();
-    tx.commit().await.unwrap();
     let page = |cursor: Option<String>| TenantQuery {
         limit: 2,
         cursor,
@@ -379,11 +343,9 @@ async fn tenants_list_searches_filters_and_pages_by_cursor(pool: PgPool) {
     .await
     .is_err());
     // Reactivation restores the status; both audited.
-    let mut tx = pool.begin().await.unwrap();
-    reactivate_tenant(&mut tx, &ctx, Some(&op), bravo)
+    reactivate_tenant(&pool, &ctx, Some(&op), bravo)
         .await
         .unwrap();
-    tx.commit().await.unwrap();
     assert_eq!(audit_count(&pool, "tenant.suspend").await, 1);
     assert_eq!(audit_count(&pool, "tenant.reactivate").await, 1);
 }
@@ -422,9 +384,8 @@ async fn the_console_overview_shows_owners_counts_flag_sources_and_recent_entrie
     use gatehouse_domain::tenants::{dashboard, tenant_overview};
     let op = operator(&pool).await;
     let ctx = RequestContext::default();
-    let mut tx = pool.begin().await.unwrap();
     let t = provision_with_owner(
-        &mut tx,
+        &pool,
         &ctx,
         Some(&op),
         Provisioning::parse(
@@ -438,15 +399,16 @@ async fn the_console_overview_shows_owners_counts_flag_sources_and_recent_entrie
         "http://localhost",
     )
     .await
-    .unwrap();
-    create_flag(&mut tx, &ctx, Some(&op), flag("dark_mode", false))
+    .unwrap()
+    .value;
+    create_flag(&pool, &ctx, Some(&op), flag("dark_mode", false))
         .await
         .unwrap();
-    create_flag(&mut tx, &ctx, Some(&op), flag("new_checkout", false))
+    create_flag(&pool, &ctx, Some(&op), flag("new_checkout", false))
         .await
         .unwrap();
     set_plan_default(
-        &mut tx,
+        &pool,
         &ctx,
         Some(&op),
         "new_checkout",
@@ -455,10 +417,9 @@ async fn the_console_overview_shows_owners_counts_flag_sources_and_recent_entrie
     )
     .await
     .unwrap();
-    set_override(&mut tx, &ctx, Some(&op), t.id, "dark_mode", Some(true))
+    set_override(&pool, &ctx, Some(&op), t.id, "dark_mode", Some(true))
         .await
         .unwrap();
-    tx.commit().await.unwrap();
 
     let o = tenant_overview(&pool, Some(&op), t.id).await.unwrap();
     assert_eq!(o.owners.len(), 1);

@@ -341,17 +341,15 @@ async fn an_invitation_is_mailed_and_accepted_once_under_the_policy(pool: PgPool
             lifetime: DEFAULT_LIFETIME,
         };
         async move {
-            let mut tx = pool.begin().await.unwrap();
-            let r = invite_user(
-                &mut tx,
+            invite_user(
+                &pool,
                 &RequestContext::default(),
                 actor.as_ref(),
                 new,
                 "http://gh.test",
             )
-            .await;
-            tx.commit().await.unwrap();
-            r
+            .await
+            .map(|done| done.value)
         }
     };
     // SPEC §2: an admin cannot grant owner.

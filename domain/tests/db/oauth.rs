@@ -53,10 +53,9 @@ async fn fixture(pool: &PgPool) -> Fixture {
     let master = Arc::new(MasterKeys::parse(&MasterKeys::generate_text("test")).unwrap());
     let svc = service(pool, master.clone()).await;
     let tenant = tenant(pool, "acme").await;
-    let mut tx = pool.begin().await.unwrap();
     let ctx = RequestContext::default();
     let app = register_application(
-        &mut tx,
+        pool,
         &ctx,
         None,
         ApplicationInput {
@@ -72,9 +71,10 @@ async fn fixture(pool: &PgPool) -> Fixture {
         },
     )
     .await
-    .unwrap();
+    .unwrap()
+    .value;
     let key = issue_key(
-        &mut tx,
+        pool,
         &ctx,
         None,
         app.id,
@@ -86,8 +86,8 @@ async fn fixture(pool: &PgPool) -> Fixture {
         },
     )
     .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    .unwrap()
+    .value;
     let user = user(
         pool,
         None,
@@ -438,17 +438,16 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_family(pool: PgPool)
         .exchange(&f.code().await, VERIFIER, REDIRECT)
         .await
         .unwrap();
-    let mut tx = pool.begin().await.unwrap();
     let other = issue_key(
-        &mut tx,
+        &pool,
         &RequestContext::default(),
         None,
         f.app_id,
         KeyInput::default(),
     )
     .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    .unwrap()
+    .value;
     let other_client = f
         .svc
         .authenticate_client(&other.key.id, other.secret.expose_secret())
@@ -564,11 +563,10 @@ async fn revoking_keys_disabling_applications_and_users_ends_tokens_at_once(pool
 
     // A revoked key: no more authentication, its tokens refused.
     let app_token = f.client_credentials(None).await.unwrap();
-    let mut tx = pool.begin().await.unwrap();
-    let key = revoke_key(&mut tx, &ctx, None, Some(f.app_id), &f.client_id)
+    let key = revoke_key(&pool, &ctx, None, Some(f.app_id), &f.client_id)
         .await
-        .unwrap();
-    tx.commit().await.unwrap();
+        .unwrap()
+        .value;
     assert_eq!(key.status, "revoked");
     f.svc.reload_all().await.unwrap();
     assert_eq!(
@@ -586,9 +584,8 @@ async fn revoking_keys_disabling_applications_and_users_ends_tokens_at_once(pool
     assert!(listed.iter().all(|k| k.status == "revoked"));
 
     // A disabled application: every key stops.
-    let mut tx = pool.begin().await.unwrap();
     let fresh = issue_key(
-        &mut tx,
+        &pool,
         &ctx,
         None,
         f.app_id,
@@ -598,8 +595,8 @@ async fn revoking_keys_disabling_applications_and_users_ends_tokens_at_once(pool
         },
     )
     .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    .unwrap()
+    .value;
     f.svc.reload_all().await.unwrap();
     let client = f
         .svc
@@ -618,11 +615,9 @@ async fn revoking_keys_disabling_applications_and_users_ends_tokens_at_once(pool
         )
         .await
         .unwrap();
-    let mut tx = pool.begin().await.unwrap();
-    set_application_status(&mut tx, &ctx, None, f.app_id, false)
+    set_application_status(&pool, &ctx, None, f.app_id, false)
         .await
         .unwrap();
-    tx.commit().await.unwrap();
     f.svc.reload_all().await.unwrap();
     assert_eq!(
         f.verify(&t.access_token).unwrap_err(),
@@ -644,9 +639,8 @@ async fn a_suspended_tenant_gets_no_tokens_and_its_tokens_die(pool: PgPool) {
         .exchange(&f.code().await, VERIFIER, REDIRECT)
         .await
         .unwrap();
-    let mut tx = pool.begin().await.unwrap();
     gatehouse_domain::tenants::suspend_tenant(
-        &mut tx,
+        &pool,
         &RequestContext::default(),
         None,
         f.tenant.id,
@@ -654,7 +648,6 @@ async fn a_suspended_tenant_gets_no_tokens_and_its_tokens_die(pool: PgPool) {
     )
     .await
     .unwrap();
-    tx.commit().await.unwrap();
     f.svc.reload_all().await.unwrap();
     assert_eq!(
         f.verify(&app_token.access_token).unwrap_err(),

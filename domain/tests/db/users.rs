@@ -47,90 +47,79 @@ async fn the_rules_of_spec_2_hold_for_roles_status_and_deletion(pool: PgPool) {
     let ctx = RequestContext::default();
     let (o, a) = (actor_of(&owner), actor_of(&admin));
     // The last active owner can be neither demoted, disabled nor deleted.
-    let mut tx = pool.begin().await.unwrap();
     assert!(matches!(
-        change_role(&mut tx, &ctx, &o, owner.id, Role::Admin).await,
+        change_role(&pool, &ctx, &o, owner.id, Role::Admin).await,
         Err(DomainError::Conflict { .. })
     ));
     assert!(matches!(
-        set_enabled(&mut tx, &ctx, &o, owner.id, false).await,
+        set_enabled(&pool, &ctx, &o, owner.id, false).await,
         Err(DomainError::Conflict { .. })
     ));
     assert!(matches!(
-        archive_user(&mut tx, &ctx, &o, owner.id).await,
+        archive_user(&pool, &ctx, &o, owner.id).await,
         Err(DomainError::Conflict { .. })
     ));
     // An admin cannot grant owner nor act on owners.
     assert!(matches!(
-        change_role(&mut tx, &ctx, &a, bob.id, Role::Owner).await,
+        change_role(&pool, &ctx, &a, bob.id, Role::Owner).await,
         Err(DomainError::PermissionDenied(_))
     ));
     assert!(matches!(
-        set_enabled(&mut tx, &ctx, &a, owner.id, false).await,
+        set_enabled(&pool, &ctx, &a, owner.id, false).await,
         Err(DomainError::PermissionDenied(_))
     ));
-    drop(tx);
     // A role change ends the person's sessions at once, in the same transaction.
     session(&pool, bob.id).await;
-    let mut tx = pool.begin().await.unwrap();
-    let changed = change_role(&mut tx, &ctx, &a, bob.id, Role::Admin)
+    let changed = change_role(&pool, &ctx, &a, bob.id, Role::Admin)
         .await
-        .unwrap();
-    tx.commit().await.unwrap();
+        .unwrap()
+        .value;
     assert_eq!(changed.role, "admin");
     assert_eq!(live_sessions(&pool, bob.id).await, 0);
     assert_eq!(audit_count(&pool, "user.role.change").await, 1);
     // Disable / enable.
     session(&pool, bob.id).await;
-    let mut tx = pool.begin().await.unwrap();
     assert_eq!(
-        set_enabled(&mut tx, &ctx, &o, bob.id, false)
+        set_enabled(&pool, &ctx, &o, bob.id, false)
             .await
             .unwrap()
+            .value
             .status,
         "disabled"
     );
-    tx.commit().await.unwrap();
     assert_eq!(live_sessions(&pool, bob.id).await, 0);
-    let mut tx = pool.begin().await.unwrap();
     assert_eq!(
-        set_enabled(&mut tx, &ctx, &o, bob.id, true)
+        set_enabled(&pool, &ctx, &o, bob.id, true)
             .await
             .unwrap()
+            .value
             .status,
         "active"
     );
     // A second owner makes the first one removable.
-    change_role(&mut tx, &ctx, &o, bob.id, Role::Owner)
+    change_role(&pool, &ctx, &o, bob.id, Role::Owner)
         .await
         .unwrap();
-    change_role(&mut tx, &ctx, &o, owner.id, Role::User)
+    change_role(&pool, &ctx, &o, owner.id, Role::User)
         .await
         .unwrap();
-    tx.commit().await.unwrap();
     // Deleting archives; a second delete is gone.
     let b = actor_of(&User {
         role: Role::Owner,
         ..bob.clone()
     });
-    let mut tx = pool.begin().await.unwrap();
-    archive_user(&mut tx, &ctx, &b, admin.id).await.unwrap();
-    tx.commit().await.unwrap();
-    let mut tx = pool.begin().await.unwrap();
+    archive_user(&pool, &ctx, &b, admin.id).await.unwrap();
     assert!(matches!(
-        archive_user(&mut tx, &ctx, &b, admin.id).await,
+        archive_user(&pool, &ctx, &b, admin.id).await,
         Err(DomainError::Gone(_))
     ));
-    drop(tx);
     assert_eq!(
         get_user(&pool, &b, admin.id).await.unwrap().status,
         "archived"
     );
     // MFA reset and session revocation are audited.
-    let mut tx = pool.begin().await.unwrap();
-    reset_mfa(&mut tx, &ctx, &b, owner.id).await.unwrap();
-    revoke_sessions(&mut tx, &ctx, &b, owner.id).await.unwrap();
-    tx.commit().await.unwrap();
+    reset_mfa(&pool, &ctx, &b, owner.id).await.unwrap();
+    revoke_sessions(&pool, &ctx, &b, owner.id).await.unwrap();
     assert_eq!(audit_count(&pool, "auth.mfa.reset").await, 1);
 }
 
@@ -146,16 +135,14 @@ async fn other_tenants_users_are_not_found_and_users_cannot_administer(pool: PgP
         get_user(&pool, &admin, stranger.id).await,
         Err(DomainError::NotFound(_))
     ));
-    let mut tx = pool.begin().await.unwrap();
     assert!(matches!(
-        set_enabled(&mut tx, &ctx, &admin, stranger.id, false).await,
+        set_enabled(&pool, &ctx, &admin, stranger.id, false).await,
         Err(DomainError::NotFound(_))
     ));
     assert!(matches!(
-        archive_user(&mut tx, &ctx, &admin, stranger.id).await,
+        archive_user(&pool, &ctx, &admin, stranger.id).await,
         Err(DomainError::NotFound(_))
     ));
-    drop(tx);
     let q = || UserQuery {
         limit: 25,
         ..Default::default()
@@ -184,11 +171,9 @@ async fn the_user_list_searches_filters_pages_and_hides_archived(pool: PgPool) {
         .await;
     }
     let gone = member(&pool, acme.id, "gone@acme.test", Role::User).await;
-    let mut tx = pool.begin().await.unwrap();
-    archive_user(&mut tx, &RequestContext::default(), &owner, gone.id)
+    archive_user(&pool, &RequestContext::default(), &owner, gone.id)
         .await
         .unwrap();
-    tx.commit().await.unwrap();
     let mut seen = Vec::new();
     let mut cursor = None;
     loop {
@@ -372,9 +357,8 @@ async fn pending_invitations_are_resent_and_revoked_within_the_rules(pool: PgPoo
         let pool = pool.clone();
         let owner = owner.clone();
         async move {
-            let mut tx = pool.begin().await.unwrap();
             invite_user(
-                &mut tx,
+                &pool,
                 &RequestContext::default(),
                 Some(&owner),
                 NewInvitation {
@@ -387,7 +371,6 @@ async fn pending_invitations_are_resent_and_revoked_within_the_rules(pool: PgPoo
             )
             .await
             .unwrap();
-            tx.commit().await.unwrap();
         }
     };
     invite("new@acme.test", Role::User).await;
@@ -414,11 +397,9 @@ async fn pending_invitations_are_resent_and_revoked_within_the_rules(pool: PgPoo
             .nth(1)
             .map(|t| t.split_whitespace().next().unwrap_or("").to_owned())
     };
-    let mut tx = pool.begin().await.unwrap();
-    resend_invitation(&mut tx, &ctx, &admin, user_inv.id, "http://localhost")
+    resend_invitation(&pool, &ctx, &admin, user_inv.id, "http://localhost")
         .await
         .unwrap();
-    tx.commit().await.unwrap();
     assert_eq!(audit_count(&pool, "user.invitation.resent").await, 1);
     let mails: i64 =
         sqlx::query_scalar("SELECT count(*) FROM email_outbox WHERE to_address = 'new@acme.test'")
@@ -434,29 +415,23 @@ async fn pending_invitations_are_resent_and_revoked_within_the_rules(pool: PgPoo
     }
 
     // The rules: an admin on an owner's invitation, another tenant's owner.
-    let mut tx = pool.begin().await.unwrap();
     assert!(matches!(
-        revoke_invitation(&mut tx, &ctx, &admin, owner_inv.id).await,
+        revoke_invitation(&pool, &ctx, &admin, owner_inv.id).await,
         Err(DomainError::PermissionDenied(_))
     ));
-    drop(tx);
-    let mut tx = pool.begin().await.unwrap();
     assert!(matches!(
-        resend_invitation(&mut tx, &ctx, &other, user_inv.id, "http://localhost").await,
+        resend_invitation(&pool, &ctx, &other, user_inv.id, "http://localhost").await,
         Err(DomainError::NotFound(_))
     ));
-    drop(tx);
     assert!(matches!(
         pending_invitations(&pool, &other, a.id).await,
         Err(DomainError::NotFound(_))
     ));
 
     // Revoke: gone from the list, the account deleted, a second revoke is 410.
-    let mut tx = pool.begin().await.unwrap();
-    revoke_invitation(&mut tx, &ctx, &admin, user_inv.id)
+    revoke_invitation(&pool, &ctx, &admin, user_inv.id)
         .await
         .unwrap();
-    tx.commit().await.unwrap();
     let left = pending_invitations(&pool, &owner, a.id).await.unwrap();
     assert_eq!(left.len(), 1);
     let status: String =
@@ -465,12 +440,10 @@ async fn pending_invitations_are_resent_and_revoked_within_the_rules(pool: PgPoo
             .await
             .unwrap();
     assert_eq!(status, "archived");
-    let mut tx = pool.begin().await.unwrap();
     assert!(matches!(
-        revoke_invitation(&mut tx, &ctx, &owner, user_inv.id).await,
+        revoke_invitation(&pool, &ctx, &owner, user_inv.id).await,
         Err(DomainError::Gone(_))
     ));
-    drop(tx);
     assert_eq!(audit_count(&pool, "user.invitation.revoked").await, 1);
     // The address can be invited again.
     invite("new@acme.test", Role::User).await;

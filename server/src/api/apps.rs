@@ -105,9 +105,12 @@ async fn register(
     ApiJson(body): ApiJson<AppBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = operator(&bearer, "apps:write")?;
-    let mut tx = state.pool.begin().await?;
-    let app = apps::register_application(&mut tx, &caller.ctx, Some(&actor), body.into()).await?;
-    tx.commit().await?;
+    let app = state
+        .services
+        .apply(
+            apps::register_application(&state.pool, &caller.ctx, Some(&actor), body.into()).await,
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(app)))
 }
 
@@ -131,10 +134,12 @@ async fn update(
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = operator(&bearer, "apps:write")?;
     let id = app_id(&id)?;
-    let mut tx = state.pool.begin().await?;
-    let app = apps::update_application(&mut tx, &caller.ctx, Some(&actor), id, body.into()).await?;
-    tx.commit().await?;
-    state.tokens.changed().await?;
+    let app = state
+        .services
+        .apply(
+            apps::update_application(&state.pool, &caller.ctx, Some(&actor), id, body.into()).await,
+        )
+        .await?;
     Ok(Json(app))
 }
 
@@ -147,10 +152,12 @@ async fn set_status(
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = operator(&bearer, "apps:write")?;
     let id = app_id(&id)?;
-    let mut tx = state.pool.begin().await?;
-    let app = apps::set_application_status(&mut tx, &caller.ctx, Some(&actor), id, active).await?;
-    tx.commit().await?;
-    state.tokens.changed().await?;
+    let app = state
+        .services
+        .apply(
+            apps::set_application_status(&state.pool, &caller.ctx, Some(&actor), id, active).await,
+        )
+        .await?;
     Ok(Json(app))
 }
 
@@ -231,9 +238,10 @@ async fn issue_key(
         expires_at,
         tenant: body.tenant,
     };
-    let mut tx = state.pool.begin().await?;
-    let issued = apps::issue_key(&mut tx, &caller.ctx, Some(&actor), id, input).await?;
-    tx.commit().await?;
+    let issued = state
+        .services
+        .apply(apps::issue_key(&state.pool, &caller.ctx, Some(&actor), id, input).await)
+        .await?;
     let mut body = serde_json::to_value(&issued.key).unwrap_or_default();
     body["client_id"] = json!(issued.key.id);
     // Shown this once; only its SHA-256 is stored.
@@ -249,9 +257,9 @@ async fn revoke_key(
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = operator(&bearer, "apps:write")?;
     let id = app_id(&id)?;
-    let mut tx = state.pool.begin().await?;
-    let key = apps::revoke_key(&mut tx, &caller.ctx, Some(&actor), Some(id), &key_id).await?;
-    tx.commit().await?;
-    state.tokens.changed().await?;
+    let key = state
+        .services
+        .apply(apps::revoke_key(&state.pool, &caller.ctx, Some(&actor), Some(id), &key_id).await)
+        .await?;
     Ok(Json(key))
 }

@@ -526,10 +526,10 @@ async fn create_definition(
     ApiJson(body): ApiJson<DefinitionBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = operator(&bearer, "admin")?;
-    let mut tx = state.pool.begin().await?;
-    let flag = flags::create_flag(&mut tx, &caller.ctx, Some(&actor), body.into()).await?;
-    tx.commit().await?;
-    state.flags.changed(None).await;
+    let flag = state
+        .services
+        .apply(flags::create_flag(&state.pool, &caller.ctx, Some(&actor), body.into()).await)
+        .await?;
     Ok((StatusCode::CREATED, Json(flag)))
 }
 
@@ -541,10 +541,10 @@ async fn update_definition(
     ApiJson(body): ApiJson<DefinitionBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = operator(&bearer, "admin")?;
-    let mut tx = state.pool.begin().await?;
-    let flag = flags::update_flag(&mut tx, &caller.ctx, Some(&actor), &key, body.into()).await?;
-    tx.commit().await?;
-    state.flags.changed(None).await;
+    let flag = state
+        .services
+        .apply(flags::update_flag(&state.pool, &caller.ctx, Some(&actor), &key, body.into()).await)
+        .await?;
     Ok(Json(flag))
 }
 
@@ -576,11 +576,13 @@ async fn plan_default(
 ) -> Result<Json<flags::FlagDefinition>, ApiError> {
     let actor = operator(&bearer, "admin")?;
     let plan = Plan::parse(&plan)?;
-    let mut tx = state.pool.begin().await?;
-    let flag =
-        flags::set_plan_default(&mut tx, &caller.ctx, Some(&actor), &key, plan, value).await?;
-    tx.commit().await?;
-    state.flags.changed(None).await;
+    let flag = state
+        .services
+        .apply(
+            flags::set_plan_default(&state.pool, &caller.ctx, Some(&actor), &key, plan, value)
+                .await,
+        )
+        .await?;
     Ok(Json(flag))
 }
 
@@ -638,9 +640,10 @@ async fn override_value(
 ) -> Result<Json<Value>, ApiError> {
     let actor = operator(&bearer, "admin")?;
     let id = tenant_id(&id)?;
-    let mut tx = state.pool.begin().await?;
-    flags::set_override(&mut tx, &caller.ctx, Some(&actor), id, &key, value).await?;
-    tx.commit().await?;
+    state
+        .services
+        .apply(flags::set_override(&state.pool, &caller.ctx, Some(&actor), id, &key, value).await)
+        .await?;
     state.flags.changed(Some(id)).await;
     Ok(Json(
         json!({"tenant_id": id, "key": key, "override": value}),

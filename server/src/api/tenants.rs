@@ -140,17 +140,19 @@ async fn provision(
         body.owner_email.as_deref(),
         body.applications,
     )?;
-    let mut tx = state.pool.begin().await?;
-    let tenant = tenants::provision_with_owner(
-        &mut tx,
-        &caller.ctx,
-        Some(&actor),
-        input,
-        &state.settings.public_url(),
-    )
-    .await?;
-    tx.commit().await?;
-    state.tokens.changed().await?;
+    let tenant = state
+        .services
+        .apply(
+            tenants::provision_with_owner(
+                &state.pool,
+                &caller.ctx,
+                Some(&actor),
+                input,
+                &state.settings.public_url(),
+            )
+            .await,
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(tenant)))
 }
 
@@ -179,11 +181,19 @@ async fn suspend(
             })?
             .reason
     };
-    let mut tx = state.pool.begin().await?;
-    let tenant =
-        tenants::suspend_tenant(&mut tx, &caller.ctx, Some(&actor), id, reason.as_deref()).await?;
-    tx.commit().await?;
-    state.tokens.changed().await?;
+    let tenant = state
+        .services
+        .apply(
+            tenants::suspend_tenant(
+                &state.pool,
+                &caller.ctx,
+                Some(&actor),
+                id,
+                reason.as_deref(),
+            )
+            .await,
+        )
+        .await?;
     state.flags.changed(Some(id)).await;
     Ok(Json(tenant))
 }
@@ -196,10 +206,10 @@ async fn reactivate(
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = operator(&bearer, "tenants:write")?;
     let id = id_of(&id)?;
-    let mut tx = state.pool.begin().await?;
-    let tenant = tenants::reactivate_tenant(&mut tx, &caller.ctx, Some(&actor), id).await?;
-    tx.commit().await?;
-    state.tokens.changed().await?;
+    let tenant = state
+        .services
+        .apply(tenants::reactivate_tenant(&state.pool, &caller.ctx, Some(&actor), id).await)
+        .await?;
     state.flags.changed(Some(id)).await;
     Ok(Json(tenant))
 }
@@ -220,9 +230,10 @@ async fn change_plan(
     let actor = operator(&bearer, "tenants:write")?;
     let id = id_of(&id)?;
     let plan = Plan::parse(&body.plan)?;
-    let mut tx = state.pool.begin().await?;
-    let tenant = tenants::change_plan(&mut tx, &caller.ctx, Some(&actor), id, plan).await?;
-    tx.commit().await?;
+    let tenant = state
+        .services
+        .apply(tenants::change_plan(&state.pool, &caller.ctx, Some(&actor), id, plan).await)
+        .await?;
     state.flags.changed(Some(id)).await;
     Ok(Json(tenant))
 }
@@ -269,22 +280,25 @@ async fn update_settings(
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = bearer.require_user_with("tenants:write", Permission::TenantRead)?;
     let tenant = crate::api::users::tenant_of(&state, &actor, q.tenant.as_deref()).await?;
-    let mut tx = state.pool.begin().await?;
-    let settings = gatehouse_domain::tenants::update_settings(
-        &mut tx,
-        &caller.ctx,
-        &actor,
-        tenant,
-        gatehouse_domain::tenants::SettingsChange {
-            password_policy: body.password_policy,
-            mfa_policy: body
-                .mfa_policy
-                .map(|m| m.trim().to_owned())
-                .filter(|m| !m.is_empty()),
-            session_idle_timeout_secs: body.session_idle_timeout_secs,
-        },
-    )
-    .await?;
-    tx.commit().await?;
+    let settings = state
+        .services
+        .apply(
+            gatehouse_domain::tenants::update_settings(
+                &state.pool,
+                &caller.ctx,
+                &actor,
+                tenant,
+                gatehouse_domain::tenants::SettingsChange {
+                    password_policy: body.password_policy,
+                    mfa_policy: body
+                        .mfa_policy
+                        .map(|m| m.trim().to_owned())
+                        .filter(|m| !m.is_empty()),
+                    session_idle_timeout_secs: body.session_idle_timeout_secs,
+                },
+            )
+            .await,
+        )
+        .await?;
     Ok(Json(settings))
 }

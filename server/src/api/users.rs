@@ -16,7 +16,7 @@ use axum::{Json, Router};
 use gatehouse_domain::permissions::{Actor, Permission};
 use gatehouse_domain::types::{DisplayName, Email, Role, UserStatus};
 use gatehouse_domain::users::{self, UserQuery};
-use gatehouse_domain::users::{invite_user, NewInvitation, DEFAULT_LIFETIME};
+use gatehouse_domain::users::{NewInvitation, DEFAULT_LIFETIME};
 use gatehouse_domain::{DomainError, FieldError};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -193,26 +193,25 @@ async fn create(
         return Err(ApiError::validation(errors));
     };
     let tenant = tenant_of(&state, &actor, q.tenant.as_deref()).await?;
-    let mut tx = state.pool.begin().await?;
-    let user = invite_user(
-        &mut tx,
-        &caller.ctx,
-        Some(&actor),
-        NewInvitation {
-            tenant_id: tenant,
-            email,
-            role,
-            lifetime: DEFAULT_LIFETIME,
-        },
-        &state.settings.public_url(),
-    )
-    .await?;
-    let view = if name.is_some() {
-        users::update_profile(&mut tx, &caller.ctx, &actor, user.id, Some(name)).await?
-    } else {
-        users::get_user_in(&mut tx, user.id).await?
-    };
-    tx.commit().await?;
+    let view = state
+        .services
+        .apply(
+            users::invite_person(
+                &state.pool,
+                &caller.ctx,
+                &actor,
+                NewInvitation {
+                    tenant_id: tenant,
+                    email,
+                    role,
+                    lifetime: DEFAULT_LIFETIME,
+                },
+                name,
+                &state.settings.public_url(),
+            )
+            .await,
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -282,28 +281,17 @@ async fn update(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let mut tx = state.pool.begin().await?;
-    let mut view = users::update_profile(&mut tx, &caller.ctx, &actor, id, name).await?;
-    if let Some(role) = role {
-        view = users::change_role(&mut tx, &caller.ctx, &actor, id, role).await?;
-    }
-    if let Some(enabled) = enabled {
-        view = users::set_enabled(&mut tx, &caller.ctx, &actor, id, enabled).await?;
-    }
-    // The address itself changes when the link mailed to the new one is followed.
-    if let Some(email) = &email {
-        gatehouse_domain::users::request_email_change(
-            &mut tx,
-            &caller.ctx,
-            &actor,
-            id,
-            email,
-            &state.settings.public_url(),
-        )
+    let change = users::UserChange {
+        name,
+        role,
+        enabled,
+        email: email.clone(),
+    };
+    let public_url = state.settings.public_url();
+    let view = state
+        .services
+        .apply(users::update_user(&state.pool, &caller.ctx, &actor, id, change, &public_url).await)
         .await?;
-    }
-    tx.commit().await?;
-    state.tokens.changed().await?;
     let mut body = serde_json::to_value(&view)
         .map_err(|e| gatehouse_domain::DomainError::Unexpected(anyhow::anyhow!(e)))?;
     if let (Some(email), Some(map)) = (email, body.as_object_mut()) {
@@ -320,10 +308,10 @@ async fn remove(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = person(&bearer, "users:write")?;
-    let mut tx = state.pool.begin().await?;
-    users::archive_user(&mut tx, &caller.ctx, &actor, id_of(&id)?).await?;
-    tx.commit().await?;
-    state.tokens.changed().await?;
+    state
+        .services
+        .apply(users::archive_user(&state.pool, &caller.ctx, &actor, id_of(&id)?).await)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -334,10 +322,10 @@ async fn revoke_sessions(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = person(&bearer, "users:write")?;
-    let mut tx = state.pool.begin().await?;
-    let n = users::revoke_sessions(&mut tx, &caller.ctx, &actor, id_of(&id)?).await?;
-    tx.commit().await?;
-    state.tokens.changed().await?;
+    let n = state
+        .services
+        .apply(users::revoke_sessions(&state.pool, &caller.ctx, &actor, id_of(&id)?).await)
+        .await?;
     Ok(Json(json!({"sessions_revoked": n})))
 }
 
@@ -348,10 +336,10 @@ async fn reset_mfa(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = person(&bearer, "users:write")?;
-    let mut tx = state.pool.begin().await?;
-    users::reset_mfa(&mut tx, &caller.ctx, &actor, id_of(&id)?).await?;
-    tx.commit().await?;
-    state.tokens.changed().await?;
+    state
+        .services
+        .apply(users::reset_mfa(&state.pool, &caller.ctx, &actor, id_of(&id)?).await)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -375,16 +363,19 @@ async fn resend_invitation(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = person(&bearer, "users:write")?;
-    let mut tx = state.pool.begin().await?;
-    let invitation = gatehouse_domain::users::resend_invitation(
-        &mut tx,
-        &caller.ctx,
-        &actor,
-        id_of(&id)?,
-        &state.settings.public_url(),
-    )
-    .await?;
-    tx.commit().await?;
+    let invitation = state
+        .services
+        .apply(
+            gatehouse_domain::users::resend_invitation(
+                &state.pool,
+                &caller.ctx,
+                &actor,
+                id_of(&id)?,
+                &state.settings.public_url(),
+            )
+            .await,
+        )
+        .await?;
     Ok(Json(invitation))
 }
 
@@ -396,8 +387,17 @@ async fn revoke_invitation(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = person(&bearer, "users:write")?;
-    let mut tx = state.pool.begin().await?;
-    gatehouse_domain::users::revoke_invitation(&mut tx, &caller.ctx, &actor, id_of(&id)?).await?;
-    tx.commit().await?;
+    state
+        .services
+        .apply(
+            gatehouse_domain::users::revoke_invitation(
+                &state.pool,
+                &caller.ctx,
+                &actor,
+                id_of(&id)?,
+            )
+            .await,
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

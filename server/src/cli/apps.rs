@@ -94,7 +94,8 @@ pub async fn run_app(settings: &Settings, cmd: AppCommand) -> Result<()> {
         startup::migrate(&db.pool).await?;
         let ctx = RequestContext::default();
         let fail = |e: gatehouse_domain::DomainError| anyhow!("{}", describe(&e));
-        let mut tx = db.pool.begin().await?;
+        // Each operation commits itself. The CLI holds no caches, so their effects are
+        // not applied here: running servers hear the change through NOTIFY.
         let out = match cmd {
             AppCommand::Register {
                 name,
@@ -114,9 +115,12 @@ pub async fn run_app(settings: &Settings, cmd: AppCommand) -> Result<()> {
                     tenants: Some(tenants),
                     all_tenants: Some(all_tenants),
                 };
-                json!(apps::register_application(&mut tx, &ctx, None, input)
-                    .await
-                    .map_err(fail)?)
+                json!(
+                    apps::register_application(&db.pool, &ctx, None, input)
+                        .await
+                        .map_err(fail)?
+                        .value
+                )
             }
             AppCommand::List => json!(apps::list_applications(&db.pool, None)
                 .await
@@ -124,9 +128,10 @@ pub async fn run_app(settings: &Settings, cmd: AppCommand) -> Result<()> {
             AppCommand::Disable { id } | AppCommand::Enable { id } => {
                 let active = matches!(cmd, AppCommand::Enable { .. });
                 json!(
-                    apps::set_application_status(&mut tx, &ctx, None, id, active)
+                    apps::set_application_status(&db.pool, &ctx, None, id, active)
                         .await
                         .map_err(fail)?
+                        .value
                 )
             }
             AppCommand::Key(KeyCommand::Issue {
@@ -148,7 +153,7 @@ pub async fn run_app(settings: &Settings, cmd: AppCommand) -> Result<()> {
                     })
                     .transpose()?;
                 let issued = apps::issue_key(
-                    &mut tx,
+                    &db.pool,
                     &ctx,
                     None,
                     app,
@@ -160,7 +165,8 @@ pub async fn run_app(settings: &Settings, cmd: AppCommand) -> Result<()> {
                     },
                 )
                 .await
-                .map_err(fail)?;
+                .map_err(fail)?
+                .value;
                 let mut out = json!(issued.key);
                 out["client_id"] = json!(issued.key.id);
                 out["client_secret"] = json!(issued.secret.expose_secret());
@@ -170,12 +176,14 @@ pub async fn run_app(settings: &Settings, cmd: AppCommand) -> Result<()> {
                 json!(apps::list_keys(&db.pool, None, app).await.map_err(fail)?)
             }
             AppCommand::Key(KeyCommand::Revoke { key_id }) => {
-                json!(apps::revoke_key(&mut tx, &ctx, None, None, &key_id)
-                    .await
-                    .map_err(fail)?)
+                json!(
+                    apps::revoke_key(&db.pool, &ctx, None, None, &key_id)
+                        .await
+                        .map_err(fail)?
+                        .value
+                )
             }
         };
-        tx.commit().await?;
         print(out)
     })
     .await

@@ -298,13 +298,14 @@ async fn invite(settings: &Settings, tenant: &str, email: &str, role: &str) -> R
     let base_url = settings.public_url();
     with_database(settings, |db| async move {
         startup::migrate(&db.pool).await?;
-        let mut tx = db.pool.begin().await?;
-        let tenant = gatehouse_domain::tenants::find_tenant_by_domain(&mut tx, &domain)
+        let mut conn = db.pool.acquire().await?;
+        let tenant = gatehouse_domain::tenants::find_tenant_by_domain(&mut conn, &domain)
             .await
             .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?
             .ok_or_else(|| anyhow::anyhow!("--tenant: no tenant has the domain {domain}"))?;
+        drop(conn);
         let user = invite_user(
-            &mut tx,
+            &db.pool,
             &RequestContext::default(),
             None,
             NewInvitation {
@@ -316,8 +317,8 @@ async fn invite(settings: &Settings, tenant: &str, email: &str, role: &str) -> R
             &base_url,
         )
         .await
-        .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
-        tx.commit().await?;
+        .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?
+        .value;
         println!(
             "invited {} as {} into {} ({}); the invitation email is in the outbox",
             user.email, role, tenant.domain, user.id

@@ -4,12 +4,13 @@
 //! `LISTEN gatehouse_flags` (a tenant id, or `*` for all); subscribers of the change stream
 //! hear the same notices. Evaluations are recorded for the stale-flags view once a minute.
 
+use crate::notify::{follow, Follower};
 use bytes::Bytes;
 use gatehouse_domain::flags::{self, EffectiveFlag, TenantFlags, CHANNEL};
 use gatehouse_domain::DomainError;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use sqlx::postgres::PgListener;
+use sqlx::postgres::PgNotification;
 use sqlx::PgPool;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -121,6 +122,7 @@ impl FlagCache {
 pub struct Flags {
     cell: OnceCell<Arc<FlagCache>>,
     pool: PgPool,
+    listen: bool,
     /// Open change streams per caller (API key or user).
     streams: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
 }
@@ -149,10 +151,12 @@ impl Drop for StreamSlot {
 }
 
 impl Flags {
-    pub fn new(pool: PgPool) -> Self {
+    /// `listen`: follow other instances' changes (off only in tests: `--no-listen`).
+    pub fn new(pool: PgPool, listen: bool) -> Self {
         Self {
             cell: OnceCell::new(),
             pool,
+            listen,
             streams: Arc::default(),
         }
     }
@@ -180,7 +184,9 @@ impl Flags {
                     tenants: RwLock::new(HashMap::new()),
                     changes,
                 });
-                tokio::spawn(listen(self.pool.clone(), cache.clone()));
+                if self.listen {
+                    tokio::spawn(follow(self.pool.clone(), cache.clone()));
+                }
                 tokio::spawn(record(self.pool.clone(), cache.clone()));
                 cache
             })
@@ -195,38 +201,17 @@ impl Flags {
     }
 }
 
-async fn listen(pool: PgPool, cache: Arc<FlagCache>) {
-    loop {
-        let mut listener = match PgListener::connect_with(&pool).await {
-            Ok(l) => l,
-            Err(e) => {
-                if pool.is_closed() {
-                    return;
-                }
-                tracing::warn!(error = %e, "flag listener cannot connect; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-        };
-        if let Err(e) = listener.listen(CHANNEL).await {
-            tracing::warn!(error = %e, "flag listener cannot LISTEN; retrying");
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            continue;
-        }
-        // Anything missed while not listening: start from scratch.
-        cache.invalidate("*");
-        loop {
-            match listener.recv().await {
-                Ok(n) => cache.invalidate(n.payload()),
-                Err(e) => {
-                    if pool.is_closed() {
-                        return;
-                    }
-                    tracing::warn!(error = %e, "flag listener lost its connection");
-                    break;
-                }
-            }
-        }
+impl Follower for FlagCache {
+    const NAME: &'static str = "flag";
+    const CHANNELS: &'static [&'static str] = &[CHANNEL];
+
+    /// Anything missed while not listening: start from scratch.
+    async fn resync(&self) {
+        self.invalidate("*");
+    }
+
+    async fn notice(&self, notification: PgNotification) {
+        self.invalidate(notification.payload());
     }
 }
 

@@ -4,12 +4,13 @@
 //! maintained in the background (pruning, key-usage bookkeeping, scheduled rotation).
 
 use crate::config::Settings;
+use crate::notify::{follow, Follower};
 use gatehouse_domain::crypto::MasterKeys;
 use gatehouse_domain::oauth::CHANNEL;
 use gatehouse_domain::oauth::{self, SigningAlg, KEYS_CHANNEL};
 use gatehouse_domain::oauth::{TokenService, TokenSettings};
 use gatehouse_domain::DomainError;
-use sqlx::postgres::PgListener;
+use sqlx::postgres::PgNotification;
 use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +22,8 @@ pub struct Tokens {
     keys: Arc<MasterKeys>,
     settings: TokenSettings,
     rotation: time::Duration,
+    /// Follow other instances' changes (off only in tests: `--no-listen`).
+    listen: bool,
 }
 
 impl Tokens {
@@ -35,6 +38,7 @@ impl Tokens {
                     .unwrap_or(SigningAlg::Es256),
             },
             rotation: time::Duration::days(i64::from(settings.key_rotation_days)),
+            listen: !settings.no_listen,
         }
     }
 
@@ -50,7 +54,9 @@ impl Tokens {
                     )
                     .await?,
                 );
-                tokio::spawn(listen(self.pool.clone(), service.clone()));
+                if self.listen {
+                    tokio::spawn(follow(self.pool.clone(), service.clone()));
+                }
                 tokio::spawn(maintain(
                     self.pool.clone(),
                     self.keys.clone(),
@@ -73,49 +79,25 @@ impl Tokens {
     }
 }
 
-/// Applies every notification; after a lost connection, reconnects and reloads all.
-async fn listen(pool: PgPool, service: Arc<TokenService>) {
-    loop {
-        let mut listener = match PgListener::connect_with(&pool).await {
-            Ok(l) => l,
-            Err(e) => {
-                if pool.is_closed() {
-                    return;
-                }
-                tracing::warn!(error = %e, "token listener cannot connect; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-        };
-        if let Err(e) = listener.listen_all([CHANNEL, KEYS_CHANNEL]).await {
-            tracing::warn!(error = %e, "token listener cannot LISTEN; retrying");
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            continue;
-        }
-        // Whatever happened before LISTEN took effect is read now.
-        if let Err(e) = service.reload_all().await {
+/// Applies every notification; after a lost connection, reloads all.
+impl Follower for TokenService {
+    const NAME: &'static str = "token";
+    const CHANNELS: &'static [&'static str] = &[CHANNEL, KEYS_CHANNEL];
+
+    async fn resync(&self) {
+        if let Err(e) = self.reload_all().await {
             tracing::warn!(error = %e, "reloading the token state failed");
         }
-        loop {
-            match listener.recv().await {
-                Ok(n) if n.channel() == KEYS_CHANNEL => {
-                    if let Err(e) = service.reload_keys().await {
-                        tracing::warn!(error = %e, "reloading signing keys failed");
-                    }
-                }
-                Ok(n) => {
-                    if let Err(e) = service.on_notice(n.payload()).await {
-                        tracing::warn!(error = %e, "applying a token notice failed");
-                    }
-                }
-                Err(e) => {
-                    if pool.is_closed() {
-                        return;
-                    }
-                    tracing::warn!(error = %e, "token listener lost its connection");
-                    break;
-                }
-            }
+    }
+
+    async fn notice(&self, notification: PgNotification) {
+        let applied = if notification.channel() == KEYS_CHANNEL {
+            self.reload_keys().await
+        } else {
+            self.on_notice(notification.payload()).await
+        };
+        if let Err(e) = applied {
+            tracing::warn!(error = %e, "applying a token notice failed");
         }
     }
 }

@@ -58,6 +58,7 @@ async fn setup(app: &TestApp, pool: &PgPool) -> Setup {
         .unwrap();
         ids.push(t.id);
     }
+    tx.commit().await.unwrap();
     let mut keys = Vec::new();
     for (name, tenants, scopes) in [
         ("Shop", vec!["acme"], vec!["flag:read"]),
@@ -65,7 +66,7 @@ async fn setup(app: &TestApp, pool: &PgPool) -> Setup {
         ("Billing", vec!["acme"], vec!["bill:write"]),
     ] {
         let a = register_application(
-            &mut tx,
+            pool,
             &ctx,
             None,
             ApplicationInput {
@@ -75,9 +76,10 @@ async fn setup(app: &TestApp, pool: &PgPool) -> Setup {
             },
         )
         .await
-        .unwrap();
+        .unwrap()
+        .value;
         let k = issue_key(
-            &mut tx,
+            pool,
             &ctx,
             None,
             a.id,
@@ -87,10 +89,10 @@ async fn setup(app: &TestApp, pool: &PgPool) -> Setup {
             },
         )
         .await
-        .unwrap();
+        .unwrap()
+        .value;
         keys.push((k.key.id, k.secret.expose_secret().to_owned()));
     }
-    tx.commit().await.unwrap();
     let (_, op_token) = operator_token(app, pool).await;
     Setup {
         app_token: client_token(app, &keys[0].0, &keys[0].1).await,

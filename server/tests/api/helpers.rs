@@ -260,12 +260,12 @@ pub async fn registered_key(
     use gatehouse_domain::apps::{issue_key, register_application, KeyInput};
     use gatehouse_domain::audit::RequestContext;
     let ctx = RequestContext::default();
-    let mut tx = pool.begin().await.unwrap();
-    let registered = register_application(&mut tx, &ctx, None, input)
+    let registered = register_application(pool, &ctx, None, input)
         .await
-        .unwrap();
-    let key = issue_key(
-        &mut tx,
+        .unwrap()
+        .value;
+    issue_key(
+        pool,
         &ctx,
         None,
         registered.id,
@@ -275,9 +275,8 @@ pub async fn registered_key(
         },
     )
     .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    key
+    .unwrap()
+    .value
 }
 
 /// An application enabled for `tenants` with one key of `scopes`, and a client-credentials
@@ -307,4 +306,29 @@ pub async fn app_token(app: &TestApp, pool: &PgPool, tenants: &[&str], scopes: &
         .await
         .unwrap();
     body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// A fresh MFA-verified session for `user_id`; its cookie value.
+pub async fn session_cookie(pool: &PgPool, user_id: uuid::Uuid) -> String {
+    use gatehouse_domain::sessions::{create_session, NewSession};
+    use secrecy::ExposeSecret;
+    let mut tx = pool.begin().await.unwrap();
+    let s = create_session(
+        &mut tx,
+        NewSession {
+            user_id,
+            ip: None,
+            user_agent: None,
+            auth_methods: vec!["pwd".into(), "otp".into()],
+            mfa_verified: true,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    format!(
+        "{}={}",
+        gatehouse_app::auth::ssr::cookie_name_for(false),
+        s.token.expose_secret()
+    )
 }

@@ -65,8 +65,9 @@ async fn seed(pool: &PgPool, grants: &[&str], scopes: &[&str]) -> Seed {
     )
     .await
     .unwrap();
+    tx.commit().await.unwrap();
     let app = register_application(
-        &mut tx,
+        pool,
         &ctx,
         None,
         ApplicationInput {
@@ -79,9 +80,10 @@ async fn seed(pool: &PgPool, grants: &[&str], scopes: &[&str]) -> Seed {
         },
     )
     .await
-    .unwrap();
+    .unwrap()
+    .value;
     let key = issue_key(
-        &mut tx,
+        pool,
         &ctx,
         None,
         app.id,
@@ -91,8 +93,8 @@ async fn seed(pool: &PgPool, grants: &[&str], scopes: &[&str]) -> Seed {
         },
     )
     .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    .unwrap()
+    .value;
     Seed {
         client_id: key.key.id,
         secret: key.secret.expose_secret().to_owned(),
@@ -588,9 +590,8 @@ async fn the_api_refuses_missing_bad_expired_and_revoked_tokens(pool: PgPool) {
     );
 
     // Expired: a key that expires in 2 s caps its tokens' lifetime.
-    let mut tx = pool.begin().await.unwrap();
     let short = issue_key(
-        &mut tx,
+        &pool,
         &RequestContext::default(),
         None,
         seed.app_id,
@@ -601,8 +602,8 @@ async fn the_api_refuses_missing_bad_expired_and_revoked_tokens(pool: PgPool) {
         },
     )
     .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    .unwrap()
+    .value;
     let short_seed = Seed {
         client_id: short.key.id.clone(),
         secret: short.secret.expose_secret().to_owned(),
@@ -631,9 +632,8 @@ async fn the_api_refuses_missing_bad_expired_and_revoked_tokens(pool: PgPool) {
     );
 
     // A suspended tenant's token stops at once (NOTIFY), and no new one is issued.
-    let mut tx = pool.begin().await.unwrap();
     gatehouse_domain::tenants::suspend_tenant(
-        &mut tx,
+        &pool,
         &RequestContext::default(),
         None,
         seed_tenant(&pool).await,
@@ -641,7 +641,6 @@ async fn the_api_refuses_missing_bad_expired_and_revoked_tokens(pool: PgPool) {
     )
     .await
     .unwrap();
-    tx.commit().await.unwrap();
     assert!(refused_soon(&app, &token).await);
     let (status, _, body) = token_request(
         &app,
@@ -1053,9 +1052,8 @@ async fn prompt_login_and_max_age_ask_for_a_fresh_sign_in(pool: PgPool) {
 
 /// Sets the tenants an application acts for, as an operator would.
 async fn set_tenants(pool: &PgPool, app_id: Uuid, tenants: &[&str]) {
-    let mut tx = pool.begin().await.unwrap();
     gatehouse_domain::apps::update_application(
-        &mut tx,
+        pool,
         &RequestContext::default(),
         None,
         app_id,
@@ -1066,7 +1064,6 @@ async fn set_tenants(pool: &PgPool, app_id: Uuid, tenants: &[&str]) {
     )
     .await
     .unwrap();
-    tx.commit().await.unwrap();
 }
 
 /// Taking a tenant off an application cuts it off: the key bound to that tenant
@@ -1079,9 +1076,8 @@ async fn removing_a_tenant_from_an_application_cuts_it_off(pool: PgPool) {
     let ctx = RequestContext::default();
     crate::helpers::tenant(&pool, "globex").await;
     set_tenants(&pool, seed.app_id, &["acme", "globex"]).await;
-    let mut tx = pool.begin().await.unwrap();
     let globex_key = issue_key(
-        &mut tx,
+        &pool,
         &ctx,
         None,
         seed.app_id,
@@ -1092,8 +1088,8 @@ async fn removing_a_tenant_from_an_application_cuts_it_off(pool: PgPool) {
         },
     )
     .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    .unwrap()
+    .value;
     let globex = Seed {
         client_id: globex_key.key.id.clone(),
         secret: globex_key.secret.expose_secret().to_owned(),

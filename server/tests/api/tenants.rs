@@ -8,7 +8,10 @@
 //! nothing they may read mentions A, and A's data and audit trail are unchanged. A's own
 //! `user` gets 403 ERR_PERMISSION_DENIED on every administrative route.
 
-use crate::helpers::{spawn_app, user_token, TestApp};
+use crate::helpers::{
+    app_token, operator_token, session_cookie, spawn_app, spawn_app_with, tenant, user_token,
+    TestApp,
+};
 use gatehouse_domain::apps::{issue_key, register_application, ApplicationInput, KeyInput};
 use gatehouse_domain::audit::RequestContext;
 use gatehouse_domain::flags::{create_flag, FlagInput};
@@ -64,8 +67,9 @@ async fn tenant_with_people(pool: &PgPool, domain: &str) -> TenantFixture {
         .unwrap();
         ids.push(u.id);
     }
+    tx.commit().await.unwrap();
     gatehouse_domain::users::invite_user(
-        &mut tx,
+        pool,
         &ctx,
         None,
         gatehouse_domain::users::NewInvitation {
@@ -81,10 +85,9 @@ async fn tenant_with_people(pool: &PgPool, domain: &str) -> TenantFixture {
     let invitation: Uuid =
         sqlx::query_scalar("SELECT id FROM invitations WHERE tenant_id = $1 LIMIT 1")
             .bind(t.id)
-            .fetch_one(&mut *tx)
+            .fetch_one(pool)
             .await
             .unwrap();
-    tx.commit().await.unwrap();
     TenantFixture {
         id: t.id,
         owner: ids[0],
@@ -209,9 +212,8 @@ async fn acme_application_and_flag(
     gatehouse_domain::apps::IssuedKey,
 ) {
     let ctx = RequestContext::default();
-    let mut tx = pool.begin().await.unwrap();
     let a_app = register_application(
-        &mut tx,
+        pool,
         &ctx,
         None,
         ApplicationInput {
@@ -221,9 +223,10 @@ async fn acme_application_and_flag(
         },
     )
     .await
-    .unwrap();
+    .unwrap()
+    .value;
     let a_key = issue_key(
-        &mut tx,
+        pool,
         &ctx,
         None,
         a_app.id,
@@ -233,9 +236,10 @@ async fn acme_application_and_flag(
         },
     )
     .await
-    .unwrap();
+    .unwrap()
+    .value;
     create_flag(
-        &mut tx,
+        pool,
         &ctx,
         None,
         FlagInput {
@@ -245,7 +249,6 @@ async fn acme_application_and_flag(
     )
     .await
     .unwrap();
-    tx.commit().await.unwrap();
     (a_app, a_key)
 }
 
@@ -326,31 +329,6 @@ async fn no_caller_of_one_tenant_reaches_another_on_any_api_route(pool: PgPool) 
     assert_eq!(state_of(&pool, a.id).await.1, before.1);
 }
 
-/// A fresh MFA-verified session for `user_id`; its cookie value.
-async fn session_cookie(pool: &PgPool, user_id: Uuid) -> String {
-    use gatehouse_domain::sessions::{create_session, NewSession};
-    use secrecy::ExposeSecret;
-    let mut tx = pool.begin().await.unwrap();
-    let s = create_session(
-        &mut tx,
-        NewSession {
-            user_id,
-            ip: None,
-            user_agent: None,
-            auth_methods: vec!["pwd".into(), "otp".into()],
-            mfa_verified: true,
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    format!(
-        "{}={}",
-        gatehouse_app::auth::ssr::cookie_name_for(false),
-        s.token.expose_secret()
-    )
-}
-
 /// Everything of tenant A a walker could try to reach, as comparable text.
 async fn tenant_a_everything(pool: &PgPool, tenant: Uuid) -> String {
     sqlx::query_scalar(
@@ -379,9 +357,8 @@ async fn no_caller_of_one_tenant_reaches_another_through_any_server_function(poo
     let b = tenant_with_people(&pool, "globex").await;
     let (a_app, a_key) = acme_application_and_flag(&pool).await;
     let ctx = RequestContext::default();
-    let mut tx = pool.begin().await.unwrap();
     let a_invitation = gatehouse_domain::users::invite_user(
-        &mut tx,
+        &pool,
         &ctx,
         None,
         gatehouse_domain::users::NewInvitation {
@@ -393,8 +370,8 @@ async fn no_caller_of_one_tenant_reaches_another_through_any_server_function(poo
         "http://localhost",
     )
     .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    .unwrap()
+    .value;
     // A live session of A's owner, which must survive the walk.
     let _a_owner_cookie = session_cookie(&pool, a.owner).await;
     let a_session: Uuid = sqlx::query_scalar(
@@ -560,5 +537,104 @@ async fn no_caller_of_one_tenant_reaches_another_through_any_server_function(poo
         tenant_a_everything(&pool, a.id).await,
         before,
         "tenant A is unchanged"
+    );
+}
+
+/// A console action and the equivalent REST call go through the same operation and the
+/// same `Services`, so the instance that made a change serves it from the very next
+/// request, without waiting for its NOTIFY to come back (ARCHITECTURE.md §4): a flag
+/// override set in the Operator Console shows in the Flag API, a disabled application's
+/// token is refused, a suspended tenant's token is refused.
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn a_console_action_is_seen_by_the_next_api_request_on_the_same_instance(pool: PgPool) {
+    // This instance does not LISTEN: only its own application of each change can show it.
+    let app = spawn_app_with(pool.clone(), &["--no-listen"]).await;
+    let acme = tenant(&pool, "acme").await;
+    let (operator, _) = operator_token(&app, &pool).await;
+    create_flag(
+        &pool,
+        &RequestContext::default(),
+        None,
+        FlagInput {
+            key: Some("new_checkout".into()),
+            default_value: Some(false),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let reader = app_token(&app, &pool, &["acme"], &["flag:read"]).await;
+    let doomed = app_token(&app, &pool, &["acme"], &["flag:read"]).await;
+    let flags = |token: &str| {
+        app.client
+            .get(app.url("/api/v1/flags"))
+            .bearer_auth(token.to_owned())
+            .send()
+    };
+    // Both caches are warm and listening before the console acts.
+    let body: Value = flags(&reader).await.unwrap().json().await.unwrap();
+    assert_eq!(body["flags"]["new_checkout"], false);
+    assert_eq!(flags(&doomed).await.unwrap().status(), StatusCode::OK);
+    let console = |endpoint: &str, form: Vec<(&'static str, String)>| {
+        let url = app.url(&format!("/_rpc/{endpoint}"));
+        let pool = pool.clone();
+        let client = app.client.clone();
+        let origin = app.base.clone();
+        async move {
+            let res = client
+                .post(url)
+                .header("cookie", session_cookie(&pool, operator).await)
+                .header("origin", origin)
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+        }
+    };
+
+    console(
+        "set_tenant_flag_override",
+        vec![
+            ("tenant_id", acme.to_string()),
+            ("key", "new_checkout".into()),
+            ("value", "on".into()),
+        ],
+    )
+    .await;
+    let body: Value = flags(&reader).await.unwrap().json().await.unwrap();
+    assert_eq!(body["flags"]["new_checkout"], true, "{body}");
+
+    let doomed_app: Uuid =
+        sqlx::query_scalar("SELECT application_id FROM api_keys ORDER BY created_at DESC LIMIT 1")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    console(
+        "set_application_status",
+        vec![
+            ("id", doomed_app.to_string()),
+            ("status", "disabled".into()),
+        ],
+    )
+    .await;
+    assert_eq!(
+        flags(&doomed).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(flags(&reader).await.unwrap().status(), StatusCode::OK);
+
+    console(
+        "set_tenant_status",
+        vec![
+            ("id", acme.to_string()),
+            ("status", "suspended".into()),
+            ("reason", "console consistency".into()),
+        ],
+    )
+    .await;
+    assert_eq!(
+        flags(&reader).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
     );
 }
