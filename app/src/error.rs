@@ -88,31 +88,70 @@ fn set_status(status: http::StatusCode) {
     }
 }
 
+/// The one table from a domain error to HTTP: its status and its SPEC §9 code. Every door
+/// answers through it: the REST API, server functions and pages, the passkey endpoints and
+/// the CSV export.
+#[cfg(feature = "ssr")]
+pub fn status_of(err: &gatehouse_domain::DomainError) -> (http::StatusCode, &'static str) {
+    use gatehouse_domain::DomainError as E;
+    use http::StatusCode as S;
+    match err {
+        E::Unauthenticated(_) => (S::UNAUTHORIZED, "ERR_AUTH"),
+        E::PermissionDenied(_) => (S::FORBIDDEN, "ERR_PERMISSION_DENIED"),
+        E::NotFound(_) => (S::NOT_FOUND, "ERR_NOT_FOUND"),
+        E::Gone(_) => (S::GONE, "ERR_GONE"),
+        E::Conflict { .. } => (S::CONFLICT, "ERR_CONFLICT"),
+        E::Validation(_) => (S::UNPROCESSABLE_ENTITY, "ERR_VALIDATION"),
+        E::Locked { .. } => (S::LOCKED, "ERR_RESOURCE_LOCKED"),
+        E::RateLimited { .. } => (S::TOO_MANY_REQUESTS, "ERR_RATE_LIMIT"),
+        E::Unavailable(_) => (S::SERVICE_UNAVAILABLE, "ERR_UNAVAILABLE"),
+        E::Unexpected(_) => (S::INTERNAL_SERVER_ERROR, "ERR_INTERNAL"),
+    }
+}
+
+/// Seconds a client should wait before trying again, for the errors that say so.
+#[cfg(feature = "ssr")]
+pub fn retry_after_of(err: &gatehouse_domain::DomainError) -> Option<u64> {
+    use gatehouse_domain::DomainError as E;
+    match err {
+        E::Locked {
+            retry_after_secs, ..
+        }
+        | E::RateLimited {
+            retry_after_secs, ..
+        } => Some(*retry_after_secs),
+        E::Unavailable(_) => Some(1),
+        _ => None,
+    }
+}
+
+/// Logs what a 5xx answer hides, once, where the answer is made: the request's span
+/// carries its id. The cause chain of an unexpected error; the reason of an unavailable
+/// service.
+#[cfg(feature = "ssr")]
+pub fn log_failure(err: &gatehouse_domain::DomainError) {
+    use gatehouse_domain::DomainError as E;
+    match err {
+        E::Unexpected(cause) => tracing::error!(error = format!("{cause:#}"), "unexpected error"),
+        E::Unavailable(reason) => tracing::warn!(reason = %reason, "service unavailable"),
+        _ => {}
+    }
+}
+
 #[cfg(feature = "ssr")]
 impl From<gatehouse_domain::DomainError> for AppError {
     fn from(err: gatehouse_domain::DomainError) -> Self {
         use gatehouse_domain::DomainError as E;
-        use http::StatusCode as S;
-        if matches!(err, E::Unavailable(_)) {
-            if let Some(res) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-                res.insert_header(
-                    http::header::RETRY_AFTER,
-                    http::HeaderValue::from_static("1"),
-                );
+        if let (Some(secs), Some(res)) = (
+            retry_after_of(&err),
+            leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
+        ) {
+            if let Ok(value) = http::HeaderValue::from_str(&secs.to_string()) {
+                res.insert_header(http::header::RETRY_AFTER, value);
             }
         }
-        set_status(match &err {
-            E::Unauthenticated(_) => S::UNAUTHORIZED,
-            E::PermissionDenied(_) => S::FORBIDDEN,
-            E::NotFound(_) => S::NOT_FOUND,
-            E::Gone(_) => S::GONE,
-            E::Conflict { .. } => S::CONFLICT,
-            E::Validation(_) => S::UNPROCESSABLE_ENTITY,
-            E::Locked { .. } => S::LOCKED,
-            E::RateLimited { .. } => S::TOO_MANY_REQUESTS,
-            E::Unavailable(_) => S::SERVICE_UNAVAILABLE,
-            E::Unexpected(_) => S::INTERNAL_SERVER_ERROR,
-        });
+        set_status(status_of(&err).0);
+        log_failure(&err);
         match err {
             E::Validation(details) => Self::new(
                 details
@@ -121,13 +160,7 @@ impl From<gatehouse_domain::DomainError> for AppError {
                     .collect::<Vec<_>>()
                     .join("; "),
             ),
-            E::Unexpected(e) => {
-                tracing::error!(
-                    error = format!("{e:#}"),
-                    "unexpected error in a server function"
-                );
-                Self::new("something went wrong; please try again")
-            }
+            E::Unexpected(_) => Self::new("something went wrong; please try again"),
             other => Self::new(other.to_string()),
         }
     }

@@ -26,6 +26,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
+use gatehouse_app::error::{log_failure, status_of};
 use gatehouse_domain::audit::{AuditExport, AuditQuery, AuditRecord};
 use gatehouse_domain::permissions::Actor;
 use gatehouse_domain::DomainError;
@@ -262,40 +263,28 @@ async fn signed_in(state: &AppState, caller: &Caller) -> Result<Option<Actor>, D
     }
 }
 
-/// A domain error as plain text with its status; anything unexpected is logged here and
-/// answered without detail.
+/// A domain error as plain text with its status (the one table, `status_of`); what a 5xx
+/// hides is logged once.
 fn failure(e: DomainError) -> Response {
-    match e {
-        DomainError::Unauthenticated(_) => {
-            (StatusCode::UNAUTHORIZED, "Please sign in.").into_response()
+    let (status, _) = status_of(&e);
+    log_failure(&e);
+    let message = match e {
+        DomainError::Unauthenticated(_) => "Please sign in.".to_owned(),
+        DomainError::Validation(details) => details
+            .iter()
+            .map(|d| format!("{} {}", d.field, d.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        DomainError::Unavailable(_) => {
+            "The download is not available right now; try again in a minute.".to_owned()
         }
-        DomainError::PermissionDenied(message) => (StatusCode::FORBIDDEN, message).into_response(),
-        DomainError::NotFound(what) => {
-            (StatusCode::NOT_FOUND, format!("{what} not found")).into_response()
-        }
-        DomainError::Validation(details) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            details
-                .iter()
-                .map(|d| format!("{} {}", d.field, d.message))
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
-            .into_response(),
-        DomainError::Unavailable(reason) => {
-            tracing::warn!(reason = %reason, "audit CSV download unavailable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                [(header::RETRY_AFTER, RETRY_AFTER_SECS)],
-                "The download is not available right now; try again in a minute.",
-            )
-                .into_response()
-        }
-        other => {
-            tracing::error!(error = format!("{other:#}"), "audit CSV download failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "The download failed.").into_response()
-        }
+        DomainError::Unexpected(_) => "The download failed.".to_owned(),
+        other => other.to_string(),
+    };
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        return (status, [(header::RETRY_AFTER, RETRY_AFTER_SECS)], message).into_response();
     }
+    (status, message).into_response()
 }
 
 #[tracing::instrument(skip_all)]

@@ -26,6 +26,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use gatehouse_app::auth::ssr::{cookie_name_for, cookie_value, session_cookie};
 use gatehouse_app::auth::{landing_path, safe_return_path};
+use gatehouse_app::error::{log_failure, status_of};
 use gatehouse_domain::audit::RequestContext;
 use gatehouse_domain::mfa::{
     self, PasskeyName, PublicKeyCredential, RegisterPublicKeyCredential, Webauthn,
@@ -406,20 +407,12 @@ impl PasskeyError {
 
 impl From<DomainError> for PasskeyError {
     fn from(err: DomainError) -> Self {
-        let status = match &err {
-            DomainError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            DomainError::PermissionDenied(_) => StatusCode::FORBIDDEN,
-            DomainError::NotFound(_) => StatusCode::NOT_FOUND,
-            DomainError::Gone(_) => StatusCode::GONE,
-            DomainError::Conflict { .. } => StatusCode::CONFLICT,
-            DomainError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            DomainError::Locked { .. } | DomainError::RateLimited { .. } => {
-                StatusCode::TOO_MANY_REQUESTS
-            }
-            DomainError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            DomainError::Unexpected(cause) => return Self::unexpected(format!("{cause:#}")),
-        };
+        let (status, _) = status_of(&err);
+        log_failure(&err);
         let message = match err {
+            DomainError::Unexpected(_) => {
+                "Something went wrong on our side; please try again.".to_owned()
+            }
             DomainError::Validation(fields) => fields
                 .iter()
                 .map(|f| f.message.as_str())
@@ -514,6 +507,21 @@ mod tests {
             public
         ));
         assert!(!same_origin(&headers(&[]), public));
+    }
+
+    /// The one error table answers here as through REST and pages: a locked account is
+    /// 423, not 429.
+    #[test]
+    fn a_locked_account_is_423_as_at_every_other_door() {
+        let locked = || DomainError::Locked {
+            message: "too many failed sign-ins; try again in 15 minutes".into(),
+            retry_after_secs: 900,
+        };
+        assert_eq!(PasskeyError::from(locked()).status, StatusCode::LOCKED);
+        assert_eq!(
+            crate::api::error::ApiError::from(locked()).status,
+            StatusCode::LOCKED
+        );
     }
 
     #[test]

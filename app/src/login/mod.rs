@@ -23,8 +23,7 @@ pub async fn sign_in(
     use crate::auth::ssr::{pool, request, session_token, set_session_cookie, web_config};
     use crate::auth::{landing_path, safe_return_path};
     use gatehouse_domain::login::{
-        begin_sign_in, refusal_code, verify_password_login, LoginOutcome, NextStep, PasswordLogin,
-        SignInSignals,
+        begin_sign_in, verify_password_login, LoginOutcome, NextStep, PasswordLogin, SignInSignals,
     };
     use gatehouse_domain::types::{Email, TenantDomain};
     use gatehouse_domain::DomainError;
@@ -105,7 +104,10 @@ pub async fn sign_in(
         }
         Err(DomainError::Unauthenticated(_)) => back("invalid"),
         Err(DomainError::Locked { .. }) => back("locked"),
-        Err(DomainError::PermissionDenied(message)) => back(refusal_code(&message)),
+        Ok(LoginOutcome::Refused(refused)) => back(match refused.message() {
+            Some(_) => refused.code(),
+            None => "invalid",
+        }),
         Err(other) => Err(other.into()),
     }
 }

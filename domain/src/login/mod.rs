@@ -17,6 +17,7 @@ use crate::passwords::throttle::reserve_attempt;
 use crate::passwords::{bind_reservation, verify_password, Attempt, Reserved, PASSWORD_ATTEMPTS};
 use crate::sessions::{create_session, session_insert, IssuedSession, NewSession, SessionDraft};
 use crate::types::{Email, Role, TenantDomain, TenantStatus, UserStatus};
+use crate::users::SignInRefusal;
 use crate::DomainError;
 use anyhow::Context as _;
 use secrecy::SecretString;
@@ -56,6 +57,8 @@ pub enum LoginOutcome {
     },
     /// The password matched accounts in several tenants: let the person choose.
     ChooseTenant(Vec<TenantChoice>),
+    /// The password was right, but the account cannot sign in (audited).
+    Refused(SignInRefusal),
 }
 
 struct Candidate {
@@ -225,34 +228,19 @@ pub async fn verify_password_login(
     let mut usable = Vec::new();
     let mut refusal = None;
     for c in matched {
-        let reason = match UserStatus::parse(&c.status)? {
-            UserStatus::Invited => Some((
-                "invitation_pending",
-                "accept your invitation first; use the link in the invitation email",
-            )),
-            UserStatus::Disabled => Some((
-                "user_disabled",
-                "this account is disabled; ask an administrator of your organisation",
-            )),
-            UserStatus::Archived => Some(("user_archived", INVALID)),
-            UserStatus::Active => None,
-        }
-        .or_else(
-            || match c.tenant_status.as_deref().map(TenantStatus::parse) {
-                Some(Ok(TenantStatus::Suspended)) => Some((
-                    "tenant_suspended",
-                    "your organisation's access is suspended; contact the service provider",
-                )),
-                _ => None,
-            },
-        );
+        let tenant = c
+            .tenant_status
+            .as_deref()
+            .map(TenantStatus::parse)
+            .transpose()?;
+        let reason = SignInRefusal::of(UserStatus::parse(&c.status)?, tenant);
         match reason {
             Some(r) => refusal = Some((c.id, c.tenant_id, r)),
             None => usable.push(c),
         }
     }
     if usable.is_empty() {
-        let (user_id, tenant_id, (code, message)) =
+        let (user_id, tenant_id, refused) =
             refusal.ok_or_else(|| anyhow::anyhow!("no refusal recorded"))?;
         let mut tx = pool.begin().await?;
         append_audit_entry(
@@ -263,12 +251,12 @@ pub async fn verify_password_login(
                 .tenant(tenant_id)
                 .actor(ActorType::User, Some(user_id))
                 .resource(format!("user:{user_id}"))
-                .meta("reason", code)
+                .meta("reason", refused.code())
                 .meta("method", "password"),
         )
         .await?;
         tx.commit().await?;
-        return Err(DomainError::PermissionDenied(message.into()));
+        return Ok(LoginOutcome::Refused(refused));
     }
     if usable.len() == 1 {
         let c = usable.remove(0);
@@ -290,20 +278,6 @@ pub async fn verify_password_login(
             })
             .collect(),
     ))
-}
-
-/// What the sign-in page tells a person whose password was right but whose account
-/// cannot sign in (the refusals above), by a stable code.
-pub fn refusal_code(message: &str) -> &'static str {
-    if message.contains("invitation") {
-        "invitation_pending"
-    } else if message.contains("disabled") {
-        "user_disabled"
-    } else if message.contains("suspended") {
-        "tenant_suspended"
-    } else {
-        "invalid"
-    }
 }
 
 /// What a sign-in needs next after the first factor.

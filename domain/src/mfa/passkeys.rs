@@ -20,6 +20,7 @@
 use crate::audit::{append_audit_entry, ActorType, AuditEntry, RequestContext};
 use crate::error::unique_violation;
 use crate::types::{Role, TenantStatus, UserStatus};
+use crate::users::SignInRefusal;
 use crate::DomainError;
 use anyhow::Context as _;
 use serde::de::DeserializeOwned;
@@ -356,10 +357,13 @@ pub async fn finish_passwordless_login(
     };
 
     // The passkey is proven: the person may learn why their account cannot sign in.
-    if let Some((code, message)) = refusal(&found)? {
+    if let Some(refused) = refusal(&found)? {
         drop(tx);
-        login_failure(pool, ctx, Some(&found), code).await?;
-        return Err(DomainError::PermissionDenied(message.into()));
+        login_failure(pool, ctx, Some(&found), refused.code()).await?;
+        return Err(match refused.message() {
+            Some(message) => DomainError::PermissionDenied(message.into()),
+            None => DomainError::PermissionDenied(NOT_VERIFIED.into()),
+        });
     }
     passkey.update_credential(&result);
     record_use(&mut tx, found.id, &passkey).await?;
@@ -367,40 +371,18 @@ pub async fn finish_passwordless_login(
     Ok(found.user_id)
 }
 
-/// Why a proven passkey still cannot sign in: the same refusals, codes and messages as
-/// password sign-in (`login::verify_password_login`), and a tenant that signs in through
-/// its own identity provider (SSO enforced; owners keep their break-glass access).
-fn refusal(found: &SigningPasskey) -> Result<Option<(&'static str, &'static str)>, DomainError> {
-    let refused = match UserStatus::parse(&found.user_status)? {
-        UserStatus::Invited => Some((
-            "invitation_pending",
-            "accept your invitation first; use the link in the invitation email",
-        )),
-        UserStatus::Disabled => Some((
-            "user_disabled",
-            "this account is disabled; ask an administrator of your organisation",
-        )),
-        UserStatus::Archived => Some(("user_archived", NOT_VERIFIED)),
-        UserStatus::Active => None,
-    };
-    if refused.is_some() {
-        return Ok(refused);
+/// Why this proven passkey's account cannot sign in, if it cannot.
+fn refusal(found: &SigningPasskey) -> Result<Option<SignInRefusal>, DomainError> {
+    let tenant = found
+        .tenant_status
+        .as_deref()
+        .map(TenantStatus::parse)
+        .transpose()?;
+    let refused = SignInRefusal::of(UserStatus::parse(&found.user_status)?, tenant);
+    if refused.is_none() && found.sso_enforced && Role::parse(&found.role)? != Role::Owner {
+        return Ok(Some(SignInRefusal::SsoEnforced));
     }
-    if let Some(status) = &found.tenant_status {
-        if TenantStatus::parse(status)? == TenantStatus::Suspended {
-            return Ok(Some((
-                "tenant_suspended",
-                "your organisation's access is suspended; contact the service provider",
-            )));
-        }
-    }
-    if found.sso_enforced && Role::parse(&found.role)? != Role::Owner {
-        return Ok(Some((
-            "sso_enforced",
-            "your organisation signs in through its own identity provider; use single sign-on",
-        )));
-    }
-    Ok(None)
+    Ok(refused)
 }
 
 /// Audits a failed passwordless sign-in in its own transaction.

@@ -46,55 +46,94 @@ pub const OIDC_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access
 /// every use). When full, the cache starts over.
 const VERIFIED_CACHE_LIMIT: usize = 100_000;
 
-/// An OAuth error response (RFC 6749 §5.2), with its HTTP status.
+/// The error codes of OAuth 2.0 (RFC 6749 §4.1.2.1, §5.2; RFC 7009 §2.2.1) and OpenID
+/// Connect (Core §3.1.2.6) that Gatehouse answers. Which HTTP status each gets is the
+/// server's business.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthErrorCode {
+    InvalidRequest,
+    InvalidClient,
+    InvalidGrant,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+    UnsupportedResponseType,
+    UnsupportedTokenType,
+    InvalidScope,
+    AccessDenied,
+    LoginRequired,
+    RequestNotSupported,
+    ServerError,
+    TemporarilyUnavailable,
+}
+
+impl OAuthErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::UnsupportedResponseType => "unsupported_response_type",
+            Self::UnsupportedTokenType => "unsupported_token_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::AccessDenied => "access_denied",
+            Self::LoginRequired => "login_required",
+            Self::RequestNotSupported => "request_not_supported",
+            Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
+        }
+    }
+}
+
+/// An OAuth error response: its code and a description for the developer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthError {
-    pub error: &'static str,
+    pub code: OAuthErrorCode,
     pub description: String,
-    pub status: u16,
 }
 
 impl OAuthError {
-    pub fn new(error: &'static str, description: impl Into<String>) -> Self {
-        let status = match error {
-            "invalid_client" => 401,
-            "server_error" => 500,
-            "temporarily_unavailable" => 503,
-            _ => 400,
-        };
+    pub fn new(code: OAuthErrorCode, description: impl Into<String>) -> Self {
         Self {
-            error,
+            code,
             description: description.into(),
-            status,
         }
     }
 
     pub fn invalid_grant(description: impl Into<String>) -> Self {
-        Self::new("invalid_grant", description)
+        Self::new(OAuthErrorCode::InvalidGrant, description)
     }
 
     pub fn invalid_request(description: impl Into<String>) -> Self {
-        Self::new("invalid_request", description)
+        Self::new(OAuthErrorCode::InvalidRequest, description)
     }
 
     pub fn invalid_client() -> Self {
-        Self::new("invalid_client", "client authentication failed")
+        Self::new(
+            OAuthErrorCode::InvalidClient,
+            "client authentication failed",
+        )
     }
 
     pub fn body(&self) -> Value {
-        json!({"error": self.error, "error_description": self.description})
+        json!({"error": self.code.as_str(), "error_description": self.description})
     }
 }
 
 impl From<DomainError> for OAuthError {
     fn from(err: DomainError) -> Self {
         match err {
-            DomainError::Unavailable(_) => {
-                Self::new("temporarily_unavailable", "please try again shortly")
-            }
+            DomainError::Unavailable(_) => Self::new(
+                OAuthErrorCode::TemporarilyUnavailable,
+                "please try again shortly",
+            ),
             other => {
                 tracing::error!(error = ?other, "token service failure");
-                Self::new("server_error", "the token service failed; see its logs")
+                Self::new(
+                    OAuthErrorCode::ServerError,
+                    "the token service failed; see its logs",
+                )
             }
         }
     }
@@ -545,19 +584,19 @@ impl TokenService {
         };
         if get("response_type") != Some("code") {
             return Err(fail(OAuthError::new(
-                "unsupported_response_type",
+                OAuthErrorCode::UnsupportedResponseType,
                 "only response_type=code is supported",
             )));
         }
         if !client.allows_grant("authorization_code") {
             return Err(fail(OAuthError::new(
-                "unauthorized_client",
+                OAuthErrorCode::UnauthorizedClient,
                 "this application may not use the authorization code grant",
             )));
         }
         if get("request").is_some() || get("request_uri").is_some() {
             return Err(fail(OAuthError::new(
-                "request_not_supported",
+                OAuthErrorCode::RequestNotSupported,
                 "request objects are not supported",
             )));
         }
@@ -595,7 +634,7 @@ impl TokenService {
             .find(|s| !client.scopes.iter().any(|c| c == *s))
         {
             return Err(fail(OAuthError::new(
-                "invalid_scope",
+                OAuthErrorCode::InvalidScope,
                 format!("the scope '{bad}' is not allowed for this application"),
             )));
         }
@@ -645,14 +684,14 @@ impl TokenService {
         if let Some(org) = &req.organization {
             if tenant_domain.as_deref() != Some(org.as_str()) {
                 return Err(OAuthError::new(
-                    "access_denied",
+                    OAuthErrorCode::AccessDenied,
                     "the signed-in account does not belong to the requested organization",
                 ));
             }
         }
         if !req.client.admits_tenant(user.tenant_id) {
             return Err(OAuthError::new(
-                "access_denied",
+                OAuthErrorCode::AccessDenied,
                 "this application is not enabled for your organization",
             ));
         }
@@ -707,13 +746,13 @@ impl TokenService {
         let grant = req.grant_type.as_deref().map(str::trim).unwrap_or_default();
         if !["authorization_code", "client_credentials", "refresh_token"].contains(&grant) {
             return Err(OAuthError::new(
-                "unsupported_grant_type",
+                OAuthErrorCode::UnsupportedGrantType,
                 "grant_type must be authorization_code, client_credentials or refresh_token",
             ));
         }
         if !client.allows_grant(grant) {
             return Err(OAuthError::new(
-                "unauthorized_client",
+                OAuthErrorCode::UnauthorizedClient,
                 format!("this application may not use the {grant} grant"),
             ));
         }
@@ -746,7 +785,7 @@ impl TokenService {
                 let asked = scope_list(raw);
                 if let Some(bad) = asked.iter().find(|s| !api_scopes.contains(s)) {
                     return Err(OAuthError::new(
-                        "invalid_scope",
+                        OAuthErrorCode::InvalidScope,
                         format!("the scope '{bad}' is not granted to this key"),
                     ));
                 }
@@ -800,7 +839,7 @@ impl TokenService {
         };
         if !admitted {
             return Err(OAuthError::new(
-                "unauthorized_client",
+                OAuthErrorCode::UnauthorizedClient,
                 match tenant_id {
                     Some(_) => "the application is no longer enabled for that tenant",
                     None => "the application is not enabled for any tenant; name one with 'tenant'",
@@ -809,7 +848,7 @@ impl TokenService {
         }
         if tenant_id.is_some_and(|t| self.tenant_suspended(t)) {
             return Err(OAuthError::new(
-                "unauthorized_client",
+                OAuthErrorCode::UnauthorizedClient,
                 "the tenant is suspended",
             ));
         }
@@ -1118,7 +1157,7 @@ impl TokenService {
                 let asked = scope_list(raw);
                 if let Some(bad) = asked.iter().find(|s| !granted.contains(s)) {
                     return Err(OAuthError::new(
-                        "invalid_scope",
+                        OAuthErrorCode::InvalidScope,
                         format!("the scope '{bad}' was not granted"),
                     ));
                 }
@@ -1625,9 +1664,11 @@ mod tests {
     }
 
     #[test]
-    fn oauth_errors_carry_their_status() {
-        assert_eq!(OAuthError::invalid_client().status, 401);
-        assert_eq!(OAuthError::invalid_grant("x").status, 400);
+    fn oauth_errors_answer_their_code() {
+        assert_eq!(
+            OAuthError::invalid_client().code,
+            OAuthErrorCode::InvalidClient
+        );
         assert_eq!(
             OAuthError::invalid_grant("x").body()["error"],
             "invalid_grant"

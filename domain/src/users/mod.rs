@@ -174,3 +174,62 @@ impl TryFrom<UserRow> for User {
         })
     }
 }
+
+/// Why an account whose password or passkey was right still cannot sign in. Typed, so a
+/// door never recovers the reason from a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInRefusal {
+    InvitationPending,
+    UserDisabled,
+    /// Deleted: answered as a failed proof, the account no longer exists for sign-in.
+    UserArchived,
+    TenantSuspended,
+    /// The organisation signs in through its own identity provider (owners excepted).
+    SsoEnforced,
+}
+
+impl SignInRefusal {
+    /// The refusal for an account's status and its tenant's, if any.
+    pub fn of(user: UserStatus, tenant: Option<crate::types::TenantStatus>) -> Option<Self> {
+        match (user, tenant) {
+            (UserStatus::Invited, _) => Some(Self::InvitationPending),
+            (UserStatus::Disabled, _) => Some(Self::UserDisabled),
+            (UserStatus::Archived, _) => Some(Self::UserArchived),
+            (UserStatus::Active, Some(crate::types::TenantStatus::Suspended)) => {
+                Some(Self::TenantSuspended)
+            }
+            (UserStatus::Active, _) => None,
+        }
+    }
+
+    /// The stable code: the audit entry's `reason`, the sign-in page's `?error=`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::InvitationPending => "invitation_pending",
+            Self::UserDisabled => "user_disabled",
+            Self::UserArchived => "user_archived",
+            Self::TenantSuspended => "tenant_suspended",
+            Self::SsoEnforced => "sso_enforced",
+        }
+    }
+
+    /// What the person is told; `None` for an archived account, which is answered as a
+    /// failed proof.
+    pub fn message(self) -> Option<&'static str> {
+        match self {
+            Self::InvitationPending => {
+                Some("accept your invitation first; use the link in the invitation email")
+            }
+            Self::UserDisabled => {
+                Some("this account is disabled; ask an administrator of your organisation")
+            }
+            Self::UserArchived => None,
+            Self::TenantSuspended => {
+                Some("your organisation's access is suspended; contact the service provider")
+            }
+            Self::SsoEnforced => Some(
+                "your organisation signs in through its own identity provider; use single sign-on",
+            ),
+        }
+    }
+}

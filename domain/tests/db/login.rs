@@ -643,6 +643,7 @@ mod password {
     use crate::*;
     use gatehouse_domain::login::{verify_password_login, LoginOutcome, PasswordLogin};
     use gatehouse_domain::passwords::throttle_state;
+    use gatehouse_domain::users::SignInRefusal;
     use std::time::Duration;
 
     const PW: &str = "correct horse battery staple";
@@ -811,13 +812,13 @@ mod password {
             UserStatus::Disabled,
         )
         .await;
-        let err = verify_password_login(&pool, &ctx(), attempt("off@acme.test", PW, None))
+        let outcome = verify_password_login(&pool, &ctx(), attempt("off@acme.test", PW, None))
             .await
-            .unwrap_err();
-        assert!(
-            matches!(err, DomainError::PermissionDenied(ref m) if m.contains("disabled")),
-            "{err:?}"
-        );
+            .unwrap();
+        assert!(matches!(
+            outcome,
+            LoginOutcome::Refused(SignInRefusal::UserDisabled)
+        ));
 
         account(
             &pool,
@@ -832,13 +833,13 @@ mod password {
             .execute(&pool)
             .await
             .unwrap();
-        let err = verify_password_login(&pool, &ctx(), attempt("on@acme.test", PW, None))
+        let outcome = verify_password_login(&pool, &ctx(), attempt("on@acme.test", PW, None))
             .await
-            .unwrap_err();
-        assert!(
-            matches!(err, DomainError::PermissionDenied(ref m) if m.contains("suspended")),
-            "{err:?}"
-        );
+            .unwrap();
+        assert!(matches!(
+            outcome,
+            LoginOutcome::Refused(SignInRefusal::TenantSuspended)
+        ));
         // Without the right password nothing about the account is revealed.
         let err = verify_password_login(&pool, &ctx(), attempt("off@acme.test", "guess", None))
             .await

@@ -280,7 +280,7 @@ async fn authorization_requests_are_refused_for_bad_clients_redirects_and_pkce(p
     let f = fixture(&pool).await;
     let page = |r: Result<_, AuthorizeError>| matches!(r, Err(AuthorizeError::Page(_)));
     let redirected = |r: Result<_, AuthorizeError>, error: &str| match r {
-        Err(AuthorizeError::Redirect { error: e, .. }) => e.error == error,
+        Err(AuthorizeError::Redirect { error: e, .. }) => e.code.as_str() == error,
         _ => false,
     };
     // Unknown client, unregistered or extra redirect URIs: an error page, never a redirect.
@@ -348,7 +348,7 @@ async fn authorization_requests_are_refused_for_bad_clients_redirects_and_pkce(p
         )
         .await
         .unwrap_err();
-    assert_eq!(refused.error, "access_denied");
+    assert_eq!(refused.code.as_str(), "access_denied");
 }
 
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
@@ -364,7 +364,7 @@ async fn codes_are_single_use_bound_to_verifier_redirect_and_60_seconds(pool: Pg
         )
         .await
         .unwrap_err();
-    assert_eq!(err.error, "invalid_grant");
+    assert_eq!(err.code.as_str(), "invalid_grant");
     assert!(f.exchange(&code, VERIFIER, REDIRECT).await.is_err());
     // Wrong redirect URI.
     let code = f.code().await;
@@ -372,7 +372,8 @@ async fn codes_are_single_use_bound_to_verifier_redirect_and_60_seconds(pool: Pg
         f.exchange(&code, VERIFIER, "https://app.example.test/other")
             .await
             .unwrap_err()
-            .error,
+            .code
+            .as_str(),
         "invalid_grant"
     );
     // Expired.
@@ -385,7 +386,8 @@ async fn codes_are_single_use_bound_to_verifier_redirect_and_60_seconds(pool: Pg
         f.exchange(&code, VERIFIER, REDIRECT)
             .await
             .unwrap_err()
-            .error,
+            .code
+            .as_str(),
         "invalid_grant"
     );
     // Replayed: the second use is refused and revokes what the first issued.
@@ -396,7 +398,8 @@ async fn codes_are_single_use_bound_to_verifier_redirect_and_60_seconds(pool: Pg
         f.exchange(&code, VERIFIER, REDIRECT)
             .await
             .unwrap_err()
-            .error,
+            .code
+            .as_str(),
         "invalid_grant"
     );
     f.svc.reload_all().await.unwrap();
@@ -425,8 +428,14 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_family(pool: PgPool)
     assert_ne!(r1, r2);
     assert!(f.verify(&second.access_token).is_ok());
     // r1 again: reuse. The whole family dies, r2 included, and its access tokens.
-    assert_eq!(f.refresh(&r1).await.unwrap_err().error, "invalid_grant");
-    assert_eq!(f.refresh(&r2).await.unwrap_err().error, "invalid_grant");
+    assert_eq!(
+        f.refresh(&r1).await.unwrap_err().code.as_str(),
+        "invalid_grant"
+    );
+    assert_eq!(
+        f.refresh(&r2).await.unwrap_err().code.as_str(),
+        "invalid_grant"
+    );
     f.svc.reload_all().await.unwrap();
     assert_eq!(
         f.verify(&second.access_token).unwrap_err(),
@@ -465,7 +474,7 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_family(pool: PgPool)
             },
         )
         .await;
-    assert_eq!(stolen.unwrap_err().error, "invalid_grant");
+    assert_eq!(stolen.unwrap_err().code.as_str(), "invalid_grant");
 }
 
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
@@ -487,7 +496,11 @@ async fn client_credentials_tokens_carry_the_keys_scopes_and_tenant(pool: PgPool
     let narrow = f.client_credentials(Some("flag:read")).await.unwrap();
     assert_eq!(f.verify(&narrow.access_token).unwrap().scope, "flag:read");
     assert_eq!(
-        f.client_credentials(Some("admin")).await.unwrap_err().error,
+        f.client_credentials(Some("admin"))
+            .await
+            .unwrap_err()
+            .code
+            .as_str(),
         "invalid_scope"
     );
     // Wrong secret, unknown client.
@@ -496,7 +509,8 @@ async fn client_credentials_tokens_carry_the_keys_scopes_and_tenant(pool: PgPool
             .authenticate_client(&f.client_id, "wrong")
             .await
             .unwrap_err()
-            .error,
+            .code
+            .as_str(),
         "invalid_client"
     );
     assert_eq!(
@@ -504,8 +518,9 @@ async fn client_credentials_tokens_carry_the_keys_scopes_and_tenant(pool: PgPool
             .authenticate_client("gk_unknown", &f.secret)
             .await
             .unwrap_err()
-            .status,
-        401
+            .code,
+        // The server answers it 401 (server/tests/api/oauth.rs).
+        gatehouse_domain::oauth::OAuthErrorCode::InvalidClient
     );
     // Tampered token and a token of another issuer's key are refused.
     let mut tampered = t.access_token.clone();
@@ -658,7 +673,7 @@ async fn a_suspended_tenant_gets_no_tokens_and_its_tokens_die(pool: PgPool) {
         TokenRejection::Revoked
     );
     assert_eq!(
-        f.client_credentials(None).await.unwrap_err().error,
+        f.client_credentials(None).await.unwrap_err().code.as_str(),
         "unauthorized_client"
     );
     assert!(f

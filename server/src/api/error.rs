@@ -9,6 +9,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use gatehouse_app::error::{log_failure, retry_after_of, status_of};
 use gatehouse_domain::{DomainError, FieldError};
 use serde::Serialize;
 
@@ -144,53 +145,31 @@ impl IntoResponse for ApiError {
 
 impl From<DomainError> for ApiError {
     fn from(err: DomainError) -> Self {
+        let (status, code) = status_of(&err);
+        log_failure(&err);
+        let retry_after_secs = retry_after_of(&err);
+        let message = match &err {
+            DomainError::NotFound(what) => format!("{what} not found"),
+            DomainError::Unexpected(_) => "internal error".to_owned(),
+            other => other.to_string(),
+        };
+        let error = Self {
+            retry_after_secs,
+            ..Self::new(status, code, message)
+        };
         match err {
-            DomainError::Unauthenticated(m) => Self::new(StatusCode::UNAUTHORIZED, "ERR_AUTH", m),
-            DomainError::PermissionDenied(m) => {
-                Self::new(StatusCode::FORBIDDEN, "ERR_PERMISSION_DENIED", m)
-            }
-            DomainError::NotFound(what) => Self::new(
-                StatusCode::NOT_FOUND,
-                "ERR_NOT_FOUND",
-                format!("{what} not found"),
-            ),
-            DomainError::Gone(m) => Self::new(StatusCode::GONE, "ERR_GONE", m),
-            DomainError::Conflict { message, field } => Self {
-                details: field
-                    .map(|f| vec![FieldError::new(f, message.clone())])
-                    .unwrap_or_default(),
-                ..Self::new(StatusCode::CONFLICT, "ERR_CONFLICT", message)
-            },
-            DomainError::Validation(details) => Self::validation(details),
-            DomainError::Locked {
+            DomainError::Conflict {
                 message,
-                retry_after_secs,
+                field: Some(field),
             } => Self {
-                retry_after_secs: Some(retry_after_secs),
-                ..Self::new(StatusCode::LOCKED, "ERR_RESOURCE_LOCKED", message)
+                details: vec![FieldError::new(field, message)],
+                ..error
             },
-            DomainError::RateLimited {
-                message,
+            DomainError::Validation(details) => Self {
                 retry_after_secs,
-            } => Self {
-                retry_after_secs: Some(retry_after_secs),
-                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "ERR_RATE_LIMIT", message)
+                ..Self::validation(details)
             },
-            DomainError::Unavailable(m) => {
-                tracing::warn!(reason = %m, "service unavailable");
-                Self {
-                    retry_after_secs: Some(1),
-                    ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "ERR_UNAVAILABLE", m)
-                }
-            }
-            DomainError::Unexpected(e) => {
-                tracing::error!(error = format!("{e:#}"), "unexpected error");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "ERR_INTERNAL",
-                    "internal error",
-                )
-            }
+            _ => error,
         }
     }
 }

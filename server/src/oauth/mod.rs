@@ -23,7 +23,7 @@ use base64::Engine as _;
 use gatehouse_app::auth::ssr::session_cookie;
 use gatehouse_domain::oauth::Client;
 use gatehouse_domain::oauth::{
-    AuthorizeError, AuthorizingUser, OAuthError, TokenRequest, TokenService,
+    AuthorizeError, AuthorizingUser, OAuthError, OAuthErrorCode, TokenRequest, TokenService,
 };
 use gatehouse_domain::sessions::authenticate_session;
 use gatehouse_domain::DomainError;
@@ -44,6 +44,17 @@ pub fn router() -> Router<AppState> {
         .route("/auth/logout", get(logout))
 }
 
+/// The HTTP status of an OAuth error (RFC 6749 §5.2: 401 for a failed client
+/// authentication, 400 for the rest; 5xx for the server's own failures).
+fn oauth_status(code: OAuthErrorCode) -> StatusCode {
+    match code {
+        OAuthErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
+        OAuthErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        OAuthErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
 /// An OAuth error as a response (RFC 6749 §5.2).
 struct OAuthFailure(OAuthError);
 
@@ -61,7 +72,7 @@ impl From<DomainError> for OAuthFailure {
 
 impl IntoResponse for OAuthFailure {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::BAD_REQUEST);
+        let status = oauth_status(self.0.code);
         let mut res = (status, no_store(), Json(self.0.body())).into_response();
         if status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(
@@ -179,7 +190,7 @@ async fn authorize(state: AppState, caller: Caller, query: String) -> Response {
             Err(e) => {
                 tracing::warn!(error = %e, "authorize: session lookup failed");
                 return fail(OAuthError::new(
-                    "temporarily_unavailable",
+                    OAuthErrorCode::TemporarilyUnavailable,
                     "please try again shortly",
                 ));
             }
@@ -189,7 +200,7 @@ async fn authorize(state: AppState, caller: Caller, query: String) -> Response {
     let Some(session) = session else {
         if req.prompt.as_deref() == Some("none") {
             return fail(OAuthError::new(
-                "login_required",
+                OAuthErrorCode::LoginRequired,
                 "the user is not signed in",
             ));
         }
@@ -225,7 +236,7 @@ async fn authorize(state: AppState, caller: Caller, query: String) -> Response {
     if stale {
         if req.prompt.as_deref() == Some("none") {
             return fail(OAuthError::new(
-                "login_required",
+                OAuthErrorCode::LoginRequired,
                 "the sign-in is older than max_age allows",
             ));
         }
@@ -246,7 +257,7 @@ async fn authorize(state: AppState, caller: Caller, query: String) -> Response {
     if let Err(e) = svc.check_authorizing_user(&req, &user).await {
         // Signed in to another organization than the one asked for: sign in again there.
         if req.organization.is_some()
-            && e.error == "access_denied"
+            && e.code == OAuthErrorCode::AccessDenied
             && req.prompt.as_deref() != Some("none")
         {
             let same_org = svc
@@ -303,7 +314,7 @@ fn error_redirect(
         return error_page(StatusCode::BAD_REQUEST, "The redirect URI is invalid.");
     };
     url.query_pairs_mut()
-        .append_pair("error", e.error)
+        .append_pair("error", e.code.as_str())
         .append_pair("error_description", &e.description)
         .extend_pairs(state.map(|s| ("state", s)))
         .append_pair("iss", &svc.settings.issuer);
@@ -458,7 +469,7 @@ async fn revoke(
     if let Some(hint) = params.get("token_type_hint") {
         if !["access_token", "refresh_token"].contains(&hint.as_str()) {
             return Err(OAuthError::new(
-                "unsupported_token_type",
+                OAuthErrorCode::UnsupportedTokenType,
                 "token_type_hint must be access_token or refresh_token",
             )
             .into());
