@@ -112,13 +112,6 @@ impl MasterKeys {
         Self::parse(&SecretString::from(text))
     }
 
-    pub fn active_kid(&self) -> &str {
-        self.keys
-            .first()
-            .map(|(k, _)| k.as_str())
-            .unwrap_or_default()
-    }
-
     pub fn encrypt(&self, plaintext: &[u8], aad: &str) -> Result<Vec<u8>, DomainError> {
         let (kid, cipher) = self
             .keys
@@ -175,12 +168,6 @@ impl MasterKeys {
             )
             .map_err(|_| fail("wrong key or tampered data"))
     }
-
-    /// The key id a ciphertext was sealed with (for re-encryption after rotation).
-    pub fn kid_of(blob: &[u8]) -> Option<&str> {
-        let len = usize::from(*blob.get(1)?);
-        std::str::from_utf8(blob.get(2..2 + len)?).ok()
-    }
 }
 
 fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -205,6 +192,12 @@ mod tests {
         MasterKeys::parse(&SecretString::from(text.to_owned())).unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// The key id a ciphertext was sealed with.
+    fn kid_of(blob: &[u8]) -> Option<&str> {
+        let len = usize::from(*blob.get(1)?);
+        std::str::from_utf8(blob.get(2..2 + len)?).ok()
+    }
+
     #[test]
     fn round_trip_and_rotation() {
         let old = MasterKeys::generate_text("old");
@@ -213,20 +206,20 @@ mod tests {
         let sealed = before
             .encrypt(b"client-secret", "sso:t1")
             .unwrap_or_default();
-        assert_eq!(MasterKeys::kid_of(&sealed), Some("old"));
+        assert_eq!(kid_of(&sealed), Some("old"));
         // After rotation the new key encrypts, the old one still decrypts.
         let after = ring(&format!(
             "{},{}",
             new.expose_secret().trim(),
             old.expose_secret().trim()
         ));
-        assert_eq!(after.active_kid(), "new");
+        assert_eq!(after.keys.first().map(|(k, _)| k.as_str()), Some("new"));
         assert_eq!(
             after.decrypt(&sealed, "sso:t1").ok().as_deref(),
             Some(&b"client-secret"[..])
         );
         let resealed = after.encrypt(b"x", "a").unwrap_or_default();
-        assert_eq!(MasterKeys::kid_of(&resealed), Some("new"));
+        assert_eq!(kid_of(&resealed), Some("new"));
     }
 
     #[test]

@@ -72,16 +72,6 @@ string_newtype!(
     }
 );
 
-impl Email {
-    /// The part after the `@`, lowercase (used to find a tenant's SSO by email domain).
-    pub fn domain_part(&self) -> String {
-        self.0
-            .rsplit_once('@')
-            .map(|(_, d)| d.to_ascii_lowercase())
-            .unwrap_or_default()
-    }
-}
-
 string_newtype!(
     /// A tenant's unique slug: `^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$` (SPEC §2).
     /// Upper case input is accepted and lowered.
@@ -218,12 +208,6 @@ mod tests {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
         }
         assert!(Email::parse(&format!("{}@example.com", "a".repeat(250))).is_err());
-        assert_eq!(
-            Email::parse("ada@Example.COM")
-                .map(|e| e.domain_part())
-                .ok(),
-            Some("example.com".into())
-        );
     }
 
     #[test]

@@ -339,24 +339,6 @@ pub(crate) async fn check_new_password_off_runtime(
         .context("password policy check failed")?
 }
 
-/// The policy of a tenant; the default for platform users (`None`).
-#[tracing::instrument(skip(conn))]
-pub async fn policy_for_tenant(
-    conn: &mut PgConnection,
-    tenant_id: Option<Uuid>,
-) -> Result<PasswordPolicy, DomainError> {
-    let Some(tenant_id) = tenant_id else {
-        return Ok(PasswordPolicy::default());
-    };
-    let stored: serde_json::Value =
-        sqlx::query_scalar("SELECT password_policy FROM tenants WHERE id = $1")
-            .bind(tenant_id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or(DomainError::NotFound("tenant"))?;
-    PasswordPolicy::from_stored(&stored)
-}
-
 /// The policy and zxcvbn user inputs for an account about to be created (no row yet).
 #[tracing::instrument(skip_all, fields(tenant_id = ?tenant_id))]
 pub async fn policy_for_new_user(
