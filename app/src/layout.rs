@@ -233,13 +233,7 @@ pub fn Guarded(page: &'static str, children: ChildrenFn) -> impl IntoView {
                         provide_context(me);
                         children().into_any()
                     }
-                    Err(e) => view! {
-                        <div role="alert" data-testid="page-refused" class="mx-auto max-w-md rounded-xl border border-amber-200 bg-amber-50 p-6 text-amber-900">
-                            <p class="font-medium">{e.message}</p>
-                            <p class="mt-3 text-sm"><a class="text-indigo-700 underline" href="/login">"Sign in with another account"</a></p>
-                        </div>
-                    }
-                    .into_any(),
+                    Err(e) => view! { <crate::ui::Refused message=e.message /> }.into_any(),
                 })
             }}
         </Suspense>

@@ -17,7 +17,7 @@
 //! rather than a semaphore per tenant, so a tenant's entry disappears with its last
 //! download instead of the map growing with every tenant that ever downloaded.
 
-use crate::mfa::Caller;
+use crate::extract::RequestMeta;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Query, State};
@@ -248,7 +248,7 @@ fn unwritable(e: csv::Error) -> Stopped {
 
 /// The signed-in person behind the request's session cookie (second factor done); `None`
 /// without a usable session. A failure to check the session is an error, not a sign-out.
-async fn signed_in(state: &AppState, caller: &Caller) -> Result<Option<Actor>, DomainError> {
+async fn signed_in(state: &AppState, caller: &RequestMeta) -> Result<Option<Actor>, DomainError> {
     let Some(token) = caller.session_token(state) else {
         return Ok(None);
     };
@@ -290,7 +290,7 @@ fn failure(e: DomainError) -> Response {
 #[tracing::instrument(skip_all)]
 async fn download(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: RequestMeta,
     Query(filters): Query<Filters>,
 ) -> Response {
     let actor = match signed_in(&state, &caller).await {

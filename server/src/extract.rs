@@ -1,18 +1,26 @@
-//! API authentication (SPEC §4, §9; issue 4 item 7): every `/api/v1` route takes a
+//! What handlers extract from a request: its metadata ([`RequestMeta`]) and, on the API,
+//! the verified bearer token.
+//!
+//! API authentication (SPEC §4, §9): every `/api/v1` route takes a
 //! [`Bearer`], which validates the access token's signature, `exp`, `iss`, `aud` (the API
 //! audience) and revocation (the in-memory denylist), and yields the caller. Missing,
 //! malformed, expired or revoked → 401 ERR_AUTH with `WWW-Authenticate` (RFC 6750 §3);
 //! a missing scope → 403 ERR_PERMISSION_DENIED.
 
 use crate::api::ApiError;
+use crate::middleware::RequestId;
 use crate::oauth::bearer_token;
 use crate::state::AppState;
-use axum::extract::FromRequestParts;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header::USER_AGENT;
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
+use gatehouse_domain::audit::RequestContext;
 use gatehouse_domain::oauth::AccessClaims;
 use gatehouse_domain::permissions::{Actor, Permission};
 use gatehouse_domain::types::Role;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -110,5 +118,46 @@ impl Bearer {
         self.require_scope(scope)?;
         actor.require(permission)?;
         Ok(actor)
+    }
+}
+
+/// The request's metadata: the audit context (request id, client IP, user agent) and the
+/// headers.
+pub struct RequestMeta {
+    pub ctx: RequestContext,
+    pub headers: HeaderMap,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ctx = RequestContext {
+            request_id: parts
+                .extensions
+                .get::<RequestId>()
+                .map(|id| id.as_str().to_owned()),
+            // The resolved client (behind trusted proxies, the forwarded one); the peer
+            // when served with connect info only (unit tests).
+            ip: parts
+                .extensions
+                .get::<gatehouse_app::auth::ssr::ClientIp>()
+                .map(|c| c.0)
+                .or_else(|| {
+                    parts
+                        .extensions
+                        .get::<ConnectInfo<SocketAddr>>()
+                        .map(|ConnectInfo(addr)| addr.ip())
+                }),
+            user_agent: parts
+                .headers
+                .get(USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        };
+        Ok(Self {
+            ctx,
+            headers: parts.headers.clone(),
+        })
     }
 }

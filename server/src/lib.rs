@@ -9,6 +9,7 @@ pub mod bench_baseline;
 pub mod cli;
 pub mod client_ip;
 pub mod config;
+pub mod csrf;
 pub mod embedded_pg;
 pub mod extract;
 pub mod flags;

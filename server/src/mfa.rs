@@ -14,20 +14,18 @@
 //! `Sec-Fetch-Site: same-origin`) and carry a JSON body, which a cross-site form cannot.
 //! Every response is `Cache-Control: no-store`.
 
-use crate::middleware::RequestId;
+use crate::extract::RequestMeta;
 use crate::state::AppState;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, FromRequestParts, State};
-use axum::http::header::{CACHE_CONTROL, ORIGIN, SET_COOKIE, USER_AGENT};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::extract::State;
+use axum::http::header::{CACHE_CONTROL, SET_COOKIE};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use gatehouse_app::auth::ssr::{cookie_name_for, cookie_value, session_cookie};
 use gatehouse_app::auth::{landing_path, safe_return_path};
 use gatehouse_app::error::{log_failure, status_of};
-use gatehouse_domain::audit::RequestContext;
 use gatehouse_domain::mfa::{
     self, PasskeyName, PublicKeyCredential, RegisterPublicKeyCredential, Webauthn,
 };
@@ -36,7 +34,6 @@ use gatehouse_domain::DomainError;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::json;
-use std::net::SocketAddr;
 use uuid::Uuid;
 
 pub fn router() -> Router<AppState> {
@@ -78,7 +75,7 @@ struct MfaFinish {
 
 /// Starts adding a passkey to the signed-in person's account.
 #[tracing::instrument(skip_all)]
-async fn register_start(State(state): State<AppState>, caller: Caller) -> Response {
+async fn register_start(State(state): State<AppState>, caller: RequestMeta) -> Response {
     respond(async {
         caller.require_same_origin(&state)?;
         let session = signed_in(&state, &caller).await?;
@@ -93,7 +90,7 @@ async fn register_start(State(state): State<AppState>, caller: Caller) -> Respon
 #[tracing::instrument(skip_all)]
 async fn register_finish(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: RequestMeta,
     body: Result<Json<RegisterFinish>, JsonRejection>,
 ) -> Response {
     respond(async {
@@ -118,7 +115,7 @@ async fn register_finish(
 
 /// Starts a passwordless sign-in (anyone may).
 #[tracing::instrument(skip_all)]
-async fn login_start(State(state): State<AppState>, caller: Caller) -> Response {
+async fn login_start(State(state): State<AppState>, caller: RequestMeta) -> Response {
     respond(async {
         caller.require_same_origin(&state)?;
         let ceremony = mfa::start_passwordless_login(&state.pool, &webauthn(&state)?).await?;
@@ -133,7 +130,7 @@ async fn login_start(State(state): State<AppState>, caller: Caller) -> Response 
 #[tracing::instrument(skip_all)]
 async fn login_finish(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: RequestMeta,
     body: Result<Json<LoginFinish>, JsonRejection>,
 ) -> Response {
     respond(async {
@@ -170,7 +167,7 @@ async fn login_finish(
 
 /// Starts the passkey second factor of this browser's pending sign-in.
 #[tracing::instrument(skip_all)]
-async fn mfa_start(State(state): State<AppState>, caller: Caller) -> Response {
+async fn mfa_start(State(state): State<AppState>, caller: RequestMeta) -> Response {
     respond(async {
         caller.require_same_origin(&state)?;
         let (session, _) = pending(&state, &caller).await?;
@@ -191,7 +188,7 @@ async fn mfa_start(State(state): State<AppState>, caller: Caller) -> Response {
 #[tracing::instrument(skip_all)]
 async fn mfa_finish(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: RequestMeta,
     body: Result<Json<MfaFinish>, JsonRejection>,
 ) -> Response {
     respond(async {
@@ -232,51 +229,9 @@ async fn mfa_finish(
     .await
 }
 
-// --- the caller ---------------------------------------------------------------------------
-
-/// Who is calling: the audit context (request id, client IP, user agent) and the headers.
-pub(crate) struct Caller {
-    pub(crate) ctx: RequestContext,
-    pub(crate) headers: HeaderMap,
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Caller {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ctx = RequestContext {
-            request_id: parts
-                .extensions
-                .get::<RequestId>()
-                .map(|id| id.as_str().to_owned()),
-            // The resolved client (behind trusted proxies, the forwarded one); the peer
-            // when served with connect info only (unit tests).
-            ip: parts
-                .extensions
-                .get::<gatehouse_app::auth::ssr::ClientIp>()
-                .map(|c| c.0)
-                .or_else(|| {
-                    parts
-                        .extensions
-                        .get::<ConnectInfo<SocketAddr>>()
-                        .map(|ConnectInfo(addr)| addr.ip())
-                }),
-            user_agent: parts
-                .headers
-                .get(USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
-        };
-        Ok(Self {
-            ctx,
-            headers: parts.headers.clone(),
-        })
-    }
-}
-
-impl Caller {
+impl crate::extract::RequestMeta {
     fn require_same_origin(&self, state: &AppState) -> Result<(), PasskeyError> {
-        if same_origin(&self.headers, &state.settings.public_url()) {
+        if crate::csrf::same_origin(&self.headers, &state.settings.public_url()) {
             Ok(())
         } else {
             tracing::warn!("cross-origin passkey request refused");
@@ -295,27 +250,8 @@ impl Caller {
     }
 }
 
-/// Whether a request comes from Gatehouse's own pages: its `Origin` is the public URL's
-/// origin, or, without `Origin`, the browser says `Sec-Fetch-Site: same-origin`.
-pub(crate) fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
-    match headers.get(ORIGIN).map(|v| v.to_str()) {
-        Some(Ok(origin)) => origin.eq_ignore_ascii_case(origin_of(public_url)),
-        Some(Err(_)) => false,
-        None => headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("same-origin"),
-    }
-}
-
-/// `scheme://host[:port]` of a URL.
-fn origin_of(url: &str) -> &str {
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    match url[after_scheme..].find('/') {
-        Some(slash) => &url[..after_scheme + slash],
-        None => url,
-    }
-}
-
 /// The fully signed-in session (second factor done where needed).
-async fn signed_in(state: &AppState, caller: &Caller) -> Result<CurrentSession, PasskeyError> {
+async fn signed_in(state: &AppState, caller: &RequestMeta) -> Result<CurrentSession, PasskeyError> {
     let expired = || {
         PasskeyError::new(
             StatusCode::UNAUTHORIZED,
@@ -337,7 +273,7 @@ async fn signed_in(state: &AppState, caller: &Caller) -> Result<CurrentSession, 
 /// The pending session of this browser (first factor proven, second to come) and its token.
 async fn pending(
     state: &AppState,
-    caller: &Caller,
+    caller: &RequestMeta,
 ) -> Result<(CurrentSession, String), PasskeyError> {
     let expired = || {
         PasskeyError::new(
@@ -469,45 +405,6 @@ async fn respond(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(*k, v.parse().unwrap());
-        }
-        h
-    }
-
-    #[test]
-    fn only_requests_from_the_public_origin_pass() {
-        let public = "http://localhost:3000";
-        assert!(same_origin(
-            &headers(&[("origin", "http://localhost:3000")]),
-            public
-        ));
-        assert!(same_origin(
-            &headers(&[("origin", "https://login.example.com")]),
-            "https://login.example.com/gatehouse"
-        ));
-        assert!(!same_origin(
-            &headers(&[("origin", "http://evil.example")]),
-            public
-        ));
-        assert!(!same_origin(
-            &headers(&[("origin", "http://localhost:3001")]),
-            public
-        ));
-        assert!(!same_origin(&headers(&[("origin", "null")]), public));
-        assert!(same_origin(
-            &headers(&[("sec-fetch-site", "same-origin")]),
-            public
-        ));
-        assert!(!same_origin(
-            &headers(&[("sec-fetch-site", "cross-site")]),
-            public
-        ));
-        assert!(!same_origin(&headers(&[]), public));
-    }
 
     /// The one error table answers here as through REST and pages: a locked account is
     /// 423, not 429.

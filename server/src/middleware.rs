@@ -147,47 +147,6 @@ fn route_group(path: &str) -> String {
     }
 }
 
-/// CSRF defence for server functions (every console form posts to one under `/_rpc/`):
-/// a state-changing request must come from this origin — its `Origin` header names the
-/// host it was sent to, or, without `Origin`, `Sec-Fetch-Site` says `same-origin`.
-/// Together with the SameSite=Lax session cookie this refuses cross-site form posts and
-/// login CSRF. Anything else answers 403.
-pub async fn same_origin_server_fns(req: Request, next: Next) -> Response {
-    use axum::http::{Method, StatusCode};
-    use axum::response::IntoResponse;
-    let guarded = req.uri().path().starts_with("/_rpc/")
-        && !matches!(*req.method(), Method::GET | Method::HEAD);
-    if guarded && !same_origin(req.headers()) {
-        tracing::warn!("cross-origin server function call refused");
-        return (
-            StatusCode::FORBIDDEN,
-            "This form was submitted from another site and was refused.",
-        )
-            .into_response();
-    }
-    next.run(req).await
-}
-
-fn same_origin(headers: &axum::http::HeaderMap) -> bool {
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    match (
-        headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
-        host,
-    ) {
-        (Some(origin), Some(host)) => {
-            let authority = origin
-                .split_once("://")
-                .map(|(_, rest)| rest)
-                .unwrap_or_default();
-            !origin.eq_ignore_ascii_case("null") && authority.eq_ignore_ascii_case(host)
-        }
-        (Some(_), None) => false,
-        (None, _) => {
-            headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("same-origin")
-        }
-    }
-}
-
 #[derive(Clone)]
 pub struct SecurityHeaders {
     pub hsts: bool,
@@ -259,45 +218,7 @@ pub async fn security_headers(
 
 #[cfg(test)]
 mod tests {
-    use super::{same_origin, valid_request_id};
-    use axum::http::HeaderMap;
-
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(*k, v.parse().unwrap());
-        }
-        h
-    }
-
-    #[test]
-    fn server_functions_accept_only_same_origin_posts() {
-        assert!(same_origin(&headers(&[
-            ("host", "localhost:3000"),
-            ("origin", "http://localhost:3000")
-        ])));
-        assert!(same_origin(&headers(&[
-            ("host", "login.example.com"),
-            ("origin", "https://login.example.com")
-        ])));
-        assert!(!same_origin(&headers(&[
-            ("host", "localhost:3000"),
-            ("origin", "http://evil.example")
-        ])));
-        assert!(!same_origin(&headers(&[
-            ("host", "localhost:3000"),
-            ("origin", "null")
-        ])));
-        assert!(!same_origin(&headers(&[("host", "localhost:3000")])));
-        assert!(same_origin(&headers(&[
-            ("host", "localhost:3000"),
-            ("sec-fetch-site", "same-origin")
-        ])));
-        assert!(!same_origin(&headers(&[
-            ("host", "localhost:3000"),
-            ("sec-fetch-site", "cross-site")
-        ])));
-    }
+    use super::valid_request_id;
 
     #[test]
     fn request_ids_are_checked() {

@@ -3,7 +3,6 @@
 
 use crate::config::Settings;
 use crate::embedded_pg::EmbeddedPostgres;
-use crate::middleware::same_origin_server_fns;
 use crate::middleware::{request_context, security_headers, SecurityHeaders};
 use crate::state::AppState;
 use crate::{api, ops};
@@ -187,7 +186,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::mfa::router())
         .merge(crate::oauth::router())
         .merge(crate::audit::router())
-        .merge(api::flags::ofrep_router().layer(limited()))
+        .merge(crate::flags::ofrep::router().layer(limited()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(DefaultBodyLimit::max(settings.body_limit_bytes))
         .layer(RequestBodyLimitLayer::new(settings.body_limit_bytes))
@@ -196,7 +195,10 @@ pub fn router(state: AppState) -> Router {
             Duration::from_secs(settings.request_timeout_secs),
         ))
         .layer(axum::middleware::from_fn(api::error_bodies))
-        .layer(axum::middleware::from_fn(same_origin_server_fns))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::csrf::guard_server_fns,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             SecurityHeaders {
                 hsts: settings.serves_https(),

@@ -7,7 +7,7 @@
 //! only). Each page has one resource, and that resource also guards the page.
 
 use crate::error::AppError;
-use crate::layout::{Flash, PageHeader, PageTitle};
+use crate::layout::{Flash, PageTitle};
 use crate::ui::*;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -409,112 +409,58 @@ fn CopyField(label: &'static str, id: &'static str, value: String) -> impl IntoV
 
 #[component]
 pub fn ApplicationsPage() -> impl IntoView {
-    view! {
-        <PageTitle text="Applications" />
-        <ApplicationsBody />
-    }
-}
-
-#[component]
-fn ApplicationsBody() -> impl IntoView {
     let register = ServerAction::<RegisterApplication>::new();
-    let registered = move || match register.value().get() {
-        Some(Ok(Submitted::Done(r))) => Some(r.id),
-        _ => None,
-    };
+    let registered = move || last_done(register.value())().map(|r| r.id);
     // Reload the list when an application was registered, not when the form was refused
     // (nothing changed, and a reload rebuilds the form, which resets its select).
     let overview = Resource::new_blocking(registered, |_| applications_overview());
-    let flash = move || {
-        register.value().get().map(|r| match r {
-            Ok(Submitted::Done(r)) => view! {
-                <div class="mb-4 flex flex-wrap items-center gap-3" data-testid="registered">
-                    <Flash message=format!("{} is registered.", r.name) />
-                    <a href=format!("/operator/applications/{}", r.id) class=LINK data-testid="open-registered">"Open it to issue a key →"</a>
-                </div>
-            }
-            .into_any(),
-            Ok(Submitted::Refused(_)) => view! {
-                <div class="mb-4"><Flash message="The application was not registered: see the form below." error=true /></div>
-            }
-            .into_any(),
-            Err(e) => view! { <div class="mb-4"><Flash message=e.message error=true /></div> }.into_any(),
-        })
-    };
     view! {
-        <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-            {move || overview.get().map(|o| match o {
-                Err(e) => view! { <Refused message=e.message /> }.into_any(),
-                Ok(o) => view! {
-                    <nav aria-label="Breadcrumb" class="mb-2 text-sm text-slate-500">
-                        <a href="/operator" class=LINK>"Operator Console"</a>
-                        " / Applications"
-                    </nav>
-                    <PageHeader title="Applications" subtitle="Managed applications, their redirect URIs and API keys." />
-                    {flash}
-                    <div class="space-y-6">
-                        <ApplicationsTable applications=o.applications.clone() />
-                        <RegisterForm action=register environments=o.environments.clone() grant_types=o.grant_types.clone() />
-                    </div>
-                }.into_any(),
-            })}
-        </Transition>
+        <PageTitle text="Applications" />
+        {when_loaded(overview, None, move |o: ApplicationsPageData| view! {
+            <ListHeader console=OPERATOR_CONSOLE title="Applications" subtitle="Managed applications, their redirect URIs and API keys." />
+            {submission_flash(register.value(), "The application was not registered: see the form below.", |r: Registered| view! {
+                <DoneFlash testid="registered" message=format!("{} is registered.", r.name)>
+                    <a href=format!("/operator/applications/{}", r.id) class=LINK data-testid="open-registered">"Open it to issue a key →"</a>
+                </DoneFlash>
+            }.into_any())}
+            <div class="space-y-6">
+                <ApplicationsTable applications=o.applications />
+                <RegisterForm action=register environments=o.environments grant_types=o.grant_types />
+            </div>
+        }.into_any())}
     }
 }
 
 #[component]
 fn ApplicationsTable(applications: Vec<ApplicationRow>) -> impl IntoView {
     let count = applications.len();
+    let mut head = columns(&["Name", "Environment", "Status", "Grant types", "Tenants"]);
+    head.extend([Column::new("Active keys").right(), "Created".into()]);
+    let rows: Vec<AnyView> = applications
+        .into_iter()
+        .map(|a| view! {
+            <tr data-testid="app-row">
+                <td class=TD>
+                    <a href=format!("/operator/applications/{}", a.id) class=format!("{LINK} font-medium")>{a.name.clone()}</a>
+                </td>
+                <td class=TD><span class=badge(&a.environment)>{title_case(&a.environment)}</span></td>
+                <td class=TD><span class=badge(&a.status) data-testid="app-status">{title_case(&a.status)}</span></td>
+                <td class=format!("{TD} font-mono text-xs text-slate-700")>{a.grant_types.join(", ")}</td>
+                <td class=format!("{TD} text-slate-700")>{a.tenants_text("None (admits nobody)")}</td>
+                <td class=format!("{TD} text-right tabular-nums")>{a.active_keys}</td>
+                <td class=format!("{TD_NOWRAP} text-slate-600")>{a.created.clone()}</td>
+            </tr>
+        }.into_any())
+        .collect();
     view! {
-        <section class=CARD aria-labelledby="apps-h">
-            <div class="flex flex-wrap items-baseline justify-between gap-2">
-                <h2 id="apps-h" class="text-lg font-semibold">"Registered applications"</h2>
-                <span class="text-sm text-slate-500" data-testid="app-count">{format!("{count} in all")}</span>
-            </div>
-            {if applications.is_empty() {
-                view! {
-                    <div class="mt-4 rounded-md border border-dashed border-slate-300 p-6 text-center" data-testid="no-applications">
-                        <p class="font-medium text-slate-700">"No applications yet."</p>
-                        <p class="mt-1 text-sm text-slate-600">"Register the first one below; then issue it an API key."</p>
-                    </div>
-                }.into_any()
-            } else {
-                view! {
-                    <div class="mt-4 overflow-x-auto">
-                        <table class="w-full text-left text-sm">
-                            <thead class="border-b border-slate-200 text-slate-500">
-                                <tr>
-                                    <th scope="col" class=TH>"Name"</th>
-                                    <th scope="col" class=TH>"Environment"</th>
-                                    <th scope="col" class=TH>"Status"</th>
-                                    <th scope="col" class=TH>"Grant types"</th>
-                                    <th scope="col" class=TH>"Tenants"</th>
-                                    <th scope="col" class=format!("{TH} text-right")>"Active keys"</th>
-                                    <th scope="col" class=TH>"Created"</th>
-                                </tr>
-                            </thead>
-                            <tbody class="divide-y divide-slate-100">
-                                {applications.into_iter().map(|a| view! {
-                                    <tr data-testid="app-row">
-                                        <td class=TD>
-                                            <a href=format!("/operator/applications/{}", a.id) class=format!("{LINK} font-medium")>{a.name.clone()}</a>
-                                        </td>
-                                        <td class=TD><span class=badge(&a.environment)>{title_case(&a.environment)}</span></td>
-                                        <td class=TD><span class=badge(&a.status) data-testid="app-status">{title_case(&a.status)}</span></td>
-                                        <td class=format!("{TD} font-mono text-xs text-slate-700")>{a.grant_types.join(", ")}</td>
-                                        <td class=format!("{TD} text-slate-700")>
-                                            {a.tenants_text("None (admits nobody)")}
-                                        </td>
-                                        <td class=format!("{TD} text-right tabular-nums")>{a.active_keys}</td>
-                                        <td class=format!("{TD} whitespace-nowrap text-slate-600")>{a.created.clone()}</td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
-                }.into_any()
-            }}
-        </section>
+        <Card heading_id="apps-h" title="Registered applications" aside=move || in_all(count, Some("app-count"))>
+            <DataTable columns=head rows
+                empty=|| view! {
+                    <EmptyState testid="no-applications" title="No applications yet.">
+                        "Register the first one below; then issue it an API key."
+                    </EmptyState>
+                } />
+        </Card>
     }
 }
 
@@ -527,50 +473,34 @@ fn RegisterForm(
     let value = action.value();
     let form = NodeRef::<leptos::html::Form>::new();
     reset_when_done(action.version(), value, form);
-    let invalid = move |field: &'static str| {
-        let problems = problems_with(value, field);
-        move || (!problems().is_empty()).to_string()
-    };
     view! {
-        <section class=CARD aria-labelledby="register-h">
-            <h2 id="register-h" class="text-lg font-semibold">"Register application"</h2>
+        <Card heading_id="register-h" title="Register application">
             <p class="mt-1 text-sm text-slate-600">"Redirect URIs use https; plain http only to localhost or 127.0.0.1."</p>
             <ActionForm action=action node_ref=form attr:class="mt-4 grid gap-4 md:grid-cols-2" attr:data-testid="register-form">
-                <div>
-                    <label for="app-name" class="block text-sm font-medium">"Name"</label>
+                <Field id="app-name" label="Name" field="name" problems=problems_with(value, "name")>
                     <input id="app-name" name="name" required maxlength="200" class=INPUT
-                        aria-invalid=invalid("name") aria-describedby="name-error" />
-                    <FieldProblems field="name" problems=problems_with(value, "name") />
-                </div>
-                <div>
-                    <label for="app-environment" class="block text-sm font-medium">"Environment"</label>
+                        aria-invalid=invalid_when(value, "name") aria-describedby="name-error" />
+                </Field>
+                <Field id="app-environment" label="Environment" field="environment" problems=problems_with(value, "environment")>
                     <select id="app-environment" name="environment" class=INPUT
-                        aria-invalid=invalid("environment") aria-describedby="environment-error">
-                        {environments.into_iter().map(|e| {
-                            let selected = e == "production";
-                            view! { <option value=e.clone() selected=selected>{title_case(&e)}</option> }
-                        }).collect_view()}
+                        aria-invalid=invalid_when(value, "environment") aria-describedby="environment-error">
+                        {environments.into_iter().map(|e| choice(e.clone(), title_case(&e), "production")).collect_view()}
                     </select>
-                    <FieldProblems field="environment" problems=problems_with(value, "environment") />
-                </div>
-                <div>
-                    <label for="app-redirect-uris" class="block text-sm font-medium">"Redirect URIs"</label>
+                </Field>
+                <Field id="app-redirect-uris" label="Redirect URIs" field="redirect_uris" problems=problems_with(value, "redirect_uris")>
                     <textarea id="app-redirect-uris" name="redirect_uris" rows="3" spellcheck="false"
                         placeholder="https://app.example.com/callback"
                         class=format!("{INPUT} font-mono text-sm")
-                        aria-invalid=invalid("redirect_uris") aria-describedby="redirect_uris-hint redirect_uris-error"></textarea>
+                        aria-invalid=invalid_when(value, "redirect_uris") aria-describedby="redirect_uris-hint redirect_uris-error"></textarea>
                     <p id="redirect_uris-hint" class="mt-1 text-xs text-slate-500">"One per line."</p>
-                    <FieldProblems field="redirect_uris" problems=problems_with(value, "redirect_uris") />
-                </div>
-                <div>
-                    <label for="app-post-logout" class="block text-sm font-medium">"Post-logout redirect URIs"</label>
+                </Field>
+                <Field id="app-post-logout" label="Post-logout redirect URIs" field="post_logout_redirect_uris" problems=problems_with(value, "post_logout_redirect_uris")>
                     <textarea id="app-post-logout" name="post_logout_redirect_uris" rows="3" spellcheck="false"
                         placeholder="https://app.example.com/"
                         class=format!("{INPUT} font-mono text-sm")
-                        aria-invalid=invalid("post_logout_redirect_uris") aria-describedby="post_logout_redirect_uris-hint post_logout_redirect_uris-error"></textarea>
+                        aria-invalid=invalid_when(value, "post_logout_redirect_uris") aria-describedby="post_logout_redirect_uris-hint post_logout_redirect_uris-error"></textarea>
                     <p id="post_logout_redirect_uris-hint" class="mt-1 text-xs text-slate-500">"One per line; optional."</p>
-                    <FieldProblems field="post_logout_redirect_uris" problems=problems_with(value, "post_logout_redirect_uris") />
-                </div>
+                </Field>
                 <fieldset aria-describedby="grant_types-error">
                     <legend class="block text-sm font-medium">"Grant types"</legend>
                     <div class="mt-2 space-y-1">
@@ -591,7 +521,7 @@ fn RegisterForm(
                 <div>
                     <label for="app-tenants" class="block text-sm font-medium">"Tenants"</label>
                     <input id="app-tenants" name="tenants" placeholder="acme, globex" spellcheck="false" class=INPUT
-                        aria-invalid=invalid("tenants") aria-describedby="tenants-hint tenants-error" />
+                        aria-invalid=invalid_when(value, "tenants") aria-describedby="tenants-hint tenants-error" />
                     <p id="tenants-hint" class="mt-1 text-xs text-slate-500">"Domains of the tenants it may act for, separated by commas. Without any, it admits nobody unless it is for all tenants."</p>
                     <FieldProblems field="tenants" problems=problems_with(value, "tenants") />
                     <label class="mt-2 flex items-center gap-2 text-sm text-slate-700">
@@ -599,11 +529,9 @@ fn RegisterForm(
                         "All tenants (platform tooling)"
                     </label>
                 </div>
-                <div class="md:col-span-2">
-                    <button type="submit" class=BUTTON data-testid="register-submit" disabled=move || action.pending().get()>"Register application"</button>
-                </div>
+                <SubmitRow label="Register application" testid="register-submit" pending=action.pending() extra="md:col-span-2" />
             </ActionForm>
-        </section>
+        </Card>
     }
 }
 
@@ -611,22 +539,11 @@ fn RegisterForm(
 
 #[component]
 pub fn ApplicationPage() -> impl IntoView {
-    view! {
-        <PageTitle text="Application" />
-        <ApplicationBody />
-    }
-}
-
-#[component]
-fn ApplicationBody() -> impl IntoView {
     let params = use_params_map();
     let toggle = ServerAction::<SetApplicationStatus>::new();
     let revoke = ServerAction::<RevokeApiKey>::new();
     let issue = ServerAction::<IssueApiKey>::new();
-    let issued = move || match issue.value().get() {
-        Some(Ok(Submitted::Done(k))) => Some(k.client_id),
-        _ => None,
-    };
+    let issued = move || last_done(issue.value())().map(|k| k.client_id);
     let detail = Resource::new_blocking(
         move || {
             (
@@ -640,31 +557,15 @@ fn ApplicationBody() -> impl IntoView {
     );
     // One flash line: the outcome of the latest disable, enable or revoke.
     let notice = RwSignal::new(None::<Result<String, AppError>>);
-    Effect::new(move |_| {
-        if let Some(r) = toggle.value().get() {
-            notice.set(Some(r));
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(r) = revoke.value().get() {
-            notice.set(Some(r));
-        }
-    });
+    follow_outcome(notice, toggle.value());
+    follow_outcome(notice, revoke.value());
     view! {
-        <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-            {move || detail.get().map(|d| match d {
-                Err(e) => view! { <Refused message=e.message back=("/operator/applications", "All applications") /> }.into_any(),
-                Ok(d) => view! {
-                    <nav aria-label="Breadcrumb" class="mb-2 text-sm text-slate-500">
-                        <a href="/operator" class=LINK>"Operator Console"</a>
-                        " / "
-                        <a href="/operator/applications" class=LINK>"Applications"</a>
-                    </nav>
-                    {outcome(notice)}
-                    <ApplicationView detail=d toggle revoke issue />
-                }.into_any(),
-            })}
-        </Transition>
+        <PageTitle text="Application" />
+        {when_loaded(detail, Some(("/operator/applications", "All applications")), move |d: ApplicationPageData| view! {
+            <Breadcrumb console=OPERATOR_CONSOLE list=("/operator/applications", "Applications") />
+            {outcome(notice)}
+            <ApplicationView detail=d toggle revoke issue />
+        }.into_any())}
     }
 }
 
@@ -681,32 +582,43 @@ fn ApplicationView(
         scopes,
     } = detail;
     let active = app.status == "active";
-    let id = app.id.clone();
-    let toggle_id = app.id.clone();
+    let tenants_text = app.tenants_text("None: the application admits nobody");
+    let keys_line = format!(
+        "{} active {}",
+        app.active_keys,
+        if app.active_keys == 1 { "key" } else { "keys" }
+    );
+    let ApplicationRow {
+        id,
+        name,
+        environment,
+        status,
+        redirect_uris,
+        post_logout_redirect_uris,
+        grant_types,
+        tenants,
+        created,
+        updated,
+        ..
+    } = app;
+    let (toggle_id, issue_id, keys_id) = (id.clone(), id.clone(), id.clone());
     let uri_list = |uris: Vec<String>| {
         if uris.is_empty() {
             view! { <span class="text-slate-500">"None"</span> }.into_any()
         } else {
             view! {
-                <ul class="space-y-0.5 font-mono text-xs break-all">
+                <ul class="space-y-0.5 font-mono text-xs break-words">
                     {uris.into_iter().map(|u| view! { <li>{u}</li> }).collect_view()}
                 </ul>
             }
             .into_any()
         }
     };
-    view! {
-        <div class="mb-6 flex flex-wrap items-start justify-between gap-4">
-            <div>
-                <h1 class="text-2xl font-semibold tracking-tight" data-testid="app-name">{app.name.clone()}</h1>
-                <p class="mt-2 flex flex-wrap items-center gap-2 text-sm">
-                    <span class=badge(&app.environment)>{title_case(&app.environment)}</span>
-                    <span class=badge(&app.status) data-testid="app-status">{title_case(&app.status)}</span>
-                    <span class="text-slate-600">{format!("{} active {}", app.active_keys, if app.active_keys == 1 { "key" } else { "keys" })}</span>
-                </p>
-            </div>
+    let status_form = move || {
+        let id = toggle_id.clone();
+        view! {
             <ActionForm action=toggle>
-                <input type="hidden" name="id" value=toggle_id />
+                <input type="hidden" name="id" value=id />
                 {if active {
                     view! {
                         <input type="hidden" name="status" value="disabled" />
@@ -720,33 +632,38 @@ fn ApplicationView(
                     }.into_any()
                 }}
             </ActionForm>
-        </div>
+        }
+    };
+    view! {
+        <DetailHeader title=name testid="app-name" actions=status_form>
+            <span class=badge(&environment)>{title_case(&environment)}</span>
+            <span class=badge(&status) data-testid="app-status">{title_case(&status)}</span>
+            <span class="text-slate-600">{keys_line}</span>
+        </DetailHeader>
         {(!active).then(|| view! {
-            <p role="note" class="mb-6 rounded-md border border-amber-200 bg-amber-50 px-4 py-3 text-sm text-amber-900" data-testid="disabled-note">
+            <Note testid="disabled-note">
                 "This application is disabled: its keys are refused and the tokens issued to it no longer work."
-            </p>
+            </Note>
         })}
         <div class="grid gap-6 lg:grid-cols-5 lg:items-start">
-            <section class=format!("{CARD} lg:col-span-2") aria-labelledby="details-h">
-                <h2 id="details-h" class="text-lg font-semibold">"Details"</h2>
+            <Card heading_id="details-h" title="Details" extra="lg:col-span-2">
                 <dl class="mt-4 space-y-3 text-sm">
-                    <div><dt class="text-slate-500">"Application ID"</dt><dd class="font-mono text-xs break-all">{id.clone()}</dd></div>
-                    <div><dt class="text-slate-500">"Grant types"</dt><dd class="font-mono text-xs">{app.grant_types.join(", ")}</dd></div>
-                    <div><dt class="text-slate-500">"Redirect URIs"</dt><dd>{uri_list(app.redirect_uris.clone())}</dd></div>
-                    <div><dt class="text-slate-500">"Post-logout redirect URIs"</dt><dd>{uri_list(app.post_logout_redirect_uris.clone())}</dd></div>
-                    <div><dt class="text-slate-500">"Tenants"</dt><dd>{app.tenants_text("None: the application admits nobody")}</dd></div>
-                    <div><dt class="text-slate-500">"Created"</dt><dd>{app.created.clone()}</dd></div>
-                    <div><dt class="text-slate-500">"Last changed"</dt><dd>{app.updated.clone()}</dd></div>
+                    <div><dt class="text-slate-500">"Application ID"</dt><dd class="font-mono text-xs break-words">{id}</dd></div>
+                    <div><dt class="text-slate-500">"Grant types"</dt><dd class="font-mono text-xs">{grant_types.join(", ")}</dd></div>
+                    <div><dt class="text-slate-500">"Redirect URIs"</dt><dd>{uri_list(redirect_uris)}</dd></div>
+                    <div><dt class="text-slate-500">"Post-logout redirect URIs"</dt><dd>{uri_list(post_logout_redirect_uris)}</dd></div>
+                    <div><dt class="text-slate-500">"Tenants"</dt><dd>{tenants_text}</dd></div>
+                    <div><dt class="text-slate-500">"Created"</dt><dd>{created}</dd></div>
+                    <div><dt class="text-slate-500">"Last changed"</dt><dd>{updated}</dd></div>
                 </dl>
-            </section>
-            <section class=format!("{CARD} lg:col-span-3") aria-labelledby="issue-h">
-                <h2 id="issue-h" class="text-lg font-semibold">"Issue key"</h2>
+            </Card>
+            <Card heading_id="issue-h" title="Issue key" extra="lg:col-span-3">
                 <p class="mt-1 text-sm text-slate-600">"A key's ID is the OAuth client_id; its secret is shown once, right after issuing."</p>
                 <IssuedKeyBox issue />
-                <IssueKeyForm issue application_id=id.clone() scopes tenants=app.tenants.clone() />
-            </section>
+                <IssueKeyForm issue application_id=issue_id scopes tenants />
+            </Card>
         </div>
-        <KeysTable keys application_id=id.clone() revoke />
+        <KeysTable keys application_id=keys_id revoke />
     }
 }
 
@@ -791,17 +708,13 @@ fn IssueKeyForm(
         <ActionForm action=issue node_ref=form attr:class="mt-4 space-y-4" attr:data-testid="issue-form">
             <input type="hidden" name="application_id" value=application_id />
             <div class="grid gap-4 sm:grid-cols-2">
-                <div>
-                    <label for="key-name" class="block text-sm font-medium">"Name"</label>
+                <Field id="key-name" label="Name" field="name" problems=problems_with(value, "name")>
                     <input id="key-name" name="name" maxlength="200" placeholder="billing worker" class=INPUT aria-describedby="name-error" />
-                    <FieldProblems field="name" problems=problems_with(value, "name") />
-                </div>
-                <div>
-                    <label for="key-expires" class="block text-sm font-medium">"Expires"</label>
+                </Field>
+                <Field id="key-expires" label="Expires" field="expires_at" problems=problems_with(value, "expires_at")>
                     <input id="key-expires" name="expires_on" type="date" class=INPUT aria-describedby="expires_at-hint expires_at-error" />
                     <p id="expires_at-hint" class="mt-1 text-xs text-slate-500">"At the end of that day (UTC); empty for never."</p>
-                    <FieldProblems field="expires_at" problems=problems_with(value, "expires_at") />
-                </div>
+                </Field>
             </div>
             <fieldset aria-describedby="scopes-error">
                 <legend class="block text-sm font-medium">"Scopes"</legend>
@@ -826,14 +739,12 @@ fn IssueKeyForm(
                 }.into_any()
             } else {
                 view! {
-                    <div>
-                        <label for="key-tenant" class="block text-sm font-medium">"Tenant"</label>
+                    <Field id="key-tenant" label="Tenant" field="tenant" problems=problems_with(value, "tenant")>
                         <select id="key-tenant" name="tenant" class=INPUT aria-describedby="tenant-error">
                             <option value="">"Not bound to one tenant"</option>
                             {tenants.into_iter().map(|t| view! { <option value=t.clone()>{t.clone()}</option> }).collect_view()}
                         </select>
-                        <FieldProblems field="tenant" problems=problems_with(value, "tenant") />
-                    </div>
+                    </Field>
                 }.into_any()
             }}
             <button type="submit" class=BUTTON data-testid="issue-submit" disabled=move || issue.pending().get()>"Issue key"</button>
@@ -848,78 +759,61 @@ fn KeysTable(
     revoke: ServerAction<RevokeApiKey>,
 ) -> impl IntoView {
     let count = keys.len();
+    let mut head = columns(&[
+        "Client ID",
+        "Name",
+        "Scopes",
+        "Tenant",
+        "Status",
+        "Expires",
+        "Last used",
+        "Created",
+    ]);
+    head.push(Column::actions());
+    let rows: Vec<AnyView> = keys
+        .into_iter()
+        .map(|k| {
+            let revocable = k.status != "revoked";
+            let application_id = application_id.clone();
+            let key_id = k.client_id.clone();
+            view! {
+                <tr data-testid="key-row" data-client-id=k.client_id.clone()>
+                    <td class=format!("{TD_NOWRAP} font-mono text-xs")>{k.client_id.clone()}</td>
+                    <td class=TD>{k.name.clone().unwrap_or_else(|| "—".into())}</td>
+                    <td class=TD>
+                        <div class="flex max-w-xs flex-wrap gap-1">
+                            {if k.scopes.is_empty() {
+                                view! { <span class="text-slate-500">"None"</span> }.into_any()
+                            } else {
+                                k.scopes.iter().map(|s| view! {
+                                    <span class="rounded bg-slate-100 px-1.5 py-0.5 font-mono text-xs">{s.clone()}</span>
+                                }).collect_view().into_any()
+                            }}
+                        </div>
+                    </td>
+                    <td class=TD_NOWRAP>{k.tenant.clone().unwrap_or_else(|| "Any".into())}</td>
+                    <td class=TD><span class=badge(&k.status) data-testid="key-status">{title_case(&k.status)}</span></td>
+                    <td class=format!("{TD_NOWRAP} text-slate-600")>{k.expires.clone().unwrap_or_else(|| "Never".into())}</td>
+                    <td class=format!("{TD_NOWRAP} text-slate-600")>{k.last_used.clone().unwrap_or_else(|| "Never".into())}</td>
+                    <td class=format!("{TD_NOWRAP} text-slate-600")>{k.created.clone()}</td>
+                    <td class=format!("{TD} text-right")>
+                        {revocable.then(move || view! {
+                            <ActionForm action=revoke>
+                                <input type="hidden" name="application_id" value=application_id />
+                                <input type="hidden" name="key_id" value=key_id />
+                                <ConfirmSubmit label="Revoke" testid="revoke-key" confirm="Revoke this key?".to_owned() />
+                            </ActionForm>
+                        })}
+                    </td>
+                </tr>
+            }
+            .into_any()
+        })
+        .collect();
     view! {
-        <section class=format!("{CARD} mt-6") aria-labelledby="keys-h">
-            <div class="flex flex-wrap items-baseline justify-between gap-2">
-                <h2 id="keys-h" class="text-lg font-semibold">"API keys"</h2>
-                <span class="text-sm text-slate-500">{format!("{count} in all")}</span>
-            </div>
-            {if keys.is_empty() {
-                view! {
-                    <p class="mt-4 rounded-md border border-dashed border-slate-300 p-4 text-sm text-slate-600" data-testid="no-keys">
-                        "No keys yet. Issue one above."
-                    </p>
-                }.into_any()
-            } else {
-                view! {
-                    <div class="mt-4 overflow-x-auto">
-                        <table class="w-full text-left text-sm">
-                            <thead class="border-b border-slate-200 text-slate-500">
-                                <tr>
-                                    <th scope="col" class=TH>"Client ID"</th>
-                                    <th scope="col" class=TH>"Name"</th>
-                                    <th scope="col" class=TH>"Scopes"</th>
-                                    <th scope="col" class=TH>"Tenant"</th>
-                                    <th scope="col" class=TH>"Status"</th>
-                                    <th scope="col" class=TH>"Expires"</th>
-                                    <th scope="col" class=TH>"Last used"</th>
-                                    <th scope="col" class=TH>"Created"</th>
-                                    <th scope="col" class=TH><span class="sr-only">"Actions"</span></th>
-                                </tr>
-                            </thead>
-                            <tbody class="divide-y divide-slate-100">
-                                {keys.into_iter().map(|k| {
-                                    let revocable = k.status != "revoked";
-                                    let application_id = application_id.clone();
-                                    let client_id = k.client_id.clone();
-                                    let key_id = k.client_id.clone();
-                                    view! {
-                                        <tr data-testid="key-row" data-client-id=client_id>
-                                            <td class=format!("{TD} font-mono text-xs whitespace-nowrap")>{k.client_id.clone()}</td>
-                                            <td class=TD>{k.name.clone().unwrap_or_else(|| "—".into())}</td>
-                                            <td class=TD>
-                                                <div class="flex max-w-xs flex-wrap gap-1">
-                                                    {if k.scopes.is_empty() {
-                                                        view! { <span class="text-slate-500">"None"</span> }.into_any()
-                                                    } else {
-                                                        k.scopes.iter().map(|s| view! {
-                                                            <span class="rounded bg-slate-100 px-1.5 py-0.5 font-mono text-xs">{s.clone()}</span>
-                                                        }).collect_view().into_any()
-                                                    }}
-                                                </div>
-                                            </td>
-                                            <td class=TD>{k.tenant.clone().unwrap_or_else(|| "Any".into())}</td>
-                                            <td class=TD><span class=badge(&k.status) data-testid="key-status">{title_case(&k.status)}</span></td>
-                                            <td class=format!("{TD} whitespace-nowrap text-slate-600")>{k.expires.clone().unwrap_or_else(|| "Never".into())}</td>
-                                            <td class=format!("{TD} whitespace-nowrap text-slate-600")>{k.last_used.clone().unwrap_or_else(|| "Never".into())}</td>
-                                            <td class=format!("{TD} whitespace-nowrap text-slate-600")>{k.created.clone()}</td>
-                                            <td class=format!("{TD} text-right")>
-                                                {revocable.then(move || view! {
-                                                    <ActionForm action=revoke>
-                                                        <input type="hidden" name="application_id" value=application_id.clone() />
-                                                        <input type="hidden" name="key_id" value=key_id.clone() />
-                                                        <ConfirmSubmit label="Revoke" testid="revoke-key" confirm="Revoke this key?".to_owned() />
-                                                    </ActionForm>
-                                                })}
-                                            </td>
-                                        </tr>
-                                    }
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
-                }.into_any()
-            }}
-        </section>
+        <Card heading_id="keys-h" title="API keys" extra="mt-6" aside=move || in_all(count, None)>
+            <DataTable columns=head rows
+                empty=|| view! { <EmptyNote testid="no-keys" text="No keys yet. Issue one above." /> } />
+        </Card>
     }
 }

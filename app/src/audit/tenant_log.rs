@@ -2,26 +2,17 @@
 //! admins — newest first, filters in the URL (action prefix, actor, outcome, days), cursor
 //! pages, and the current filter as a CSV download (`/admin/audit.csv`, served by the server).
 
+use super::{AuditRow, AuditTable};
 use crate::error::AppError;
-use crate::layout::{PageHeader, PageTitle};
+use crate::layout::PageTitle;
 use crate::ui::*;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EntryRow {
-    pub when: String,
-    pub action: String,
-    pub outcome: String,
-    pub actor: String,
-    pub resource: String,
-    pub details: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditLogData {
-    pub entries: Vec<EntryRow>,
+    pub entries: Vec<AuditRow>,
     pub next_cursor: Option<String>,
 }
 
@@ -55,13 +46,15 @@ pub async fn tenant_audit_log(
         entries: page
             .data
             .into_iter()
-            .map(|r| EntryRow {
+            .map(|r| AuditRow {
                 when: when(r.occurred_at),
                 action: r.action,
                 outcome: r.outcome,
                 actor: r.actor_email.unwrap_or(r.actor_type),
-                resource: r.resource.unwrap_or_default(),
-                details: details(&r.metadata),
+                // The log leaves the cell of an entry about no resource empty.
+                resource: Some(r.resource.unwrap_or_default()),
+                tenant: None,
+                details: Some(details(&r.metadata)),
             })
             .collect(),
         next_cursor: page.next_cursor,
@@ -92,131 +85,74 @@ fn details(meta: &leptos::serde_json::Value) -> String {
     }
 }
 
+/// The log's filters, in the order of its URL.
+const FILTERS: &[&str] = &["action", "actor", "outcome", "from", "to"];
+
 #[component]
 pub fn AuditLogPage() -> impl IntoView {
     let query = use_query_map();
-    let names = ["action", "actor", "outcome", "from", "to"];
     let log = Resource::new_blocking(
-        move || {
-            let q = query.read();
-            let get = |k: &str| q.get(k).unwrap_or_default();
-            (
+        move || ListQuery::read(&query.read(), FILTERS),
+        |list| {
+            let get = |name: &str| list.get(name);
+            tenant_audit_log(
                 get("action"),
                 get("actor"),
                 get("outcome"),
                 get("from"),
                 get("to"),
-                get("cursor"),
+                list.cursor.clone(),
             )
-        },
-        |(action, actor, outcome, from, to, cursor)| {
-            tenant_audit_log(action, actor, outcome, from, to, cursor)
         },
     );
     view! {
         <PageTitle text="Audit log" />
-        <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-            {move || log.get().map(|l| {
-                let q = query.read_untracked();
-                let value = |k: &str| q.get(k).unwrap_or_default();
-                let values: Vec<(&str, String)> = names.iter().map(|k| (*k, value(k))).collect();
-                let pairs: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                let filters = query_string(&pairs);
-                let csv = format!("/admin/audit.csv{filters}");
-                let filtered = !filters.is_empty();
-                let outcome = value("outcome");
-                match l {
-                    Err(e) => view! { <Refused message=e.message back=("/admin/audit", "The whole log") /> }.into_any(),
-                    Ok(l) => {
-                        let next = l.next_cursor.clone().map(|c| {
-                            let mut with_cursor = pairs.clone();
-                            with_cursor.push(("cursor", &c));
-                            format!("/admin/audit{}", query_string(&with_cursor))
-                        });
-                        view! {
-                            <nav aria-label="Breadcrumb" class="mb-2 text-sm text-slate-500">
-                                <a href="/admin" class=LINK>"Tenant Administration"</a>
-                                " / Audit log"
-                            </nav>
-                            <PageHeader title="Audit log" subtitle="Everything that happened in your organisation, newest first." />
-                            <section class=CARD aria-labelledby="log-h">
-                                <div class="flex flex-wrap items-baseline justify-between gap-2">
-                                    <h2 id="log-h" class="text-lg font-semibold">"Entries"</h2>
-                                    <a href=csv class=format!("{SECONDARY} inline-block") data-testid="csv-download" rel="external" download>"Download CSV"</a>
-                                </div>
-                                <form method="get" action="/admin/audit" role="search" class="mt-4 flex flex-wrap items-end gap-3" data-testid="audit-filters">
-                                    <div>
-                                        <label for="audit-action" class="block text-sm font-medium">"Action starts with"</label>
-                                        <input id="audit-action" name="action" value=value("action") placeholder="user." class=format!("{INPUT} font-mono") />
-                                    </div>
-                                    <div>
-                                        <label for="audit-actor" class="block text-sm font-medium">"Actor"</label>
-                                        <input id="audit-actor" name="actor" value=value("actor") placeholder="Email" class=INPUT />
-                                    </div>
-                                    <div>
-                                        <label for="audit-outcome" class="block text-sm font-medium">"Outcome"</label>
-                                        <select id="audit-outcome" name="outcome" class=INPUT>
-                                            {[("", "Any"), ("success", "Success"), ("failure", "Failure")].into_iter().map(|(v, label)| {
-                                                let selected = v == outcome;
-                                                view! { <option value=v selected=selected>{label}</option> }
-                                            }).collect_view()}
-                                        </select>
-                                    </div>
-                                    <div>
-                                        <label for="audit-from" class="block text-sm font-medium">"From"</label>
-                                        <input id="audit-from" name="from" type="date" value=value("from") class=INPUT />
-                                    </div>
-                                    <div>
-                                        <label for="audit-to" class="block text-sm font-medium">"To"</label>
-                                        <input id="audit-to" name="to" type="date" value=value("to") class=INPUT />
-                                    </div>
-                                    <button type="submit" class=BUTTON>"Filter"</button>
-                                    {filtered.then(|| view! { <a href="/admin/audit" class=format!("{LINK} py-2 text-sm")>"Clear filters"</a> })}
-                                </form>
-                                {if l.entries.is_empty() {
-                                    view! {
-                                        <p class="mt-4 rounded-md border border-dashed border-slate-300 p-6 text-center text-slate-700" data-testid="no-entries">
-                                            {if filtered { "No entry matches these filters." } else { "Nothing recorded yet." }}
-                                        </p>
-                                    }.into_any()
-                                } else {
-                                    view! {
-                                        <div class="mt-4 overflow-x-auto">
-                                            <table class="w-full text-left text-sm">
-                                                <thead class="border-b border-slate-200 text-slate-500">
-                                                    <tr>
-                                                        <th scope="col" class=TH>"When"</th>
-                                                        <th scope="col" class=TH>"Action"</th>
-                                                        <th scope="col" class=TH>"Outcome"</th>
-                                                        <th scope="col" class=TH>"Actor"</th>
-                                                        <th scope="col" class=TH>"Resource"</th>
-                                                        <th scope="col" class=TH>"Details"</th>
-                                                    </tr>
-                                                </thead>
-                                                <tbody class="divide-y divide-slate-100">
-                                                    {l.entries.into_iter().map(|e| view! {
-                                                        <tr data-testid="audit-entry">
-                                                            <td class=format!("{TD} whitespace-nowrap text-slate-600")>{e.when}</td>
-                                                            <td class=format!("{TD} font-mono text-xs")>{e.action}</td>
-                                                            <td class=TD><span class=badge(&e.outcome)>{title_case(&e.outcome)}</span></td>
-                                                            <td class=format!("{TD} break-all")>{e.actor}</td>
-                                                            <td class=format!("{TD} font-mono text-xs break-all text-slate-600")>{e.resource}</td>
-                                                            <td class=format!("{TD} max-w-xs font-mono text-xs break-all text-slate-600")>{e.details}</td>
-                                                        </tr>
-                                                    }).collect_view()}
-                                                </tbody>
-                                            </table>
-                                        </div>
-                                    }.into_any()
-                                }}
-                                <nav aria-label="Pages" class="mt-4 flex justify-end text-sm">
-                                    {next.map(|n| view! { <a href=n class=LINK data-testid="next-page">"Older entries →"</a> })}
-                                </nav>
-                            </section>
-                        }.into_any()
-                    }
-                }
-            })}
-        </Transition>
+        {when_loaded(log, Some(("/admin/audit", "The whole log")), move |l: AuditLogData| {
+            let list = ListQuery::read(&query.read_untracked(), FILTERS);
+            let filtered = list.filtered();
+            let csv = list.link("/admin/audit.csv", None);
+            let nothing = if filtered { "No entry matches these filters." } else { "Nothing recorded yet." };
+            let (action, actor, outcome, from, to) = (
+                list.get("action"),
+                list.get("actor"),
+                list.get("outcome"),
+                list.get("from"),
+                list.get("to"),
+            );
+            view! {
+                <ListHeader console=TENANT_ADMINISTRATION title="Audit log" subtitle="Everything that happened in your organisation, newest first." />
+                <Card heading_id="log-h" title="Entries"
+                    aside=move || view! { <a href=csv.clone() class=format!("{SECONDARY} inline-block") data-testid="csv-download" rel="external" download>"Download CSV"</a> }>
+                    <FilterForm path="/admin/audit" testid="audit-filters" submit="Filter" filtered>
+                        <div>
+                            <label for="audit-action" class="block text-sm font-medium">"Action starts with"</label>
+                            <input id="audit-action" name="action" value=action placeholder="user." class=format!("{INPUT} font-mono") />
+                        </div>
+                        <div>
+                            <label for="audit-actor" class="block text-sm font-medium">"Actor"</label>
+                            <input id="audit-actor" name="actor" value=actor placeholder="Email" class=INPUT />
+                        </div>
+                        <div>
+                            <label for="audit-outcome" class="block text-sm font-medium">"Outcome"</label>
+                            <select id="audit-outcome" name="outcome" class=INPUT>
+                                {[("", "Any"), ("success", "Success"), ("failure", "Failure")].into_iter().map(|(v, label)| choice(v, label, &outcome)).collect_view()}
+                            </select>
+                        </div>
+                        <div>
+                            <label for="audit-from" class="block text-sm font-medium">"From"</label>
+                            <input id="audit-from" name="from" type="date" value=from class=INPUT />
+                        </div>
+                        <div>
+                            <label for="audit-to" class="block text-sm font-medium">"To"</label>
+                            <input id="audit-to" name="to" type="date" value=to class=INPUT />
+                        </div>
+                    </FilterForm>
+                    <AuditTable entries=l.entries row_testid="audit-entry" with_details=true
+                        empty=move || view! { <EmptyState testid="no-entries" title=nothing /> } />
+                    <Pager path="/admin/audit" list next_cursor=l.next_cursor next_label="Older entries →" only_next=true />
+                </Card>
+            }
+            .into_any()
+        })}
     }
 }

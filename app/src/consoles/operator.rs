@@ -2,9 +2,9 @@
 //! the server's health (database, email outbox backlog, error rate from its own request
 //! counts), recent control-plane events, and the way to each area of the console.
 
+use crate::audit::{AuditRow, RecentAudit};
 use crate::error::AppError;
 use crate::layout::{Area, AreaCards, PageHeader, PageTitle};
-use crate::tenants::{AuditRow, RecentAudit};
 use crate::ui::*;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -27,8 +27,9 @@ pub struct DashboardData {
 
 #[server(prefix = "/_rpc", endpoint = "operator_dashboard")]
 pub async fn operator_dashboard() -> Result<DashboardData, AppError> {
+    use crate::audit::ssr::audit_row;
     use crate::auth::ssr::pool;
-    use crate::tenants::ssr::{audit_row, operator_for_page, when};
+    use crate::ui::ssr::{operator_for_page, when};
     // The page's one resource, so it also guards the page.
     let actor = operator_for_page("/operator").await?;
     let d = gatehouse_domain::tenants::dashboard(&pool()?, Some(&actor)).await?;
@@ -79,16 +80,11 @@ pub fn OperatorPage() -> impl IntoView {
     let dashboard = Resource::new_blocking(|| (), |_| operator_dashboard());
     view! {
         <PageTitle text="Operator Console" />
-        <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-            {move || dashboard.get().map(|d| match d {
-                Err(e) => view! { <Refused message=e.message /> }.into_any(),
-                Ok(d) => view! {
-                    <PageHeader title="Operator Console" subtitle="For the vendor's operators (MFA required)." />
-                    <AreaCards areas=AREAS />
-                    <Dashboard data=d />
-                }.into_any(),
-            })}
-        </Transition>
+        {when_loaded(dashboard, None, |d: DashboardData| view! {
+            <PageHeader title="Operator Console" subtitle="For the vendor's operators (MFA required)." />
+            <AreaCards areas=AREAS />
+            <Dashboard data=d />
+        }.into_any())}
     }
 }
 
@@ -122,6 +118,21 @@ fn Dashboard(data: DashboardData) -> impl IntoView {
             </div>
         }
     };
+    let tenants_total = data.tenants_total;
+    let totals = format!(
+        " {} · {} {}",
+        if data.tenants_total == 1 {
+            "tenant"
+        } else {
+            "tenants"
+        },
+        data.users_total,
+        if data.users_total == 1 {
+            "person"
+        } else {
+            "people"
+        }
+    );
     let health_line = |label: &'static str, ok: bool, text: String, testid: &'static str| {
         view! {
             <li class="flex items-start justify-between gap-3">
@@ -136,26 +147,19 @@ fn Dashboard(data: DashboardData) -> impl IntoView {
     };
     view! {
         <div class="grid gap-6 lg:grid-cols-3">
-            <section class=format!("{CARD} lg:col-span-2") aria-labelledby="tenants-h">
-                <div class="flex flex-wrap items-baseline justify-between gap-2">
-                    <h2 id="tenants-h" class="text-lg font-semibold">"Tenants"</h2>
+            <Card heading_id="tenants-h" title="Tenants" extra="lg:col-span-2"
+                aside=move || view! {
                     <span class="text-sm text-slate-500">
-                        <span data-testid="tenants-total">{data.tenants_total}</span>
-                        {format!(
-                            " {} · {} {}",
-                            if data.tenants_total == 1 { "tenant" } else { "tenants" },
-                            data.users_total,
-                            if data.users_total == 1 { "person" } else { "people" }
-                        )}
+                        <span data-testid="tenants-total">{tenants_total}</span>
+                        {totals.clone()}
                     </span>
-                </div>
+                }>
                 <div class="mt-4 grid gap-6 sm:grid-cols-2">
                     {counts("By status", data.tenants_by_status, "tenants-by-status")}
                     {counts("By plan", data.tenants_by_plan, "tenants-by-plan")}
                 </div>
-            </section>
-            <section class=CARD aria-labelledby="health-h">
-                <h2 id="health-h" class="text-lg font-semibold">"Health"</h2>
+            </Card>
+            <Card heading_id="health-h" title="Health">
                 <ul class="mt-4 space-y-3 text-sm">
                     {health_line("Database", data.database_ms < 100.0, format!("answering ({:.1} ms)", data.database_ms), "health-database")}
                     {health_line(
@@ -178,7 +182,7 @@ fn Dashboard(data: DashboardData) -> impl IntoView {
                         "health-errors",
                     )}
                 </ul>
-            </section>
+            </Card>
         </div>
         <RecentAudit entries=data.recent with_tenant=true />
     }

@@ -5,7 +5,7 @@
 //! Per-tenant overrides are set on the tenant's page.
 
 use crate::error::AppError;
-use crate::layout::{Flash, PageHeader, PageTitle};
+use crate::layout::PageTitle;
 use crate::ui::*;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -177,6 +177,29 @@ fn rollout(raw: &str) -> Result<Option<i16>, Problem> {
     })
 }
 
+/// A flag's settings from its form (the key only when it is defined), or the problems
+/// with them.
+#[cfg(feature = "ssr")]
+fn flag_input(
+    key: Option<String>,
+    description: String,
+    default_value: &str,
+    rollout_percentage: &str,
+) -> Result<gatehouse_domain::flags::FlagInput, Vec<Problem>> {
+    match (
+        switch(default_value, "default_value"),
+        rollout(rollout_percentage),
+    ) {
+        (Ok(default_value), Ok(rollout_percentage)) => Ok(gatehouse_domain::flags::FlagInput {
+            key,
+            description: Some(description),
+            default_value: Some(default_value),
+            rollout_percentage: Some(rollout_percentage),
+        }),
+        (d, r) => Err([d.err(), r.err()].into_iter().flatten().collect()),
+    }
+}
+
 /// FR-FLAG-001: defines a flag.
 #[server(prefix = "/_rpc", endpoint = "define_flag")]
 pub async fn define_flag(
@@ -186,25 +209,13 @@ pub async fn define_flag(
     #[server(default)] rollout_percentage: String,
 ) -> Result<Submitted<String>, AppError> {
     use crate::auth::ssr::{request, services};
-    use gatehouse_domain::flags::{create_flag, FlagInput};
+    use gatehouse_domain::flags::create_flag;
     let actor = ssr::actor().await?;
     let (ctx, _) = request().await?;
-    let (default_value, rollout_percentage) = match (
-        switch(&default_value, "default_value"),
-        rollout(&rollout_percentage),
-    ) {
-        (Ok(d), Ok(r)) => (d, r),
-        (d, r) => {
-            return Ok(Submitted::Refused(
-                [d.err(), r.err()].into_iter().flatten().collect(),
-            ))
-        }
-    };
-    let input = FlagInput {
-        key: Some(key.trim().to_owned()),
-        description: Some(description),
-        default_value: Some(default_value),
-        rollout_percentage: Some(rollout_percentage),
+    let key = Some(key.trim().to_owned());
+    let input = match flag_input(key, description, &default_value, &rollout_percentage) {
+        Ok(input) => input,
+        Err(problems) => return Ok(Submitted::Refused(problems)),
     };
     let services = services()?;
     match services
@@ -253,25 +264,12 @@ pub async fn edit_flag(
     #[server(default)] rollout_percentage: String,
 ) -> Result<Submitted<String>, AppError> {
     use crate::auth::ssr::{request, services};
-    use gatehouse_domain::flags::{update_flag, FlagInput};
+    use gatehouse_domain::flags::update_flag;
     let actor = ssr::actor().await?;
     let (ctx, _) = request().await?;
-    let (default_value, rollout_percentage) = match (
-        switch(&default_value, "default_value"),
-        rollout(&rollout_percentage),
-    ) {
-        (Ok(d), Ok(r)) => (d, r),
-        (d, r) => {
-            return Ok(Submitted::Refused(
-                [d.err(), r.err()].into_iter().flatten().collect(),
-            ))
-        }
-    };
-    let input = FlagInput {
-        key: None,
-        description: Some(description),
-        default_value: Some(default_value),
-        rollout_percentage: Some(rollout_percentage),
+    let input = match flag_input(None, description, &default_value, &rollout_percentage) {
+        Ok(input) => input,
+        Err(problems) => return Ok(Submitted::Refused(problems)),
     };
     let services = services()?;
     match services
@@ -341,55 +339,28 @@ fn value_badge(v: Option<bool>) -> impl IntoView {
 
 #[component]
 pub fn FlagsPage() -> impl IntoView {
+    let define = ServerAction::<DefineFlag>::new();
+    let defined = last_done(define.value());
+    let overview = Resource::new_blocking(defined, |_| flags_overview());
     view! {
         <PageTitle text="Feature flags" />
-        <FlagsBody />
-    }
-}
-
-#[component]
-fn FlagsBody() -> impl IntoView {
-    let define = ServerAction::<DefineFlag>::new();
-    let defined = move || match define.value().get() {
-        Some(Ok(Submitted::Done(k))) => Some(k),
-        _ => None,
-    };
-    let overview = Resource::new_blocking(defined, |_| flags_overview());
-    let flash = move || {
-        define.value().get().map(|r| match r {
-            Ok(Submitted::Done(k)) => view! {
-                <div class="mb-4 flex flex-wrap items-center gap-3" data-testid="defined">
-                    <Flash message=format!("{k} is defined.") />
-                    <a href=format!("/operator/flags/{k}") class=LINK>"Set its plan defaults →"</a>
+        {when_loaded(overview, None, move |o: FlagsPageData| {
+            let stale: Vec<FlagDefRow> = o.flags.iter().filter(|f| f.stale).cloned().collect();
+            view! {
+                <ListHeader console=OPERATOR_CONSOLE title="Feature flags" subtitle="A flag's value for a tenant: its override, else its plan's default, else a rollout, else the default." />
+                {submission_flash(define.value(), "The flag was not defined: see the form below.", |k: String| view! {
+                    <DoneFlash testid="defined" message=format!("{k} is defined.")>
+                        <a href=format!("/operator/flags/{k}") class=LINK>"Set its plan defaults →"</a>
+                    </DoneFlash>
+                }.into_any())}
+                <div class="space-y-6">
+                    <FlagsTable data=o />
+                    <StaleFlags flags=stale />
+                    <DefineForm action=define />
                 </div>
             }
-            .into_any(),
-            Ok(Submitted::Refused(_)) => view! {
-                <div class="mb-4"><Flash message="The flag was not defined: see the form below." error=true /></div>
-            }
-            .into_any(),
-            Err(e) => view! { <div class="mb-4"><Flash message=e.message error=true /></div> }.into_any(),
-        })
-    };
-    view! {
-        <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-            {move || overview.get().map(|o| match o {
-                Err(e) => view! { <Refused message=e.message /> }.into_any(),
-                Ok(o) => view! {
-                    <nav aria-label="Breadcrumb" class="mb-2 text-sm text-slate-500">
-                        <a href="/operator" class=LINK>"Operator Console"</a>
-                        " / Feature flags"
-                    </nav>
-                    <PageHeader title="Feature flags" subtitle="A flag's value for a tenant: its override, else its plan's default, else a rollout, else the default." />
-                    {flash}
-                    <div class="space-y-6">
-                        <FlagsTable data=o.clone() />
-                        <StaleFlags flags=o.flags.iter().filter(|f| f.stale).cloned().collect() />
-                        <DefineForm action=define />
-                    </div>
-                }.into_any(),
-            })}
-        </Transition>
+            .into_any()
+        })}
     }
 }
 
@@ -397,62 +368,41 @@ fn FlagsBody() -> impl IntoView {
 fn FlagsTable(data: FlagsPageData) -> impl IntoView {
     let FlagsPageData { flags, plans } = data;
     let count = flags.len();
+    let mut head = columns(&["Flag", "Default", "Rollout"]);
+    head.extend(plans.iter().map(|p| Column::new(title_case(p)).center()));
+    head.push("Last evaluated".into());
+    let rows: Vec<AnyView> = flags
+        .into_iter()
+        .map(|f| view! {
+            <tr data-testid="flag-def-row" data-key=f.key.clone()>
+                <td class=TD>
+                    <a href=format!("/operator/flags/{}", f.key) class=format!("{LINK} font-mono text-xs font-medium")>{f.key.clone()}</a>
+                    <p class="max-w-sm text-xs text-slate-500">{f.description.clone()}</p>
+                </td>
+                <td class=TD>{value_badge(Some(f.default_value))}</td>
+                <td class=format!("{TD} tabular-nums")>{f.rollout_percentage.map(|p| format!("{p}%")).unwrap_or_else(|| "—".into())}</td>
+                {f.plan_values.iter().map(|v| view! { <td class=format!("{TD} text-center")>{value_badge(*v)}</td> }).collect_view()}
+                <td class=format!("{TD_NOWRAP} text-slate-600")>
+                    {f.last_evaluated.clone().unwrap_or_else(|| "Never".into())}
+                    {f.stale.then(|| view! { <span class=format!("{} ml-2", badge("expired"))>"Stale"</span> })}
+                </td>
+            </tr>
+        }.into_any())
+        .collect();
     view! {
-        <section class=CARD aria-labelledby="flags-h">
-            <div class="flex flex-wrap items-baseline justify-between gap-2">
-                <h2 id="flags-h" class="text-lg font-semibold">"Definitions and plan defaults"</h2>
-                <span class="text-sm text-slate-500">{format!("{count} in all")}</span>
-            </div>
-            {if flags.is_empty() {
-                view! {
-                    <div class="mt-4 rounded-md border border-dashed border-slate-300 p-6 text-center" data-testid="no-flags">
-                        <p class="font-medium text-slate-700">"No flags yet."</p>
-                        <p class="mt-1 text-sm text-slate-600">"Define the first one below."</p>
-                    </div>
-                }.into_any()
-            } else {
-                view! {
-                    <div class="mt-4 overflow-x-auto">
-                        <table class="w-full text-left text-sm">
-                            <thead class="border-b border-slate-200 text-slate-500">
-                                <tr>
-                                    <th scope="col" class=TH>"Flag"</th>
-                                    <th scope="col" class=TH>"Default"</th>
-                                    <th scope="col" class=TH>"Rollout"</th>
-                                    {plans.iter().map(|p| view! { <th scope="col" class=format!("{TH} text-center")>{title_case(p)}</th> }).collect_view()}
-                                    <th scope="col" class=TH>"Last evaluated"</th>
-                                </tr>
-                            </thead>
-                            <tbody class="divide-y divide-slate-100">
-                                {flags.into_iter().map(|f| view! {
-                                    <tr data-testid="flag-def-row" data-key=f.key.clone()>
-                                        <td class=TD>
-                                            <a href=format!("/operator/flags/{}", f.key) class=format!("{LINK} font-mono text-xs font-medium")>{f.key.clone()}</a>
-                                            <p class="max-w-sm text-xs text-slate-500">{f.description.clone()}</p>
-                                        </td>
-                                        <td class=TD>{value_badge(Some(f.default_value))}</td>
-                                        <td class=format!("{TD} tabular-nums")>{f.rollout_percentage.map(|p| format!("{p}%")).unwrap_or_else(|| "—".into())}</td>
-                                        {f.plan_values.iter().map(|v| view! { <td class=format!("{TD} text-center")>{value_badge(*v)}</td> }).collect_view()}
-                                        <td class=format!("{TD} whitespace-nowrap text-slate-600")>
-                                            {f.last_evaluated.clone().unwrap_or_else(|| "Never".into())}
-                                            {f.stale.then(|| view! { <span class=format!("{} ml-2", badge("expired"))>"Stale"</span> })}
-                                        </td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
-                }.into_any()
-            }}
-        </section>
+        <Card heading_id="flags-h" title="Definitions and plan defaults" aside=move || in_all(count, None)>
+            <DataTable columns=head rows
+                empty=|| view! {
+                    <EmptyState testid="no-flags" title="No flags yet.">"Define the first one below."</EmptyState>
+                } />
+        </Card>
     }
 }
 
 #[component]
 fn StaleFlags(flags: Vec<FlagDefRow>) -> impl IntoView {
     view! {
-        <section class=CARD aria-labelledby="stale-h" data-testid="stale-flags">
-            <h2 id="stale-h" class="text-lg font-semibold">"Stale flags"</h2>
+        <Card heading_id="stale-h" title="Stale flags" testid="stale-flags">
             <p class="mt-1 text-sm text-slate-600">{format!("Never evaluated, or not in the last {STALE_DAYS} days: candidates for removal from the code.")}</p>
             {if flags.is_empty() {
                 view! { <p class="mt-3 text-sm text-slate-600" data-testid="no-stale">"No stale flags: every flag was evaluated recently."</p> }.into_any()
@@ -468,7 +418,7 @@ fn StaleFlags(flags: Vec<FlagDefRow>) -> impl IntoView {
                     </ul>
                 }.into_any()
             }}
-        </section>
+        </Card>
     }
 }
 
@@ -489,25 +439,19 @@ fn FlagFields(
         .map(|p| p.to_string())
         .unwrap_or_default();
     view! {
-        <div class="md:col-span-2">
-            <label for="flag-description" class="block text-sm font-medium">"Description"</label>
+        <Field id="flag-description" label="Description" field="description" problems=problems_with(value, "description") extra="md:col-span-2">
             <input id="flag-description" name="description" maxlength="1000" value=description placeholder="What the flag turns on" class=INPUT aria-describedby="description-error" />
-            <FieldProblems field="description" problems=problems_with(value, "description") />
-        </div>
-        <div>
-            <label for="flag-default" class="block text-sm font-medium">"Default"</label>
+        </Field>
+        <Field id="flag-default" label="Default" field="default_value" problems=problems_with(value, "default_value")>
             <select id="flag-default" name="default_value" class=INPUT aria-describedby="default_value-error">
                 <option value="off" selected=!default_on>"Off"</option>
                 <option value="on" selected=default_on>"On"</option>
             </select>
-            <FieldProblems field="default_value" problems=problems_with(value, "default_value") />
-        </div>
-        <div>
-            <label for="flag-rollout" class="block text-sm font-medium">"Rollout (%)"</label>
+        </Field>
+        <Field id="flag-rollout" label="Rollout (%)" field="rollout_percentage" problems=problems_with(value, "rollout_percentage")>
             <input id="flag-rollout" name="rollout_percentage" inputmode="numeric" value=rollout placeholder="none" class=INPUT aria-describedby="rollout_percentage-hint rollout_percentage-error" />
             <p id="rollout_percentage-hint" class="mt-1 text-xs text-slate-500">"Sticky per user (targeting key) or tenant; used where no override or plan decides. Empty for none."</p>
-            <FieldProblems field="rollout_percentage" problems=problems_with(value, "rollout_percentage") />
-        </div>
+        </Field>
     }
 }
 
@@ -517,22 +461,17 @@ fn DefineForm(action: ServerAction<DefineFlag>) -> impl IntoView {
     let form = NodeRef::<leptos::html::Form>::new();
     reset_when_done(action.version(), value, form);
     view! {
-        <section class=CARD aria-labelledby="define-h">
-            <h2 id="define-h" class="text-lg font-semibold">"Define flag"</h2>
+        <Card heading_id="define-h" title="Define flag">
             <ActionForm action=action node_ref=form attr:class="mt-4 grid gap-4 md:grid-cols-2" attr:data-testid="define-form">
-                <div class="md:col-span-2">
-                    <label for="flag-key" class="block text-sm font-medium">"Key"</label>
+                <Field id="flag-key" label="Key" field="key" problems=problems_with(value, "key") extra="md:col-span-2">
                     <input id="flag-key" name="key" required maxlength="100" placeholder="new_checkout" spellcheck="false" autocapitalize="off"
                         class=format!("{INPUT} font-mono") aria-describedby="key-hint key-error" />
                     <p id="key-hint" class="mt-1 text-xs text-slate-500">"Lower-case letters, digits, dots, hyphens and underscores; it cannot change later."</p>
-                    <FieldProblems field="key" problems=problems_with(value, "key") />
-                </div>
+                </Field>
                 <FlagFields value />
-                <div class="md:col-span-2">
-                    <button type="submit" class=BUTTON data-testid="define-submit" disabled=move || action.pending().get()>"Define flag"</button>
-                </div>
+                <SubmitRow label="Define flag" testid="define-submit" pending=action.pending() extra="md:col-span-2" />
             </ActionForm>
-        </section>
+        </Card>
     }
 }
 
@@ -540,21 +479,10 @@ fn DefineForm(action: ServerAction<DefineFlag>) -> impl IntoView {
 
 #[component]
 pub fn FlagPage() -> impl IntoView {
-    view! {
-        <PageTitle text="Feature flag" />
-        <FlagBody />
-    }
-}
-
-#[component]
-fn FlagBody() -> impl IntoView {
     let params = use_params_map();
     let edit = ServerAction::<EditFlag>::new();
     let plan = ServerAction::<SetFlagPlanDefault>::new();
-    let saved = move || match edit.value().get() {
-        Some(Ok(Submitted::Done(m))) => Some(m),
-        _ => None,
-    };
+    let saved = last_done(edit.value());
     let detail = Resource::new_blocking(
         move || {
             (
@@ -574,26 +502,14 @@ fn FlagBody() -> impl IntoView {
         Some(Err(e)) => notice.set(Some(Err(e))),
         None => {}
     });
-    Effect::new(move |_| {
-        if let Some(r) = plan.value().get() {
-            notice.set(Some(r));
-        }
-    });
+    follow_outcome(notice, plan.value());
     view! {
-        <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-            {move || detail.get().map(|d| match d {
-                Err(e) => view! { <Refused message=e.message back=("/operator/flags", "All flags") /> }.into_any(),
-                Ok(d) => view! {
-                    <nav aria-label="Breadcrumb" class="mb-2 text-sm text-slate-500">
-                        <a href="/operator" class=LINK>"Operator Console"</a>
-                        " / "
-                        <a href="/operator/flags" class=LINK>"Feature flags"</a>
-                    </nav>
-                    {outcome(notice)}
-                    <FlagView data=d edit plan />
-                }.into_any(),
-            })}
-        </Transition>
+        <PageTitle text="Feature flag" />
+        {when_loaded(detail, Some(("/operator/flags", "All flags")), move |d: FlagPageData| view! {
+            <Breadcrumb console=OPERATOR_CONSOLE list=("/operator/flags", "Feature flags") />
+            {outcome(notice)}
+            <FlagView data=d edit plan />
+        }.into_any())}
     }
 }
 
@@ -608,65 +524,72 @@ fn FlagView(
         plans,
         history,
     } = data;
-    let key = flag.key.clone();
     let value = edit.value();
-    let plan_key = key.clone();
     let plan_rows = plans
         .into_iter()
         .zip(flag.plan_values.clone())
         .map(|(p, v)| {
-            let key = plan_key.clone();
-let current = match v { Some(true) => "on", Some(false) => "off", None => "inherit" };
-                        let select_id = format!("plan-default-{p}");
-                        let form_testid = format!("plan-default-form-{p}");
-                        let save_testid = format!("plan-default-save-{p}");
-                        view! {
-                            <li class="py-3">
-                                <ActionForm action=plan attr:class="flex flex-wrap items-end justify-between gap-3" attr:data-testid=form_testid>
-                                    <input type="hidden" name="key" value=key />
-                                    <input type="hidden" name="plan" value=p.clone() />
-                                    <div>
-                                        <label for=select_id.clone() class="block text-sm font-medium">{title_case(&p)}</label>
-                                        <select id=select_id name="value" class=INPUT>
-                                            {[("inherit", "Not set (default decides)"), ("on", "On"), ("off", "Off")].into_iter().map(|(v, label)| {
-                                                view! { <option value=v selected=v == current>{label}</option> }
-                                            }).collect_view()}
-                                        </select>
-                                    </div>
-                                    <button type="submit" class=SECONDARY data-testid=save_testid>"Save"</button>
-                                </ActionForm>
-                            </li>
-                        }
-                    }).collect_view();
+            let key = flag.key.clone();
+            let current = match v {
+                Some(true) => "on",
+                Some(false) => "off",
+                None => "inherit",
+            };
+            let select_id = format!("plan-default-{p}");
+            let form_testid = format!("plan-default-form-{p}");
+            let save_testid = format!("plan-default-save-{p}");
+            view! {
+                <li class="py-3">
+                    <ActionForm action=plan attr:class="flex flex-wrap items-end justify-between gap-3" attr:data-testid=form_testid>
+                        <input type="hidden" name="key" value=key />
+                        <input type="hidden" name="plan" value=p.clone() />
+                        <div>
+                            <label for=select_id.clone() class="block text-sm font-medium">{title_case(&p)}</label>
+                            <select id=select_id name="value" class=INPUT>
+                                {[("inherit", "Not set (default decides)"), ("on", "On"), ("off", "Off")].into_iter().map(|(v, label)| choice(v, label, current)).collect_view()}
+                            </select>
+                        </div>
+                        <button type="submit" class=SECONDARY data-testid=save_testid>"Save"</button>
+                    </ActionForm>
+                </li>
+            }
+        })
+        .collect_view();
+    let key = flag.key.clone();
+    let lead = if flag.description.is_empty() {
+        "No description.".to_owned()
+    } else {
+        flag.description.clone()
+    };
+    let (default_value, stale) = (flag.default_value, flag.stale);
+    let rollout = flag.rollout_percentage.map(|p| format!(" · rollout {p}%"));
+    let evaluated = format!(
+        " · last evaluated {}",
+        flag.last_evaluated
+            .clone()
+            .unwrap_or_else(|| "never".into())
+    );
     view! {
-        <div class="mb-6">
-            <h1 class="font-mono text-2xl font-semibold tracking-tight" data-testid="flag-key">{flag.key.clone()}</h1>
-            <p class="mt-1 text-slate-600">{if flag.description.is_empty() { "No description.".to_owned() } else { flag.description.clone() }}</p>
-            <p class="mt-2 flex flex-wrap items-center gap-2 text-sm text-slate-600">
-                "Default " {value_badge(Some(flag.default_value))}
-                {flag.rollout_percentage.map(|p| format!(" · rollout {p}%"))}
-                {format!(" · last evaluated {}", flag.last_evaluated.clone().unwrap_or_else(|| "never".into()))}
-                {flag.stale.then(|| view! { <span class=badge("expired")>"Stale"</span> })}
-            </p>
-        </div>
+        <DetailHeader title=flag.key.clone() testid="flag-key" title_class="font-mono" lead>
+            "Default " {value_badge(Some(default_value))}
+            {rollout}
+            {evaluated}
+            {stale.then(|| view! { <span class=badge("expired")>"Stale"</span> })}
+        </DetailHeader>
         <div class="grid gap-6 lg:grid-cols-2 lg:items-start">
-            <section class=CARD aria-labelledby="settings-h">
-                <h2 id="settings-h" class="text-lg font-semibold">"Settings"</h2>
+            <Card heading_id="settings-h" title="Settings">
                 <ActionForm action=edit attr:class="mt-4 grid gap-4 md:grid-cols-2" attr:data-testid="edit-form">
-                    <input type="hidden" name="key" value=key.clone() />
-                    <FlagFields value current=flag.clone() />
-                    <div class="md:col-span-2">
-                        <button type="submit" class=BUTTON data-testid="edit-submit" disabled=move || edit.pending().get()>"Save"</button>
-                    </div>
+                    <input type="hidden" name="key" value=key />
+                    <FlagFields value current=flag />
+                    <SubmitRow label="Save" testid="edit-submit" pending=edit.pending() extra="md:col-span-2" />
                 </ActionForm>
-            </section>
-            <section class=CARD aria-labelledby="plans-h">
-                <h2 id="plans-h" class="text-lg font-semibold">"Plan defaults"</h2>
+            </Card>
+            <Card heading_id="plans-h" title="Plan defaults">
                 <p class="mt-1 text-sm text-slate-600">"A plan's value beats the rollout and the default; a tenant's override beats the plan."</p>
                 <ul class="mt-4 divide-y divide-slate-100">
                     {plan_rows}
                 </ul>
-            </section>
+            </Card>
         </div>
         <History history />
     }
@@ -674,44 +597,31 @@ let current = match v { Some(true) => "on", Some(false) => "off", None => "inher
 
 #[component]
 fn History(history: Vec<ChangeRow>) -> impl IntoView {
+    let rows: Vec<AnyView> = history
+        .into_iter()
+        .map(|c| {
+            let place = match (c.tenant, c.plan) {
+                (Some(t), _) => format!("tenant {t}"),
+                (None, Some(p)) => format!("{} plan", title_case(&p)),
+                (None, None) => "everywhere".into(),
+            };
+            view! {
+                <tr data-testid="history-row">
+                    <td class=format!("{TD_NOWRAP} text-slate-600")>{c.when}</td>
+                    <td class=TD>{c.action}</td>
+                    <td class=TD>{place}</td>
+                    <td class=TD data-testid="history-change">{format!("{} → {}", c.old, c.new)}</td>
+                    <td class=TD_NOWRAP>{c.who}</td>
+                </tr>
+            }
+            .into_any()
+        })
+        .collect();
     view! {
-        <section class=format!("{CARD} mt-6") aria-labelledby="history-h">
-            <h2 id="history-h" class="text-lg font-semibold">"History"</h2>
+        <Card heading_id="history-h" title="History" extra="mt-6">
             <p class="mt-1 text-sm text-slate-600">"Every change to this flag, newest first, from the audit trail."</p>
-            {if history.is_empty() {
-                view! { <p class="mt-3 text-sm text-slate-600">"No changes recorded."</p> }.into_any()
-            } else {
-                view! {
-                    <div class="mt-4 overflow-x-auto">
-                        <table class="w-full text-left text-sm">
-                            <thead class="border-b border-slate-200 text-slate-500">
-                                <tr>
-                                    <th scope="col" class=TH>"When"</th>
-                                    <th scope="col" class=TH>"Change"</th>
-                                    <th scope="col" class=TH>"Where"</th>
-                                    <th scope="col" class=TH>"Old → new"</th>
-                                    <th scope="col" class=TH>"Who"</th>
-                                </tr>
-                            </thead>
-                            <tbody class="divide-y divide-slate-100">
-                                {history.into_iter().map(|c| view! {
-                                    <tr data-testid="history-row">
-                                        <td class=format!("{TD} whitespace-nowrap text-slate-600")>{c.when.clone()}</td>
-                                        <td class=TD>{c.action.clone()}</td>
-                                        <td class=TD>{match (c.tenant.clone(), c.plan.clone()) {
-                                            (Some(t), _) => format!("tenant {t}"),
-                                            (None, Some(p)) => format!("{} plan", title_case(&p)),
-                                            (None, None) => "everywhere".into(),
-                                        }}</td>
-                                        <td class=TD data-testid="history-change">{format!("{} → {}", c.old, c.new)}</td>
-                                        <td class=format!("{TD} break-all")>{c.who.clone()}</td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
-                }.into_any()
-            }}
-        </section>
+            <DataTable columns=columns(&["When", "Change", "Where", "Old → new", "Who"]) rows
+                empty=|| view! { <p class="mt-3 text-sm text-slate-600">"No changes recorded."</p> } />
+        </Card>
     }
 }

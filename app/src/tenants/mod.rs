@@ -10,8 +10,9 @@
 
 pub mod settings;
 
+use crate::audit::{AuditRow, RecentAudit};
 use crate::error::AppError;
-use crate::layout::{Flash, PageHeader, PageTitle};
+use crate::layout::PageTitle;
 use crate::ui::*;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -73,16 +74,6 @@ pub struct FlagRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditRow {
-    pub when: String,
-    pub action: String,
-    pub outcome: String,
-    pub actor: String,
-    pub resource: Option<String>,
-    pub tenant: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantPageData {
     pub tenant: TenantRow,
     pub suspended: Option<String>,
@@ -96,11 +87,10 @@ pub struct TenantPageData {
 }
 
 #[cfg(feature = "ssr")]
-pub(crate) mod ssr {
-    use super::{AuditRow, TenantRow};
+mod ssr {
+    use super::TenantRow;
     use crate::error::AppError;
     pub use crate::ui::ssr::{actor, operator_for_page, when};
-    use gatehouse_domain::audit::AuditLine;
     use gatehouse_domain::tenants::Tenant;
     use gatehouse_domain::DomainError;
 
@@ -122,17 +112,6 @@ pub(crate) mod ssr {
             plan: t.plan.as_str().to_owned(),
             status: t.status.as_str().to_owned(),
             created: when(t.created_at),
-        }
-    }
-
-    pub fn audit_row(l: AuditLine) -> AuditRow {
-        AuditRow {
-            when: when(l.occurred_at),
-            action: l.action,
-            outcome: l.outcome,
-            actor: l.actor_email.unwrap_or(l.actor_type),
-            resource: l.resource,
-            tenant: l.tenant_domain,
         }
     }
 
@@ -292,7 +271,11 @@ pub async fn tenant_detail(id: String) -> Result<TenantPageData, AppError> {
                 environment: a.environment,
             })
             .collect(),
-        recent: o.recent.into_iter().map(ssr::audit_row).collect(),
+        recent: o
+            .recent
+            .into_iter()
+            .map(crate::audit::ssr::audit_row)
+            .collect(),
         plans: ssr::plans(),
     })
 }
@@ -395,187 +378,106 @@ pub async fn set_tenant_flag_override(
 
 // --- the browser side ---------------------------------------------------------------------
 
-/// The filter values of the list page's URL.
-fn filter(query: &leptos_router::params::ParamsMap, name: &str) -> String {
-    query.get(name).unwrap_or_default()
-}
+/// The list's filters, in the order of its URL.
+const FILTERS: &[&str] = &["q", "status", "plan"];
 
 #[component]
 pub fn TenantsPage() -> impl IntoView {
-    view! {
-        <PageTitle text="Tenants" />
-        <TenantsBody />
-    }
-}
-
-#[component]
-fn TenantsBody() -> impl IntoView {
     let query = use_query_map();
     let provision = ServerAction::<ProvisionTenant>::new();
-    let provisioned = move || match provision.value().get() {
-        Some(Ok(Submitted::Done(p))) => Some(p.id),
-        _ => None,
-    };
+    let provisioned = move || last_done(provision.value())().map(|p| p.id);
     let overview = Resource::new_blocking(
-        move || {
-            let q = query.read();
-            (
-                filter(&q, "q"),
-                filter(&q, "status"),
-                filter(&q, "plan"),
-                filter(&q, "cursor"),
-                provisioned(),
+        move || (ListQuery::read(&query.read(), FILTERS), provisioned()),
+        |(list, _)| {
+            tenants_overview(
+                list.get("q"),
+                list.get("status"),
+                list.get("plan"),
+                list.cursor,
             )
         },
-        |(q, status, plan, cursor, _)| tenants_overview(q, status, plan, cursor),
     );
-    let flash = move || {
-        provision.value().get().map(|r| match r {
-            Ok(Submitted::Done(p)) => view! {
-                <div class="mb-4 flex flex-wrap items-center gap-3" data-testid="provisioned">
-                    <Flash message=format!("{} is provisioned. The invitation went to {}.", p.name, p.owner_email) />
-                    <a href=format!("/operator/tenants/{}", p.id) class=LINK data-testid="open-provisioned">"Open the tenant →"</a>
+    view! {
+        <PageTitle text="Tenants" />
+        {when_loaded(overview, Some(("/operator/tenants", "All tenants")), move |o: TenantsPageData| {
+            let list = ListQuery::read(&query.read_untracked(), FILTERS);
+            view! {
+                <ListHeader console=OPERATOR_CONSOLE title="Tenants" subtitle="Search, provision, suspend and reactivate tenants; change plans." />
+                {submission_flash(provision.value(), "The tenant was not provisioned: see the form below.", |p: Provisioned| view! {
+                    <DoneFlash testid="provisioned" message=format!("{} is provisioned. The invitation went to {}.", p.name, p.owner_email)>
+                        <a href=format!("/operator/tenants/{}", p.id) class=LINK data-testid="open-provisioned">"Open the tenant →"</a>
+                    </DoneFlash>
+                }.into_any())}
+                <div class="space-y-6">
+                    <TenantsTable list tenants=o.tenants next_cursor=o.next_cursor plans=o.plans.clone() />
+                    <ProvisionForm action=provision plans=o.plans applications=o.applications />
                 </div>
             }
-            .into_any(),
-            Ok(Submitted::Refused(_)) => view! {
-                <div class="mb-4"><Flash message="The tenant was not provisioned: see the form below." error=true /></div>
-            }
-            .into_any(),
-            Err(e) => view! { <div class="mb-4"><Flash message=e.message error=true /></div> }.into_any(),
-        })
-    };
-    view! {
-        <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-            {move || overview.get().map(|o| match o {
-                Err(e) => view! { <Refused message=e.message back=("/operator/tenants", "All tenants") /> }.into_any(),
-                Ok(o) => {
-                    let q = query.read_untracked();
-                    view! {
-                        <nav aria-label="Breadcrumb" class="mb-2 text-sm text-slate-500">
-                            <a href="/operator" class=LINK>"Operator Console"</a>
-                            " / Tenants"
-                        </nav>
-                        <PageHeader title="Tenants" subtitle="Search, provision, suspend and reactivate tenants; change plans." />
-                        {flash}
-                        <div class="space-y-6">
-                            <TenantsTable
-                                data=o.clone()
-                                q=filter(&q, "q")
-                                status=filter(&q, "status")
-                                plan=filter(&q, "plan")
-                                paged=!filter(&q, "cursor").is_empty()
-                            />
-                            <ProvisionForm action=provision plans=o.plans.clone() applications=o.applications.clone() />
-                        </div>
-                    }
-                    .into_any()
-                }
-            })}
-        </Transition>
+            .into_any()
+        })}
     }
 }
 
-/// The search and filter form (a GET form: the URL holds the filters) and the table.
+/// The search and filter form (a GET form: the URL holds the filters), the table and its
+/// pages.
 #[component]
 fn TenantsTable(
-    data: TenantsPageData,
-    q: String,
-    status: String,
-    plan: String,
-    paged: bool,
+    list: ListQuery,
+    tenants: Vec<TenantRow>,
+    next_cursor: Option<String>,
+    plans: Vec<String>,
 ) -> impl IntoView {
-    let filtered = !(q.is_empty() && status.is_empty() && plan.is_empty());
-    let filters = [("q", q.as_str()), ("status", &status), ("plan", &plan)];
-    let next = data.next_cursor.clone().map(|c| {
-        let [a, b, d] = filters;
-        format!(
-            "/operator/tenants{}",
-            query_string(&[a, b, d, ("cursor", &c)])
-        )
-    });
-    let first = format!("/operator/tenants{}", query_string(&filters));
-    let option = |value: &str, label: String, current: &str| {
-        let selected = value == current;
-        view! { <option value=value.to_owned() selected=selected>{label}</option> }
-    };
+    let filtered = list.filtered();
+    let (q, status, plan) = (list.get("q"), list.get("status"), list.get("plan"));
+    let rows: Vec<AnyView> = tenants
+        .into_iter()
+        .map(|t| view! {
+            <tr data-testid="tenant-row" data-domain=t.domain.clone()>
+                <td class=TD>
+                    <a href=format!("/operator/tenants/{}", t.id) class=format!("{LINK} font-medium")>{t.name.clone()}</a>
+                </td>
+                <td class=format!("{TD_NOWRAP} font-mono text-xs")>{t.domain.clone()}</td>
+                <td class=TD><span class=badge(&t.plan)>{title_case(&t.plan)}</span></td>
+                <td class=TD><span class=badge(&t.status) data-testid="tenant-status">{title_case(&t.status)}</span></td>
+                <td class=format!("{TD_NOWRAP} text-slate-600")>{t.created.clone()}</td>
+            </tr>
+        }.into_any())
+        .collect();
     view! {
-        <section class=CARD aria-labelledby="tenants-h">
-            <h2 id="tenants-h" class="text-lg font-semibold">"All tenants"</h2>
-            <form method="get" action="/operator/tenants" class="mt-4 flex flex-wrap items-end gap-3" role="search" data-testid="tenant-filters">
+        <Card heading_id="tenants-h" title="All tenants">
+            <FilterForm path="/operator/tenants" testid="tenant-filters" submit="Search" filtered>
                 <div class="min-w-[14rem] flex-1">
                     <label for="tenant-q" class="block text-sm font-medium">"Search"</label>
-                    <input id="tenant-q" name="q" type="search" value=q.clone() placeholder="Name or domain" class=INPUT />
+                    <input id="tenant-q" name="q" type="search" value=q placeholder="Name or domain" class=INPUT />
                 </div>
                 <div>
                     <label for="tenant-status" class="block text-sm font-medium">"Status"</label>
                     <select id="tenant-status" name="status" class=INPUT>
-                        {option("", "Any status".into(), &status)}
-                        {option("active", "Active".into(), &status)}
-                        {option("suspended", "Suspended".into(), &status)}
+                        {choice("", "Any status", &status)}
+                        {choice("active", "Active", &status)}
+                        {choice("suspended", "Suspended", &status)}
                     </select>
                 </div>
                 <div>
                     <label for="tenant-plan" class="block text-sm font-medium">"Plan"</label>
                     <select id="tenant-plan" name="plan" class=INPUT>
-                        {option("", "Any plan".into(), &plan)}
-                        {data.plans.iter().map(|p| option(p, title_case(p), &plan)).collect_view()}
+                        {choice("", "Any plan", &plan)}
+                        {plans.iter().map(|p| choice(p.clone(), title_case(p), &plan)).collect_view()}
                     </select>
                 </div>
-                <button type="submit" class=BUTTON data-testid="filter-submit">"Search"</button>
-                {filtered.then(|| view! { <a href="/operator/tenants" class=format!("{LINK} py-2 text-sm")>"Clear filters"</a> })}
-            </form>
-            {if data.tenants.is_empty() {
-                view! {
-                    <div class="mt-4 rounded-md border border-dashed border-slate-300 p-6 text-center" data-testid="no-tenants">
-                        {if filtered {
-                            view! {
-                                <p class="font-medium text-slate-700">"No tenant matches these filters."</p>
-                                <p class="mt-1 text-sm"><a href="/operator/tenants" class=LINK>"Show all tenants"</a></p>
-                            }.into_any()
-                        } else {
-                            view! {
-                                <p class="font-medium text-slate-700">"No tenants yet."</p>
-                                <p class="mt-1 text-sm text-slate-600">"Provision the first one below."</p>
-                            }.into_any()
-                        }}
-                    </div>
-                }.into_any()
-            } else {
-                view! {
-                    <div class="mt-4 overflow-x-auto">
-                        <table class="w-full text-left text-sm">
-                            <thead class="border-b border-slate-200 text-slate-500">
-                                <tr>
-                                    <th scope="col" class=TH>"Name"</th>
-                                    <th scope="col" class=TH>"Domain"</th>
-                                    <th scope="col" class=TH>"Plan"</th>
-                                    <th scope="col" class=TH>"Status"</th>
-                                    <th scope="col" class=TH>"Created"</th>
-                                </tr>
-                            </thead>
-                            <tbody class="divide-y divide-slate-100">
-                                {data.tenants.into_iter().map(|t| view! {
-                                    <tr data-testid="tenant-row" data-domain=t.domain.clone()>
-                                        <td class=TD>
-                                            <a href=format!("/operator/tenants/{}", t.id) class=format!("{LINK} font-medium")>{t.name.clone()}</a>
-                                        </td>
-                                        <td class=format!("{TD} font-mono text-xs")>{t.domain.clone()}</td>
-                                        <td class=TD><span class=badge(&t.plan)>{title_case(&t.plan)}</span></td>
-                                        <td class=TD><span class=badge(&t.status) data-testid="tenant-status">{title_case(&t.status)}</span></td>
-                                        <td class=format!("{TD} whitespace-nowrap text-slate-600")>{t.created.clone()}</td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
-                }.into_any()
-            }}
-            <nav aria-label="Pages" class="mt-4 flex justify-between text-sm">
-                <span>{paged.then(|| view! { <a href=first.clone() class=LINK data-testid="first-page">"← First page"</a> })}</span>
-                <span>{next.map(|n| view! { <a href=n class=LINK data-testid="next-page">"Next page →"</a> })}</span>
-            </nav>
-        </section>
+            </FilterForm>
+            <DataTable columns=columns(&["Name", "Domain", "Plan", "Status", "Created"]) rows
+                empty=move || if filtered {
+                    view! {
+                        <EmptyState testid="no-tenants" title="No tenant matches these filters.">
+                            <a href="/operator/tenants" class=LINK>"Show all tenants"</a>
+                        </EmptyState>
+                    }.into_any()
+                } else {
+                    view! { <EmptyState testid="no-tenants" title="No tenants yet.">"Provision the first one below."</EmptyState> }.into_any()
+                } />
+            <Pager path="/operator/tenants" list next_cursor />
+        </Card>
     }
 }
 
@@ -588,41 +490,28 @@ fn ProvisionForm(
     let value = action.value();
     let form = NodeRef::<leptos::html::Form>::new();
     reset_when_done(action.version(), value, form);
-    let invalid = move |field: &'static str| {
-        let problems = problems_with(value, field);
-        move || (!problems().is_empty()).to_string()
-    };
     view! {
-        <section class=CARD aria-labelledby="provision-h">
-            <h2 id="provision-h" class="text-lg font-semibold">"Provision tenant"</h2>
+        <Card heading_id="provision-h" title="Provision tenant">
             <p class="mt-1 text-sm text-slate-600">"Creates the tenant and invites its owner by email, in one step. The plan's flags apply at once."</p>
             <ActionForm action=action node_ref=form attr:class="mt-4 grid gap-4 md:grid-cols-2" attr:data-testid="provision-form">
-                <div>
-                    <label for="tenant-name" class="block text-sm font-medium">"Name"</label>
+                <Field id="tenant-name" label="Name" field="name" problems=problems_with(value, "name")>
                     <input id="tenant-name" name="name" required maxlength="200" placeholder="Globex Corporation" class=INPUT
-                        aria-invalid=invalid("name") aria-describedby="name-error" />
-                    <FieldProblems field="name" problems=problems_with(value, "name") />
-                </div>
-                <div>
-                    <label for="tenant-domain" class="block text-sm font-medium">"Domain"</label>
+                        aria-invalid=invalid_when(value, "name") aria-describedby="name-error" />
+                </Field>
+                <Field id="tenant-domain" label="Domain" field="domain" problems=problems_with(value, "domain")>
                     <input id="tenant-domain" name="domain" required maxlength="63" placeholder="globex" spellcheck="false" autocapitalize="off"
-                        class=format!("{INPUT} font-mono") aria-invalid=invalid("domain") aria-describedby="domain-hint domain-error" />
+                        class=format!("{INPUT} font-mono") aria-invalid=invalid_when(value, "domain") aria-describedby="domain-hint domain-error" />
                     <p id="domain-hint" class="mt-1 text-xs text-slate-500">"Lower-case letters, digits and hyphens; used in /t/{domain}/login."</p>
-                    <FieldProblems field="domain" problems=problems_with(value, "domain") />
-                </div>
-                <div>
-                    <label for="tenant-plan-new" class="block text-sm font-medium">"Plan"</label>
-                    <select id="tenant-plan-new" name="plan" class=INPUT aria-invalid=invalid("plan") aria-describedby="plan-error">
+                </Field>
+                <Field id="tenant-plan-new" label="Plan" field="plan" problems=problems_with(value, "plan")>
+                    <select id="tenant-plan-new" name="plan" class=INPUT aria-invalid=invalid_when(value, "plan") aria-describedby="plan-error">
                         {plans.into_iter().map(|p| view! { <option value=p.clone()>{title_case(&p)}</option> }).collect_view()}
                     </select>
-                    <FieldProblems field="plan" problems=problems_with(value, "plan") />
-                </div>
-                <div>
-                    <label for="tenant-owner" class="block text-sm font-medium">"Owner email"</label>
+                </Field>
+                <Field id="tenant-owner" label="Owner email" field="owner_email" problems=problems_with(value, "owner_email")>
                     <input id="tenant-owner" name="owner_email" type="email" required placeholder="owner@globex.example" class=INPUT
-                        aria-invalid=invalid("owner_email") aria-describedby="owner_email-error" />
-                    <FieldProblems field="owner_email" problems=problems_with(value, "owner_email") />
-                </div>
+                        aria-invalid=invalid_when(value, "owner_email") aria-describedby="owner_email-error" />
+                </Field>
                 <fieldset class="md:col-span-2" aria-describedby="applications-error">
                     <legend class="block text-sm font-medium">"Applications to enable"</legend>
                     {if applications.is_empty() {
@@ -646,11 +535,9 @@ fn ProvisionForm(
                     }}
                     <FieldProblems field="applications" problems=problems_with(value, "applications") />
                 </fieldset>
-                <div class="md:col-span-2">
-                    <button type="submit" class=BUTTON data-testid="provision-submit" disabled=move || action.pending().get()>"Provision tenant"</button>
-                </div>
+                <SubmitRow label="Provision tenant" testid="provision-submit" pending=action.pending() extra="md:col-span-2" />
             </ActionForm>
-        </section>
+        </Card>
     }
 }
 
@@ -658,14 +545,6 @@ fn ProvisionForm(
 
 #[component]
 pub fn TenantPage() -> impl IntoView {
-    view! {
-        <PageTitle text="Tenant" />
-        <TenantBody />
-    }
-}
-
-#[component]
-fn TenantBody() -> impl IntoView {
     let params = use_params_map();
     let status = ServerAction::<SetTenantStatus>::new();
     let plan = ServerAction::<ChangeTenantPlan>::new();
@@ -683,36 +562,16 @@ fn TenantBody() -> impl IntoView {
     );
     // One flash line: the outcome of the latest action.
     let notice = RwSignal::new(None::<Result<String, AppError>>);
-    Effect::new(move |_| {
-        if let Some(r) = status.value().get() {
-            notice.set(Some(r));
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(r) = plan.value().get() {
-            notice.set(Some(r));
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(r) = flag.value().get() {
-            notice.set(Some(r));
-        }
-    });
+    follow_outcome(notice, status.value());
+    follow_outcome(notice, plan.value());
+    follow_outcome(notice, flag.value());
     view! {
-        <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-            {move || detail.get().map(|d| match d {
-                Err(e) => view! { <Refused message=e.message back=("/operator/tenants", "All tenants") /> }.into_any(),
-                Ok(d) => view! {
-                    <nav aria-label="Breadcrumb" class="mb-2 text-sm text-slate-500">
-                        <a href="/operator" class=LINK>"Operator Console"</a>
-                        " / "
-                        <a href="/operator/tenants" class=LINK>"Tenants"</a>
-                    </nav>
-                    {outcome(notice)}
-                    <TenantView detail=d status plan flag />
-                }.into_any(),
-            })}
-        </Transition>
+        <PageTitle text="Tenant" />
+        {when_loaded(detail, Some(("/operator/tenants", "All tenants")), move |d: TenantPageData| view! {
+            <Breadcrumb console=OPERATOR_CONSOLE list=("/operator/tenants", "Tenants") />
+            {outcome(notice)}
+            <TenantView detail=d status plan flag />
+        }.into_any())}
     }
 }
 
@@ -735,25 +594,24 @@ fn TenantView(
         plans,
     } = detail;
     let active = tenant.status == "active";
-    let id = tenant.id.clone();
-    let plan_id = tenant.id.clone();
-    let flags_id = tenant.id.clone();
     let users_total: i64 = users_by_status
         .iter()
         .filter(|(s, _)| s != "archived")
         .map(|(_, n)| n)
         .sum();
-    view! {
-        <div class="mb-6 flex flex-wrap items-start justify-between gap-4">
-            <div>
-                <h1 class="text-2xl font-semibold tracking-tight" data-testid="tenant-name">{tenant.name.clone()}</h1>
-                <p class="mt-2 flex flex-wrap items-center gap-2 text-sm">
-                    <span class="font-mono text-slate-700">{tenant.domain.clone()}</span>
-                    <span class=badge(&tenant.plan) data-testid="tenant-plan">{title_case(&tenant.plan)}</span>
-                    <span class=badge(&tenant.status) data-testid="tenant-status">{title_case(&tenant.status)}</span>
-                    <span class="text-slate-600">{format!("created {}", tenant.created)}</span>
-                </p>
-            </div>
+    let TenantRow {
+        id,
+        name,
+        domain,
+        plan: tenant_plan,
+        status: tenant_status,
+        created,
+    } = tenant;
+    let current_plan = tenant_plan.clone();
+    let (status_id, plan_id, flags_id) = (id.clone(), id.clone(), id);
+    let status_form = move || {
+        let id = status_id.clone();
+        view! {
             <ActionForm action=status attr:class="flex flex-wrap items-end justify-end gap-2">
                 <input type="hidden" name="id" value=id />
                 {if active {
@@ -773,15 +631,22 @@ fn TenantView(
                     }.into_any()
                 }}
             </ActionForm>
-        </div>
+        }
+    };
+    view! {
+        <DetailHeader title=name testid="tenant-name" actions=status_form>
+            <span class="font-mono text-slate-700">{domain}</span>
+            <span class=badge(&tenant_plan) data-testid="tenant-plan">{title_case(&tenant_plan)}</span>
+            <span class=badge(&tenant_status) data-testid="tenant-status">{title_case(&tenant_status)}</span>
+            <span class="text-slate-600">{format!("created {created}")}</span>
+        </DetailHeader>
         {suspended.map(|at| view! {
-            <p role="note" class="mb-6 rounded-md border border-amber-200 bg-amber-50 px-4 py-3 text-sm text-amber-900" data-testid="suspended-note">
+            <Note testid="suspended-note">
                 {format!("Suspended since {at}: sign-ins, sessions, tokens and flag requests of this tenant are refused.")}
-            </p>
+            </Note>
         })}
         <div class="grid gap-6 lg:grid-cols-3 lg:items-start">
-            <section class=CARD aria-labelledby="owners-h">
-                <h2 id="owners-h" class="text-lg font-semibold">"Owners"</h2>
+            <Card heading_id="owners-h" title="Owners">
                 {if owners.is_empty() {
                     view! { <p class="mt-3 text-sm text-slate-600">"No owner yet."</p> }.into_any()
                 } else {
@@ -789,7 +654,7 @@ fn TenantView(
                         <ul class="mt-3 space-y-2 text-sm" data-testid="owners">
                             {owners.into_iter().map(|p| view! {
                                 <li>
-                                    <p class="font-medium break-all">{p.email.clone()}</p>
+                                    <p class="font-medium break-words">{p.email.clone()}</p>
                                     <p class="flex flex-wrap items-center gap-2 text-slate-600">
                                         <span class=badge(&p.status)>{title_case(&p.status)}</span>
                                         {p.name.clone()}
@@ -800,9 +665,8 @@ fn TenantView(
                         </ul>
                     }.into_any()
                 }}
-            </section>
-            <section class=CARD aria-labelledby="people-h">
-                <h2 id="people-h" class="text-lg font-semibold">"People"</h2>
+            </Card>
+            <Card heading_id="people-h" title="People">
                 <p class="mt-1 text-sm text-slate-600" data-testid="users-total">{format!("{users_total} not archived")}</p>
                 <dl class="mt-3 grid grid-cols-2 gap-2 text-sm">
                     {["active", "invited", "disabled", "archived"].into_iter().map(|s| {
@@ -815,19 +679,15 @@ fn TenantView(
                         }
                     }).collect_view()}
                 </dl>
-            </section>
-            <section class=CARD aria-labelledby="plan-h">
-                <h2 id="plan-h" class="text-lg font-semibold">"Plan"</h2>
+            </Card>
+            <Card heading_id="plan-h" title="Plan">
                 <p class="mt-1 text-sm text-slate-600">"The plan's flag defaults apply; overrides stay as they are."</p>
                 <ActionForm action=plan attr:class="mt-3 flex flex-wrap items-end gap-2" attr:data-testid="plan-form">
                     <input type="hidden" name="id" value=plan_id />
                     <div>
                         <label for="tenant-plan-change" class="block text-sm font-medium">"Plan"</label>
                         <select id="tenant-plan-change" name="plan" class=INPUT>
-                            {plans.into_iter().map(|p| {
-                                let selected = p == tenant.plan;
-                                view! { <option value=p.clone() selected=selected>{title_case(&p)}</option> }
-                            }).collect_view()}
+                            {plans.into_iter().map(|p| choice(p.clone(), title_case(&p), &current_plan)).collect_view()}
                         </select>
                     </div>
                     <button type="submit" class=BUTTON data-testid="plan-submit" disabled=move || plan.pending().get()>"Change plan"</button>
@@ -848,7 +708,7 @@ fn TenantView(
                         </ul>
                     }.into_any()
                 }}
-            </section>
+            </Card>
         </div>
         <TenantFlags flags tenant_id=flags_id action=flag />
         <RecentAudit entries=recent />
@@ -862,117 +722,57 @@ fn TenantFlags(
     tenant_id: String,
     action: ServerAction<SetTenantFlagOverride>,
 ) -> impl IntoView {
+    let rows: Vec<AnyView> = flags
+        .into_iter()
+        .map(|f| {
+            let tenant_id = tenant_id.clone();
+            let key = f.key.clone();
+            let below = match (f.plan_value, f.rollout_percentage) {
+                (Some(v), _) => format!("plan: {}", on_off(v)),
+                (None, Some(p)) => format!("rollout {p}% · default {}", on_off(f.default_value)),
+                (None, None) => format!("default: {}", on_off(f.default_value)),
+            };
+            let form = move |value: &'static str, label: &'static str, current: bool| {
+                let tenant_id = tenant_id.clone();
+                let key = key.clone();
+                view! {
+                    <ActionForm action=action attr:class="inline">
+                        <input type="hidden" name="tenant_id" value=tenant_id />
+                        <input type="hidden" name="key" value=key.clone() />
+                        <input type="hidden" name="value" value=value />
+                        <button type="submit" class=SECONDARY disabled=current
+                            aria-pressed=current.to_string()
+                            data-testid=format!("override-{value}-{key}")>{label}</button>
+                    </ActionForm>
+                }
+            };
+            view! {
+                <tr data-testid="flag-row" data-key=f.key.clone()>
+                    <td class=TD>
+                        <a href=format!("/operator/flags/{}", f.key) class=format!("{LINK} font-mono text-xs")>{f.key.clone()}</a>
+                        <p class="text-xs text-slate-500">{f.description.clone()}</p>
+                    </td>
+                    <td class=TD><span class=badge(on_off(f.value)) data-testid="flag-value">{title_case(on_off(f.value))}</span></td>
+                    <td class=TD><span class=badge(&f.source) data-testid="flag-source">{title_case(&f.source)}</span></td>
+                    <td class=format!("{TD} text-slate-600")>{below}</td>
+                    <td class=TD>
+                        <div class="flex flex-wrap gap-1">
+                            {form("on", "Force on", f.override_value == Some(true))}
+                            {form("off", "Force off", f.override_value == Some(false))}
+                            {form("clear", "Clear", f.override_value.is_none())}
+                        </div>
+                    </td>
+                </tr>
+            }
+            .into_any()
+        })
+        .collect();
     view! {
-        <section class=format!("{CARD} mt-6") aria-labelledby="flags-h">
-            <div class="flex flex-wrap items-baseline justify-between gap-2">
-                <h2 id="flags-h" class="text-lg font-semibold">"Feature flags"</h2>
-                <a href="/operator/flags" class=format!("{LINK} text-sm")>"All flag definitions →"</a>
-            </div>
+        <Card heading_id="flags-h" title="Feature flags" extra="mt-6"
+            aside=|| view! { <a href="/operator/flags" class=format!("{LINK} text-sm")>"All flag definitions →"</a> }>
             <p class="mt-1 text-sm text-slate-600">"The value each flag has for this tenant, and where it comes from: an override, the plan, a rollout or the default."</p>
-            {if flags.is_empty() {
-                view! { <p class="mt-4 rounded-md border border-dashed border-slate-300 p-4 text-sm text-slate-600">"No flags are defined yet."</p> }.into_any()
-            } else {
-                view! {
-                    <div class="mt-4 overflow-x-auto">
-                        <table class="w-full text-left text-sm">
-                            <thead class="border-b border-slate-200 text-slate-500">
-                                <tr>
-                                    <th scope="col" class=TH>"Flag"</th>
-                                    <th scope="col" class=TH>"Value"</th>
-                                    <th scope="col" class=TH>"Source"</th>
-                                    <th scope="col" class=TH>"Plan / default"</th>
-                                    <th scope="col" class=TH>"Override"</th>
-                                </tr>
-                            </thead>
-                            <tbody class="divide-y divide-slate-100">
-                                {flags.into_iter().map(|f| {
-                                    let tenant_id = tenant_id.clone();
-                                    let key = f.key.clone();
-                                    let below = match (f.plan_value, f.rollout_percentage) {
-                                        (Some(v), _) => format!("plan: {}", on_off(v)),
-                                        (None, Some(p)) => format!("rollout {p}% · default {}", on_off(f.default_value)),
-                                        (None, None) => format!("default: {}", on_off(f.default_value)),
-                                    };
-                                    let form = move |value: &'static str, label: &'static str, current: bool| {
-                                        let tenant_id = tenant_id.clone();
-                                        let key = key.clone();
-                                        view! {
-                                            <ActionForm action=action attr:class="inline">
-                                                <input type="hidden" name="tenant_id" value=tenant_id />
-                                                <input type="hidden" name="key" value=key.clone() />
-                                                <input type="hidden" name="value" value=value />
-                                                <button type="submit" class=SECONDARY disabled=current
-                                                    aria-pressed=current.to_string()
-                                                    data-testid=format!("override-{value}-{key}")>{label}</button>
-                                            </ActionForm>
-                                        }
-                                    };
-                                    view! {
-                                        <tr data-testid="flag-row" data-key=f.key.clone()>
-                                            <td class=TD>
-                                                <a href=format!("/operator/flags/{}", f.key) class=format!("{LINK} font-mono text-xs")>{f.key.clone()}</a>
-                                                <p class="text-xs text-slate-500">{f.description.clone()}</p>
-                                            </td>
-                                            <td class=TD><span class=badge(on_off(f.value)) data-testid="flag-value">{title_case(on_off(f.value))}</span></td>
-                                            <td class=TD><span class=badge(&f.source) data-testid="flag-source">{title_case(&f.source)}</span></td>
-                                            <td class=format!("{TD} text-slate-600")>{below}</td>
-                                            <td class=TD>
-                                                <div class="flex flex-wrap gap-1">
-                                                    {form("on", "Force on", f.override_value == Some(true))}
-                                                    {form("off", "Force off", f.override_value == Some(false))}
-                                                    {form("clear", "Clear", f.override_value.is_none())}
-                                                </div>
-                                            </td>
-                                        </tr>
-                                    }
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
-                }.into_any()
-            }}
-        </section>
-    }
-}
-
-/// Recent audit entries (the dashboard's and a tenant's).
-#[component]
-pub fn RecentAudit(entries: Vec<AuditRow>, #[prop(optional)] with_tenant: bool) -> impl IntoView {
-    view! {
-        <section class=format!("{CARD} mt-6") aria-labelledby="recent-h">
-            <h2 id="recent-h" class="text-lg font-semibold">"Recent audit entries"</h2>
-            {if entries.is_empty() {
-                view! { <p class="mt-3 text-sm text-slate-600">"Nothing recorded yet."</p> }.into_any()
-            } else {
-                view! {
-                    <div class="mt-4 overflow-x-auto">
-                        <table class="w-full text-left text-sm">
-                            <thead class="border-b border-slate-200 text-slate-500">
-                                <tr>
-                                    <th scope="col" class=TH>"When"</th>
-                                    <th scope="col" class=TH>"Action"</th>
-                                    <th scope="col" class=TH>"Outcome"</th>
-                                    <th scope="col" class=TH>"Actor"</th>
-                                    {with_tenant.then(|| view! { <th scope="col" class=TH>"Tenant"</th> })}
-                                    <th scope="col" class=TH>"Resource"</th>
-                                </tr>
-                            </thead>
-                            <tbody class="divide-y divide-slate-100">
-                                {entries.into_iter().map(|e| view! {
-                                    <tr data-testid="audit-row">
-                                        <td class=format!("{TD} whitespace-nowrap text-slate-600")>{e.when.clone()}</td>
-                                        <td class=format!("{TD} font-mono text-xs")>{e.action.clone()}</td>
-                                        <td class=TD><span class=badge(&e.outcome)>{title_case(&e.outcome)}</span></td>
-                                        <td class=format!("{TD} break-all")>{e.actor.clone()}</td>
-                                        {with_tenant.then(|| view! { <td class=format!("{TD} font-mono text-xs")>{e.tenant.clone().unwrap_or_else(|| "—".into())}</td> })}
-                                        <td class=format!("{TD} font-mono text-xs break-all text-slate-600")>{e.resource.clone().unwrap_or_else(|| "—".into())}</td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
-                }.into_any()
-            }}
-        </section>
+            <DataTable columns=columns(&["Flag", "Value", "Source", "Plan / default", "Override"]) rows
+                empty=|| view! { <EmptyNote text="No flags are defined yet." /> } />
+        </Card>
     }
 }

@@ -4,7 +4,7 @@
 //! the tenant, and (owners only) a plan change through the operators' domain operation.
 
 use crate::error::AppError;
-use crate::layout::{PageHeader, PageTitle};
+use crate::layout::PageTitle;
 use crate::ui::*;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -185,10 +185,7 @@ pub async fn change_own_plan(plan: String) -> Result<String, AppError> {
 pub fn SettingsPage() -> impl IntoView {
     let save = ServerAction::<SaveTenantSettings>::new();
     let plan = ServerAction::<ChangeOwnPlan>::new();
-    let saved = move || match save.value().get() {
-        Some(Ok(Submitted::Done(m))) => Some(m),
-        _ => None,
-    };
+    let saved = last_done(save.value());
     let page = Resource::new_blocking(
         move || (saved(), plan.version().get()),
         |_| tenant_settings_page(),
@@ -202,40 +199,24 @@ pub fn SettingsPage() -> impl IntoView {
         Some(Err(e)) => notice.set(Some(Err(e))),
         None => {}
     });
-    Effect::new(move |_| {
-        if let Some(r) = plan.value().get() {
-            notice.set(Some(r));
-        }
-    });
+    follow_outcome(notice, plan.value());
     view! {
         <PageTitle text="Settings" />
-        <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-            {move || page.get().map(|p| match p {
-                Err(e) => view! { <Refused message=e.message /> }.into_any(),
-                Ok(p) => view! {
-                    <nav aria-label="Breadcrumb" class="mb-2 text-sm text-slate-500">
-                        <a href="/admin" class=LINK>"Tenant Administration"</a>
-                        " / Settings"
-                    </nav>
-                    <PageHeader title="Settings" subtitle="Security policies and your subscription." />
-                    {outcome(notice)}
-                    <div class="grid gap-6 lg:grid-cols-5 lg:items-start">
-                        <PolicyForm data=p.clone() action=save />
-                        <PlanCard data=p action=plan />
-                    </div>
-                }.into_any(),
-            })}
-        </Transition>
+        {when_loaded(page, None, move |p: SettingsPageData| view! {
+            <ListHeader console=TENANT_ADMINISTRATION title="Settings" subtitle="Security policies and your subscription." />
+            {outcome(notice)}
+            <div class="grid gap-6 lg:grid-cols-5 lg:items-start">
+                <PolicyForm data=p.clone() action=save />
+                <PlanCard data=p action=plan />
+            </div>
+        }.into_any())}
     }
 }
 
 #[component]
 fn PolicyForm(data: SettingsPageData, action: ServerAction<SaveTenantSettings>) -> impl IntoView {
     let value = action.value();
-    let invalid = move |field: &'static str| {
-        let problems = problems_with(value, field);
-        move || (!problems().is_empty()).to_string()
-    };
+    let invalid = move |field: &'static str| invalid_when(value, field);
     let check = |name: &'static str, label: &'static str, on: bool| {
         view! {
             <label class="flex items-center gap-2 text-sm">
@@ -246,21 +227,16 @@ fn PolicyForm(data: SettingsPageData, action: ServerAction<SaveTenantSettings>) 
         }
     };
     view! {
-        <section class=format!("{CARD} lg:col-span-3") aria-labelledby="policy-h">
-            <h2 id="policy-h" class="text-lg font-semibold">"Security policies"</h2>
+        <Card heading_id="policy-h" title="Security policies" extra="lg:col-span-3">
             <ActionForm action=action attr:class="mt-4 grid gap-4 sm:grid-cols-2" attr:data-testid="settings-form">
-                <div>
-                    <label for="min-length" class="block text-sm font-medium">"Minimum password length"</label>
+                <Field id="min-length" label="Minimum password length" field="password_policy.min_length" problems=problems_with(value, "password_policy.min_length")>
                     <input id="min-length" name="min_length" inputmode="numeric" value=data.min_length.to_string() class=INPUT
                         aria-invalid=invalid("password_policy.min_length") aria-describedby="password_policy.min_length-error" />
-                    <FieldProblems field="password_policy.min_length" problems=problems_with(value, "password_policy.min_length") />
-                </div>
-                <div>
-                    <label for="min-strength" class="block text-sm font-medium">"Minimum strength (zxcvbn, 0 = off)"</label>
+                </Field>
+                <Field id="min-strength" label="Minimum strength (zxcvbn, 0 = off)" field="password_policy.min_strength" problems=problems_with(value, "password_policy.min_strength")>
                     <input id="min-strength" name="min_strength" inputmode="numeric" value=data.min_strength.to_string() class=INPUT
                         aria-invalid=invalid("password_policy.min_strength") aria-describedby="password_policy.min_strength-error" />
-                    <FieldProblems field="password_policy.min_strength" problems=problems_with(value, "password_policy.min_strength") />
-                </div>
+                </Field>
                 <fieldset class="sm:col-span-2">
                     <legend class="block text-sm font-medium">"Passwords must contain"</legend>
                     <div class="mt-2 grid grid-cols-2 gap-1">
@@ -270,34 +246,23 @@ fn PolicyForm(data: SettingsPageData, action: ServerAction<SaveTenantSettings>) 
                         {check("require_symbol", "a symbol", data.require_symbol)}
                     </div>
                 </fieldset>
-                <div>
-                    <label for="history" class="block text-sm font-medium">"Previous passwords not to reuse"</label>
+                <Field id="history" label="Previous passwords not to reuse" field="password_policy.history" problems=problems_with(value, "password_policy.history")>
                     <input id="history" name="history" inputmode="numeric" value=data.history.to_string() class=INPUT
                         aria-invalid=invalid("password_policy.history") aria-describedby="password_policy.history-error" />
-                    <FieldProblems field="password_policy.history" problems=problems_with(value, "password_policy.history") />
-                </div>
-                <div>
-                    <label for="mfa-policy" class="block text-sm font-medium">"Second factor required for"</label>
+                </Field>
+                <Field id="mfa-policy" label="Second factor required for" field="mfa_policy" problems=problems_with(value, "mfa_policy")>
                     <select id="mfa-policy" name="mfa_policy" class=INPUT aria-describedby="mfa_policy-error">
-                        {[("off", "Nobody"), ("admins", "Owners and admins"), ("everyone", "Everyone")].into_iter().map(|(v, label)| {
-                            let selected = v == data.mfa_policy;
-                            view! { <option value=v selected=selected>{label}</option> }
-                        }).collect_view()}
+                        {[("off", "Nobody"), ("admins", "Owners and admins"), ("everyone", "Everyone")].into_iter().map(|(v, label)| choice(v, label, &data.mfa_policy)).collect_view()}
                     </select>
-                    <FieldProblems field="mfa_policy" problems=problems_with(value, "mfa_policy") />
-                </div>
-                <div>
-                    <label for="idle-timeout" class="block text-sm font-medium">"Sign out after idle (minutes)"</label>
+                </Field>
+                <Field id="idle-timeout" label="Sign out after idle (minutes)" field="session_idle_timeout_secs" problems=problems_with(value, "session_idle_timeout_secs")>
                     <input id="idle-timeout" name="idle_timeout_minutes" inputmode="numeric" value=data.idle_timeout_minutes.to_string() class=INPUT
                         aria-invalid=invalid("session_idle_timeout_secs") aria-describedby="idle-hint session_idle_timeout_secs-error" />
                     <p id="idle-hint" class="mt-1 text-xs text-slate-500">"1 minute to 24 hours; applies to new sessions."</p>
-                    <FieldProblems field="session_idle_timeout_secs" problems=problems_with(value, "session_idle_timeout_secs") />
-                </div>
-                <div class="sm:col-span-2">
-                    <button type="submit" class=BUTTON data-testid="settings-submit" disabled=move || action.pending().get()>"Save settings"</button>
-                </div>
+                </Field>
+                <SubmitRow label="Save settings" testid="settings-submit" pending=action.pending() extra="sm:col-span-2" />
             </ActionForm>
-        </section>
+        </Card>
     }
 }
 
@@ -305,8 +270,7 @@ fn PolicyForm(data: SettingsPageData, action: ServerAction<SaveTenantSettings>) 
 fn PlanCard(data: SettingsPageData, action: ServerAction<ChangeOwnPlan>) -> impl IntoView {
     let current = data.plan.clone();
     view! {
-        <section class=format!("{CARD} lg:col-span-2") aria-labelledby="plan-h">
-            <h2 id="plan-h" class="text-lg font-semibold">"Subscription"</h2>
+        <Card heading_id="plan-h" title="Subscription" extra="lg:col-span-2">
             <p class="mt-2 text-sm">"Plan: " <span class=badge(&data.plan) data-testid="current-plan">{title_case(&data.plan)}</span></p>
             <h3 class="mt-4 text-sm font-semibold">"What your organisation has"</h3>
             {if data.flags.is_empty() {
@@ -332,10 +296,7 @@ fn PlanCard(data: SettingsPageData, action: ServerAction<ChangeOwnPlan>) -> impl
                         <div>
                             <label for="own-plan" class="block text-sm font-medium">"Change plan"</label>
                             <select id="own-plan" name="plan" class=INPUT>
-                                {data.plans.into_iter().map(|p| {
-                                    let selected = p == current;
-                                    view! { <option value=p.clone() selected=selected>{title_case(&p)}</option> }
-                                }).collect_view()}
+                                {data.plans.into_iter().map(|p| choice(p.clone(), title_case(&p), &current)).collect_view()}
                             </select>
                         </div>
                         <ConfirmSubmit label="Change plan" testid="own-plan" confirm="Change your organisation's plan?".to_owned() />
@@ -344,6 +305,6 @@ fn PlanCard(data: SettingsPageData, action: ServerAction<ChangeOwnPlan>) -> impl
             } else {
                 view! { <p class="mt-6 text-sm text-slate-600" data-testid="owners-only">"Only owners change the plan."</p> }.into_any()
             }}
-        </section>
+        </Card>
     }
 }

@@ -1,10 +1,16 @@
-//! The pieces every console page shares: the look (classes, badges, tables), flash lines,
-//! forms whose refusals show beside each field, confirmations before destructive actions,
-//! the refused-page box, and on the server the signed-in actor and the mapping of domain
-//! refusals to form problems.
+//! The pieces every console page shares: the look (classes, badges), the page skeleton
+//! (`page`: loading and refused states, breadcrumb, cards, flash lines), the lists
+//! (`table`: filters, tables, pages), forms whose refusals show beside each field,
+//! confirmations before destructive actions, and on the server the signed-in actor and the
+//! mapping of domain refusals to form problems.
+
+mod page;
+mod table;
+
+pub use page::*;
+pub use table::*;
 
 use crate::error::AppError;
-use crate::layout::Flash;
 use leptos::prelude::*;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::{Deserialize, Serialize};
@@ -253,17 +259,14 @@ pub fn title_case(s: &str) -> String {
     }
 }
 
-/// The outcome of a server action as a flash line.
-pub fn outcome(
-    value: impl Get<Value = Option<Result<String, AppError>>> + Send + Sync + 'static,
-) -> impl IntoView {
-    move || {
-        value.get().map(|r| match r {
-            Ok(m) => view! { <div class="mb-4"><Flash message=m /></div> }.into_any(),
-            Err(e) => {
-                view! { <div class="mb-4"><Flash message=e.message error=true /></div> }.into_any()
-            }
-        })
+/// What the action's last run made, if it was done (not while refused or failed): a page
+/// reloads its resource on this, so a refused form keeps what was typed.
+pub fn last_done<T: Clone + Send + Sync + 'static>(
+    value: impl Get<Value = Option<Result<Submitted<T>, AppError>>> + Copy + Send + Sync + 'static,
+) -> impl Fn() -> Option<T> + Copy + Send + Sync + 'static {
+    move || match value.get() {
+        Some(Ok(Submitted::Done(made))) => Some(made),
+        _ => None,
     }
 }
 
@@ -280,6 +283,15 @@ pub fn problems_with<T: Clone + Send + Sync + 'static>(
             .collect(),
         _ => Vec::new(),
     }
+}
+
+/// `aria-invalid` of a form field: "true" while the last submission had problems with it.
+pub fn invalid_when<T: Clone + Send + Sync + 'static>(
+    value: impl Get<Value = Option<Result<Submitted<T>, AppError>>> + Copy + Send + Sync + 'static,
+    field: &'static str,
+) -> impl Fn() -> String + Copy + Send + Sync + 'static {
+    let problems = problems_with(value, field);
+    move || (!problems().is_empty()).to_string()
 }
 
 /// Empties `form` each time its action succeeds from now on, so the next entry starts from
@@ -314,6 +326,44 @@ pub fn FieldProblems(
     view! {
         <div id=format!("{field}-error") data-testid=format!("{field}-error") class="mt-1 space-y-0.5 text-sm text-red-700">
             {move || problems().into_iter().map(|m| view! { <p>{m}</p> }).collect_view()}
+        </div>
+    }
+}
+
+/// One field of a form: its label (for the control `id`), the control and any hint under
+/// it (the children), and the problems the last submission had with `field`.
+#[component]
+pub fn Field(
+    id: &'static str,
+    label: &'static str,
+    field: &'static str,
+    problems: impl Fn() -> Vec<String> + Send + Sync + 'static,
+    /// Classes of the field's box (its place in the form's grid).
+    #[prop(optional)]
+    extra: Option<&'static str>,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <div class=extra>
+            <label for=id class="block text-sm font-medium">{label}</label>
+            {children()}
+            <FieldProblems field problems />
+        </div>
+    }
+}
+
+/// A form's submit button (`testid`), disabled while the form's action runs, in a box
+/// placed by `extra`.
+#[component]
+pub fn SubmitRow(
+    label: &'static str,
+    testid: &'static str,
+    pending: Memo<bool>,
+    #[prop(optional)] extra: Option<&'static str>,
+) -> impl IntoView {
+    view! {
+        <div class=extra>
+            <button type="submit" class=BUTTON data-testid=testid disabled=move || pending.get()>{label}</button>
         </div>
     }
 }
@@ -368,24 +418,6 @@ pub fn ConfirmSubmit(
                 <button type="button" class=SECONDARY on:click=move |_| cancel()>"Cancel"</button>
             </span>
         </Show>
-    }
-}
-
-/// What a refused page shows instead (the console guard's look): not signed in as the
-/// right person, or nothing to show; `back` links to the page's list.
-#[component]
-pub fn Refused(
-    message: String,
-    #[prop(optional)] back: Option<(&'static str, &'static str)>,
-) -> impl IntoView {
-    view! {
-        <div role="alert" data-testid="page-refused" class="mx-auto max-w-md rounded-xl border border-amber-200 bg-amber-50 p-6 text-amber-900">
-            <p class="font-medium">{message}</p>
-            <p class="mt-3 flex flex-wrap gap-4 text-sm">
-                {back.map(|(href, label)| view! { <a class="text-indigo-700 underline" href=href>{label}</a> })}
-                <a class="text-indigo-700 underline" href="/login">"Sign in with another account"</a>
-            </p>
-        </div>
     }
 }
 

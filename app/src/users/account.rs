@@ -4,6 +4,7 @@
 
 use crate::error::AppError;
 use crate::layout::{Flash, PageHeader, PageTitle};
+use crate::ui::*;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
@@ -37,19 +38,6 @@ pub struct Overview {
     pub sessions: Vec<SessionRow>,
     pub factors: Vec<FactorRow>,
     pub recovery_codes_left: i64,
-}
-
-#[cfg(feature = "ssr")]
-fn when(t: time::OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{}-{:02}-{:02} {:02}:{:02} UTC",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute()
-    )
 }
 
 /// A short name for a browser from its user agent.
@@ -89,6 +77,7 @@ fn device_name(user_agent: Option<&str>) -> String {
 #[server(prefix = "/_rpc", endpoint = "account_overview")]
 pub async fn account_overview() -> Result<Overview, AppError> {
     use crate::auth::ssr::{page_session, pool};
+    use crate::ui::ssr::when;
     // This is the page's one resource, so it also guards the page: without a session the
     // browser is sent to sign in. (A second resource nested under a guard's Suspense
     // could hydrate against the wrong serialized value.)
@@ -238,49 +227,6 @@ pub async fn regenerate_recovery_codes() -> Result<Vec<String>, AppError> {
     Ok(codes.iter().map(|c| c.expose_secret().to_owned()).collect())
 }
 
-const CARD: &str = "rounded-lg border border-slate-200 bg-white p-6 shadow-sm";
-const INPUT: &str = "mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-1 focus:ring-indigo-500";
-const BUTTON: &str = "rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white shadow-sm hover:bg-indigo-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2";
-const SECONDARY: &str = "rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500";
-const DANGER: &str = "rounded-md bg-red-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-red-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-red-500";
-
-/// The outcome of a server action as a flash line.
-fn outcome<T: Clone + Send + Sync + 'static>(
-    value: impl Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
-    ok: impl Fn(T) -> String + Send + Sync + 'static,
-) -> impl IntoView {
-    move || {
-        value.get().map(|r| match r {
-            Ok(v) => view! { <Flash message=ok(v) /> }.into_any(),
-            Err(e) => view! { <Flash message=e.message error=true /> }.into_any(),
-        })
-    }
-}
-
-/// A destructive button that asks once more before it submits its form.
-#[component]
-fn ConfirmSubmit(
-    label: &'static str,
-    confirm: &'static str,
-    testid: &'static str,
-) -> impl IntoView {
-    let (asking, set_asking) = signal(false);
-    view! {
-        <Show
-            when=move || asking.get()
-            fallback=move || view! {
-                <button type="button" class=SECONDARY data-testid=testid on:click=move |_| set_asking.set(true)>{label}</button>
-            }
-        >
-            <span class="inline-flex flex-wrap items-center gap-2">
-                <span class="text-sm text-slate-700">{confirm}</span>
-                <button type="submit" class=DANGER data-testid=format!("{testid}-confirm")>{format!("Yes, {}", label.to_lowercase())}</button>
-                <button type="button" class=SECONDARY on:click=move |_| set_asking.set(false)>"Cancel"</button>
-            </span>
-        </Show>
-    }
-}
-
 #[component]
 pub fn AccountPage() -> impl IntoView {
     view! {
@@ -321,6 +267,9 @@ fn AccountBody() -> impl IntoView {
             None
         }
     };
+    // The outcome of an action, as a flash line where the action is.
+    let flash =
+        |value: MappedSignal<Option<Result<String, AppError>>>| move || value.get().map(flash_of);
     view! {
         <PageHeader title="Your account" subtitle="Your profile, password, two-step verification and sessions." />
         {move || added().map(|m| view! { <div class="mb-4"><Flash message=m /></div> })}
@@ -329,10 +278,9 @@ fn AccountBody() -> impl IntoView {
                 Err(e) => view! { <div data-testid="page-refused"><Flash message=e.message error=true /></div> }.into_any(),
                 Ok(o) => view! {
                     <div class="grid gap-6 lg:grid-cols-2">
-                        <section class=CARD aria-labelledby="profile-h">
-                            <h2 id="profile-h" class="text-lg font-semibold">"Profile"</h2>
+                        <Card heading_id="profile-h" title="Profile">
                             <dl class="mt-4 grid grid-cols-3 gap-2 text-sm">
-                                <dt class="text-slate-500">"Email"</dt><dd class="col-span-2" data-testid="account-email">{o.email.clone()}</dd>
+                                <dt class="text-slate-500">"Email"</dt><dd class="col-span-2 break-words" data-testid="account-email">{o.email.clone()}</dd>
                                 <dt class="text-slate-500">"Role"</dt><dd class="col-span-2">{o.role.clone()}</dd>
                                 <dt class="text-slate-500">"Organisation"</dt><dd class="col-span-2">{o.organisation.clone().unwrap_or_else(|| "Platform".into())}</dd>
                                 <dt class="text-slate-500">"Last sign-in"</dt><dd class="col-span-2">{o.last_login.clone().unwrap_or_else(|| "—".into())}</dd>
@@ -344,11 +292,10 @@ fn AccountBody() -> impl IntoView {
                                 </div>
                                 <button type="submit" class=BUTTON>"Save"</button>
                             </ActionForm>
-                            <div class="mt-2">{outcome(profile.value(), |m| m)}</div>
-                        </section>
+                            <div class="mt-2">{flash(profile.value())}</div>
+                        </Card>
 
-                        <section class=CARD aria-labelledby="password-h">
-                            <h2 id="password-h" class="text-lg font-semibold">"Password"</h2>
+                        <Card heading_id="password-h" title="Password">
                             <p class="mt-1 text-sm text-slate-600">"Changing it signs you out everywhere else."</p>
                             <ActionForm action=password attr:class="mt-4 space-y-3">
                                 <div>
@@ -365,10 +312,10 @@ fn AccountBody() -> impl IntoView {
                                 </div>
                                 <button type="submit" class=BUTTON>"Change password"</button>
                             </ActionForm>
-                            <div class="mt-2" data-testid="password-outcome">{outcome(password.value(), |m| m)}</div>
-                        </section>
+                            <div class="mt-2" data-testid="password-outcome">{flash(password.value())}</div>
+                        </Card>
 
-                        <section class=format!("{CARD} lg:col-span-2") aria-labelledby="mfa-h">
+                        <section class=format!("{CARD} min-w-0 lg:col-span-2") aria-labelledby="mfa-h">
                             <div class="flex flex-wrap items-center justify-between gap-2">
                                 <h2 id="mfa-h" class="text-lg font-semibold">"Two-step verification"</h2>
                                 <div class="flex gap-2">
@@ -377,37 +324,13 @@ fn AccountBody() -> impl IntoView {
                                 </div>
                             </div>
                             <p data-passkey-error role="alert" class="mt-2 text-sm text-red-700"></p>
-                            {outcome(remove.value(), |m| m)}
-                            {if o.factors.is_empty() {
-                                view! { <p class="mt-4 rounded-md border border-dashed border-slate-300 p-4 text-sm text-slate-600" data-testid="no-factors">"No second factor yet. Add an authenticator app or a passkey to protect your account."</p> }.into_any()
-                            } else {
-                                view! {
-                                    <table class="mt-4 w-full text-left text-sm">
-                                        <thead class="text-slate-500"><tr><th class="py-2">"Factor"</th><th>"Type"</th><th>"Added"</th><th class="sr-only">"Actions"</th></tr></thead>
-                                        <tbody class="divide-y divide-slate-100">
-                                            {o.factors.clone().into_iter().map(|f| view! {
-                                                <tr data-testid="factor-row">
-                                                    <td class="py-2 font-medium">{f.label.clone()}</td>
-                                                    <td>{if f.kind == "totp" { "Authenticator app" } else { "Passkey" }}</td>
-                                                    <td class="text-slate-600">{f.added.clone()}</td>
-                                                    <td class="text-right">
-                                                        <ActionForm action=remove>
-                                                            <input type="hidden" name="kind" value=f.kind.clone() />
-                                                            <input type="hidden" name="id" value=f.id.clone() />
-                                                            <ConfirmSubmit label="Remove" confirm="Remove this factor?" testid="remove-factor" />
-                                                        </ActionForm>
-                                                    </td>
-                                                </tr>
-                                            }).collect_view()}
-                                        </tbody>
-                                    </table>
-                                }.into_any()
-                            }}
+                            {flash(remove.value())}
+                            <FactorsTable factors=o.factors.clone() remove />
                             {(!o.factors.is_empty()).then(|| view! {
                                 <div class="mt-4 flex flex-wrap items-center justify-between gap-2 border-t border-slate-100 pt-4">
                                     <p class="text-sm text-slate-600" data-testid="recovery-left">{format!("Recovery codes left: {}", o.recovery_codes_left)}</p>
                                     <ActionForm action=regenerate>
-                                        <ConfirmSubmit label="New recovery codes" confirm="Your old codes stop working." testid="regenerate-codes" />
+                                        <ConfirmSubmit label="New recovery codes" confirm="Your old codes stop working.".to_owned() testid="regenerate-codes" />
                                     </ActionForm>
                                 </div>
                             })}
@@ -417,47 +340,88 @@ fn AccountBody() -> impl IntoView {
                             })}
                         </section>
 
-                        <section class=format!("{CARD} lg:col-span-2") aria-labelledby="sessions-h">
+                        <section class=format!("{CARD} min-w-0 lg:col-span-2") aria-labelledby="sessions-h">
                             <div class="flex flex-wrap items-center justify-between gap-2">
                                 <h2 id="sessions-h" class="text-lg font-semibold">"Sessions"</h2>
                                 <ActionForm action=revoke_others>
-                                    <ConfirmSubmit label="Sign out everywhere else" confirm="End all your other sessions?" testid="revoke-others" />
+                                    <ConfirmSubmit label="Sign out everywhere else" confirm="End all your other sessions?".to_owned() testid="revoke-others" />
                                 </ActionForm>
                             </div>
-                            {outcome(revoke.value(), |m| m)}
-                            {outcome(revoke_others.value(), |m| m)}
-                            <div class="mt-4 overflow-x-auto">
-                                <table class="w-full text-left text-sm">
-                                    <thead class="text-slate-500"><tr><th class="py-2">"Device"</th><th>"IP address"</th><th>"Signed in"</th><th>"Last seen"</th><th>"Method"</th><th class="sr-only">"Actions"</th></tr></thead>
-                                    <tbody class="divide-y divide-slate-100">
-                                        {o.sessions.clone().into_iter().map(|s| view! {
-                                            <tr data-testid="session-row">
-                                                <td class="py-2 font-medium">{s.device.clone()}
-                                                    {s.current.then(|| view! { <span class="ml-2 rounded bg-emerald-100 px-2 py-0.5 text-xs text-emerald-800">"This browser"</span> })}
-                                                </td>
-                                                <td class="font-mono text-xs">{s.ip.clone()}</td>
-                                                <td class="text-slate-600">{s.signed_in.clone()}</td>
-                                                <td class="text-slate-600">{s.last_seen.clone()}</td>
-                                                <td class="text-slate-600">{s.methods.clone()}</td>
-                                                <td class="text-right">
-                                                    {(!s.current).then(|| view! {
-                                                        <ActionForm action=revoke>
-                                                            <input type="hidden" name="session_id" value=s.id.clone() />
-                                                            <ConfirmSubmit label="Sign out" confirm="End this session?" testid="revoke-session" />
-                                                        </ActionForm>
-                                                    })}
-                                                </td>
-                                            </tr>
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                            </div>
+                            {flash(revoke.value())}
+                            {flash(revoke_others.value())}
+                            <SessionsTable sessions=o.sessions.clone() revoke />
                         </section>
                     </div>
                 }.into_any(),
             })}
         </Transition>
     }
+}
+
+/// The second factors, each with its remove button.
+#[component]
+fn FactorsTable(factors: Vec<FactorRow>, remove: ServerAction<RemoveFactor>) -> impl IntoView {
+    let mut head = columns(&["Factor", "Type", "Added"]);
+    head.push(Column::actions());
+    let rows: Vec<AnyView> = factors
+        .into_iter()
+        .map(|f| view! {
+            <tr data-testid="factor-row">
+                <td class=format!("{TD} font-medium")>{f.label}</td>
+                <td class=TD>{if f.kind == "totp" { "Authenticator app" } else { "Passkey" }}</td>
+                <td class=format!("{TD_NOWRAP} text-slate-600")>{f.added}</td>
+                <td class=format!("{TD} text-right")>
+                    <ActionForm action=remove>
+                        <input type="hidden" name="kind" value=f.kind />
+                        <input type="hidden" name="id" value=f.id />
+                        <ConfirmSubmit label="Remove" confirm="Remove this factor?".to_owned() testid="remove-factor" />
+                    </ActionForm>
+                </td>
+            </tr>
+        }.into_any())
+        .collect();
+    view! {
+        <DataTable columns=head rows
+            empty=|| view! { <EmptyNote testid="no-factors" text="No second factor yet. Add an authenticator app or a passkey to protect your account." /> } />
+    }
+}
+
+/// The signed-in person's sessions; every one but this browser's can be ended.
+#[component]
+fn SessionsTable(
+    sessions: Vec<SessionRow>,
+    revoke: ServerAction<RevokeMySession>,
+) -> impl IntoView {
+    let mut head = columns(&["Device", "IP address", "Signed in", "Last seen", "Method"]);
+    head.push(Column::actions());
+    let rows: Vec<AnyView> = sessions
+        .into_iter()
+        .map(|s| {
+            let id = s.id;
+            view! {
+                <tr data-testid="session-row">
+                    <td class=format!("{TD} font-medium")>
+                        {s.device}
+                        {s.current.then(|| view! { <span class="ml-2 whitespace-nowrap rounded bg-emerald-100 px-2 py-0.5 text-xs text-emerald-800">"This browser"</span> })}
+                    </td>
+                    <td class=format!("{TD_NOWRAP} font-mono text-xs")>{s.ip}</td>
+                    <td class=format!("{TD_NOWRAP} text-slate-600")>{s.signed_in}</td>
+                    <td class=format!("{TD_NOWRAP} text-slate-600")>{s.last_seen}</td>
+                    <td class=format!("{TD} text-slate-600")>{s.methods}</td>
+                    <td class=format!("{TD} text-right")>
+                        {(!s.current).then(move || view! {
+                            <ActionForm action=revoke>
+                                <input type="hidden" name="session_id" value=id />
+                                <ConfirmSubmit label="Sign out" confirm="End this session?".to_owned() testid="revoke-session" />
+                            </ActionForm>
+                        })}
+                    </td>
+                </tr>
+            }
+            .into_any()
+        })
+        .collect();
+    view! { <DataTable columns=head rows empty=|| () /> }
 }
 
 /// `/account/mfa/totp`: add an authenticator app.

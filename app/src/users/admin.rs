@@ -8,9 +8,9 @@
 //! The tenant is always the signed-in person's own; the domain enforces the SPEC §2 rules
 //! (an admin never acts on owners nor grants owner; the last active owner stays).
 
+use crate::audit::{AuditRow, RecentAudit};
 use crate::error::AppError;
-use crate::layout::{Flash, PageHeader, PageTitle};
-use crate::tenants::{AuditRow, RecentAudit};
+use crate::layout::PageTitle;
 use crate::ui::*;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -285,7 +285,7 @@ pub async fn admin_person(id: String) -> Result<PersonPageData, AppError> {
         recovery_codes_left: factors.recovery_codes_left,
         recent: recent
             .into_iter()
-            .map(crate::tenants::ssr::audit_row)
+            .map(crate::audit::ssr::audit_row)
             .collect(),
         grantable: ssr::grantable(&actor),
         person: ssr::person_row(person),
@@ -366,174 +366,109 @@ pub async fn act_on_person(
 
 // --- the browser side ---------------------------------------------------------------------
 
-fn filter(query: &leptos_router::params::ParamsMap, name: &str) -> String {
-    query.get(name).unwrap_or_default()
-}
+/// The list's filters, in the order of its URL.
+const FILTERS: &[&str] = &["q", "role", "status"];
 
 #[component]
 pub fn PeoplePage() -> impl IntoView {
-    view! {
-        <PageTitle text="Users" />
-        <PeopleBody />
-    }
-}
-
-#[component]
-fn PeopleBody() -> impl IntoView {
     let query = use_query_map();
     let invite = ServerAction::<InvitePerson>::new();
     let invitation = ServerAction::<ActOnInvitation>::new();
-    let invited = move || match invite.value().get() {
-        Some(Ok(Submitted::Done(e))) => Some(e),
-        _ => None,
-    };
+    let invited = last_done(invite.value());
     let people = Resource::new_blocking(
         move || {
-            let q = query.read();
             (
-                filter(&q, "q"),
-                filter(&q, "role"),
-                filter(&q, "status"),
-                filter(&q, "cursor"),
+                ListQuery::read(&query.read(), FILTERS),
                 invited(),
                 invitation.version().get(),
             )
         },
-        |(q, role, status, cursor, _, _)| admin_people(q, role, status, cursor),
+        |(list, _, _)| {
+            admin_people(
+                list.get("q"),
+                list.get("role"),
+                list.get("status"),
+                list.cursor,
+            )
+        },
     );
-    let flash = move || {
-        invite.value().get().map(|r| match r {
-            Ok(Submitted::Done(e)) => view! {
-                <div class="mb-4" data-testid="invited"><Flash message=format!("{e} is invited: the invitation is on its way.") /></div>
-            }
-            .into_any(),
-            Ok(Submitted::Refused(_)) => view! {
-                <div class="mb-4"><Flash message="Nobody was invited: see the form." error=true /></div>
-            }
-            .into_any(),
-            Err(e) => view! { <div class="mb-4"><Flash message=e.message error=true /></div> }.into_any(),
-        })
-    };
     view! {
-        <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-            {move || people.get().map(|p| match p {
-                Err(e) => view! { <Refused message=e.message /> }.into_any(),
-                Ok(p) => {
-                    let q = query.read_untracked();
-                    view! {
-                        <nav aria-label="Breadcrumb" class="mb-2 text-sm text-slate-500">
-                            <a href="/admin" class=LINK>"Tenant Administration"</a>
-                            " / Users"
-                        </nav>
-                        <PageHeader title="Users" subtitle="The people of your organisation: invite them, change their role, disable or delete them." />
-                        {flash}
-                        {outcome(invitation.value())}
-                        <div class="space-y-6">
-                            <PeopleTable data=p.clone() q=filter(&q, "q") role=filter(&q, "role") status=filter(&q, "status") paged=!filter(&q, "cursor").is_empty() />
-                            <InviteForm action=invite grantable=p.grantable.clone() />
-                            <PendingInvitations pending=p.pending.clone() action=invitation />
-                        </div>
-                    }
-                    .into_any()
-                }
-            })}
-        </Transition>
+        <PageTitle text="Users" />
+        {when_loaded(people, None, move |p: PeoplePageData| {
+            let list = ListQuery::read(&query.read_untracked(), FILTERS);
+            view! {
+                <ListHeader console=TENANT_ADMINISTRATION title="Users" subtitle="The people of your organisation: invite them, change their role, disable or delete them." />
+                {submission_flash(invite.value(), "Nobody was invited: see the form.", |e: String| view! {
+                    <DoneFlash testid="invited" message=format!("{e} is invited: the invitation is on its way.") />
+                }.into_any())}
+                {outcome(invitation.value())}
+                <div class="space-y-6">
+                    <PeopleTable list people=p.people next_cursor=p.next_cursor />
+                    <InviteForm action=invite grantable=p.grantable />
+                    <PendingInvitations pending=p.pending action=invitation />
+                </div>
+            }
+            .into_any()
+        })}
     }
 }
 
 #[component]
 fn PeopleTable(
-    data: PeoplePageData,
-    q: String,
-    role: String,
-    status: String,
-    paged: bool,
+    list: ListQuery,
+    people: Vec<PersonRow>,
+    next_cursor: Option<String>,
 ) -> impl IntoView {
-    let filtered = !(q.is_empty() && role.is_empty() && status.is_empty());
-    let filters = [("q", q.as_str()), ("role", &role), ("status", &status)];
-    let next = data.next_cursor.clone().map(|c| {
-        let [a, b, d] = filters;
-        format!("/admin/users{}", query_string(&[a, b, d, ("cursor", &c)]))
-    });
-    let first = format!("/admin/users{}", query_string(&filters));
-    let option = |value: &str, label: &str, current: &str| {
-        let selected = value == current;
-        view! { <option value=value.to_owned() selected=selected>{label.to_owned()}</option> }
+    let filtered = list.filtered();
+    let (q, role, status) = (list.get("q"), list.get("role"), list.get("status"));
+    let nothing = if filtered {
+        "Nobody matches these filters."
+    } else {
+        "Nobody here yet."
     };
+    let rows: Vec<AnyView> = people
+        .into_iter()
+        .map(|p| view! {
+            <tr data-testid="person-row" data-email=p.email.clone()>
+                <td class=TD_NOWRAP>
+                    <a href=format!("/admin/users/{}", p.id) class=format!("{LINK} font-medium")>{p.email.clone()}</a>
+                </td>
+                <td class=TD>{p.name.clone().unwrap_or_else(|| "—".into())}</td>
+                <td class=TD><span class=badge(&p.role) data-testid="person-role">{title_case(&p.role)}</span></td>
+                <td class=TD><span class=badge(&p.status) data-testid="person-status">{title_case(&p.status)}</span></td>
+                <td class=TD>{if p.mfa { "On" } else { "Off" }}</td>
+                <td class=format!("{TD_NOWRAP} text-slate-600")>{p.last_login.clone().unwrap_or_else(|| "Never".into())}</td>
+            </tr>
+        }.into_any())
+        .collect();
     view! {
-        <section class=CARD aria-labelledby="people-h">
-            <h2 id="people-h" class="text-lg font-semibold">"People"</h2>
-            <form method="get" action="/admin/users" role="search" class="mt-4 flex flex-wrap items-end gap-3" data-testid="people-filters">
+        <Card heading_id="people-h" title="People">
+            <FilterForm path="/admin/users" testid="people-filters" submit="Search" filtered>
                 <div class="min-w-[14rem] flex-1">
                     <label for="people-q" class="block text-sm font-medium">"Search"</label>
-                    <input id="people-q" name="q" type="search" value=q.clone() placeholder="Email or name" class=INPUT />
+                    <input id="people-q" name="q" type="search" value=q placeholder="Email or name" class=INPUT />
                 </div>
                 <div>
                     <label for="people-role" class="block text-sm font-medium">"Role"</label>
                     <select id="people-role" name="role" class=INPUT>
-                        {option("", "Any role", &role)}
-                        {option("owner", "Owner", &role)}
-                        {option("admin", "Admin", &role)}
-                        {option("user", "User", &role)}
+                        {[("", "Any role"), ("owner", "Owner"), ("admin", "Admin"), ("user", "User")]
+                            .into_iter().map(|(v, label)| choice(v, label, &role)).collect_view()}
                     </select>
                 </div>
                 <div>
                     <label for="people-status" class="block text-sm font-medium">"Status"</label>
                     <select id="people-status" name="status" class=INPUT>
-                        {option("", "Any but deleted", &status)}
-                        {option("active", "Active", &status)}
-                        {option("invited", "Invited", &status)}
-                        {option("disabled", "Disabled", &status)}
-                        {option("archived", "Deleted", &status)}
+                        {[("", "Any but deleted"), ("active", "Active"), ("invited", "Invited"), ("disabled", "Disabled"), ("archived", "Deleted")]
+                            .into_iter().map(|(v, label)| choice(v, label, &status)).collect_view()}
                     </select>
                 </div>
-                <button type="submit" class=BUTTON>"Search"</button>
-                {filtered.then(|| view! { <a href="/admin/users" class=format!("{LINK} py-2 text-sm")>"Clear filters"</a> })}
-            </form>
-            {if data.people.is_empty() {
-                view! {
-                    <div class="mt-4 rounded-md border border-dashed border-slate-300 p-6 text-center" data-testid="no-people">
-                        <p class="font-medium text-slate-700">{if filtered { "Nobody matches these filters." } else { "Nobody here yet." }}</p>
-                        <p class="mt-1 text-sm text-slate-600">"Invite people with the form below."</p>
-                    </div>
-                }.into_any()
-            } else {
-                view! {
-                    <div class="mt-4 overflow-x-auto">
-                        <table class="w-full text-left text-sm">
-                            <thead class="border-b border-slate-200 text-slate-500">
-                                <tr>
-                                    <th scope="col" class=TH>"Email"</th>
-                                    <th scope="col" class=TH>"Name"</th>
-                                    <th scope="col" class=TH>"Role"</th>
-                                    <th scope="col" class=TH>"Status"</th>
-                                    <th scope="col" class=TH>"MFA"</th>
-                                    <th scope="col" class=TH>"Last sign-in"</th>
-                                </tr>
-                            </thead>
-                            <tbody class="divide-y divide-slate-100">
-                                {data.people.into_iter().map(|p| view! {
-                                    <tr data-testid="person-row" data-email=p.email.clone()>
-                                        <td class=format!("{TD} break-all")>
-                                            <a href=format!("/admin/users/{}", p.id) class=format!("{LINK} font-medium")>{p.email.clone()}</a>
-                                        </td>
-                                        <td class=TD>{p.name.clone().unwrap_or_else(|| "—".into())}</td>
-                                        <td class=TD><span class=badge(&p.role) data-testid="person-role">{title_case(&p.role)}</span></td>
-                                        <td class=TD><span class=badge(&p.status) data-testid="person-status">{title_case(&p.status)}</span></td>
-                                        <td class=TD>{if p.mfa { "On" } else { "Off" }}</td>
-                                        <td class=format!("{TD} whitespace-nowrap text-slate-600")>{p.last_login.clone().unwrap_or_else(|| "Never".into())}</td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
-                }.into_any()
-            }}
-            <nav aria-label="Pages" class="mt-4 flex justify-between text-sm">
-                <span>{paged.then(|| view! { <a href=first.clone() class=LINK>"← First page"</a> })}</span>
-                <span>{next.map(|n| view! { <a href=n class=LINK data-testid="next-page">"Next page →"</a> })}</span>
-            </nav>
-        </section>
+            </FilterForm>
+            <DataTable columns=columns(&["Email", "Name", "Role", "Status", "MFA", "Last sign-in"]) rows
+                empty=move || view! {
+                    <EmptyState testid="no-people" title=nothing>"Invite people with the form below."</EmptyState>
+                } />
+            <Pager path="/admin/users" list next_cursor />
+        </Card>
     }
 }
 
@@ -543,30 +478,20 @@ fn InviteForm(action: ServerAction<InvitePerson>, grantable: Vec<String>) -> imp
     let form = NodeRef::<leptos::html::Form>::new();
     reset_when_done(action.version(), value, form);
     view! {
-        <section class=CARD aria-labelledby="invite-h">
-            <h2 id="invite-h" class="text-lg font-semibold">"Invite someone"</h2>
+        <Card heading_id="invite-h" title="Invite someone">
             <p class="mt-1 text-sm text-slate-600">"They get an email with a link to set their name and password; the link works for 7 days."</p>
             <ActionForm action=action node_ref=form attr:class="mt-4 flex flex-wrap items-start gap-4" attr:data-testid="invite-form">
-                <div class="min-w-[16rem] flex-1">
-                    <label for="invite-email" class="block text-sm font-medium">"Email"</label>
+                <Field id="invite-email" label="Email" field="email" problems=problems_with(value, "email") extra="min-w-[16rem] flex-1">
                     <input id="invite-email" name="email" type="email" required placeholder="new.colleague@example.com" class=INPUT aria-describedby="email-error" />
-                    <FieldProblems field="email" problems=problems_with(value, "email") />
-                </div>
-                <div>
-                    <label for="invite-role" class="block text-sm font-medium">"Role"</label>
+                </Field>
+                <Field id="invite-role" label="Role" field="role" problems=problems_with(value, "role")>
                     <select id="invite-role" name="role" class=INPUT aria-describedby="role-error">
-                        {grantable.into_iter().map(|r| {
-                            let selected = r == "user";
-                            view! { <option value=r.clone() selected=selected>{title_case(&r)}</option> }
-                        }).collect_view()}
+                        {grantable.into_iter().map(|r| choice(r.clone(), title_case(&r), "user")).collect_view()}
                     </select>
-                    <FieldProblems field="role" problems=problems_with(value, "role") />
-                </div>
-                <div class="pt-6">
-                    <button type="submit" class=BUTTON data-testid="invite-submit" disabled=move || action.pending().get()>"Send invitation"</button>
-                </div>
+                </Field>
+                <SubmitRow label="Send invitation" testid="invite-submit" pending=action.pending() extra="pt-6" />
             </ActionForm>
-        </section>
+        </Card>
     }
 }
 
@@ -575,62 +500,48 @@ fn PendingInvitations(
     pending: Vec<InvitationRow>,
     action: ServerAction<ActOnInvitation>,
 ) -> impl IntoView {
+    let mut head = columns(&["Email", "Role", "Invited by", "Expires"]);
+    head.push(Column::actions());
+    let rows: Vec<AnyView> = pending
+        .into_iter()
+        .map(|i| {
+            let resend_id = i.id.clone();
+            let revoke_id = i.id.clone();
+            view! {
+                <tr data-testid="pending-row" data-email=i.email.clone()>
+                    <td class=TD_NOWRAP>{i.email.clone()}</td>
+                    <td class=TD><span class=badge(&i.role)>{title_case(&i.role)}</span></td>
+                    <td class=TD_NOWRAP>{i.invited_by.clone()}</td>
+                    <td class=format!("{TD_NOWRAP} text-slate-600")>
+                        {i.expires.clone()}
+                        {i.expired.then(|| view! { <span class=format!("{} ml-2", badge("expired"))>"Expired"</span> })}
+                    </td>
+                    <td class=format!("{TD} text-right")>
+                        {i.may_act.then(move || view! {
+                            <div class="flex flex-wrap justify-end gap-2">
+                                <ActionForm action=action>
+                                    <input type="hidden" name="id" value=resend_id />
+                                    <input type="hidden" name="action" value="resend" />
+                                    <button type="submit" class=SECONDARY data-testid="resend-invitation">"Resend"</button>
+                                </ActionForm>
+                                <ActionForm action=action>
+                                    <input type="hidden" name="id" value=revoke_id />
+                                    <input type="hidden" name="action" value="revoke" />
+                                    <ConfirmSubmit label="Revoke" testid="revoke-invitation" danger=true confirm="Revoke it? The link stops working.".to_owned() />
+                                </ActionForm>
+                            </div>
+                        })}
+                    </td>
+                </tr>
+            }
+            .into_any()
+        })
+        .collect();
     view! {
-        <section class=CARD aria-labelledby="pending-h" data-testid="pending-invitations">
-            <h2 id="pending-h" class="text-lg font-semibold">"Pending invitations"</h2>
-            {if pending.is_empty() {
-                view! { <p class="mt-3 text-sm text-slate-600" data-testid="no-pending">"No invitation is waiting to be accepted."</p> }.into_any()
-            } else {
-                view! {
-                    <div class="mt-4 overflow-x-auto">
-                        <table class="w-full text-left text-sm">
-                            <thead class="border-b border-slate-200 text-slate-500">
-                                <tr>
-                                    <th scope="col" class=TH>"Email"</th>
-                                    <th scope="col" class=TH>"Role"</th>
-                                    <th scope="col" class=TH>"Invited by"</th>
-                                    <th scope="col" class=TH>"Expires"</th>
-                                    <th scope="col" class=TH><span class="sr-only">"Actions"</span></th>
-                                </tr>
-                            </thead>
-                            <tbody class="divide-y divide-slate-100">
-                                {pending.into_iter().map(|i| {
-                                    let resend_id = i.id.clone();
-                                    let revoke_id = i.id.clone();
-                                    view! {
-                                        <tr data-testid="pending-row" data-email=i.email.clone()>
-                                            <td class=format!("{TD} break-all")>{i.email.clone()}</td>
-                                            <td class=TD><span class=badge(&i.role)>{title_case(&i.role)}</span></td>
-                                            <td class=TD>{i.invited_by.clone()}</td>
-                                            <td class=format!("{TD} whitespace-nowrap text-slate-600")>
-                                                {i.expires.clone()}
-                                                {i.expired.then(|| view! { <span class=format!("{} ml-2", badge("expired"))>"Expired"</span> })}
-                                            </td>
-                                            <td class=format!("{TD} text-right")>
-                                                {i.may_act.then(move || view! {
-                                                    <div class="flex flex-wrap justify-end gap-2">
-                                                        <ActionForm action=action>
-                                                            <input type="hidden" name="id" value=resend_id />
-                                                            <input type="hidden" name="action" value="resend" />
-                                                            <button type="submit" class=SECONDARY data-testid="resend-invitation">"Resend"</button>
-                                                        </ActionForm>
-                                                        <ActionForm action=action>
-                                                            <input type="hidden" name="id" value=revoke_id />
-                                                            <input type="hidden" name="action" value="revoke" />
-                                                            <ConfirmSubmit label="Revoke" testid="revoke-invitation" danger=true confirm="Revoke it? The link stops working.".to_owned() />
-                                                        </ActionForm>
-                                                    </div>
-                                                })}
-                                            </td>
-                                        </tr>
-                                    }
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
-                }.into_any()
-            }}
-        </section>
+        <Card heading_id="pending-h" title="Pending invitations" testid="pending-invitations">
+            <DataTable columns=head rows
+                empty=|| view! { <p class="mt-3 text-sm text-slate-600" data-testid="no-pending">"No invitation is waiting to be accepted."</p> } />
+        </Card>
     }
 }
 
@@ -638,14 +549,6 @@ fn PendingInvitations(
 
 #[component]
 pub fn PersonPage() -> impl IntoView {
-    view! {
-        <PageTitle text="User" />
-        <PersonBody />
-    }
-}
-
-#[component]
-fn PersonBody() -> impl IntoView {
     let params = use_params_map();
     let act = ServerAction::<ActOnPerson>::new();
     let detail = Resource::new_blocking(
@@ -658,20 +561,12 @@ fn PersonBody() -> impl IntoView {
         |(id, _)| admin_person(id),
     );
     view! {
-        <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-            {move || detail.get().map(|d| match d {
-                Err(e) => view! { <Refused message=e.message back=("/admin/users", "All users") /> }.into_any(),
-                Ok(d) => view! {
-                    <nav aria-label="Breadcrumb" class="mb-2 text-sm text-slate-500">
-                        <a href="/admin" class=LINK>"Tenant Administration"</a>
-                        " / "
-                        <a href="/admin/users" class=LINK>"Users"</a>
-                    </nav>
-                    {outcome(act.value())}
-                    <PersonView data=d act />
-                }.into_any(),
-            })}
-        </Transition>
+        <PageTitle text="User" />
+        {when_loaded(detail, Some(("/admin/users", "All users")), move |d: PersonPageData| view! {
+            <Breadcrumb console=TENANT_ADMINISTRATION list=("/admin/users", "Users") />
+            {outcome(act.value())}
+            <PersonView data=d act />
+        }.into_any())}
     }
 }
 
@@ -689,7 +584,22 @@ fn PersonView(data: PersonPageData, act: ServerAction<ActOnPerson>) -> impl Into
         is_me,
     } = data;
     let archived = person.status == "archived";
-    let id = person.id.clone();
+    let disabled = person.status == "disabled";
+    let since = format!(
+        " · joined {} · last sign-in {}",
+        person.created,
+        person.last_login.clone().unwrap_or_else(|| "never".into())
+    );
+    let PersonRow {
+        id,
+        email,
+        name,
+        role,
+        status,
+        ..
+    } = person;
+    let role_id = id.clone();
+    let current_role = role.clone();
     // One confirmed action form.
     let action_form = move |action: &'static str,
                             label: &'static str,
@@ -704,48 +614,35 @@ fn PersonView(data: PersonPageData, act: ServerAction<ActOnPerson>) -> impl Into
             </ActionForm>
         }
     };
-    let role_id = person.id.clone();
-    let current_role = person.role.clone();
     view! {
-        <div class="mb-6">
-            <h1 class="text-2xl font-semibold tracking-tight break-all" data-testid="person-email">{person.email.clone()}</h1>
-            <p class="mt-2 flex flex-wrap items-center gap-2 text-sm text-slate-600">
-                <span class=badge(&person.role) data-testid="person-role">{title_case(&person.role)}</span>
-                <span class=badge(&person.status) data-testid="person-status">{title_case(&person.status)}</span>
-                {person.name.clone()}
-                {format!(" · joined {} · last sign-in {}", person.created, person.last_login.clone().unwrap_or_else(|| "never".into()))}
-            </p>
-        </div>
+        <DetailHeader title=email testid="person-email" title_class="break-words">
+            <span class=badge(&role) data-testid="person-role">{title_case(&role)}</span>
+            <span class=badge(&status) data-testid="person-status">{title_case(&status)}</span>
+            {name}
+            {since}
+        </DetailHeader>
         {is_me.then(|| view! {
             <p role="note" class="mb-6 rounded-md border border-slate-200 bg-white px-4 py-3 text-sm text-slate-700">
                 "This is you: change your own account on " <a href="/account" class=LINK>"your account page"</a> "."
             </p>
         })}
-        {(!may_act && !is_me).then(|| view! {
-            <p role="note" class="mb-6 rounded-md border border-amber-200 bg-amber-50 px-4 py-3 text-sm text-amber-900" data-testid="owner-note">
-                "Only an owner can change an owner."
-            </p>
-        })}
+        {(!may_act && !is_me).then(|| view! { <Note testid="owner-note">"Only an owner can change an owner."</Note> })}
         <div class="grid gap-6 lg:grid-cols-3 lg:items-start">
             {(may_act && !archived).then(|| view! {
-                <section class=CARD aria-labelledby="actions-h" data-testid="person-actions">
-                    <h2 id="actions-h" class="text-lg font-semibold">"Actions"</h2>
+                <Card heading_id="actions-h" title="Actions" testid="person-actions">
                     <ActionForm action=act attr:class="mt-4 flex flex-wrap items-end gap-2" attr:data-testid="role-form">
                         <input type="hidden" name="id" value=role_id />
                         <input type="hidden" name="action" value="role" />
                         <div>
                             <label for="person-role-select" class="block text-sm font-medium">"Role"</label>
                             <select id="person-role-select" name="role" class=INPUT>
-                                {grantable.into_iter().map(|r| {
-                                    let selected = r == current_role;
-                                    view! { <option value=r.clone() selected=selected>{title_case(&r)}</option> }
-                                }).collect_view()}
+                                {grantable.into_iter().map(|r| choice(r.clone(), title_case(&r), &current_role)).collect_view()}
                             </select>
                         </div>
                         <ConfirmSubmit label="Change role" testid="change-role" confirm="Change the role? Their sessions end at once.".to_owned() />
                     </ActionForm>
                     <div class="mt-6 flex flex-col items-start gap-3">
-                        {if person.status == "disabled" {
+                        {if disabled {
                             action_form("enable", "Enable", "Enable them? They can sign in again.", false).into_any()
                         } else {
                             action_form("disable", "Disable", "Disable them? Their sessions end and they cannot sign in.", true).into_any()
@@ -754,10 +651,9 @@ fn PersonView(data: PersonPageData, act: ServerAction<ActOnPerson>) -> impl Into
                         {action_form("reset-mfa", "Reset MFA", "Remove their second factors?", false)}
                         {action_form("delete", "Delete", "Delete them? They can never sign in again. This cannot be undone.", true)}
                     </div>
-                </section>
+                </Card>
             })}
-            <section class=CARD aria-labelledby="sessions-h">
-                <h2 id="sessions-h" class="text-lg font-semibold">"Sessions"</h2>
+            <Card heading_id="sessions-h" title="Sessions">
                 {if sessions.is_empty() {
                     view! { <p class="mt-3 text-sm text-slate-600" data-testid="no-sessions">"No live sessions."</p> }.into_any()
                 } else {
@@ -772,9 +668,8 @@ fn PersonView(data: PersonPageData, act: ServerAction<ActOnPerson>) -> impl Into
                         </ul>
                     }.into_any()
                 }}
-            </section>
-            <section class=CARD aria-labelledby="mfa-h">
-                <h2 id="mfa-h" class="text-lg font-semibold">"Second factors"</h2>
+            </Card>
+            <Card heading_id="mfa-h" title="Second factors">
                 <dl class="mt-3 space-y-2 text-sm" data-testid="factors">
                     <div>
                         <dt class="text-slate-500">"Authenticator apps"</dt>
@@ -789,7 +684,7 @@ fn PersonView(data: PersonPageData, act: ServerAction<ActOnPerson>) -> impl Into
                         <dd class="tabular-nums">{recovery_codes_left}</dd>
                     </div>
                 </dl>
-            </section>
+            </Card>
         </div>
         <RecentAudit entries=recent />
     }

@@ -4,7 +4,7 @@
 
 use crate::api::{ApiError, ApiJson, ApiRoutes};
 use crate::extract::Bearer;
-use crate::mfa::Caller;
+use crate::extract::RequestMeta;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -53,7 +53,7 @@ async fn me(bearer: Bearer) -> impl IntoResponse {
     }))
 }
 
-fn operator(bearer: &Bearer, scope: &str) -> Result<Actor, ApiError> {
+fn app_manager(bearer: &Bearer, scope: &str) -> Result<Actor, ApiError> {
     bearer.require_user_with(scope, Permission::ApplicationsManage)
 }
 
@@ -65,7 +65,7 @@ async fn list(
     State(state): State<AppState>,
     bearer: Bearer,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = operator(&bearer, "apps:read")?;
+    let actor = app_manager(&bearer, "apps:read")?;
     let apps = apps::list_applications(&state.pool, Some(&actor)).await?;
     Ok(Json(json!({"data": apps, "next_cursor": null})))
 }
@@ -100,11 +100,11 @@ impl From<AppBody> for ApplicationInput {
 
 async fn register(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: RequestMeta,
     bearer: Bearer,
     ApiJson(body): ApiJson<AppBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = operator(&bearer, "apps:write")?;
+    let actor = app_manager(&bearer, "apps:write")?;
     let app = state
         .services
         .apply(
@@ -119,7 +119,7 @@ async fn show(
     bearer: Bearer,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = operator(&bearer, "apps:read")?;
+    let actor = app_manager(&bearer, "apps:read")?;
     Ok(Json(
         apps::get_application(&state.pool, Some(&actor), app_id(&id)?).await?,
     ))
@@ -127,12 +127,12 @@ async fn show(
 
 async fn update(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: RequestMeta,
     bearer: Bearer,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<AppBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = operator(&bearer, "apps:write")?;
+    let actor = app_manager(&bearer, "apps:write")?;
     let id = app_id(&id)?;
     let app = state
         .services
@@ -145,12 +145,12 @@ async fn update(
 
 async fn set_status(
     state: AppState,
-    caller: Caller,
+    caller: RequestMeta,
     bearer: Bearer,
     id: String,
     active: bool,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = operator(&bearer, "apps:write")?;
+    let actor = app_manager(&bearer, "apps:write")?;
     let id = app_id(&id)?;
     let app = state
         .services
@@ -163,7 +163,7 @@ async fn set_status(
 
 async fn disable(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: RequestMeta,
     bearer: Bearer,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -172,7 +172,7 @@ async fn disable(
 
 async fn enable(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: RequestMeta,
     bearer: Bearer,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -184,7 +184,7 @@ async fn keys(
     bearer: Bearer,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = operator(&bearer, "apps:read")?;
+    let actor = app_manager(&bearer, "apps:read")?;
     let keys = apps::list_keys(&state.pool, Some(&actor), app_id(&id)?).await?;
     Ok(Json(json!({"data": keys, "next_cursor": null})))
 }
@@ -216,12 +216,12 @@ pub fn parse_timestamp(field: &str, raw: &str) -> Result<OffsetDateTime, ApiErro
 
 async fn issue_key(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: RequestMeta,
     bearer: Bearer,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<KeyBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = operator(&bearer, "apps:write")?;
+    let actor = app_manager(&bearer, "apps:write")?;
     let id = app_id(&id)?;
     let expires_at = match body
         .expires_at
@@ -251,11 +251,11 @@ async fn issue_key(
 
 async fn revoke_key(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: RequestMeta,
     bearer: Bearer,
     Path((id, key_id)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = operator(&bearer, "apps:write")?;
+    let actor = app_manager(&bearer, "apps:write")?;
     let id = app_id(&id)?;
     let key = state
         .services

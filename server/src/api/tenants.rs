@@ -4,7 +4,7 @@
 
 use crate::api::{ApiError, ApiJson, ApiRoutes};
 use crate::extract::Bearer;
-use crate::mfa::Caller;
+use crate::extract::RequestMeta;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -28,7 +28,7 @@ pub fn router() -> Router<AppState> {
         .build()
 }
 
-fn operator(bearer: &Bearer, scope: &str) -> Result<Actor, ApiError> {
+fn provisioner(bearer: &Bearer, scope: &str) -> Result<Actor, ApiError> {
     bearer.require_user_with(scope, Permission::TenantsProvision)
 }
 
@@ -128,11 +128,11 @@ struct ProvisionBody {
 /// UC-PROV-001: every field checked, every violation listed; nothing half-created.
 async fn provision(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: RequestMeta,
     bearer: Bearer,
     ApiJson(body): ApiJson<ProvisionBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = operator(&bearer, "tenants:write")?;
+    let actor = provisioner(&bearer, "tenants:write")?;
     let input = Provisioning::parse(
         body.name.as_deref(),
         body.domain.as_deref(),
@@ -164,12 +164,12 @@ struct SuspendBody {
 
 async fn suspend(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: RequestMeta,
     bearer: Bearer,
     Path(id): Path<String>,
     body: bytes::Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = operator(&bearer, "tenants:write")?;
+    let actor = provisioner(&bearer, "tenants:write")?;
     let id = id_of(&id)?;
     // The body is optional: `{"reason": "..."}` or nothing.
     let reason = if body.iter().all(u8::is_ascii_whitespace) {
@@ -200,11 +200,11 @@ async fn suspend(
 
 async fn reactivate(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: RequestMeta,
     bearer: Bearer,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = operator(&bearer, "tenants:write")?;
+    let actor = provisioner(&bearer, "tenants:write")?;
     let id = id_of(&id)?;
     let tenant = state
         .services
@@ -222,12 +222,12 @@ struct PlanBody {
 
 async fn change_plan(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: RequestMeta,
     bearer: Bearer,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<PlanBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = operator(&bearer, "tenants:write")?;
+    let actor = provisioner(&bearer, "tenants:write")?;
     let id = id_of(&id)?;
     let plan = Plan::parse(&body.plan)?;
     let tenant = state
@@ -273,7 +273,7 @@ struct SettingsBody {
 
 async fn update_settings(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: RequestMeta,
     bearer: Bearer,
     Query(q): Query<TenantParam>,
     ApiJson(body): ApiJson<SettingsBody>,

@@ -6,7 +6,7 @@
 use crate::api::tenants::page_limit;
 use crate::api::{ApiError, ApiJson, ApiRoutes};
 use crate::extract::Bearer;
-use crate::mfa::Caller;
+use crate::extract::RequestMeta;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -164,7 +164,7 @@ struct TenantParam {
 /// `POST /users`: invites the person (status `invited`, the invitation mailed).
 async fn create(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: RequestMeta,
     bearer: Bearer,
     Query(q): Query<TenantParam>,
     ApiJson(body): ApiJson<CreateBody>,
@@ -220,7 +220,7 @@ async fn create(
 /// carries `pending_email`), and the address changes when it is followed.
 async fn update(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: RequestMeta,
     bearer: Bearer,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<serde_json::Map<String, Value>>,
@@ -303,7 +303,7 @@ async fn update(
 /// `DELETE /users/{id}`: archives; a second delete answers 410 ERR_GONE.
 async fn remove(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: RequestMeta,
     bearer: Bearer,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -317,7 +317,7 @@ async fn remove(
 
 async fn revoke_sessions(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: RequestMeta,
     bearer: Bearer,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -331,7 +331,7 @@ async fn revoke_sessions(
 
 async fn reset_mfa(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: RequestMeta,
     bearer: Bearer,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -358,7 +358,7 @@ async fn invitations(
 /// `POST /invitations/{id}/resend`: a new link and expiry; the old link stops working.
 async fn resend_invitation(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: RequestMeta,
     bearer: Bearer,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -382,7 +382,7 @@ async fn resend_invitation(
 /// `DELETE /invitations/{id}`: revokes it (a second time: 410 ERR_GONE).
 async fn revoke_invitation(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: RequestMeta,
     bearer: Bearer,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {

@@ -4,6 +4,9 @@
 //! `LISTEN gatehouse_flags` (a tenant id, or `*` for all); subscribers of the change stream
 //! hear the same notices. Evaluations are recorded for the stale-flags view once a minute.
 
+pub mod delivery;
+pub mod ofrep;
+
 use crate::notify::{follow, Follower};
 use bytes::Bytes;
 use gatehouse_domain::flags::{self, EffectiveFlag, TenantFlags, CHANNEL};

@@ -8,7 +8,8 @@
 
 pub mod service;
 
-use crate::mfa::{same_origin, Caller};
+use crate::csrf::same_origin;
+use crate::extract::RequestMeta;
 use crate::state::AppState;
 use axum::extract::{RawForm, RawQuery, State};
 use axum::http::header::{
@@ -142,7 +143,7 @@ fn parse_params(raw: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
 
 async fn authorize_get(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: RequestMeta,
     RawQuery(query): RawQuery,
 ) -> Response {
     authorize(state, caller, query.unwrap_or_default()).await
@@ -150,13 +151,13 @@ async fn authorize_get(
 
 async fn authorize_post(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: RequestMeta,
     RawForm(form): RawForm,
 ) -> Response {
     authorize(state, caller, String::from_utf8_lossy(&form).into_owned()).await
 }
 
-async fn authorize(state: AppState, caller: Caller, query: String) -> Response {
+async fn authorize(state: AppState, caller: RequestMeta, query: String) -> Response {
     let params = match parse_params(query.as_bytes()) {
         Ok(p) => p,
         Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.description),
@@ -425,7 +426,7 @@ async fn client_request(
 
 async fn token(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: RequestMeta,
     RawForm(form): RawForm,
 ) -> Result<Response, OAuthFailure> {
     let (svc, params, client) = client_request(&state, &caller.headers, &form).await?;
@@ -446,7 +447,7 @@ async fn token(
 
 async fn introspect(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: RequestMeta,
     RawForm(form): RawForm,
 ) -> Result<Response, OAuthFailure> {
     let (svc, params, client) = client_request(&state, &caller.headers, &form).await?;
@@ -459,7 +460,7 @@ async fn introspect(
 
 async fn revoke(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: RequestMeta,
     RawForm(form): RawForm,
 ) -> Result<Response, OAuthFailure> {
     let (svc, params, client) = client_request(&state, &caller.headers, &form).await?;
@@ -543,7 +544,7 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 /// the user is sent to Gatehouse's own sign-out page to confirm.
 async fn logout(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: RequestMeta,
     RawQuery(query): RawQuery,
 ) -> Response {
     let params = match parse_params(query.unwrap_or_default().as_bytes()) {
