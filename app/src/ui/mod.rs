@@ -182,7 +182,7 @@ pub mod ssr {
 
 // --- the browser side ---------------------------------------------------------------------
 
-pub const CARD: &str = "rounded-lg border border-slate-200 bg-white p-6 shadow-sm";
+pub const CARD: &str = "min-w-0 rounded-lg border border-slate-200 bg-white p-6 shadow-sm";
 pub const INPUT: &str = "mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-1 focus:ring-indigo-500 aria-[invalid=true]:border-red-400";
 pub const BUTTON: &str = "rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white shadow-sm hover:bg-indigo-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2 disabled:opacity-60";
 pub const SECONDARY: &str = "rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500";

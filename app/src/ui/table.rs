@@ -89,7 +89,7 @@ pub fn DataTable(
         return empty.run();
     }
     view! {
-        <div class="mt-4 overflow-x-auto">
+        <div class="relative mt-4 overflow-x-auto">
             <table class="w-full text-left text-sm">
                 <thead class="border-b border-slate-200 text-slate-500">
                     <tr>{columns.into_iter().map(Column::head).collect_view()}</tr>
