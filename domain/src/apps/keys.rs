@@ -218,54 +218,43 @@ pub async fn revoke_key(
     key_id: &str,
 ) -> Result<Done<ApiKey>, DomainError> {
     commit(pool, Effects::TOKENS, async |conn| {
-        revoke_key_in(conn, ctx, actor, application_id, key_id).await
+        require_manage(actor)?;
+        let changed = sqlx::query(
+            "UPDATE api_keys SET revoked_at = now()
+          WHERE id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR application_id = $2)",
+        )
+        .bind(key_id)
+        .bind(application_id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        let key: ApiKey = sqlx::query_as::<_, KeyRow>(&format!(
+            "{SELECT_KEY} WHERE k.id = $1 AND ($2::uuid IS NULL OR k.application_id = $2)"
+        ))
+        .bind(key_id)
+        .bind(application_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(DomainError::NotFound("key"))?
+        .into();
+        if changed > 0 {
+            let revoked =
+                crate::oauth::revoke_refresh_tokens(conn, RefreshScope::Client(key_id.to_owned()))
+                    .await?;
+            deny_tokens(conn, Subject::Client(key_id.to_owned())).await?;
+            crate::oauth::notify_clients_changed(conn).await?;
+            append_audit_entry(
+                conn,
+                ctx,
+                AuditEntry::new("api_key.revoke")
+                    .by(actor)
+                    .resource(format!("api_key:{key_id}"))
+                    .meta("application_id", key.application_id.to_string())
+                    .meta("refresh_grants_revoked", revoked),
+            )
+            .await?;
+        }
+        Ok(key)
     })
     .await
-}
-
-/// [`revoke_key`] inside the caller's transaction.
-pub(crate) async fn revoke_key_in(
-    conn: &mut PgConnection,
-    ctx: &RequestContext,
-    actor: Option<&Actor>,
-    application_id: Option<Uuid>,
-    key_id: &str,
-) -> Result<ApiKey, DomainError> {
-    require_manage(actor)?;
-    let changed = sqlx::query(
-        "UPDATE api_keys SET revoked_at = now()
-          WHERE id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR application_id = $2)",
-    )
-    .bind(key_id)
-    .bind(application_id)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    let key: ApiKey = sqlx::query_as::<_, KeyRow>(&format!(
-        "{SELECT_KEY} WHERE k.id = $1 AND ($2::uuid IS NULL OR k.application_id = $2)"
-    ))
-    .bind(key_id)
-    .bind(application_id)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(DomainError::NotFound("key"))?
-    .into();
-    if changed > 0 {
-        let revoked =
-            crate::oauth::revoke_refresh_tokens(conn, RefreshScope::Client(key_id.to_owned()))
-                .await?;
-        deny_tokens(conn, Subject::Client(key_id.to_owned())).await?;
-        crate::oauth::notify_clients_changed(conn).await?;
-        append_audit_entry(
-            conn,
-            ctx,
-            AuditEntry::new("api_key.revoke")
-                .by(actor)
-                .resource(format!("api_key:{key_id}"))
-                .meta("application_id", key.application_id.to_string())
-                .meta("refresh_grants_revoked", revoked),
-        )
-        .await?;
-    }
-    Ok(key)
 }

@@ -453,24 +453,11 @@ pub async fn update_application(
     input: ApplicationInput,
 ) -> Result<Done<Application>, DomainError> {
     commit(pool, Effects::TOKENS, async |conn| {
-        update_application_in(conn, ctx, actor, id, input).await
-    })
-    .await
-}
-
-/// [`update_application`] inside the caller's transaction.
-pub(crate) async fn update_application_in(
-    conn: &mut PgConnection,
-    ctx: &RequestContext,
-    actor: Option<&Actor>,
-    id: Uuid,
-    input: ApplicationInput,
-) -> Result<Application, DomainError> {
-    require_manage(actor)?;
-    let before = fetch_application(conn, id).await?;
-    let checked = input.validate()?;
-    sqlx::query(
-        "UPDATE applications SET
+        require_manage(actor)?;
+        let before = fetch_application(conn, id).await?;
+        let checked = input.validate()?;
+        sqlx::query(
+            "UPDATE applications SET
             name = coalesce($2, name),
             environment = coalesce($3, environment),
             redirect_uris = coalesce($4, redirect_uris),
@@ -479,48 +466,50 @@ pub(crate) async fn update_application_in(
             all_tenants = coalesce($7, all_tenants),
             updated_at = now()
           WHERE id = $1",
-    )
-    .bind(id)
-    .bind(checked.name.as_ref().map(DisplayName::as_str))
-    .bind(checked.environment.as_deref())
-    .bind(checked.redirect_uris.as_ref())
-    .bind(checked.post_logout_redirect_uris.as_ref())
-    .bind(checked.grant_types.as_ref())
-    .bind(checked.all_tenants)
-    .execute(&mut *conn)
-    .await?;
-    if let Some(tenants) = &checked.tenants {
-        set_tenants(conn, id, tenants).await?;
-    }
-    let after = fetch_application(conn, id).await?;
-    let cut_off = cut_off_tenants(conn, &before, &after).await?;
-    let mut entry = AuditEntry::new("application.update")
-        .by(actor)
-        .resource(format!("application:{id}"));
-    let changes = [
-        ("name", before.name != after.name),
-        ("environment", before.environment != after.environment),
-        ("redirect_uris", before.redirect_uris != after.redirect_uris),
-        (
-            "post_logout_redirect_uris",
-            before.post_logout_redirect_uris != after.post_logout_redirect_uris,
-        ),
-        ("grant_types", before.grant_types != after.grant_types),
-        ("tenants", before.tenants != after.tenants),
-        ("all_tenants", before.all_tenants != after.all_tenants),
-    ];
-    let changed: Vec<&str> = changes.iter().filter(|c| c.1).map(|c| c.0).collect();
-    entry = entry.meta("changed", changed);
-    if let Some(cut) = cut_off {
-        entry = entry
-            .meta("tenants_removed", cut.tenants)
-            .meta("keys_revoked", cut.keys)
-            .meta("refresh_grants_revoked", cut.refresh_tokens);
-    }
-    append_audit_entry(conn, ctx, entry).await?;
-    // Clients are cached by every server: tell them the application changed.
-    crate::oauth::notify_clients_changed(conn).await?;
-    Ok(after)
+        )
+        .bind(id)
+        .bind(checked.name.as_ref().map(DisplayName::as_str))
+        .bind(checked.environment.as_deref())
+        .bind(checked.redirect_uris.as_ref())
+        .bind(checked.post_logout_redirect_uris.as_ref())
+        .bind(checked.grant_types.as_ref())
+        .bind(checked.all_tenants)
+        .execute(&mut *conn)
+        .await?;
+        if let Some(tenants) = &checked.tenants {
+            set_tenants(conn, id, tenants).await?;
+        }
+        let after = fetch_application(conn, id).await?;
+        let cut_off = cut_off_tenants(conn, &before, &after).await?;
+        let mut entry = AuditEntry::new("application.update")
+            .by(actor)
+            .resource(format!("application:{id}"));
+        let changes = [
+            ("name", before.name != after.name),
+            ("environment", before.environment != after.environment),
+            ("redirect_uris", before.redirect_uris != after.redirect_uris),
+            (
+                "post_logout_redirect_uris",
+                before.post_logout_redirect_uris != after.post_logout_redirect_uris,
+            ),
+            ("grant_types", before.grant_types != after.grant_types),
+            ("tenants", before.tenants != after.tenants),
+            ("all_tenants", before.all_tenants != after.all_tenants),
+        ];
+        let changed: Vec<&str> = changes.iter().filter(|c| c.1).map(|c| c.0).collect();
+        entry = entry.meta("changed", changed);
+        if let Some(cut) = cut_off {
+            entry = entry
+                .meta("tenants_removed", cut.tenants)
+                .meta("keys_revoked", cut.keys)
+                .meta("refresh_grants_revoked", cut.refresh_tokens);
+        }
+        append_audit_entry(conn, ctx, entry).await?;
+        // Clients are cached by every server: tell them the application changed.
+        crate::oauth::notify_clients_changed(conn).await?;
+        Ok(after)
+    })
+    .await
 }
 
 pub async fn list_applications(
@@ -556,22 +545,9 @@ pub async fn set_application_status(
     active: bool,
 ) -> Result<Done<Application>, DomainError> {
     commit(pool, Effects::TOKENS, async |conn| {
-        set_application_status_in(conn, ctx, actor, id, active).await
-    })
-    .await
-}
-
-/// [`set_application_status`] inside the caller's transaction.
-pub(crate) async fn set_application_status_in(
-    conn: &mut PgConnection,
-    ctx: &RequestContext,
-    actor: Option<&Actor>,
-    id: Uuid,
-    active: bool,
-) -> Result<Application, DomainError> {
-    require_manage(actor)?;
-    let status = if active { "active" } else { "disabled" };
-    let changed = sqlx::query(
+        require_manage(actor)?;
+        let status = if active { "active" } else { "disabled" };
+        let changed = sqlx::query(
         "UPDATE applications SET status = $2, updated_at = now() WHERE id = $1 AND status <> $2",
     )
     .bind(id)
@@ -579,30 +555,33 @@ pub(crate) async fn set_application_status_in(
     .execute(&mut *conn)
     .await?
     .rows_affected();
-    let app = fetch_application(conn, id).await?;
-    if changed == 0 {
-        return Ok(app);
-    }
-    let mut revoked = 0;
-    if !active {
-        revoked = crate::oauth::revoke_refresh_tokens(conn, RefreshScope::Application(id)).await?;
-        deny_tokens(conn, Subject::Application(id)).await?;
-    }
-    crate::oauth::notify_clients_changed(conn).await?;
-    append_audit_entry(
-        conn,
-        ctx,
-        AuditEntry::new(if active {
-            "application.enable"
-        } else {
-            "application.disable"
-        })
-        .by(actor)
-        .resource(format!("application:{id}"))
-        .meta("refresh_grants_revoked", revoked),
-    )
-    .await?;
-    Ok(app)
+        let app = fetch_application(conn, id).await?;
+        if changed == 0 {
+            return Ok(app);
+        }
+        let mut revoked = 0;
+        if !active {
+            revoked =
+                crate::oauth::revoke_refresh_tokens(conn, RefreshScope::Application(id)).await?;
+            deny_tokens(conn, Subject::Application(id)).await?;
+        }
+        crate::oauth::notify_clients_changed(conn).await?;
+        append_audit_entry(
+            conn,
+            ctx,
+            AuditEntry::new(if active {
+                "application.enable"
+            } else {
+                "application.disable"
+            })
+            .by(actor)
+            .resource(format!("application:{id}"))
+            .meta("refresh_grants_revoked", revoked),
+        )
+        .await?;
+        Ok(app)
+    })
+    .await
 }
 
 #[cfg(test)]

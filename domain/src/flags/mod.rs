@@ -253,19 +253,6 @@ pub async fn update_flag(
     input: FlagInput,
 ) -> Result<Done<FlagDefinition>, DomainError> {
     commit(pool, Effects::ALL_FLAGS, async |conn| {
-        update_flag_in(conn, ctx, actor, key, input).await
-    })
-    .await
-}
-
-/// [`update_flag`] inside the caller's transaction.
-pub(crate) async fn update_flag_in(
-    conn: &mut PgConnection,
-    ctx: &RequestContext,
-    actor: Option<&Actor>,
-    key: &str,
-    input: FlagInput,
-) -> Result<FlagDefinition, DomainError> {
     require(actor)?;
     let mut errors = Vec::new();
     check_common(&input, &mut errors);
@@ -304,6 +291,8 @@ pub(crate) async fn update_flag_in(
     .await?;
     notify(conn, "*").await?;
     Ok(after)
+})
+    .await
 }
 
 /// Sets (or, with `None`, clears) a plan's default for a flag.
@@ -380,20 +369,6 @@ pub async fn set_override(
     value: Option<bool>,
 ) -> Result<Done<Option<bool>>, DomainError> {
     commit(pool, Effects::tenant_flags(tenant_id), async |conn| {
-        set_override_in(conn, ctx, actor, tenant_id, key, value).await
-    })
-    .await
-}
-
-/// [`set_override`] inside the caller's transaction.
-pub(crate) async fn set_override_in(
-    conn: &mut PgConnection,
-    ctx: &RequestContext,
-    actor: Option<&Actor>,
-    tenant_id: Uuid,
-    key: &str,
-    value: Option<bool>,
-) -> Result<Option<bool>, DomainError> {
     require(actor)?;
     let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tenants WHERE id = $1)")
         .bind(tenant_id)
@@ -451,6 +426,8 @@ pub(crate) async fn set_override_in(
         notify(conn, &tenant_id.to_string()).await?;
     }
     Ok(value)
+})
+    .await
 }
 
 /// One change in a flag's history (from the audit trail).

@@ -265,50 +265,39 @@ pub async fn change_plan(
     plan: Plan,
 ) -> Result<Done<Tenant>, DomainError> {
     commit(pool, Effects::tenant_flags(tenant_id), async |conn| {
-        change_plan_in(conn, ctx, actor, tenant_id, plan).await
+        if let Some(actor) = actor {
+            actor
+                .require_in_tenant(Permission::TenantManagePlan, tenant_id, "tenant")
+                .or_else(|_| actor.require(Permission::TenantsProvision))?;
+        }
+        let old: Option<String> =
+            sqlx::query_scalar("SELECT plan FROM tenants WHERE id = $1 FOR UPDATE")
+                .bind(tenant_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+        let old = old.ok_or(DomainError::NotFound("tenant"))?;
+        if old != plan.as_str() {
+            sqlx::query("UPDATE tenants SET plan = $2, updated_at = now() WHERE id = $1")
+                .bind(tenant_id)
+                .bind(plan.as_str())
+                .execute(&mut *conn)
+                .await?;
+            append_audit_entry(
+                conn,
+                ctx,
+                AuditEntry::new("tenant.plan.change")
+                    .tenant(Some(tenant_id))
+                    .by(actor)
+                    .resource(format!("tenant:{tenant_id}"))
+                    .meta("old", old)
+                    .meta("new", plan.as_str()),
+            )
+            .await?;
+            crate::flags::notify_tenant(conn, tenant_id).await?;
+        }
+        tenant_by_id(conn, tenant_id).await
     })
     .await
-}
-
-/// [`change_plan`] inside the caller's transaction.
-pub(crate) async fn change_plan_in(
-    conn: &mut PgConnection,
-    ctx: &RequestContext,
-    actor: Option<&Actor>,
-    tenant_id: Uuid,
-    plan: Plan,
-) -> Result<Tenant, DomainError> {
-    if let Some(actor) = actor {
-        actor
-            .require_in_tenant(Permission::TenantManagePlan, tenant_id, "tenant")
-            .or_else(|_| actor.require(Permission::TenantsProvision))?;
-    }
-    let old: Option<String> =
-        sqlx::query_scalar("SELECT plan FROM tenants WHERE id = $1 FOR UPDATE")
-            .bind(tenant_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let old = old.ok_or(DomainError::NotFound("tenant"))?;
-    if old != plan.as_str() {
-        sqlx::query("UPDATE tenants SET plan = $2, updated_at = now() WHERE id = $1")
-            .bind(tenant_id)
-            .bind(plan.as_str())
-            .execute(&mut *conn)
-            .await?;
-        append_audit_entry(
-            conn,
-            ctx,
-            AuditEntry::new("tenant.plan.change")
-                .tenant(Some(tenant_id))
-                .by(actor)
-                .resource(format!("tenant:{tenant_id}"))
-                .meta("old", old)
-                .meta("new", plan.as_str()),
-        )
-        .await?;
-        crate::flags::notify_tenant(conn, tenant_id).await?;
-    }
-    tenant_by_id(conn, tenant_id).await
 }
 
 /// One page of tenants for the Operator Console and `GET /api/v1/tenants`: newest first,
@@ -480,64 +469,53 @@ pub async fn provision_with_owner(
     base_url: &str,
 ) -> Result<Done<Tenant>, DomainError> {
     commit(pool, Effects::TOKENS, async |conn| {
-        provision_with_owner_in(conn, ctx, actor, input, base_url).await
+        let tenant = provision_tenant(
+            conn,
+            ctx,
+            actor,
+            NewTenant {
+                name: input.name,
+                domain: input.domain,
+                plan: input.plan,
+            },
+        )
+        .await?;
+        // The owner is invited by whoever provisions the tenant (SPEC §2: operators may
+        // manage any tenant's users), so the invitation's audit entry names them.
+        crate::users::invite_user_in(
+            conn,
+            ctx,
+            actor,
+            crate::users::NewInvitation {
+                tenant_id: tenant.id,
+                email: input.owner_email,
+                role: crate::types::Role::Owner,
+                lifetime: crate::users::DEFAULT_LIFETIME,
+            },
+            base_url,
+        )
+        .await?;
+        for (i, app) in input.applications.iter().enumerate() {
+            let enabled = sqlx::query(
+                "INSERT INTO application_tenants (application_id, tenant_id)
+             SELECT id, $2 FROM applications WHERE id = $1 ON CONFLICT DO NOTHING",
+            )
+            .bind(app)
+            .bind(tenant.id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            if enabled == 0 {
+                return Err(DomainError::validation(
+                    format!("applications[{i}]"),
+                    "no such application",
+                ));
+            }
+        }
+        if !input.applications.is_empty() {
+            crate::oauth::notify_clients_changed(conn).await?;
+        }
+        Ok(tenant)
     })
     .await
-}
-
-/// [`provision_with_owner`] inside the caller's transaction.
-pub(crate) async fn provision_with_owner_in(
-    conn: &mut PgConnection,
-    ctx: &RequestContext,
-    actor: Option<&Actor>,
-    input: Provisioning,
-    base_url: &str,
-) -> Result<Tenant, DomainError> {
-    let tenant = provision_tenant(
-        conn,
-        ctx,
-        actor,
-        NewTenant {
-            name: input.name,
-            domain: input.domain,
-            plan: input.plan,
-        },
-    )
-    .await?;
-    // The owner is invited by whoever provisions the tenant (SPEC §2: operators may
-    // manage any tenant's users), so the invitation's audit entry names them.
-    crate::users::invite_user_in(
-        conn,
-        ctx,
-        actor,
-        crate::users::NewInvitation {
-            tenant_id: tenant.id,
-            email: input.owner_email,
-            role: crate::types::Role::Owner,
-            lifetime: crate::users::DEFAULT_LIFETIME,
-        },
-        base_url,
-    )
-    .await?;
-    for (i, app) in input.applications.iter().enumerate() {
-        let enabled = sqlx::query(
-            "INSERT INTO application_tenants (application_id, tenant_id)
-             SELECT id, $2 FROM applications WHERE id = $1 ON CONFLICT DO NOTHING",
-        )
-        .bind(app)
-        .bind(tenant.id)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-        if enabled == 0 {
-            return Err(DomainError::validation(
-                format!("applications[{i}]"),
-                "no such application",
-            ));
-        }
-    }
-    if !input.applications.is_empty() {
-        crate::oauth::notify_clients_changed(conn).await?;
-    }
-    Ok(tenant)
 }

@@ -81,106 +81,95 @@ pub async fn update_settings(
     change: SettingsChange,
 ) -> Result<Done<TenantSettings>, DomainError> {
     commit(pool, Effects::NONE, async |conn| {
-        update_settings_in(conn, ctx, actor, tenant_id, change).await
-    })
-    .await
-}
-
-/// [`update_settings`] inside the caller's transaction.
-pub(crate) async fn update_settings_in(
-    conn: &mut PgConnection,
-    ctx: &RequestContext,
-    actor: &Actor,
-    tenant_id: Uuid,
-    change: SettingsChange,
-) -> Result<TenantSettings, DomainError> {
-    actor
-        .require_in_tenant(Permission::TenantManagePolicies, tenant_id, "tenant")
-        .or_else(|e| {
-            if actor.tenant_id.is_none() {
-                actor.require(Permission::TenantsProvision)
-            } else {
-                Err(e)
-            }
-        })?;
-    let mut errors: Vec<FieldError> = Vec::new();
-    let policy =
-        change
-            .password_policy
-            .as_ref()
-            .and_then(|v| match PasswordPolicy::parse_input(v) {
-                Ok(p) => Some(p),
+        actor
+            .require_in_tenant(Permission::TenantManagePolicies, tenant_id, "tenant")
+            .or_else(|e| {
+                if actor.tenant_id.is_none() {
+                    actor.require(Permission::TenantsProvision)
+                } else {
+                    Err(e)
+                }
+            })?;
+        let mut errors: Vec<FieldError> = Vec::new();
+        let policy =
+            change
+                .password_policy
+                .as_ref()
+                .and_then(|v| match PasswordPolicy::parse_input(v) {
+                    Ok(p) => Some(p),
+                    Err(DomainError::Validation(e)) => {
+                        errors.extend(e.into_iter().map(|f| {
+                            FieldError::new(
+                                if f.field == "password_policy" {
+                                    f.field
+                                } else {
+                                    format!("password_policy.{}", f.field)
+                                },
+                                f.message,
+                            )
+                        }));
+                        None
+                    }
+                    Err(_) => None,
+                });
+        let mfa = change
+            .mfa_policy
+            .as_deref()
+            .and_then(|m| match MfaPolicy::parse(m) {
+                Ok(m) => Some(m),
                 Err(DomainError::Validation(e)) => {
-                    errors.extend(e.into_iter().map(|f| {
-                        FieldError::new(
-                            if f.field == "password_policy" {
-                                f.field
-                            } else {
-                                format!("password_policy.{}", f.field)
-                            },
-                            f.message,
-                        )
-                    }));
+                    errors.extend(e);
                     None
                 }
                 Err(_) => None,
             });
-    let mfa = change
-        .mfa_policy
-        .as_deref()
-        .and_then(|m| match MfaPolicy::parse(m) {
-            Ok(m) => Some(m),
-            Err(DomainError::Validation(e)) => {
-                errors.extend(e);
-                None
+        let idle = change.session_idle_timeout_secs.and_then(|s| {
+            match i32::try_from(s)
+                .ok()
+                .filter(|s| IDLE_TIMEOUT_SECS.contains(s))
+            {
+                Some(s) => Some(s),
+                None => {
+                    errors.push(FieldError::new(
+                        "session_idle_timeout_secs",
+                        "must be between 60 (1 minute) and 86400 (24 hours)",
+                    ));
+                    None
+                }
             }
-            Err(_) => None,
         });
-    let idle = change.session_idle_timeout_secs.and_then(|s| {
-        match i32::try_from(s)
-            .ok()
-            .filter(|s| IDLE_TIMEOUT_SECS.contains(s))
-        {
-            Some(s) => Some(s),
-            None => {
-                errors.push(FieldError::new(
-                    "session_idle_timeout_secs",
-                    "must be between 60 (1 minute) and 86400 (24 hours)",
-                ));
-                None
-            }
+        if !errors.is_empty() {
+            return Err(DomainError::Validation(errors));
         }
-    });
-    if !errors.is_empty() {
-        return Err(DomainError::Validation(errors));
-    }
-    let before = read(conn, tenant_id, true).await?;
-    sqlx::query(
-        "UPDATE tenants SET password_policy = coalesce($2, password_policy),
+        let before = read(conn, tenant_id, true).await?;
+        sqlx::query(
+            "UPDATE tenants SET password_policy = coalesce($2, password_policy),
                             mfa_policy = coalesce($3, mfa_policy),
                             session_idle_timeout_secs = coalesce($4, session_idle_timeout_secs),
                             updated_at = now()
           WHERE id = $1",
-    )
-    .bind(tenant_id)
-    .bind(policy.as_ref().map(|p| json!(p)))
-    .bind(mfa.map(MfaPolicy::as_str))
-    .bind(idle)
-    .execute(&mut *conn)
-    .await?;
-    let after = read(conn, tenant_id, false).await?;
-    if after != before {
-        append_audit_entry(
-            conn,
-            ctx,
-            AuditEntry::new("tenant.settings.update")
-                .tenant(Some(tenant_id))
-                .by(Some(actor))
-                .resource(format!("tenant:{tenant_id}"))
-                .meta("old", json!(before))
-                .meta("new", json!(after)),
         )
+        .bind(tenant_id)
+        .bind(policy.as_ref().map(|p| json!(p)))
+        .bind(mfa.map(MfaPolicy::as_str))
+        .bind(idle)
+        .execute(&mut *conn)
         .await?;
-    }
-    Ok(after)
+        let after = read(conn, tenant_id, false).await?;
+        if after != before {
+            append_audit_entry(
+                conn,
+                ctx,
+                AuditEntry::new("tenant.settings.update")
+                    .tenant(Some(tenant_id))
+                    .by(Some(actor))
+                    .resource(format!("tenant:{tenant_id}"))
+                    .meta("old", json!(before))
+                    .meta("new", json!(after)),
+            )
+            .await?;
+        }
+        Ok(after)
+    })
+    .await
 }

@@ -343,18 +343,6 @@ pub async fn archive_user(
     user_id: Uuid,
 ) -> Result<Done<()>, DomainError> {
     commit(pool, Effects::TOKENS, async |conn| {
-        archive_user_in(conn, ctx, actor, user_id).await
-    })
-    .await
-}
-
-/// [`archive_user`] inside the caller's transaction.
-pub(crate) async fn archive_user_in(
-    conn: &mut PgConnection,
-    ctx: &RequestContext,
-    actor: &Actor,
-    user_id: Uuid,
-) -> Result<(), DomainError> {
     let (user, tenant, _) = target(conn, actor, user_id, None).await?;
     keep_an_owner(conn, tenant, &user).await?;
     sqlx::query(
@@ -387,6 +375,8 @@ pub(crate) async fn archive_user_in(
         AuditEntry::new("user.archive").meta("email", user.email.clone()),
     )
     .await
+})
+    .await
 }
 
 /// UC-TENANT-SESSION-REVOKE: ends every session (and token) of a user. Returns how many.
@@ -397,38 +387,28 @@ pub async fn revoke_sessions(
     user_id: Uuid,
 ) -> Result<Done<u64>, DomainError> {
     commit(pool, Effects::TOKENS, async |conn| {
-        revoke_sessions_in(conn, ctx, actor, user_id).await
+        let user = fetch(conn, user_id, true).await?;
+        let tenant = user.tenant_id.ok_or(DomainError::NotFound("user"))?;
+        actor.require_in_tenant(Permission::SessionsRevoke, tenant, "user")?;
+        actor
+            .may_manage_user(Role::parse(&user.role)?, None)
+            .or_else(|e| {
+                // Revoking one's own sessions is always allowed.
+                if actor.user_id == user_id {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            })?;
+        revoke_user_sessions(
+            conn,
+            ctx,
+            revoker(actor),
+            user_id,
+            RevokeReason::RevokedByAdmin,
+        )
+        .await
     })
-    .await
-}
-
-/// [`revoke_sessions`] inside the caller's transaction.
-pub(crate) async fn revoke_sessions_in(
-    conn: &mut PgConnection,
-    ctx: &RequestContext,
-    actor: &Actor,
-    user_id: Uuid,
-) -> Result<u64, DomainError> {
-    let user = fetch(conn, user_id, true).await?;
-    let tenant = user.tenant_id.ok_or(DomainError::NotFound("user"))?;
-    actor.require_in_tenant(Permission::SessionsRevoke, tenant, "user")?;
-    actor
-        .may_manage_user(Role::parse(&user.role)?, None)
-        .or_else(|e| {
-            // Revoking one's own sessions is always allowed.
-            if actor.user_id == user_id {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        })?;
-    revoke_user_sessions(
-        conn,
-        ctx,
-        revoker(actor),
-        user_id,
-        RevokeReason::RevokedByAdmin,
-    )
     .await
 }
 
@@ -441,49 +421,39 @@ pub async fn reset_mfa(
     user_id: Uuid,
 ) -> Result<Done<()>, DomainError> {
     commit(pool, Effects::TOKENS, async |conn| {
-        reset_mfa_in(conn, ctx, actor, user_id).await
+        let (_, tenant, _) = target(conn, actor, user_id, None).await?;
+        let mut removed = 0;
+        for table in [
+            "mfa_totp",
+            "webauthn_credentials",
+            "recovery_codes",
+            "trusted_devices",
+        ] {
+            // The table is one of four fixed names, never input.
+            removed += sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1"))
+                .bind(user_id)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+        }
+        revoke_user_sessions(
+            conn,
+            ctx,
+            revoker(actor),
+            user_id,
+            RevokeReason::PrivilegeChange,
+        )
+        .await?;
+        audit(
+            conn,
+            ctx,
+            actor,
+            tenant,
+            user_id,
+            AuditEntry::new("auth.mfa.reset").meta("factors_removed", removed),
+        )
+        .await
     })
-    .await
-}
-
-/// [`reset_mfa`] inside the caller's transaction.
-pub(crate) async fn reset_mfa_in(
-    conn: &mut PgConnection,
-    ctx: &RequestContext,
-    actor: &Actor,
-    user_id: Uuid,
-) -> Result<(), DomainError> {
-    let (_, tenant, _) = target(conn, actor, user_id, None).await?;
-    let mut removed = 0;
-    for table in [
-        "mfa_totp",
-        "webauthn_credentials",
-        "recovery_codes",
-        "trusted_devices",
-    ] {
-        // The table is one of four fixed names, never input.
-        removed += sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1"))
-            .bind(user_id)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-    }
-    revoke_user_sessions(
-        conn,
-        ctx,
-        revoker(actor),
-        user_id,
-        RevokeReason::PrivilegeChange,
-    )
-    .await?;
-    audit(
-        conn,
-        ctx,
-        actor,
-        tenant,
-        user_id,
-        AuditEntry::new("auth.mfa.reset").meta("factors_removed", removed),
-    )
     .await
 }
 

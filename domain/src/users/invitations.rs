@@ -289,67 +289,56 @@ pub async fn resend_invitation(
     base_url: &str,
 ) -> Result<Done<PendingInvitation>, DomainError> {
     commit(pool, Effects::NONE, async |conn| {
-        resend_invitation_in(conn, ctx, actor, id, base_url).await
-    })
-    .await
-}
-
-/// [`resend_invitation`] inside the caller's transaction.
-pub(crate) async fn resend_invitation_in(
-    conn: &mut PgConnection,
-    ctx: &RequestContext,
-    actor: &Actor,
-    id: Uuid,
-    base_url: &str,
-) -> Result<PendingInvitation, DomainError> {
-    let (invitation, tenant) = open_invitation(conn, actor, id).await?;
-    let token = random_token();
-    let (expires_at, tenant_name, inviter): (OffsetDateTime, String, Option<String>) =
-        sqlx::query_as(
-            "WITH upd AS (
+        let (invitation, tenant) = open_invitation(conn, actor, id).await?;
+        let token = random_token();
+        let (expires_at, tenant_name, inviter): (OffsetDateTime, String, Option<String>) =
+            sqlx::query_as(
+                "WITH upd AS (
                  UPDATE invitations SET token_hash = $2,
                         expires_at = now() + make_interval(secs => $3)
                   WHERE id = $1 RETURNING expires_at)
              SELECT upd.expires_at, t.name, (SELECT coalesce(name, email) FROM users WHERE id = $5)
                FROM upd, tenants t WHERE t.id = $4",
+            )
+            .bind(id)
+            .bind(token_hash(&token))
+            .bind(crate::users::DEFAULT_LIFETIME.whole_seconds() as f64)
+            .bind(tenant)
+            .bind(actor.user_id)
+            .fetch_one(&mut *conn)
+            .await?;
+        let email = Email::parse(&invitation.email)?;
+        enqueue_mail(
+            conn,
+            Some(tenant),
+            &email,
+            Mail::Invitation {
+                tenant_name,
+                inviter,
+                role: invitation.role.clone(),
+                accept_url: format!("{}/invite/{token}", base_url.trim_end_matches('/')),
+                expires_at,
+            },
         )
-        .bind(id)
-        .bind(token_hash(&token))
-        .bind(crate::users::DEFAULT_LIFETIME.whole_seconds() as f64)
-        .bind(tenant)
-        .bind(actor.user_id)
-        .fetch_one(&mut *conn)
         .await?;
-    let email = Email::parse(&invitation.email)?;
-    enqueue_mail(
-        conn,
-        Some(tenant),
-        &email,
-        Mail::Invitation {
-            tenant_name,
-            inviter,
-            role: invitation.role.clone(),
-            accept_url: format!("{}/invite/{token}", base_url.trim_end_matches('/')),
+        append_audit_entry(
+            conn,
+            ctx,
+            AuditEntry::new("user.invitation.resent")
+                .tenant(Some(tenant))
+                .by(Some(actor))
+                .resource(format!("user:{}", invitation.user_id))
+                .meta("invitation", id.to_string())
+                .meta("expires_at", expires_at.unix_timestamp()),
+        )
+        .await?;
+        Ok(PendingInvitation {
             expires_at,
-        },
-    )
-    .await?;
-    append_audit_entry(
-        conn,
-        ctx,
-        AuditEntry::new("user.invitation.resent")
-            .tenant(Some(tenant))
-            .by(Some(actor))
-            .resource(format!("user:{}", invitation.user_id))
-            .meta("invitation", id.to_string())
-            .meta("expires_at", expires_at.unix_timestamp()),
-    )
-    .await?;
-    Ok(PendingInvitation {
-        expires_at,
-        expired: false,
-        ..invitation
+            expired: false,
+            ..invitation
+        })
     })
+    .await
 }
 
 /// Revokes the invitation: its link stops working and the invited (never active) account
@@ -361,40 +350,30 @@ pub async fn revoke_invitation(
     id: Uuid,
 ) -> Result<Done<PendingInvitation>, DomainError> {
     commit(pool, Effects::NONE, async |conn| {
-        revoke_invitation_in(conn, ctx, actor, id).await
-    })
-    .await
-}
-
-/// [`revoke_invitation`] inside the caller's transaction.
-pub(crate) async fn revoke_invitation_in(
-    conn: &mut PgConnection,
-    ctx: &RequestContext,
-    actor: &Actor,
-    id: Uuid,
-) -> Result<PendingInvitation, DomainError> {
-    let (invitation, tenant) = open_invitation(conn, actor, id).await?;
-    sqlx::query("UPDATE invitations SET revoked_at = now() WHERE id = $1")
-        .bind(id)
+        let (invitation, tenant) = open_invitation(conn, actor, id).await?;
+        sqlx::query("UPDATE invitations SET revoked_at = now() WHERE id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(
+            "UPDATE users SET status = 'archived', archived_at = now(), updated_at = now()
+          WHERE id = $1 AND status = 'invited'",
+        )
+        .bind(invitation.user_id)
         .execute(&mut *conn)
         .await?;
-    sqlx::query(
-        "UPDATE users SET status = 'archived', archived_at = now(), updated_at = now()
-          WHERE id = $1 AND status = 'invited'",
-    )
-    .bind(invitation.user_id)
-    .execute(&mut *conn)
-    .await?;
-    append_audit_entry(
-        conn,
-        ctx,
-        AuditEntry::new("user.invitation.revoked")
-            .tenant(Some(tenant))
-            .by(Some(actor))
-            .resource(format!("user:{}", invitation.user_id))
-            .meta("invitation", id.to_string())
-            .meta("email", invitation.email.as_str()),
-    )
-    .await?;
-    Ok(invitation)
+        append_audit_entry(
+            conn,
+            ctx,
+            AuditEntry::new("user.invitation.revoked")
+                .tenant(Some(tenant))
+                .by(Some(actor))
+                .resource(format!("user:{}", invitation.user_id))
+                .meta("invitation", id.to_string())
+                .meta("email", invitation.email.as_str()),
+        )
+        .await?;
+        Ok(invitation)
+    })
+    .await
 }
