@@ -149,7 +149,10 @@ pub async fn revoke_tenant_tokens(
     tenant_id: Uuid,
 ) -> Result<u64, DomainError> {
     let count = revoke_refresh_tokens(conn, RefreshScope::Tenant(tenant_id)).await?;
-    deny_tokens(conn, Subject::Tenant(tenant_id)).await?;
+    // Notices arrive in the order they are sent, and each instance applies them in turn:
+    // the suspended tenants are reloaded before the cutoff refuses the tenant's tokens, so
+    // no instance refuses a token yet still issues a new one for the tenant.
     crate::oauth::notify_tenants_changed(conn).await?;
+    deny_tokens(conn, Subject::Tenant(tenant_id)).await?;
     Ok(count)
 }

@@ -15,6 +15,18 @@ async fn append(pool: &PgPool, action: &str) {
     tx.commit().await.unwrap();
 }
 
+/// Runs `statements` on one connection with the triggers off, as a superuser could.
+async fn bypassing_triggers(pool: &PgPool, statements: &[String]) {
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::query("SET session_replication_role = replica")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    for sql in statements {
+        sqlx::query(sql).execute(&mut *conn).await.unwrap();
+    }
+}
+
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn audit_entries_chain_and_verify(pool: PgPool) {
     for i in 0..5 {
@@ -153,44 +165,21 @@ async fn tampering_is_detected_by_verification(pool: PgPool) {
         .fetch_one(&pool)
         .await
         .unwrap();
-    let mut conn = pool.acquire().await.unwrap();
-    sqlx::query("SET session_replication_role = replica")
-        .execute(&mut *conn)
-        .await
-        .unwrap();
-    sqlx::query(&format!(
-        "UPDATE {part} SET action = 'test.forged' WHERE seq = 2"
-    ))
-    .execute(&mut *conn)
-    .await
-    .unwrap();
-    sqlx::query("SET session_replication_role = origin")
-        .execute(&mut *conn)
-        .await
-        .unwrap();
-    drop(conn);
+    let forge = format!("UPDATE {part} SET action = 'test.forged' WHERE seq = 2");
+    bypassing_triggers(
+        &pool,
+        &[forge, "SET session_replication_role = origin".into()],
+    )
+    .await;
     let report = verify_audit_chain(&pool).await.unwrap();
     assert_eq!(
         report.problem.as_deref(),
         Some("entry 2 was changed after it was written")
     );
 
-    let mut conn = pool.acquire().await.unwrap();
-    sqlx::query("SET session_replication_role = replica")
-        .execute(&mut *conn)
-        .await
-        .unwrap();
-    sqlx::query(&format!("DELETE FROM {part} WHERE seq = 4"))
-        .execute(&mut *conn)
-        .await
-        .unwrap();
-    sqlx::query(&format!(
-        "UPDATE {part} SET action = 'test.e1' WHERE seq = 2"
-    ))
-    .execute(&mut *conn)
-    .await
-    .unwrap();
-    drop(conn);
+    let remove = format!("DELETE FROM {part} WHERE seq = 4");
+    let restore = format!("UPDATE {part} SET action = 'test.e1' WHERE seq = 2");
+    bypassing_triggers(&pool, &[remove, restore]).await;
     let report = verify_audit_chain(&pool).await.unwrap();
     assert!(
         report

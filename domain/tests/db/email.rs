@@ -29,6 +29,11 @@ async fn enqueue_committed(pool: &PgPool, tenant_id: Option<Uuid>, to: &str, mai
     id
 }
 
+/// A committed password-reset mail to `to`; its id.
+async fn queued_reset(pool: &PgPool, tenant_id: Option<Uuid>, to: &str) -> Uuid {
+    enqueue_committed(pool, tenant_id, to, reset_mail("https://gh.example/r")).await
+}
+
 async fn outbox_count(pool: &PgPool) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM email_outbox")
         .fetch_one(pool)
@@ -181,13 +186,7 @@ async fn concurrent_claimers_never_take_the_same_mail(pool: PgPool) {
 
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn sent_mail_is_not_claimed_again(pool: PgPool) {
-    let id = enqueue_committed(
-        &pool,
-        None,
-        "ada@example.com",
-        reset_mail("https://gh.example/r"),
-    )
-    .await;
+    let id = queued_reset(&pool, None, "ada@example.com").await;
     let claimed = claim_due_mail(&pool, 10, LEASE).await.unwrap();
     assert_eq!(claimed.len(), 1);
     mark_mail_sent(&pool, id, true).await.unwrap();
@@ -207,13 +206,7 @@ async fn sent_mail_is_not_claimed_again(pool: PgPool) {
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn failed_attempts_back_off_then_end_as_failed(pool: PgPool) {
     let acme = tenant(&pool, "acme").await;
-    let id = enqueue_committed(
-        &pool,
-        Some(acme.id),
-        "ada@example.com",
-        reset_mail("https://gh.example/r"),
-    )
-    .await;
+    let id = queued_reset(&pool, Some(acme.id), "ada@example.com").await;
     for attempt in 1..MAX_ATTEMPTS {
         make_due(&pool, id).await;
         let claimed = claim_due_mail(&pool, 10, LEASE).await.unwrap();
@@ -262,13 +255,7 @@ async fn failed_attempts_back_off_then_end_as_failed(pool: PgPool) {
 
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn a_permanent_refusal_fails_at_once_and_errors_are_bounded(pool: PgPool) {
-    let id = enqueue_committed(
-        &pool,
-        None,
-        "nobody@example.com",
-        reset_mail("https://gh.example/r"),
-    )
-    .await;
+    let id = queued_reset(&pool, None, "nobody@example.com").await;
     claim_due_mail(&pool, 10, LEASE).await.unwrap();
     let long_error = format!("550 mailbox unavailable {}", "x".repeat(5000));
     let outcome = record_failed_attempt(&pool, id, &long_error, true)
@@ -284,13 +271,7 @@ async fn a_permanent_refusal_fails_at_once_and_errors_are_bounded(pool: PgPool) 
 
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn released_mail_is_due_again_without_spending_an_attempt(pool: PgPool) {
-    let id = enqueue_committed(
-        &pool,
-        None,
-        "ada@example.com",
-        reset_mail("https://gh.example/r"),
-    )
-    .await;
+    let id = queued_reset(&pool, None, "ada@example.com").await;
     let claimed = claim_due_mail(&pool, 10, LEASE).await.unwrap();
     assert_eq!(claimed.len(), 1);
     release_claimed_mail(&pool, &[id]).await.unwrap();

@@ -4,7 +4,7 @@
 use super::*;
 use gatehouse_domain::flags::{
     create_flag, flag_history, list_flags, set_override, set_plan_default, stale_flags,
-    tenant_flags, update_flag, FlagInput, Source,
+    tenant_flags, update_flag, EffectiveFlag, FlagInput, Source,
 };
 use gatehouse_domain::tenants::{
     change_plan, list_tenants, provision_with_owner, reactivate_tenant, suspend_tenant,
@@ -20,14 +20,33 @@ fn flag(key: &str, default_value: bool) -> FlagInput {
     }
 }
 
+/// Creates the flag `key` (off or on by `default_value`) as the operator `op`.
+async fn create(pool: &PgPool, op: &Actor, key: &str, default_value: bool) {
+    let ctx = RequestContext::default();
+    create_flag(pool, &ctx, Some(op), flag(key, default_value))
+        .await
+        .unwrap();
+}
+
+/// Turns `key` on for the pro plan, as the operator `op`.
+async fn on_for_pro(pool: &PgPool, op: &Actor, key: &str) {
+    let ctx = RequestContext::default();
+    set_plan_default(pool, &ctx, Some(op), key, Plan::Pro, Some(true))
+        .await
+        .unwrap();
+}
+
+/// The flags of `tenant_id`, evaluated for the tenant itself.
+async fn evaluated(pool: &PgPool, tenant_id: Uuid) -> Vec<EffectiveFlag> {
+    tenant_flags(pool, tenant_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .evaluate(None)
+}
+
 async fn operator(pool: &PgPool) -> Actor {
-    let u = user(
-        pool,
-        None,
-        new_user(None, "op@gatehouse.test", Role::Operator),
-    )
-    .await
-    .unwrap();
+    let u = member(pool, None, "op@gatehouse.test", Role::Operator).await;
     actor_of(&u)
 }
 
@@ -38,24 +57,10 @@ async fn effective_value_is_override_then_plan_then_default_and_every_change_is_
     let op = operator(&pool).await;
     let acme = tenant(&pool, "acme").await; // plan pro
     let ctx = RequestContext::default();
-    create_flag(&pool, &ctx, Some(&op), flag("new_checkout", false))
-        .await
-        .unwrap();
-    create_flag(&pool, &ctx, Some(&op), flag("dark_mode", true))
-        .await
-        .unwrap();
-    set_plan_default(
-        &pool,
-        &ctx,
-        Some(&op),
-        "new_checkout",
-        Plan::Pro,
-        Some(true),
-    )
-    .await
-    .unwrap();
-    let flags = tenant_flags(&pool, acme.id).await.unwrap().unwrap();
-    let eval = flags.evaluate(None);
+    create(&pool, &op, "new_checkout", false).await;
+    create(&pool, &op, "dark_mode", true).await;
+    on_for_pro(&pool, &op, "new_checkout").await;
+    let eval = evaluated(&pool, acme.id).await;
     assert_eq!(
         (eval[0].key.as_str(), eval[0].value, eval[0].source),
         ("dark_mode", true, Source::Default)
@@ -68,30 +73,18 @@ async fn effective_value_is_override_then_plan_then_default_and_every_change_is_
     set_override(&pool, &ctx, Some(&op), acme.id, "new_checkout", Some(false))
         .await
         .unwrap();
-    let eval = tenant_flags(&pool, acme.id)
-        .await
-        .unwrap()
-        .unwrap()
-        .evaluate(None);
+    let eval = evaluated(&pool, acme.id).await;
     assert_eq!((eval[1].value, eval[1].source), (false, Source::Override));
     // A plan change re-applies plan defaults without touching overrides.
     change_plan(&pool, &ctx, Some(&op), acme.id, Plan::Free)
         .await
         .unwrap();
-    let eval = tenant_flags(&pool, acme.id)
-        .await
-        .unwrap()
-        .unwrap()
-        .evaluate(None);
+    let eval = evaluated(&pool, acme.id).await;
     assert_eq!((eval[1].value, eval[1].source), (false, Source::Override));
     set_override(&pool, &ctx, Some(&op), acme.id, "new_checkout", None)
         .await
         .unwrap();
-    let eval = tenant_flags(&pool, acme.id)
-        .await
-        .unwrap()
-        .unwrap()
-        .evaluate(None);
+    let eval = evaluated(&pool, acme.id).await;
     assert_eq!(
         (eval[1].value, eval[1].source),
         (false, Source::Default),
@@ -123,15 +116,7 @@ async fn effective_value_is_override_then_plan_then_default_and_every_change_is_
 async fn flag_changes_are_refused_for_bad_input_unknown_flags_and_non_operators(pool: PgPool) {
     let op = operator(&pool).await;
     let acme = tenant(&pool, "acme").await;
-    let admin = actor_of(
-        &user(
-            &pool,
-            None,
-            new_user(Some(acme.id), "adm@acme.test", Role::Admin),
-        )
-        .await
-        .unwrap(),
-    );
+    let admin = actor_of(&member(&pool, Some(acme.id), "adm@acme.test", Role::Admin).await);
     let ctx = RequestContext::default();
     let bad = create_flag(
         &pool,
@@ -158,9 +143,7 @@ async fn flag_changes_are_refused_for_bad_input_unknown_flags_and_non_operators(
         create_flag(&pool, &ctx, Some(&admin), flag("x", true)).await,
         Err(DomainError::PermissionDenied(_))
     ));
-    create_flag(&pool, &ctx, Some(&op), flag("beta", false))
-        .await
-        .unwrap();
+    create(&pool, &op, "beta", false).await;
     assert!(matches!(
         create_flag(&pool, &ctx, Some(&op), flag("beta", false)).await,
         Err(DomainError::Conflict { .. })
@@ -401,22 +384,9 @@ async fn the_console_overview_shows_owners_counts_flag_sources_and_recent_entrie
     .await
     .unwrap()
     .value;
-    create_flag(&pool, &ctx, Some(&op), flag("dark_mode", false))
-        .await
-        .unwrap();
-    create_flag(&pool, &ctx, Some(&op), flag("new_checkout", false))
-        .await
-        .unwrap();
-    set_plan_default(
-        &pool,
-        &ctx,
-        Some(&op),
-        "new_checkout",
-        Plan::Pro,
-        Some(true),
-    )
-    .await
-    .unwrap();
+    create(&pool, &op, "dark_mode", false).await;
+    create(&pool, &op, "new_checkout", false).await;
+    on_for_pro(&pool, &op, "new_checkout").await;
     set_override(&pool, &ctx, Some(&op), t.id, "dark_mode", Some(true))
         .await
         .unwrap();

@@ -2,7 +2,7 @@
 //! reset (FR-AUTH-004), invitations (FR-TENANT-001) and the account's own password and
 //! sessions (FR-AUTH-005/006).
 
-use super::mfa::{audit_entries, enrolled, keys, member, set_policy};
+use super::mfa::{audit_entries, enrolled, keys, set_policy};
 use super::*;
 use gatehouse_domain::login::{begin_sign_in, complete_mfa_sign_in, NextStep, SignInSignals};
 use gatehouse_domain::login::{request_password_reset, reset_password};
@@ -56,6 +56,12 @@ async fn mails(pool: &PgPool, template: &str) -> Vec<(String, String)> {
     .fetch_all(pool)
     .await
     .unwrap()
+}
+
+/// Whether the session a sign-in started still authenticates.
+async fn alive(pool: &PgPool, signed_in: &gatehouse_domain::login::SignIn) -> bool {
+    let token = signed_in.issued.token.expose_secret();
+    authenticate_session(pool, token).await.is_ok()
 }
 
 /// The token at the end of the first `path` link in a mail.
@@ -243,19 +249,14 @@ async fn a_reset_link_is_mailed_used_once_and_ends_every_session(pool: PgPool) {
     let email = Email::parse("ADA@acme.test").unwrap();
 
     // Unknown addresses get the same (silent) treatment: nothing is sent.
+    let (ctx, base) = (from("198.51.100.4"), "http://gh.test");
     let nobody = Email::parse("nobody@acme.test").unwrap();
-    request_password_reset(
-        &pool,
-        &from("198.51.100.4"),
-        &nobody,
-        None,
-        "http://gh.test",
-    )
-    .await
-    .unwrap();
+    request_password_reset(&pool, &ctx, &nobody, None, base)
+        .await
+        .unwrap();
     assert!(mails(&pool, "password_reset").await.is_empty());
 
-    request_password_reset(&pool, &from("198.51.100.4"), &email, None, "http://gh.test")
+    request_password_reset(&pool, &ctx, &email, None, base)
         .await
         .unwrap();
     let sent = mails(&pool, "password_reset").await;
@@ -269,41 +270,19 @@ async fn a_reset_link_is_mailed_used_once_and_ends_every_session(pool: PgPool) {
     assert_eq!(stored, 1, "only the hash is stored");
 
     // A weak password is refused and the link stays usable.
-    let weak = reset_password(
-        &pool,
-        &from("198.51.100.4"),
-        &token,
-        &SecretString::from("short".to_owned()),
-    )
-    .await;
+    let good = secret(GOOD);
+    let weak = reset_password(&pool, &ctx, &token, &secret("short")).await;
     assert!(matches!(weak, Err(DomainError::Validation(ref d)) if d[0].field == "password"));
-    reset_password(
-        &pool,
-        &from("198.51.100.4"),
-        &token,
-        &SecretString::from(GOOD.to_owned()),
-    )
-    .await
-    .unwrap();
-    assert!(
-        authenticate_session(&pool, session.issued.token.expose_secret())
-            .await
-            .is_err(),
-        "sessions end"
-    );
-    let again = reset_password(
-        &pool,
-        &from("198.51.100.4"),
-        &token,
-        &SecretString::from("Another-good-one-5521".to_owned()),
-    )
-    .await;
+    reset_password(&pool, &ctx, &token, &good).await.unwrap();
+    assert!(!alive(&pool, &session).await, "sessions end");
+    let another = secret("Another-good-one-5521");
+    let again = reset_password(&pool, &ctx, &token, &another).await;
     assert!(matches!(again, Err(DomainError::Gone(_))));
     assert_eq!(audit_count(&pool, "auth.password.reset").await, 1);
 
     // An expired link is gone too; and at most three mails an hour go out.
     for _ in 0..4 {
-        request_password_reset(&pool, &from("198.51.100.4"), &email, None, "http://gh.test")
+        request_password_reset(&pool, &ctx, &email, None, base)
             .await
             .unwrap();
     }
@@ -317,13 +296,8 @@ async fn a_reset_link_is_mailed_used_once_and_ends_every_session(pool: PgPool) {
         .await
         .unwrap();
     let last = mails(&pool, "password_reset").await.pop().unwrap();
-    let expired = reset_password(
-        &pool,
-        &from("198.51.100.4"),
-        &token_in(&last.1, "http://gh.test/reset-password/"),
-        &SecretString::from(GOOD.to_owned()),
-    )
-    .await;
+    let last = token_in(&last.1, "http://gh.test/reset-password/");
+    let expired = reset_password(&pool, &ctx, &last, &good).await;
     assert!(matches!(expired, Err(DomainError::Gone(_))));
 }
 
@@ -370,14 +344,8 @@ async fn an_invitation_is_mailed_and_accepted_once_under_the_policy(pool: PgPool
     );
 
     let name = Some(DisplayName::parse("Grace").unwrap());
-    let weak = accept_invitation(
-        &pool,
-        &RequestContext::default(),
-        &token,
-        name.clone(),
-        &SecretString::from("password1234".to_owned()),
-    )
-    .await;
+    let (ctx, good) = (RequestContext::default(), secret(GOOD));
+    let weak = accept_invitation(&pool, &ctx, &token, name.clone(), &secret("password1234")).await;
     assert!(matches!(weak, Err(DomainError::Validation(_))));
     let status: String = sqlx::query_scalar("SELECT status FROM users WHERE id = $1")
         .bind(grace.id)
@@ -386,15 +354,9 @@ async fn an_invitation_is_mailed_and_accepted_once_under_the_policy(pool: PgPool
         .unwrap();
     assert_eq!(status, "invited", "a refused password changes nothing");
 
-    let id = accept_invitation(
-        &pool,
-        &RequestContext::default(),
-        &token,
-        name.clone(),
-        &SecretString::from(GOOD.to_owned()),
-    )
-    .await
-    .unwrap();
+    let id = accept_invitation(&pool, &ctx, &token, name.clone(), &good)
+        .await
+        .unwrap();
     assert_eq!(id, grace.id);
     let (status, who): (String, Option<String>) =
         sqlx::query_as("SELECT status, name FROM users WHERE id = $1")
@@ -408,14 +370,7 @@ async fn an_invitation_is_mailed_and_accepted_once_under_the_policy(pool: PgPool
         Err(DomainError::Gone(_))
     ));
     assert!(matches!(
-        accept_invitation(
-            &pool,
-            &RequestContext::default(),
-            &token,
-            name.clone(),
-            &SecretString::from(GOOD.to_owned())
-        )
-        .await,
+        accept_invitation(&pool, &ctx, &token, name.clone(), &good).await,
         Err(DomainError::Gone(_))
     ));
     assert_eq!(audit_count(&pool, "user.invitation.accepted").await, 1);
@@ -433,19 +388,8 @@ async fn an_invitation_is_mailed_and_accepted_once_under_the_policy(pool: PgPool
         invitation_by_token(&pool, &tokens[1]).await,
         Err(DomainError::Gone(_))
     ));
-    sqlx::query("UPDATE tenants SET status = 'suspended', suspended_at = now() WHERE id = $1")
-        .bind(acme.id)
-        .execute(&pool)
-        .await
-        .unwrap();
-    let refused = accept_invitation(
-        &pool,
-        &RequestContext::default(),
-        &tokens[2],
-        None,
-        &SecretString::from(GOOD.to_owned()),
-    )
-    .await;
+    mark_suspended(&pool, acme.id).await;
+    let refused = accept_invitation(&pool, &ctx, &tokens[2], None, &good).await;
     assert!(matches!(refused, Err(DomainError::PermissionDenied(_))));
 }
 
@@ -453,7 +397,7 @@ async fn an_invitation_is_mailed_and_accepted_once_under_the_policy(pool: PgPool
 async fn the_account_changes_its_password_and_ends_its_own_sessions_only(pool: PgPool) {
     let acme = tenant(&pool, "acme").await;
     let mut new = new_user(Some(acme.id), "ada@acme.test", Role::User);
-    new.password = Some(SecretString::from(GOOD.to_owned()));
+    new.password = Some(secret(GOOD));
     let ada = user(&pool, None, new).await.unwrap();
     let bob = member(&pool, Some(acme.id), "bob@acme.test", Role::User).await;
     let here = sign_in(&pool, "198.51.100.4", &ada, None, 0).await;
@@ -466,60 +410,28 @@ async fn the_account_changes_its_password_and_ends_its_own_sessions_only(pool: P
         revoke_own_session(&pool, &ctx, ada.id, bobs.issued.id).await,
         Err(DomainError::NotFound(_))
     ));
-    assert!(
-        authenticate_session(&pool, bobs.issued.token.expose_secret())
-            .await
-            .is_ok(),
-        "bob's session lives on"
-    );
+    assert!(alive(&pool, &bobs).await, "bob's session lives on");
 
-    let wrong = change_password(
-        &pool,
-        &ctx,
-        ada.id,
-        here.issued.id,
-        &SecretString::from("not-it-at-all".to_owned()),
-        &SecretString::from("Silver-meadow-2290".to_owned()),
-    )
-    .await;
+    let (good, silver, not_it) = (
+        secret(GOOD),
+        secret("Silver-meadow-2290"),
+        secret("not-it-at-all"),
+    );
+    let wrong = change_password(&pool, &ctx, ada.id, here.issued.id, &not_it, &silver).await;
     assert!(
         matches!(wrong, Err(DomainError::Validation(ref d)) if d[0].field == "current_password")
     );
-    let reused = change_password(
-        &pool,
-        &ctx,
-        ada.id,
-        here.issued.id,
-        &SecretString::from(GOOD.to_owned()),
-        &SecretString::from(GOOD.to_owned()),
-    )
-    .await;
+    let reused = change_password(&pool, &ctx, ada.id, here.issued.id, &good, &good).await;
     assert!(
         matches!(reused, Err(DomainError::Validation(_))),
         "the history refuses the same password"
     );
-    let ended = change_password(
-        &pool,
-        &ctx,
-        ada.id,
-        here.issued.id,
-        &SecretString::from(GOOD.to_owned()),
-        &SecretString::from("Silver-meadow-2290".to_owned()),
-    )
-    .await
-    .unwrap();
+    let ended = change_password(&pool, &ctx, ada.id, here.issued.id, &good, &silver)
+        .await
+        .unwrap();
     assert_eq!(ended, 1);
-    assert!(
-        authenticate_session(&pool, here.issued.token.expose_secret())
-            .await
-            .is_ok(),
-        "this browser stays signed in"
-    );
-    assert!(
-        authenticate_session(&pool, there.issued.token.expose_secret())
-            .await
-            .is_err()
-    );
+    assert!(alive(&pool, &here).await, "this browser stays signed in");
+    assert!(!alive(&pool, &there).await);
     let changes = audit_entries(&pool, "auth.password.change").await;
     assert_eq!(
         (
@@ -536,11 +448,7 @@ async fn the_account_changes_its_password_and_ends_its_own_sessions_only(pool: P
             .unwrap(),
         1
     );
-    assert!(
-        authenticate_session(&pool, third.issued.token.expose_secret())
-            .await
-            .is_err()
-    );
+    assert!(!alive(&pool, &third).await);
     revoke_own_session(&pool, &ctx, ada.id, here.issued.id)
         .await
         .unwrap();
@@ -584,11 +492,7 @@ async fn a_returning_sign_in_writes_session_and_entry_together_or_nothing(pool: 
             .unwrap();
     assert_eq!(networks, 1, "198.51.100.0/24 is remembered once");
 
-    sqlx::query("UPDATE users SET status = 'disabled' WHERE id = $1")
-        .bind(ada.id)
-        .execute(&pool)
-        .await
-        .unwrap();
+    set_user_status(&pool, ada.id, "disabled").await;
     let written = || async {
         sqlx::query_as::<_, (i64, i64, Option<time::OffsetDateTime>)>(
             "SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM audit_log),
@@ -657,14 +561,28 @@ mod password {
     ) -> User {
         let mut new = new_user(tenant_id, email, role);
         new.status = status;
-        new.password = Some(SecretString::from(PW.to_owned()));
+        new.password = Some(secret(PW));
         user(pool, None, new).await.unwrap()
+    }
+
+    /// An active account of `tenant_id` with the password [`PW`].
+    async fn active(pool: &PgPool, tenant_id: Uuid, email: &str, role: Role) -> User {
+        account(pool, Some(tenant_id), email, role, UserStatus::Active).await
+    }
+
+    /// A password sign-in from [`ctx`], without a tenant.
+    async fn sign_in(
+        pool: &PgPool,
+        email: &str,
+        password: &str,
+    ) -> Result<LoginOutcome, DomainError> {
+        verify_password_login(pool, &ctx(), attempt(email, password, None)).await
     }
 
     fn attempt(email: &str, password: &str, tenant: Option<&str>) -> PasswordLogin {
         PasswordLogin {
             email: Email::parse(email).unwrap(),
-            password: SecretString::from(password.to_owned()),
+            password: secret(password),
             tenant: tenant.map(|t| TenantDomain::parse(t).unwrap()),
         }
     }
@@ -680,20 +598,9 @@ mod password {
     #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
     async fn wrong_password_and_unknown_email_answer_alike(pool: PgPool) {
         let acme = tenant(&pool, "acme").await;
-        account(
-            &pool,
-            Some(acme.id),
-            "ada@acme.test",
-            Role::User,
-            UserStatus::Active,
-        )
-        .await;
-        let wrong = verify_password_login(&pool, &ctx(), attempt("ada@acme.test", "nope", None))
-            .await
-            .unwrap_err();
-        let unknown = verify_password_login(&pool, &ctx(), attempt("nobody@acme.test", PW, None))
-            .await
-            .unwrap_err();
+        active(&pool, acme.id, "ada@acme.test", Role::User).await;
+        let wrong = sign_in(&pool, "ada@acme.test", "nope").await.unwrap_err();
+        let unknown = sign_in(&pool, "nobody@acme.test", PW).await.unwrap_err();
         assert_eq!(wrong.to_string(), unknown.to_string());
         assert!(matches!(wrong, DomainError::Unauthenticated(_)));
         let metadata: Vec<serde_json::Value> = sqlx::query_scalar(
@@ -715,20 +622,9 @@ mod password {
     #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
     async fn the_right_password_signs_in_and_resets_the_account_throttle(pool: PgPool) {
         let acme = tenant(&pool, "acme").await;
-        let ada = account(
-            &pool,
-            Some(acme.id),
-            "Ada@acme.test",
-            Role::Admin,
-            UserStatus::Active,
-        )
-        .await;
-        verify_password_login(&pool, &ctx(), attempt("ada@acme.test", "nope", None))
-            .await
-            .unwrap_err();
-        let ok = verify_password_login(&pool, &ctx(), attempt("ADA@acme.test", PW, None))
-            .await
-            .unwrap();
+        let ada = active(&pool, acme.id, "Ada@acme.test", Role::Admin).await;
+        sign_in(&pool, "ada@acme.test", "nope").await.unwrap_err();
+        let ok = sign_in(&pool, "ADA@acme.test", PW).await.unwrap();
         assert_eq!(
             ok,
             LoginOutcome::Authenticated {
@@ -751,31 +647,14 @@ mod password {
         let acme = tenant(&pool, "acme").await;
         let globex = tenant(&pool, "globex").await;
         let initech = tenant(&pool, "initech").await;
-        let a = account(
-            &pool,
-            Some(acme.id),
-            "sam@example.com",
-            Role::User,
-            UserStatus::Active,
-        )
-        .await;
-        let g = account(
-            &pool,
-            Some(globex.id),
-            "sam@example.com",
-            Role::Owner,
-            UserStatus::Active,
-        )
-        .await;
+        let a = active(&pool, acme.id, "sam@example.com", Role::User).await;
+        let g = active(&pool, globex.id, "sam@example.com", Role::Owner).await;
         // Another password in a third tenant: not offered.
         let mut other = new_user(Some(initech.id), "sam@example.com", Role::User);
-        other.password = Some(SecretString::from("a different passphrase".to_owned()));
+        other.password = Some(secret("a different passphrase"));
         user(&pool, None, other).await.unwrap();
 
-        match verify_password_login(&pool, &ctx(), attempt("sam@example.com", PW, None))
-            .await
-            .unwrap()
-        {
+        match sign_in(&pool, "sam@example.com", PW).await.unwrap() {
             LoginOutcome::ChooseTenant(choices) => {
                 let ids: Vec<Uuid> = choices.iter().map(|c| c.user_id).collect();
                 assert_eq!(ids, vec![a.id, g.id]);
@@ -783,21 +662,15 @@ mod password {
             }
             other => panic!("expected a choice, got {other:?}"),
         }
-        let hinted = verify_password_login(
-            &pool,
-            &ctx(),
-            attempt("sam@example.com", PW, Some("globex")),
-        )
-        .await
-        .unwrap();
+        let to_globex = attempt("sam@example.com", PW, Some("globex"));
+        let hinted = verify_password_login(&pool, &ctx(), to_globex)
+            .await
+            .unwrap();
         assert!(matches!(hinted, LoginOutcome::Authenticated { user_id, .. } if user_id == g.id));
-        let err = verify_password_login(
-            &pool,
-            &ctx(),
-            attempt("sam@example.com", PW, Some("initech")),
-        )
-        .await
-        .unwrap_err();
+        let to_initech = attempt("sam@example.com", PW, Some("initech"));
+        let err = verify_password_login(&pool, &ctx(), to_initech)
+            .await
+            .unwrap_err();
         assert!(matches!(err, DomainError::Unauthenticated(_)));
     }
 
@@ -812,45 +685,23 @@ mod password {
             UserStatus::Disabled,
         )
         .await;
-        let outcome = verify_password_login(&pool, &ctx(), attempt("off@acme.test", PW, None))
-            .await
-            .unwrap();
+        let outcome = sign_in(&pool, "off@acme.test", PW).await.unwrap();
         assert!(matches!(
             outcome,
             LoginOutcome::Refused(SignInRefusal::UserDisabled)
         ));
 
-        account(
-            &pool,
-            Some(acme.id),
-            "on@acme.test",
-            Role::User,
-            UserStatus::Active,
-        )
-        .await;
-        sqlx::query("UPDATE tenants SET status = 'suspended', suspended_at = now() WHERE id = $1")
-            .bind(acme.id)
-            .execute(&pool)
-            .await
-            .unwrap();
-        let outcome = verify_password_login(&pool, &ctx(), attempt("on@acme.test", PW, None))
-            .await
-            .unwrap();
+        active(&pool, acme.id, "on@acme.test", Role::User).await;
+        mark_suspended(&pool, acme.id).await;
+        let outcome = sign_in(&pool, "on@acme.test", PW).await.unwrap();
         assert!(matches!(
             outcome,
             LoginOutcome::Refused(SignInRefusal::TenantSuspended)
         ));
         // Without the right password nothing about the account is revealed.
-        let err = verify_password_login(&pool, &ctx(), attempt("off@acme.test", "guess", None))
-            .await
-            .unwrap_err();
+        let err = sign_in(&pool, "off@acme.test", "guess").await.unwrap_err();
         assert!(matches!(err, DomainError::Unauthenticated(_)));
-        let reasons: Vec<String> = sqlx::query_scalar(
-            "SELECT metadata->>'reason' FROM audit_log WHERE action = 'auth.login.failure' ORDER BY seq",
-        )
-        .fetch_all(&pool)
-        .await
-        .unwrap();
+        let reasons = audit_reasons(&pool, "auth.login.failure").await;
         assert_eq!(
             reasons,
             ["user_disabled", "tenant_suspended", "invalid_credentials"]
@@ -860,14 +711,7 @@ mod password {
     #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
     async fn repeated_failures_lock_the_account_even_for_the_right_password(pool: PgPool) {
         let acme = tenant(&pool, "acme").await;
-        account(
-            &pool,
-            Some(acme.id),
-            "ada@acme.test",
-            Role::User,
-            UserStatus::Active,
-        )
-        .await;
+        active(&pool, acme.id, "ada@acme.test", Role::User).await;
         // Nine failures already in this window (the growing delay is covered below).
         sqlx::query("INSERT INTO auth_throttle (scope, key, failures) VALUES ('account', 'ada@acme.test', 9)")
             .execute(&pool)
@@ -878,16 +722,12 @@ mod password {
             .await
             .unwrap();
         let started = std::time::Instant::now();
-        verify_password_login(&pool, &ctx(), attempt("ada@acme.test", "nope", None))
-            .await
-            .unwrap_err();
+        sign_in(&pool, "ada@acme.test", "nope").await.unwrap_err();
         assert!(
             started.elapsed() >= Duration::from_secs(8),
             "the ninth failure already waits"
         );
-        let err = verify_password_login(&pool, &ctx(), attempt("ada@acme.test", PW, None))
-            .await
-            .unwrap_err();
+        let err = sign_in(&pool, "ada@acme.test", PW).await.unwrap_err();
         match err {
             DomainError::Locked {
                 retry_after_secs, ..
@@ -896,14 +736,7 @@ mod password {
         }
         assert_eq!(audit_count(&pool, "auth.lockout").await, 1);
         // Another account from another address is not affected.
-        account(
-            &pool,
-            Some(acme.id),
-            "bob@acme.test",
-            Role::User,
-            UserStatus::Active,
-        )
-        .await;
+        active(&pool, acme.id, "bob@acme.test", Role::User).await;
         let other_ip = RequestContext {
             ip: Some("192.0.2.99".parse().unwrap()),
             ..ctx()
@@ -920,14 +753,7 @@ mod password {
         use gatehouse_domain::login::{complete_sign_in, sign_out};
         use gatehouse_domain::sessions::authenticate_session;
         let acme = tenant(&pool, "acme").await;
-        let ada = account(
-            &pool,
-            Some(acme.id),
-            "ada@acme.test",
-            Role::Owner,
-            UserStatus::Active,
-        )
-        .await;
+        let ada = active(&pool, acme.id, "ada@acme.test", Role::Owner).await;
         let (first, role) = complete_sign_in(&pool, &ctx(), ada.id, &["pwd"], false, None)
             .await
             .unwrap();

@@ -6,6 +6,7 @@ use gatehouse_domain::audit::{
 };
 use gatehouse_domain::crypto::MasterKeys;
 use gatehouse_domain::permissions::Actor;
+use gatehouse_domain::sessions::{create_session, IssuedSession, NewSession};
 use gatehouse_domain::tenants::{provision_tenant, NewTenant, Tenant};
 use gatehouse_domain::types::{
     DisplayName, Email, Plan, Role, TenantDomain, TenantStatus, UserStatus,
@@ -67,12 +68,71 @@ async fn user(pool: &PgPool, actor: Option<&Actor>, new: NewUser) -> Result<User
     result
 }
 
+/// A password (or any secret) from a literal.
+fn secret(s: &str) -> SecretString {
+    SecretString::from(s.to_owned())
+}
+
+/// An active person of `tenant_id` (or the platform) without a password.
+async fn member(pool: &PgPool, tenant_id: Option<Uuid>, email: &str, role: Role) -> User {
+    user(pool, None, new_user(tenant_id, email, role))
+        .await
+        .unwrap()
+}
+
 fn actor_of(u: &User) -> Actor {
     Actor {
         user_id: u.id,
         tenant_id: u.tenant_id,
         role: u.role,
     }
+}
+
+/// A committed, MFA-verified password session of `user_id`.
+async fn session_for(pool: &PgPool, user_id: Uuid) -> IssuedSession {
+    let mut tx = pool.begin().await.unwrap();
+    let session = create_session(
+        &mut tx,
+        NewSession {
+            user_id,
+            ip: None,
+            user_agent: None,
+            auth_methods: vec!["pwd".into()],
+            mfa_verified: true,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    session
+}
+
+/// Sets a user's `status` in the database directly, behind the domain's back.
+async fn set_user_status(pool: &PgPool, user_id: Uuid, status: &str) {
+    sqlx::query("UPDATE users SET status = $2 WHERE id = $1")
+        .bind(user_id)
+        .bind(status)
+        .execute(pool)
+        .await
+        .unwrap();
+}
+
+/// Marks a tenant suspended in the database directly, behind the domain's back.
+async fn mark_suspended(pool: &PgPool, tenant_id: Uuid) {
+    sqlx::query("UPDATE tenants SET status = 'suspended', suspended_at = now() WHERE id = $1")
+        .bind(tenant_id)
+        .execute(pool)
+        .await
+        .unwrap();
+}
+
+/// The `reason` in the metadata of every `action` entry, oldest first.
+async fn audit_reasons(pool: &PgPool, action: &str) -> Vec<String> {
+    sqlx::query_scalar("SELECT metadata->>'reason' FROM audit_log WHERE action = $1 ORDER BY seq")
+        .bind(action)
+        .fetch_all(pool)
+        .await
+        .unwrap()
 }
 
 async fn audit_count(pool: &PgPool, action: &str) -> i64 {

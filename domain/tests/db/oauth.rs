@@ -13,9 +13,8 @@ use gatehouse_domain::oauth::{
     AuthorizeError, AuthorizingUser, OAuthError, TokenRejection, TokenRequest, TokenService,
     TokenSettings,
 };
-use gatehouse_domain::sessions::{
-    create_session, revoke_user_sessions, NewSession, RevokeReason, Revoker,
-};
+use gatehouse_domain::oauth::{Client, OAuthErrorCode, TokenResponse};
+use gatehouse_domain::sessions::{revoke_user_sessions, RevokeReason, Revoker};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -88,27 +87,9 @@ async fn fixture(pool: &PgPool) -> Fixture {
     .await
     .unwrap()
     .value;
-    let user = user(
-        pool,
-        None,
-        new_user(Some(tenant.id), "ann@acme.test", Role::Admin),
-    )
-    .await
-    .unwrap();
-    let mut tx = pool.begin().await.unwrap();
-    let session = create_session(
-        &mut tx,
-        NewSession {
-            user_id: user.id,
-            ip: None,
-            user_agent: None,
-            auth_methods: vec!["pwd".into()],
-            mfa_verified: true,
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    let ann = new_user(Some(tenant.id), "ann@acme.test", Role::Admin);
+    let user = user(pool, None, ann).await.unwrap();
+    let session = session_for(pool, user.id).await;
     Fixture {
         svc,
         master,
@@ -122,11 +103,19 @@ async fn fixture(pool: &PgPool) -> Fixture {
 }
 
 impl Fixture {
-    async fn client(&self) -> Arc<gatehouse_domain::oauth::Client> {
+    async fn client(&self) -> Arc<Client> {
         self.svc
             .authenticate_client(&self.client_id, &self.secret)
             .await
             .unwrap()
+    }
+
+    /// `req` at the token endpoint, from the fixture's client.
+    async fn grant(&self, req: TokenRequest) -> Result<TokenResponse, OAuthError> {
+        let client = self.client().await;
+        self.svc
+            .token(&RequestContext::default(), &client, req)
+            .await
     }
 
     fn params(&self, extra: &[(&str, &str)]) -> HashMap<String, String> {
@@ -175,57 +164,39 @@ impl Fixture {
         code: &str,
         verifier: &str,
         redirect: &str,
-    ) -> Result<gatehouse_domain::oauth::TokenResponse, OAuthError> {
-        let client = self.client().await;
-        self.svc
-            .token(
-                &RequestContext::default(),
-                &client,
-                TokenRequest {
-                    grant_type: Some("authorization_code".into()),
-                    code: Some(code.into()),
-                    code_verifier: Some(verifier.into()),
-                    redirect_uri: Some(redirect.into()),
-                    ..Default::default()
-                },
-            )
-            .await
+    ) -> Result<TokenResponse, OAuthError> {
+        self.grant(TokenRequest {
+            grant_type: Some("authorization_code".into()),
+            code: Some(code.into()),
+            code_verifier: Some(verifier.into()),
+            redirect_uri: Some(redirect.into()),
+            ..Default::default()
+        })
+        .await
     }
 
-    async fn refresh(
-        &self,
-        token: &str,
-    ) -> Result<gatehouse_domain::oauth::TokenResponse, OAuthError> {
-        let client = self.client().await;
-        self.svc
-            .token(
-                &RequestContext::default(),
-                &client,
-                TokenRequest {
-                    grant_type: Some("refresh_token".into()),
-                    refresh_token: Some(token.into()),
-                    ..Default::default()
-                },
-            )
-            .await
+    /// The tokens of a whole authorization code flow of the fixture's user.
+    async fn user_tokens(&self) -> TokenResponse {
+        let code = self.code().await;
+        self.exchange(&code, VERIFIER, REDIRECT).await.unwrap()
     }
 
-    async fn client_credentials(
-        &self,
-        scope: Option<&str>,
-    ) -> Result<gatehouse_domain::oauth::TokenResponse, OAuthError> {
-        let client = self.client().await;
-        self.svc
-            .token(
-                &RequestContext::default(),
-                &client,
-                TokenRequest {
-                    grant_type: Some("client_credentials".into()),
-                    scope: scope.map(String::from),
-                    ..Default::default()
-                },
-            )
-            .await
+    async fn refresh(&self, token: &str) -> Result<TokenResponse, OAuthError> {
+        self.grant(TokenRequest {
+            grant_type: Some("refresh_token".into()),
+            refresh_token: Some(token.into()),
+            ..Default::default()
+        })
+        .await
+    }
+
+    async fn client_credentials(&self, scope: Option<&str>) -> Result<TokenResponse, OAuthError> {
+        self.grant(TokenRequest {
+            grant_type: Some("client_credentials".into()),
+            scope: scope.map(String::from),
+            ..Default::default()
+        })
+        .await
     }
 
     fn verify(
@@ -235,6 +206,16 @@ impl Fixture {
         // Any audience: a sign-in-only user token is not for Gatehouse's API (below).
         self.svc.verify_access_token(token, None)
     }
+
+    /// Why the service refuses `token`.
+    fn rejection(&self, token: &str) -> TokenRejection {
+        self.verify(token).unwrap_err()
+    }
+}
+
+/// The OAuth error code a refused request answers.
+fn refusal<T: std::fmt::Debug>(result: Result<T, OAuthError>) -> &'static str {
+    result.unwrap_err().code.as_str()
 }
 
 fn jwt_part(token: &str, i: usize) -> serde_json::Value {
@@ -328,13 +309,7 @@ async fn authorization_requests_are_refused_for_bad_clients_redirects_and_pkce(p
     ));
     // A person of another tenant is refused for this application.
     let other = tenant(&pool, "globex").await;
-    let stranger = user(
-        &pool,
-        None,
-        new_user(Some(other.id), "bob@globex.test", Role::User),
-    )
-    .await
-    .unwrap();
+    let stranger = member(&pool, Some(other.id), "bob@globex.test", Role::User).await;
     let req = f.svc.authorization_request(&f.params(&[])).await.unwrap();
     let refused = f
         .svc
@@ -356,24 +331,17 @@ async fn codes_are_single_use_bound_to_verifier_redirect_and_60_seconds(pool: Pg
     let f = fixture(&pool).await;
     // Wrong verifier: refused, and the code is spent.
     let code = f.code().await;
-    let err = f
-        .exchange(
-            &code,
-            "wrong-verifier-wrong-verifier-wrong-verifier-x",
-            REDIRECT,
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(err.code.as_str(), "invalid_grant");
+    let wrong = "wrong-verifier-wrong-verifier-wrong-verifier-x";
+    assert_eq!(
+        refusal(f.exchange(&code, wrong, REDIRECT).await),
+        "invalid_grant"
+    );
     assert!(f.exchange(&code, VERIFIER, REDIRECT).await.is_err());
     // Wrong redirect URI.
     let code = f.code().await;
+    let other = "https://app.example.test/other";
     assert_eq!(
-        f.exchange(&code, VERIFIER, "https://app.example.test/other")
-            .await
-            .unwrap_err()
-            .code
-            .as_str(),
+        refusal(f.exchange(&code, VERIFIER, other).await),
         "invalid_grant"
     );
     // Expired.
@@ -383,11 +351,7 @@ async fn codes_are_single_use_bound_to_verifier_redirect_and_60_seconds(pool: Pg
         .await
         .unwrap();
     assert_eq!(
-        f.exchange(&code, VERIFIER, REDIRECT)
-            .await
-            .unwrap_err()
-            .code
-            .as_str(),
+        refusal(f.exchange(&code, VERIFIER, REDIRECT).await),
         "invalid_grant"
     );
     // Replayed: the second use is refused and revokes what the first issued.
@@ -395,18 +359,11 @@ async fn codes_are_single_use_bound_to_verifier_redirect_and_60_seconds(pool: Pg
     let tokens = f.exchange(&code, VERIFIER, REDIRECT).await.unwrap();
     assert!(f.verify(&tokens.access_token).is_ok());
     assert_eq!(
-        f.exchange(&code, VERIFIER, REDIRECT)
-            .await
-            .unwrap_err()
-            .code
-            .as_str(),
+        refusal(f.exchange(&code, VERIFIER, REDIRECT).await),
         "invalid_grant"
     );
     f.svc.reload_all().await.unwrap();
-    assert_eq!(
-        f.verify(&tokens.access_token).unwrap_err(),
-        TokenRejection::Revoked
-    );
+    assert_eq!(f.rejection(&tokens.access_token), TokenRejection::Revoked);
     assert!(f
         .refresh(tokens.refresh_token.as_deref().unwrap())
         .await
@@ -418,35 +375,20 @@ async fn codes_are_single_use_bound_to_verifier_redirect_and_60_seconds(pool: Pg
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_family(pool: PgPool) {
     let f = fixture(&pool).await;
-    let first = f
-        .exchange(&f.code().await, VERIFIER, REDIRECT)
-        .await
-        .unwrap();
+    let first = f.user_tokens().await;
     let r1 = first.refresh_token.clone().unwrap();
     let second = f.refresh(&r1).await.unwrap();
     let r2 = second.refresh_token.clone().unwrap();
     assert_ne!(r1, r2);
     assert!(f.verify(&second.access_token).is_ok());
     // r1 again: reuse. The whole family dies, r2 included, and its access tokens.
-    assert_eq!(
-        f.refresh(&r1).await.unwrap_err().code.as_str(),
-        "invalid_grant"
-    );
-    assert_eq!(
-        f.refresh(&r2).await.unwrap_err().code.as_str(),
-        "invalid_grant"
-    );
+    assert_eq!(refusal(f.refresh(&r1).await), "invalid_grant");
+    assert_eq!(refusal(f.refresh(&r2).await), "invalid_grant");
     f.svc.reload_all().await.unwrap();
-    assert_eq!(
-        f.verify(&second.access_token).unwrap_err(),
-        TokenRejection::Revoked
-    );
+    assert_eq!(f.rejection(&second.access_token), TokenRejection::Revoked);
     assert_eq!(audit_count(&pool, "oauth.refresh_token.reuse").await, 1);
     // Another client cannot use someone else's refresh token.
-    let third = f
-        .exchange(&f.code().await, VERIFIER, REDIRECT)
-        .await
-        .unwrap();
+    let third = f.user_tokens().await;
     let other = issue_key(
         &pool,
         &RequestContext::default(),
@@ -474,7 +416,7 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_family(pool: PgPool)
             },
         )
         .await;
-    assert_eq!(stolen.unwrap_err().code.as_str(), "invalid_grant");
+    assert_eq!(refusal(stolen), "invalid_grant");
 }
 
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
@@ -496,21 +438,12 @@ async fn client_credentials_tokens_carry_the_keys_scopes_and_tenant(pool: PgPool
     let narrow = f.client_credentials(Some("flag:read")).await.unwrap();
     assert_eq!(f.verify(&narrow.access_token).unwrap().scope, "flag:read");
     assert_eq!(
-        f.client_credentials(Some("admin"))
-            .await
-            .unwrap_err()
-            .code
-            .as_str(),
+        refusal(f.client_credentials(Some("admin")).await),
         "invalid_scope"
     );
     // Wrong secret, unknown client.
     assert_eq!(
-        f.svc
-            .authenticate_client(&f.client_id, "wrong")
-            .await
-            .unwrap_err()
-            .code
-            .as_str(),
+        refusal(f.svc.authenticate_client(&f.client_id, "wrong").await),
         "invalid_client"
     );
     assert_eq!(
@@ -520,7 +453,7 @@ async fn client_credentials_tokens_carry_the_keys_scopes_and_tenant(pool: PgPool
             .unwrap_err()
             .code,
         // The server answers it 401 (server/tests/api/oauth.rs).
-        gatehouse_domain::oauth::OAuthErrorCode::InvalidClient
+        OAuthErrorCode::InvalidClient
     );
     // Tampered token and a token of another issuer's key are refused.
     let mut tampered = t.access_token.clone();
@@ -551,10 +484,7 @@ async fn revoking_keys_disabling_applications_and_users_ends_tokens_at_once(pool
     let f = fixture(&pool).await;
     let ctx = RequestContext::default();
     // The user's sessions revoked (disable, delete, role change...) → their tokens die.
-    let user_tokens = f
-        .exchange(&f.code().await, VERIFIER, REDIRECT)
-        .await
-        .unwrap();
+    let user_tokens = f.user_tokens().await;
     let mut tx = pool.begin().await.unwrap();
     revoke_user_sessions(
         &mut tx,
@@ -568,7 +498,7 @@ async fn revoking_keys_disabling_applications_and_users_ends_tokens_at_once(pool
     tx.commit().await.unwrap();
     f.svc.reload_all().await.unwrap();
     assert_eq!(
-        f.verify(&user_tokens.access_token).unwrap_err(),
+        f.rejection(&user_tokens.access_token),
         TokenRejection::Revoked
     );
     assert!(f
@@ -585,7 +515,7 @@ async fn revoking_keys_disabling_applications_and_users_ends_tokens_at_once(pool
     assert_eq!(key.status, "revoked");
     f.svc.reload_all().await.unwrap();
     assert_eq!(
-        f.verify(&app_token.access_token).unwrap_err(),
+        f.rejection(&app_token.access_token),
         TokenRejection::Revoked
     );
     assert!(f
@@ -634,10 +564,7 @@ async fn revoking_keys_disabling_applications_and_users_ends_tokens_at_once(pool
         .await
         .unwrap();
     f.svc.reload_all().await.unwrap();
-    assert_eq!(
-        f.verify(&t.access_token).unwrap_err(),
-        TokenRejection::Revoked
-    );
+    assert_eq!(f.rejection(&t.access_token), TokenRejection::Revoked);
     assert!(f
         .svc
         .authenticate_client(&fresh.key.id, fresh.secret.expose_secret())
@@ -650,10 +577,7 @@ async fn revoking_keys_disabling_applications_and_users_ends_tokens_at_once(pool
 async fn a_suspended_tenant_gets_no_tokens_and_its_tokens_die(pool: PgPool) {
     let f = fixture(&pool).await;
     let app_token = f.client_credentials(None).await.unwrap();
-    let user_tokens = f
-        .exchange(&f.code().await, VERIFIER, REDIRECT)
-        .await
-        .unwrap();
+    let user_tokens = f.user_tokens().await;
     gatehouse_domain::tenants::suspend_tenant(
         &pool,
         &RequestContext::default(),
@@ -665,15 +589,15 @@ async fn a_suspended_tenant_gets_no_tokens_and_its_tokens_die(pool: PgPool) {
     .unwrap();
     f.svc.reload_all().await.unwrap();
     assert_eq!(
-        f.verify(&app_token.access_token).unwrap_err(),
+        f.rejection(&app_token.access_token),
         TokenRejection::Revoked
     );
     assert_eq!(
-        f.verify(&user_tokens.access_token).unwrap_err(),
+        f.rejection(&user_tokens.access_token),
         TokenRejection::Revoked
     );
     assert_eq!(
-        f.client_credentials(None).await.unwrap_err().code.as_str(),
+        refusal(f.client_credentials(None).await),
         "unauthorized_client"
     );
     assert!(f
@@ -693,10 +617,7 @@ async fn a_suspended_tenant_gets_no_tokens_and_its_tokens_die(pool: PgPool) {
 async fn introspection_and_revocation(pool: PgPool) {
     let f = fixture(&pool).await;
     let caller = f.client().await;
-    let tokens = f
-        .exchange(&f.code().await, VERIFIER, REDIRECT)
-        .await
-        .unwrap();
+    let tokens = f.user_tokens().await;
     let active = f
         .svc
         .introspect(&caller, &tokens.access_token)

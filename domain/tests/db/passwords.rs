@@ -5,10 +5,6 @@ use super::*;
 use gatehouse_domain::passwords::verify_password;
 use gatehouse_domain::passwords::{policy_for_user, set_password, PasswordPolicy};
 
-fn secret(s: &str) -> SecretString {
-    SecretString::from(s.to_owned())
-}
-
 async fn set_policy(pool: &PgPool, tenant_id: Uuid, policy: serde_json::Value) {
     sqlx::query("UPDATE tenants SET password_policy = $2 WHERE id = $1")
         .bind(tenant_id)
@@ -52,6 +48,18 @@ async fn history_rows(pool: &PgPool, user_id: Uuid) -> i64 {
         .fetch_one(pool)
         .await
         .unwrap()
+}
+
+/// The history rows of `user_id` holding `hash`.
+async fn history_rows_of(pool: &PgPool, user_id: Uuid, hash: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM password_history WHERE user_id = $1 AND password_hash = $2",
+    )
+    .bind(user_id)
+    .bind(hash)
+    .fetch_one(pool)
+    .await
+    .unwrap()
 }
 
 fn password_messages(err: DomainError) -> Vec<String> {
@@ -205,20 +213,8 @@ async fn history_is_off_with_zero_and_keeps_at_most_24_rows(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(newest, stored_hash(&pool, ada.id).await);
-    let oldest_kept: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM password_history WHERE user_id = $1 AND password_hash = 'old-21'",
-    )
-    .bind(ada.id)
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    let dropped: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM password_history WHERE user_id = $1 AND password_hash = 'old-22'",
-    )
-    .bind(ada.id)
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    let oldest_kept = history_rows_of(&pool, ada.id, "old-21").await;
+    let dropped = history_rows_of(&pool, ada.id, "old-22").await;
     assert_eq!((oldest_kept, dropped), (1, 0));
 }
 
@@ -259,13 +255,7 @@ async fn create_user_refuses_passwords_the_policy_refuses(pool: PgPool) {
     assert_eq!(policy, PasswordPolicy::default());
 
     // A user without a password (invited, SSO) is not checked at all.
-    user(
-        &pool,
-        None,
-        new_user(Some(acme.id), "bob@acme.test", Role::User),
-    )
-    .await
-    .unwrap();
+    member(&pool, Some(acme.id), "bob@acme.test", Role::User).await;
 }
 
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]

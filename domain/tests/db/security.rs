@@ -1,7 +1,7 @@
 //! Attacks from the security review, made against the domain as an attacker would make
 //! them through any door (CON-SEC-005, NFR-SEC-003/005; SPEC §3).
 
-use super::mfa::{enrolled, keys, member};
+use super::mfa::{enrolled, keys};
 use super::*;
 use gatehouse_domain::login::{
     begin_sign_in, complete_mfa_sign_in, verify_password_login, NextStep, PasswordLogin,

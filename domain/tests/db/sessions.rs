@@ -30,13 +30,7 @@ async fn login_with(pool: &PgPool, user_id: Uuid, mfa_verified: bool) -> (Uuid, 
 
 async fn setup(pool: &PgPool) -> (Tenant, User) {
     let acme = tenant(pool, "acme").await;
-    let u = user(
-        pool,
-        None,
-        new_user(Some(acme.id), "ada@acme.test", Role::Admin),
-    )
-    .await
-    .unwrap();
+    let u = member(pool, Some(acme.id), "ada@acme.test", Role::Admin).await;
     (acme, u)
 }
 
@@ -120,30 +114,14 @@ async fn expired_idle_and_revoked_sessions_are_refused_at_once(pool: PgPool) {
 async fn disabled_users_and_suspended_tenants_lose_their_sessions(pool: PgPool) {
     let (acme, ada) = setup(&pool).await;
     let (_, token) = login(&pool, ada.id).await;
-    sqlx::query("UPDATE users SET status = 'disabled' WHERE id = $1")
-        .bind(ada.id)
-        .execute(&pool)
-        .await
-        .unwrap();
+    set_user_status(&pool, ada.id, "disabled").await;
     assert!(refused(authenticate_session(&pool, &token).await));
-    sqlx::query("UPDATE users SET status = 'active' WHERE id = $1")
-        .bind(ada.id)
-        .execute(&pool)
-        .await
-        .unwrap();
+    set_user_status(&pool, ada.id, "active").await;
     assert!(authenticate_session(&pool, &token).await.is_ok());
-    sqlx::query("UPDATE tenants SET status = 'suspended', suspended_at = now() WHERE id = $1")
-        .bind(acme.id)
-        .execute(&pool)
-        .await
-        .unwrap();
+    mark_suspended(&pool, acme.id).await;
     assert!(refused(authenticate_session(&pool, &token).await));
     // A disabled user cannot get a new session either.
-    sqlx::query("UPDATE users SET status = 'disabled' WHERE id = $1")
-        .bind(ada.id)
-        .execute(&pool)
-        .await
-        .unwrap();
+    set_user_status(&pool, ada.id, "disabled").await;
     let mut tx = pool.begin().await.unwrap();
     let err = create_session(
         &mut tx,
@@ -163,21 +141,9 @@ async fn disabled_users_and_suspended_tenants_lose_their_sessions(pool: PgPool) 
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn revoking_a_users_or_a_tenants_sessions_touches_nobody_else(pool: PgPool) {
     let (acme, ada) = setup(&pool).await;
-    let bob = user(
-        &pool,
-        None,
-        new_user(Some(acme.id), "bob@acme.test", Role::User),
-    )
-    .await
-    .unwrap();
+    let bob = member(&pool, Some(acme.id), "bob@acme.test", Role::User).await;
     let globex = tenant(&pool, "globex").await;
-    let carol = user(
-        &pool,
-        None,
-        new_user(Some(globex.id), "carol@globex.test", Role::User),
-    )
-    .await
-    .unwrap();
+    let carol = member(&pool, Some(globex.id), "carol@globex.test", Role::User).await;
     let (_, ada1) = login(&pool, ada.id).await;
     let (_, ada2) = login(&pool, ada.id).await;
     let (_, bob1) = login(&pool, bob.id).await;
@@ -234,11 +200,6 @@ async fn revoking_a_users_or_a_tenants_sessions_touches_nobody_else(pool: PgPool
         authenticate_session(&pool, &carol1).await.is_ok(),
         "another tenant is untouched"
     );
-    let reasons: Vec<String> = sqlx::query_scalar(
-        "SELECT metadata->>'reason' FROM audit_log WHERE action = 'session.revoked' ORDER BY seq",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap();
+    let reasons = audit_reasons(&pool, "session.revoked").await;
     assert_eq!(reasons, ["password_change", "tenant_suspended"]);
 }

@@ -35,47 +35,19 @@ async fn provisioning_a_tenant_is_audited_and_domains_are_unique(pool: PgPool) {
 async fn emails_are_unique_per_tenant_case_insensitively(pool: PgPool) {
     let acme = tenant(&pool, "acme").await;
     let globex = tenant(&pool, "globex").await;
-    user(
-        &pool,
-        None,
-        new_user(Some(acme.id), "Ada@Example.com", Role::User),
-    )
-    .await
-    .unwrap();
-    let dup = user(
-        &pool,
-        None,
-        new_user(Some(acme.id), "ada@example.COM", Role::Admin),
-    )
-    .await
-    .unwrap_err();
+    member(&pool, Some(acme.id), "Ada@Example.com", Role::User).await;
+    let again = new_user(Some(acme.id), "ada@example.COM", Role::Admin);
+    let dup = user(&pool, None, again).await.unwrap_err();
     assert!(
         matches!(dup, DomainError::Conflict { field: Some(ref f), .. } if f == "email"),
         "{dup:?}"
     );
     // The same address in another tenant is another account (SPEC §2).
-    user(
-        &pool,
-        None,
-        new_user(Some(globex.id), "ada@example.com", Role::Owner),
-    )
-    .await
-    .unwrap();
+    member(&pool, Some(globex.id), "ada@example.com", Role::Owner).await;
     // Platform users are unique too, although their tenant is NULL.
-    user(
-        &pool,
-        None,
-        new_user(None, "ops@example.com", Role::Operator),
-    )
-    .await
-    .unwrap();
-    assert!(user(
-        &pool,
-        None,
-        new_user(None, "OPS@example.com", Role::Auditor)
-    )
-    .await
-    .is_err());
+    member(&pool, None, "ops@example.com", Role::Operator).await;
+    let platform_again = new_user(None, "OPS@example.com", Role::Auditor);
+    assert!(user(&pool, None, platform_again).await.is_err());
 }
 
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
@@ -85,13 +57,8 @@ async fn roles_and_tenancy_must_agree(pool: PgPool) {
         .await
         .unwrap_err();
     assert!(matches!(err, DomainError::Validation(ref v) if v[0].field == "role"));
-    assert!(user(
-        &pool,
-        None,
-        new_user(Some(acme.id), "y@example.com", Role::Operator)
-    )
-    .await
-    .is_err());
+    let tenant_operator = new_user(Some(acme.id), "y@example.com", Role::Operator);
+    assert!(user(&pool, None, tenant_operator).await.is_err());
     // The database enforces it as well, whatever the code does.
     let raw = sqlx::query(
         "INSERT INTO users (email, role, status) VALUES ('z@example.com', 'owner', 'active')",
@@ -105,56 +72,25 @@ async fn roles_and_tenancy_must_agree(pool: PgPool) {
 async fn the_permission_matrix_is_enforced_by_domain_operations(pool: PgPool) {
     let acme = tenant(&pool, "acme").await;
     let globex = tenant(&pool, "globex").await;
-    let admin = user(
-        &pool,
-        None,
-        new_user(Some(acme.id), "admin@acme.test", Role::Admin),
-    )
-    .await
-    .unwrap();
-    let plain = user(
-        &pool,
-        None,
-        new_user(Some(acme.id), "user@acme.test", Role::User),
-    )
-    .await
-    .unwrap();
-    let admin = actor_of(&admin);
+    let admin = member(&pool, Some(acme.id), "admin@acme.test", Role::Admin).await;
+    let plain = member(&pool, Some(acme.id), "user@acme.test", Role::User).await;
+    let (admin, plain) = (actor_of(&admin), actor_of(&plain));
+    let in_acme = |email: &str, role: Role| new_user(Some(acme.id), email, role);
 
     // An admin invites users and admins in their own tenant...
-    user(
-        &pool,
-        Some(&admin),
-        new_user(Some(acme.id), "new@acme.test", Role::User),
-    )
-    .await
-    .unwrap();
+    let new = in_acme("new@acme.test", Role::User);
+    user(&pool, Some(&admin), new).await.unwrap();
     // ...but cannot create an owner,
-    let err = user(
-        &pool,
-        Some(&admin),
-        new_user(Some(acme.id), "boss@acme.test", Role::Owner),
-    )
-    .await
-    .unwrap_err();
+    let boss = in_acme("boss@acme.test", Role::Owner);
+    let err = user(&pool, Some(&admin), boss).await.unwrap_err();
     assert!(matches!(err, DomainError::PermissionDenied(_)), "{err:?}");
     // another tenant's resources do not exist for them (404, not 403),
-    let err = user(
-        &pool,
-        Some(&admin),
-        new_user(Some(globex.id), "x@globex.test", Role::User),
-    )
-    .await
-    .unwrap_err();
+    let stranger = new_user(Some(globex.id), "x@globex.test", Role::User);
+    let err = user(&pool, Some(&admin), stranger).await.unwrap_err();
     assert!(matches!(err, DomainError::NotFound(_)), "{err:?}");
     // and a plain user may not invite at all.
-    let err = user(
-        &pool,
-        Some(&actor_of(&plain)),
-        new_user(Some(acme.id), "y@acme.test", Role::User),
-    )
-    .await
-    .unwrap_err();
+    let invited = in_acme("y@acme.test", Role::User);
+    let err = user(&pool, Some(&plain), invited).await.unwrap_err();
     assert!(matches!(err, DomainError::PermissionDenied(_)), "{err:?}");
     // Operators may not be minted through tenant management.
     let operator = Actor {
@@ -162,13 +98,8 @@ async fn the_permission_matrix_is_enforced_by_domain_operations(pool: PgPool) {
         tenant_id: None,
         role: Role::Operator,
     };
-    assert!(user(
-        &pool,
-        Some(&operator),
-        new_user(None, "op2@example.com", Role::Operator)
-    )
-    .await
-    .is_err());
+    let minted = new_user(None, "op2@example.com", Role::Operator);
+    assert!(user(&pool, Some(&operator), minted).await.is_err());
     // Only the successful creations were audited.
     assert_eq!(audit_count(&pool, "user.create").await, 3);
 }

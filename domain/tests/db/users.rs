@@ -1,16 +1,13 @@
 //! Tenant user administration (issue 6; SPEC §2; FR-TENANT-002/004/006).
 
 use super::*;
-use gatehouse_domain::sessions::{create_session, NewSession};
 use gatehouse_domain::users::{
     archive_user, change_role, get_user, list_users, reset_mfa, revoke_sessions, set_enabled,
     UserQuery,
 };
 
 async fn member(pool: &PgPool, tenant: Uuid, email: &str, role: Role) -> User {
-    user(pool, None, new_user(Some(tenant), email, role))
-        .await
-        .unwrap()
+    super::member(pool, Some(tenant), email, role).await
 }
 
 async fn live_sessions(pool: &PgPool, user: Uuid) -> i64 {
@@ -19,23 +16,6 @@ async fn live_sessions(pool: &PgPool, user: Uuid) -> i64 {
         .fetch_one(pool)
         .await
         .unwrap()
-}
-
-async fn session(pool: &PgPool, user: Uuid) {
-    let mut tx = pool.begin().await.unwrap();
-    create_session(
-        &mut tx,
-        NewSession {
-            user_id: user,
-            ip: None,
-            user_agent: None,
-            auth_methods: vec!["pwd".into()],
-            mfa_verified: true,
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
 }
 
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
@@ -69,7 +49,7 @@ async fn the_rules_of_spec_2_hold_for_roles_status_and_deletion(pool: PgPool) {
         Err(DomainError::PermissionDenied(_))
     ));
     // A role change ends the person's sessions at once, in the same transaction.
-    session(&pool, bob.id).await;
+    session_for(&pool, bob.id).await;
     let changed = change_role(&pool, &ctx, &a, bob.id, Role::Admin)
         .await
         .unwrap()
@@ -78,7 +58,7 @@ async fn the_rules_of_spec_2_hold_for_roles_status_and_deletion(pool: PgPool) {
     assert_eq!(live_sessions(&pool, bob.id).await, 0);
     assert_eq!(audit_count(&pool, "user.role.change").await, 1);
     // Disable / enable.
-    session(&pool, bob.id).await;
+    session_for(&pool, bob.id).await;
     assert_eq!(
         set_enabled(&pool, &ctx, &o, bob.id, false)
             .await

@@ -2,12 +2,13 @@
 //! with ETag/304, two server instances on one database kept coherent by LISTEN/NOTIFY,
 //! OFREP, the change stream, operator management, and the refusals.
 
-use crate::helpers::{operator_token, spawn_app, spawn_app_with, TestApp};
-use gatehouse_domain::apps::{issue_key, register_application, ApplicationInput, KeyInput};
-use gatehouse_domain::audit::RequestContext;
-use gatehouse_domain::tenants::{provision_tenant, NewTenant};
-use gatehouse_domain::types::{DisplayName, Plan, TenantDomain};
-use reqwest::StatusCode;
+use crate::helpers::{
+    access_token, operator_token, registered_key, spawn_app, spawn_app_with, tenant, tenant_on,
+    Caller, TestApp, CLIENT_CREDENTIALS,
+};
+use gatehouse_domain::apps::ApplicationInput;
+use gatehouse_domain::types::Plan;
+use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -24,109 +25,54 @@ struct Setup {
     acme: uuid::Uuid,
 }
 
-async fn client_token(app: &TestApp, client_id: &str, secret: &str) -> String {
-    let body: Value = app
-        .client
-        .post(app.url("/auth/token"))
-        .basic_auth(client_id, Some(secret))
-        .form(&[("grant_type", "client_credentials")])
+async fn setup(app: &TestApp, pool: &PgPool) -> Setup {
+    let acme = tenant(pool, "acme").await;
+    tenant_on(pool, "globex", Plan::Free).await;
+    let mut keys = Vec::new();
+    for (name, tenants, scope) in [
+        ("Shop", vec!["acme"], "flag:read"),
+        ("Fleet", vec!["acme", "globex"], "flag:read"),
+        ("Billing", vec!["acme"], "bill:write"),
+    ] {
+        let input = ApplicationInput {
+            name: Some(name.into()),
+            tenants: Some(tenants.into_iter().map(String::from).collect()),
+            ..Default::default()
+        };
+        keys.push(registered_key(pool, input, &[scope]).await);
+    }
+    let (_, op_token) = operator_token(app, pool).await;
+    let mut tokens = Vec::new();
+    for key in &keys {
+        let secret = key.secret.expose_secret();
+        tokens.push(access_token(app, &key.key.id, secret, CLIENT_CREDENTIALS).await);
+    }
+    let [app_token, multi_token, no_scope_token]: [String; 3] = tokens.try_into().unwrap();
+    Setup {
+        app_token,
+        multi_token,
+        no_scope_token,
+        op_token,
+        acme,
+    }
+}
+
+/// Defines the flag `key` as the operator `op`.
+async fn define(op: Caller<'_>, key: &str, default_value: bool) {
+    let body = json!({"key": key, "description": "x", "default_value": default_value});
+    let (status, answer) = op.post("/api/v1/flag-definitions", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+}
+
+/// The Flag API as `token` on `app`, asking whether `etag` is still current.
+async fn revalidate(app: &TestApp, token: &str, etag: &str) -> reqwest::Response {
+    app.client
+        .get(app.url("/api/v1/flags"))
+        .bearer_auth(token)
+        .header("if-none-match", etag)
         .send()
         .await
         .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["access_token"].as_str().unwrap().to_owned()
-}
-
-async fn setup(app: &TestApp, pool: &PgPool) -> Setup {
-    let ctx = RequestContext::default();
-    let mut tx = pool.begin().await.unwrap();
-    let mut ids = Vec::new();
-    for (domain, plan) in [("acme", Plan::Pro), ("globex", Plan::Free)] {
-        let t = provision_tenant(
-            &mut tx,
-            &ctx,
-            None,
-            NewTenant {
-                name: DisplayName::parse(domain).unwrap(),
-                domain: TenantDomain::parse(domain).unwrap(),
-                plan,
-            },
-        )
-        .await
-        .unwrap();
-        ids.push(t.id);
-    }
-    tx.commit().await.unwrap();
-    let mut keys = Vec::new();
-    for (name, tenants, scopes) in [
-        ("Shop", vec!["acme"], vec!["flag:read"]),
-        ("Fleet", vec!["acme", "globex"], vec!["flag:read"]),
-        ("Billing", vec!["acme"], vec!["bill:write"]),
-    ] {
-        let a = register_application(
-            pool,
-            &ctx,
-            None,
-            ApplicationInput {
-                name: Some(name.into()),
-                tenants: Some(tenants.into_iter().map(String::from).collect()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap()
-        .value;
-        let k = issue_key(
-            pool,
-            &ctx,
-            None,
-            a.id,
-            KeyInput {
-                scopes: scopes.into_iter().map(String::from).collect(),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap()
-        .value;
-        keys.push((k.key.id, k.secret.expose_secret().to_owned()));
-    }
-    let (_, op_token) = operator_token(app, pool).await;
-    Setup {
-        app_token: client_token(app, &keys[0].0, &keys[0].1).await,
-        multi_token: client_token(app, &keys[1].0, &keys[1].1).await,
-        no_scope_token: client_token(app, &keys[2].0, &keys[2].1).await,
-        op_token,
-        acme: ids[0],
-    }
-}
-
-async fn send(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> reqwest::Response {
-    let mut req = app.client.request(method, app.url(path)).bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    req.send().await.unwrap()
-}
-
-async fn define(app: &TestApp, op: &str, key: &str, default_value: bool) {
-    let res = send(
-        app,
-        reqwest::Method::POST,
-        "/api/v1/flag-definitions",
-        op,
-        Some(json!({"key": key, "description": "x", "default_value": default_value})),
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::CREATED, "{:?}", res.text().await);
 }
 
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
@@ -135,26 +81,19 @@ async fn the_flag_api_serves_etags_and_a_change_on_one_instance_shows_on_another
     // A second instance behind the same public URL (the OAuth issuer), on the same database.
     let b = crate::helpers::spawn_app_with(pool.clone(), &["--public-url", &a.base]).await;
     let s = setup(&a, &pool).await;
-    define(&a, &s.op_token, "new_checkout", false).await;
-    define(&a, &s.op_token, "dark_mode", true).await;
-    let res = send(
-        &a,
-        reqwest::Method::PUT,
-        "/api/v1/flag-definitions/new_checkout/plans/pro",
-        &s.op_token,
-        Some(json!({"value": true})),
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::OK);
+    let (op, shop, multi) = (
+        a.caller(&s.op_token),
+        a.caller(&s.app_token),
+        a.caller(&s.multi_token),
+    );
+    let acme_flag = |key: &str| format!("/api/v1/tenants/{}/flags/{key}", s.acme);
+    define(op, "new_checkout", false).await;
+    define(op, "dark_mode", true).await;
+    let plan_default = "/api/v1/flag-definitions/new_checkout/plans/pro";
+    let (status, _) = op.put(plan_default, json!({"value": true})).await;
+    assert_eq!(status, StatusCode::OK);
 
-    let res = send(
-        &a,
-        reqwest::Method::GET,
-        "/api/v1/flags",
-        &s.app_token,
-        None,
-    )
-    .await;
+    let res = shop.send(Method::GET, "/api/v1/flags", None).await;
     assert_eq!(res.status(), StatusCode::OK);
     let etag = res.headers()["etag"].to_str().unwrap().to_owned();
     assert!(
@@ -168,46 +107,20 @@ async fn the_flag_api_serves_etags_and_a_change_on_one_instance_shows_on_another
         json!({"dark_mode": true, "new_checkout": true})
     );
     assert_eq!(body["details"][1]["source"], "plan");
-    let res = a
-        .client
-        .get(a.url("/api/v1/flags"))
-        .bearer_auth(&s.app_token)
-        .header("if-none-match", &etag)
-        .send()
-        .await
-        .unwrap();
+    let res = revalidate(&a, &s.app_token, &etag).await;
     assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
     // Instance B has served (and cached) the same answer.
-    let res = b
-        .client
-        .get(b.url("/api/v1/flags"))
-        .bearer_auth(&s.app_token)
-        .header("if-none-match", &etag)
-        .send()
-        .await
-        .unwrap();
+    let res = revalidate(&b, &s.app_token, &etag).await;
     assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
 
     // An override set through A is served by B within a second.
-    let res = send(
-        &a,
-        reqwest::Method::PUT,
-        &format!("/api/v1/tenants/{}/flags/new_checkout", s.acme),
-        &s.op_token,
-        Some(json!({"value": false})),
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::OK);
+    let (status, _) = op
+        .put(&acme_flag("new_checkout"), json!({"value": false}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
     let started = Instant::now();
     let new_etag = loop {
-        let res = b
-            .client
-            .get(b.url("/api/v1/flags"))
-            .bearer_auth(&s.app_token)
-            .header("if-none-match", &etag)
-            .send()
-            .await
-            .unwrap();
+        let res = revalidate(&b, &s.app_token, &etag).await;
         if res.status() == StatusCode::OK {
             let tag = res.headers()["etag"].to_str().unwrap().to_owned();
             let body: Value = res.json().await.unwrap();
@@ -224,146 +137,57 @@ async fn the_flag_api_serves_etags_and_a_change_on_one_instance_shows_on_another
     assert_ne!(new_etag, etag);
 
     // A multi-tenant application names the tenant; another tenant is 404; no tenant is 422.
-    let res = send(
-        &a,
-        reqwest::Method::GET,
-        "/api/v1/flags?tenant=globex",
-        &s.multi_token,
-        None,
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::OK);
+    let (status, body) = multi.get("/api/v1/flags?tenant=globex").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["flags"]["new_checkout"], false, "free: default");
     assert_eq!(
-        res.json::<Value>().await.unwrap()["flags"]["new_checkout"],
-        false,
-        "free: default"
-    );
-    assert_eq!(
-        send(
-            &a,
-            reqwest::Method::GET,
-            "/api/v1/flags",
-            &s.multi_token,
-            None
-        )
-        .await
-        .status(),
+        multi.get("/api/v1/flags").await.0,
         StatusCode::UNPROCESSABLE_ENTITY
     );
-    let res = send(
-        &a,
-        reqwest::Method::GET,
-        "/api/v1/flags?tenant=globex",
-        &s.app_token,
-        None,
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    assert_eq!(res.json::<Value>().await.unwrap()["code"], "ERR_NOT_FOUND");
+    let (status, body) = shop.get("/api/v1/flags?tenant=globex").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["code"], "ERR_NOT_FOUND");
     // Scope and authentication.
-    let res = send(
-        &a,
-        reqwest::Method::GET,
-        "/api/v1/flags",
-        &s.no_scope_token,
-        None,
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["code"],
-        "ERR_PERMISSION_DENIED"
-    );
-    assert_eq!(
-        a.client
-            .get(a.url("/api/v1/flags"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::UNAUTHORIZED
-    );
+    let (status, body) = a.caller(&s.no_scope_token).get("/api/v1/flags").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["code"], "ERR_PERMISSION_DENIED");
+    let anonymous = a.anonymous_get("/api/v1/flags").await;
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     // Application tokens cannot manage flags.
-    let res = send(
-        &a,
-        reqwest::Method::PUT,
-        &format!("/api/v1/tenants/{}/flags/new_checkout", s.acme),
-        &s.app_token,
-        Some(json!({"value": true})),
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let (status, _) = shop
+        .put(&acme_flag("new_checkout"), json!({"value": true}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
     // Bad key, unknown flag, unknown field.
-    let res = send(
-        &a,
-        reqwest::Method::POST,
-        "/api/v1/flag-definitions",
-        &s.op_token,
-        Some(json!({"key": "Bad Key"})),
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["details"][0]["field"],
-        "key"
-    );
-    let res = send(
-        &a,
-        reqwest::Method::PUT,
-        &format!("/api/v1/tenants/{}/flags/nope", s.acme),
-        &s.op_token,
-        Some(json!({"value": true})),
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    let res = send(
-        &a,
-        reqwest::Method::PUT,
-        &format!("/api/v1/tenants/{}/flags/dark_mode", s.acme),
-        &s.op_token,
-        Some(json!({"value": true, "extra": 1})),
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, body) = op
+        .post("/api/v1/flag-definitions", json!({"key": "Bad Key"}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["details"][0]["field"], "key");
+    let (status, _) = op.put(&acme_flag("nope"), json!({"value": true})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = op
+        .put(&acme_flag("dark_mode"), json!({"value": true, "extra": 1}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     // History shows old → new.
-    let history: Value = send(
-        &a,
-        reqwest::Method::GET,
-        "/api/v1/flag-definitions/new_checkout/history",
-        &s.op_token,
-        None,
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let (_, history) = op
+        .get("/api/v1/flag-definitions/new_checkout/history")
+        .await;
     assert_eq!(history["data"][0]["action"], "flag.override.set");
     assert_eq!(history["data"][0]["new"], false);
 
     // A suspended tenant's flags are refused with a clear message.
-    let res = send(
-        &a,
-        reqwest::Method::POST,
-        &format!("/api/v1/tenants/{}/suspend", s.acme),
-        &s.op_token,
-        Some(json!({"reason": "unpaid"})),
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let fresh = send(
-        &a,
-        reqwest::Method::GET,
-        "/api/v1/flags?tenant=acme",
-        &s.op_token,
-        None,
-    )
-    .await;
-    assert_eq!(fresh.status(), StatusCode::FORBIDDEN);
-    assert!(fresh.json::<Value>().await.unwrap()["message"]
-        .as_str()
-        .unwrap()
-        .contains("suspended"));
+    let suspend = format!("/api/v1/tenants/{}/suspend", s.acme);
+    let (status, _) = op.post(&suspend, json!({"reason": "unpaid"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, fresh) = op.get("/api/v1/flags?tenant=acme").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(fresh["message"].as_str().unwrap().contains("suspended"));
 }
+
+/// OFREP's bulk evaluation; one flag's is at `{BULK}/{key}`.
+const BULK: &str = "/ofrep/v1/evaluate/flags";
 
 async fn ofrep(
     app: &TestApp,
@@ -386,146 +210,77 @@ async fn ofrep(
 async fn ofrep_evaluates_single_and_bulk_with_its_error_codes(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
     let s = setup(&app, &pool).await;
-    define(&app, &s.op_token, "dark_mode", true).await;
-    define(&app, &s.op_token, "gradual", false).await;
-    let res = send(
-        &app,
-        reqwest::Method::PATCH,
-        "/api/v1/flag-definitions/gradual",
-        &s.op_token,
-        Some(json!({"rollout_percentage": 50})),
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::OK);
+    let (op, shop) = (app.caller(&s.op_token), app.caller(&s.app_token));
+    define(op, "dark_mode", true).await;
+    define(op, "gradual", false).await;
+    let rollout = json!({"rollout_percentage": 50});
+    let (status, _) = op.patch("/api/v1/flag-definitions/gradual", rollout).await;
+    assert_eq!(status, StatusCode::OK);
 
-    let res = ofrep(
-        &app,
-        "/ofrep/v1/evaluate/flags/dark_mode",
-        Some(&s.app_token),
-        json!({"context": {"targetingKey": "user-1"}}),
-        None,
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::OK);
+    let user_1 = json!({"context": {"targetingKey": "user-1"}});
+    let (status, body) = shop.post(&format!("{BULK}/dark_mode"), user_1).await;
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(
-        res.json::<Value>().await.unwrap(),
+        body,
         json!({"key": "dark_mode", "value": true, "reason": "DEFAULT", "variant": "on", "metadata": {"source": "default"}})
     );
-    let res = ofrep(
-        &app,
-        "/ofrep/v1/evaluate/flags/missing",
-        Some(&s.app_token),
-        json!({"context": {"targetingKey": "u"}}),
-        None,
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["errorCode"],
-        "FLAG_NOT_FOUND"
-    );
-    let res = ofrep(
-        &app,
-        "/ofrep/v1/evaluate/flags/gradual",
-        Some(&s.app_token),
-        json!({"context": {}}),
-        None,
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["errorCode"],
-        "TARGETING_KEY_MISSING"
-    );
-    let res = ofrep(
-        &app,
-        "/ofrep/v1/evaluate/flags/gradual",
-        Some(&s.app_token),
-        json!({"context": {"targetingKey": 42}}),
-        None,
-    )
-    .await;
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["errorCode"],
-        "INVALID_CONTEXT"
-    );
-    let res = ofrep(
-        &app,
-        "/ofrep/v1/evaluate/flags/gradual",
-        Some(&s.app_token),
-        json!({"context": {"targetingKey": "user-7"}}),
-        None,
-    )
-    .await;
-    let first: Value = res.json().await.unwrap();
+    for (key, context, status, error) in [
+        (
+            "missing",
+            json!({"targetingKey": "u"}),
+            Some(StatusCode::NOT_FOUND),
+            "FLAG_NOT_FOUND",
+        ),
+        (
+            "gradual",
+            json!({}),
+            Some(StatusCode::BAD_REQUEST),
+            "TARGETING_KEY_MISSING",
+        ),
+        (
+            "gradual",
+            json!({"targetingKey": 42}),
+            None,
+            "INVALID_CONTEXT",
+        ),
+    ] {
+        let (got, body) = shop
+            .post(&format!("{BULK}/{key}"), json!({ "context": context }))
+            .await;
+        if let Some(status) = status {
+            assert_eq!(got, status, "{key} {context}");
+        }
+        assert_eq!(body["errorCode"], error, "{key} {context}");
+    }
+    let user_7 = json!({"context": {"targetingKey": "user-7"}});
+    let (_, first) = shop.post(&format!("{BULK}/gradual"), user_7.clone()).await;
     assert_eq!(first["reason"], "SPLIT");
-    let again: Value = ofrep(
-        &app,
-        "/ofrep/v1/evaluate/flags/gradual",
-        Some(&s.app_token),
-        json!({"context": {"targetingKey": "user-7"}}),
-        None,
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let (_, again) = shop.post(&format!("{BULK}/gradual"), user_7.clone()).await;
     assert_eq!(first, again, "sticky");
     // 401 without a token; 403 without the scope.
     assert_eq!(
-        ofrep(&app, "/ofrep/v1/evaluate/flags", None, json!({}), None)
-            .await
-            .status(),
+        ofrep(&app, BULK, None, json!({}), None).await.status(),
         StatusCode::UNAUTHORIZED
     );
+    let no_scope = app.caller(&s.no_scope_token);
     assert_eq!(
-        ofrep(
-            &app,
-            "/ofrep/v1/evaluate/flags",
-            Some(&s.no_scope_token),
-            json!({}),
-            None
-        )
-        .await
-        .status(),
+        no_scope.post(BULK, json!({})).await.0,
         StatusCode::FORBIDDEN
     );
 
     // Bulk, with ETag and 304.
-    let res = ofrep(
-        &app,
-        "/ofrep/v1/evaluate/flags",
-        Some(&s.app_token),
-        json!({"context": {"targetingKey": "user-7"}}),
-        None,
-    )
-    .await;
+    let res = shop.send(Method::POST, BULK, Some(user_7.clone())).await;
     assert_eq!(res.status(), StatusCode::OK);
     let etag = res.headers()["etag"].to_str().unwrap().to_owned();
     let bulk: Value = res.json().await.unwrap();
     assert_eq!(bulk["flags"].as_array().unwrap().len(), 2);
-    let res = ofrep(
-        &app,
-        "/ofrep/v1/evaluate/flags",
-        Some(&s.app_token),
-        json!({"context": {"targetingKey": "user-7"}}),
-        Some(&etag),
-    )
-    .await;
+    let res = ofrep(&app, BULK, Some(&s.app_token), user_7, Some(&etag)).await;
     assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
-    let res = ofrep(
-        &app,
-        "/ofrep/v1/evaluate/flags",
-        Some(&s.app_token),
-        json!({"context": {}}),
-        None,
-    )
-    .await;
-    let bulk: Value = res.json().await.unwrap();
+    let (_, bulk) = shop.post(BULK, json!({"context": {}})).await;
     assert_eq!(bulk["flags"][1]["errorCode"], "TARGETING_KEY_MISSING");
     let res = app
         .client
-        .post(app.url("/ofrep/v1/evaluate/flags"))
+        .post(app.url(BULK))
         .bearer_auth(&s.app_token)
         .body("{not json")
         .send()
@@ -542,14 +297,13 @@ async fn ofrep_evaluates_single_and_bulk_with_its_error_codes(pool: PgPool) {
 async fn the_change_stream_sends_the_flags_now_and_after_each_change(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
     let s = setup(&app, &pool).await;
-    define(&app, &s.op_token, "dark_mode", false).await;
+    let op = app.caller(&s.op_token);
+    define(op, "dark_mode", false).await;
+    let stream = "/api/v1/flags/stream";
     let mut res = app
-        .client
-        .get(app.url("/api/v1/flags/stream"))
-        .bearer_auth(&s.app_token)
-        .send()
-        .await
-        .unwrap();
+        .caller(&s.app_token)
+        .send(Method::GET, stream, None)
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["content-type"], "text/event-stream");
     let mut seen = String::new();
@@ -574,15 +328,9 @@ async fn the_change_stream_sends_the_flags_now_and_after_each_change(pool: PgPoo
         first.contains("event: flags") && first.contains("\"dark_mode\":false"),
         "{first}"
     );
-    let r = send(
-        &app,
-        reqwest::Method::PUT,
-        &format!("/api/v1/tenants/{}/flags/dark_mode", s.acme),
-        &s.op_token,
-        Some(json!({"value": true})),
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::OK);
+    let dark_mode = format!("/api/v1/tenants/{}/flags/dark_mode", s.acme);
+    let (status, _) = op.put(&dark_mode, json!({"value": true})).await;
+    assert_eq!(status, StatusCode::OK);
     let second = next_event(&mut seen).await;
     assert!(second.contains("\"dark_mode\":true"), "{second}");
 }
@@ -598,20 +346,15 @@ async fn rate_limits_answer_429_with_retry_after_per_key_and_per_ip(pool: PgPool
     )
     .await;
     let s = setup(&app, &pool).await;
-    let get = |token: &str| {
-        app.client
-            .get(app.url("/api/v1/flags"))
-            .bearer_auth(token)
-            .send()
-    };
+    let (shop, multi) = (app.caller(&s.app_token), app.caller(&s.multi_token));
     for remaining in ["2", "1", "0"] {
-        let res = get(&s.app_token).await.unwrap();
+        let res = shop.send(Method::GET, "/api/v1/flags", None).await;
         assert_eq!(res.status(), StatusCode::OK);
         assert_eq!(res.headers()["x-ratelimit-limit"], "3");
         assert_eq!(res.headers()["x-ratelimit-remaining"], remaining);
         assert!(res.headers().contains_key("x-ratelimit-reset"));
     }
-    let refused = get(&s.app_token).await.unwrap();
+    let refused = shop.send(Method::GET, "/api/v1/flags", None).await;
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
     let after: u64 = refused.headers()["retry-after"]
         .to_str()
@@ -624,43 +367,23 @@ async fn rate_limits_answer_429_with_retry_after_per_key_and_per_ip(pool: PgPool
     assert_eq!(body["code"], "ERR_RATE_LIMIT");
     assert!(body["request_id"].is_string());
     // The same key through OFREP: refused too, the OFREP way.
-    let ofrep = app
-        .client
-        .post(app.url("/ofrep/v1/evaluate/flags"))
-        .bearer_auth(&s.app_token)
-        .json(&json!({"context": {"targetingKey": "u1"}}))
-        .send()
-        .await
-        .unwrap();
+    let u1 = json!({"context": {"targetingKey": "u1"}});
+    let ofrep = shop.send(Method::POST, BULK, Some(u1)).await;
     assert_eq!(ofrep.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(ofrep.headers().contains_key("retry-after"));
     // Another application's key is not affected.
-    let other = app
-        .client
-        .get(app.url("/api/v1/flags?tenant=acme"))
-        .bearer_auth(&s.multi_token)
-        .send()
-        .await
-        .unwrap();
+    let other = multi
+        .send(Method::GET, "/api/v1/flags?tenant=acme", None)
+        .await;
     assert_eq!(other.status(), StatusCode::OK);
     assert_eq!(other.headers()["x-ratelimit-remaining"], "2");
     // Without a token: two answers (401), then 429 for this IP.
     for _ in 0..2 {
-        let res = app
-            .client
-            .get(app.url("/api/v1/flags"))
-            .send()
-            .await
-            .unwrap();
+        let res = app.anonymous_get("/api/v1/flags").await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(res.headers()["x-ratelimit-limit"], "2");
     }
-    let res = app
-        .client
-        .get(app.url("/api/v1/flags"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.anonymous_get("/api/v1/flags").await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(res.headers().contains_key("retry-after"));
 }

@@ -5,7 +5,8 @@ use clap::Parser;
 use gatehouse_domain::crypto::MasterKeys;
 use gatehouse_server::cli::Cli;
 use gatehouse_server::startup;
-use reqwest::Client;
+use reqwest::{Client, Method, Response, StatusCode};
+use serde_json::Value;
 use sqlx::PgPool;
 
 pub struct TestApp {
@@ -66,6 +67,102 @@ impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+
+    /// A GET of `path` without credentials.
+    pub async fn anonymous_get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// A GET of the metrics listener's `/metrics`.
+    pub async fn metrics(&self) -> Response {
+        let url = format!("{}/metrics", self.metrics_base);
+        self.client.get(url).send().await.unwrap()
+    }
+
+    /// The calls of the bearer `token` on this server.
+    pub fn caller<'a>(&'a self, token: &'a str) -> Caller<'a> {
+        Caller { app: self, token }
+    }
+}
+
+/// A request with the bearer `token` and `body`, when given, as JSON.
+pub async fn send(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> Response {
+    let mut req = app.client.request(method, app.url(path)).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    req.send().await.unwrap()
+}
+
+/// [`send`], answered as the status and the JSON body (`Null` when there is none).
+pub async fn call(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let res = send(app, method, path, token, body).await;
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// The `field` of every entry of an error body's `details`, in order.
+pub fn detail_fields(body: &Value) -> Vec<&str> {
+    body["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect()
+}
+
+/// One bearer token's calls on one server: [`send`] and [`call`] without repeating them.
+#[derive(Clone, Copy)]
+pub struct Caller<'a> {
+    pub app: &'a TestApp,
+    pub token: &'a str,
+}
+
+impl Caller<'_> {
+    pub async fn send(self, method: Method, path: &str, body: Option<Value>) -> Response {
+        send(self.app, method, path, self.token, body).await
+    }
+
+    pub async fn call(
+        self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        call(self.app, method, path, self.token, body).await
+    }
+
+    pub async fn get(self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, None).await
+    }
+
+    pub async fn post(self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn put(self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn patch(self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn delete(self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::DELETE, path, None).await
+    }
 }
 
 /// An operator (with an MFA-verified session made directly; the MFA step has its own
@@ -115,6 +212,41 @@ pub async fn user_token(app: &TestApp, pool: &PgPool, user_id: uuid::Uuid) -> St
     user_token_with(app, pool, user_id, &scopes).await
 }
 
+/// A PKCE verifier long enough for RFC 7636, for the code flows driven by hand.
+pub const PKCE_VERIFIER: &str = "a-long-enough-code-verifier-for-pkce-0123456789";
+
+/// The S256 code challenge of `verifier`.
+pub fn pkce_challenge(verifier: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()))
+}
+
+/// The form of a client-credentials token request.
+pub const CLIENT_CREDENTIALS: &[(&str, &str)] = &[("grant_type", "client_credentials")];
+
+/// The access token `/auth/token` grants the client `client_id` for `form`.
+pub async fn access_token(
+    app: &TestApp,
+    client_id: &str,
+    secret: &str,
+    form: &[(&str, &str)],
+) -> String {
+    let body: Value = app
+        .client
+        .post(app.url("/auth/token"))
+        .basic_auth(client_id, Some(secret))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
 /// A user token granted `scope` (a subset of [`TOOLING_SCOPES`]).
 pub async fn user_token_with(
     app: &TestApp,
@@ -123,23 +255,9 @@ pub async fn user_token_with(
     scope: &str,
 ) -> String {
     use gatehouse_domain::apps::ApplicationInput;
-    use gatehouse_domain::sessions::{create_session, NewSession};
     use secrecy::ExposeSecret;
     const REDIRECT: &str = "http://127.0.0.1:4999/ops-callback";
-    let mut tx = pool.begin().await.unwrap();
-    let session = create_session(
-        &mut tx,
-        NewSession {
-            user_id,
-            ip: None,
-            user_agent: None,
-            auth_methods: vec!["pwd".into(), "otp".into()],
-            mfa_verified: true,
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    let cookie = session_cookie(pool, user_id).await;
     let key = registered_key(
         pool,
         ApplicationInput {
@@ -152,13 +270,7 @@ pub async fn user_token_with(
         &TOOLING_SCOPES.split(' ').collect::<Vec<_>>(),
     )
     .await;
-    let verifier = "a-long-enough-code-verifier-for-pkce-0123456789";
-    let challenge = {
-        use base64::Engine as _;
-        use sha2::Digest as _;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(sha2::Sha256::digest(verifier.as_bytes()))
-    };
+    let challenge = pkce_challenge(PKCE_VERIFIER);
     let redirect: String = url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect();
     let scope: String = url::form_urlencoded::byte_serialize(scope.as_bytes()).collect();
     let res = app
@@ -167,7 +279,7 @@ pub async fn user_token_with(
             "/authorize?response_type=code&client_id={}&redirect_uri={redirect}&scope={scope}&code_challenge={challenge}&code_challenge_method=S256&state=x",
             key.key.id
         )))
-        .header("cookie", format!("gatehouse_session={}", session.token.expose_secret()))
+        .header("cookie", cookie)
         .send()
         .await
         .unwrap();
@@ -178,30 +290,34 @@ pub async fn user_token_with(
         .find(|(k, _)| k == "code")
         .map(|(_, v)| v.into_owned())
         .unwrap();
-    let body: serde_json::Value = app
-        .client
-        .post(app.url("/auth/token"))
-        .basic_auth(&key.key.id, Some(key.secret.expose_secret()))
-        .form(&[
+    access_token(
+        app,
+        &key.key.id,
+        key.secret.expose_secret(),
+        &[
             ("grant_type", "authorization_code"),
             ("code", code.as_str()),
             ("redirect_uri", REDIRECT),
-            ("code_verifier", verifier),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["access_token"].as_str().unwrap().to_owned()
+            ("code_verifier", PKCE_VERIFIER),
+        ],
+    )
+    .await
 }
 
 /// A provisioned tenant (pro plan) named after its domain; returns its id.
 pub async fn tenant(pool: &PgPool, domain: &str) -> uuid::Uuid {
+    tenant_on(pool, domain, gatehouse_domain::types::Plan::Pro).await
+}
+
+/// A provisioned tenant on `plan`, named after its domain; returns its id.
+pub async fn tenant_on(
+    pool: &PgPool,
+    domain: &str,
+    plan: gatehouse_domain::types::Plan,
+) -> uuid::Uuid {
     use gatehouse_domain::audit::RequestContext;
     use gatehouse_domain::tenants::{provision_tenant, NewTenant};
-    use gatehouse_domain::types::{DisplayName, Plan, TenantDomain};
+    use gatehouse_domain::types::{DisplayName, TenantDomain};
     let mut tx = pool.begin().await.unwrap();
     let t = provision_tenant(
         &mut tx,
@@ -210,7 +326,7 @@ pub async fn tenant(pool: &PgPool, domain: &str) -> uuid::Uuid {
         NewTenant {
             name: DisplayName::parse(domain).unwrap(),
             domain: TenantDomain::parse(domain).unwrap(),
-            plan: Plan::Pro,
+            plan,
         },
     )
     .await
@@ -294,18 +410,13 @@ pub async fn app_token(app: &TestApp, pool: &PgPool, tenants: &[&str], scopes: &
         scopes,
     )
     .await;
-    let body: serde_json::Value = app
-        .client
-        .post(app.url("/auth/token"))
-        .basic_auth(&key.key.id, Some(key.secret.expose_secret()))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["access_token"].as_str().unwrap().to_owned()
+    access_token(
+        app,
+        &key.key.id,
+        key.secret.expose_secret(),
+        CLIENT_CREDENTIALS,
+    )
+    .await
 }
 
 /// A fresh MFA-verified session for `user_id`; its cookie value.

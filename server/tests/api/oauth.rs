@@ -4,8 +4,11 @@
 //! the refusals, in OAuth's error format on the OAuth endpoints and in the SPEC §9 format
 //! on `/api/v1`.
 
-use crate::helpers::{spawn_app, TestApp};
-use gatehouse_domain::apps::{issue_key, register_application, ApplicationInput, KeyInput};
+use crate::helpers::{
+    detail_fields, person, pkce_challenge, registered_key, spawn_app, TestApp, CLIENT_CREDENTIALS,
+    PKCE_VERIFIER,
+};
+use gatehouse_domain::apps::{issue_key, ApplicationInput, IssuedKey, KeyInput};
 use gatehouse_domain::audit::RequestContext;
 use gatehouse_domain::tenants::{provision_tenant, NewTenant};
 use gatehouse_domain::types::{DisplayName, Email, Plan, Role, TenantDomain, UserStatus};
@@ -18,9 +21,9 @@ use openidconnect::{
     OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, RefreshToken, Scope,
     TokenIntrospectionResponse, TokenResponse,
 };
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::Value;
+use serde_json::{json, Value};
 use sqlx::PgPool;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -66,10 +69,8 @@ async fn seed(pool: &PgPool, grants: &[&str], scopes: &[&str]) -> Seed {
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    let app = register_application(
+    let key = registered_key(
         pool,
-        &ctx,
-        None,
         ApplicationInput {
             name: Some("Portal".into()),
             redirect_uris: Some(vec![REDIRECT.into()]),
@@ -78,29 +79,37 @@ async fn seed(pool: &PgPool, grants: &[&str], scopes: &[&str]) -> Seed {
             tenants: Some(vec!["acme".into()]),
             ..Default::default()
         },
+        scopes,
     )
-    .await
-    .unwrap()
-    .value;
-    let key = issue_key(
-        pool,
-        &ctx,
-        None,
-        app.id,
-        KeyInput {
-            scopes: scopes.iter().map(|s| s.to_string()).collect(),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap()
-    .value;
-    Seed {
-        client_id: key.key.id,
-        secret: key.secret.expose_secret().to_owned(),
-        app_id: app.id,
-        tenant_id: tenant.id,
+    .await;
+    Seed::of(&key, tenant.id)
+}
+
+impl Seed {
+    /// The client of `key`, a key of an application acting for the tenant `tenant_id`.
+    fn of(key: &IssuedKey, tenant_id: Uuid) -> Seed {
+        Seed {
+            client_id: key.key.id.clone(),
+            secret: key.secret.expose_secret().to_owned(),
+            app_id: key.key.application_id,
+            tenant_id,
+        }
     }
+
+    /// The client's HTTP Basic credentials for [`token_request`].
+    fn basic(&self) -> Option<(&str, &str)> {
+        Some((self.client_id.as_str(), self.secret.as_str()))
+    }
+}
+
+/// Another key of `seed`'s application, issued with `input`, as a client of its own.
+async fn another_key(pool: &PgPool, seed: &Seed, input: KeyInput) -> Seed {
+    let ctx = RequestContext::default();
+    let key = issue_key(pool, &ctx, None, seed.app_id, input)
+        .await
+        .unwrap()
+        .value;
+    Seed::of(&key, seed.tenant_id)
 }
 
 const ALL_GRANTS: &[&str] = &["authorization_code", "client_credentials", "refresh_token"];
@@ -112,7 +121,12 @@ struct Browser<'a> {
     cookie: Option<String>,
 }
 
-impl Browser<'_> {
+impl<'a> Browser<'a> {
+    /// A browser without cookies.
+    fn new(app: &'a TestApp) -> Self {
+        Browser { app, cookie: None }
+    }
+
     async fn get(&mut self, url: &str) -> reqwest::Response {
         let mut req = self.app.client.get(url);
         if let Some(c) = &self.cookie {
@@ -212,10 +226,7 @@ async fn an_oidc_client_completes_every_flow(pool: PgPool) {
         .url();
 
     // Not signed in: to the Universal Login with the request to come back to.
-    let mut browser = Browser {
-        app: &app,
-        cookie: None,
-    };
+    let mut browser = Browser::new(&app);
     let res = browser.get(auth_url.as_str()).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let login = location(&res);
@@ -267,19 +278,13 @@ async fn an_oidc_client_completes_every_flow(pool: PgPool) {
     assert_eq!(info.subject(), claims.subject());
 
     // The access token works on the API.
-    let me: Value = app
-        .client
-        .get(app.url("/api/v1/me"))
-        .bearer_auth(tokens.access_token().secret())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(me["type"], "user");
-    assert_eq!(me["tenant_id"], seed.tenant_id.to_string());
-    assert_eq!(me["roles"][0], "admin");
+    let (_, whoami) = app
+        .caller(tokens.access_token().secret())
+        .get("/api/v1/me")
+        .await;
+    assert_eq!(whoami["type"], "user");
+    assert_eq!(whoami["tenant_id"], seed.tenant_id.to_string());
+    assert_eq!(whoami["roles"][0], "admin");
 
     // Refresh: a new pair; the old refresh token is spent, and reusing it kills the family.
     let r1 = tokens.refresh_token().unwrap().clone();
@@ -358,13 +363,7 @@ async fn an_oidc_client_completes_every_flow(pool: PgPool) {
         .await
         .unwrap();
     assert!(!dead.active());
-    let res = app
-        .client
-        .get(app.url("/api/v1/me"))
-        .bearer_auth(fresh.access_token().secret())
-        .send()
-        .await
-        .unwrap();
+    let res = me(&app, fresh.access_token().secret()).await;
     assert_eq!(
         res.status(),
         StatusCode::UNAUTHORIZED,
@@ -411,10 +410,9 @@ async fn token_request(
 async fn the_token_endpoint_refuses_in_oauths_format(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
     let seed = seed(&pool, &["client_credentials"], &["flag:read"]).await;
-    let cc = [("grant_type", "client_credentials")];
+    let cc = CLIENT_CREDENTIALS;
     // Right secret, by Basic and by post.
-    let (status, headers, body) =
-        token_request(&app, &cc, Some((&seed.client_id, &seed.secret))).await;
+    let (status, headers, body) = token_request(&app, cc, seed.basic()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(headers["cache-control"], "no-store");
     assert_eq!(body["token_type"], "Bearer");
@@ -432,7 +430,7 @@ async fn the_token_endpoint_refuses_in_oauths_format(pool: PgPool) {
     .await;
     assert_eq!(status, StatusCode::OK);
     // Wrong secret: 401 invalid_client with a Basic challenge.
-    let (status, headers, body) = token_request(&app, &cc, Some((&seed.client_id, "wrong"))).await;
+    let (status, headers, body) = token_request(&app, cc, Some((&seed.client_id, "wrong"))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["error"], "invalid_client");
     assert!(headers["www-authenticate"]
@@ -440,7 +438,7 @@ async fn the_token_endpoint_refuses_in_oauths_format(pool: PgPool) {
         .unwrap()
         .starts_with("Basic"));
     // No client at all.
-    let (status, _, body) = token_request(&app, &cc, None).await;
+    let (status, _, body) = token_request(&app, cc, None).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (StatusCode::UNAUTHORIZED, Some("invalid_client"))
@@ -452,7 +450,7 @@ async fn the_token_endpoint_refuses_in_oauths_format(pool: PgPool) {
             ("grant_type", "client_credentials"),
             ("client_secret", &seed.secret),
         ],
-        Some((&seed.client_id, &seed.secret)),
+        seed.basic(),
     )
     .await;
     assert_eq!(
@@ -465,7 +463,7 @@ async fn the_token_endpoint_refuses_in_oauths_format(pool: PgPool) {
             ("grant_type", "client_credentials"),
             ("grant_type", "client_credentials"),
         ],
-        Some((&seed.client_id, &seed.secret)),
+        seed.basic(),
     )
     .await;
     assert_eq!(body["error"], "invalid_request");
@@ -473,21 +471,16 @@ async fn the_token_endpoint_refuses_in_oauths_format(pool: PgPool) {
     let (_, _, body) = token_request(
         &app,
         &[("grant_type", "authorization_code"), ("code", "x")],
-        Some((&seed.client_id, &seed.secret)),
+        seed.basic(),
     )
     .await;
     assert_eq!(body["error"], "unauthorized_client");
-    let (_, _, body) = token_request(
-        &app,
-        &[("grant_type", "password")],
-        Some((&seed.client_id, &seed.secret)),
-    )
-    .await;
+    let (_, _, body) = token_request(&app, &[("grant_type", "password")], seed.basic()).await;
     assert_eq!(body["error"], "unsupported_grant_type");
     let (_, _, body) = token_request(
         &app,
         &[("grant_type", "client_credentials"), ("scope", "admin")],
-        Some((&seed.client_id, &seed.secret)),
+        seed.basic(),
     )
     .await;
     assert_eq!(body["error"], "invalid_scope");
@@ -517,12 +510,7 @@ async fn me(app: &TestApp, token: &str) -> reqwest::Response {
 }
 
 async fn cc_token(app: &TestApp, seed: &Seed) -> String {
-    let (status, _, body) = token_request(
-        app,
-        &[("grant_type", "client_credentials")],
-        Some((&seed.client_id, &seed.secret)),
-    )
-    .await;
+    let (status, _, body) = token_request(app, CLIENT_CREDENTIALS, seed.basic()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["access_token"].as_str().unwrap().to_owned()
 }
@@ -576,40 +564,17 @@ async fn the_api_refuses_missing_bad_expired_and_revoked_tokens(pool: PgPool) {
     }
 
     // Insufficient role/scope: an application token on the operators' API → 403.
-    let res = app
-        .client
-        .get(app.url("/api/v1/apps"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["code"],
-        "ERR_PERMISSION_DENIED"
-    );
+    let (status, body) = app.caller(&token).get("/api/v1/apps").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["code"], "ERR_PERMISSION_DENIED");
 
     // Expired: a key that expires in 2 s caps its tokens' lifetime.
-    let short = issue_key(
-        &pool,
-        &RequestContext::default(),
-        None,
-        seed.app_id,
-        KeyInput {
-            scopes: vec!["flag:read".into()],
-            expires_at: Some(time::OffsetDateTime::now_utc() + time::Duration::seconds(2)),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap()
-    .value;
-    let short_seed = Seed {
-        client_id: short.key.id.clone(),
-        secret: short.secret.expose_secret().to_owned(),
-        app_id: seed.app_id,
-        tenant_id: seed.tenant_id,
+    let short = KeyInput {
+        scopes: vec!["flag:read".into()],
+        expires_at: Some(time::OffsetDateTime::now_utc() + time::Duration::seconds(2)),
+        ..Default::default()
     };
+    let short_seed = another_key(&pool, &seed, short).await;
     let short_token = cc_token(&app, &short_seed).await;
     assert_eq!(me(&app, &short_token).await.status(), StatusCode::OK);
     tokio::time::sleep(std::time::Duration::from_millis(2600)).await;
@@ -619,12 +584,7 @@ async fn the_api_refuses_missing_bad_expired_and_revoked_tokens(pool: PgPool) {
         .to_str()
         .unwrap()
         .contains("expired"));
-    let (status, _, _) = token_request(
-        &app,
-        &[("grant_type", "client_credentials")],
-        Some((&short_seed.client_id, &short_seed.secret)),
-    )
-    .await;
+    let (status, _, _) = token_request(&app, CLIENT_CREDENTIALS, short_seed.basic()).await;
     assert_eq!(
         status,
         StatusCode::UNAUTHORIZED,
@@ -642,12 +602,7 @@ async fn the_api_refuses_missing_bad_expired_and_revoked_tokens(pool: PgPool) {
     .await
     .unwrap();
     assert!(refused_soon(&app, &token).await);
-    let (status, _, body) = token_request(
-        &app,
-        &[("grant_type", "client_credentials")],
-        Some((&seed.client_id, &seed.secret)),
-    )
-    .await;
+    let (status, _, body) = token_request(&app, CLIENT_CREDENTIALS, seed.basic()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "unauthorized_client");
     assert!(body["error_description"]
@@ -671,130 +626,71 @@ async fn operators_manage_applications_over_rest_and_a_disabled_one_stops_at_onc
     let (operator, op_token) = crate::helpers::operator_token(&app, &pool).await;
 
     // REST: list, register (with SPEC §9 validation), issue a key (secret once), disable.
-    let list: Value = app
-        .client
-        .get(app.url("/api/v1/apps"))
-        .bearer_auth(&op_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let op = app.caller(&op_token);
+    let (_, list) = op.get("/api/v1/apps").await;
     assert_eq!(list["data"].as_array().unwrap().len(), 2);
-    let res = app
-        .client
-        .post(app.url("/api/v1/apps"))
-        .bearer_auth(&op_token)
-        .json(&serde_json::json!({"name": "", "redirect_uris": ["http://evil.example/cb"], "color": "red"}))
-        .send()
-        .await
-        .unwrap();
+    let (status, _) = op
+        .post(
+            "/api/v1/apps",
+            json!({"name": "", "redirect_uris": ["http://evil.example/cb"], "color": "red"}),
+        )
+        .await;
     assert_eq!(
-        res.status(),
+        status,
         StatusCode::UNPROCESSABLE_ENTITY,
         "unknown field refused"
     );
-    let res = app
-        .client
-        .post(app.url("/api/v1/apps"))
-        .bearer_auth(&op_token)
-        .json(&serde_json::json!({"name": " ", "redirect_uris": ["http://evil.example/cb"], "environment": "PROD"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let body: Value = res.json().await.unwrap();
-    let fields: Vec<&str> = body["details"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["field"].as_str().unwrap())
-        .collect();
-    assert!(fields.contains(&"name"), "{body}");
-    let res = app
-        .client
-        .post(app.url("/api/v1/apps"))
-        .bearer_auth(&op_token)
-        .json(&serde_json::json!({"name": "Billing sync", "environment": "Staging", "tenants": ["acme"]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let created: Value = res.json().await.unwrap();
+    let (status, body) = op
+        .post(
+            "/api/v1/apps",
+            json!({"name": " ", "redirect_uris": ["http://evil.example/cb"], "environment": "PROD"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(detail_fields(&body).contains(&"name"), "{body}");
+    let (status, created) = op
+        .post(
+            "/api/v1/apps",
+            json!({"name": "Billing sync", "environment": "Staging", "tenants": ["acme"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
     assert_eq!(created["environment"], "staging");
-    let id = created["id"].as_str().unwrap();
-    let res = app
-        .client
-        .post(app.url(&format!("/api/v1/apps/{id}/keys")))
-        .bearer_auth(&op_token)
-        .json(&serde_json::json!({"scopes": ["flag:read"], "expires_at": "2030-01-01T00:00:00+02:00"}))
-        .send()
-        .await
-        .unwrap();
+    let keys_path = format!("/api/v1/apps/{}/keys", created["id"].as_str().unwrap());
+    let offset = json!({"scopes": ["flag:read"], "expires_at": "2030-01-01T00:00:00+02:00"});
+    let (status, _) = op.post(&keys_path, offset).await;
     assert_eq!(
-        res.status(),
+        status,
         StatusCode::UNPROCESSABLE_ENTITY,
         "timestamps end in Z"
     );
-    let res = app
-        .client
-        .post(app.url(&format!("/api/v1/apps/{id}/keys")))
-        .bearer_auth(&op_token)
-        .json(&serde_json::json!({"scopes": ["flag:read"], "name": "sync"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let key: Value = res.json().await.unwrap();
+    let (status, key) = op
+        .post(&keys_path, json!({"scopes": ["flag:read"], "name": "sync"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
     assert!(key["client_secret"].as_str().unwrap().len() >= 43);
-    let keys: Value = app
-        .client
-        .get(app.url(&format!("/api/v1/apps/{id}/keys")))
-        .bearer_auth(&op_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, keys) = op.get(&keys_path).await;
     assert!(
         keys.to_string().find("client_secret").is_none(),
         "secrets are never listed"
     );
     assert_eq!(
-        app.client
-            .get(app.url(&format!("/api/v1/apps/{}", Uuid::now_v7())))
-            .bearer_auth(&op_token)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        op.get(&format!("/api/v1/apps/{}", Uuid::now_v7())).await.0,
         StatusCode::NOT_FOUND
     );
 
     // Disabling the portal stops its token at once and its key authenticates no more.
     assert_eq!(me(&app, &app_token).await.status(), StatusCode::OK);
-    let res = app
-        .client
-        .post(app.url(&format!("/api/v1/apps/{}/disable", seed.app_id)))
-        .bearer_auth(&op_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(res.json::<Value>().await.unwrap()["status"], "disabled");
+    let disable = format!("/api/v1/apps/{}/disable", seed.app_id);
+    let (status, body) = op.call(Method::POST, &disable, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "disabled");
     assert_eq!(
         me(&app, &app_token).await.status(),
         StatusCode::UNAUTHORIZED,
         "refused on the very next call"
     );
-    let (status, _, _) = token_request(
-        &app,
-        &[("grant_type", "client_credentials")],
-        Some((&seed.client_id, &seed.secret)),
-    )
-    .await;
+    let (status, _, _) = token_request(&app, CLIENT_CREDENTIALS, seed.basic()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action IN ('application.register', 'api_key.issue', 'application.disable') AND actor_id = $1")
         .bind(operator)
@@ -804,9 +700,7 @@ async fn operators_manage_applications_over_rest_and_a_disabled_one_stops_at_onc
     assert_eq!(audited, 3);
 }
 
-// ---- attacks of the security review (CON-SEC-007, SPEC §2-§4) ------------------------------
-
-const VERIFIER: &str = "a-long-enough-code-verifier-for-pkce-0123456789";
+// The attacks of the security review (CON-SEC-007, SPEC §2-§4).
 
 /// The authorization code flow for a signed-in browser, by hand: returns the token body.
 async fn code_flow(app: &TestApp, browser: &mut Browser<'_>, seed: &Seed, scope: &str) -> Value {
@@ -823,23 +717,17 @@ async fn redeem(app: &TestApp, seed: &Seed, code: &str) -> (StatusCode, Value) {
             ("grant_type", "authorization_code"),
             ("code", code),
             ("redirect_uri", REDIRECT),
-            ("code_verifier", VERIFIER),
+            ("code_verifier", PKCE_VERIFIER),
         ],
-        Some((&seed.client_id, &seed.secret)),
+        seed.basic(),
     )
     .await;
     (status, body)
 }
 
-/// A code for the signed-in browser (PKCE with [`VERIFIER`]), not yet redeemed.
+/// A code for the signed-in browser (PKCE with [`PKCE_VERIFIER`]), not yet redeemed.
 async fn code_for(app: &TestApp, browser: &mut Browser<'_>, seed: &Seed, scope: &str) -> String {
-    let verifier = VERIFIER;
-    let challenge = {
-        use base64::Engine as _;
-        use sha2::Digest as _;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(sha2::Sha256::digest(verifier.as_bytes()))
-    };
+    let challenge = pkce_challenge(PKCE_VERIFIER);
     let res = browser
         .get(&app.url(&format!(
             "/authorize?response_type=code&client_id={}&redirect_uri={}&scope={}&code_challenge={challenge}&code_challenge_method=S256&state=s&nonce=n",
@@ -869,7 +757,7 @@ async fn refresh(app: &TestApp, seed: &Seed, token: &str) -> (StatusCode, Value)
     let (status, _, body) = token_request(
         app,
         &[("grant_type", "refresh_token"), ("refresh_token", token)],
-        Some((&seed.client_id, &seed.secret)),
+        seed.basic(),
     )
     .await;
     (status, body)
@@ -885,18 +773,12 @@ async fn a_password_change_ends_the_other_sessions_application_tokens(pool: PgPo
     let seed = seed(&pool, ALL_GRANTS, USER_SCOPES).await;
     let scope = "openid offline_access flag:read";
     // The thief's browser, signed in with a stolen password, and the owner's own.
-    let mut thief = Browser {
-        app: &app,
-        cookie: None,
-    };
+    let mut thief = Browser::new(&app);
     thief.sign_in("ann@acme.test", PASSWORD, "/").await;
     let stolen = code_flow(&app, &mut thief, &seed, scope).await;
     // A code fetched in advance, to be redeemed after the change.
     let spare = code_for(&app, &mut thief, &seed, scope).await;
-    let mut owner = Browser {
-        app: &app,
-        cookie: None,
-    };
+    let mut owner = Browser::new(&app);
     owner.sign_in("ann@acme.test", PASSWORD, "/").await;
     let kept = code_flow(&app, &mut owner, &seed, scope).await;
     assert_eq!(
@@ -960,33 +842,18 @@ async fn a_password_change_ends_the_other_sessions_application_tokens(pool: PgPo
 async fn logout_with_someone_elses_id_token_asks_first(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
     let seed = seed(&pool, ALL_GRANTS, USER_SCOPES).await;
-    let mut tx = pool.begin().await.unwrap();
-    create_user(
-        &mut tx,
-        &RequestContext::default(),
-        None,
-        NewUser {
-            tenant_id: Some(seed.tenant_id),
-            email: Email::parse("eve@acme.test").unwrap(),
-            name: None,
-            role: Role::User,
-            status: UserStatus::Active,
-            password: Some(SecretString::from(PASSWORD.to_owned())),
-        },
+    person(
+        &pool,
+        Some(seed.tenant_id),
+        "eve@acme.test",
+        Role::User,
+        Some(PASSWORD),
     )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    let mut eve = Browser {
-        app: &app,
-        cookie: None,
-    };
+    .await;
+    let mut eve = Browser::new(&app);
     eve.sign_in("eve@acme.test", PASSWORD, "/").await;
     let eves = code_flow(&app, &mut eve, &seed, "openid").await;
-    let mut victim = Browser {
-        app: &app,
-        cookie: None,
-    };
+    let mut victim = Browser::new(&app);
     victim.sign_in("ann@acme.test", PASSWORD, "/").await;
     let victims = code_flow(&app, &mut victim, &seed, "openid").await;
 
@@ -1014,10 +881,7 @@ async fn logout_with_someone_elses_id_token_asks_first(pool: PgPool) {
 async fn prompt_login_and_max_age_ask_for_a_fresh_sign_in(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
     let seed = seed(&pool, ALL_GRANTS, USER_SCOPES).await;
-    let mut browser = Browser {
-        app: &app,
-        cookie: None,
-    };
+    let mut browser = Browser::new(&app);
     browser.sign_in("ann@acme.test", PASSWORD, "/").await;
     let authorize = |extra: &str| {
         app.url(&format!(
@@ -1073,35 +937,20 @@ async fn set_tenants(pool: &PgPool, app_id: Uuid, tenants: &[&str]) {
 async fn removing_a_tenant_from_an_application_cuts_it_off(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
     let seed = seed(&pool, ALL_GRANTS, &["flag:read"]).await;
-    let ctx = RequestContext::default();
     crate::helpers::tenant(&pool, "globex").await;
     set_tenants(&pool, seed.app_id, &["acme", "globex"]).await;
-    let globex_key = issue_key(
-        &pool,
-        &ctx,
-        None,
-        seed.app_id,
-        KeyInput {
-            scopes: vec!["flag:read".into()],
-            tenant: Some("globex".into()),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap()
-    .value;
-    let globex = Seed {
-        client_id: globex_key.key.id.clone(),
-        secret: globex_key.secret.expose_secret().to_owned(),
-        app_id: seed.app_id,
-        tenant_id: seed.tenant_id,
+    let bound = KeyInput {
+        scopes: vec!["flag:read".into()],
+        tenant: Some("globex".into()),
+        ..Default::default()
     };
+    let globex = another_key(&pool, &seed, bound).await;
     let held = cc_token(&app, &globex).await;
     let named = {
         let (status, _, body) = token_request(
             &app,
             &[("grant_type", "client_credentials"), ("tenant", "globex")],
-            Some((&seed.client_id, &seed.secret)),
+            seed.basic(),
         )
         .await;
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -1113,12 +962,7 @@ async fn removing_a_tenant_from_an_application_cuts_it_off(pool: PgPool) {
     assert!(refused_soon(&app, &held).await, "the bound key's token");
     assert!(refused_soon(&app, &named).await, "a token named for globex");
     assert_eq!(me(&app, &acme_token).await.status(), StatusCode::OK);
-    let (status, _, body) = token_request(
-        &app,
-        &[("grant_type", "client_credentials")],
-        Some((&globex.client_id, &globex.secret)),
-    )
-    .await;
+    let (status, _, body) = token_request(&app, CLIENT_CREDENTIALS, globex.basic()).await;
     assert_eq!(
         status,
         StatusCode::UNAUTHORIZED,
@@ -1129,12 +973,7 @@ async fn removing_a_tenant_from_an_application_cuts_it_off(pool: PgPool) {
     set_tenants(&pool, seed.app_id, &[]).await;
     let mut refused = false;
     for _ in 0..30 {
-        let (status, _, body) = token_request(
-            &app,
-            &[("grant_type", "client_credentials")],
-            Some((&seed.client_id, &seed.secret)),
-        )
-        .await;
+        let (status, _, body) = token_request(&app, CLIENT_CREDENTIALS, seed.basic()).await;
         if status != StatusCode::OK {
             assert_eq!(body["error"], "unauthorized_client", "{body}");
             refused = true;

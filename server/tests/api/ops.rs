@@ -10,7 +10,15 @@ async fn json(res: reqwest::Response) -> Value {
     res.json().await.unwrap()
 }
 
-fn assert_spec_error(body: &Value, code: &str, request_id: &str) {
+/// The `x-request-id` of a response.
+fn request_id(res: &reqwest::Response) -> String {
+    res.headers()["x-request-id"].to_str().unwrap().to_owned()
+}
+
+/// Asserts `res` is a SPEC §9 error of `code` that carries the request id of its response.
+async fn assert_spec_error(res: reqwest::Response, code: &str) {
+    let request_id = request_id(&res);
+    let body = json(res).await;
     assert_eq!(body["code"], code, "{body}");
     assert!(
         body["message"].as_str().is_some_and(|m| !m.is_empty()),
@@ -23,16 +31,10 @@ fn assert_spec_error(body: &Value, code: &str, request_id: &str) {
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn unknown_api_route_is_a_json_404_with_the_request_id(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let res = app
-        .client
-        .get(app.url("/api/v1/does-not-exist"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.anonymous_get("/api/v1/does-not-exist").await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert_eq!(res.headers()["content-type"], "application/json");
-    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
-    assert_spec_error(&json(res).await, "ERR_NOT_FOUND", &id);
+    assert_spec_error(res, "ERR_NOT_FOUND").await;
 }
 
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
@@ -47,8 +49,7 @@ async fn wrong_method_is_a_json_405_with_allow(pool: PgPool) {
     assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
     let allow = res.headers()["allow"].to_str().unwrap().to_owned();
     assert!(allow.contains("GET"), "{allow}");
-    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
-    assert_spec_error(&json(res).await, "ERR_METHOD_NOT_ALLOWED", &id);
+    assert_spec_error(res, "ERR_METHOD_NOT_ALLOWED").await;
 }
 
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
@@ -63,8 +64,7 @@ async fn oversized_body_is_a_json_413(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
-    assert_spec_error(&json(res).await, "ERR_PAYLOAD_TOO_LARGE", &id);
+    assert_spec_error(res, "ERR_PAYLOAD_TOO_LARGE").await;
 }
 
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
@@ -87,7 +87,7 @@ async fn request_ids_are_kept_when_valid_and_replaced_when_not(pool: PgPool) {
         .send()
         .await
         .unwrap();
-    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let id = request_id(&res);
     assert_ne!(id, bad);
     assert!(
         uuid::Uuid::parse_str(&id).is_ok(),
@@ -95,7 +95,7 @@ async fn request_ids_are_kept_when_valid_and_replaced_when_not(pool: PgPool) {
     );
     assert_eq!(json(res).await["request_id"], id);
 
-    let page = app.client.get(app.url("/login")).send().await.unwrap();
+    let page = app.anonymous_get("/login").await;
     assert!(
         page.headers().contains_key("x-request-id"),
         "pages carry the id too"
@@ -105,9 +105,9 @@ async fn request_ids_are_kept_when_valid_and_replaced_when_not(pool: PgPool) {
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn health_and_readiness(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let res = app.client.get(app.url("/healthz")).send().await.unwrap();
+    let res = app.anonymous_get("/healthz").await;
     assert_eq!(res.status(), StatusCode::OK);
-    let res = app.client.get(app.url("/readyz")).send().await.unwrap();
+    let res = app.anonymous_get("/readyz").await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(json(res).await["status"], "ready");
 }
@@ -115,47 +115,30 @@ async fn health_and_readiness(pool: PgPool) {
 #[sqlx::test(migrations = false)]
 async fn readiness_fails_without_migrations(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let res = app.client.get(app.url("/readyz")).send().await.unwrap();
+    let res = app.anonymous_get("/readyz").await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(
         json(res).await["reason"],
         "migrations have not been applied"
     );
     // Liveness does not depend on the database.
-    assert_eq!(
-        app.client
-            .get(app.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
+    assert_eq!(app.anonymous_get("/healthz").await.status(), StatusCode::OK);
 }
 
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn readiness_fails_when_the_database_is_gone(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
     pool.close().await;
-    let res = app.client.get(app.url("/readyz")).send().await.unwrap();
+    let res = app.anonymous_get("/readyz").await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
 
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn metrics_count_requests_by_route_and_status(pool: PgPool) {
     let app = spawn_app(pool).await;
-    app.client.get(app.url("/healthz")).send().await.unwrap();
-    app.client
-        .get(app.url("/api/v1/unknown-for-metrics"))
-        .send()
-        .await
-        .unwrap();
-    let res = app
-        .client
-        .get(format!("{}/metrics", app.metrics_base))
-        .send()
-        .await
-        .unwrap();
+    app.anonymous_get("/healthz").await;
+    app.anonymous_get("/api/v1/unknown-for-metrics").await;
+    let res = app.metrics().await;
     assert_eq!(res.status(), StatusCode::OK);
     let text = res.text().await.unwrap();
     assert!(
@@ -183,7 +166,7 @@ async fn metrics_count_requests_by_route_and_status(pool: PgPool) {
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn security_headers_on_pages_and_api(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let page = app.client.get(app.url("/login")).send().await.unwrap();
+    let page = app.anonymous_get("/login").await;
     let csp = page.headers()["content-security-policy"]
         .to_str()
         .unwrap()
@@ -213,12 +196,7 @@ async fn security_headers_on_pages_and_api(pool: PgPool) {
         "inline scripts carry this response's nonce"
     );
 
-    let api = app
-        .client
-        .get(app.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap();
+    let api = app.anonymous_get("/api/v1/openapi.json").await;
     assert_eq!(
         api.headers()["content-security-policy"],
         "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
@@ -229,7 +207,7 @@ async fn security_headers_on_pages_and_api(pool: PgPool) {
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn hsts_when_served_over_https(pool: PgPool) {
     let app = spawn_app_with(pool, &["--public-url", "https://login.example.com"]).await;
-    let res = app.client.get(app.url("/healthz")).send().await.unwrap();
+    let res = app.anonymous_get("/healthz").await;
     assert!(res.headers()["strict-transport-security"]
         .to_str()
         .unwrap()
@@ -239,7 +217,7 @@ async fn hsts_when_served_over_https(pool: PgPool) {
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn pages_render_and_unknown_pages_are_404(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let res = app.client.get(app.url("/login")).send().await.unwrap();
+    let res = app.anonymous_get("/login").await;
     assert_eq!(res.status(), StatusCode::OK);
     let html = res.text().await.unwrap();
     assert!(
@@ -249,26 +227,18 @@ async fn pages_render_and_unknown_pages_are_404(pool: PgPool) {
     assert!(html.contains(r#"name="email""#) && html.contains(r#"name="password""#));
 
     let html = app
-        .client
-        .get(app.url("/t/acme/login"))
-        .send()
+        .anonymous_get("/t/acme/login")
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
     assert!(html.contains("to acme on Gatehouse"));
 
     for path in ["/", "/operator", "/admin", "/audit", "/account"] {
-        let res = app.client.get(app.url(path)).send().await.unwrap();
+        let res = app.anonymous_get(path).await;
         assert_eq!(res.status(), StatusCode::OK, "{path}");
     }
-    let res = app
-        .client
-        .get(app.url("/no/such/page"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.anonymous_get("/no/such/page").await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert!(res.text().await.unwrap().contains("Page not found"));
 }
@@ -276,14 +246,7 @@ async fn pages_render_and_unknown_pages_are_404(pool: PgPool) {
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn the_openapi_document_describes_the_error_format(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let doc = json(
-        app.client
-            .get(app.url("/api/v1/openapi.json"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let doc = json(app.anonymous_get("/api/v1/openapi.json").await).await;
     assert_eq!(doc["openapi"], "3.1.0");
     assert!(doc["components"]["schemas"]["Error"]["properties"]["request_id"].is_object());
 }

@@ -9,15 +9,14 @@
 //! `user` gets 403 ERR_PERMISSION_DENIED on every administrative route.
 
 use crate::helpers::{
-    app_token, operator_token, session_cookie, spawn_app, spawn_app_with, tenant, user_token,
-    TestApp,
+    app_token, operator_token, person, registered_key, send, session_cookie, spawn_app,
+    spawn_app_with, tenant, user_token, TestApp,
 };
-use gatehouse_domain::apps::{issue_key, register_application, ApplicationInput, KeyInput};
+use gatehouse_domain::apps::{ApplicationInput, IssuedKey};
 use gatehouse_domain::audit::RequestContext;
 use gatehouse_domain::flags::{create_flag, FlagInput};
-use gatehouse_domain::tenants::{provision_tenant, NewTenant};
-use gatehouse_domain::types::{DisplayName, Email, Plan, Role, TenantDomain, UserStatus};
-use gatehouse_domain::users::{create_user, NewUser};
+use gatehouse_domain::types::{Email, Role};
+use gatehouse_domain::users::{invite_user, NewInvitation, DEFAULT_LIFETIME};
 use gatehouse_server::api::registered_paths;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -34,67 +33,44 @@ struct TenantFixture {
 }
 
 async fn tenant_with_people(pool: &PgPool, domain: &str) -> TenantFixture {
-    let ctx = RequestContext::default();
-    let mut tx = pool.begin().await.unwrap();
-    let t = provision_tenant(
-        &mut tx,
-        &ctx,
-        None,
-        NewTenant {
-            name: DisplayName::parse(domain).unwrap(),
-            domain: TenantDomain::parse(domain).unwrap(),
-            plan: Plan::Pro,
-        },
-    )
-    .await
-    .unwrap();
+    let id = tenant(pool, domain).await;
     let mut ids = Vec::new();
     for role in [Role::Owner, Role::Admin, Role::User] {
-        let u = create_user(
-            &mut tx,
-            &ctx,
-            None,
-            NewUser {
-                tenant_id: Some(t.id),
-                email: Email::parse(&format!("{role}@{domain}.test")).unwrap(),
-                name: None,
-                role,
-                status: UserStatus::Active,
-                password: None,
-            },
-        )
-        .await
-        .unwrap();
-        ids.push(u.id);
+        ids.push(person(pool, Some(id), &format!("{role}@{domain}.test"), role, None).await);
     }
-    tx.commit().await.unwrap();
-    gatehouse_domain::users::invite_user(
-        pool,
-        &ctx,
-        None,
-        gatehouse_domain::users::NewInvitation {
-            tenant_id: t.id,
-            email: Email::parse(&format!("pending@{domain}.test")).unwrap(),
-            role: Role::User,
-            lifetime: gatehouse_domain::users::DEFAULT_LIFETIME,
-        },
-        "http://localhost",
-    )
-    .await
-    .unwrap();
-    let invitation: Uuid =
-        sqlx::query_scalar("SELECT id FROM invitations WHERE tenant_id = $1 LIMIT 1")
-            .bind(t.id)
-            .fetch_one(pool)
-            .await
-            .unwrap();
+    invite(pool, id, &format!("pending@{domain}.test"), Role::User).await;
     TenantFixture {
-        id: t.id,
+        id,
         owner: ids[0],
         admin: ids[1],
         user: ids[2],
-        invitation,
+        invitation: newest_id(pool, "invitations", "tenant_id", id).await,
     }
+}
+
+/// Invites `email` into `tenant` as `role`, as the system would.
+async fn invite(pool: &PgPool, tenant: Uuid, email: &str, role: Role) {
+    let invitation = NewInvitation {
+        tenant_id: tenant,
+        email: Email::parse(email).unwrap(),
+        role,
+        lifetime: DEFAULT_LIFETIME,
+    };
+    let ctx = RequestContext::default();
+    invite_user(pool, &ctx, None, invitation, "http://localhost")
+        .await
+        .unwrap();
+}
+
+/// The id of the newest row of `table` whose `column` is `value`.
+async fn newest_id(pool: &PgPool, table: &str, column: &str, value: Uuid) -> Uuid {
+    let sql =
+        format!("SELECT id FROM {table} WHERE {column} = $1 ORDER BY created_at DESC LIMIT 1");
+    sqlx::query_scalar(&sql)
+        .bind(value)
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }
 
 /// The value of each path parameter, by the collection it names — tenant A's resources.
@@ -168,14 +144,7 @@ async fn request(
     token: &str,
     body: Option<Value>,
 ) -> (StatusCode, String) {
-    let mut req = app
-        .client
-        .request(method.clone(), app.url(url))
-        .bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().await.unwrap();
+    let res = send(app, method.clone(), url, token, body).await;
     let status = res.status();
     // The change stream never ends: read its first chunk only.
     let text = if res
@@ -204,43 +173,17 @@ const METHODS: [Method; 5] = [
     Method::DELETE,
 ];
 
-/// Tenant A's application (with a `flag:read` key) and a flag, for the walks to aim at.
-async fn acme_application_and_flag(
-    pool: &PgPool,
-) -> (
-    gatehouse_domain::apps::Application,
-    gatehouse_domain::apps::IssuedKey,
-) {
-    let ctx = RequestContext::default();
-    let a_app = register_application(
-        pool,
-        &ctx,
-        None,
-        ApplicationInput {
-            name: Some("Acme shop".into()),
-            tenants: Some(vec!["acme".into()]),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap()
-    .value;
-    let a_key = issue_key(
-        pool,
-        &ctx,
-        None,
-        a_app.id,
-        KeyInput {
-            scopes: vec!["flag:read".into()],
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap()
-    .value;
+/// A `flag:read` key of tenant A's application, and a flag, for the walks to aim at.
+async fn acme_application_and_flag(pool: &PgPool) -> IssuedKey {
+    let shop = ApplicationInput {
+        name: Some("Acme shop".into()),
+        tenants: Some(vec!["acme".into()]),
+        ..Default::default()
+    };
+    let a_key = registered_key(pool, shop, &["flag:read"]).await;
     create_flag(
         pool,
-        &ctx,
+        &RequestContext::default(),
         None,
         FlagInput {
             key: Some("isolation_flag".into()),
@@ -249,7 +192,7 @@ async fn acme_application_and_flag(
     )
     .await
     .unwrap();
-    (a_app, a_key)
+    a_key
 }
 
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
@@ -257,7 +200,8 @@ async fn no_caller_of_one_tenant_reaches_another_on_any_api_route(pool: PgPool) 
     let app = spawn_app(pool.clone()).await;
     let a = tenant_with_people(&pool, "acme").await;
     let b = tenant_with_people(&pool, "globex").await;
-    let (a_app, a_key) = acme_application_and_flag(&pool).await;
+    let a_key = acme_application_and_flag(&pool).await;
+    let a_app = a_key.key.application_id;
     let a_marks = [
         a.id.to_string(),
         a.owner.to_string(),
@@ -277,7 +221,7 @@ async fn no_caller_of_one_tenant_reaches_another_on_any_api_route(pool: PgPool) 
     ] {
         let token = user_token(&app, &pool, person).await;
         for path in &paths {
-            let url = fill(path, &a, a_app.id, &a_key.key.id);
+            let url = fill(path, &a, a_app, &a_key.key.id);
             for method in &METHODS {
                 let (status, text) =
                     request(&app, method, &url, &token, body_for(path, method)).await;
@@ -308,7 +252,7 @@ async fn no_caller_of_one_tenant_reaches_another_on_any_api_route(pool: PgPool) 
         if ["/v1/me", "/v1/openapi.json"].contains(path) {
             continue;
         }
-        let url = fill(path, &a, a_app.id, &a_key.key.id);
+        let url = fill(path, &a, a_app, &a_key.key.id);
         for method in &METHODS {
             let (status, text) = request(&app, method, &url, &token, body_for(path, method)).await;
             if status == StatusCode::METHOD_NOT_ALLOWED {
@@ -355,40 +299,12 @@ async fn no_caller_of_one_tenant_reaches_another_through_any_server_function(poo
     let app = spawn_app(pool.clone()).await;
     let a = tenant_with_people(&pool, "acme").await;
     let b = tenant_with_people(&pool, "globex").await;
-    let (a_app, a_key) = acme_application_and_flag(&pool).await;
-    let ctx = RequestContext::default();
-    let a_invitation = gatehouse_domain::users::invite_user(
-        &pool,
-        &ctx,
-        None,
-        gatehouse_domain::users::NewInvitation {
-            tenant_id: a.id,
-            email: Email::parse("waiting@acme.test").unwrap(),
-            role: Role::Admin,
-            lifetime: gatehouse_domain::users::DEFAULT_LIFETIME,
-        },
-        "http://localhost",
-    )
-    .await
-    .unwrap()
-    .value;
+    let a_key = acme_application_and_flag(&pool).await;
+    invite(&pool, a.id, "waiting@acme.test", Role::Admin).await;
     // A live session of A's owner, which must survive the walk.
     let _a_owner_cookie = session_cookie(&pool, a.owner).await;
-    let a_session: Uuid = sqlx::query_scalar(
-        "SELECT id FROM sessions WHERE user_id = $1 ORDER BY created_at DESC LIMIT 1",
-    )
-    .bind(a.owner)
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    let a_invitation_id: Uuid = sqlx::query_scalar(
-        "SELECT id FROM invitations WHERE tenant_id = $1 ORDER BY created_at DESC LIMIT 1",
-    )
-    .bind(a.id)
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    let _ = a_invitation;
+    let a_session = newest_id(&pool, "sessions", "user_id", a.owner).await;
+    let a_invitation_id = newest_id(&pool, "invitations", "tenant_id", a.id).await;
     let a_marks = [
         a.id.to_string(),
         a.owner.to_string(),
@@ -405,7 +321,7 @@ async fn no_caller_of_one_tenant_reaches_another_through_any_server_function(poo
         a.owner.to_string(),
         a.admin.to_string(),
         a.id.to_string(),
-        a_app.id.to_string(),
+        a_key.key.application_id.to_string(),
         a_session.to_string(),
         a_invitation_id.to_string(),
     ];

@@ -1,30 +1,14 @@
 //! The Users API (issue 6; SPEC §9; FR-TENANT-001/002/004/006): conventions and refusals.
 
-use crate::helpers::{operator_token, person, spawn_app, tenant, user_token, TestApp};
+use crate::helpers::{detail_fields, operator_token, person, spawn_app, tenant, user_token};
 use gatehouse_domain::types::Role;
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
 async fn member(pool: &PgPool, tenant: Uuid, email: &str, role: Role) -> Uuid {
     person(pool, Some(tenant), email, role, None).await
-}
-
-async fn call(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = app.client.request(method, app.url(path)).bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
 }
 
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
@@ -34,16 +18,15 @@ async fn admins_run_their_users_through_the_api(pool: PgPool) {
     let owner = member(&pool, acme, "owner@acme.test", Role::Owner).await;
     let admin = member(&pool, acme, "admin@acme.test", Role::Admin).await;
     let admin_token = user_token(&app, &pool, admin).await;
+    let as_admin = app.caller(&admin_token);
 
     // Create = invite; trimming, case-insensitive enums, stored lowercase.
-    let (status, created) = call(
-        &app,
-        Method::POST,
-        "/api/v1/users",
-        &admin_token,
-        Some(json!({"name": "  Carol  ", "email": " carol@acme.test ", "role": "ADMIN"})),
-    )
-    .await;
+    let (status, created) = as_admin
+        .post(
+            "/api/v1/users",
+            json!({"name": "  Carol  ", "email": " carol@acme.test ", "role": "ADMIN"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     assert_eq!(
         (
@@ -54,143 +37,65 @@ async fn admins_run_their_users_through_the_api(pool: PgPool) {
         (Some("Carol"), Some("admin"), Some("invited"))
     );
     let carol = created["id"].as_str().unwrap().to_owned();
+    let carol_path = format!("/api/v1/users/{carol}");
+    let owner_path = format!("/api/v1/users/{owner}");
     // Every violation listed with its field; unknown fields refused.
-    let (status, body) = call(
-        &app,
-        Method::POST,
-        "/api/v1/users",
-        &admin_token,
-        Some(json!({"email": "not-an-address", "role": "boss"})),
-    )
-    .await;
+    let invalid = json!({"email": "not-an-address", "role": "boss"});
+    let (status, body) = as_admin.post("/api/v1/users", invalid).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let fields: Vec<&str> = body["details"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["field"].as_str().unwrap())
-        .collect();
-    assert_eq!(fields, ["email", "role"]);
-    let (status, _) = call(
-        &app,
-        Method::POST,
-        "/api/v1/users",
-        &admin_token,
-        Some(json!({"email": "d@acme.test", "nickname": "d"})),
-    )
-    .await;
+    assert_eq!(detail_fields(&body), ["email", "role"]);
+    let unknown = json!({"email": "d@acme.test", "nickname": "d"});
+    let (status, _) = as_admin.post("/api/v1/users", unknown).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (status, body) = call(
-        &app,
-        Method::POST,
-        "/api/v1/users",
-        &admin_token,
-        Some(json!({"email": "CAROL@acme.test"})),
-    )
-    .await;
+    let taken = json!({"email": "CAROL@acme.test"});
+    let (status, body) = as_admin.post("/api/v1/users", taken).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     // An admin cannot grant owner.
-    let (status, body) = call(
-        &app,
-        Method::POST,
-        "/api/v1/users",
-        &admin_token,
-        Some(json!({"email": "e@acme.test", "role": "owner"})),
-    )
-    .await;
+    let boss = json!({"email": "e@acme.test", "role": "owner"});
+    let (status, body) = as_admin.post("/api/v1/users", boss).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (StatusCode::FORBIDDEN, Some("ERR_PERMISSION_DENIED"))
     );
 
     // List: cursor pages, limit rules.
-    let (status, page) = call(
-        &app,
-        Method::GET,
-        "/api/v1/users?limit=2",
-        &admin_token,
-        None,
-    )
-    .await;
+    let (status, page) = as_admin.get("/api/v1/users?limit=2").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(page["data"].as_array().unwrap().len(), 2);
     let cursor = page["next_cursor"].as_str().unwrap();
-    let (_, rest) = call(
-        &app,
-        Method::GET,
-        &format!("/api/v1/users?limit=2&cursor={cursor}"),
-        &admin_token,
-        None,
-    )
-    .await;
+    let (_, rest) = as_admin
+        .get(&format!("/api/v1/users?limit=2&cursor={cursor}"))
+        .await;
     assert_eq!(rest["data"].as_array().unwrap().len(), 1);
     assert!(rest["next_cursor"].is_null());
     assert_eq!(
-        call(
-            &app,
-            Method::GET,
-            "/api/v1/users?limit=101",
-            &admin_token,
-            None
-        )
-        .await
-        .0,
+        as_admin.get("/api/v1/users?limit=101").await.0,
         StatusCode::UNPROCESSABLE_ENTITY
     );
     assert_eq!(
-        call(
-            &app,
-            Method::GET,
-            "/api/v1/users?role=OWNER",
-            &admin_token,
-            None
-        )
-        .await
-        .1["data"][0]["email"],
+        as_admin.get("/api/v1/users?role=OWNER").await.1["data"][0]["email"],
         "owner@acme.test"
     );
-    let (_, one) = call(
-        &app,
-        Method::GET,
-        &format!("/api/v1/users/{owner}"),
-        &admin_token,
-        None,
-    )
-    .await;
+    let (_, one) = as_admin.get(&owner_path).await;
     assert!(one.get("last_login").is_some() && one["created_at"].as_str().unwrap().ends_with('Z'));
 
     // PATCH merges; the rules of SPEC §2 hold; email changes only through verification.
-    let (status, body) = call(
-        &app,
-        Method::PATCH,
-        &format!("/api/v1/users/{carol}"),
-        &admin_token,
-        Some(json!({"name": "Carol Jones"})),
-    )
-    .await;
+    let (status, body) = as_admin
+        .patch(&carol_path, json!({"name": "Carol Jones"}))
+        .await;
     assert_eq!(
         (status, body["name"].as_str(), body["role"].as_str()),
         (StatusCode::OK, Some("Carol Jones"), Some("admin"))
     );
-    let (status, _) = call(
-        &app,
-        Method::PATCH,
-        &format!("/api/v1/users/{owner}"),
-        &admin_token,
-        Some(json!({"status": "disabled"})),
-    )
-    .await;
+    let (status, _) = as_admin
+        .patch(&owner_path, json!({"status": "disabled"}))
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "admins cannot act on owners");
     // An email change goes through verification of the new address: the answer names the
     // pending address, the old one stays until the link mailed to the new one is followed.
-    let (status, body) = call(
-        &app,
-        Method::PATCH,
-        &format!("/api/v1/users/{carol}"),
-        &admin_token,
-        Some(json!({"email": "new@acme.test"})),
-    )
-    .await;
+    let (status, body) = as_admin
+        .patch(&carol_path, json!({"email": "new@acme.test"}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["pending_email"], "new@acme.test");
     assert_eq!(body["email"], "carol@acme.test");
@@ -218,14 +123,7 @@ async fn admins_run_their_users_through_the_api(pool: PgPool) {
         confirm(token.clone()).await.unwrap().status(),
         StatusCode::OK
     );
-    let (_, shown) = call(
-        &app,
-        Method::GET,
-        &format!("/api/v1/users/{carol}"),
-        &admin_token,
-        None,
-    )
-    .await;
+    let (_, shown) = as_admin.get(&carol_path).await;
     assert_eq!(shown["email"], "new@acme.test");
     assert_eq!(
         confirm(token).await.unwrap().status(),
@@ -233,37 +131,21 @@ async fn admins_run_their_users_through_the_api(pool: PgPool) {
         "a link works once"
     );
     // A taken address, or a bad one, is refused by field.
-    let (status, body) = call(
-        &app,
-        Method::PATCH,
-        &format!("/api/v1/users/{carol}"),
-        &admin_token,
-        Some(json!({"email": "owner@acme.test"})),
-    )
-    .await;
+    let (status, body) = as_admin
+        .patch(&carol_path, json!({"email": "owner@acme.test"}))
+        .await;
     assert_eq!(
         (status, body["details"][0]["field"].as_str()),
         (StatusCode::CONFLICT, Some("email")),
         "{body}"
     );
-    let (status, _) = call(
-        &app,
-        Method::PATCH,
-        &format!("/api/v1/users/{carol}"),
-        &admin_token,
-        Some(json!({"email": "not an address"})),
-    )
-    .await;
+    let (status, _) = as_admin
+        .patch(&carol_path, json!({"email": "not an address"}))
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let owner_token = user_token(&app, &pool, owner).await;
-    let (status, body) = call(
-        &app,
-        Method::PATCH,
-        &format!("/api/v1/users/{owner}"),
-        &owner_token,
-        Some(json!({"role": "admin"})),
-    )
-    .await;
+    let as_owner = app.caller(&owner_token);
+    let (status, body) = as_owner.patch(&owner_path, json!({"role": "admin"})).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (StatusCode::CONFLICT, Some("ERR_CONFLICT")),
@@ -271,43 +153,26 @@ async fn admins_run_their_users_through_the_api(pool: PgPool) {
     );
 
     // Disabling the admin ends their token at once.
-    let (status, _) = call(
-        &app,
-        Method::PATCH,
-        &format!("/api/v1/users/{admin}"),
-        &owner_token,
-        Some(json!({"status": "Disabled"})),
-    )
-    .await;
+    let disable = json!({"status": "Disabled"});
+    let (status, _) = as_owner
+        .patch(&format!("/api/v1/users/{admin}"), disable)
+        .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, body) = call(&app, Method::GET, "/api/v1/users", &admin_token, None).await;
+    let (status, body) = as_admin.get("/api/v1/users").await;
     assert_eq!(
         (status, body["code"].as_str()),
         (StatusCode::UNAUTHORIZED, Some("ERR_AUTH"))
     );
 
     // DELETE archives; a second delete is 410.
-    let res = app
-        .client
-        .delete(app.url(&format!("/api/v1/users/{carol}")))
-        .bearer_auth(&owner_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    let (status, body) = call(
-        &app,
-        Method::DELETE,
-        &format!("/api/v1/users/{carol}"),
-        &owner_token,
-        None,
-    )
-    .await;
+    let (status, _) = as_owner.delete(&carol_path).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = as_owner.delete(&carol_path).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (StatusCode::GONE, Some("ERR_GONE"))
     );
-    let (_, page) = call(&app, Method::GET, "/api/v1/users", &owner_token, None).await;
+    let (_, page) = as_owner.get("/api/v1/users").await;
     assert!(
         page["data"]
             .as_array()
@@ -340,7 +205,10 @@ async fn other_tenants_are_404_and_the_user_role_gets_403(pool: PgPool) {
         (Method::GET, "/api/v1/users?tenant=globex".to_owned()),
     ] {
         let body = (method == Method::PATCH).then(|| json!({"name": "x"}));
-        let (status, res) = call(&app, method.clone(), &path, &owner_token, body).await;
+        let (status, res) = app
+            .caller(&owner_token)
+            .call(method.clone(), &path, body)
+            .await;
         assert_eq!(
             (status, res["code"].as_str()),
             (StatusCode::NOT_FOUND, Some("ERR_NOT_FOUND")),
@@ -360,7 +228,10 @@ async fn other_tenants_are_404_and_the_user_role_gets_403(pool: PgPool) {
     ] {
         let body =
             matches!(method, Method::PATCH | Method::POST).then(|| json!({"email": "z@acme.test"}));
-        let (status, res) = call(&app, method.clone(), &path, &user_tok, body).await;
+        let (status, res) = app
+            .caller(&user_tok)
+            .call(method.clone(), &path, body)
+            .await;
         assert_eq!(
             (status, res["code"].as_str()),
             (StatusCode::FORBIDDEN, Some("ERR_PERMISSION_DENIED")),
@@ -369,13 +240,14 @@ async fn other_tenants_are_404_and_the_user_role_gets_403(pool: PgPool) {
     }
     // Operators name the tenant.
     let (_, op) = operator_token(&app, &pool).await;
-    let (status, page) = call(&app, Method::GET, "/api/v1/users?tenant=globex", &op, None).await;
+    let as_op = app.caller(&op);
+    let (status, page) = as_op.get("/api/v1/users?tenant=globex").await;
     assert_eq!(
         (status, page["data"][0]["email"].as_str()),
         (StatusCode::OK, Some("x@globex.test"))
     );
     assert_eq!(
-        call(&app, Method::GET, "/api/v1/users", &op, None).await.0,
+        as_op.get("/api/v1/users").await.0,
         StatusCode::UNPROCESSABLE_ENTITY
     );
 }
@@ -387,57 +259,42 @@ async fn owners_and_admins_set_the_tenant_policies(pool: PgPool) {
     let admin = member(&pool, acme, "admin@acme.test", Role::Admin).await;
     let plain = member(&pool, acme, "u@acme.test", Role::User).await;
     let token = user_token(&app, &pool, admin).await;
-    let (status, settings) = call(&app, Method::GET, "/api/v1/settings", &token, None).await;
+    let as_admin = app.caller(&token);
+    let (status, settings) = as_admin.get("/api/v1/settings").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(settings["password_policy"]["min_length"], 12);
     assert_eq!(settings["mfa_policy"], "off");
     assert_eq!(settings["session_idle_timeout_secs"], 1800);
     // Every violation listed by field; nothing changes.
-    let (status, body) = call(
-        &app,
-        Method::PATCH,
-        "/api/v1/settings",
-        &token,
-        Some(json!({"password_policy": {"min_length": 4}, "mfa_policy": "sometimes", "session_idle_timeout_secs": 5})),
-    )
-    .await;
+    let (status, body) = as_admin
+        .patch(
+            "/api/v1/settings",
+            json!({"password_policy": {"min_length": 4}, "mfa_policy": "sometimes", "session_idle_timeout_secs": 5}),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let fields: Vec<&str> = body["details"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["field"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        fields,
+        detail_fields(&body),
         [
             "password_policy.min_length",
             "mfa_policy",
             "session_idle_timeout_secs"
         ]
     );
-    let (status, body) = call(
-        &app,
-        Method::PATCH,
-        "/api/v1/settings",
-        &token,
-        Some(json!({"password_policy": {"min_lenght": 14}})),
-    )
-    .await;
+    let typo = json!({"password_policy": {"min_lenght": 14}});
+    let (status, body) = as_admin.patch("/api/v1/settings", typo).await;
     assert_eq!(
         status,
         StatusCode::UNPROCESSABLE_ENTITY,
         "a typo is an error: {body}"
     );
     // A valid change, audited with old and new.
-    let (status, body) = call(
-        &app,
-        Method::PATCH,
-        "/api/v1/settings",
-        &token,
-        Some(json!({"password_policy": {"min_length": 14, "require_digit": true}, "mfa_policy": "Everyone", "session_idle_timeout_secs": 900})),
-    )
-    .await;
+    let (status, body) = as_admin
+        .patch(
+            "/api/v1/settings",
+            json!({"password_policy": {"min_length": 14, "require_digit": true}, "mfa_policy": "Everyone", "session_idle_timeout_secs": 900}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
         (
@@ -456,16 +313,9 @@ async fn owners_and_admins_set_the_tenant_policies(pool: PgPool) {
     assert_eq!(audited, 1);
     // The user role may not.
     let user_tok = user_token(&app, &pool, plain).await;
+    let off = json!({"mfa_policy": "off"});
     assert_eq!(
-        call(
-            &app,
-            Method::PATCH,
-            "/api/v1/settings",
-            &user_tok,
-            Some(json!({"mfa_policy": "off"}))
-        )
-        .await
-        .0,
+        app.caller(&user_tok).patch("/api/v1/settings", off).await.0,
         StatusCode::FORBIDDEN
     );
 }

@@ -68,17 +68,6 @@ pub(super) async fn audit_entries(pool: &PgPool, action: &str) -> Vec<Value> {
     .unwrap()
 }
 
-pub(super) async fn member(
-    pool: &PgPool,
-    tenant_id: Option<Uuid>,
-    email: &str,
-    role: Role,
-) -> User {
-    user(pool, None, new_user(tenant_id, email, role))
-        .await
-        .unwrap()
-}
-
 pub(super) async fn set_policy(pool: &PgPool, tenant_id: Uuid, policy: &str) {
     sqlx::query("UPDATE tenants SET mfa_policy = $2 WHERE id = $1")
         .bind(tenant_id)
@@ -103,23 +92,43 @@ pub(super) async fn enrolled(
     keys: &MasterKeys,
     u: &User,
 ) -> (Uuid, TOTP, Option<Vec<SecretString>>) {
-    let enrolment = begin_totp_enrolment(pool, keys, u.id, &u.email, "Gatehouse")
-        .await
-        .unwrap();
+    let enrolment = begin(pool, keys, u, "Gatehouse").await;
     let app = app(&enrolment);
     settle().await;
-    let codes = confirm_totp_enrolment(
-        pool,
-        &ctx(),
-        keys,
-        u.id,
-        enrolment.id,
-        &code(&app, 0),
-        Some("Phone"),
-    )
-    .await
-    .unwrap();
+    let codes = confirm(pool, keys, u.id, &enrolment, &code(&app, 0), Some("Phone"))
+        .await
+        .unwrap();
     (enrolment.id, app, codes)
+}
+
+/// Starts enrolling an authenticator app of `u`, shown under `issuer`.
+async fn begin(pool: &PgPool, keys: &MasterKeys, u: &User, issuer: &str) -> TotpEnrolment {
+    begin_totp_enrolment(pool, keys, u.id, &u.email, issuer)
+        .await
+        .unwrap()
+}
+
+/// Confirms `enrolment` as `user_id` with `code`, naming the app `label`.
+async fn confirm(
+    pool: &PgPool,
+    keys: &MasterKeys,
+    user_id: Uuid,
+    enrolment: &TotpEnrolment,
+    code: &str,
+    label: Option<&str>,
+) -> Result<Option<Vec<SecretString>>, DomainError> {
+    let id = enrolment.id;
+    confirm_totp_enrolment(pool, &ctx(), keys, user_id, id, code, label).await
+}
+
+/// `code` checked as `user_id`'s second factor.
+async fn second_factor(
+    pool: &PgPool,
+    keys: &MasterKeys,
+    user_id: Uuid,
+    code: &str,
+) -> Result<SecondFactor, DomainError> {
+    verify_second_factor(pool, &ctx(), keys, user_id, code).await
 }
 
 fn is_wrong_code(err: &DomainError) -> bool {
@@ -132,9 +141,7 @@ async fn enrolling_an_app_needs_a_right_code_and_issues_recovery_codes_once(pool
     let ada = member(&pool, Some(acme.id), "ada@example.com", Role::User).await;
     let keys = keys();
 
-    let enrolment = begin_totp_enrolment(&pool, &keys, ada.id, &ada.email, "Acme: Inc")
-        .await
-        .unwrap();
+    let enrolment = begin(&pool, &keys, &ada, "Acme: Inc").await;
     let uri = enrolment.otpauth_uri.expose_secret();
     assert!(
         uri.starts_with("otpauth://totp/Acme%20%20Inc:ada%40example.com?secret="),
@@ -155,7 +162,7 @@ async fn enrolling_an_app_needs_a_right_code_and_issues_recovery_codes_once(pool
         (code(&app, 0).parse::<u32>().unwrap() + 1) % 1_000_000
     );
     for bad in [wrong.as_str(), "12345", "abcdef", &code(&app, -3)] {
-        let err = confirm_totp_enrolment(&pool, &ctx(), &keys, ada.id, enrolment.id, bad, None)
+        let err = confirm(&pool, &keys, ada.id, &enrolment, bad, None)
             .await
             .unwrap_err();
         assert!(
@@ -171,28 +178,19 @@ async fn enrolling_an_app_needs_a_right_code_and_issues_recovery_codes_once(pool
     // Someone else cannot confirm Ada's enrolment.
     let bob = member(&pool, Some(acme.id), "bob@example.com", Role::User).await;
     settle().await;
-    let err = confirm_totp_enrolment(
-        &pool,
-        &ctx(),
-        &keys,
-        bob.id,
-        enrolment.id,
-        &code(&app, 0),
-        None,
-    )
-    .await
-    .unwrap_err();
+    let err = confirm(&pool, &keys, bob.id, &enrolment, &code(&app, 0), None)
+        .await
+        .unwrap_err();
     assert!(matches!(err, DomainError::NotFound(_)), "{err:?}");
 
     // The right code confirms it (spaces as the app shows them are fine).
     let right = code(&app, 0);
     let spaced = format!("{} {}", &right[..3], &right[3..]);
-    let codes = confirm_totp_enrolment(
+    let codes = confirm(
         &pool,
-        &ctx(),
         &keys,
         ada.id,
-        enrolment.id,
+        &enrolment,
         &spaced,
         Some(" Work phone "),
     )
@@ -234,17 +232,9 @@ async fn enrolling_an_app_needs_a_right_code_and_issues_recovery_codes_once(pool
 
     // A confirmed enrolment cannot be confirmed again.
     settle().await;
-    let err = confirm_totp_enrolment(
-        &pool,
-        &ctx(),
-        &keys,
-        ada.id,
-        enrolment.id,
-        &code(&app, 1),
-        None,
-    )
-    .await
-    .unwrap_err();
+    let err = confirm(&pool, &keys, ada.id, &enrolment, &code(&app, 1), None)
+        .await
+        .unwrap_err();
     assert!(matches!(err, DomainError::NotFound(_)), "{err:?}");
 
     // A second app: the recovery codes Ada already has stay, none are shown again.
@@ -258,12 +248,8 @@ async fn enrolling_an_app_needs_a_right_code_and_issues_recovery_codes_once(pool
 async fn a_new_enrolment_replaces_unconfirmed_ones_and_seeds_are_encrypted(pool: PgPool) {
     let ada = member(&pool, None, "ops@example.com", Role::Operator).await;
     let keys = keys();
-    let first = begin_totp_enrolment(&pool, &keys, ada.id, &ada.email, "Gatehouse")
-        .await
-        .unwrap();
-    let second = begin_totp_enrolment(&pool, &keys, ada.id, &ada.email, "Gatehouse")
-        .await
-        .unwrap();
+    let first = begin(&pool, &keys, &ada, "Gatehouse").await;
+    let second = begin(&pool, &keys, &ada, "Gatehouse").await;
     assert_ne!(
         first.secret_base32.expose_secret(),
         second.secret_base32.expose_secret()
@@ -295,17 +281,9 @@ async fn a_new_enrolment_replaces_unconfirmed_ones_and_seeds_are_encrypted(pool:
 
     // The replaced enrolment cannot be confirmed any more.
     settle().await;
-    let err = confirm_totp_enrolment(
-        &pool,
-        &ctx(),
-        &keys,
-        ada.id,
-        first.id,
-        &code(&app(&first), 0),
-        None,
-    )
-    .await
-    .unwrap_err();
+    let err = confirm(&pool, &keys, ada.id, &first, &code(&app(&first), 0), None)
+        .await
+        .unwrap_err();
     assert!(matches!(err, DomainError::NotFound(_)), "{err:?}");
 
     // Unknown users cannot start one.
@@ -320,30 +298,26 @@ async fn a_code_is_never_accepted_twice(pool: PgPool) {
     let acme = tenant(&pool, "acme").await;
     let ada = member(&pool, Some(acme.id), "ada@example.com", Role::Admin).await;
     let keys = keys();
-    let enrolment = begin_totp_enrolment(&pool, &keys, ada.id, &ada.email, "Gatehouse")
-        .await
-        .unwrap();
+    let enrolment = begin(&pool, &keys, &ada, "Gatehouse").await;
     let app = app(&enrolment);
     settle().await;
     let first = code(&app, 0);
-    confirm_totp_enrolment(&pool, &ctx(), &keys, ada.id, enrolment.id, &first, None)
+    confirm(&pool, &keys, ada.id, &enrolment, &first, None)
         .await
         .unwrap();
 
     // The code that confirmed the enrolment cannot sign in.
-    let err = verify_second_factor(&pool, &ctx(), &keys, ada.id, &first)
+    let err = second_factor(&pool, &keys, ada.id, &first)
         .await
         .unwrap_err();
     assert!(is_wrong_code(&err), "{err:?}");
     // The next step's code (an app running a little fast) passes once, then never again.
     let next = code(&app, 1);
     assert_eq!(
-        verify_second_factor(&pool, &ctx(), &keys, ada.id, &next)
-            .await
-            .unwrap(),
+        second_factor(&pool, &keys, ada.id, &next).await.unwrap(),
         SecondFactor::Totp
     );
-    let err = verify_second_factor(&pool, &ctx(), &keys, ada.id, &next)
+    let err = second_factor(&pool, &keys, ada.id, &next)
         .await
         .unwrap_err();
     assert!(is_wrong_code(&err), "{err:?}");
@@ -390,14 +364,14 @@ async fn one_step_of_clock_skew_is_tolerated_three_are_not(pool: PgPool) {
 
     // Three and two steps ago: outside the window.
     for steps in [-3, -2, 2] {
-        let err = verify_second_factor(&pool, &ctx(), &keys, ada.id, &code(&app, steps))
+        let err = second_factor(&pool, &keys, ada.id, &code(&app, steps))
             .await
             .unwrap_err();
         assert!(is_wrong_code(&err), "{steps}: {err:?}");
     }
     // One step ago (a slow phone clock) is accepted.
     assert_eq!(
-        verify_second_factor(&pool, &ctx(), &keys, ada.id, &code(&app, -1))
+        second_factor(&pool, &keys, ada.id, &code(&app, -1))
             .await
             .unwrap(),
         SecondFactor::Totp
@@ -411,11 +385,7 @@ async fn one_step_of_clock_skew_is_tolerated_three_are_not(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(left, None);
-    let reasons: Vec<Value> = audit_entries(&pool, "auth.mfa.challenge.failure")
-        .await
-        .into_iter()
-        .map(|e| e["metadata"]["reason"].clone())
-        .collect();
+    let reasons = audit_reasons(&pool, "auth.mfa.challenge.failure").await;
     assert_eq!(reasons, vec!["wrong_code"; 3]);
 }
 
@@ -431,18 +401,14 @@ async fn a_recovery_code_works_once(pool: PgPool) {
     // Typed in capitals and without the dash still counts.
     let typed = one.replace('-', "").to_uppercase();
     assert_eq!(
-        verify_second_factor(&pool, &ctx(), &keys, ada.id, &typed)
-            .await
-            .unwrap(),
+        second_factor(&pool, &keys, ada.id, &typed).await.unwrap(),
         SecondFactor::RecoveryCode { remaining: 9 }
     );
-    let err = verify_second_factor(&pool, &ctx(), &keys, ada.id, &one)
-        .await
-        .unwrap_err();
+    let err = second_factor(&pool, &keys, ada.id, &one).await.unwrap_err();
     assert!(is_wrong_code(&err), "{err:?}");
     assert_eq!(recovery_codes_left(&pool, ada.id).await.unwrap(), 9);
     // Another user's code is not Ada's.
-    let err = verify_second_factor(&pool, &ctx(), &keys, ada.id, "abcde-fghjk")
+    let err = second_factor(&pool, &keys, ada.id, "abcde-fghjk")
         .await
         .unwrap_err();
     assert!(is_wrong_code(&err), "{err:?}");
@@ -479,12 +445,12 @@ async fn a_recovery_code_works_once(pool: PgPool) {
         .unwrap();
     assert_eq!(fresh.len(), 10);
     assert_eq!(recovery_codes_left(&pool, ada.id).await.unwrap(), 10);
-    let err = verify_second_factor(&pool, &ctx(), &keys, ada.id, codes[0].expose_secret())
+    let err = second_factor(&pool, &keys, ada.id, codes[0].expose_secret())
         .await
         .unwrap_err();
     assert!(is_wrong_code(&err), "{err:?}");
     assert_eq!(
-        verify_second_factor(&pool, &ctx(), &keys, ada.id, fresh[9].expose_secret())
+        second_factor(&pool, &keys, ada.id, fresh[9].expose_secret())
             .await
             .unwrap(),
         SecondFactor::RecoveryCode { remaining: 9 }
@@ -527,13 +493,11 @@ async fn five_wrong_codes_lock_the_second_factor(pool: PgPool) {
         } else {
             wrong.as_str()
         };
-        let err = verify_second_factor(&pool, &ctx(), &keys, ada.id, bad)
-            .await
-            .unwrap_err();
+        let err = second_factor(&pool, &keys, ada.id, bad).await.unwrap_err();
         assert!(is_wrong_code(&err), "attempt {attempt}: {err:?}");
     }
     // The fifth wrong code locks.
-    let err = verify_second_factor(&pool, &ctx(), &keys, ada.id, &wrong)
+    let err = second_factor(&pool, &keys, ada.id, &wrong)
         .await
         .unwrap_err();
     assert!(
@@ -543,12 +507,12 @@ async fn five_wrong_codes_lock_the_second_factor(pool: PgPool) {
     );
     // While locked, even the right code and a valid recovery code are refused, and
     // nothing is used up by trying.
-    let err = verify_second_factor(&pool, &ctx(), &keys, ada.id, &code(&app, 0))
+    let err = second_factor(&pool, &keys, ada.id, &code(&app, 0))
         .await
         .unwrap_err();
     assert!(matches!(err, DomainError::Locked { .. }), "{err:?}");
     let recovery = codes.unwrap()[0].expose_secret().to_owned();
-    let err = verify_second_factor(&pool, &ctx(), &keys, ada.id, &recovery)
+    let err = second_factor(&pool, &keys, ada.id, &recovery)
         .await
         .unwrap_err();
     assert!(matches!(err, DomainError::Locked { .. }), "{err:?}");
@@ -591,7 +555,7 @@ async fn five_wrong_codes_lock_the_second_factor(pool: PgPool) {
     let (bob_id, bob_app, _) = enrolled(&pool, &keys, &bob).await;
     forget_last_use(&pool, bob_id).await;
     settle().await;
-    verify_second_factor(&pool, &ctx(), &keys, bob.id, &code(&bob_app, 0))
+    second_factor(&pool, &keys, bob.id, &code(&bob_app, 0))
         .await
         .unwrap();
 
@@ -605,7 +569,7 @@ async fn five_wrong_codes_lock_the_second_factor(pool: PgPool) {
     .unwrap();
     settle().await;
     assert_eq!(
-        verify_second_factor(&pool, &ctx(), &keys, ada.id, &code(&app, 0))
+        second_factor(&pool, &keys, ada.id, &code(&app, 0))
             .await
             .unwrap(),
         SecondFactor::Totp
@@ -617,14 +581,14 @@ async fn an_empty_code_is_a_validation_error_and_does_not_count(pool: PgPool) {
     let ada = member(&pool, None, "ops@example.com", Role::Operator).await;
     let keys = keys();
     enrolled(&pool, &keys, &ada).await;
-    let err = verify_second_factor(&pool, &ctx(), &keys, ada.id, "   ")
+    let err = second_factor(&pool, &keys, ada.id, "   ")
         .await
         .unwrap_err();
     assert!(matches!(err, DomainError::Validation(_)), "{err:?}");
     assert_eq!(audit_count(&pool, "auth.mfa.challenge.failure").await, 0);
     // Someone without an app who types six digits is simply wrong.
     let bob = member(&pool, None, "ops2@example.com", Role::Auditor).await;
-    let err = verify_second_factor(&pool, &ctx(), &keys, bob.id, "123456")
+    let err = second_factor(&pool, &keys, bob.id, "123456")
         .await
         .unwrap_err();
     assert!(is_wrong_code(&err), "{err:?}");
@@ -703,9 +667,7 @@ async fn operators_can_never_remove_their_last_factor(pool: PgPool) {
     assert!(matches!(err, DomainError::Conflict { .. }), "{err:?}");
 
     // An unconfirmed enrolment is not a factor: it can always be discarded.
-    let pending = begin_totp_enrolment(&pool, &keys, ops.id, &ops.email, "Gatehouse")
-        .await
-        .unwrap();
+    let pending = begin(&pool, &keys, &ops, "Gatehouse").await;
     remove_totp(&pool, &ctx(), ops.id, ops.id, pending.id)
         .await
         .unwrap();

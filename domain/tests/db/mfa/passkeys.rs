@@ -4,8 +4,8 @@
 //! verifies real signatures; the browser test drives a real one (Chromium's virtual
 //! authenticator).
 
+use super::audit_entries;
 use super::*;
-use super::{audit_entries, member};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use gatehouse_domain::mfa::{
@@ -116,16 +116,22 @@ impl SoftAuthenticator {
         attestation.push(0xa0);
         attestation.extend(cbor_text("authData"));
         attestation.extend(cbor_bytes(&auth_data));
+        let response = json!({
+            "attestationObject": b64(&attestation),
+            "clientDataJSON": b64(&client_data),
+            "transports": ["internal"],
+        });
+        self.credential(response, json!({ "credProps": { "rk": true } }))
+    }
+
+    /// This authenticator's credential carrying `response` and `extensions`.
+    fn credential<T: serde::de::DeserializeOwned>(&self, response: Value, extensions: Value) -> T {
         serde_json::from_value(json!({
             "id": b64(&self.credential_id),
             "rawId": b64(&self.credential_id),
             "type": "public-key",
-            "response": {
-                "attestationObject": b64(&attestation),
-                "clientDataJSON": b64(&client_data),
-                "transports": ["internal"],
-            },
-            "clientExtensionResults": { "credProps": { "rk": true } },
+            "response": response,
+            "clientExtensionResults": extensions,
         }))
         .unwrap()
     }
@@ -154,19 +160,13 @@ impl SoftAuthenticator {
         signed.extend(Sha256::digest(&client_data));
         let mut signer = Signer::new(MessageDigest::sha256(), &self.key).unwrap();
         let signature = signer.sign_oneshot_to_vec(&signed).unwrap();
-        serde_json::from_value(json!({
-            "id": b64(&self.credential_id),
-            "rawId": b64(&self.credential_id),
-            "type": "public-key",
-            "response": {
-                "authenticatorData": b64(&auth_data),
-                "clientDataJSON": b64(&client_data),
-                "signature": b64(&signature),
-                "userHandle": b64(&self.user_handle),
-            },
-            "clientExtensionResults": {},
-        }))
-        .unwrap()
+        let response = json!({
+            "authenticatorData": b64(&auth_data),
+            "clientDataJSON": b64(&client_data),
+            "signature": b64(&signature),
+            "userHandle": b64(&self.user_handle),
+        });
+        self.credential(response, json!({}))
     }
 }
 
@@ -204,6 +204,40 @@ async fn passwordless(pool: &PgPool, device: &mut SoftAuthenticator) -> Result<U
     let login = start_passwordless_login(pool, &wa).await.unwrap();
     let answer = device.get(&login.options);
     finish_passwordless_login(pool, &ctx(), &wa, login.challenge_id, &answer).await
+}
+
+/// How the passwordless sign-in `challenge_id` answered with `answer` is refused.
+async fn login_refusal(
+    pool: &PgPool,
+    wa: &Webauthn,
+    challenge_id: Uuid,
+    answer: &PublicKeyCredential,
+) -> DomainError {
+    finish_passwordless_login(pool, &ctx(), wa, challenge_id, answer)
+        .await
+        .unwrap_err()
+}
+
+/// How `user_id`'s second-factor ceremony `challenge_id` answered with `answer` is refused.
+async fn second_factor_refusal(
+    pool: &PgPool,
+    wa: &Webauthn,
+    user_id: Uuid,
+    challenge_id: Uuid,
+    answer: &PublicKeyCredential,
+) -> DomainError {
+    finish_second_factor(pool, &ctx(), wa, user_id, challenge_id, answer)
+        .await
+        .unwrap_err()
+}
+
+/// Whether the passkey `id` has been used to sign in.
+async fn was_used(pool: &PgPool, id: Uuid) -> bool {
+    sqlx::query_scalar("SELECT last_used_at IS NOT NULL FROM webauthn_credentials WHERE id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }
 
 /// A stored passkey row without a ceremony, for what does not read the key.
@@ -254,11 +288,7 @@ async fn starting_a_registration_parks_its_state_for_five_minutes(pool: PgPool) 
     assert_eq!(audit_count(&pool, "auth.mfa.enrolled").await, 0);
 
     // An account that is not active cannot start one.
-    sqlx::query("UPDATE users SET status = 'disabled' WHERE id = $1")
-        .bind(ada.id)
-        .execute(&pool)
-        .await
-        .unwrap();
+    set_user_status(&pool, ada.id, "disabled").await;
     let err = start_registration(&pool, &webauthn(), ada.id)
         .await
         .unwrap_err();
@@ -365,15 +395,8 @@ async fn unknown_expired_and_foreign_challenges_are_refused(pool: PgPool) {
     assert!(expired(&err), "{err:?}");
     // A registration's id is no sign-in's: refused, audited, and not spent either.
     let login = start_passwordless_login(&pool, &wa).await.unwrap();
-    let err = finish_passwordless_login(
-        &pool,
-        &ctx(),
-        &wa,
-        started.challenge_id,
-        &device.get(&login.options),
-    )
-    .await
-    .unwrap_err();
+    let signed = device.get(&login.options);
+    let err = login_refusal(&pool, &wa, started.challenge_id, &signed).await;
     assert!(
         matches!(err, DomainError::Unauthenticated(ref m) if m.contains("expired")),
         "{err:?}"
@@ -470,29 +493,19 @@ async fn a_passkey_signs_in_alone_and_its_counter_guards_against_clones(pool: Pg
     assert_eq!(audit_count(&pool, "auth.login.failure").await, 0);
 
     // Replaying the same answer: its challenge is spent.
-    let err = finish_passwordless_login(&pool, &ctx(), &wa, login.challenge_id, &answer)
-        .await
-        .unwrap_err();
+    let err = login_refusal(&pool, &wa, login.challenge_id, &answer).await;
     assert!(matches!(err, DomainError::Unauthenticated(_)), "{err:?}");
     // The same answer for a fresh challenge does not sign it.
     let fresh = start_passwordless_login(&pool, &wa).await.unwrap();
-    let err = finish_passwordless_login(&pool, &ctx(), &wa, fresh.challenge_id, &answer)
-        .await
-        .unwrap_err();
+    let err = login_refusal(&pool, &wa, fresh.challenge_id, &answer).await;
     assert!(matches!(err, DomainError::Unauthenticated(_)), "{err:?}");
     // A copy of the authenticator whose counter did not move is refused.
     let fresh = start_passwordless_login(&pool, &wa).await.unwrap();
     let cloned = device.assert(&fresh.options);
-    let err = finish_passwordless_login(&pool, &ctx(), &wa, fresh.challenge_id, &cloned)
-        .await
-        .unwrap_err();
+    let err = login_refusal(&pool, &wa, fresh.challenge_id, &cloned).await;
     assert!(matches!(err, DomainError::Unauthenticated(_)), "{err:?}");
 
-    let reasons: Vec<String> = audit_entries(&pool, "auth.login.failure")
-        .await
-        .iter()
-        .map(|e| e["metadata"]["reason"].as_str().unwrap().to_owned())
-        .collect();
+    let reasons = audit_reasons(&pool, "auth.login.failure").await;
     assert_eq!(
         reasons,
         [
@@ -511,20 +524,10 @@ async fn an_unknown_passkey_cannot_sign_in(pool: PgPool) {
     let acme = tenant(&pool, "acme").await;
     let ada = member(&pool, Some(acme.id), "ada@acme.test", Role::User).await;
     enrolled(&pool, ada.id, "Phone").await;
-    let wa = webauthn();
     // A credential this server never registered, claiming to be Ada's.
     let mut stranger = SoftAuthenticator::new();
     stranger.user_handle = ada.id.as_bytes().to_vec();
-    let login = start_passwordless_login(&pool, &wa).await.unwrap();
-    let err = finish_passwordless_login(
-        &pool,
-        &ctx(),
-        &wa,
-        login.challenge_id,
-        &stranger.get(&login.options),
-    )
-    .await
-    .unwrap_err();
+    let err = passwordless(&pool, &mut stranger).await.unwrap_err();
     assert!(
         matches!(err, DomainError::Unauthenticated(ref m) if m.contains("could not be verified")),
         "{err:?}"
@@ -545,21 +548,13 @@ async fn disabled_accounts_suspended_tenants_and_enforced_sso_refuse_a_proven_pa
     let (mut ada_key, ada_passkey) = enrolled(&pool, ada.id, "Phone").await;
     let (mut boss_key, _) = enrolled(&pool, boss.id, "Key").await;
 
-    sqlx::query("UPDATE users SET status = 'disabled' WHERE id = $1")
-        .bind(ada.id)
-        .execute(&pool)
-        .await
-        .unwrap();
+    set_user_status(&pool, ada.id, "disabled").await;
     let err = passwordless(&pool, &mut ada_key).await.unwrap_err();
     assert!(
         matches!(err, DomainError::PermissionDenied(ref m) if m.contains("disabled")),
         "{err:?}"
     );
-    sqlx::query("UPDATE users SET status = 'active' WHERE id = $1")
-        .bind(ada.id)
-        .execute(&pool)
-        .await
-        .unwrap();
+    set_user_status(&pool, ada.id, "active").await;
 
     sqlx::query("UPDATE tenants SET sso_enforced = true WHERE id = $1")
         .bind(acme.id)
@@ -574,35 +569,20 @@ async fn disabled_accounts_suspended_tenants_and_enforced_sso_refuse_a_proven_pa
     // Owners keep their break-glass access.
     assert_eq!(passwordless(&pool, &mut boss_key).await.unwrap(), boss.id);
 
-    sqlx::query("UPDATE tenants SET status = 'suspended', suspended_at = now() WHERE id = $1")
-        .bind(acme.id)
-        .execute(&pool)
-        .await
-        .unwrap();
+    mark_suspended(&pool, acme.id).await;
     let err = passwordless(&pool, &mut boss_key).await.unwrap_err();
     assert!(
         matches!(err, DomainError::PermissionDenied(ref m) if m.contains("suspended")),
         "{err:?}"
     );
 
-    let reasons: Vec<String> = audit_entries(&pool, "auth.login.failure")
-        .await
-        .iter()
-        .map(|e| e["metadata"]["reason"].as_str().unwrap().to_owned())
-        .collect();
+    let reasons = audit_reasons(&pool, "auth.login.failure").await;
     assert_eq!(
         reasons,
         ["user_disabled", "sso_enforced", "tenant_suspended"]
     );
     // A refused sign-in does not count as a use.
-    let used: bool = sqlx::query_scalar(
-        "SELECT last_used_at IS NOT NULL FROM webauthn_credentials WHERE id = $1",
-    )
-    .bind(ada_passkey)
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    assert!(!used);
+    assert!(!was_used(&pool, ada_passkey).await);
 }
 
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
@@ -628,39 +608,20 @@ async fn a_passkey_is_a_second_factor_for_its_owner_only(pool: PgPool) {
     assert_eq!(allowed, [b64(&ada_key.credential_id)]);
 
     // Bob's passkey does not pass for Ada, and Bob cannot finish Ada's ceremony.
-    let err = finish_second_factor(
-        &pool,
-        &ctx(),
-        &wa,
-        ada.id,
-        started.challenge_id,
-        &bob_key.get(&started.options),
-    )
-    .await
-    .unwrap_err();
+    let bobs = bob_key.get(&started.options);
+    let err = second_factor_refusal(&pool, &wa, ada.id, started.challenge_id, &bobs).await;
     assert!(matches!(err, DomainError::Unauthenticated(_)), "{err:?}");
     let started = start_second_factor(&pool, &wa, ada.id).await.unwrap();
     let answer = ada_key.get(&started.options);
-    let err = finish_second_factor(&pool, &ctx(), &wa, bob.id, started.challenge_id, &answer)
-        .await
-        .unwrap_err();
+    let err = second_factor_refusal(&pool, &wa, bob.id, started.challenge_id, &answer).await;
     assert!(matches!(err, DomainError::Unauthenticated(_)), "{err:?}");
 
     // Ada's own, for her own ceremony, passes once.
     finish_second_factor(&pool, &ctx(), &wa, ada.id, started.challenge_id, &answer)
         .await
         .unwrap();
-    let used: bool = sqlx::query_scalar(
-        "SELECT last_used_at IS NOT NULL FROM webauthn_credentials WHERE id = $1",
-    )
-    .bind(ada_passkey)
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    assert!(used);
-    let err = finish_second_factor(&pool, &ctx(), &wa, ada.id, started.challenge_id, &answer)
-        .await
-        .unwrap_err();
+    assert!(was_used(&pool, ada_passkey).await);
+    let err = second_factor_refusal(&pool, &wa, ada.id, started.challenge_id, &answer).await;
     assert!(matches!(err, DomainError::Unauthenticated(_)), "{err:?}");
 
     let entries = audit_entries(&pool, "auth.mfa.challenge.failure").await;
@@ -779,11 +740,7 @@ async fn whoever_must_use_mfa_keeps_a_last_factor(pool: PgPool) {
 
     // A tenant requiring MFA of everyone is the same for its users.
     let acme = tenant(&pool, "acme").await;
-    sqlx::query("UPDATE tenants SET mfa_policy = 'everyone' WHERE id = $1")
-        .bind(acme.id)
-        .execute(&pool)
-        .await
-        .unwrap();
+    set_policy(&pool, acme.id, "everyone").await;
     let ada = member(&pool, Some(acme.id), "ada@acme.test", Role::User).await;
     let only = fake_passkey(&pool, ada.id, "Phone").await;
     assert!(matches!(

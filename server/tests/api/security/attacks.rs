@@ -184,21 +184,13 @@ async fn made_up_methods_do_not_grow_the_metrics(pool: PgPool) {
             .await
             .unwrap();
     }
-    let public = app.client.get(app.url("/metrics")).send().await.unwrap();
+    let public = app.anonymous_get("/metrics").await;
     assert_eq!(
         public.status(),
         StatusCode::NOT_FOUND,
         "off the public port"
     );
-    let text = app
-        .client
-        .get(format!("{}/metrics", app.metrics_base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await.text().await.unwrap();
     assert!(!text.contains("ZZPROBE"), "{text}");
     assert!(text.contains(r#"method="OTHER""#), "{text}");
 }
@@ -211,47 +203,23 @@ async fn a_user_token_reaches_the_admin_api_only_through_its_scopes(pool: PgPool
     let tenant = acme(&pool).await;
     let owner = person(&pool, Some(tenant), "owner@acme.test", Role::Owner).await;
     let sign_in_only = user_token_with(&app, &pool, owner, "openid").await;
-    let res = app
-        .client
-        .get(app.url("/api/v1/users"))
-        .bearer_auth(&sign_in_only)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "no API audience");
+    let (status, _) = app.caller(&sign_in_only).get("/api/v1/users").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "no API audience");
     let reader = user_token_with(&app, &pool, owner, "openid users:read").await;
-    let res = app
-        .client
-        .get(app.url("/api/v1/users"))
-        .bearer_auth(&reader)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    let res = app
-        .client
-        .post(app.url("/api/v1/users"))
-        .bearer_auth(&reader)
-        .json(&serde_json::json!({"email": "new@acme.test"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    let body: Value = res.json().await.unwrap();
+    let as_reader = app.caller(&reader);
+    let (status, _) = as_reader.get("/api/v1/users").await;
+    assert_eq!(status, StatusCode::OK);
+    let new = serde_json::json!({"email": "new@acme.test"});
+    let (status, body) = as_reader.post("/api/v1/users", new).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(body["code"], "ERR_PERMISSION_DENIED");
     assert!(
         body["message"].as_str().unwrap().contains("users:write"),
         "{body}"
     );
     for path in ["/api/v1/settings", "/api/v1/apps"] {
-        let res = app
-            .client
-            .get(app.url(path))
-            .bearer_auth(&reader)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{path}");
+        let (status, _) = as_reader.get(path).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
     }
 }
 

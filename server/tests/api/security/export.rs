@@ -4,12 +4,10 @@
 //! them, are admitted up to a global and a per-tenant limit (beyond: 429 with
 //! `Retry-After`), and give their places back when the client stops taking data.
 
-use crate::helpers::{operator_token, spawn_app_with, TestApp};
-use gatehouse_domain::sessions::{create_session, NewSession};
+use crate::helpers::{operator_token, session_cookie, spawn_app_with, TestApp};
 use gatehouse_domain::types::Role;
 use gatehouse_server::audit::{GLOBAL_EXPORTS, IDLE_DEADLINE, TENANT_EXPORTS};
 use reqwest::StatusCode;
-use secrecy::ExposeSecret;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use std::net::SocketAddr;
@@ -47,19 +45,7 @@ async fn tenant_with_history(pool: &PgPool, domain: &str) -> Downloader {
         None,
     )
     .await;
-    let mut tx = pool.begin().await.unwrap();
-    let session = create_session(
-        &mut tx,
-        NewSession {
-            user_id: owner,
-            ip: None,
-            user_agent: None,
-            auth_methods: vec!["pwd".into(), "otp".into()],
-            mfa_verified: true,
-        },
-    )
-    .await
-    .unwrap();
+    let cookie = session_cookie(pool, owner).await;
     // Through the chain's own append, so the trail stays a valid hash chain.
     sqlx::query(
         "SELECT audit_append(gen_random_uuid(), NULL, $1, NULL, 'system', 'test.filler', NULL,
@@ -68,14 +54,13 @@ async fn tenant_with_history(pool: &PgPool, domain: &str) -> Downloader {
     )
     .bind(tenant)
     .bind(ROWS_PER_TENANT)
-    .execute(&mut *tx)
+    .execute(pool)
     .await
     .unwrap();
-    tx.commit().await.unwrap();
     Downloader {
         tenant,
         domain: domain.to_owned(),
-        cookie: format!("gatehouse_session={}", session.token.expose_secret()),
+        cookie,
     }
 }
 
