@@ -134,12 +134,12 @@ async fn openapi() -> impl IntoResponse {
             "/api/v1/apps": {
                 "get": {"summary": "List managed applications (operators)", "security": [{"bearer": []}],
                     "responses": {"200": {"description": "{data, next_cursor}"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}}},
-                "post": {"summary": "Register an application (UC-DEV-REGISTER)", "security": [{"bearer": []}],
+                "post": {"summary": "Register an application", "security": [{"bearer": []}],
                     "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApplicationInput"}}}},
                     "responses": {"201": {"description": "The application"}, "422": {"$ref": "#/components/responses/Error"}}}},
             "/api/v1/apps/{id}": {
                 "get": {"summary": "One application", "security": [{"bearer": []}], "responses": {"200": {"description": "The application"}, "404": {"$ref": "#/components/responses/Error"}}},
-                "patch": {"summary": "Change an application (UC-DEV-UPDATE, merge semantics)", "security": [{"bearer": []}],
+                "patch": {"summary": "Change an application (merge semantics)", "security": [{"bearer": []}],
                     "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApplicationInput"}}}},
                     "responses": {"200": {"description": "The application"}, "422": {"$ref": "#/components/responses/Error"}}}},
             "/api/v1/apps/{id}/disable": {"post": {"summary": "Disable: its keys and tokens stop at once", "security": [{"bearer": []}], "responses": {"200": {"description": "The application"}}}},
@@ -151,14 +151,14 @@ async fn openapi() -> impl IntoResponse {
                         "name": {"type": "string"}, "scopes": {"type": "array", "items": {"type": "string"}},
                         "expires_at": {"type": "string", "format": "date-time"}, "tenant": {"type": "string"}}}}}},
                     "responses": {"201": {"description": "The key with client_id and client_secret"}, "422": {"$ref": "#/components/responses/Error"}}}},
-            "/api/v1/flags": {"get": {"summary": "Every effective flag of the tenant (API-FLAG); strong ETag, 304 on If-None-Match", "security": [{"bearer": []}],
+            "/api/v1/flags": {"get": {"summary": "Every effective flag of the tenant; strong ETag, 304 on If-None-Match", "security": [{"bearer": []}],
                 "parameters": [{"name": "tenant", "in": "query", "schema": {"type": "string"}}, {"name": "user_id", "in": "query", "schema": {"type": "string"}}],
                 "responses": {"200": {"description": "{tenant_id, plan, flags: {key: bool}, details: [{key, value, source}]}"}, "304": {"description": "Not modified"},
                               "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}},
             "/api/v1/flags/stream": {"get": {"summary": "Server-sent events: `flags` now and after every change", "security": [{"bearer": []}], "responses": {"200": {"description": "text/event-stream"}}}},
             "/api/v1/flag-definitions": {
                 "get": {"summary": "Flag definitions with plan defaults (operators)", "security": [{"bearer": []}], "responses": {"200": {"description": "{data, next_cursor}"}}},
-                "post": {"summary": "Define a flag (FR-FLAG-001)", "security": [{"bearer": []}], "responses": {"201": {"description": "The definition"}, "409": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}},
+                "post": {"summary": "Define a flag", "security": [{"bearer": []}], "responses": {"201": {"description": "The definition"}, "409": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}},
             "/api/v1/flag-definitions/stale": {"get": {"summary": "Flags never evaluated or not in 30 days", "security": [{"bearer": []}], "responses": {"200": {"description": "{data, next_cursor}"}}}},
             "/api/v1/flag-definitions/{key}": {
                 "get": {"summary": "One definition", "security": [{"bearer": []}], "responses": {"200": {"description": "The definition"}, "404": {"$ref": "#/components/responses/Error"}}},
@@ -169,7 +169,7 @@ async fn openapi() -> impl IntoResponse {
                 "delete": {"summary": "Clear the plan's default", "security": [{"bearer": []}], "responses": {"200": {"description": "The definition"}}}},
             "/api/v1/tenants": {
                 "get": {"summary": "Tenants (search, status, plan, cursor, limit ≤ 100)", "security": [{"bearer": []}], "responses": {"200": {"description": "{data, next_cursor}"}, "422": {"$ref": "#/components/responses/Error"}}},
-                "post": {"summary": "Provision a tenant with its owner invited (UC-PROV-001)", "security": [{"bearer": []}], "responses": {"201": {"description": "The tenant"}, "409": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}},
+                "post": {"summary": "Provision a tenant with its owner invited", "security": [{"bearer": []}], "responses": {"201": {"description": "The tenant"}, "409": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}},
             "/api/v1/tenants/{id}": {"get": {"summary": "One tenant", "security": [{"bearer": []}], "responses": {"200": {"description": "The tenant"}, "404": {"$ref": "#/components/responses/Error"}}}},
             "/api/v1/tenants/{id}/suspend": {"post": {"summary": "Suspend ({reason} optional): sessions, tokens end at once", "security": [{"bearer": []}], "responses": {"200": {"description": "The tenant"}}}},
             "/api/v1/tenants/{id}/reactivate": {"post": {"summary": "Reactivate: login works again", "security": [{"bearer": []}], "responses": {"200": {"description": "The tenant"}}}},
@@ -183,7 +183,7 @@ async fn openapi() -> impl IntoResponse {
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                 "description": "An access token from /auth/token (client_credentials or authorization_code)."}},
-            "responses": {"Error": {"description": "SPEC §9 error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
+            "responses": {"Error": {"description": "An error: code, message, request id and one detail per field", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
             "schemas": {
                 "ApplicationInput": {"type": "object", "additionalProperties": false, "properties": {
                     "name": {"type": "string", "maxLength": 200},
