@@ -309,11 +309,25 @@ pub async fn act_on_person(
     let (ctx, _) = request().await?;
     let id = ssr::person_id(&id)?;
     let services = services()?;
+    let base_url = services.web().public_url.clone();
     let message = match action.as_str() {
         "role" => {
             let role = Role::parse(&role)?;
             let u = services
-                .apply(ua::change_role(services.pool(), &ctx, &actor, id, role).await)
+                .apply(
+                    ua::update_user(
+                        services.pool(),
+                        &ctx,
+                        &actor,
+                        id,
+                        ua::UserChange {
+                            role: Some(role),
+                            ..Default::default()
+                        },
+                        &base_url,
+                    )
+                    .await,
+                )
                 .await?;
             format!(
                 "{} is {} {} now; their sessions have ended.",
@@ -324,7 +338,20 @@ pub async fn act_on_person(
         }
         "disable" => {
             let u = services
-                .apply(ua::set_enabled(services.pool(), &ctx, &actor, id, false).await)
+                .apply(
+                    ua::update_user(
+                        services.pool(),
+                        &ctx,
+                        &actor,
+                        id,
+                        ua::UserChange {
+                            enabled: Some(false),
+                            ..Default::default()
+                        },
+                        &base_url,
+                    )
+                    .await,
+                )
                 .await?;
             format!(
                 "{} is disabled: their sessions have ended and they cannot sign in.",
@@ -333,7 +360,20 @@ pub async fn act_on_person(
         }
         "enable" => {
             let u = services
-                .apply(ua::set_enabled(services.pool(), &ctx, &actor, id, true).await)
+                .apply(
+                    ua::update_user(
+                        services.pool(),
+                        &ctx,
+                        &actor,
+                        id,
+                        ua::UserChange {
+                            enabled: Some(true),
+                            ..Default::default()
+                        },
+                        &base_url,
+                    )
+                    .await,
+                )
                 .await?;
             format!("{} is enabled: they can sign in again.", u.email)
         }

@@ -210,21 +210,7 @@ async fn audit(
 }
 
 /// FR-TENANT-002 (UC-TENANT-USER-UPDATE): changes a user's role; their sessions end.
-pub async fn change_role(
-    pool: &PgPool,
-    ctx: &RequestContext,
-    actor: &Actor,
-    user_id: Uuid,
-    role: Role,
-) -> Result<Done<UserView>, DomainError> {
-    commit(pool, Effects::TOKENS, async |conn| {
-        change_role_in(conn, ctx, actor, user_id, role).await
-    })
-    .await
-}
-
-/// [`change_role`] inside the caller's transaction.
-pub(crate) async fn change_role_in(
+async fn change_role_in(
     conn: &mut PgConnection,
     ctx: &RequestContext,
     actor: &Actor,
@@ -260,21 +246,7 @@ pub(crate) async fn change_role_in(
 
 /// FR-TENANT-006 (UC-TENANT-USER-STATUS-UPDATE): disables (sessions end at once) or
 /// enables a user. Invited users are enabled by accepting their invitation.
-pub async fn set_enabled(
-    pool: &PgPool,
-    ctx: &RequestContext,
-    actor: &Actor,
-    user_id: Uuid,
-    enabled: bool,
-) -> Result<Done<UserView>, DomainError> {
-    commit(pool, Effects::TOKENS, async |conn| {
-        set_enabled_in(conn, ctx, actor, user_id, enabled).await
-    })
-    .await
-}
-
-/// [`set_enabled`] inside the caller's transaction.
-pub(crate) async fn set_enabled_in(
+async fn set_enabled_in(
     conn: &mut PgConnection,
     ctx: &RequestContext,
     actor: &Actor,
@@ -459,21 +431,7 @@ pub async fn reset_mfa(
 
 /// UC-TENANT-USER-UPDATE: the profile fields an administrator may change (merge semantics;
 /// `Some(None)` clears the name).
-pub async fn update_profile(
-    pool: &PgPool,
-    ctx: &RequestContext,
-    actor: &Actor,
-    user_id: Uuid,
-    name: Option<Option<DisplayName>>,
-) -> Result<Done<UserView>, DomainError> {
-    commit(pool, Effects::NONE, async |conn| {
-        update_profile_in(conn, ctx, actor, user_id, name).await
-    })
-    .await
-}
-
-/// [`update_profile`] inside the caller's transaction.
-pub(crate) async fn update_profile_in(
+async fn update_profile_in(
     conn: &mut PgConnection,
     ctx: &RequestContext,
     actor: &Actor,

@@ -2,7 +2,7 @@
 
 use super::*;
 use gatehouse_domain::users::{
-    archive_user, change_role, get_user, list_users, reset_mfa, revoke_sessions, set_enabled,
+    archive_user, get_user, list_users, reset_mfa, revoke_sessions, update_user, UserChange,
     UserQuery,
 };
 
@@ -16,6 +16,36 @@ async fn live_sessions(pool: &PgPool, user: Uuid) -> i64 {
         .fetch_one(pool)
         .await
         .unwrap()
+}
+
+/// A role change alone, as the console's person page makes it (one field of `update_user`).
+async fn change_role(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    actor: &Actor,
+    user_id: Uuid,
+    role: Role,
+) -> Result<gatehouse_domain::effects::Done<gatehouse_domain::users::UserView>, DomainError> {
+    let change = UserChange {
+        role: Some(role),
+        ..Default::default()
+    };
+    update_user(pool, ctx, actor, user_id, change, "http://localhost").await
+}
+
+/// Enabling or disabling alone, as the console's person page does it.
+async fn set_enabled(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    actor: &Actor,
+    user_id: Uuid,
+    enabled: bool,
+) -> Result<gatehouse_domain::effects::Done<gatehouse_domain::users::UserView>, DomainError> {
+    let change = UserChange {
+        enabled: Some(enabled),
+        ..Default::default()
+    };
+    update_user(pool, ctx, actor, user_id, change, "http://localhost").await
 }
 
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
