@@ -74,7 +74,7 @@ pub async fn ensure_demo_data(pool: &PgPool) -> Result<bool, DomainError> {
     Ok(true)
 }
 
-/// The demo application (issue 4): `Acme Portal`, enabled for `acme`, allowed every grant,
+/// The demo application: `Acme Portal`, enabled for `acme`, allowed every grant,
 /// with one key. Returns `(client_id, secret)` when it was created now — the only moment
 /// the secret exists outside its hash.
 pub async fn ensure_demo_application(
@@ -143,7 +143,7 @@ pub async fn ensure_demo_application(
 
 pub const DEMO_APPLICATION: &str = "Acme Portal (demo)";
 
-/// Demo flags (issue 5), once: `new_checkout` (on for the enterprise plan), `dark_mode`
+/// Demo flags, once: `new_checkout` (on for the enterprise plan), `dark_mode`
 /// (off by default) and `beta_reports` (a 50 % rollout). Returns whether it created them.
 pub async fn ensure_demo_flags(pool: &PgPool) -> Result<bool, DomainError> {
     use crate::flags::{create_flag_in, set_plan_default_in, FlagInput};

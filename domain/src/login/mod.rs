@@ -537,7 +537,7 @@ async fn end_previous_session(conn: &mut PgConnection, token: &str) -> Result<()
 /// A completed sign-in as one statement, atomic on its own: the full session, the
 /// user's `last_login_at`, the known network (NFR-SEC-006; its `last_seen` moves at most
 /// hourly) and the `auth.login.success` entry (FR-LOG-003). One round trip, so a sign-in
-/// without anything else to write needs no explicit transaction (issue 3, bench/login).
+/// without anything else to write needs no explicit transaction (bench/login).
 /// Refused, with nothing written, when the user is no longer active. Returns the session
 /// and the user's role.
 async fn signed_in(

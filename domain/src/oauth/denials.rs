@@ -1,4 +1,4 @@
-//! Revocation that takes effect at once (SPEC §2, §4, issue 4 "revocation effects").
+//! Revocation that takes effect at once (SPEC §2, §4).
 //!
 //! Access tokens are JWTs checked without a database round trip, so what revokes them must
 //! be known in memory by every server: a [`Denylist`] of token cutoffs (tokens of a

@@ -1,4 +1,4 @@
-//! Tenant settings (issue 6 item 3; CON-SEC-001, CON-SEC-005, FR-AUTH-006, SPEC §3): the
+//! Tenant settings (CON-SEC-001, CON-SEC-005, FR-AUTH-006, SPEC §3): the
 //! password policy, the MFA policy and the session idle timeout. Owners and admins change
 //! them (`TenantManagePolicies`); operators may too. Every change is audited with old and
 //! new values in the same transaction.

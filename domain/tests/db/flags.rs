@@ -1,4 +1,4 @@
-//! Feature flags and the tenant lifecycle (issue 5; SPEC §2, §6; FR-FLAG-001/002,
+//! Feature flags and the tenant lifecycle (SPEC §2, §6; FR-FLAG-001/002,
 //! UC-PROV-001, UC-TENANT-SUSPEND, FR-OPS-001).
 
 use super::*;

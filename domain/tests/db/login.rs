@@ -455,8 +455,8 @@ async fn the_account_changes_its_password_and_ends_its_own_sessions_only(pool: P
     assert!(list_sessions(&pool, ada.id).await.unwrap().is_empty());
 }
 
-/// A returning sign-in with nothing else to write is one statement (issue 3,
-/// bench/login): the session, `last_login_at`, the known network and its
+/// A returning sign-in with nothing else to write is one statement
+/// (bench/login): the session, `last_login_at`, the known network and its
 /// `auth.login.success` entry land together, in the chain; when the account was disabled
 /// between the password check and this step, nothing at all is written.
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]

@@ -1,4 +1,4 @@
-//! The token service and managed applications (issue 4; SPEC §4, §5; FR-AUTH-001/005,
+//! The token service and managed applications (SPEC §4, §5; FR-AUTH-001/005,
 //! FR-SYS-001..003, NFR-SEC-004): grants, rotation, reuse detection, revocation effects.
 
 use super::*;

@@ -1,4 +1,4 @@
-//! Tenant user administration (issue 6; SPEC §2; FR-TENANT-002/004/006).
+//! Tenant user administration (SPEC §2; FR-TENANT-002/004/006).
 
 use super::*;
 use gatehouse_domain::users::{
@@ -262,7 +262,7 @@ async fn the_user_list_searches_filters_pages_and_hides_archived(pool: PgPool) {
     .is_err());
 }
 
-/// The tenant's own audit log (issue 6 item 3): owners and admins page through their
+/// The tenant's own audit log: owners and admins page through their
 /// tenant's entries only, filtered by action prefix and actor; users are refused.
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn the_tenant_audit_log_pages_filters_and_stays_within_the_tenant(pool: PgPool) {

@@ -238,7 +238,7 @@ async fn change_plan(
     Ok(Json(tenant))
 }
 
-/// Tenant settings (issue 6 item 3) on the caller's tenant; operators pass `?tenant=`.
+/// Tenant settings on the caller's tenant; operators pass `?tenant=`.
 pub fn settings_router() -> Router<AppState> {
     ApiRoutes::new()
         .route("/v1/settings", get(show_settings).patch(update_settings))

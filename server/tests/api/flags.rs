@@ -1,4 +1,4 @@
-//! Flag delivery over HTTP (issue 5; SPEC §6; FR-FLAG-001/002, API-FLAG): the Flag API
+//! Flag delivery over HTTP (SPEC §6; FR-FLAG-001/002, API-FLAG): the Flag API
 //! with ETag/304, two server instances on one database kept coherent by LISTEN/NOTIFY,
 //! OFREP, the change stream, operator management, and the refusals.
 

@@ -1,4 +1,4 @@
-//! The token service over HTTP (issue 4; SPEC §4, §5, §9), with the `openidconnect` crate
+//! The token service over HTTP (SPEC §4, §5, §9), with the `openidconnect` crate
 //! as the relying party: discovery, authorization code + PKCE through a scripted Universal
 //! Login, ID token validation, userinfo, refresh rotation, introspection, revocation; and
 //! the refusals, in OAuth's error format on the OAuth endpoints and in the SPEC §9 format

@@ -1,4 +1,4 @@
-//! Tenant isolation, proven by walking every `/api/v1` route (issue 6 item 5; SPEC §2;
+//! Tenant isolation, proven by walking every `/api/v1` route (SPEC §2;
 //! CON-SEC-001). The routes come from the router itself (`api::registered_paths`), so a
 //! route added later is walked too — and fails here until the walk knows how to fill its
 //! path parameters.
@@ -290,7 +290,7 @@ async fn tenant_a_everything(pool: &PgPool, tenant: Uuid) -> String {
     .unwrap()
 }
 
-/// Tenant isolation through the console (issue 6 item 5): every server function the app
+/// Tenant isolation through the console: every server function the app
 /// registers — enumerated from the server-function registry, so one added later is walked
 /// too — is called by tenant B's owner, admin and user with tenant A's identifiers in every
 /// argument a function may take. No answer mentions A, and nothing of A changes.

@@ -1,4 +1,4 @@
-//! The Users API (issue 6; SPEC §9; FR-TENANT-001/002/004/006): conventions and refusals.
+//! The Users API (SPEC §9; FR-TENANT-001/002/004/006): conventions and refusals.
 
 use crate::helpers::{detail_fields, operator_token, person, spawn_app, tenant, user_token};
 use gatehouse_domain::types::Role;
