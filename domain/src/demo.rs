@@ -3,9 +3,9 @@
 //! other change.
 
 use crate::audit::RequestContext;
-use crate::tenants::{find_tenant_by_domain, provision_tenant, NewTenant};
+use crate::tenants::{find_tenant_by_domain, provision_tenant_in, NewTenant};
 use crate::types::{DisplayName, Email, Plan, Role, TenantDomain, UserStatus};
-use crate::users::{create_user, find_user_by_email, NewUser};
+use crate::users::{create_user_in, find_user_by_email, NewUser};
 use crate::DomainError;
 use secrecy::SecretString;
 use sqlx::PgPool;
@@ -33,7 +33,7 @@ pub async fn ensure_demo_data(pool: &PgPool) -> Result<bool, DomainError> {
         return Ok(false);
     }
     let ctx = RequestContext::default();
-    let tenant = provision_tenant(
+    let tenant = provision_tenant_in(
         &mut tx,
         &ctx,
         None,
@@ -55,7 +55,7 @@ pub async fn ensure_demo_data(pool: &PgPool) -> Result<bool, DomainError> {
         }
         let role = Role::parse(role)?;
         let name = format!("Demo {}", role.as_str());
-        create_user(
+        create_user_in(
             &mut tx,
             &ctx,
             None,

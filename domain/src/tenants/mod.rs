@@ -37,6 +37,19 @@ pub struct NewTenant {
 
 /// Creates a tenant inside the caller's transaction. `actor` is `None` for the system.
 pub async fn provision_tenant(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    actor: Option<&Actor>,
+    new: NewTenant,
+) -> Result<Done<Tenant>, DomainError> {
+    commit(pool, Effects::NONE, async |conn| {
+        provision_tenant_in(conn, ctx, actor, new).await
+    })
+    .await
+}
+
+/// [`provision_tenant`] inside the caller's transaction.
+pub(crate) async fn provision_tenant_in(
     conn: &mut PgConnection,
     ctx: &RequestContext,
     actor: Option<&Actor>,
@@ -469,7 +482,7 @@ pub async fn provision_with_owner(
     base_url: &str,
 ) -> Result<Done<Tenant>, DomainError> {
     commit(pool, Effects::TOKENS, async |conn| {
-        let tenant = provision_tenant(
+        let tenant = provision_tenant_in(
             conn,
             ctx,
             actor,

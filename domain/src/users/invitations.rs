@@ -16,7 +16,7 @@ use crate::effects::{commit, Done, Effects};
 use crate::email::{enqueue_mail, Mail};
 use crate::permissions::{Actor, Permission};
 use crate::types::{DisplayName, Email, Role, UserStatus};
-use crate::users::{create_user, NewUser, User};
+use crate::users::{create_user_in, NewUser, User};
 use crate::{random_token, token_hash, DomainError};
 use secrecy::SecretString;
 use serde::Serialize;
@@ -62,7 +62,7 @@ pub(crate) async fn invite_user_in(
     new: NewInvitation,
     base_url: &str,
 ) -> Result<User, DomainError> {
-    let user = create_user(
+    let user = create_user_in(
         conn,
         ctx,
         actor,

@@ -10,6 +10,7 @@ pub use email_change::*;
 pub use invitations::*;
 
 use crate::audit::{append_audit_entry, AuditEntry, RequestContext};
+use crate::effects::{commit, Done, Effects};
 use crate::error::unique_violation;
 use crate::passwords::hash_password;
 use crate::permissions::{Actor, Permission};
@@ -17,7 +18,7 @@ use crate::types::{DisplayName, Email, Role, UserStatus};
 use crate::DomainError;
 use secrecy::SecretString;
 use serde::Serialize;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Serialize)]
@@ -44,6 +45,19 @@ pub struct NewUser {
 /// Creates a user inside the caller's transaction. Tenant roles need a tenant and platform
 /// roles none; a second live account with the same address in the tenant is a conflict.
 pub async fn create_user(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    actor: Option<&Actor>,
+    new: NewUser,
+) -> Result<Done<User>, DomainError> {
+    commit(pool, Effects::NONE, async |conn| {
+        create_user_in(conn, ctx, actor, new).await
+    })
+    .await
+}
+
+/// [`create_user`] inside the caller's transaction.
+pub(crate) async fn create_user_in(
     conn: &mut PgConnection,
     ctx: &RequestContext,
     actor: Option<&Actor>,

@@ -31,9 +31,8 @@ mod tenants;
 mod users;
 
 async fn tenant(pool: &PgPool, domain: &str) -> Tenant {
-    let mut tx = pool.begin().await.unwrap();
-    let t = provision_tenant(
-        &mut tx,
+    provision_tenant(
+        pool,
         &RequestContext::default(),
         None,
         NewTenant {
@@ -43,9 +42,8 @@ async fn tenant(pool: &PgPool, domain: &str) -> Tenant {
         },
     )
     .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    t
+    .unwrap()
+    .value
 }
 
 fn new_user(tenant_id: Option<Uuid>, email: &str, role: Role) -> NewUser {
@@ -60,12 +58,9 @@ fn new_user(tenant_id: Option<Uuid>, email: &str, role: Role) -> NewUser {
 }
 
 async fn user(pool: &PgPool, actor: Option<&Actor>, new: NewUser) -> Result<User, DomainError> {
-    let mut tx = pool.begin().await.unwrap();
-    let result = create_user(&mut tx, &RequestContext::default(), actor, new).await;
-    if result.is_ok() {
-        tx.commit().await.unwrap();
-    }
-    result
+    create_user(pool, &RequestContext::default(), actor, new)
+        .await
+        .map(|done| done.value)
 }
 
 /// A password (or any secret) from a literal.

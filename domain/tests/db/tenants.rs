@@ -9,9 +9,8 @@ async fn provisioning_a_tenant_is_audited_and_domains_are_unique(pool: PgPool) {
     assert_eq!(acme.domain, "acme");
     assert_eq!(audit_count(&pool, "tenant.create").await, 1);
 
-    let mut tx = pool.begin().await.unwrap();
     let err = provision_tenant(
-        &mut tx,
+        &pool,
         &RequestContext::default(),
         None,
         NewTenant {
@@ -26,7 +25,6 @@ async fn provisioning_a_tenant_is_audited_and_domains_are_unique(pool: PgPool) {
         matches!(err, DomainError::Conflict { field: Some(ref f), .. } if f == "domain"),
         "{err:?}"
     );
-    drop(tx);
     // The refused attempt left nothing behind, not even an audit entry.
     assert_eq!(audit_count(&pool, "tenant.create").await, 1);
 }

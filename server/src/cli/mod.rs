@@ -266,9 +266,8 @@ async fn create_platform_user(
     let password = read_password(password_stdin)?;
     with_database(settings, |db| async move {
         startup::migrate(&db.pool).await?;
-        let mut tx = db.pool.begin().await?;
         let user = create_user(
-            &mut tx,
+            &db.pool,
             &RequestContext::default(),
             None,
             NewUser {
@@ -281,8 +280,8 @@ async fn create_platform_user(
             },
         )
         .await
-        .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
-        tx.commit().await?;
+        .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?
+        .value;
         println!("created {} {} ({})", role, user.email, user.id);
         Ok(())
     })

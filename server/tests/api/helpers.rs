@@ -171,9 +171,8 @@ pub async fn operator_token(app: &TestApp, pool: &PgPool) -> (uuid::Uuid, String
     use gatehouse_domain::audit::RequestContext;
     use gatehouse_domain::types::{Email, Role, UserStatus};
     use gatehouse_domain::users::{create_user, NewUser};
-    let mut tx = pool.begin().await.unwrap();
     let operator = create_user(
-        &mut tx,
+        pool,
         &RequestContext::default(),
         None,
         NewUser {
@@ -186,8 +185,8 @@ pub async fn operator_token(app: &TestApp, pool: &PgPool) -> (uuid::Uuid, String
         },
     )
     .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    .unwrap()
+    .value;
     (operator.id, user_token(app, pool, operator.id).await)
 }
 
@@ -318,9 +317,8 @@ pub async fn tenant_on(
     use gatehouse_domain::audit::RequestContext;
     use gatehouse_domain::tenants::{provision_tenant, NewTenant};
     use gatehouse_domain::types::{DisplayName, TenantDomain};
-    let mut tx = pool.begin().await.unwrap();
     let t = provision_tenant(
-        &mut tx,
+        pool,
         &RequestContext::default(),
         None,
         NewTenant {
@@ -330,8 +328,8 @@ pub async fn tenant_on(
         },
     )
     .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    .unwrap()
+    .value;
     t.id
 }
 
@@ -347,9 +345,8 @@ pub async fn person(
     use gatehouse_domain::audit::RequestContext;
     use gatehouse_domain::types::{Email, UserStatus};
     use gatehouse_domain::users::{create_user, NewUser};
-    let mut tx = pool.begin().await.unwrap();
     let u = create_user(
-        &mut tx,
+        pool,
         &RequestContext::default(),
         None,
         NewUser {
@@ -362,8 +359,8 @@ pub async fn person(
         },
     )
     .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    .unwrap()
+    .value;
     u.id
 }
 

@@ -40,9 +40,8 @@ struct Seed {
 
 async fn seed(pool: &PgPool, grants: &[&str], scopes: &[&str]) -> Seed {
     let ctx = RequestContext::default();
-    let mut tx = pool.begin().await.unwrap();
     let tenant = provision_tenant(
-        &mut tx,
+        pool,
         &ctx,
         None,
         NewTenant {
@@ -52,9 +51,10 @@ async fn seed(pool: &PgPool, grants: &[&str], scopes: &[&str]) -> Seed {
         },
     )
     .await
-    .unwrap();
+    .unwrap()
+    .value;
     create_user(
-        &mut tx,
+        pool,
         &ctx,
         None,
         NewUser {
@@ -68,7 +68,6 @@ async fn seed(pool: &PgPool, grants: &[&str], scopes: &[&str]) -> Seed {
     )
     .await
     .unwrap();
-    tx.commit().await.unwrap();
     let key = registered_key(
         pool,
         ApplicationInput {
