@@ -29,6 +29,21 @@ pub fn decode(raw: &str) -> Result<(OffsetDateTime, Uuid), DomainError> {
     Ok((at, id.parse().map_err(|_| bad())?))
 }
 
+/// Where a page of `limit` rows (1 to 100, SPEC §9) starts: after `cursor`'s position, or
+/// at the newest row.
+pub fn page_start(
+    limit: i64,
+    cursor: Option<&str>,
+) -> Result<Option<(OffsetDateTime, Uuid)>, DomainError> {
+    if !(1..=100).contains(&limit) {
+        return Err(DomainError::validation(
+            "limit",
+            "must be between 1 and 100",
+        ));
+    }
+    cursor.map(decode).transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,5 +55,13 @@ mod tests {
         assert_eq!(decode(&encode(at, id)).unwrap(), (at, id));
         assert!(decode("garbage").is_err());
         assert!(decode("").is_err());
+    }
+
+    #[test]
+    fn a_page_is_1_to_100_rows() {
+        assert!(page_start(0, None).is_err());
+        assert!(page_start(101, None).is_err());
+        assert_eq!(page_start(100, None).unwrap(), None);
+        assert!(page_start(25, Some("garbage")).is_err());
     }
 }

@@ -44,7 +44,7 @@ pub mod ssr {
 
     /// The session cookie of this request's server (from the page context).
     pub fn cookie_name() -> &'static str {
-        cookie_name_for(web_config().is_ok_and(|c| c.https))
+        cookie_name_for(https())
     }
 
     /// A `Set-Cookie` value for the session: HttpOnly, SameSite=Lax, Secure (browsers
@@ -96,6 +96,11 @@ pub mod ssr {
 
     pub fn pool() -> Result<PgPool, AppError> {
         Ok(services()?.pool().clone())
+    }
+
+    /// Whether the server is reached over HTTPS (the cookies' `__Host-` names).
+    fn https() -> bool {
+        services().is_ok_and(|s| s.web().https)
     }
 
     /// The server's services (the one context pages get).
@@ -163,8 +168,7 @@ pub mod ssr {
     }
 
     fn set_cookie(value: &str, max_age_secs: i64) {
-        let https = web_config().is_ok_and(|c| c.https);
-        append_set_cookie(&session_cookie(https, value, max_age_secs));
+        append_set_cookie(&session_cookie(https(), value, max_age_secs));
     }
 
     pub fn set_session_cookie(token: &str, max_age_secs: i64) {
@@ -173,7 +177,7 @@ pub mod ssr {
 
     /// Adds the device cookie (a trusted or known device's token) to this response.
     pub fn set_device_cookie(token: &str) {
-        append_set_cookie(&device_cookie(web_config().is_ok_and(|c| c.https), token));
+        append_set_cookie(&device_cookie(https(), token));
     }
 
     /// Sets the HTTP status of this response (pages and server functions).

@@ -310,25 +310,23 @@ pub async fn act_on_person(
     let id = ssr::person_id(&id)?;
     let services = services()?;
     let base_url = services.web().public_url.clone();
+    // Role and status are fields of one operation, as in the API's PATCH.
+    let update = async |change: ua::UserChange| {
+        let done = ua::update_user(services.pool(), &ctx, &actor, id, change, &base_url).await;
+        services.apply(done).await
+    };
+    let enabled = |enabled: bool| ua::UserChange {
+        enabled: Some(enabled),
+        ..Default::default()
+    };
     let message = match action.as_str() {
         "role" => {
             let role = Role::parse(&role)?;
-            let u = services
-                .apply(
-                    ua::update_user(
-                        services.pool(),
-                        &ctx,
-                        &actor,
-                        id,
-                        ua::UserChange {
-                            role: Some(role),
-                            ..Default::default()
-                        },
-                        &base_url,
-                    )
-                    .await,
-                )
-                .await?;
+            let u = update(ua::UserChange {
+                role: Some(role),
+                ..Default::default()
+            })
+            .await?;
             format!(
                 "{} is {} {} now; their sessions have ended.",
                 u.email,
@@ -337,44 +335,14 @@ pub async fn act_on_person(
             )
         }
         "disable" => {
-            let u = services
-                .apply(
-                    ua::update_user(
-                        services.pool(),
-                        &ctx,
-                        &actor,
-                        id,
-                        ua::UserChange {
-                            enabled: Some(false),
-                            ..Default::default()
-                        },
-                        &base_url,
-                    )
-                    .await,
-                )
-                .await?;
+            let u = update(enabled(false)).await?;
             format!(
                 "{} is disabled: their sessions have ended and they cannot sign in.",
                 u.email
             )
         }
         "enable" => {
-            let u = services
-                .apply(
-                    ua::update_user(
-                        services.pool(),
-                        &ctx,
-                        &actor,
-                        id,
-                        ua::UserChange {
-                            enabled: Some(true),
-                            ..Default::default()
-                        },
-                        &base_url,
-                    )
-                    .await,
-                )
-                .await?;
+            let u = update(enabled(true)).await?;
             format!("{} is enabled: they can sign in again.", u.email)
         }
         "delete" => {

@@ -200,13 +200,7 @@ pub async fn tenant_audit_page(
     q: AuditQuery,
 ) -> Result<AuditPage, DomainError> {
     check(actor, tenant_id, &q)?;
-    if !(1..=100).contains(&q.limit) {
-        return Err(DomainError::validation(
-            "limit",
-            "must be between 1 and 100",
-        ));
-    }
-    let after = q.cursor.as_deref().map(crate::cursor::decode).transpose()?;
+    let after = crate::cursor::page_start(q.limit, q.cursor.as_deref())?;
     let mut data = rows_after(pool, tenant_id, &q, after, q.limit + 1).await?;
     let next_cursor = if data.len() as i64 > q.limit {
         data.truncate(q.limit as usize);

@@ -179,6 +179,15 @@ pub async fn get_flag(
     definition(&mut conn, key).await
 }
 
+/// What a flag change records of a definition in its audit entry.
+fn audited(definition: &FlagDefinition) -> serde_json::Value {
+    json!({
+        "default_value": definition.default_value,
+        "rollout_percentage": definition.rollout_percentage,
+        "description": definition.description,
+    })
+}
+
 /// FR-FLAG-001: defines a flag (key, description, default, optional rollout).
 pub async fn create_flag(
     pool: &PgPool,
@@ -237,7 +246,7 @@ pub(crate) async fn create_flag_in(
         AuditEntry::new("flag.create")
             .by(actor)
             .resource(format!("flag:{key}"))
-            .meta("new", json!({"default_value": created.default_value, "rollout_percentage": created.rollout_percentage, "description": created.description})),
+            .meta("new", audited(&created)),
     )
     .await?;
     notify(conn, "*").await?;
@@ -253,45 +262,45 @@ pub async fn update_flag(
     input: FlagInput,
 ) -> Result<Done<FlagDefinition>, DomainError> {
     commit(pool, Effects::ALL_FLAGS, async |conn| {
-    require(actor)?;
-    let mut errors = Vec::new();
-    check_common(&input, &mut errors);
-    if input.key.is_some() {
-        errors.push(FieldError::new("key", "a flag's key cannot change"));
-    }
-    if !errors.is_empty() {
-        return Err(DomainError::Validation(errors));
-    }
-    let before = definition(conn, key).await?;
-    sqlx::query(
-        "UPDATE flag_definitions SET
-            description = coalesce($2, description),
-            default_value = coalesce($3, default_value),
-            rollout_percentage = CASE WHEN $4 THEN $5 ELSE rollout_percentage END,
-            updated_at = now()
-          WHERE key = $1",
-    )
-    .bind(key)
-    .bind(input.description.as_deref().map(str::trim))
-    .bind(input.default_value)
-    .bind(input.rollout_percentage.is_some())
-    .bind(input.rollout_percentage.flatten())
-    .execute(&mut *conn)
-    .await?;
-    let after = definition(conn, key).await?;
-    append_audit_entry(
-        conn,
-        ctx,
-        AuditEntry::new("flag.update")
-            .by(actor)
-            .resource(format!("flag:{key}"))
-            .meta("old", json!({"default_value": before.default_value, "rollout_percentage": before.rollout_percentage, "description": before.description}))
-            .meta("new", json!({"default_value": after.default_value, "rollout_percentage": after.rollout_percentage, "description": after.description})),
-    )
-    .await?;
-    notify(conn, "*").await?;
-    Ok(after)
-})
+        require(actor)?;
+        let mut errors = Vec::new();
+        check_common(&input, &mut errors);
+        if input.key.is_some() {
+            errors.push(FieldError::new("key", "a flag's key cannot change"));
+        }
+        if !errors.is_empty() {
+            return Err(DomainError::Validation(errors));
+        }
+        let before = definition(conn, key).await?;
+        sqlx::query(
+            "UPDATE flag_definitions SET
+                description = coalesce($2, description),
+                default_value = coalesce($3, default_value),
+                rollout_percentage = CASE WHEN $4 THEN $5 ELSE rollout_percentage END,
+                updated_at = now()
+              WHERE key = $1",
+        )
+        .bind(key)
+        .bind(input.description.as_deref().map(str::trim))
+        .bind(input.default_value)
+        .bind(input.rollout_percentage.is_some())
+        .bind(input.rollout_percentage.flatten())
+        .execute(&mut *conn)
+        .await?;
+        let after = definition(conn, key).await?;
+        append_audit_entry(
+            conn,
+            ctx,
+            AuditEntry::new("flag.update")
+                .by(actor)
+                .resource(format!("flag:{key}"))
+                .meta("old", audited(&before))
+                .meta("new", audited(&after)),
+        )
+        .await?;
+        notify(conn, "*").await?;
+        Ok(after)
+    })
     .await
 }
 
@@ -369,64 +378,64 @@ pub async fn set_override(
     value: Option<bool>,
 ) -> Result<Done<Option<bool>>, DomainError> {
     commit(pool, Effects::tenant_flags(tenant_id), async |conn| {
-    require(actor)?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tenants WHERE id = $1)")
-        .bind(tenant_id)
-        .fetch_one(&mut *conn)
-        .await?;
-    if !exists {
-        return Err(DomainError::NotFound("tenant"));
-    }
-    definition(conn, key).await?;
-    let old: Option<bool> = sqlx::query_scalar(
-        "SELECT value FROM flag_overrides WHERE tenant_id = $1 AND flag_key = $2 FOR UPDATE",
-    )
-    .bind(tenant_id)
-    .bind(key)
-    .fetch_optional(&mut *conn)
-    .await?;
-    match value {
-        Some(v) => {
-            sqlx::query(
-                "INSERT INTO flag_overrides (tenant_id, flag_key, value, updated_by) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (tenant_id, flag_key) DO UPDATE
-                   SET value = excluded.value, updated_by = excluded.updated_by, updated_at = now()",
-            )
+        require(actor)?;
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tenants WHERE id = $1)")
             .bind(tenant_id)
-            .bind(key)
-            .bind(v)
-            .bind(actor.map(|a| a.user_id))
-            .execute(&mut *conn)
+            .fetch_one(&mut *conn)
             .await?;
+        if !exists {
+            return Err(DomainError::NotFound("tenant"));
         }
-        None => {
-            sqlx::query("DELETE FROM flag_overrides WHERE tenant_id = $1 AND flag_key = $2")
+        definition(conn, key).await?;
+        let old: Option<bool> = sqlx::query_scalar(
+            "SELECT value FROM flag_overrides WHERE tenant_id = $1 AND flag_key = $2 FOR UPDATE",
+        )
+        .bind(tenant_id)
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?;
+        match value {
+            Some(v) => {
+                sqlx::query(
+                    "INSERT INTO flag_overrides (tenant_id, flag_key, value, updated_by) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (tenant_id, flag_key) DO UPDATE
+                       SET value = excluded.value, updated_by = excluded.updated_by, updated_at = now()",
+                )
                 .bind(tenant_id)
                 .bind(key)
+                .bind(v)
+                .bind(actor.map(|a| a.user_id))
                 .execute(&mut *conn)
                 .await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM flag_overrides WHERE tenant_id = $1 AND flag_key = $2")
+                    .bind(tenant_id)
+                    .bind(key)
+                    .execute(&mut *conn)
+                    .await?;
+            }
         }
-    }
-    if old != value {
-        append_audit_entry(
-            conn,
-            ctx,
-            AuditEntry::new(if value.is_some() {
-                "flag.override.set"
-            } else {
-                "flag.override.clear"
-            })
-            .tenant(Some(tenant_id))
-            .by(actor)
-            .resource(format!("flag:{key}"))
-            .meta("old", json!(old))
-            .meta("new", json!(value)),
-        )
-        .await?;
-        notify(conn, &tenant_id.to_string()).await?;
-    }
-    Ok(value)
-})
+        if old != value {
+            append_audit_entry(
+                conn,
+                ctx,
+                AuditEntry::new(if value.is_some() {
+                    "flag.override.set"
+                } else {
+                    "flag.override.clear"
+                })
+                .tenant(Some(tenant_id))
+                .by(actor)
+                .resource(format!("flag:{key}"))
+                .meta("old", json!(old))
+                .meta("new", json!(value)),
+            )
+            .await?;
+            notify(conn, &tenant_id.to_string()).await?;
+        }
+        Ok(value)
+    })
     .await
 }
 

@@ -338,17 +338,7 @@ pub async fn list_tenants(
     if let Some(actor) = actor {
         actor.require(Permission::TenantsReadAll)?;
     }
-    if !(1..=100).contains(&query.limit) {
-        return Err(DomainError::validation(
-            "limit",
-            "must be between 1 and 100",
-        ));
-    }
-    let after = query
-        .cursor
-        .as_deref()
-        .map(crate::cursor::decode)
-        .transpose()?;
+    let after = crate::cursor::page_start(query.limit, query.cursor.as_deref())?;
     let search = crate::contains_pattern(query.search.as_deref());
     let rows: Vec<TenantRow> = sqlx::query_as(
         "SELECT id, name, domain, plan, status, created_at FROM tenants

@@ -66,17 +66,7 @@ pub async fn list_users(
     query: UserQuery,
 ) -> Result<UserPage, DomainError> {
     actor.require_in_tenant(Permission::UsersRead, tenant_id, "tenant")?;
-    if !(1..=100).contains(&query.limit) {
-        return Err(DomainError::validation(
-            "limit",
-            "must be between 1 and 100",
-        ));
-    }
-    let after = query
-        .cursor
-        .as_deref()
-        .map(crate::cursor::decode)
-        .transpose()?;
+    let after = crate::cursor::page_start(query.limit, query.cursor.as_deref())?;
     let search = crate::contains_pattern(query.search.as_deref());
     let hide_archived = !query.include_archived && query.status != Some(UserStatus::Archived);
     let rows: Vec<UserView> = sqlx::query_as(&format!(
@@ -315,39 +305,39 @@ pub async fn archive_user(
     user_id: Uuid,
 ) -> Result<Done<()>, DomainError> {
     commit(pool, Effects::TOKENS, async |conn| {
-    let (user, tenant, _) = target(conn, actor, user_id, None).await?;
-    keep_an_owner(conn, tenant, &user).await?;
-    sqlx::query(
-        "UPDATE users SET status = 'archived', archived_at = now(), updated_at = now() WHERE id = $1",
-    )
-    .bind(user_id)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "UPDATE invitations SET revoked_at = now()
-          WHERE user_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL",
-    )
-    .bind(user_id)
-    .execute(&mut *conn)
-    .await?;
-    revoke_user_sessions(
-        conn,
-        ctx,
-        revoker(actor),
-        user_id,
-        RevokeReason::UserArchived,
-    )
-    .await?;
-    audit(
-        conn,
-        ctx,
-        actor,
-        tenant,
-        user_id,
-        AuditEntry::new("user.archive").meta("email", user.email.clone()),
-    )
-    .await
-})
+        let (user, tenant, _) = target(conn, actor, user_id, None).await?;
+        keep_an_owner(conn, tenant, &user).await?;
+        sqlx::query(
+            "UPDATE users SET status = 'archived', archived_at = now(), updated_at = now() WHERE id = $1",
+        )
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "UPDATE invitations SET revoked_at = now()
+              WHERE user_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+        revoke_user_sessions(
+            conn,
+            ctx,
+            revoker(actor),
+            user_id,
+            RevokeReason::UserArchived,
+        )
+        .await?;
+        audit(
+            conn,
+            ctx,
+            actor,
+            tenant,
+            user_id,
+            AuditEntry::new("user.archive").meta("email", user.email.clone()),
+        )
+        .await
+    })
     .await
 }
 

@@ -148,8 +148,9 @@ impl From<DomainError> for ApiError {
         let (status, code) = status_of(&err);
         log_failure(&err);
         let retry_after_secs = retry_after_of(&err);
+        // An unexpected error's text is the server's business (logged above), never the
+        // caller's.
         let message = match &err {
-            DomainError::NotFound(what) => format!("{what} not found"),
             DomainError::Unexpected(_) => "internal error".to_owned(),
             other => other.to_string(),
         };
@@ -165,10 +166,7 @@ impl From<DomainError> for ApiError {
                 details: vec![FieldError::new(field, message)],
                 ..error
             },
-            DomainError::Validation(details) => Self {
-                retry_after_secs,
-                ..Self::validation(details)
-            },
+            DomainError::Validation(details) => Self::validation(details),
             _ => error,
         }
     }
