@@ -31,10 +31,12 @@ cargo leptos build "${LEPTOS_BUILD_ARGS[@]}"
 
 SERVER_PID=""
 SINK_PID=""
+PEER_PIDS=()
 STARTED_DB=0
 cleanup() {
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
   if [ -n "$SINK_PID" ]; then kill "$SINK_PID" 2>/dev/null || true; fi
+  for pid in "${PEER_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   if [ "$STARTED_DB" = 1 ]; then target/debug/gatehouse db stop >/dev/null 2>&1 || true; fi
 }
 trap cleanup EXIT
@@ -72,6 +74,24 @@ export SMTP_API="http://127.0.0.1:${GATEHOUSE_TEST_SMTP_API_PORT:-8026}"
 SINK_PID=$!
 for _ in $(seq 1 50); do curl -fsS "$SMTP_API/messages" >/dev/null 2>&1 && break; sleep 0.1; done
 export GATEHOUSE_SMTP_URL="smtp://127.0.0.1:$SMTP_PORT"
+# Tenant SSO's peers: two real OpenID providers (oidc-provider), one per test tenant, and a
+# real DNS server for domain-ownership records. Each reads its data from a file the tests
+# write, so a test changes a person's groups or adds a TXT record while they run.
+export IDP_A_URL="http://127.0.0.1:${GATEHOUSE_TEST_IDP_A_PORT:-4010}" IDP_B_URL="http://127.0.0.1:${GATEHOUSE_TEST_IDP_B_PORT:-4011}"
+export IDP_A_ACCOUNTS="$GATEHOUSE_DATA_DIR/idp-a.json" IDP_B_ACCOUNTS="$GATEHOUSE_DATA_DIR/idp-b.json"
+export DNS_RECORDS="$GATEHOUSE_DATA_DIR/dns-records.json"
+DNS_PORT="${GATEHOUSE_TEST_DNS_PORT:-5354}"
+echo '{}' > "$IDP_A_ACCOUNTS"; echo '{}' > "$IDP_B_ACCOUNTS"; echo '{}' > "$DNS_RECORDS"
+node end2end/support/idp.mjs --port "${IDP_A_URL##*:}" --accounts "$IDP_A_ACCOUNTS" > "$GATEHOUSE_DATA_DIR/idp-a.log" 2>&1 &
+PEER_PIDS+=($!)
+node end2end/support/idp.mjs --port "${IDP_B_URL##*:}" --accounts "$IDP_B_ACCOUNTS" > "$GATEHOUSE_DATA_DIR/idp-b.log" 2>&1 &
+PEER_PIDS+=($!)
+"$E2E_PYTHON" end2end/support/dns_server.py "$DNS_PORT" "$DNS_RECORDS" > "$GATEHOUSE_DATA_DIR/dns.log" 2>&1 &
+PEER_PIDS+=($!)
+for url in "$IDP_A_URL" "$IDP_B_URL"; do
+  for _ in $(seq 1 50); do curl -fsS "$url/.well-known/openid-configuration" >/dev/null 2>&1 && break; sleep 0.1; done
+done
+export GATEHOUSE_SSO_ALLOW_PRIVATE_IDP=true GATEHOUSE_DNS_SERVER="127.0.0.1:$DNS_PORT"
 export GATEHOUSE_PUBLIC_URL="http://localhost:$PORT"
 export GATEHOUSE_BIN="$ROOT/target/debug/gatehouse" E2E_DATABASE_URL
 export GATEHOUSE_MASTER_KEY_FILE="$GATEHOUSE_DATA_DIR/master.key"

@@ -17,6 +17,7 @@ mod login;
 pub mod request_stats;
 #[cfg(feature = "ssr")]
 pub mod services;
+mod sso;
 mod tenants;
 mod ui;
 mod users;
@@ -87,8 +88,8 @@ pub fn App() -> impl IntoView {
             <layout::Shell>
                 <Routes fallback=layout::not_found::NotFound>
                     <Route path=path!("/") view=consoles::home::HomePage />
-                    <Route path=path!("/login") view=login::LoginPage />
-                    <Route path=path!("/t/:domain/login") view=login::LoginPage />
+                    <Route path=path!("/login") view=login::LoginPage ssr=SsrMode::Async />
+                    <Route path=path!("/t/:domain/login") view=login::LoginPage ssr=SsrMode::Async />
                     <Route path=path!("/login/mfa") view=login::mfa::MfaPage ssr=SsrMode::Async />
                     <Route path=path!("/login/mfa/setup") view=login::mfa::MfaSetupPage ssr=SsrMode::Async />
                     <Route path=path!("/forgot-password") view=login::password_reset::ForgotPasswordPage />
@@ -110,6 +111,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/users") view=users::admin::PeoplePage ssr=SsrMode::Async />
                     <Route path=path!("/admin/users/:id") view=users::admin::PersonPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/settings") view=tenants::settings::SettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/sso") view=sso::SsoPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/audit") view=audit::tenant_log::AuditLogPage ssr=SsrMode::Async />
                     <Route path=path!("/audit") view=audit::AuditPage ssr=SsrMode::Async />
                 </Routes>

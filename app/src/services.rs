@@ -7,6 +7,7 @@
 use crate::auth::ssr::WebConfig;
 use gatehouse_domain::crypto::MasterKeys;
 use gatehouse_domain::effects::{Done, Effects};
+use gatehouse_domain::sso::SsoContext;
 use gatehouse_domain::DomainError;
 use sqlx::PgPool;
 use std::future::Future;
@@ -29,6 +30,7 @@ struct Inner {
     pool: PgPool,
     keys: Arc<MasterKeys>,
     web: WebConfig,
+    sso: SsoContext,
     caches: Arc<dyn Caches>,
 }
 
@@ -37,12 +39,14 @@ impl Services {
         pool: PgPool,
         keys: Arc<MasterKeys>,
         web: WebConfig,
+        sso: SsoContext,
         caches: Arc<dyn Caches>,
     ) -> Self {
         Self(Arc::new(Inner {
             pool,
             keys,
             web,
+            sso,
             caches,
         }))
     }
@@ -57,6 +61,11 @@ impl Services {
 
     pub fn web(&self) -> &WebConfig {
         &self.0.web
+    }
+
+    /// The client and resolver tenant SSO talks to identity providers and DNS with.
+    pub fn sso(&self) -> &SsoContext {
+        &self.0.sso
     }
 
     /// Applies a committed operation's effects to this instance's caches and answers its

@@ -68,6 +68,16 @@ pub struct Done<T> {
     pub effects: Effects,
 }
 
+impl<T> Done<T> {
+    /// A result that changed nothing cached.
+    pub fn new(value: T) -> Self {
+        Done {
+            value,
+            effects: Effects::NONE,
+        }
+    }
+}
+
 /// Runs `op` in a transaction of its own and commits it: the shape of every operation
 /// whose pieces compose inside one transaction.
 pub(crate) async fn commit<T>(

@@ -21,6 +21,7 @@ pub mod oauth;
 pub mod passwords;
 pub mod permissions;
 pub mod sessions;
+pub mod sso;
 pub mod tenants;
 pub mod types;
 pub mod users;

@@ -72,6 +72,39 @@ string_newtype!(
     }
 );
 
+impl Email {
+    /// The part after the last `@`, lowercased: the domain SSO routing looks up.
+    pub fn domain(&self) -> String {
+        self.0
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_ascii_lowercase())
+            .unwrap_or_default()
+    }
+}
+
+string_newtype!(
+    /// An email domain a tenant claims (SSO routing): a lowercase DNS name of at least two
+    /// labels, each 1-63 characters of a-z, 0-9 and '-'.
+    EmailDomain,
+    "domain",
+    |s| {
+        let s = s.trim_end_matches('.').to_ascii_lowercase();
+        let label_ok = |l: &str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+        };
+        let labels: Vec<&str> = s.split('.').collect();
+        if s.len() <= 253 && labels.len() >= 2 && labels.iter().all(|l| label_ok(l)) {
+            Ok(s)
+        } else {
+            Err("an email domain is a DNS name such as example.com".into())
+        }
+    }
+);
+
 string_newtype!(
     /// A tenant's unique slug: `^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$` (SPEC §2).
     /// Upper case input is accepted and lowered.

@@ -5,6 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { BASE_URL, SCREENSHOTS, launch, watchErrors, clickOnceHydrated } from './browser.mjs';
+import { enterEmail } from './support.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -16,8 +17,9 @@ test('the login page renders its form', async () => {
   const res = await page.goto(`${BASE_URL}/login`);
   assert.equal(res.status(), 200);
   assert.equal(await page.title(), 'Sign in · Gatehouse');
+  // Email first (UC-LOGIN): the address, then the password or the organisation's SSO.
   assert.ok(await page.isVisible('input[name=email]'));
-  assert.ok(await page.isVisible('input[name=password]'));
+  assert.equal(await page.locator('input[name=password]').count(), 0);
   assert.ok(await page.isVisible('button[type=submit]'));
   // The stylesheet is applied (Tailwind built and served under the CSP).
   const bg = await page.$eval('button[type=submit]', (b) => getComputedStyle(b).backgroundColor);
@@ -31,7 +33,7 @@ test('the login page renders its form', async () => {
 test('hydration makes the page interactive: show and hide the password', async () => {
   const page = await browser.newPage();
   const errors = watchErrors(page);
-  await page.goto(`${BASE_URL}/login`);
+  await page.goto(`${BASE_URL}/login?email=someone%40example.test`);
   await page.fill('input[name=password]', 'secret-value');
   const type = () => page.getAttribute('#password', 'type');
   assert.equal(await type(), 'password');
@@ -78,9 +80,10 @@ test('console pages need a sign-in, then show in the shared layout for the right
     assert.equal(new URL(page.url()).pathname, '/login', `${path} sends a signed-out visitor to sign in`);
     assert.equal(new URL(page.url()).searchParams.get('return_to'), path);
   }
-  await page.fill('#email', 'admin@acme.test');
+  await enterEmail(page, 'admin@acme.test');
+  assert.equal(new URL(page.url()).searchParams.get('return_to'), '/account', 'the email step keeps where the person was going');
   await page.fill('#password', 'Gatehouse-demo-2026');
-  await Promise.all([page.waitForURL(`${BASE_URL}/account`), page.click('form button[type=submit]')]);
+  await Promise.all([page.waitForURL(`${BASE_URL}/account`), page.click('[data-testid=sign-in]')]);
   for (const [path, heading] of [['/admin', 'Tenant Administration'], ['/account', 'Your account']]) {
     const res = await page.goto(`${BASE_URL}${path}`);
     assert.equal(res.status(), 200, path);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createServer } from 'node:http';
 import * as client from 'openid-client';
 import { BASE_URL, SCREENSHOTS, launchBrowser, watchErrors } from './browser.mjs';
-import { PASSWORD, gatehouse } from './support.mjs';
+import { PASSWORD, enterEmail, gatehouse } from './support.mjs';
 
 const REDIRECT = 'http://127.0.0.1:4999/callback';
 let browser;
@@ -67,9 +67,9 @@ test('openid-client signs a person in through the Universal Login and uses every
   const callback = await landAtCallback(page, authUrl.href, async () => {
     await page.waitForURL(/\/login\?return_to=/);
     await page.screenshot({ path: join(SCREENSHOTS, 'oidc-login.png') });
-    await page.fill('#email', 'user@acme.test');
+    await enterEmail(page, 'user@acme.test');
     await page.fill('#password', PASSWORD);
-    await page.click('form button[type=submit]');
+    await page.click('[data-testid=sign-in]');
   });
   assert.equal(callback.searchParams.get('iss'), BASE_URL);
 

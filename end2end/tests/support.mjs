@@ -51,16 +51,33 @@ export function psql(sql) {
   return execFileSync('psql', [DATABASE_URL, '-qAtc', sql]).toString().trim();
 }
 
-/// Fills and submits the sign-in form; resolves once the browser has left /login (or
-/// came back with an error).
-export async function signIn(page, email, password, path = '/login') {
-  await page.goto(`${BASE_URL}${path}`);
+/// The email step of Universal Login (UC-LOGIN: email first) on the page already open:
+/// types the address, continues, and waits for the next step (password or SSO).
+export async function enterEmail(page, email) {
   await page.fill('#email', email);
+  await Promise.all([
+    page.waitForURL((u) => u.searchParams.has('email') || u.searchParams.has('error')),
+    page.click('[data-testid=continue]'),
+  ]);
+  await page.waitForSelector('[data-testid=login-email], [data-testid=login-error]');
+}
+
+/// The password step on the page already open (after `enterEmail`); resolves once the
+/// browser has left /login (or came back with an error).
+export async function enterPassword(page, password) {
   await page.fill('#password', password);
   await Promise.all([
     page.waitForURL((u) => !u.pathname.endsWith('/login') || u.search.includes('error')),
-    page.click('form button[type=submit]'),
+    page.click('[data-testid=sign-in]'),
   ]);
+}
+
+/// Signs in with email and password from `path`; resolves once the browser has left
+/// /login (or came back with an error).
+export async function signIn(page, email, password, path = '/login') {
+  await page.goto(`${BASE_URL}${path}`);
+  await enterEmail(page, email);
+  await enterPassword(page, password);
 }
 
 /// Invites a person into acme with the CLI, accepts from the mail, and returns the address

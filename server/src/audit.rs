@@ -248,7 +248,10 @@ fn unwritable(e: csv::Error) -> Stopped {
 
 /// The signed-in person behind the request's session cookie (second factor done); `None`
 /// without a usable session. A failure to check the session is an error, not a sign-out.
-async fn signed_in(state: &AppState, caller: &RequestMeta) -> Result<Option<Actor>, DomainError> {
+pub(crate) async fn signed_in(
+    state: &AppState,
+    caller: &RequestMeta,
+) -> Result<Option<Actor>, DomainError> {
     let Some(token) = caller.session_token(state) else {
         return Ok(None);
     };

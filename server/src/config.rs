@@ -148,6 +148,22 @@ pub struct Settings {
     #[arg(long, hide = true, default_value_t = false, global = true)]
     pub no_listen: bool,
 
+    /// Tenant SSO: allow identity providers on loopback and private networks. For
+    /// development and tests only: in production it would let a tenant owner make the
+    /// server reach internal services (SSRF).
+    #[arg(
+        long,
+        env = "GATEHOUSE_SSO_ALLOW_PRIVATE_IDP",
+        default_value_t = false,
+        global = true
+    )]
+    pub sso_allow_private_idp: bool,
+
+    /// The DNS server (address:port) that checks domain-ownership TXT records. Default:
+    /// the system's resolver.
+    #[arg(long, env = "GATEHOUSE_DNS_SERVER", global = true)]
+    pub dns_server: Option<SocketAddr>,
+
     /// Demo mode: create the demo tenant and logins at startup.
     #[arg(long, env = "GATEHOUSE_DEMO", default_value_t = false, global = true)]
     pub demo: bool,

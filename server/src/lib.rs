@@ -20,6 +20,7 @@ pub mod notify;
 pub mod oauth;
 pub mod ops;
 pub mod rate_limit;
+pub mod sso;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

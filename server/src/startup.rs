@@ -146,13 +146,22 @@ pub fn app_state(settings: Settings, pool: PgPool, keys: MasterKeys) -> Result<A
         public_url: settings.public_url(),
         demo: settings.demo,
     };
+    let sso = gatehouse_domain::sso::SsoContext::new(
+        gatehouse_domain::sso::HttpPolicy {
+            allow_private: settings.sso_allow_private_idp,
+            ..Default::default()
+        },
+        gatehouse_domain::sso::DnsSettings {
+            server: settings.dns_server,
+        },
+    )?;
     let caches = crate::state::InstanceCaches {
         tokens: tokens.clone(),
         flags: flags.clone(),
     };
     Ok(AppState::new(crate::state::Inner {
         leptos_options: leptos_options(&settings),
-        services: Services::new(pool.clone(), keys.clone(), web, Arc::new(caches)),
+        services: Services::new(pool.clone(), keys.clone(), web, sso, Arc::new(caches)),
         tokens,
         flags,
         rate_limits: crate::rate_limit::RateLimits::new(
@@ -186,6 +195,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::mfa::router())
         .merge(crate::oauth::router())
         .merge(crate::audit::router())
+        .merge(crate::sso::router())
         .merge(crate::flags::ofrep::router().layer(limited()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(DefaultBodyLimit::max(settings.body_limit_bytes))

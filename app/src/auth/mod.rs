@@ -75,6 +75,36 @@ pub mod ssr {
         )
     }
 
+    /// Where a started sign-in goes next: the second-factor step, enrolment, or (signed in)
+    /// a safe `return_to` or the role's landing page. Password and SSO sign-ins share it.
+    pub fn after_sign_in(
+        next: gatehouse_domain::login::NextStep,
+        role: &str,
+        return_to: Option<&str>,
+    ) -> String {
+        use gatehouse_domain::login::NextStep;
+        let return_to = return_to.and_then(super::safe_return_path);
+        let back = return_to
+            .as_deref()
+            .map(|p| format!("?return_to={}", crate::ui::url_encode(p)))
+            .unwrap_or_default();
+        match next {
+            NextStep::Done => return_to.unwrap_or_else(|| super::landing_path(role).to_owned()),
+            NextStep::SecondFactor => format!("/login/mfa{back}"),
+            NextStep::EnrolSecondFactor => format!("/login/mfa/setup{back}"),
+        }
+    }
+
+    /// The session cookie's lifetime for a started sign-in (short while pending).
+    pub fn session_lifetime(next: gatehouse_domain::login::NextStep) -> i64 {
+        match next {
+            gatehouse_domain::login::NextStep::Done => {
+                gatehouse_domain::sessions::ABSOLUTE_LIFETIME.whole_seconds()
+            }
+            _ => gatehouse_domain::sessions::PENDING_LIFETIME.whole_seconds(),
+        }
+    }
+
     /// Settings the pages need, provided by the server.
     #[derive(Debug, Clone)]
     pub struct WebConfig {

@@ -1,7 +1,7 @@
 //! `/admin`: Tenant Administration's start page — the areas of the console and those a later
 //! change brings (FR-TENANT-001..006, FR-AUTH-006).
 
-use crate::layout::{Area, AreaCards, Guarded, PageHeader, PageTitle, Planned};
+use crate::layout::{Area, AreaCards, Guarded, PageHeader, PageTitle};
 use leptos::prelude::*;
 
 /// The areas: link, name, what, test id.
@@ -19,18 +19,18 @@ const AREAS: &[Area] = &[
         "admin-settings",
     ),
     (
+        "/admin/sso",
+        "Single sign-on",
+        "Your OpenID Connect provider, verified email domains, roles from groups; require SSO (owners).",
+        "admin-sso",
+    ),
+    (
         "/admin/audit",
         "Audit log",
         "Everything that happened in your organisation, with filters and a CSV download.",
         "admin-audit",
     ),
 ];
-
-/// Areas not built yet.
-const PLANNED: &[(&str, &str)] = &[(
-    "Single sign-on",
-    "Your company's OpenID Connect provider (owners only).",
-)];
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
@@ -39,7 +39,6 @@ pub fn AdminPage() -> impl IntoView {
         <Guarded page="admin">
             <PageHeader title="Tenant Administration" subtitle="For your organisation's owners and admins." />
             <AreaCards areas=AREAS />
-            <Planned heading="Coming next" items=PLANNED />
         </Guarded>
     }
 }

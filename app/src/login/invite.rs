@@ -75,6 +75,7 @@ pub async fn accept_invitation(
             device_token: device.as_deref(),
             recent_failures: 0,
             previous_token: previous.as_deref(),
+            ..Default::default()
         },
         &format!("{}/account", web_config()?.public_url),
     )

@@ -76,6 +76,14 @@ pub enum Mail {
         user_agent: Option<String>,
         account_url: String,
     },
+    /// SPEC §3: an owner signed in with a password while the organisation requires SSO
+    /// (break-glass); the other owners are told.
+    BreakGlassSignIn {
+        owner: String,
+        tenant_name: String,
+        at: OffsetDateTime,
+        ip: Option<String>,
+    },
 }
 
 /// The URLs are bearer secrets (reset and invitation tokens), so they are not printed.
@@ -111,6 +119,7 @@ impl Mail {
             Mail::PasswordReset { .. } => "password_reset",
             Mail::NewDeviceSignIn { .. } => "new_device_sign_in",
             Mail::EmailVerification { .. } => "email_verification",
+            Mail::BreakGlassSignIn { .. } => "break_glass_sign_in",
         }
     }
 
@@ -144,6 +153,12 @@ impl Mail {
                 user_agent,
                 account_url,
             } => render_new_device(*at, ip.as_deref(), user_agent.as_deref(), account_url),
+            Mail::BreakGlassSignIn {
+                owner,
+                tenant_name,
+                at,
+                ip,
+            } => render_break_glass(owner, tenant_name, *at, ip.as_deref()),
         };
         RenderedMail {
             subject: one_line(&rendered.subject),
@@ -275,6 +290,43 @@ fn render_email_verification(confirm_url: &str, expires_hours: i64) -> RenderedM
         subject: "Confirm your new email address".into(),
         text,
         html: layout("Confirm your new email address", &body, confirm_url),
+    }
+}
+
+fn render_break_glass(
+    owner: &str,
+    tenant_name: &str,
+    at: OffsetDateTime,
+    ip: Option<&str>,
+) -> RenderedMail {
+    let (owner, tenant) = (one_line(owner), one_line(tenant_name));
+    let when = human_time(at);
+    let ip = ip.map(one_line).unwrap_or_else(|| "unknown".into());
+    let text = format!(
+        "Hello,\n\n\
+         {owner} signed in to {tenant} with a password and a second factor, bypassing single \
+         sign-on (break-glass access).\n\n\
+         \x20 When:    {when}\n\
+         \x20 Address: {ip}\n\n\
+         If this was not expected, check the organisation's audit log and the owner's sessions.\n\n\
+         -- \nGatehouse\n"
+    );
+    let body = format!(
+        "{}{}",
+        paragraph(&format!(
+            "<strong>{}</strong> signed in to <strong>{}</strong> with a password and a second \
+             factor, bypassing single sign-on (break-glass access), on {} from {}.",
+            escape_html(&owner),
+            escape_html(&tenant),
+            escape_html(&when),
+            escape_html(&ip)
+        )),
+        small("If this was not expected, check the organisation's audit log and the owner's sessions."),
+    );
+    RenderedMail {
+        subject: format!("Break-glass sign-in to {tenant}"),
+        text,
+        html: layout("Break-glass sign-in", &body, ""),
     }
 }
 

@@ -9,8 +9,10 @@
 
 mod adaptive;
 mod password_reset;
+mod sso;
 pub use adaptive::*;
 pub use password_reset::*;
+pub use sso::*;
 
 use crate::audit::{append_audit_entry, ActorType, AuditArgs, AuditEntry, RequestContext};
 use crate::passwords::throttle::reserve_attempt;
@@ -54,6 +56,9 @@ pub enum LoginOutcome {
         /// Failed attempts on this address within the window before this success: an
         /// adaptive-authentication signal (NFR-SEC-006).
         recent_failures: i32,
+        /// An owner signing in with a password while the organisation requires SSO: a
+        /// second factor is always asked for, and the other owners are told (SPEC §3).
+        break_glass: bool,
     },
     /// The password matched accounts in several tenants: let the person choose.
     ChooseTenant(Vec<TenantChoice>),
@@ -71,6 +76,8 @@ struct Candidate {
     tenant_name: Option<String>,
     tenant_domain: Option<String>,
     tenant_status: Option<String>,
+    sso_enforced: bool,
+    has_factor: bool,
 }
 
 /// One row of the sign-in lookup: the attempt's reservation and one account with that
@@ -88,6 +95,8 @@ struct LookupRow {
     tenant_name: Option<String>,
     tenant_domain: Option<String>,
     tenant_status: Option<String>,
+    sso_enforced: Option<bool>,
+    has_factor: Option<bool>,
 }
 
 impl LookupRow {
@@ -102,6 +111,8 @@ impl LookupRow {
             tenant_name: self.tenant_name,
             tenant_domain: self.tenant_domain,
             tenant_status: self.tenant_status,
+            sso_enforced: self.sso_enforced.unwrap_or(false),
+            has_factor: self.has_factor.unwrap_or(false),
         })
     }
 }
@@ -174,7 +185,12 @@ pub async fn verify_password_login(
         reserve_attempt!(),
         " SELECT r.*, c.* FROM r LEFT JOIN LATERAL (
              SELECT u.id, u.tenant_id, u.role, u.status, u.password_hash, u.last_login_at,
-                    t.name AS tenant_name, t.domain AS tenant_domain, t.status AS tenant_status
+                    t.name AS tenant_name, t.domain AS tenant_domain, t.status AS tenant_status,
+                    coalesce(t.sso_enforced, false) AS sso_enforced,
+                    CASE WHEN t.sso_enforced THEN
+                        EXISTS (SELECT 1 FROM mfa_totp m WHERE m.user_id = u.id AND m.confirmed_at IS NOT NULL)
+                        OR EXISTS (SELECT 1 FROM webauthn_credentials w WHERE w.user_id = u.id)
+                    ELSE false END AS has_factor
              FROM users u LEFT JOIN tenants t ON t.id = u.tenant_id
              WHERE lower(u.email) = lower($8) AND u.status <> 'archived'
                AND ($9::text IS NULL OR t.domain = $9)
@@ -233,7 +249,12 @@ pub async fn verify_password_login(
             .as_deref()
             .map(TenantStatus::parse)
             .transpose()?;
-        let reason = SignInRefusal::of(UserStatus::parse(&c.status)?, tenant);
+        let mut reason = SignInRefusal::of(UserStatus::parse(&c.status)?, tenant);
+        // "Require SSO": the organisation's people sign in through its provider; owners
+        // keep a password, but only together with a second factor (break-glass).
+        if reason.is_none() && c.sso_enforced && (c.role != "owner" || !c.has_factor) {
+            reason = Some(SignInRefusal::SsoEnforced);
+        }
         match reason {
             Some(r) => refusal = Some((c.id, c.tenant_id, r)),
             None => usable.push(c),
@@ -265,6 +286,7 @@ pub async fn verify_password_login(
             tenant_id: c.tenant_id,
             role: Role::parse(&c.role)?,
             recent_failures: attempt.failures_before(),
+            break_glass: c.sso_enforced,
         });
     }
     Ok(LoginOutcome::ChooseTenant(
@@ -313,6 +335,12 @@ pub struct SignInSignals<'a> {
     pub recent_failures: i32,
     /// The session cookie the browser had; it ends here (the id rotates at sign-in).
     pub previous_token: Option<&'a str>,
+    /// The organisation's provider checked a second factor and the connection trusts it
+    /// (the ID token's `amr`): Gatehouse does not ask for its own.
+    pub idp_second_factor: bool,
+    /// A break-glass owner (see [`LoginOutcome::Authenticated`]): the second factor is
+    /// asked for whatever the device.
+    pub break_glass: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -380,8 +408,14 @@ pub async fn begin_sign_in(
     if standing.enrolled && platform && reasons.is_empty() {
         reasons.push("platform_role");
     }
-    let next = if standing.enrolled {
-        if risk.is_empty() && !platform {
+    if signals.break_glass && reasons.is_empty() {
+        reasons.push("break_glass");
+    }
+    let next = if signals.idp_second_factor {
+        reasons.clear();
+        NextStep::Done
+    } else if standing.enrolled {
+        if risk.is_empty() && !platform && !signals.break_glass {
             NextStep::Done
         } else {
             NextStep::SecondFactor
@@ -393,6 +427,12 @@ pub async fn begin_sign_in(
         NextStep::Done
     };
 
+    let both = [method, "idp_mfa"];
+    let methods: &[&str] = if signals.idp_second_factor {
+        &both
+    } else {
+        &both[..1]
+    };
     let done = next == NextStep::Done;
     let new_device = done && risk.contains(&RiskSignal::NewDevice);
     let unfamiliar = risk
@@ -402,7 +442,7 @@ pub async fn begin_sign_in(
     if done && signals.previous_token.is_none() && !new_device && !notice {
         // Nothing else to write: the sign-in statement is atomic on its own.
         let mut conn = pool.acquire().await?;
-        let (issued, _) = signed_in(&mut conn, ctx, user_id, &[method], true, &reasons).await?;
+        let (issued, _) = signed_in(&mut conn, ctx, user_id, methods, true, &reasons).await?;
         return Ok(SignIn {
             issued,
             role,
@@ -418,7 +458,7 @@ pub async fn begin_sign_in(
     }
     let mut device = None;
     let issued = if done {
-        let (issued, _) = signed_in(&mut tx, ctx, user_id, &[method], true, &reasons).await?;
+        let (issued, _) = signed_in(&mut tx, ctx, user_id, methods, true, &reasons).await?;
         if new_device {
             device = Some(remember_device(&mut tx, user_id, ctx.user_agent.as_deref()).await?);
         }
@@ -441,7 +481,7 @@ pub async fn begin_sign_in(
     } else {
         let issued = create_session(
             &mut tx,
-            NewSession::for_request(ctx, user_id, &[method], false),
+            NewSession::for_request(ctx, user_id, methods, false),
         )
         .await?;
         append_audit_entry(
@@ -456,6 +496,9 @@ pub async fn begin_sign_in(
                 .meta("first_factor", method),
         )
         .await?;
+        if signals.break_glass {
+            break_glass_notice(&mut tx, ctx, user_id, standing.tenant_id, &standing.email).await?;
+        }
         issued
     };
     tx.commit().await?;
@@ -466,6 +509,49 @@ pub async fn begin_sign_in(
         reasons,
         device,
     })
+}
+
+/// A break-glass sign-in (SPEC §3): audited, and mailed to the tenant's other owners.
+async fn break_glass_notice(
+    conn: &mut PgConnection,
+    ctx: &RequestContext,
+    user_id: Uuid,
+    tenant_id: Option<Uuid>,
+    email: &str,
+) -> Result<(), DomainError> {
+    append_audit_entry(
+        conn,
+        ctx,
+        AuditEntry::new("auth.sso.break_glass")
+            .tenant(tenant_id)
+            .actor(ActorType::User, Some(user_id))
+            .resource(format!("user:{user_id}")),
+    )
+    .await?;
+    let others: Vec<(String, String)> = sqlx::query_as(
+        "SELECT u.email, t.name FROM users u JOIN tenants t ON t.id = u.tenant_id
+         WHERE u.tenant_id = $1 AND u.role = 'owner' AND u.status = 'active' AND u.id <> $2",
+    )
+    .bind(tenant_id)
+    .bind(user_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (to, tenant_name) in others {
+        let Ok(to) = Email::parse(&to) else { continue };
+        crate::email::enqueue_mail(
+            conn,
+            tenant_id,
+            &to,
+            crate::email::Mail::BreakGlassSignIn {
+                owner: email.to_owned(),
+                tenant_name,
+                at: time::OffsetDateTime::now_utc(),
+                ip: ctx.ip.map(|ip| ip.to_string()),
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Completes a pending sign-in with its second factor (`method`: "otp", "hwk", "rec"),

@@ -80,7 +80,12 @@ pub async fn request_password_reset(
          FROM users u LEFT JOIN tenants t ON t.id = u.tenant_id
          WHERE lower(u.email) = lower($1) AND u.status = 'active'
            AND (t.id IS NULL OR t.status = 'active')
-           AND ($2::text IS NULL OR t.domain = $2)",
+           AND ($2::text IS NULL OR t.domain = $2)
+           -- People who sign in only through their organisation's provider have no
+           -- password here to reset (SPEC §3).
+           AND NOT ((coalesce(t.sso_enforced, false) AND u.role <> 'owner')
+                    OR (u.password_hash IS NULL
+                        AND EXISTS (SELECT 1 FROM sso_identities i WHERE i.user_id = u.id)))",
     )
     .bind(email.as_str())
     .bind(tenant.map(TenantDomain::as_str))

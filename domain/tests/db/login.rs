@@ -41,6 +41,7 @@ async fn sign_in(
             device_token: device,
             recent_failures: failures,
             previous_token: None,
+            ..Default::default()
         },
         "http://localhost/account",
     )
@@ -516,6 +517,7 @@ async fn a_returning_sign_in_writes_session_and_entry_together_or_nothing(pool: 
                 device_token: Some(device.expose_secret()),
                 recent_failures: 0,
                 previous_token: None,
+                ..Default::default()
             },
             "http://localhost/account",
         )
@@ -632,6 +634,7 @@ mod password {
                 tenant_id: Some(acme.id),
                 role: Role::Admin,
                 recent_failures: 1,
+                break_glass: false,
             }
         );
         let left: i64 =

@@ -27,6 +27,7 @@ mod oauth;
 mod passwords;
 mod security;
 mod sessions;
+mod sso;
 mod tenants;
 mod users;
 

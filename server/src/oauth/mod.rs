@@ -295,6 +295,16 @@ fn to_login(query: &str, organization: Option<&str>) -> Response {
             utf8_percent_encode(org, NON_ALPHANUMERIC)
         ));
     }
+    // OIDC Core §3.1.2.1: the application's `login_hint` fills in the email, which also
+    // routes to the organisation's provider (and is passed on to it).
+    if let Some((_, hint)) = url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, v)| k == "login_hint" && !v.is_empty() && v.len() <= 254)
+    {
+        target.push_str(&format!(
+            "&login_hint={}",
+            utf8_percent_encode(&hint, NON_ALPHANUMERIC)
+        ));
+    }
     redirect(&target)
 }
 

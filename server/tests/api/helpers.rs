@@ -37,10 +37,7 @@ pub async fn spawn_app_with(pool: PgPool, extra_args: &[&str]) -> TestApp {
     }
     args.extend_from_slice(extra_args);
     let settings = Cli::try_parse_from(args).unwrap().settings;
-    // One key ring per test binary: instances sharing a database share it, as in production.
-    static KEY_RING: std::sync::OnceLock<secrecy::SecretString> = std::sync::OnceLock::new();
-    let keys =
-        MasterKeys::parse(KEY_RING.get_or_init(|| MasterKeys::generate_text("test"))).unwrap();
+    let keys = test_keys();
     let state = startup::app_state(settings, pool, keys).unwrap();
     let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let metrics_base = format!("http://{}", metrics_listener.local_addr().unwrap());
@@ -57,6 +54,13 @@ pub async fn spawn_app_with(pool: PgPool, extra_args: &[&str]) -> TestApp {
         metrics_base,
         client,
     }
+}
+
+/// The key ring of every server a test spawns: one per test binary, as instances sharing a
+/// database share one in production. Tests seal secrets with it as the server would.
+pub fn test_keys() -> MasterKeys {
+    static KEY_RING: std::sync::OnceLock<secrecy::SecretString> = std::sync::OnceLock::new();
+    MasterKeys::parse(KEY_RING.get_or_init(|| MasterKeys::generate_text("test"))).unwrap()
 }
 
 pub async fn spawn_app(pool: PgPool) -> TestApp {

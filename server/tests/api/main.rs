@@ -7,5 +7,6 @@ mod helpers;
 mod oauth;
 mod ops;
 mod security;
+mod sso;
 mod tenants;
 mod users;
