@@ -137,7 +137,7 @@ async function connect(org, { groupsToAdmin = false } = {}) {
   await page.check('[data-testid=jit]');
   if (groupsToAdmin) await page.fill('#group-roles', 'admins = admin');
   await page.click('[data-testid=save-people]');
-  await page.waitForSelector('[data-testid=flash]');
+  await page.waitForFunction(() => /Saved/.test(document.querySelector('[data-testid=flash]')?.textContent ?? ''));
 
   // The email domain, proven by a TXT record on the (real) DNS server.
   await page.fill('#claim-domain', org.mail);
@@ -145,8 +145,9 @@ async function connect(org, { groupsToAdmin = false } = {}) {
   await page.waitForSelector('[data-testid=txt-value]');
   const value = await text(page.locator('[data-testid=txt-value]'));
   await page.click('[data-testid=verify-domain]');
-  await page.waitForSelector('[data-testid=flash]');
-  assert.match(await text(page.locator('[data-testid=flash]')), /not verified yet/, 'no record yet');
+  // The claim's flash line is still up: wait for the check's own answer.
+  await page.waitForFunction(() => /not verified yet/.test(document.querySelector('[data-testid=flash]')?.textContent ?? ''));
+  assert.match(await text(page.locator('[data-testid=flash]')), /no TXT record/, 'no record yet, and the page says which');
   dnsRecord(`_gatehouse-challenge.${org.mail}`, value);
   await page.click('[data-testid=verify-domain]');
   await page.waitForFunction((d) => document.querySelector(`[data-testid="domain-${d}"] [data-testid=domain-state]`)?.textContent.trim() === 'Verified', org.mail);
@@ -169,7 +170,7 @@ before(async () => {
   await signedInOperator(operator, 'sso');
   await provision(operator, orgs.a);
   await provision(operator, orgs.b);
-  await context.close();
+  orgs.operator = operator;
 });
 after(async () => { await browser?.close(); callbackServer?.close(); });
 
@@ -206,6 +207,13 @@ test('email-first routing: JIT creates the person with the role from groups; a g
   assert.match(psql(`SELECT auth_methods::text FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = '${alice}' AND s.revoked_at IS NULL`), /sso/);
   assert.deepEqual(errors, []);
   await context.close();
+
+  // The operator's tenant page shows the connection and its last SSO sign-in.
+  const tenantId = psql(`SELECT id FROM tenants WHERE domain = '${orgs.a.domain}'`);
+  await orgs.operator.goto(`${BASE_URL}/operator/tenants/${tenantId}`);
+  await orgs.operator.waitForSelector('[data-testid=tenant-sso-status]');
+  assert.equal(await text(orgs.operator.locator('[data-testid=tenant-sso-status]')), 'Active');
+  assert.notEqual(await text(orgs.operator.locator('[data-testid=tenant-sso-last]')), 'never');
 
   // The provider removes Alice from the admins: her next sign-in makes her a user.
   idpAccounts(orgs.a, { alice: { password: 'alice-pw', email: alice, email_verified: true, name: 'Alice Initech', groups: [] } });
@@ -299,8 +307,7 @@ test('"require SSO" refuses a password and admits a break-glass owner with a sec
   await page.waitForLoadState('networkidle');
   await page.click('[data-testid=require-sso]');
   await page.click('[data-testid=require-sso-confirm]');
-  await page.waitForSelector('[data-testid=flash]');
-  assert.match(await text(page.locator('[data-testid=flash]')), /second factor/);
+  await page.waitForFunction(() => /second factor/.test(document.querySelector('[data-testid=flash]')?.textContent ?? ''));
   await page.goto(`${BASE_URL}/account/mfa/totp`);
   await page.waitForSelector('[data-testid=totp-secret]');
   const secret = (await text(page.locator('[data-testid=totp-secret]')));
@@ -325,6 +332,11 @@ test('"require SSO" refuses a password and admits a break-glass owner with a sec
   await enterPassword(login, 'Meadow-compass-6610');
   assert.equal(new URL(login.url()).searchParams.get('error'), 'sso_enforced');
   assert.match(await text(login.locator('[data-testid=login-error]')), /single sign-on/);
+  // A password reset points her to her organisation's provider; no link is mailed to her.
+  await login.goto(`${BASE_URL}/forgot-password`);
+  await login.fill('#email', carol);
+  await Promise.all([login.waitForURL(/sent=1/), login.click('form button[type=submit]')]);
+  assert.match(await text(login.locator('[data-testid=sso-reset-note]')), /identity provider/);
   await fresh.close();
 
   // The owner breaks glass: password, then the second factor; audited.

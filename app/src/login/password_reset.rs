@@ -19,7 +19,20 @@ pub async fn request_reset(email: String, tenant: Option<String>) -> Result<(), 
     let tenant = tenant
         .filter(|t| !t.trim().is_empty())
         .and_then(|t| TenantDomain::parse(t.trim()).ok());
+    let mut answer = "/forgot-password?sent=1".to_owned();
     if let Ok(email) = Email::parse(&email) {
+        // SPEC §3: the people of an organisation that requires SSO have no password here
+        // (owners keep theirs for break-glass). Said for the whole domain, so it tells
+        // nothing about whether this address has an account.
+        if let Some(route) = gatehouse_domain::sso::route_email(&pool()?, &email)
+            .await?
+            .filter(|r| r.enforced)
+        {
+            answer.push_str(&format!(
+                "&sso={}",
+                crate::ui::url_encode(&route.tenant_name)
+            ));
+        }
         // The work happens after the answer, so a real address and an unknown one take
         // the same time to answer (no enumeration by timing, SPEC §3). At most
         // `RESET_WORK` requests run in the background; beyond that (a flood) the request
@@ -49,7 +62,7 @@ pub async fn request_reset(email: String, tenant: Option<String>) -> Result<(), 
             Err(_) => work.await,
         }
     }
-    leptos_axum::redirect("/forgot-password?sent=1");
+    leptos_axum::redirect(&answer);
     Ok(())
 }
 
@@ -66,6 +79,11 @@ pub fn ForgotPasswordPage() -> impl IntoView {
             <Show when=sent>
                 <div class="mt-4"><Flash message="If that address has an account, a reset link is on its way. Check your inbox." /></div>
             </Show>
+            {move || query.read().get("sso").map(|org| view! {
+                <p class="mt-4 rounded-md border border-indigo-200 bg-indigo-50 px-3 py-2 text-sm text-indigo-900" data-testid="sso-reset-note">
+                    {format!("{org} signs in with single sign-on: your password is managed by your organisation's identity provider, not here. Reset it there, or ask your IT team. (Owners keep a password here for emergencies.)")}
+                </p>
+            })}
             {move || action.value().get().and_then(Result::err).map(|e| view! { <div class="mt-4"><Flash message=e.message error=true /></div> })}
             <ActionForm action=action attr:class="mt-6 space-y-4">
                 <input type="hidden" name="tenant" value=move || query.read().get("tenant").unwrap_or_default() />

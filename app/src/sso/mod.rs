@@ -3,6 +3,8 @@
 //! client, a test sign-in, activation — then chooses how people are created and which
 //! roles their groups give, claims email domains (proven by DNS), and may require SSO.
 
+pub mod operator;
+
 use crate::error::AppError;
 use crate::layout::PageTitle;
 use crate::ui::*;
@@ -652,6 +654,8 @@ fn DomainsCard(
     action: ServerAction<SsoDomainAction>,
 ) -> impl IntoView {
     let value = claim.value();
+    let form = NodeRef::<leptos::html::Form>::new();
+    reset_when_done(claim.version(), value, form);
     view! {
         <Card heading_id="domains-h" title="Email domains" testid="domains-card">
             <p class=STEP>"Sign-ins from a verified domain go to your provider. Prove ownership with a DNS TXT record; a claim waits 30 days for it."</p>
@@ -702,7 +706,7 @@ fn DomainsCard(
                     </ul>
                 }.into_any()
             }}
-            <ActionForm action=claim attr:class="mt-4 flex flex-wrap items-end gap-2" attr:data-testid="claim-form">
+            <ActionForm action=claim node_ref=form attr:class="mt-4 flex flex-wrap items-end gap-2" attr:data-testid="claim-form">
                 <div class="min-w-0 flex-1">
                     <Field id="claim-domain" label="Claim a domain" field="domain" problems=problems_with(value, "domain")>
                         <input id="claim-domain" name="domain" placeholder="example.com" required class=INPUT

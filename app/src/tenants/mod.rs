@@ -608,7 +608,7 @@ fn TenantView(
         created,
     } = tenant;
     let current_plan = tenant_plan.clone();
-    let (status_id, plan_id, flags_id) = (id.clone(), id.clone(), id);
+    let (status_id, plan_id, flags_id, sso_id) = (id.clone(), id.clone(), id.clone(), id);
     let status_form = move || {
         let id = status_id.clone();
         view! {
@@ -711,6 +711,7 @@ fn TenantView(
             </Card>
         </div>
         <TenantFlags flags tenant_id=flags_id action=flag />
+        <crate::sso::operator::TenantSso tenant_id=sso_id />
         <RecentAudit entries=recent />
     }
 }

@@ -1359,3 +1359,94 @@ async fn groups_never_demote_an_owner(pool: PgPool) {
     assert!(landing.session.is_some(), "{landing:?}");
     assert_eq!(role_of(&pool, owner).await, "owner");
 }
+
+/// The isolation walk over SSO's doors: every server function of `/admin/sso` is the
+/// owner's (TenantManageSso). An admin, a user and a stranger are refused, and nothing
+/// changes; an admin's test sign-in does not start.
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn only_the_owner_reaches_the_sso_doors(pool: PgPool) {
+    let app = spawn_app_with(pool.clone(), &["--sso-allow-private-idp"]).await;
+    let idp = HostileIdp::start().await;
+    let (acme, connection) = connected_tenant(&pool, &idp, "acme").await;
+    let admin = person(&pool, Some(acme), "admin@acme.test", Role::Admin, None).await;
+    let user = person(&pool, Some(acme), "user@acme.test", Role::User, None).await;
+    let calls: &[(&str, &[(&str, &str)])] = &[
+        ("sso_page", &[]),
+        ("discover_sso", &[("issuer", "https://idp.example")]),
+        (
+            "save_sso_client",
+            &[("client_id", "x"), ("client_secret", "y")],
+        ),
+        ("set_sso_status", &[("status", "deleted")]),
+        (
+            "save_sso_people",
+            &[
+                ("default_role", "admin"),
+                ("groups_claim", "g"),
+                ("group_roles", ""),
+            ],
+        ),
+        ("claim_sso_domain", &[("domain", "evil.example")]),
+        (
+            "sso_domain_action",
+            &[("domain", "acme.test"), ("action", "remove")],
+        ),
+    ];
+    let before: String = sqlx::query_scalar(
+        "SELECT concat_ws('|', c.status, c.client_id, c.group_roles::text,
+                (SELECT string_agg(email_domain, ',') FROM tenant_email_domains WHERE tenant_id = c.tenant_id))
+         FROM sso_connections c WHERE c.id = $1",
+    )
+    .bind(connection)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    for who in [Some(admin), Some(user), None] {
+        let cookie = match who {
+            Some(id) => crate::helpers::session_cookie(&pool, id).await,
+            None => String::new(),
+        };
+        for (name, form) in calls {
+            let res = app
+                .client
+                .post(app.url(&format!("/_rpc/{name}")))
+                .header("origin", &app.base)
+                .header("cookie", &cookie)
+                .form(form)
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                res.status().is_client_error(),
+                "{name} as {who:?}: {}",
+                res.status()
+            );
+        }
+        let res = app
+            .client
+            .get(app.url(&format!("/sso/{connection}/test")))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        let to = res.headers()["location"].to_str().unwrap().to_owned();
+        assert!(
+            to.contains("test_error=unavailable") || to.starts_with("/login"),
+            "{to}"
+        );
+        assert!(
+            res.headers().get("set-cookie").is_none(),
+            "no flow cookie for {who:?}"
+        );
+    }
+    let after: String = sqlx::query_scalar(
+        "SELECT concat_ws('|', c.status, c.client_id, c.group_roles::text,
+                (SELECT string_agg(email_domain, ',') FROM tenant_email_domains WHERE tenant_id = c.tenant_id))
+         FROM sso_connections c WHERE c.id = $1",
+    )
+    .bind(connection)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(before, after, "nothing changed");
+}
