@@ -23,6 +23,8 @@ export GATEHOUSE_RATE_LIMIT_API_KEY="${GATEHOUSE_RATE_LIMIT_API_KEY:-4000000000}
   GATEHOUSE_RATE_LIMIT_ANONYMOUS="${GATEHOUSE_RATE_LIMIT_ANONYMOUS:-4000000000}"
 unset DATABASE_URL
 port="${BENCH_PORT:-3200}"
+# The SSO benchmark's provider runs on 127.0.0.1 (FR-AUTH-003; loopback IdPs are for tests only).
+[ "$name" = sso ] && export GATEHOUSE_SSO_ALLOW_PRIVATE_IDP=true
 target/release/gatehouse serve --demo --addr "127.0.0.1:$port" > "$GATEHOUSE_DATA_DIR.log" 2>&1 &
 pid=$!
 export SERVER_PID=$pid

@@ -88,6 +88,7 @@ node end2end/support/idp.mjs --port "${IDP_B_URL##*:}" --accounts "$IDP_B_ACCOUN
 PEER_PIDS+=($!)
 "$E2E_PYTHON" end2end/support/dns_server.py "$DNS_PORT" "$DNS_RECORDS" > "$GATEHOUSE_DATA_DIR/dns.log" 2>&1 &
 PEER_PIDS+=($!)
+for _ in $(seq 1 50); do grep -q "dns ready" "$GATEHOUSE_DATA_DIR/dns.log" 2>/dev/null && break; sleep 0.1; done
 for url in "$IDP_A_URL" "$IDP_B_URL"; do
   for _ in $(seq 1 50); do curl -fsS "$url/.well-known/openid-configuration" >/dev/null 2>&1 && break; sleep 0.1; done
 done

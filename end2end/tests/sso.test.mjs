@@ -223,6 +223,8 @@ test('email-first routing: JIT creates the person with the role from groups; a g
   await page2.click('[data-testid=sso-continue]');
   await atProvider(page2, IDP_A, 'alice', 'alice-pw');
   await page2.waitForURL(`${BASE_URL}/account`);
+  // Her session says how it was proven: her organisation's provider, and its second factor.
+  await page2.waitForSelector('text=Single sign-on (127.0.0.1)');
   assert.equal(psql(`SELECT role FROM users WHERE email = '${alice}'`), 'user');
   assert.equal(psql(`SELECT metadata->>'source' FROM audit_log WHERE action = 'user.role.change' ORDER BY seq DESC LIMIT 1`), 'sso_groups');
   await again.close();

@@ -74,6 +74,21 @@ fn device_name(user_agent: Option<&str>) -> String {
     }
 }
 
+/// How a session was proven, in words (`sessions.auth_methods`).
+#[cfg(feature = "ssr")]
+fn method_label(method: &str, provider: Option<&str>) -> String {
+    match (method, provider) {
+        ("pwd", _) => "Password".into(),
+        ("sso", Some(host)) => format!("Single sign-on ({host})"),
+        ("sso", None) => "Single sign-on".into(),
+        ("idp_mfa", _) => "provider's second factor".into(),
+        ("otp", _) => "Authenticator app".into(),
+        ("hwk", _) => "Passkey".into(),
+        ("rec", _) => "Recovery code".into(),
+        (other, _) => other.into(),
+    }
+}
+
 #[server(prefix = "/_rpc", endpoint = "account_overview")]
 pub async fn account_overview() -> Result<Overview, AppError> {
     use crate::auth::ssr::{page_session, pool};
@@ -86,6 +101,17 @@ pub async fn account_overview() -> Result<Overview, AppError> {
     let profile = gatehouse_domain::users::profile(&pool, me.user_id).await?;
     let sessions = gatehouse_domain::users::list_sessions(&pool, me.user_id).await?;
     let factors = gatehouse_domain::mfa::mfa_factors(&pool, me.user_id).await?;
+    // Sessions started through the organisation's provider name it.
+    let provider = match me.tenant_id {
+        Some(t)
+            if sessions
+                .iter()
+                .any(|s| s.auth_methods.iter().any(|m| m == "sso")) =>
+        {
+            gatehouse_domain::sso::provider_host(&pool, t).await?
+        }
+        _ => None,
+    };
     let mut rows: Vec<FactorRow> = factors
         .totp
         .iter()
@@ -117,7 +143,12 @@ pub async fn account_overview() -> Result<Overview, AppError> {
                 ip: s.ip.unwrap_or_else(|| "—".into()),
                 signed_in: when(s.created_at),
                 last_seen: when(s.last_seen_at),
-                methods: s.auth_methods.join(" + "),
+                methods: s
+                    .auth_methods
+                    .iter()
+                    .map(|m| method_label(m, provider.as_deref()))
+                    .collect::<Vec<_>>()
+                    .join(" + "),
             })
             .collect(),
         factors: rows,

@@ -220,6 +220,20 @@ pub async fn connection_by_id(pool: &PgPool, id: Uuid) -> Result<Option<Connecti
     Ok(load(&mut conn, "c.id", id, false).await?.map(|(c, _)| c))
 }
 
+/// The host of the tenant's provider, for people's session lists (not a secret).
+pub async fn provider_host(pool: &PgPool, tenant_id: Uuid) -> Result<Option<String>, DomainError> {
+    let issuer: Option<String> =
+        sqlx::query_scalar("SELECT issuer FROM sso_connections WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(issuer.and_then(|i| {
+        url::Url::parse(&i)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+    }))
+}
+
 fn audit_of(actor: &Actor, tenant_id: Uuid, id: Uuid, action: &str) -> AuditEntry {
     AuditEntry::new(action)
         .tenant(Some(tenant_id))
