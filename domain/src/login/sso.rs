@@ -122,10 +122,15 @@ pub async fn finish_sso_sign_in(
             });
         }
     };
-    sqlx::query("UPDATE sso_connections SET last_login_at = now() WHERE id = $1")
-        .bind(connection.id)
-        .execute(&mut *tx)
-        .await?;
+    // Stamped at most once a minute: concurrent sign-ins of one tenant do not queue on
+    // the connection's row.
+    sqlx::query(
+        "UPDATE sso_connections SET last_login_at = now()
+         WHERE id = $1 AND (last_login_at IS NULL OR last_login_at < now() - interval '1 minute')",
+    )
+    .bind(connection.id)
+    .execute(&mut *tx)
+    .await?;
     let idp_mfa = connection.trust_idp_mfa && claims.multi_factor();
     append_audit_entry(
         &mut tx,

@@ -178,6 +178,24 @@ pub(crate) async fn load(
     row.map(ConnectionRow::into_connection).transpose()
 }
 
+/// The tenant's connection, locked for a change in this transaction.
+async fn locked(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+) -> Result<(Connection, Option<Vec<u8>>), DomainError> {
+    load(conn, "c.tenant_id", tenant_id, true)
+        .await?
+        .ok_or(DomainError::NotFound("SSO connection"))
+}
+
+/// The connection as a change left it.
+async fn reload(conn: &mut PgConnection, id: Uuid) -> Result<Connection, DomainError> {
+    load(conn, "c.id", id, false)
+        .await?
+        .map(|(c, _)| c)
+        .ok_or(DomainError::NotFound("SSO connection"))
+}
+
 /// The associated data sealing a connection's client secret: it names the tenant, so a
 /// ciphertext copied to another tenant's row does not open.
 fn secret_aad(tenant_id: Uuid) -> String {
@@ -314,10 +332,7 @@ pub async fn discover_connection(
                 .meta("keys", found.key_count as i64),
         )
         .await?;
-        load(conn, "c.id", id, false)
-            .await?
-            .map(|(c, _)| c)
-            .ok_or(DomainError::NotFound("SSO connection"))
+        reload(conn, id).await
     })
     .await
 }
@@ -355,9 +370,7 @@ pub async fn set_client(
         return Err(DomainError::Validation(errors));
     }
     commit(pool, Effects::NONE, async |conn| {
-        let (old, sealed) = load(conn, "c.tenant_id", tenant_id, true)
-            .await?
-            .ok_or(DomainError::NotFound("SSO connection"))?;
+        let (old, sealed) = locked(conn, tenant_id).await?;
         let sealed = match &secret {
             Some(s) => Some(keys.encrypt(s.expose_secret().as_bytes(), &secret_aad(tenant_id))?),
             None => sealed,
@@ -395,10 +408,7 @@ pub async fn set_client(
             audit_of(actor, tenant_id, old.id, "sso.connection.updated").meta("changes", Value::Object(changes)),
         )
         .await?;
-        load(conn, "c.id", old.id, false)
-            .await?
-            .map(|(c, _)| c)
-            .ok_or(DomainError::NotFound("SSO connection"))
+        reload(conn, old.id).await
     })
     .await
 }
@@ -478,9 +488,7 @@ pub async fn update_sso_settings(
         return Err(DomainError::Validation(errors));
     }
     commit(pool, Effects::NONE, async |conn| {
-        let (old, _) = load(conn, "c.tenant_id", tenant_id, true)
-            .await?
-            .ok_or(DomainError::NotFound("SSO connection"))?;
+        let (old, _) = locked(conn, tenant_id).await?;
         let roles_json = change.group_roles.as_ref().map(|_| json!(group_roles));
         sqlx::query(
             "UPDATE sso_connections SET jit_enabled = coalesce($2, jit_enabled),
@@ -497,9 +505,7 @@ pub async fn update_sso_settings(
         .bind(change.trust_idp_mfa)
         .execute(&mut *conn)
         .await?;
-        let (new, _) = load(conn, "c.id", old.id, false)
-            .await?
-            .ok_or(DomainError::NotFound("SSO connection"))?;
+        let new = reload(conn, old.id).await?;
         let mut changes = serde_json::Map::new();
         let mut note = |k: &str, a: Value, b: Value| {
             if a != b {
@@ -536,9 +542,7 @@ pub async fn set_connection_active(
 ) -> Result<Done<Connection>, DomainError> {
     require_sso_admin(actor, tenant_id)?;
     commit(pool, Effects::NONE, async |conn| {
-        let (old, _) = load(conn, "c.tenant_id", tenant_id, true)
-            .await?
-            .ok_or(DomainError::NotFound("SSO connection"))?;
+        let (old, _) = locked(conn, tenant_id).await?;
         if active && old.tested_at.is_none() {
             return Err(DomainError::Conflict {
                 message: "run a successful test sign-in before activating the connection".into(),
@@ -572,10 +576,7 @@ pub async fn set_connection_active(
             audit_of(actor, tenant_id, old.id, action).meta("changes", changes),
         )
         .await?;
-        load(conn, "c.id", old.id, false)
-            .await?
-            .map(|(c, _)| c)
-            .ok_or(DomainError::NotFound("SSO connection"))
+        reload(conn, old.id).await
     })
     .await
 }
@@ -589,9 +590,7 @@ pub async fn delete_connection(
 ) -> Result<Done<()>, DomainError> {
     require_sso_admin(actor, tenant_id)?;
     commit(pool, Effects::NONE, async |conn| {
-        let (old, _) = load(conn, "c.tenant_id", tenant_id, true)
-            .await?
-            .ok_or(DomainError::NotFound("SSO connection"))?;
+        let (old, _) = locked(conn, tenant_id).await?;
         let linked: i64 = sqlx::query_scalar("SELECT count(*) FROM sso_identities WHERE connection_id = $1")
             .bind(old.id)
             .fetch_one(&mut *conn)
@@ -632,9 +631,7 @@ pub async fn set_sso_enforced(
 ) -> Result<Done<Connection>, DomainError> {
     require_sso_admin(actor, tenant_id)?;
     commit(pool, Effects::NONE, async |conn| {
-        let (old, _) = load(conn, "c.tenant_id", tenant_id, true)
-            .await?
-            .ok_or(DomainError::NotFound("SSO connection"))?;
+        let (old, _) = locked(conn, tenant_id).await?;
         if enforced {
             if old.status != ConnectionStatus::Active {
                 return Err(DomainError::Conflict {
@@ -674,10 +671,7 @@ pub async fn set_sso_enforced(
             )
             .await?;
         }
-        load(conn, "c.id", old.id, false)
-            .await?
-            .map(|(c, _)| c)
-            .ok_or(DomainError::NotFound("SSO connection"))
+        reload(conn, old.id).await
     })
     .await
 }

@@ -224,7 +224,15 @@ async fn pages_render_and_unknown_pages_are_404(pool: PgPool) {
         html.contains("<title>Sign in · Gatehouse</title>"),
         "{html}"
     );
-    assert!(html.contains(r#"name="email""#) && html.contains(r#"name="password""#));
+    // Email first (UC-LOGIN): the address, then the password step.
+    assert!(html.contains(r#"name="email""#) && !html.contains(r#"name="password""#));
+    let html = app
+        .anonymous_get("/login?email=someone%40example.test")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(r#"name="password""#), "{html}");
 
     let html = app
         .anonymous_get("/t/acme/login")
