@@ -164,6 +164,42 @@ pub struct Settings {
     #[arg(long, env = "GATEHOUSE_DNS_SERVER", global = true)]
     pub dns_server: Option<SocketAddr>,
 
+    /// Platform staff through the vendor's OpenID provider: its issuer URL. With the client
+    /// id and secret and at least one of the operator/auditor group lists, operators and
+    /// auditors sign in through it (SPEC §3).
+    #[arg(long, env = "GATEHOUSE_PLATFORM_OIDC_ISSUER", global = true)]
+    pub platform_oidc_issuer: Option<String>,
+
+    /// The client id Gatehouse is registered under at the platform provider.
+    #[arg(long, env = "GATEHOUSE_PLATFORM_OIDC_CLIENT_ID", global = true)]
+    pub platform_oidc_client_id: Option<String>,
+
+    /// The client secret at the platform provider (sealed at rest, never logged).
+    #[arg(long, env = "GATEHOUSE_PLATFORM_OIDC_CLIENT_SECRET", hide_env_values = true, value_parser = secret, global = true)]
+    pub platform_oidc_client_secret: Option<SecretString>,
+
+    /// The ID token claim holding the groups that give platform roles.
+    #[arg(
+        long,
+        env = "GATEHOUSE_PLATFORM_OIDC_ROLE_CLAIM",
+        default_value = "groups",
+        global = true
+    )]
+    pub platform_oidc_role_claim: String,
+
+    /// Groups (comma separated) that make an operator.
+    #[arg(long, env = "GATEHOUSE_PLATFORM_OIDC_OPERATOR_GROUPS", global = true)]
+    pub platform_oidc_operator_groups: Option<String>,
+
+    /// Groups (comma separated) that make an auditor.
+    #[arg(long, env = "GATEHOUSE_PLATFORM_OIDC_AUDITOR_GROUPS", global = true)]
+    pub platform_oidc_auditor_groups: Option<String>,
+
+    /// Whether operators and auditors may still sign in with a password (`false` once the
+    /// platform provider is their way in).
+    #[arg(long, env = "GATEHOUSE_PLATFORM_PASSWORD_SIGN_IN", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub platform_password_sign_in: bool,
+
     /// Demo mode: create the demo tenant and logins at startup.
     #[arg(long, env = "GATEHOUSE_DEMO", default_value_t = false, global = true)]
     pub demo: bool,

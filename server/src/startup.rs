@@ -125,6 +125,51 @@ pub fn leptos_options(settings: &Settings) -> LeptosOptions {
         .build()
 }
 
+/// The platform's provider (`GATEHOUSE_PLATFORM_OIDC_*`), discovered and stored at startup.
+/// A provider that cannot be reached leaves platform SSO off (logged) rather than the
+/// whole server down; passwords stay as `GATEHOUSE_PLATFORM_PASSWORD_SIGN_IN` says.
+pub async fn configure_platform_sso(state: &AppState) {
+    let s = &state.settings;
+    let (Some(issuer), Some(client_id), Some(secret)) = (
+        s.platform_oidc_issuer.as_ref(),
+        s.platform_oidc_client_id.as_ref(),
+        s.platform_oidc_client_secret.as_ref(),
+    ) else {
+        return;
+    };
+    let groups = |raw: &Option<String>| -> Vec<String> {
+        raw.as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|g| !g.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let config = gatehouse_domain::sso::PlatformOidc {
+        issuer: issuer.clone(),
+        client_id: client_id.clone(),
+        client_secret: secret.clone(),
+        role_claim: s.platform_oidc_role_claim.clone(),
+        operator_values: groups(&s.platform_oidc_operator_groups),
+        auditor_values: groups(&s.platform_oidc_auditor_groups),
+    };
+    let services = &state.services;
+    match gatehouse_domain::sso::configure_platform(
+        services.pool(),
+        services.keys(),
+        services.sso(),
+        &config,
+    )
+    .await
+    {
+        Ok(id) => tracing::info!(connection = %id, issuer = %issuer, "platform SSO configured"),
+        Err(e) => {
+            tracing::error!(error = %e, "platform SSO is off: its provider could not be set up")
+        }
+    }
+}
+
 pub fn app_state(settings: Settings, pool: PgPool, keys: MasterKeys) -> Result<AppState> {
     let keys = Arc::new(keys);
     let header = crate::client_ip::ForwardHeader::parse(&settings.forwarded_header)
@@ -145,6 +190,7 @@ pub fn app_state(settings: Settings, pool: PgPool, keys: MasterKeys) -> Result<A
         https: settings.serves_https(),
         public_url: settings.public_url(),
         demo: settings.demo,
+        platform_password_sign_in: settings.platform_password_sign_in,
     };
     let sso = gatehouse_domain::sso::SsoContext::new(
         gatehouse_domain::sso::HttpPolicy {
@@ -273,6 +319,7 @@ async fn serve_with(settings: Settings, pool: PgPool, keys: MasterKeys) -> Resul
         _ => None,
     };
     let state = app_state(settings, pool.clone(), keys)?;
+    configure_platform_sso(&state).await;
     // Signing keys, the denylist and its listener: ready before the first request.
     state
         .tokens

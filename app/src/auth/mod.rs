@@ -113,6 +113,9 @@ pub mod ssr {
         pub public_url: String,
         /// Demo/dev mode: the mailbox page is served.
         pub demo: bool,
+        /// Operators and auditors may sign in with a password (off once the platform's
+        /// provider is their way in).
+        pub platform_password_sign_in: bool,
     }
 
     /// The key ring for secrets at rest (TOTP seeds, ...).

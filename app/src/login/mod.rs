@@ -66,6 +66,17 @@ pub async fn sign_in(
     match verify_password_login(&pool, &ctx, login).await {
         Ok(LoginOutcome::Authenticated {
             user_id,
+            role,
+            tenant_id,
+            ..
+        }) if role.is_platform() && !web_config()?.platform_password_sign_in => {
+            let refused = gatehouse_domain::users::SignInRefusal::PlatformSso;
+            gatehouse_domain::login::refuse_sign_in(&pool, &ctx, user_id, tenant_id, refused)
+                .await?;
+            back(refused.code())
+        }
+        Ok(LoginOutcome::Authenticated {
+            user_id,
             recent_failures,
             break_glass,
             ..
@@ -197,6 +208,21 @@ pub async fn sso_choice(
     }))
 }
 
+/// Where platform staff start signing in through the vendor's provider, when configured.
+#[server(prefix = "/_rpc", endpoint = "platform_sso_start")]
+pub async fn platform_sso_start(return_to: Option<String>) -> Result<Option<String>, AppError> {
+    use crate::auth::ssr::pool;
+    let Some(id) = gatehouse_domain::sso::platform_connection(&pool()?).await? else {
+        return Ok(None);
+    };
+    let back = return_to
+        .as_deref()
+        .and_then(crate::auth::safe_return_path)
+        .map(|r| format!("?return_to={}", crate::ui::url_encode(&r)))
+        .unwrap_or_default();
+    Ok(Some(format!("/sso/{id}/start{back}")))
+}
+
 /// The sentence for a refusal code in `?error=`.
 fn error_message(code: &str) -> &'static str {
     match code {
@@ -212,6 +238,10 @@ fn error_message(code: &str) -> &'static str {
         "invitation_pending" | "sso_invitation_pending" => {
             "Accept your invitation first, with the link in the invitation email."
         }
+        "platform_sso" => {
+            "Platform staff sign in through the vendor's single sign-on: use the link below."
+        }
+        "sso_no_platform_role" => "Your account at the vendor's sign-in service has no operator or auditor role.",
         "sso_enforced" => {
             "Your organisation signs in with single sign-on. Use the button for your organisation."
         }
@@ -268,6 +298,8 @@ pub fn LoginPage() -> impl IntoView {
         move || (email(), tenant(), query.read().get("return_to")),
         |(email, tenant, back)| sso_choice(email, tenant, back),
     );
+    let platform =
+        Resource::new_blocking(move || query.read().get("return_to"), platform_sso_start);
     let (show_password, set_show_password) = signal(false);
     let action = ServerAction::<SignIn>::new();
     let next = ServerAction::<ContinueSignIn>::new();
@@ -448,6 +480,14 @@ pub fn LoginPage() -> impl IntoView {
                         class="w-full rounded-md border border-slate-300 bg-white px-4 py-2 font-medium hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
                         "Sign in with a passkey"
                     </button>
+                    <Suspense fallback=|| ()>
+                        {move || platform.get().and_then(Result::ok).flatten().map(|start| view! {
+                            <p class="mt-4 text-center text-sm text-slate-500">
+                                "Platform staff: "
+                                <a href=start rel="external" class="text-indigo-600 hover:underline" data-testid="platform-sso">"sign in with your company's SSO"</a>
+                            </p>
+                        })}
+                    </Suspense>
                 </div>
             </div>
         </div>

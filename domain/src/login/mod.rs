@@ -263,21 +263,7 @@ pub async fn verify_password_login(
     if usable.is_empty() {
         let (user_id, tenant_id, refused) =
             refusal.ok_or_else(|| anyhow::anyhow!("no refusal recorded"))?;
-        let mut tx = pool.begin().await?;
-        append_audit_entry(
-            &mut tx,
-            ctx,
-            AuditEntry::new("auth.login.failure")
-                .failure()
-                .tenant(tenant_id)
-                .actor(ActorType::User, Some(user_id))
-                .resource(format!("user:{user_id}"))
-                .meta("reason", refused.code())
-                .meta("method", "password"),
-        )
-        .await?;
-        tx.commit().await?;
-        return Ok(LoginOutcome::Refused(refused));
+        return refuse_sign_in(pool, ctx, user_id, tenant_id, refused).await;
     }
     if usable.len() == 1 {
         let c = usable.remove(0);
@@ -300,6 +286,32 @@ pub async fn verify_password_login(
             })
             .collect(),
     ))
+}
+
+/// Refuses a sign-in whose password was proven but whose account may not use it, audited
+/// as `auth.login.failure` with the reason (also the door's refusal of platform staff
+/// when the platform's provider is their way in).
+pub async fn refuse_sign_in(
+    pool: &PgPool,
+    ctx: &RequestContext,
+    user_id: Uuid,
+    tenant_id: Option<Uuid>,
+    refused: SignInRefusal,
+) -> Result<LoginOutcome, DomainError> {
+    let mut conn = pool.acquire().await?;
+    append_audit_entry(
+        &mut conn,
+        ctx,
+        AuditEntry::new("auth.login.failure")
+            .failure()
+            .tenant(tenant_id)
+            .actor(ActorType::User, Some(user_id))
+            .resource(format!("user:{user_id}"))
+            .meta("reason", refused.code())
+            .meta("method", "password"),
+    )
+    .await?;
+    Ok(LoginOutcome::Refused(refused))
 }
 
 /// What a sign-in needs next after the first factor.

@@ -64,7 +64,7 @@ pub async fn finish_sso_sign_in(
         Err(refused) => {
             let test = refused.purpose == Some(FlowPurpose::Test);
             let mut entry = failure(
-                refused.connection.as_ref().map(|c| c.tenant_id),
+                refused.connection.as_ref().and_then(|c| c.tenant_id),
                 connection_id,
             )
             .meta("reason", refused.failure.code())
@@ -102,7 +102,7 @@ pub async fn finish_sso_sign_in(
             append_audit_entry(
                 &mut conn,
                 ctx,
-                failure(Some(connection.tenant_id), connection.id)
+                failure(connection.tenant_id, connection.id)
                     .meta("reason", refused.code())
                     .meta("subject", claims.subject.clone())
                     .meta(
@@ -136,7 +136,7 @@ pub async fn finish_sso_sign_in(
         &mut tx,
         ctx,
         AuditEntry::new("auth.sso.login.success")
-            .tenant(Some(connection.tenant_id))
+            .tenant(connection.tenant_id)
             .actor(ActorType::User, Some(resolved.user_id))
             .resource(format!("user:{}", resolved.user_id))
             .meta("connection", connection.id.to_string())

@@ -29,6 +29,8 @@ pub enum AccountRefusal {
     UnknownUser,
     /// The account is already linked to another identity at this provider.
     LinkedElsewhere,
+    /// The platform's provider gave no operator or auditor group.
+    NoPlatformRole,
     Status(SignInRefusal),
 }
 
@@ -40,6 +42,7 @@ impl AccountRefusal {
             Self::DomainUnverified => "domain_unverified",
             Self::UnknownUser => "unknown_user",
             Self::LinkedElsewhere => "linked_elsewhere",
+            Self::NoPlatformRole => "no_platform_role",
             Self::Status(s) => s.code(),
         }
     }
@@ -64,8 +67,8 @@ struct Account {
     tenant_status: String,
 }
 
-const ACCOUNT: &str = "SELECT u.id, u.role, u.status, t.status AS tenant_status
- FROM users u JOIN tenants t ON t.id = u.tenant_id";
+const ACCOUNT: &str = "SELECT u.id, u.role, u.status, coalesce(t.status, 'active') AS tenant_status
+ FROM users u LEFT JOIN tenants t ON t.id = u.tenant_id";
 
 fn refusal_of(account: &Account) -> Result<Option<SignInRefusal>, DomainError> {
     Ok(SignInRefusal::of(
@@ -74,11 +77,13 @@ fn refusal_of(account: &Account) -> Result<Option<SignInRefusal>, DomainError> {
     ))
 }
 
-/// The role the claims would give `current` (owners stay owners).
-fn role_after(connection: &Connection, current: Option<Role>, claims: &IdClaims) -> Role {
-    match current {
-        Some(Role::Owner) => Role::Owner,
-        _ => connection.mapping.role_for(&claims.groups),
+/// The role the claims would give `current` (owners stay owners). On the platform's
+/// connection only the operator and auditor groups give a role; none refuses.
+fn role_after(connection: &Connection, current: Option<Role>, claims: &IdClaims) -> Option<Role> {
+    match (connection.tenant_id, current) {
+        (None, _) => connection.mapping.platform_role_for(&claims.groups),
+        (Some(_), Some(Role::Owner)) => Some(Role::Owner),
+        (Some(_), _) => Some(connection.mapping.role_for(&claims.groups)),
     }
 }
 
@@ -105,7 +110,7 @@ pub async fn preview(
         email_verified: claims.email_verified,
         groups: claims.groups.clone(),
         amr: claims.amr.clone(),
-        mapped_role: role_after(connection, current, claims),
+        mapped_role: role_after(connection, current, claims).unwrap_or(Role::User),
         claims: claims.raw.clone(),
     })
 }
@@ -120,20 +125,26 @@ pub async fn resolve_account(
 ) -> Result<Result<Resolved, AccountRefusal>, DomainError> {
     // A tenant suspended while the person was at the provider lets nobody in, not even a
     // person created just in time.
-    let tenant_status: String =
-        sqlx::query_scalar("SELECT status FROM tenants WHERE id = $1 FOR SHARE")
-            .bind(connection.tenant_id)
-            .fetch_one(&mut *conn)
-            .await?;
-    if let Some(refused) = SignInRefusal::of(
-        UserStatus::Active,
-        Some(TenantStatus::parse(&tenant_status)?),
-    ) {
-        return Ok(Err(AccountRefusal::Status(refused)));
+    if let Some(tenant) = connection.tenant_id {
+        let tenant_status: String =
+            sqlx::query_scalar("SELECT status FROM tenants WHERE id = $1 FOR SHARE")
+                .bind(tenant)
+                .fetch_one(&mut *conn)
+                .await?;
+        if let Some(refused) = SignInRefusal::of(
+            UserStatus::Active,
+            Some(TenantStatus::parse(&tenant_status)?),
+        ) {
+            return Ok(Err(AccountRefusal::Status(refused)));
+        }
+    }
+    if role_after(connection, None, claims).is_none() {
+        return Ok(Err(AccountRefusal::NoPlatformRole));
     }
     let known: Option<Account> = sqlx::query_as(&format!(
         "{ACCOUNT} JOIN sso_identities i ON i.user_id = u.id
-         WHERE i.connection_id = $1 AND i.issuer = $2 AND i.subject = $3 AND u.tenant_id = $4
+         WHERE i.connection_id = $1 AND i.issuer = $2 AND i.subject = $3
+           AND u.tenant_id IS NOT DISTINCT FROM $4
          FOR UPDATE OF u"
     ))
     .bind(connection.id)
@@ -153,7 +164,8 @@ pub async fn resolve_account(
         return Ok(Err(AccountRefusal::Status(refused)));
     }
     let old = Role::parse(&account.role)?;
-    let new = role_after(connection, Some(old), claims);
+    let new =
+        role_after(connection, Some(old), claims).ok_or_else(|| anyhow::anyhow!("no role"))?;
     let role_change = if new != old && !created {
         sqlx::query("UPDATE users SET role = $2, updated_at = now() WHERE id = $1")
             .bind(account.id)
@@ -173,7 +185,7 @@ pub async fn resolve_account(
             conn,
             ctx,
             AuditEntry::new("user.role.change")
-                .tenant(Some(connection.tenant_id))
+                .tenant(connection.tenant_id)
                 .actor(ActorType::System, None)
                 .resource(format!("user:{}", account.id))
                 .meta("old", old.as_str())
@@ -217,11 +229,15 @@ async fn first_sign_in(
     if !claims.email_verified {
         return Ok(Err(AccountRefusal::EmailUnverified));
     }
-    if !domain_verified(conn, connection.tenant_id, &email.domain()).await? {
-        return Ok(Err(AccountRefusal::DomainUnverified));
+    // The platform's provider is the deployment's own: its addresses need no domain proof.
+    if let Some(tenant) = connection.tenant_id {
+        if !domain_verified(conn, tenant, &email.domain()).await? {
+            return Ok(Err(AccountRefusal::DomainUnverified));
+        }
     }
     let matches: Vec<Account> = sqlx::query_as(&format!(
-        "{ACCOUNT} WHERE u.tenant_id = $1 AND lower(u.email) = lower($2) AND u.status <> 'archived'
+        "{ACCOUNT} WHERE u.tenant_id IS NOT DISTINCT FROM $1 AND lower(u.email) = lower($2)
+           AND u.status <> 'archived'
          FOR UPDATE OF u"
     ))
     .bind(connection.tenant_id)
@@ -250,7 +266,8 @@ async fn first_sign_in(
             (account, false)
         }
         0 if connection.jit_enabled => {
-            let role = role_after(connection, None, claims);
+            let role =
+                role_after(connection, None, claims).ok_or_else(|| anyhow::anyhow!("no role"))?;
             let name = claims
                 .name
                 .as_deref()
@@ -271,7 +288,7 @@ async fn first_sign_in(
                 conn,
                 ctx,
                 AuditEntry::new("user.create")
-                    .tenant(Some(connection.tenant_id))
+                    .tenant(connection.tenant_id)
                     .actor(ActorType::System, None)
                     .resource(format!("user:{id}"))
                     .meta("role", role.as_str())
@@ -305,7 +322,7 @@ async fn first_sign_in(
             conn,
             ctx,
             AuditEntry::new("sso.identity.linked")
-                .tenant(Some(connection.tenant_id))
+                .tenant(connection.tenant_id)
                 .actor(ActorType::System, None)
                 .resource(format!("user:{}", account.id))
                 .meta("connection", connection.id.to_string())
@@ -335,7 +352,7 @@ pub async fn record_test(
         conn,
         ctx,
         AuditEntry::new("sso.connection.tested")
-            .tenant(Some(connection.tenant_id))
+            .tenant(connection.tenant_id)
             .actor(ActorType::User, Some(tester_id))
             .resource(format!("sso_connection:{}", connection.id))
             .meta("subject", report.subject.clone())

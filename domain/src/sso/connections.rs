@@ -51,6 +51,17 @@ pub struct RoleMapping {
 
 impl RoleMapping {
     /// Admin when any of the groups maps to admin; otherwise the default role.
+    /// The platform role the groups give (operator before auditor), if any.
+    pub fn platform_role_for(&self, groups: &[String]) -> Option<Role> {
+        let mapped: Vec<Role> = groups
+            .iter()
+            .filter_map(|g| self.group_roles.get(g).copied())
+            .collect();
+        [Role::Operator, Role::Auditor]
+            .into_iter()
+            .find(|r| mapped.contains(r))
+    }
+
     pub fn role_for(&self, groups: &[String]) -> Role {
         let mapped: Vec<Role> = groups
             .iter()
@@ -84,7 +95,8 @@ pub struct TestReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct Connection {
     pub id: Uuid,
-    pub tenant_id: Uuid,
+    /// `None` for the platform's connection (operators and auditors).
+    pub tenant_id: Option<Uuid>,
     pub issuer: String,
     pub discovered: Discovered,
     pub client_id: Option<String>,
@@ -105,7 +117,7 @@ pub struct Connection {
 #[derive(sqlx::FromRow)]
 struct ConnectionRow {
     id: Uuid,
-    tenant_id: Uuid,
+    tenant_id: Option<Uuid>,
     issuer: String,
     discovery: Value,
     client_id: Option<String>,
@@ -125,8 +137,8 @@ struct ConnectionRow {
 const SELECT: &str =
     "SELECT c.id, c.tenant_id, c.issuer, c.discovery, c.client_id, c.client_secret_ciphertext,
         c.status, c.tested_at, c.last_test, c.jit_enabled, c.default_role, c.groups_claim,
-        c.group_roles, c.trust_idp_mfa, c.last_login_at, t.sso_enforced AS enforced
- FROM sso_connections c JOIN tenants t ON t.id = c.tenant_id";
+        c.group_roles, c.trust_idp_mfa, c.last_login_at, coalesce(t.sso_enforced, false) AS enforced
+ FROM sso_connections c LEFT JOIN tenants t ON t.id = c.tenant_id";
 
 impl ConnectionRow {
     fn into_connection(self) -> Result<(Connection, Option<Vec<u8>>), DomainError> {
@@ -196,15 +208,18 @@ async fn reload(conn: &mut PgConnection, id: Uuid) -> Result<Connection, DomainE
         .ok_or(DomainError::NotFound("SSO connection"))
 }
 
-/// The associated data sealing a connection's client secret: it names the tenant, so a
-/// ciphertext copied to another tenant's row does not open.
-fn secret_aad(tenant_id: Uuid) -> String {
-    format!("sso_client_secret:{tenant_id}")
+/// The associated data sealing a connection's client secret: it names the tenant (or the
+/// platform), so a ciphertext copied to another tenant's row does not open.
+pub(crate) fn secret_aad(tenant_id: Option<Uuid>) -> String {
+    match tenant_id {
+        Some(t) => format!("sso_client_secret:{t}"),
+        None => "sso_client_secret:platform".into(),
+    }
 }
 
 pub(crate) fn open_secret(
     keys: &MasterKeys,
-    tenant_id: Uuid,
+    tenant_id: Option<Uuid>,
     sealed: &[u8],
 ) -> Result<SecretString, DomainError> {
     let plain = keys.decrypt(sealed, &secret_aad(tenant_id))?;
@@ -372,7 +387,7 @@ pub async fn set_client(
     commit(pool, Effects::NONE, async |conn| {
         let (old, sealed) = locked(conn, tenant_id).await?;
         let sealed = match &secret {
-            Some(s) => Some(keys.encrypt(s.expose_secret().as_bytes(), &secret_aad(tenant_id))?),
+            Some(s) => Some(keys.encrypt(s.expose_secret().as_bytes(), &secret_aad(Some(tenant_id)))?),
             None => sealed,
         };
         if sealed.is_none() {

@@ -192,11 +192,13 @@ pub async fn start_flow(
         .ok_or(DomainError::NotFound("SSO connection"))?;
     match purpose {
         FlowPurpose::SignIn => {
-            let tenant_active: bool =
-                sqlx::query_scalar("SELECT status = 'active' FROM tenants WHERE id = $1")
-                    .bind(connection.tenant_id)
-                    .fetch_one(&mut *conn)
-                    .await?;
+            // The platform's connection has no tenant to be suspended.
+            let tenant_active: bool = sqlx::query_scalar(
+                "SELECT $1::uuid IS NULL OR EXISTS (SELECT 1 FROM tenants WHERE id = $1 AND status = 'active')",
+            )
+            .bind(connection.tenant_id)
+            .fetch_one(&mut *conn)
+            .await?;
             if connection.status != ConnectionStatus::Active || !tenant_active {
                 return Err(DomainError::NotFound("SSO connection"));
             }
@@ -204,7 +206,11 @@ pub async fn start_flow(
         FlowPurpose::Test => {
             let tester =
                 tester.ok_or_else(|| DomainError::Unauthenticated("sign in first".into()))?;
-            require_sso_admin(tester, connection.tenant_id)?;
+            // The platform's connection is the deployment's, tested by its operators.
+            let tenant = connection
+                .tenant_id
+                .ok_or(DomainError::NotFound("SSO connection"))?;
+            require_sso_admin(tester, tenant)?;
         }
     }
     let (Some(client_id), Some(sealed)) = (connection.client_id.as_deref(), sealed) else {

@@ -17,6 +17,7 @@ mod dns;
 mod domains;
 mod flow;
 mod http;
+mod platform;
 
 pub use accounts::*;
 pub use connections::*;
@@ -25,6 +26,7 @@ pub use dns::*;
 pub use domains::*;
 pub use flow::*;
 pub use http::*;
+pub use platform::*;
 
 /// What SSO needs from the deployment: the client that talks to identity providers and
 /// the resolver that checks domain records.

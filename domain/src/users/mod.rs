@@ -200,6 +200,8 @@ pub enum SignInRefusal {
     TenantSuspended,
     /// The organisation signs in through its own identity provider (owners excepted).
     SsoEnforced,
+    /// Platform staff sign in through the vendor's identity provider.
+    PlatformSso,
 }
 
 impl SignInRefusal {
@@ -224,6 +226,7 @@ impl SignInRefusal {
             Self::UserArchived => "user_archived",
             Self::TenantSuspended => "tenant_suspended",
             Self::SsoEnforced => "sso_enforced",
+            Self::PlatformSso => "platform_sso",
         }
     }
 
@@ -241,6 +244,9 @@ impl SignInRefusal {
             Self::TenantSuspended => {
                 Some("your organisation's access is suspended; contact the service provider")
             }
+            Self::PlatformSso => Some(
+                "platform staff sign in through the vendor's identity provider; use single sign-on",
+            ),
             Self::SsoEnforced => Some(
                 "your organisation signs in through its own identity provider; use single sign-on",
             ),

@@ -39,6 +39,7 @@ pub async fn spawn_app_with(pool: PgPool, extra_args: &[&str]) -> TestApp {
     let settings = Cli::try_parse_from(args).unwrap().settings;
     let keys = test_keys();
     let state = startup::app_state(settings, pool, keys).unwrap();
+    startup::configure_platform_sso(&state).await;
     let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let metrics_base = format!("http://{}", metrics_listener.local_addr().unwrap());
     let metrics = startup::metrics_router(state.clone());

@@ -1450,3 +1450,143 @@ async fn only_the_owner_reaches_the_sso_doors(pool: PgPool) {
     .unwrap();
     assert_eq!(before, after, "nothing changed");
 }
+
+/// The server with the vendor's own provider for platform staff (SPEC §3), and the
+/// platform's connection it set up at startup.
+async fn platform_world(pool: &PgPool, extra: &[&str]) -> World {
+    let idp = HostileIdp::start().await;
+    let issuer = idp.issuer().to_owned();
+    let mut flags = vec![
+        "--sso-allow-private-idp",
+        "--platform-oidc-issuer",
+        &issuer,
+        "--platform-oidc-client-id",
+        "gatehouse-platform",
+        "--platform-oidc-client-secret",
+        "platform-secret",
+        "--platform-oidc-operator-groups",
+        "ops, sre",
+        "--platform-oidc-auditor-groups",
+        "audit",
+    ];
+    flags.extend_from_slice(extra);
+    let app = spawn_app_with(pool.clone(), &flags).await;
+    let connection = gatehouse_domain::sso::platform_connection(pool)
+        .await
+        .unwrap()
+        .expect("the platform's connection");
+    idp.claim("aud", json!("gatehouse-platform"));
+    World {
+        app,
+        idp,
+        tenant: Uuid::nil(),
+        connection,
+    }
+}
+
+/// A platform sign-in landing where the role belongs (no `return_to`).
+async fn platform_sign_in(w: &World) -> Landing {
+    let flow = w.begin("", None).await;
+    w.callback(Some(&flow.cookie), &flow.answer).await
+}
+
+/// Operators and auditors through the vendor's provider: created just in time as platform
+/// users with the role their groups give, the role following the groups at every sign-in
+/// (a change ends earlier sessions), and nobody without a platform group gets in.
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn platform_staff_sign_in_through_the_vendors_provider(pool: PgPool) {
+    let w = platform_world(&pool, &[]).await;
+    w.idp.identity("staff-1", "ada@vendor.example");
+    w.idp.claim("groups", json!(["sre"]));
+    let first = platform_sign_in(&w).await;
+    assert_eq!(first.location, "/operator", "{first:?}");
+    let (tenant, role): (Option<Uuid>, String) =
+        sqlx::query_as("SELECT tenant_id, role FROM users WHERE email = 'ada@vendor.example'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!((tenant, role.as_str()), (None, "operator"));
+    let first_cookie = first.session.clone().unwrap();
+
+    // Moved to the auditors at the provider: an auditor at the next sign-in.
+    w.idp.claim("groups", json!(["audit", "staff"]));
+    let second = platform_sign_in(&w).await;
+    assert_eq!(second.location, "/audit", "{second:?}");
+    assert!(
+        !w.session_works(&first_cookie).await,
+        "the role change ended the earlier session"
+    );
+
+    // No platform group: refused, and the account keeps its last role.
+    w.idp.claim("groups", json!(["staff"]));
+    let refused = platform_sign_in(&w).await;
+    assert_refused(&pool, &refused, "no_platform_role").await;
+    let role: String =
+        sqlx::query_scalar("SELECT role FROM users WHERE email = 'ada@vendor.example'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(role, "auditor");
+    // A stranger without a platform group is never created.
+    w.idp.identity("stranger", "eve@vendor.example");
+    let stranger = platform_sign_in(&w).await;
+    assert_refused(&pool, &stranger, "no_platform_role").await;
+    let made: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM users WHERE email = 'eve@vendor.example'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(made, 0);
+}
+
+/// With `GATEHOUSE_PLATFORM_PASSWORD_SIGN_IN=false` an operator's right password is
+/// refused (audited); tenant people keep theirs.
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn platform_password_sign_in_can_be_turned_off(pool: PgPool) {
+    let w = platform_world(&pool, &["--platform-password-sign-in", "false"]).await;
+    let password = "a long operator passphrase";
+    person(
+        &pool,
+        None,
+        "ops@vendor.example",
+        Role::Operator,
+        Some(password),
+    )
+    .await;
+    let acme = tenant(&pool, "acme").await;
+    person(
+        &pool,
+        Some(acme),
+        "user@acme.test",
+        Role::User,
+        Some(password),
+    )
+    .await;
+    let sign_in = |email: &'static str| {
+        w.app
+            .client
+            .post(w.app.url("/_rpc/sign_in"))
+            .header("accept", "text/html")
+            .header("origin", &w.app.base)
+            .form(&[
+                ("email", email),
+                ("password", password),
+                ("tenant", ""),
+                ("return_to", ""),
+            ])
+            .send()
+    };
+    let res = sign_in("ops@vendor.example").await.unwrap();
+    let to = location(&res);
+    assert!(to.starts_with("/login?error=platform_sso"), "{to}");
+    assert!(set_cookie(&res, "gatehouse_session").is_none());
+    let reason: String = sqlx::query_scalar(
+        "SELECT metadata->>'reason' FROM audit_log WHERE action = 'auth.login.failure' ORDER BY seq DESC LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(reason, "platform_sso");
+    let res = sign_in("user@acme.test").await.unwrap();
+    assert_eq!(location(&res), "/account");
+}
