@@ -70,6 +70,10 @@ macro_rules! reserve_attempt {
 }
 pub(crate) use reserve_attempt;
 
+/// Takes one reservation back from a counter that is not locked.
+const UNRESERVE: &str = "UPDATE auth_throttle SET failures = greatest(failures - 1, 0)
+     WHERE scope = $1 AND key = $2 AND (locked_until IS NULL OR locked_until <= now())";
+
 /// The throttle scopes and limits of password attempts (sign-in, re-authentication).
 pub(crate) const PASSWORD_ATTEMPTS: Throttle = Throttle {
     scopes: ("account", "ip"),
@@ -184,6 +188,16 @@ impl Attempt {
         failure: AuditEntry,
     ) -> Result<DomainError, DomainError> {
         let mut tx = pool.begin().await?;
+        // Both counters, account first (the one order), before anything else in here.
+        sqlx::query(
+            "SELECT 1 FROM auth_throttle
+             WHERE (scope = 'account' AND key = $1) OR (scope = 'ip' AND key = $2)
+             ORDER BY scope, key FOR UPDATE",
+        )
+        .bind(&self.account_key)
+        .bind(self.ip_key.as_deref())
+        .execute(&mut *tx)
+        .await?;
         self.release(&mut tx, false).await?;
         // The refusals of the lock so far; entries at the 1st, 10th, 100th, ...
         let (lock_left, refused): (Option<f64>, i32) = sqlx::query_as(
@@ -239,21 +253,29 @@ impl Attempt {
         conn: &mut PgConnection,
         clear_account: bool,
     ) -> Result<(), DomainError> {
-        sqlx::query(
-            "WITH a AS (
-                 DELETE FROM auth_throttle WHERE scope = 'account' AND key = $1 AND $3
-             )
-             UPDATE auth_throttle SET failures = greatest(failures - 1, 0)
-             WHERE ((scope = 'account' AND key = $1 AND $4 AND NOT $3) OR (scope = 'ip' AND key = $2 AND $5))
-               AND (locked_until IS NULL OR locked_until <= now())",
-        )
-        .bind(&self.account_key)
-        .bind(self.ip_key.as_deref())
-        .bind(clear_account)
-        .bind(self.reserved.account_reserved.is_some())
-        .bind(self.reserved.ip_reserved.is_some())
-        .execute(&mut *conn)
-        .await?;
+        // One row per statement, the account's before the IP's: the order every statement
+        // on these rows takes them in (`reserve_attempt!` inserts the account row first).
+        // A single statement changing both locked them in whichever order its plan ran,
+        // and concurrent sign-ins of one account from one address deadlocked.
+        if clear_account {
+            sqlx::query("DELETE FROM auth_throttle WHERE scope = 'account' AND key = $1")
+                .bind(&self.account_key)
+                .execute(&mut *conn)
+                .await?;
+        } else if self.reserved.account_reserved.is_some() {
+            sqlx::query(UNRESERVE)
+                .bind("account")
+                .bind(&self.account_key)
+                .execute(&mut *conn)
+                .await?;
+        }
+        if let (Some(ip), Some(_)) = (self.ip_key.as_deref(), self.reserved.ip_reserved) {
+            sqlx::query(UNRESERVE)
+                .bind("ip")
+                .bind(ip)
+                .execute(&mut *conn)
+                .await?;
+        }
         Ok(())
     }
 
@@ -279,7 +301,9 @@ impl Attempt {
         failure: AuditEntry,
     ) -> Result<(), DomainError> {
         let mut tx = pool.begin().await?;
-        append_audit_entry(&mut tx, ctx, failure).await?;
+        // The counters first, the audit chain's head last: the order `refuse_locked` takes
+        // them in, so the two never wait on each other.
+        let mut locked = Vec::new();
         let keys = [
             (
                 "account",
@@ -311,6 +335,10 @@ impl Attempt {
             .bind(LOCK_SECS as f64)
             .execute(&mut *tx)
             .await?;
+            locked.push((scope, key));
+        }
+        append_audit_entry(&mut tx, ctx, failure).await?;
+        for (scope, key) in locked {
             append_audit_entry(
                 &mut tx,
                 ctx,
