@@ -465,19 +465,27 @@ impl From<RouteRow> for SsoRoute {
     }
 }
 
+/// The active connection of an active tenant matching `filter` (on `$1`), if any.
+async fn route(pool: &PgPool, filter: &str, value: &str) -> Result<Option<SsoRoute>, DomainError> {
+    let row: Option<RouteRow> = sqlx::query_as(&format!("{ROUTE_SELECT} AND {filter}"))
+        .bind(value)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.map(SsoRoute::from))
+}
+
 /// The active connection an email address's verified domain routes to, if any.
 pub async fn route_email(
     pool: &PgPool,
     email: &crate::types::Email,
 ) -> Result<Option<SsoRoute>, DomainError> {
-    let row: Option<RouteRow> = sqlx::query_as(&format!(
-        "{ROUTE_SELECT} AND EXISTS (SELECT 1 FROM tenant_email_domains d
-              WHERE d.tenant_id = t.id AND d.email_domain = $1 AND d.verified_at IS NOT NULL)"
-    ))
-    .bind(email.domain())
-    .fetch_optional(pool)
-    .await?;
-    Ok(row.map(SsoRoute::from))
+    route(
+        pool,
+        "EXISTS (SELECT 1 FROM tenant_email_domains d
+                 WHERE d.tenant_id = t.id AND d.email_domain = $1 AND d.verified_at IS NOT NULL)",
+        &email.domain(),
+    )
+    .await
 }
 
 /// The active connection of the tenant named by a login hint (`/t/{domain}/login`).
@@ -485,11 +493,7 @@ pub async fn route_tenant(
     pool: &PgPool,
     tenant_domain: &str,
 ) -> Result<Option<SsoRoute>, DomainError> {
-    let row: Option<RouteRow> = sqlx::query_as(&format!("{ROUTE_SELECT} AND t.domain = $1"))
-        .bind(tenant_domain)
-        .fetch_optional(pool)
-        .await?;
-    Ok(row.map(SsoRoute::from))
+    route(pool, "t.domain = $1", tenant_domain).await
 }
 
 #[cfg(test)]
