@@ -191,6 +191,7 @@ pub fn app_state(settings: Settings, pool: PgPool, keys: MasterKeys) -> Result<A
         public_url: settings.public_url(),
         demo: settings.demo,
         platform_password_sign_in: settings.platform_password_sign_in,
+        platform_sso: settings.platform_oidc_issuer.is_some(),
     };
     let sso = gatehouse_domain::sso::SsoContext::new(
         gatehouse_domain::sso::HttpPolicy {

@@ -116,6 +116,9 @@ pub mod ssr {
         /// Operators and auditors may sign in with a password (off once the platform's
         /// provider is their way in).
         pub platform_password_sign_in: bool,
+        /// The deployment configured the vendor's provider for platform staff
+        /// (`/sso/platform/start`).
+        pub platform_sso: bool,
     }
 
     /// The key ring for secrets at rest (TOTP seeds, ...).

@@ -241,8 +241,7 @@ fn challenge_error(code: &str) -> &'static str {
     }
 }
 
-const INPUT: &str = "mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-1 focus:ring-indigo-500";
-const PRIMARY: &str = "w-full rounded-md bg-indigo-600 px-4 py-2 font-medium text-white shadow-sm hover:bg-indigo-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2";
+use super::{INPUT, PRIMARY};
 
 /// `/login/mfa`: the second factor of a pending sign-in.
 #[component]

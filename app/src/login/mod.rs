@@ -8,6 +8,11 @@ pub mod password_reset;
 pub mod verify_email;
 
 use crate::error::AppError;
+
+/// The Universal Login pages' field and main button (their cards are narrower than the
+/// consoles' forms: full-width, larger type than `ui::INPUT` / `ui::BUTTON`).
+pub(crate) const INPUT: &str = "mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-1 focus:ring-indigo-500";
+pub(crate) const PRIMARY: &str = "w-full rounded-md bg-indigo-600 px-4 py-2 font-medium text-white shadow-sm hover:bg-indigo-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2";
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -208,19 +213,19 @@ pub async fn sso_choice(
     }))
 }
 
-/// Where platform staff start signing in through the vendor's provider, when configured.
+/// Where platform staff start signing in through the vendor's provider, when the
+/// deployment configured one (a setting: no database read on every sign-in page).
 #[server(prefix = "/_rpc", endpoint = "platform_sso_start")]
 pub async fn platform_sso_start(return_to: Option<String>) -> Result<Option<String>, AppError> {
-    use crate::auth::ssr::pool;
-    let Some(id) = gatehouse_domain::sso::platform_connection(&pool()?).await? else {
+    if !crate::auth::ssr::web_config()?.platform_sso {
         return Ok(None);
-    };
+    }
     let back = return_to
         .as_deref()
         .and_then(crate::auth::safe_return_path)
         .map(|r| format!("?return_to={}", crate::ui::url_encode(&r)))
         .unwrap_or_default();
-    Ok(Some(format!("/sso/{id}/start{back}")))
+    Ok(Some(format!("/sso/platform/start{back}")))
 }
 
 /// The sentence for a refusal code in `?error=`.
@@ -385,8 +390,7 @@ pub fn LoginPage() -> impl IntoView {
                         </button>
                     </div>
                 </div>
-                <button type="submit" data-testid="sign-in"
-                    class="w-full rounded-md bg-indigo-600 px-4 py-2 font-medium text-white shadow-sm hover:bg-indigo-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2">
+                <button type="submit" data-testid="sign-in" class=PRIMARY>
                     "Sign in"
                 </button>
             </ActionForm>
@@ -413,11 +417,9 @@ pub fn LoginPage() -> impl IntoView {
                     <input type="hidden" name="return_to" value=return_to />
                     <div>
                         <label for="email" class="block text-sm font-medium">"Email"</label>
-                        <input id="email" name="email" type="email" autocomplete="username webauthn" required autofocus
-                            class="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-1 focus:ring-indigo-500" />
+                        <input id="email" name="email" type="email" autocomplete="username webauthn" required autofocus class=INPUT />
                     </div>
-                    <button type="submit" data-testid="continue"
-                        class="w-full rounded-md bg-indigo-600 px-4 py-2 font-medium text-white shadow-sm hover:bg-indigo-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2">
+                    <button type="submit" data-testid="continue" class=PRIMARY>
                         "Continue"
                     </button>
                 </ActionForm>

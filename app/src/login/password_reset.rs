@@ -7,8 +7,7 @@ use crate::layout::{Flash, PageTitle};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-const INPUT: &str = "mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-1 focus:ring-indigo-500";
-const PRIMARY: &str = "w-full rounded-md bg-indigo-600 px-4 py-2 font-medium text-white shadow-sm hover:bg-indigo-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2";
+use super::{INPUT, PRIMARY};
 
 /// Mails a reset link if the address has an account; the answer never says whether.
 #[server(prefix = "/_rpc", endpoint = "request_reset")]

@@ -92,7 +92,7 @@ pub(crate) mod ssr {
             },
             client_id: c.client_id.unwrap_or_default(),
             has_secret: c.has_secret,
-            status: format!("{:?}", c.status).to_lowercase(),
+            status: c.status.as_str().to_owned(),
             tested: c.tested_at.is_some(),
             last_test: c.last_test.map(|t| TestView {
                 at: crate::ui::ssr::when(t.at),
@@ -123,10 +123,7 @@ pub(crate) mod ssr {
     pub fn domain_view(d: DomainClaim) -> DomainView {
         DomainView {
             domain: d.domain,
-            state: leptos::serde_json::to_value(d.state)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
+            state: d.state.as_str().to_owned(),
             record_name: d.record_name,
             record_value: d.record_value,
             method: d.verified_method,

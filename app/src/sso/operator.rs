@@ -29,7 +29,7 @@ pub async fn tenant_sso(id: String) -> Result<TenantSsoData, AppError> {
         issuer: connection.as_ref().map(|c| c.issuer.clone()),
         status: connection
             .as_ref()
-            .map(|c| format!("{:?}", c.status).to_lowercase())
+            .map(|c| c.status.as_str().to_owned())
             .unwrap_or_else(|| "not set up".into()),
         enforced: connection.as_ref().is_some_and(|c| c.enforced),
         last_login_at: connection.and_then(|c| c.last_login_at).map(when),

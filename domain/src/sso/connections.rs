@@ -31,6 +31,14 @@ pub enum ConnectionStatus {
 }
 
 impl ConnectionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Active => "active",
+            Self::Inactive => "inactive",
+        }
+    }
+
     fn parse(s: &str) -> Result<Self, DomainError> {
         match s {
             "draft" => Ok(Self::Draft),

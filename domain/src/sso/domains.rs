@@ -74,6 +74,16 @@ pub enum DomainState {
     Expired,
 }
 
+impl DomainState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Verified => "verified",
+            Self::Expired => "expired",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct DomainClaim {
     pub domain: String,

@@ -90,11 +90,22 @@ async fn start(
     Path(connection): Path<String>,
     Query(query): Query<StartQuery>,
 ) -> Response {
-    let Ok(connection) = Uuid::parse_str(&connection) else {
-        return refused("unavailable", None);
-    };
     let services = &state.services;
     let return_to = query.return_to.as_deref().and_then(safe_return_path);
+    // `platform`: the deployment's provider for operators and auditors, whatever its id.
+    let connection = match connection.as_str() {
+        "platform" => match gatehouse_domain::sso::platform_connection(services.pool()).await {
+            Ok(id) => id,
+            Err(e) => {
+                log_failure(&e);
+                return refused("failed", return_to.as_deref());
+            }
+        },
+        id => Uuid::parse_str(id).ok(),
+    };
+    let Some(connection) = connection else {
+        return refused("unavailable", return_to.as_deref());
+    };
     match start_flow(
         services.pool(),
         services.keys(),

@@ -1496,6 +1496,19 @@ async fn platform_sign_in(w: &World) -> Landing {
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn platform_staff_sign_in_through_the_vendors_provider(pool: PgPool) {
     let w = platform_world(&pool, &[]).await;
+    // The sign-in page's link names the platform, not the connection's id.
+    let res = w
+        .app
+        .client
+        .get(w.app.url("/sso/platform/start"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        location(&res).starts_with(&format!("{}/authorize?", w.idp.issuer())),
+        "{}",
+        location(&res)
+    );
     w.idp.identity("staff-1", "ada@vendor.example");
     w.idp.claim("groups", json!(["sre"]));
     let first = platform_sign_in(&w).await;
