@@ -113,7 +113,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/settings") view=tenants::settings::SettingsPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/sso") view=sso::SsoPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/audit") view=audit::tenant_log::AuditLogPage ssr=SsrMode::Async />
-                    <Route path=path!("/audit") view=audit::AuditPage ssr=SsrMode::Async />
+                    <Route path=path!("/audit") view=audit::console::AuditConsolePage ssr=SsrMode::Async />
+                    <Route path=path!("/audit/entries/:id") view=audit::console::AuditEntryPage ssr=SsrMode::Async />
+                    <Route path=path!("/audit/integrity") view=audit::integrity::AuditIntegrityPage ssr=SsrMode::Async />
                 </Routes>
             </layout::Shell>
         </Router>

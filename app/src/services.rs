@@ -5,6 +5,7 @@
 //! call have the same consistency: the very next request on this instance sees it.
 
 use crate::auth::ssr::WebConfig;
+use gatehouse_domain::audit::CheckpointSigner;
 use gatehouse_domain::crypto::MasterKeys;
 use gatehouse_domain::effects::{Done, Effects};
 use gatehouse_domain::sso::SsoContext;
@@ -32,6 +33,8 @@ struct Inner {
     web: WebConfig,
     sso: SsoContext,
     caches: Arc<dyn Caches>,
+    /// The audit checkpoints' key, loaded (or made) on first use.
+    checkpoints: tokio::sync::OnceCell<Arc<CheckpointSigner>>,
 }
 
 impl Services {
@@ -48,6 +51,7 @@ impl Services {
             web,
             sso,
             caches,
+            checkpoints: tokio::sync::OnceCell::new(),
         }))
     }
 
@@ -70,6 +74,28 @@ impl Services {
 
     /// Applies a committed operation's effects to this instance's caches and answers its
     /// value: `services.apply(tenants::suspend_tenant(services.pool(), ..).await).await?`.
+    /// The key that signs the audit trail's checkpoints. A new key is named after the
+    /// public URL's host (`gatehouse.example.com/audit`), the checkpoints' origin.
+    pub async fn checkpoint_signer(&self) -> Result<Arc<CheckpointSigner>, DomainError> {
+        self.0
+            .checkpoints
+            .get_or_try_init(|| async {
+                let host = url::Url::parse(&self.0.web.public_url)
+                    .ok()
+                    .and_then(|u| {
+                        u.host_str()
+                            .map(|h| u.port().map_or(h.to_owned(), |p| format!("{h}:{p}")))
+                    })
+                    .unwrap_or_else(|| "gatehouse".to_owned());
+                let signer =
+                    CheckpointSigner::load(&self.0.pool, &self.0.keys, &format!("{host}/audit"))
+                        .await?;
+                Ok(Arc::new(signer))
+            })
+            .await
+            .cloned()
+    }
+
     pub async fn apply<T>(&self, done: Result<Done<T>, DomainError>) -> Result<T, DomainError> {
         let done = done?;
         if done.effects != Effects::NONE {

@@ -257,6 +257,27 @@ pub struct Settings {
         global = true
     )]
     pub rate_limit_anonymous: u32,
+
+    /// Events a minute per API key through the batch endpoints (audit logs): batches
+    /// count their events, not their requests (SPEC §9). 0 switches the limit off.
+    #[arg(
+        long,
+        env = "GATEHOUSE_RATE_LIMIT_EVENTS",
+        default_value_t = 120_000,
+        global = true
+    )]
+    pub rate_limit_events: u32,
+
+    /// Months the audit trail is kept (SPEC §8); whole expired monthly partitions are
+    /// dropped daily, each drop audited. PCI DSS asks for 12.
+    #[arg(
+        long,
+        env = "GATEHOUSE_AUDIT_RETENTION_MONTHS",
+        default_value_t = gatehouse_domain::audit::DEFAULT_RETENTION_MONTHS,
+        value_parser = clap::value_parser!(u32).range(1..=1200),
+        global = true
+    )]
+    pub audit_retention_months: u32,
 }
 
 impl Settings {

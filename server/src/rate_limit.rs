@@ -98,6 +98,8 @@ fn ceil_secs(d: Duration) -> u64 {
 /// The server's limits (from the settings).
 pub struct RateLimits {
     api_key: Limit<String>,
+    /// Events through the batch endpoints, per API key.
+    events: Limit<String>,
     user: Limit<uuid::Uuid>,
     anonymous: Limit<IpAddr>,
 }
@@ -106,6 +108,7 @@ impl RateLimits {
     pub fn new(api_key: u32, user: u32, anonymous: u32) -> Self {
         Self {
             api_key: Limit::new(api_key),
+            events: Limit::new(0),
             user: Limit::new(user),
             anonymous: Limit::new(anonymous),
         }
@@ -119,6 +122,30 @@ impl RateLimits {
         }
     }
 
+    /// The limit of events a minute per API key of the batch endpoints.
+    pub fn with_events(mut self, per_minute: u32) -> Self {
+        self.events = Limit::new(per_minute);
+        self
+    }
+
+    /// Counts `n` events of `client_id` (an API key); `Err(seconds to wait)` when they do
+    /// not fit in its allowance now (a batch larger than a whole minute's never fits).
+    pub fn check_events(&self, client_id: &str, n: u32) -> Result<(), u64> {
+        let Some(limiter) = &self.events.limiter else {
+            return Ok(());
+        };
+        let Some(n) = NonZeroU32::new(n) else {
+            return Ok(());
+        };
+        match limiter.check_key_n(&client_id.to_owned(), n) {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(not_until)) => {
+                Err(ceil_secs(not_until.wait_time_from(DefaultClock::default().now())).max(1))
+            }
+            Err(_) => Err(60),
+        }
+    }
+
     pub fn check_anonymous(&self, ip: IpAddr) -> Option<Decision> {
         self.anonymous.check(&ip)
     }
@@ -127,6 +154,7 @@ impl RateLimits {
     /// memory follows the callers of the last minutes, not of all time).
     pub fn forget_idle(&self) {
         self.api_key.forget_idle();
+        self.events.forget_idle();
         self.user.forget_idle();
         self.anonymous.forget_idle();
     }

@@ -215,7 +215,8 @@ pub fn app_state(settings: Settings, pool: PgPool, keys: MasterKeys) -> Result<A
             settings.rate_limit_api_key,
             settings.rate_limit_user,
             settings.rate_limit_anonymous,
-        ),
+        )
+        .with_events(settings.rate_limit_events),
         exports: crate::audit::ExportLimits::default(),
         trusted_proxies: Arc::new(trusted_proxies),
         pool,
@@ -251,6 +252,8 @@ pub fn router(state: AppState) -> Router {
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(settings.request_timeout_secs),
         ))
+        // Bounded by its line count and the client's silence instead (api::audit).
+        .nest("/api", api::audit::bulk_router().layer(limited()))
         .layer(axum::middleware::from_fn(api::error_bodies))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -329,7 +332,7 @@ async fn serve_with(settings: Settings, pool: PgPool, keys: MasterKeys) -> Resul
         .map_err(|e| anyhow::anyhow!("starting the token service: {e}"))?;
     // Delivers the transactional outbox (SPEC §3 "Email"); stopped below before the pool closes.
     let mailer = crate::mailer::spawn_mailer(pool.clone(), &state.settings)?;
-    tokio::spawn(maintain_audit_partitions(pool));
+    crate::audit::jobs::spawn(state.clone());
     tokio::spawn(forget_idle_rate_limits(state.clone()));
     let metrics = metrics_listener.map(|listener| {
         tracing::info!(addr = ?metrics_addr, "metrics listening");
@@ -439,16 +442,6 @@ fn print_banner(url: &str, demo: bool, data_dir: &std::path::Path) {
             println!("    redirect_uri  {DEMO_REDIRECT_URI}");
         }
         println!();
-    }
-}
-
-async fn maintain_audit_partitions(pool: PgPool) {
-    let mut tick = tokio::time::interval(Duration::from_secs(24 * 3600));
-    loop {
-        tick.tick().await;
-        if let Err(e) = gatehouse_domain::audit::ensure_audit_partitions(&pool).await {
-            tracing::warn!(error = %e, "creating audit partitions failed");
-        }
     }
 }
 

@@ -1,10 +1,11 @@
 //! The audit trail in the consoles: the entries table they share (a tenant's and a person's
 //! recent entries, the operators' dashboard, the tenant's own log in `tenant_log`), and the
-//! Auditor Console.
+//! Auditor Console (`console`: search and entries; `integrity`: verification and checkpoints).
 
+pub mod console;
+pub mod integrity;
 pub mod tenant_log;
 
-use crate::layout::{Guarded, PlannedConsole};
 use crate::ui::*;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -103,23 +104,5 @@ pub fn RecentAudit(entries: Vec<AuditRow>, #[prop(optional)] with_tenant: bool) 
             <AuditTable entries row_testid="audit-row" with_tenant
                 empty=|| view! { <p class="mt-3 text-sm text-slate-600">"Nothing recorded yet."</p> } />
         </Card>
-    }
-}
-
-#[component]
-pub fn AuditPage() -> impl IntoView {
-    view! {
-        <Guarded page="audit">
-        <PlannedConsole
-            title="Auditor Console"
-            audience="For compliance officers: read-only, across all tenants."
-            items=&[
-                ("Search", "Filter by time, tenant, actor, action, outcome and resource."),
-                ("Details", "Every entry with its metadata and request id."),
-                ("Export", "Download any selection as CSV, safe to open in a spreadsheet."),
-                ("Integrity", "The hash chain proves no entry was changed or removed."),
-            ]
-        />
-        </Guarded>
     }
 }

@@ -291,7 +291,8 @@ pub struct Me {
 pub fn roles_for_page(page: &str) -> &'static [&'static str] {
     match page {
         "operator" => &["operator"],
-        "audit" => &["auditor"],
+        // Operators read the Auditor Console too; only auditors export.
+        "audit" => &["auditor", "operator"],
         "admin" => &["owner", "admin"],
         _ => &["owner", "admin", "user", "operator", "auditor"],
     }

@@ -145,6 +145,17 @@ pub async fn admin_people(
     let pool = pool()?;
     let page = list_users(&pool, &actor, tenant, query).await?;
     let pending = gatehouse_domain::users::pending_invitations(&pool, &actor, tenant).await?;
+    // CON-SEC-002: who listed whom.
+    let (ctx, _) = crate::auth::ssr::request().await?;
+    gatehouse_domain::audit::record_read(
+        &pool,
+        &ctx,
+        &actor,
+        "user.list",
+        None,
+        gatehouse_domain::audit::read_ids(page.data.iter().map(|u| u.id)),
+    )
+    .await?;
     Ok(PeoplePageData {
         people: page.data.into_iter().map(ssr::person_row).collect(),
         pending: pending
@@ -267,6 +278,17 @@ pub async fn admin_person(id: String) -> Result<PersonPageData, AppError> {
     let sessions = gatehouse_domain::users::list_sessions(&pool, id).await?;
     let factors = gatehouse_domain::mfa::mfa_factors(&pool, id).await?;
     let recent = gatehouse_domain::audit::entries_about_user(&pool, &actor, id).await?;
+    // CON-SEC-002: opening a person's page is a read of their personal data.
+    let (ctx, _) = crate::auth::ssr::request().await?;
+    gatehouse_domain::audit::record_read(
+        &pool,
+        &ctx,
+        &actor,
+        "user.read",
+        Some(format!("user:{id}")),
+        leptos::serde_json::json!({}),
+    )
+    .await?;
     let is_me = person.id == actor.user_id;
     let may_act = !is_me && (actor.role == Role::Owner || person.role != "owner");
     Ok(PersonPageData {

@@ -7,8 +7,20 @@
 //! entry itself; the hash is computed by `audit_entry_hash` (migration 0005), which
 //! verification uses as well.
 
+mod checkpoints;
+mod export;
+mod ingest;
+mod retention;
+mod search;
 mod tenant_log;
+mod verification;
+pub use checkpoints::*;
+pub use export::*;
+pub use ingest::*;
+pub use retention::*;
+pub use search::*;
 pub use tenant_log::*;
+pub use verification::*;
 
 use crate::permissions::Actor;
 use crate::DomainError;
@@ -237,25 +249,50 @@ pub struct ChainReport {
     pub last_seq: Option<i64>,
     /// The first problem found, if any: a changed entry, a gap, or a broken link.
     pub problem: Option<String>,
+    /// The position of the first broken entry.
+    pub broken_seq: Option<i64>,
 }
 
 impl ChainReport {
     pub fn is_intact(&self) -> bool {
         self.problem.is_none()
     }
+
+    fn broken(&mut self, seq: i64, problem: String) {
+        if self.problem.is_none() {
+            self.problem = Some(problem);
+            self.broken_seq = Some(seq);
+        }
+    }
 }
 
 /// Walks the audit trail in order, streaming (constant memory), and checks every link
-/// (FR-LOG-001 tamper evidence). The first remaining entry may follow dropped partitions:
-/// its predecessor hash is then taken as given.
+/// (FR-LOG-001 tamper evidence): each entry's hash against its fields, each link to its
+/// predecessor, the first entry against the chain's recorded start (so removing the oldest
+/// entries is seen; retention moves the start when it drops a partition) and the last
+/// against the head.
 pub async fn verify_audit_chain(pool: &PgPool) -> Result<ChainReport, DomainError> {
+    verify_audit_chain_with(pool, |_| {}).await
+}
+
+/// [`verify_audit_chain`], calling `progress` with the entries checked so far every
+/// 10,000 entries.
+pub async fn verify_audit_chain_with(
+    pool: &PgPool,
+    mut progress: impl FnMut(u64),
+) -> Result<ChainReport, DomainError> {
     use futures_util::TryStreamExt;
     let mut report = ChainReport {
         entries: 0,
         first_seq: None,
         last_seq: None,
         problem: None,
+        broken_seq: None,
     };
+    let (start_seq, start_prev): (i64, Vec<u8>) =
+        sqlx::query_as("SELECT seq, prev_hash FROM audit_chain_start WHERE singleton")
+            .fetch_one(pool)
+            .await?;
     let mut rows = sqlx::query(
         r#"SELECT seq, prev_hash, hash,
                   audit_entry_hash(prev_hash, seq, id, recorded_at, occurred_at, tenant_id, actor_id,
@@ -264,32 +301,40 @@ pub async fn verify_audit_chain(pool: &PgPool) -> Result<ChainReport, DomainErro
            FROM audit_log ORDER BY seq"#,
     )
     .fetch(pool);
-    let mut previous: Option<(i64, Vec<u8>)> = None;
+    let mut previous: Option<(i64, Vec<u8>)> = Some((start_seq - 1, start_prev));
     while let Some(row) = rows.try_next().await? {
         let seq: i64 = row.try_get("seq").context("seq")?;
         let prev_hash: Vec<u8> = row.try_get("prev_hash").context("prev_hash")?;
         let hash: Vec<u8> = row.try_get("hash").context("hash")?;
         let expected: Vec<u8> = row.try_get("expected").context("expected")?;
         report.entries += 1;
+        if report.entries.is_multiple_of(10_000) {
+            progress(report.entries);
+        }
         report.first_seq.get_or_insert(seq);
         report.last_seq = Some(seq);
-        if report.problem.is_none() {
-            if expected != hash {
-                report.problem = Some(format!("entry {seq} was changed after it was written"));
-            } else if let Some((prev_seq, prev_entry_hash)) = &previous {
-                if seq != prev_seq + 1 {
-                    report.problem = Some(format!(
-                        "entries {} to {} are missing",
-                        prev_seq + 1,
-                        seq - 1
-                    ));
-                } else if &prev_hash != prev_entry_hash {
-                    report.problem = Some(format!("entry {seq} does not link to entry {prev_seq}"));
-                }
+        if expected != hash {
+            report.broken(seq, format!("entry {seq} was changed after it was written"));
+        } else if let Some((prev_seq, prev_entry_hash)) = &previous {
+            if seq != prev_seq + 1 {
+                report.broken(
+                    seq,
+                    if seq > prev_seq + 1 {
+                        format!("entries {} to {} are missing", prev_seq + 1, seq - 1)
+                    } else {
+                        format!("entry {seq} comes before the chain's start")
+                    },
+                );
+            } else if &prev_hash != prev_entry_hash {
+                report.broken(
+                    seq,
+                    format!("entry {seq} does not link to entry {prev_seq}"),
+                );
             }
         }
         previous = Some((seq, hash));
     }
+    progress(report.entries);
     if report.problem.is_none() {
         let head = sqlx::query("SELECT seq, hash FROM audit_chain_head WHERE singleton")
             .fetch_one(pool)
@@ -297,15 +342,13 @@ pub async fn verify_audit_chain(pool: &PgPool) -> Result<ChainReport, DomainErro
         let head_seq: i64 = head.try_get("seq").context("head seq")?;
         let head_hash: Vec<u8> = head.try_get("hash").context("head hash")?;
         match &previous {
-            Some((seq, hash)) if *seq != head_seq || *hash != head_hash => {
-                report.problem = Some(format!(
-                    "the chain ends at {seq} but its head says {head_seq}: entries were removed"
-                ));
-            }
-            None if head_seq != 0 => {
-                report.problem = Some(format!(
-                    "the audit trail is empty but its head says {head_seq}"
-                ));
+            Some((seq, hash)) if *seq != head_seq || (report.entries > 0 && *hash != head_hash) => {
+                report.broken(
+                    seq + 1,
+                    format!(
+                        "the chain ends at {seq} but its head says {head_seq}: entries were removed"
+                    ),
+                );
             }
             _ => {}
         }
@@ -313,10 +356,13 @@ pub async fn verify_audit_chain(pool: &PgPool) -> Result<ChainReport, DomainErro
     Ok(report)
 }
 
-/// Makes sure the monthly partitions for this month and the next exist.
+/// Makes sure the monthly partitions for this month and the next three exist.
 pub async fn ensure_audit_partitions(pool: &PgPool) -> Result<(), DomainError> {
-    sqlx::query("SELECT audit_log_ensure_partition(now()), audit_log_ensure_partition(now() + interval '1 month')")
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "SELECT audit_log_ensure_partition(now() + make_interval(months => m))
+           FROM generate_series(0, 3) AS m",
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }

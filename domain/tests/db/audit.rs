@@ -3,6 +3,8 @@
 
 use super::*;
 
+mod ingest_export;
+
 async fn append(pool: &PgPool, action: &str) {
     let mut tx = pool.begin().await.unwrap();
     append_audit_entry(

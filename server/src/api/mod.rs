@@ -4,6 +4,7 @@
 //! limits, timeouts).
 
 pub mod apps;
+pub mod audit;
 pub mod error;
 pub mod flags;
 pub mod tenants;
@@ -53,6 +54,7 @@ impl ApiRoutes {
 /// Every path under `/api` (relative, e.g. `/v1/users/{id}`), as registered.
 pub fn registered_paths() -> Vec<&'static str> {
     let _ = router();
+    let _ = audit::bulk_router();
     PATHS
         .lock()
         .map(|p| p.iter().copied().collect())
@@ -64,6 +66,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/openapi.json", get(openapi))
         .build()
         .merge(apps::router())
+        .merge(audit::router())
         .merge(flags::router())
         .merge(tenants::router())
         .merge(users::router())

@@ -13,6 +13,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use gatehouse_domain::audit;
 use gatehouse_domain::permissions::{Actor, Permission};
 use gatehouse_domain::types::{DisplayName, Email, Role, UserStatus};
 use gatehouse_domain::users::{self, UserQuery};
@@ -101,6 +102,7 @@ struct ListQuery {
 async fn list(
     State(state): State<AppState>,
     bearer: Bearer,
+    meta: RequestMeta,
     Query(q): Query<ListQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = person(&bearer, "users:read")?;
@@ -133,18 +135,32 @@ async fn list(
         },
     )
     .await?;
+    // CON-SEC-002: who listed whom, one entry per request.
+    let mut read = audit::read_ids(page.data.iter().map(|u| u.id));
+    read["tenant_id"] = json!(tenant);
+    audit::record_read(&state.pool, &meta.ctx, &actor, "user.list", None, read).await?;
     Ok(Json(page))
 }
 
 async fn show(
     State(state): State<AppState>,
     bearer: Bearer,
+    meta: RequestMeta,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = person(&bearer, "users:read")?;
-    Ok(Json(
-        users::get_user(&state.pool, &actor, id_of(&id)?).await?,
-    ))
+    let user = users::get_user(&state.pool, &actor, id_of(&id)?).await?;
+    let resource = Some(format!("user:{}", user.id));
+    audit::record_read(
+        &state.pool,
+        &meta.ctx,
+        &actor,
+        "user.read",
+        resource,
+        json!({}),
+    )
+    .await?;
+    Ok(Json(user))
 }
 
 #[derive(Debug, Deserialize)]

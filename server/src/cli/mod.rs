@@ -1,6 +1,7 @@
 //! `gatehouse --help`: the subcommands and every setting.
 
 pub mod apps;
+pub mod audit;
 
 use crate::config::Settings;
 use crate::embedded_pg::EmbeddedPostgres;
@@ -115,8 +116,22 @@ pub enum DbCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Walk the hash chain and report whether any entry was changed or removed.
+    /// Walk the hash chain and the signed checkpoints, and report the first entry that was
+    /// changed, added or removed.
     Verify,
+    /// Check an export (CSV or JSON Lines from the Auditor Console) offline: every row's
+    /// hash, the links between rows and the signed checkpoint that closes it.
+    VerifyExport {
+        /// The exported file.
+        file: std::path::PathBuf,
+        /// The verifier key (`/api/v1/audit-logs/checkpoints/key`, `verifier_key`).
+        #[arg(long)]
+        key: String,
+    },
+    /// Print the verifier key of the checkpoints.
+    Key,
+    /// Sign a checkpoint of the chain's head now.
+    Checkpoint,
 }
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -215,20 +230,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         } => crate::bench_baseline::serve(listen, body_bytes, body_file).await,
         Command::App(cmd) => crate::cli::apps::run_app(&settings, cmd).await,
         Command::Keys(cmd) => crate::cli::apps::run_keys(&settings, cmd).await,
-        Command::Audit(AuditCommand::Verify) => {
-            with_database(&settings, |db| async move {
-                let report = gatehouse_domain::audit::verify_audit_chain(&db.pool)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-                println!("{}", serde_json::to_string_pretty(&report)?);
-                if let Some(problem) = report.problem {
-                    bail!("the audit trail is NOT intact: {problem}");
-                }
-                println!("the audit trail is intact ({} entries)", report.entries);
-                Ok(())
-            })
-            .await
-        }
+        Command::Audit(cmd) => crate::cli::audit::run(&settings, cmd).await,
     }
 }
 

@@ -2,6 +2,7 @@
 //! driven over HTTP. One test binary with a module per feature word (one link on two
 //! cores, not one per file).
 
+mod audit;
 mod flags;
 mod helpers;
 mod oauth;

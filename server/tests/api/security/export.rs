@@ -247,9 +247,11 @@ async fn stalled_audit_downloads_leave_sign_in_and_the_api_working(
         .windows(2)
         .filter(|w| w[0] == b'\r' && w[1] == b'\n')
         .count() as i64;
+    // The header line, every row once, and the download's own `audit.export` entry
+    // (CON-SEC-002: written before the first page is read).
     assert_eq!(
         lines,
-        expected_rows + 1,
+        expected_rows + 2,
         "the header line and every row, once"
     );
 

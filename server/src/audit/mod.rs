@@ -17,6 +17,9 @@
 //! rather than a semaphore per tenant, so a tenant's entry disappears with its last
 //! download instead of the map growing with every tenant that ever downloaded.
 
+pub mod export;
+pub mod jobs;
+
 use crate::extract::RequestMeta;
 use crate::state::AppState;
 use axum::body::Body;
@@ -42,7 +45,7 @@ use uuid::Uuid;
 
 /// Downloads running at once, all tenants together.
 pub const GLOBAL_EXPORTS: usize = 8;
-/// Downloads running at once for one tenant.
+/// Downloads running at once for one tenant (or one auditor).
 pub const TENANT_EXPORTS: usize = 2;
 /// How long the body waits for the client to take the next chunk before it gives up.
 pub const IDLE_DEADLINE: Duration = Duration::from_secs(30);
@@ -66,7 +69,10 @@ const HEADER: [&str; 8] = [
 ];
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/admin/audit.csv", get(download))
+    Router::new()
+        .route("/admin/audit.csv", get(download))
+        .route("/audit/export.csv", get(export::csv))
+        .route("/audit/export.jsonl", get(export::jsonl))
 }
 
 /// The admission of downloads: a global semaphore and a count per tenant. Lives in
@@ -326,6 +332,22 @@ async fn download(
         )
             .into_response();
     };
+    // CON-SEC-002: the download is on record before its first byte leaves.
+    let described = serde_json::json!({"format": "csv", "filter": {
+        "action": filters.action, "actor": filters.actor, "outcome": filters.outcome,
+        "from": filters.from, "to": filters.to}});
+    let recorded = gatehouse_domain::audit::record_read(
+        &state.pool,
+        &caller.ctx,
+        &actor,
+        "audit.export",
+        None,
+        described,
+    )
+    .await;
+    if let Err(e) = recorded {
+        return failure(e);
+    }
     // The first page is read before answering, so a database failure is a 500 rather than
     // a download that breaks off at once.
     let first = match export.next_page(&state.pool).await {

@@ -1,0 +1,625 @@
+//! Applications' audit events (FR-LOG-001, API-LOG; SPEC §8, §9).
+//!
+//! An event is validated whole before anything is stored: every violation is named with
+//! its field (`events[3].actor.id`), unknown fields included, and a batch with one bad
+//! event stores nothing. Valid events join the one tamper-evident chain with
+//! `actor_type = application` and the application's id, a whole batch under one
+//! acquisition of the chain head's lock (`audit_ingest`, migration 0018). The
+//! application's own `id` makes a re-sent event a `duplicate`, stored once, for as long as
+//! the entry itself is kept.
+//!
+//! What the application reports about its actor, the person's IP address and browser and
+//! its own metadata go into the entry's metadata (`actor`, `ip`, `user_agent`, `data`), so
+//! the console, the exports and verification treat them like every other entry.
+
+use crate::{DomainError, FieldError};
+use anyhow::Context as _;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use sqlx::{PgPool, Row};
+use std::net::IpAddr;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Events in one `POST /api/v1/audit-logs` (SPEC §9: arrays ≤ 100 items).
+pub const MAX_BATCH: usize = 100;
+/// Events committed together by the bulk (NDJSON) ingestion.
+pub const BULK_BATCH: usize = 1000;
+/// SPEC §9's metadata limits.
+const MAX_META_KEYS: usize = 20;
+const MAX_META_TEXT: usize = 500;
+/// How far ahead of the server's clock an event may claim to have happened.
+const FUTURE_SLACK: time::Duration = time::Duration::minutes(5);
+
+const FIELDS: &[&str] = &[
+    "id",
+    "occurred_at",
+    "actor",
+    "action",
+    "resource",
+    "outcome",
+    "ip_address",
+    "user_agent",
+    "metadata",
+    "tenant",
+];
+
+/// One validated event, ready to append. `tenant` is still the domain the application
+/// named (if any); [`ingest`] resolves it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEvent {
+    pub event_id: String,
+    pub occurred_at: OffsetDateTime,
+    pub action: String,
+    pub resource: String,
+    pub outcome: &'static str,
+    pub tenant: Option<String>,
+    /// `actor`, `ip`, `user_agent` and the application's `data`.
+    pub metadata: Map<String, Value>,
+}
+
+/// How one event of a batch was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Taken {
+    Accepted,
+    Duplicate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TakenEvent {
+    pub id: String,
+    pub status: Taken,
+    /// The entry's position in the chain (the first one's, for a duplicate).
+    pub seq: i64,
+}
+
+/// Who sends: the application, the tenant its token is bound to (if any), and the
+/// tenants it is enabled for (domain, id).
+#[derive(Debug, Clone)]
+pub struct Sender {
+    pub application_id: Uuid,
+    pub token_tenant: Option<Uuid>,
+    pub tenants: Vec<(Uuid, String)>,
+}
+
+fn text<'a>(
+    obj: &'a Map<String, Value>,
+    key: &str,
+    at: &str,
+    max: usize,
+    required: bool,
+    errors: &mut Vec<FieldError>,
+) -> Option<&'a str> {
+    let field = format!("{at}{key}");
+    match obj.get(key) {
+        None | Some(Value::Null) => {
+            if required {
+                errors.push(FieldError::new(field, "is required"));
+            }
+            None
+        }
+        Some(Value::String(s)) => {
+            let s = s.trim();
+            if s.is_empty() {
+                if required {
+                    errors.push(FieldError::new(field, "is required"));
+                }
+                None
+            } else if s.chars().count() > max {
+                errors.push(FieldError::new(
+                    field,
+                    format!("must be at most {max} characters"),
+                ));
+                None
+            } else if s.chars().any(char::is_control) {
+                errors.push(FieldError::new(
+                    field,
+                    "must not contain control characters",
+                ));
+                None
+            } else {
+                Some(s)
+            }
+        }
+        Some(_) => {
+            errors.push(FieldError::new(field, "must be a string"));
+            None
+        }
+    }
+}
+
+fn unknown(obj: &Map<String, Value>, known: &[&str], at: &str, errors: &mut Vec<FieldError>) {
+    for key in obj.keys().filter(|k| !known.contains(&k.as_str())) {
+        // The name is the application's text: shown only when it is printable and short.
+        let name: String = key.chars().filter(|c| !c.is_control()).take(64).collect();
+        errors.push(FieldError::new(
+            format!("{at}{name}"),
+            "is not a known field",
+        ));
+    }
+}
+
+fn object<'a>(
+    value: Option<&'a Value>,
+    field: &str,
+    required: bool,
+    errors: &mut Vec<FieldError>,
+) -> Option<&'a Map<String, Value>> {
+    match value {
+        Some(Value::Object(map)) => Some(map),
+        None | Some(Value::Null) if !required => None,
+        None | Some(Value::Null) => {
+            errors.push(FieldError::new(field, "is required"));
+            None
+        }
+        Some(_) => {
+            errors.push(FieldError::new(field, "must be an object"));
+            None
+        }
+    }
+}
+
+fn valid_action(action: &str) -> bool {
+    let mut chars = action.chars();
+    matches!(chars.next(), Some('a'..='z'))
+        && action.len() <= 64
+        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_' | '.'))
+}
+
+/// A type name: `user`, `api_key`, `service-account`.
+fn valid_kind(kind: &str) -> bool {
+    kind.len() <= 64
+        && kind
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// The application's metadata (SPEC §9: at most 20 keys; keys and values ≤ 500 characters;
+/// values are strings, numbers or booleans). Keys that look like secrets keep their name
+/// and lose their value, as in the control plane's own entries.
+fn metadata(value: Option<&Value>, at: &str, errors: &mut Vec<FieldError>) -> Map<String, Value> {
+    let field = format!("{at}metadata");
+    let Some(map) = object(value, &field, false, errors) else {
+        return Map::new();
+    };
+    if map.len() > MAX_META_KEYS {
+        errors.push(FieldError::new(
+            field.clone(),
+            format!("must have at most {MAX_META_KEYS} keys"),
+        ));
+        return Map::new();
+    }
+    let mut out = Map::new();
+    for (key, value) in map {
+        let name: String = key.chars().filter(|c| !c.is_control()).take(64).collect();
+        if key.trim().is_empty() || key.chars().count() > MAX_META_TEXT {
+            errors.push(FieldError::new(
+                field.clone(),
+                format!("keys must be 1 to {MAX_META_TEXT} characters"),
+            ));
+            continue;
+        }
+        let value = match value {
+            Value::String(s) if s.chars().count() > MAX_META_TEXT => {
+                errors.push(FieldError::new(
+                    format!("{field}.{name}"),
+                    format!("must be at most {MAX_META_TEXT} characters"),
+                ));
+                continue;
+            }
+            Value::String(_) | Value::Number(_) | Value::Bool(_) | Value::Null => value.clone(),
+            _ => {
+                errors.push(FieldError::new(
+                    format!("{field}.{name}"),
+                    "must be a string, a number or a boolean",
+                ));
+                continue;
+            }
+        };
+        let redacted = super::AuditEntry::new("x.x").meta(key, value);
+        out.extend(redacted.metadata);
+    }
+    out
+}
+
+/// Validates one event (`value`); fields are named after `at` (`""` or `events[3].`).
+/// Every violation is added to `errors`; `None` when there was any.
+pub fn parse_event(
+    value: &Value,
+    at: &str,
+    now: OffsetDateTime,
+    errors: &mut Vec<FieldError>,
+) -> Option<LogEvent> {
+    let before = errors.len();
+    let Value::Object(obj) = value else {
+        let field = if at.is_empty() {
+            "body".to_owned()
+        } else {
+            at.trim_end_matches('.').to_owned()
+        };
+        errors.push(FieldError::new(field, "must be an object"));
+        return None;
+    };
+    unknown(obj, FIELDS, at, errors);
+    let event_id = text(obj, "id", at, 200, true, errors);
+    let occurred_at = text(obj, "occurred_at", at, 40, true, errors).and_then(|raw| {
+        let field = format!("{at}occurred_at");
+        match OffsetDateTime::parse(raw, &Rfc3339) {
+            Ok(t) if raw.ends_with('Z') && t > now + FUTURE_SLACK => {
+                errors.push(FieldError::new(field, "must not be in the future"));
+                None
+            }
+            Ok(t) if raw.ends_with('Z') => Some(t),
+            _ => {
+                errors.push(FieldError::new(
+                    field,
+                    "must be an ISO 8601 time in UTC, like 2026-12-06T09:30:00Z",
+                ));
+                None
+            }
+        }
+    });
+    let action = text(obj, "action", at, 64, true, errors).and_then(|a| {
+        if valid_action(a) {
+            Some(a)
+        } else {
+            errors.push(FieldError::new(
+                format!("{at}action"),
+                "must be lowercase letters, digits, '_' and '.', starting with a letter (at most 64)",
+            ));
+            None
+        }
+    });
+    let outcome = text(obj, "outcome", at, 20, true, errors).and_then(|o| {
+        match o.to_ascii_lowercase().as_str() {
+            "success" => Some("success"),
+            "failure" => Some("failure"),
+            _ => {
+                errors.push(FieldError::new(
+                    format!("{at}outcome"),
+                    "must be one of: success, failure",
+                ));
+                None
+            }
+        }
+    });
+    let ip = text(obj, "ip_address", at, 64, true, errors).and_then(|raw| {
+        raw.parse::<IpAddr>().ok().or_else(|| {
+            errors.push(FieldError::new(
+                format!("{at}ip_address"),
+                "must be an IPv4 or IPv6 address",
+            ));
+            None
+        })
+    });
+    let user_agent = text(obj, "user_agent", at, 500, false, errors);
+    let tenant = text(obj, "tenant", at, 253, false, errors).map(str::to_ascii_lowercase);
+    let actor = object(obj.get("actor"), &format!("{at}actor"), true, errors).and_then(|a| {
+        let at = format!("{at}actor.");
+        unknown(a, &["id", "type", "name"], &at, errors);
+        let id = text(a, "id", &at, 200, true, errors);
+        let kind = text(a, "type", &at, 64, true, errors).and_then(|k| {
+            valid_kind(k).then_some(k).or_else(|| {
+                errors.push(FieldError::new(
+                    format!("{at}type"),
+                    "must be letters, digits, '_', '-' and '.' (at most 64)",
+                ));
+                None
+            })
+        });
+        let name = text(a, "name", &at, 200, false, errors);
+        let mut actor = Map::new();
+        actor.insert("id".into(), Value::String(id?.to_owned()));
+        actor.insert("type".into(), Value::String(kind?.to_ascii_lowercase()));
+        if let Some(name) = name {
+            actor.insert("name".into(), Value::String(name.to_owned()));
+        }
+        Some(actor)
+    });
+    let resource =
+        object(obj.get("resource"), &format!("{at}resource"), true, errors).and_then(|r| {
+            let at = format!("{at}resource.");
+            unknown(r, &["id", "type"], &at, errors);
+            let id = text(r, "id", &at, 200, true, errors);
+            let kind = text(r, "type", &at, 64, true, errors).and_then(|k| {
+                valid_kind(k).then_some(k).or_else(|| {
+                    errors.push(FieldError::new(
+                        format!("{at}type"),
+                        "must be letters, digits, '_', '-' and '.' (at most 64)",
+                    ));
+                    None
+                })
+            });
+            Some(format!("{}:{}", kind?.to_ascii_lowercase(), id?))
+        });
+    let data = metadata(obj.get("metadata"), at, errors);
+    if errors.len() > before {
+        return None;
+    }
+    let mut metadata = Map::new();
+    metadata.insert("actor".into(), Value::Object(actor?));
+    metadata.insert("ip".into(), Value::String(ip?.to_string()));
+    if let Some(ua) = user_agent {
+        metadata.insert("user_agent".into(), Value::String(ua.to_owned()));
+    }
+    if !data.is_empty() {
+        metadata.insert("data".into(), Value::Object(data));
+    }
+    metadata.insert("event_id".into(), Value::String(event_id?.to_owned()));
+    Some(LogEvent {
+        event_id: event_id?.to_owned(),
+        occurred_at: occurred_at?,
+        action: action?.to_owned(),
+        resource: resource?,
+        outcome: outcome?,
+        tenant,
+        metadata,
+    })
+}
+
+/// A `POST /api/v1/audit-logs` body: one event, or `{"events": [...]}` with 1 to
+/// [`MAX_BATCH`]. Every violation of every event is listed; `Err` stores nothing.
+pub fn parse_batch(body: &Value, now: OffsetDateTime) -> Result<Vec<LogEvent>, DomainError> {
+    let mut errors = Vec::new();
+    let events = match body {
+        Value::Object(obj) if obj.contains_key("events") => {
+            unknown(obj, &["events"], "", &mut errors);
+            match obj.get("events") {
+                Some(Value::Array(items)) if items.is_empty() => {
+                    errors.push(FieldError::new("events", "must hold at least one event"));
+                    Vec::new()
+                }
+                Some(Value::Array(items)) if items.len() > MAX_BATCH => {
+                    errors.push(FieldError::new(
+                        "events",
+                        format!(
+                            "must hold at most {MAX_BATCH} events ({} sent); send more through /api/v1/audit-logs/bulk",
+                            items.len()
+                        ),
+                    ));
+                    Vec::new()
+                }
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, item)| {
+                        parse_event(item, &format!("events[{i}]."), now, &mut errors)
+                    })
+                    .collect(),
+                _ => {
+                    errors.push(FieldError::new("events", "must be an array of events"));
+                    Vec::new()
+                }
+            }
+        }
+        single => parse_event(single, "", now, &mut errors)
+            .into_iter()
+            .collect(),
+    };
+    if errors.is_empty() {
+        Ok(events)
+    } else {
+        Err(DomainError::Validation(errors))
+    }
+}
+
+/// The tenant of each event: the token's own (an event naming another is refused), or
+/// one of the application's enabled tenants, named by domain. Errors name the field of
+/// each event (`prefix(i)` gives `events[i].` or `line 7: `).
+pub fn assign_tenants(
+    sender: &Sender,
+    events: &[LogEvent],
+    field: impl Fn(usize) -> String,
+) -> Result<Vec<Uuid>, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut out = Vec::with_capacity(events.len());
+    for (i, e) in events.iter().enumerate() {
+        let by_domain = |d: &str| {
+            sender
+                .tenants
+                .iter()
+                .find(|(_, name)| name == d)
+                .map(|t| t.0)
+        };
+        let tenant = match (sender.token_tenant, e.tenant.as_deref()) {
+            (Some(own), None) => Some(own),
+            (Some(own), Some(d)) => by_domain(d).filter(|id| *id == own),
+            (None, Some(d)) => by_domain(d),
+            (None, None) if sender.tenants.len() == 1 => Some(sender.tenants[0].0),
+            (None, None) => {
+                errors.push(FieldError::new(
+                    field(i),
+                    "this application acts for several tenants: name one (tenant)",
+                ));
+                continue;
+            }
+        };
+        match tenant {
+            Some(t) => out.push(t),
+            None => errors.push(FieldError::new(
+                field(i),
+                "is not a tenant this application is enabled for",
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Appends `events` (already validated, with their tenants) in one transaction, under one
+/// lock of the chain head, and answers each one's fate only after the commit.
+pub async fn ingest(
+    pool: &PgPool,
+    sender: &Sender,
+    request_id: Option<&str>,
+    events: &[LogEvent],
+    tenants: &[Uuid],
+) -> Result<Vec<TakenEvent>, DomainError> {
+    let rows: Vec<Value> = events
+        .iter()
+        .zip(tenants)
+        .map(|(e, tenant)| {
+            serde_json::json!({
+                "id": Uuid::now_v7(),
+                "event_id": e.event_id,
+                "tenant_id": tenant,
+                "occurred_at": e.occurred_at.format(&Rfc3339).unwrap_or_default(),
+                "action": e.action,
+                "resource": e.resource,
+                "outcome": e.outcome,
+                "metadata": Value::Object(e.metadata.clone()),
+            })
+        })
+        .collect();
+    let mut tx = pool.begin().await?;
+    let answers = sqlx::query(
+        "SELECT out_idx, out_seq, out_duplicate FROM audit_ingest($1, $2, $3) ORDER BY out_idx",
+    )
+    .bind(sender.application_id)
+    .bind(request_id)
+    .bind(Value::Array(rows))
+    .fetch_all(&mut *tx)
+    .await
+    .context("appending the application's events")?;
+    tx.commit().await?;
+    answers
+        .iter()
+        .zip(events)
+        .map(|(row, e)| {
+            let duplicate: bool = row.try_get("out_duplicate").context("duplicate")?;
+            Ok(TakenEvent {
+                id: e.event_id.clone(),
+                status: if duplicate {
+                    Taken::Duplicate
+                } else {
+                    Taken::Accepted
+                },
+                seq: row.try_get("out_seq").context("seq")?,
+            })
+        })
+        .collect()
+}
+
+/// The sender of an application's token: its enabled, active tenants. A disabled
+/// application is refused (its tokens stop at once anyway); a suspended tenant is not
+/// among the tenants.
+pub async fn sender(
+    pool: &PgPool,
+    application_id: Uuid,
+    token_tenant: Option<Uuid>,
+) -> Result<Sender, DomainError> {
+    let active: Option<bool> =
+        sqlx::query_scalar("SELECT status = 'active' FROM applications WHERE id = $1")
+            .bind(application_id)
+            .fetch_optional(pool)
+            .await?;
+    if active != Some(true) {
+        return Err(DomainError::PermissionDenied(
+            "the application is disabled".into(),
+        ));
+    }
+    let tenants: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT t.id, t.domain FROM application_tenants at JOIN tenants t ON t.id = at.tenant_id
+          WHERE at.application_id = $1 AND t.status = 'active'",
+    )
+    .bind(application_id)
+    .fetch_all(pool)
+    .await?;
+    if let Some(own) = token_tenant {
+        let suspended: Option<bool> =
+            sqlx::query_scalar("SELECT status <> 'active' FROM tenants WHERE id = $1")
+                .bind(own)
+                .fetch_optional(pool)
+                .await?;
+        if suspended != Some(false) {
+            return Err(DomainError::PermissionDenied(
+                "the tenant is suspended: its events are not taken".into(),
+            ));
+        }
+    }
+    Ok(Sender {
+        application_id,
+        token_tenant,
+        tenants,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn good() -> Value {
+        json!({
+            "id": "evt-1", "occurred_at": "2026-12-06T09:30:00Z",
+            "actor": {"id": "u-7", "type": "user", "name": "Ann"},
+            "action": "document.download", "resource": {"id": "doc-9", "type": "document"},
+            "outcome": "success", "ip_address": "203.0.113.9",
+            "metadata": {"size": 12, "api_token": "s3cret"}
+        })
+    }
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::parse("2026-12-06T10:00:00Z", &Rfc3339).unwrap()
+    }
+
+    #[test]
+    fn a_good_event_becomes_an_entry_with_secrets_redacted() {
+        let events = parse_batch(&good(), now()).unwrap();
+        let e = &events[0];
+        assert_eq!(e.resource, "document:doc-9");
+        assert_eq!(e.metadata["actor"]["id"], "u-7");
+        assert_eq!(e.metadata["data"]["api_token"], "[redacted]");
+        assert_eq!(e.metadata["ip"], "203.0.113.9");
+    }
+
+    #[test]
+    fn every_violation_of_every_event_is_named() {
+        let mut bad = good();
+        bad["action"] = json!("Login!");
+        bad["bogus"] = json!(1);
+        bad["occurred_at"] = json!("2026-12-06T09:30:00+02:00");
+        bad["actor"] = json!({"type": "user"});
+        let body = json!({"events": [good(), bad]});
+        let Err(DomainError::Validation(details)) = parse_batch(&body, now()) else {
+            panic!("refused");
+        };
+        let fields: Vec<&str> = details.iter().map(|d| d.field.as_str()).collect();
+        for f in [
+            "events[1].bogus",
+            "events[1].action",
+            "events[1].occurred_at",
+            "events[1].actor.id",
+        ] {
+            assert!(fields.contains(&f), "{f} in {fields:?}");
+        }
+        assert!(!fields.iter().any(|f| f.starts_with("events[0]")));
+    }
+
+    #[test]
+    fn batches_hold_one_to_a_hundred() {
+        let many = json!({"events": vec![good(); 101]});
+        assert!(parse_batch(&many, now()).is_err());
+        assert!(parse_batch(&json!({"events": []}), now()).is_err());
+        assert_eq!(
+            parse_batch(&json!({"events": vec![good(); 100]}), now())
+                .unwrap()
+                .len(),
+            100
+        );
+    }
+
+    #[test]
+    fn single_word_actions_and_the_future_bound() {
+        let mut e = good();
+        e["action"] = json!("login");
+        assert!(parse_batch(&e, now()).is_ok());
+        e["occurred_at"] = json!("2026-12-06T10:06:00Z");
+        assert!(parse_batch(&e, now()).is_err());
+    }
+}
