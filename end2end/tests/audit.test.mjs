@@ -10,8 +10,9 @@
 // the test files that run after this one.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BASE_URL, SCREENSHOTS, launchBrowser, watchErrors } from './browser.mjs';
 import { PASSWORD, gatehouse, psql, signIn, totp } from './support.mjs';
@@ -162,6 +163,10 @@ test('an auditor finds what an application shipped, opens it, saves the view, do
   assert.equal(await page.getAttribute('[data-testid=export-csv]', 'href'), `/audit/export.csv?action=${PREFIX}`);
   assert.equal(await page.getAttribute('[data-testid=export-jsonl]', 'href'), `/audit/export.jsonl?action=${PREFIX}`);
   await page.screenshot({ path: join(SCREENSHOTS, 'audit-search.png'), fullPage: true });
+  const desktop = page.viewportSize();
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: join(SCREENSHOTS, 'audit-search-phone.png'), fullPage: true });
+  await page.setViewportSize(desktop);
   // CON-SEC-002: the search itself is on record, with its filter and what it found.
   const searched = psql(`SELECT (metadata->'filter'->>'action') || ' ' || (metadata->>'count') FROM audit_log
      WHERE action = 'audit.search' AND actor_id = '${userId(email)}' ORDER BY seq DESC LIMIT 1`);
@@ -209,6 +214,30 @@ test('an auditor finds what an application shipped, opens it, saves the view, do
   assert.equal(rest.length, 3);
   const action = header.indexOf('action');
   assert.deepEqual(rest.map((r) => r[action]), SHIPPED);
+
+  // Anyone can check a download offline with the README's standalone script and the
+  // published key: the filtered one row by row, a time range as a whole stretch of the
+  // chain; an edited row fails.
+  const key = (await (await fetch(`${BASE_URL}/api/v1/audit-logs/checkpoints/key`)).json()).verifier_key;
+  const offline = (file) => spawnSync(process.env.E2E_PYTHON ?? 'python3',
+    ['end2end/support/verify_export.py', file, key], { encoding: 'utf8' });
+  const filtered = offline(await download.path());
+  assert.equal(filtered.status, 0, filtered.stderr);
+  assert.match(filtered.stdout, /every one of the 3 rows matches its hash/);
+  const hour = await page.request.get(`${BASE_URL}/audit/export.csv?range=1h`);
+  assert.equal(hour.status(), 200);
+  const dir = mkdtempSync(join(tmpdir(), 'gh-audit-'));
+  const whole = join(dir, 'hour.csv');
+  const csvText = await hour.text();
+  writeFileSync(whole, csvText);
+  const intact = offline(whole);
+  assert.equal(intact.status, 0, intact.stderr);
+  assert.match(intact.stdout, /^intact: entries \d+ to \d+/);
+  writeFileSync(whole, csvText.replace(SHIPPED[1], `${PREFIX}subscription.plan_cancelled`));
+  const edited = offline(whole);
+  assert.equal(edited.status, 1);
+  assert.match(edited.stderr, /NOT intact: entry \d+ was changed/);
+  rmSync(dir, { recursive: true });
 
   // Integrity: a fresh verification of the whole chain, followed until its verdict.
   await Promise.all([page.waitForURL(`${BASE_URL}/audit/integrity`), page.click('[data-testid=audit-nav-integrity]')]);

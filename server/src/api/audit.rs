@@ -373,3 +373,45 @@ async fn bulk(
     bulk.flush().await?;
     Ok(Json(bulk.report))
 }
+
+/// The Audit Log API's part of the API contract (`/api/v1/openapi.json`).
+pub fn document(doc: &mut Value) {
+    let paths = serde_json::json!({
+    "/api/v1/audit-logs": {"post": {"summary": "Ship audit events (API-LOG): one event or {events: [...]} (≤ 100); validated whole; answered after commit, each accepted or duplicate (by the application's id)",
+                "security": [{"bearer": ["log:write"]}],
+                "requestBody": {"content": {"application/json": {"schema": {"oneOf": [{"$ref": "#/components/schemas/AuditEvent"},
+                    {"type": "object", "additionalProperties": false, "required": ["events"], "properties": {"events": {"type": "array", "minItems": 1, "maxItems": 100, "items": {"$ref": "#/components/schemas/AuditEvent"}}}}]}}}},
+                "responses": {"201": {"description": "{data: [{id, status: accepted|duplicate, seq}], accepted, duplicates}"}, "200": {"description": "Every event was a duplicate"},
+                              "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}, "429": {"$ref": "#/components/responses/Error"}}}},
+            "/api/v1/audit-logs/bulk": {"post": {"summary": "Ship up to 1,000,000 events as NDJSON (one AuditEvent per line), committed every 1,000",
+                "security": [{"bearer": ["log:write"]}],
+                "requestBody": {"content": {"application/x-ndjson": {"schema": {"type": "string"}}}},
+                "responses": {"200": {"description": "{lines, accepted, duplicates, rejected, rejected_lines: [{line, details}], rejected_lines_truncated, line_limit_reached}"}, "422": {"$ref": "#/components/responses/Error"}}}},
+            "/api/v1/audit-logs/checkpoints/key": {"get": {"summary": "The public key that signs the audit checkpoints (Ed25519; C2SP verifier key)",
+                "responses": {"200": {"description": "{name, algorithm, public_key, key_id, verifier_key}"}}}}
+    });
+    let schema = serde_json::json!({
+    "AuditEvent": {"type": "object", "additionalProperties": false,
+                    "required": ["id", "occurred_at", "actor", "action", "resource", "outcome", "ip_address"],
+                    "properties": {
+                        "id": {"type": "string", "maxLength": 200, "description": "The application's own id: a re-sent id is a duplicate"},
+                        "occurred_at": {"type": "string", "format": "date-time", "description": "UTC, ending in Z; at most 5 minutes ahead"},
+                        "actor": {"type": "object", "additionalProperties": false, "required": ["id", "type"], "properties": {
+                            "id": {"type": "string", "maxLength": 200}, "type": {"type": "string", "maxLength": 64}, "name": {"type": "string", "maxLength": 200}}},
+                        "action": {"type": "string", "pattern": "^[a-z][a-z0-9_.]{0,63}$"},
+                        "resource": {"type": "object", "additionalProperties": false, "required": ["id", "type"], "properties": {
+                            "id": {"type": "string", "maxLength": 200}, "type": {"type": "string", "maxLength": 64}}},
+                        "outcome": {"type": "string", "enum": ["success", "failure"]},
+                        "ip_address": {"type": "string", "description": "IPv4 or IPv6"},
+                        "user_agent": {"type": "string", "maxLength": 500},
+                        "metadata": {"type": "object", "maxProperties": 20, "additionalProperties": {"type": ["string", "number", "boolean", "null"]}},
+                        "tenant": {"type": "string", "description": "A domain among the application's enabled tenants (else the token's tenant)"}}}
+    });
+    if let (Some(all), Value::Object(mine)) = (doc["paths"].as_object_mut(), paths) {
+        all.extend(mine);
+    }
+    if let (Some(all), Value::Object(mine)) = (doc["components"]["schemas"].as_object_mut(), schema)
+    {
+        all.extend(mine);
+    }
+}

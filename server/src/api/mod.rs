@@ -124,7 +124,7 @@ pub async fn error_bodies(req: Request, next: Next) -> Response {
 
 /// The API contract (OpenAPI 3.1). Later issues add their operations to it.
 async fn openapi() -> impl IntoResponse {
-    Json(serde_json::json!({
+    let mut doc = serde_json::json!({
         "openapi": "3.1.0",
         "info": {
             "title": "Gatehouse API",
@@ -214,5 +214,7 @@ async fn openapi() -> impl IntoResponse {
                 }
             }
         }
-    }))
+    });
+    audit::document(&mut doc);
+    Json(doc)
 }

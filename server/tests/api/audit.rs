@@ -485,3 +485,15 @@ async fn an_auditors_export_verifies_offline_and_fails_when_edited(pool: PgPool)
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(text.contains("outcome") && text.contains("ip"), "{text}");
 }
+
+#[test]
+fn the_readme_carries_the_verifier_script_the_browser_tests_run() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let script =
+        std::fs::read_to_string(format!("{root}/end2end/support/verify_export.py")).unwrap();
+    assert!(
+        readme.contains(&script),
+        "README's copy of verify_export.py is out of date"
+    );
+}

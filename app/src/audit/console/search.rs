@@ -1,21 +1,13 @@
-//! `/audit` and `/audit/entries/:id`: the Auditor Console's search of the whole audit trail
-//! (SPEC §8; FR-LOG-002) for auditors and, read-only, for operators. The filters live in the
-//! URL (a GET form), so a search can be bookmarked, shared and saved as a view; auditors
-//! download the same selection as CSV or JSON Lines (served by the server). Every search
-//! and every entry opened is itself recorded (CON-SEC-002).
-//!
-//! Times are shown in UTC and carry their RFC 3339 value (`<time datetime data-local>`);
-//! `public/localtime.js` adds the reader's own zone beside them.
+//! `/audit`: the search of the whole audit trail, its filters (in the URL), the CSV and
+//! JSON Lines downloads, and the person's saved views.
 
+use super::{entry_columns, entry_rows, AuditHeader, EntryLine};
 use crate::error::AppError;
-use crate::layout::{Flash, PageHeader, PageTitle};
+use crate::layout::{Flash, PageTitle};
 use crate::ui::*;
 use leptos::prelude::*;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
-
-/// The console's start page: the first link of its breadcrumbs.
-pub const AUDITOR_CONSOLE: Link = ("/audit", "Auditor Console");
 
 /// The filters of the console's URL, in order. The same names as
 /// `gatehouse_domain::audit::FILTER_NAMES` (the browser build has no `domain`; a test below
@@ -55,28 +47,6 @@ const ACTOR_TYPES: &[(&str, &str)] = &[
 
 const OUTCOMES: &[(&str, &str)] = &[("", "Any"), ("success", "Success"), ("failure", "Failure")];
 
-/// A moment as the console shows it: UTC text, and the RFC 3339 value for the browser.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Moment {
-    pub iso: String,
-    pub utc: String,
-}
-
-/// One entry in a list of entries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EntryLine {
-    pub id: String,
-    pub seq: i64,
-    pub recorded: Moment,
-    pub action: String,
-    pub outcome: String,
-    pub actor: String,
-    pub actor_type: String,
-    /// The tenant's domain, or `platform`.
-    pub tenant: String,
-    pub resource: Option<String>,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SearchData {
     pub entries: Vec<EntryLine>,
@@ -95,65 +65,13 @@ pub struct SavedViewRow {
     pub query: String,
 }
 
-/// One changed value of an entry's `old`/`new` metadata; `field` is `None` when the whole
-/// value changed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DiffRow {
-    pub field: Option<String>,
-    pub before: String,
-    pub after: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EntryDetailData {
-    pub entry: EntryLine,
-    pub occurred: Moment,
-    pub tenant_id: Option<String>,
-    pub actor_id: Option<String>,
-    /// The application's name and id, for entries an application reported.
-    pub application: Option<String>,
-    pub request_id: Option<String>,
-    pub source: String,
-    /// The metadata, pretty-printed.
-    pub metadata: String,
-    pub diff: Vec<DiffRow>,
-    pub prev_hash: String,
-    pub hash: String,
-    pub same_request: Vec<EntryLine>,
-}
-
 #[cfg(feature = "ssr")]
-pub(crate) mod ssr {
+mod ssr {
     use super::*;
-    use gatehouse_domain::audit::{AuditEntryRow, EntryDetail};
-    use leptos::serde_json::{Map, Value};
-    use time::format_description::well_known::Rfc3339;
-    use time::{OffsetDateTime, UtcOffset};
+    pub use crate::audit::console::ssr::line_of;
 
     /// Entries per page.
     pub const PAGE_SIZE: i64 = 50;
-
-    pub fn moment(t: OffsetDateTime) -> Moment {
-        let t = t.to_offset(UtcOffset::UTC);
-        Moment {
-            iso: t.format(&Rfc3339).unwrap_or_default(),
-            utc: format!(
-                "{}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second()
-            ),
-        }
-    }
-
-    /// Lower-case hex, as the exports write hashes (the app has no `hex` dependency for
-    /// this one line).
-    pub fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    }
 
     /// The filters of a console query string (with or without `?`), in [`FILTERS`] order;
     /// blank and unknown ones are dropped, the first value of each is kept.
@@ -187,100 +105,10 @@ pub(crate) mod ssr {
         query_string(&pairs)
     }
 
-    fn tenant_of(r: &AuditEntryRow) -> String {
-        match (&r.tenant_domain, r.tenant_id) {
-            (Some(domain), _) => domain.clone(),
-            (None, Some(id)) => id.to_string(),
-            (None, None) => "platform".to_owned(),
-        }
-    }
-
-    pub fn line_of(r: &AuditEntryRow) -> EntryLine {
-        EntryLine {
-            id: r.id.to_string(),
-            seq: r.seq,
-            recorded: moment(r.recorded_at),
-            action: r.action.clone(),
-            outcome: r.outcome.clone(),
-            actor: r
-                .actor_label
-                .clone()
-                .unwrap_or_else(|| title_case(&r.actor_type)),
-            actor_type: r.actor_type.clone(),
-            tenant: tenant_of(r),
-            resource: r.resource.clone(),
-        }
-    }
-
-    pub fn detail_of(d: EntryDetail) -> EntryDetailData {
-        let r = &d.entry;
-        EntryDetailData {
-            entry: line_of(r),
-            occurred: moment(r.occurred_at),
-            tenant_id: r.tenant_id.map(|id| id.to_string()),
-            actor_id: r.actor_id.map(|id| id.to_string()),
-            application: r.application_id.map(|id| match &r.application_name {
-                Some(name) => format!("{name} ({id})"),
-                None => id.to_string(),
-            }),
-            request_id: r.request_id.clone(),
-            source: r.source.clone(),
-            metadata: leptos::serde_json::to_string_pretty(&r.metadata).unwrap_or_default(),
-            diff: diff(&r.metadata),
-            prev_hash: hex(&r.prev_hash),
-            hash: hex(&r.hash),
-            same_request: d.same_request.iter().map(line_of).collect(),
-        }
-    }
-
-    /// The before and after of an entry whose metadata holds `old` (or `previous`) and
-    /// `new` (SPEC §8), at its top level or in an application's `data`: one row per
-    /// changed key when both are objects, else one row.
-    pub fn diff(meta: &Value) -> Vec<DiffRow> {
-        fn pair(m: &Map<String, Value>) -> Option<(Value, Value)> {
-            let after = m.get("new")?;
-            let before = m.get("old").or_else(|| m.get("previous"))?;
-            Some((before.clone(), after.clone()))
-        }
-        fn shown(v: Option<&Value>) -> String {
-            match v {
-                None => "—".to_owned(),
-                Some(Value::String(s)) => s.clone(),
-                Some(other) => other.to_string(),
-            }
-        }
-        let Some(map) = meta.as_object() else {
-            return Vec::new();
-        };
-        let found = pair(map).or_else(|| map.get("data").and_then(Value::as_object).and_then(pair));
-        match found {
-            None => Vec::new(),
-            Some((Value::Object(before), Value::Object(after))) => {
-                let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
-                keys.sort();
-                keys.dedup();
-                keys.into_iter()
-                    .filter(|k| before.get(*k) != after.get(*k))
-                    .map(|k| DiffRow {
-                        field: Some(k.clone()),
-                        before: shown(before.get(k)),
-                        after: shown(after.get(k)),
-                    })
-                    .collect()
-            }
-            Some((before, after)) => vec![DiffRow {
-                field: None,
-                before: shown(Some(&before)),
-                after: shown(Some(&after)),
-            }],
-        }
-    }
-
     #[cfg(test)]
     mod tests {
-        use super::{cursor_of, diff, filters_of, query_of};
-        use crate::audit::console::{DiffRow, FILTERS, RANGES};
-        use leptos::serde_json::json;
+        use super::{cursor_of, filters_of, query_of};
+        use crate::audit::console::search::{FILTERS, RANGES};
 
         #[test]
         fn the_filter_names_and_ranges_are_the_domains() {
@@ -310,37 +138,6 @@ pub(crate) mod ssr {
             assert_eq!(query_of(&f), "?action=user.&outcome=failure");
             assert_eq!(cursor_of("action=x&cursor=abc"), Some("abc".to_owned()));
             assert_eq!(filters_of("actor=ann%40acme.test")[0].1, "ann@acme.test");
-        }
-
-        #[test]
-        fn changed_keys_become_rows_and_plain_values_one_row() {
-            let rows =
-                diff(&json!({"old": {"a": 1, "b": "x"}, "new": {"a": 2, "b": "x", "c": true}}));
-            assert_eq!(
-                rows,
-                vec![
-                    DiffRow {
-                        field: Some("a".into()),
-                        before: "1".into(),
-                        after: "2".into()
-                    },
-                    DiffRow {
-                        field: Some("c".into()),
-                        before: "—".into(),
-                        after: "true".into()
-                    },
-                ]
-            );
-            let rows = diff(&json!({"data": {"previous": "basic", "new": "pro"}}));
-            assert_eq!(
-                rows,
-                vec![DiffRow {
-                    field: None,
-                    before: "basic".into(),
-                    after: "pro".into()
-                }]
-            );
-            assert!(diff(&json!({"new": "only"})).is_empty());
         }
     }
 }
@@ -480,122 +277,7 @@ pub async fn delete_audit_view(
     })
 }
 
-#[server(prefix = "/_rpc", endpoint = "audit_entry")]
-pub async fn audit_entry(id: String) -> Result<EntryDetailData, AppError> {
-    use crate::auth::ssr::{pool, request};
-    use crate::ui::ssr::{actor_of, console_session, id_of, not_found_as};
-    use gatehouse_domain::audit::{entry, record_read};
-    const GONE: &str = "There is no such audit entry.";
-    let path = format!("/audit/entries/{}", url_encode(id.trim()));
-    // The page's one resource, so it also guards the page.
-    let me = actor_of(&console_session("audit", &path).await?);
-    let id = id_of(&id, "audit entry", GONE)?;
-    let pool = pool()?;
-    let detail = entry(&pool, &me, id)
-        .await
-        .map_err(|e| not_found_as(e, GONE))?;
-    // CON-SEC-002: opening an entry is recorded too.
-    let (ctx, _) = request().await?;
-    record_read(
-        &pool,
-        &ctx,
-        &me,
-        "audit.read",
-        Some(format!("audit_entry:{id}")),
-        leptos::serde_json::json!({}),
-    )
-    .await?;
-    Ok(ssr::detail_of(detail))
-}
-
 // --- the browser side ---------------------------------------------------------------------
-
-const STEP: &str = "mt-1 text-sm text-slate-600";
-
-/// The console's title and its two areas, `current` marked.
-#[component]
-pub fn AuditHeader(current: &'static str, subtitle: &'static str) -> impl IntoView {
-    const AREAS: &[(&str, &str, &str)] = &[
-        ("/audit", "Search", "search"),
-        ("/audit/integrity", "Integrity", "integrity"),
-    ];
-    view! {
-        <PageHeader title="Auditor Console" subtitle=subtitle />
-        <nav aria-label="Auditor Console" class="-mt-2 mb-6 flex gap-1 overflow-x-auto border-b border-slate-200 text-sm" data-testid="audit-nav">
-            {AREAS.iter().map(|(href, label, key)| {
-                let here = *key == current;
-                let class = if here {
-                    "-mb-px whitespace-nowrap border-b-2 border-indigo-600 px-3 py-2 font-medium text-indigo-700"
-                } else {
-                    "-mb-px whitespace-nowrap border-b-2 border-transparent px-3 py-2 text-slate-600 hover:border-slate-300 hover:text-slate-900"
-                };
-                view! {
-                    <a href=*href class=class aria-current=here.then_some("page") data-testid=format!("audit-nav-{key}")>{*label}</a>
-                }
-            }).collect_view()}
-        </nav>
-    }
-}
-
-/// A moment in UTC; `public/localtime.js` fills the line under it with the reader's own
-/// zone.
-#[component]
-pub fn LocalTime(at: Moment) -> impl IntoView {
-    view! {
-        <time datetime=at.iso data-local>
-            {at.utc}
-            <span class="block text-xs text-slate-500" data-local-out></span>
-        </time>
-    }
-}
-
-/// The column heads of an entries table.
-fn entry_columns() -> Vec<Column> {
-    let mut head = columns(&["Time", "Action", "Outcome", "Actor", "Tenant", "Resource"]);
-    head.push(Column::actions());
-    head
-}
-
-/// The rows of an entries table, each with the test id `testid` and a link to the entry.
-fn entry_rows(entries: Vec<EntryLine>, testid: &'static str) -> Vec<AnyView> {
-    entries
-        .into_iter()
-        .map(|e| {
-            let EntryLine {
-                id,
-                seq,
-                recorded,
-                action,
-                outcome,
-                actor,
-                actor_type,
-                tenant,
-                resource,
-            } = e;
-            let href = format!("/audit/entries/{id}");
-            let label = format!("View entry {seq}");
-            let outcome_class = badge(&outcome);
-            let outcome_text = title_case(&outcome);
-            view! {
-                <tr data-testid=testid>
-                    <td class=format!("{TD_NOWRAP} text-slate-600")><LocalTime at=recorded /></td>
-                    <td class=format!("{TD} font-mono text-xs break-all")>{action}</td>
-                    <td class=TD><span class=outcome_class>{outcome_text}</span></td>
-                    <td class=TD_NOWRAP>
-                        <span class="block">{actor}</span>
-                        <span class="block text-xs text-slate-500">{actor_type}</span>
-                    </td>
-                    <td class=format!("{TD_NOWRAP} font-mono text-xs")>{tenant}</td>
-                    <td class=format!("{TD} font-mono text-xs break-all text-slate-600")>{resource.unwrap_or_else(|| "—".into())}</td>
-                    <td class=format!("{TD_NOWRAP} text-right")>
-                        <a href=href class=LINK aria-label=label data-testid="view-entry">"View"</a>
-                    </td>
-                </tr>
-            }
-            .into_any()
-        })
-        .collect()
-}
 
 /// A filter's name as the form labels it.
 fn label_of(field: &str) -> &'static str {
@@ -889,175 +571,5 @@ fn saved_view(v: SavedViewRow, delete: ServerAction<DeleteAuditView>) -> impl In
                 <ConfirmSubmit label="Delete" testid="delete-view" confirm=confirm />
             </ActionForm>
         </li>
-    }
-}
-
-// --- /audit/entries/:id -------------------------------------------------------------------
-
-#[component]
-pub fn AuditEntryPage() -> impl IntoView {
-    let params = use_params_map();
-    let detail = Resource::new_blocking(
-        move || params.read().get("id").unwrap_or_default(),
-        audit_entry,
-    );
-    view! {
-        <PageTitle text="Audit entry" />
-        <script src="/localtime.js" defer></script>
-        {when_loaded(detail, Some(("/audit", "Search the audit trail")), move |d: EntryDetailData| view! {
-            <Breadcrumb console=AUDITOR_CONSOLE here="Entry" />
-            <EntryView data=d />
-        }.into_any())}
-    }
-}
-
-/// One fact of an entry: its label and value (`testid` on the value).
-fn fact(label: &'static str, testid: &'static str, value: AnyView) -> impl IntoView {
-    view! {
-        <div class="grid grid-cols-3 gap-2 py-2">
-            <dt class="text-slate-500">{label}</dt>
-            <dd class="col-span-2 min-w-0 break-words" data-testid=testid>{value}</dd>
-        </div>
-    }
-}
-
-fn plain(text: impl Into<String>) -> AnyView {
-    let text: String = text.into();
-    view! { <span>{text}</span> }.into_any()
-}
-
-fn mono(text: impl Into<String>) -> AnyView {
-    let text: String = text.into();
-    view! { <span class="break-all font-mono text-xs">{text}</span> }.into_any()
-}
-
-fn or_dash(value: Option<String>) -> String {
-    value.unwrap_or_else(|| "—".to_owned())
-}
-
-#[component]
-fn EntryView(data: EntryDetailData) -> impl IntoView {
-    let EntryDetailData {
-        entry,
-        occurred,
-        tenant_id,
-        actor_id,
-        application,
-        request_id,
-        source,
-        metadata,
-        diff,
-        prev_hash,
-        hash,
-        same_request,
-    } = data;
-    let EntryLine {
-        id,
-        seq,
-        recorded,
-        action,
-        outcome,
-        actor,
-        actor_type,
-        tenant,
-        resource,
-    } = entry;
-    let lead = format!("By {actor} ({actor_type}) · {tenant}");
-    let header_time = recorded.clone();
-    let outcome_class = badge(&outcome);
-    let outcome_text = title_case(&outcome);
-    let outcome_badge = outcome_text.clone();
-    let tenant_line = match tenant_id {
-        Some(tid) if tid != tenant => format!("{tenant} ({tid})"),
-        _ => tenant,
-    };
-    let request_link = request_id.clone().map(|rid| {
-        let href = format!("/audit{}", query_string(&[("request_id", rid.as_str())]));
-        view! { <a href=href class=format!("{LINK} break-all font-mono text-xs") data-testid="request-link">{rid}</a> }.into_any()
-    });
-    let changes = (!diff.is_empty()).then(|| {
-        let rows: Vec<AnyView> = diff
-            .into_iter()
-            .map(|d| {
-                view! {
-                    <tr data-testid="diff-row">
-                        <td class=format!("{TD_NOWRAP} font-mono text-xs")>{d.field.unwrap_or_else(|| "value".into())}</td>
-                        <td class=format!("{TD} break-all font-mono text-xs text-red-800")>{d.before}</td>
-                        <td class=format!("{TD} break-all font-mono text-xs text-emerald-800")>{d.after}</td>
-                    </tr>
-                }
-                .into_any()
-            })
-            .collect();
-        view! {
-            <Card heading_id="changes-h" title="Changes" testid="entry-changes">
-                <DataTable columns=columns(&["Field", "Before", "After"]) rows empty=|| () />
-            </Card>
-        }
-    });
-    let has_request = request_id.is_some();
-    let same_rows = entry_rows(same_request, "same-request-entry");
-    view! {
-        <DetailHeader title=action.clone() testid="entry-action" title_class="break-all font-mono" lead=lead>
-            <span class=outcome_class data-testid="entry-outcome">{outcome_badge}</span>
-            <span>{format!("Entry {seq}")}</span>
-            <span>"·"</span>
-            <LocalTime at=header_time />
-        </DetailHeader>
-        <div class="grid gap-6 lg:grid-cols-3 lg:items-start">
-            <div class="min-w-0 space-y-6 lg:col-span-2">
-                <Card heading_id="fields-h" title="Entry" testid="entry-fields">
-                    <dl class="mt-3 divide-y divide-slate-100 text-sm">
-                        {fact("Position", "entry-seq", mono(seq.to_string()))}
-                        {fact("Id", "entry-id", mono(id))}
-                        {fact("Recorded", "entry-recorded", view! { <LocalTime at=recorded /> }.into_any())}
-                        {fact("Occurred", "entry-occurred", view! { <LocalTime at=occurred /> }.into_any())}
-                        {fact("Tenant", "entry-tenant", plain(tenant_line))}
-                        {fact("Actor", "entry-actor", plain(actor))}
-                        {fact("Actor id", "entry-actor-id", mono(or_dash(actor_id)))}
-                        {fact("Actor type", "entry-actor-type", plain(actor_type))}
-                        {fact("Application", "entry-application", plain(or_dash(application)))}
-                        {fact("Action", "entry-action-field", mono(action))}
-                        {fact("Resource", "entry-resource", mono(or_dash(resource)))}
-                        {fact("Outcome", "entry-outcome-field", plain(outcome_text))}
-                        {fact("Request id", "entry-request-id", request_link.unwrap_or_else(|| plain("—")))}
-                        {fact("Source", "entry-source", plain(source))}
-                    </dl>
-                </Card>
-                {changes}
-                <Card heading_id="metadata-h" title="Metadata">
-                    <pre class="mt-3 max-h-96 overflow-auto rounded bg-slate-50 p-3 text-xs" data-testid="entry-metadata">{metadata}</pre>
-                </Card>
-            </div>
-            <Card heading_id="chain-h" title="Hash chain" testid="entry-chain">
-                <p class=STEP>"Each entry's hash covers its fields and the hash of the entry before it, so a change anywhere breaks every link after it."</p>
-                <dl class="mt-3 space-y-3 text-sm">
-                    <div>
-                        <dt class="text-slate-500">"Position"</dt>
-                        <dd class="font-mono text-xs" data-testid="chain-seq">{seq}</dd>
-                    </div>
-                    <div>
-                        <dt class="text-slate-500">"Previous hash"</dt>
-                        <dd class="break-all font-mono text-xs" data-testid="chain-prev-hash">{prev_hash}</dd>
-                    </div>
-                    <div>
-                        <dt class="text-slate-500">"Hash"</dt>
-                        <dd class="break-all font-mono text-xs" data-testid="chain-hash">{hash}</dd>
-                    </div>
-                </dl>
-                <p class="mt-4 text-sm"><a href="/audit/integrity" class=LINK>"Verify the whole chain →"</a></p>
-            </Card>
-        </div>
-        <Card heading_id="same-request-h" title="Same request" testid="same-request" extra="mt-6">
-            {if has_request {
-                view! {
-                    <DataTable columns=entry_columns() rows=same_rows
-                        empty=|| view! { <EmptyNote text="No other entry has this request id." testid="no-same-request" /> } />
-                }
-                .into_any()
-            } else {
-                view! { <EmptyNote text="This entry names no request." testid="no-request" /> }.into_any()
-            }}
-        </Card>
     }
 }
