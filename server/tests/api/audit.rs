@@ -138,6 +138,20 @@ async fn events_join_the_trail_once_and_a_resent_id_is_a_duplicate(pool: PgPool)
         .await
         .unwrap();
     assert!(report.is_intact(), "{report:?}");
+    let doc: Value = app
+        .anonymous_get("/api/v1/openapi.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    for path in [
+        "/api/v1/audit-logs",
+        "/api/v1/audit-logs/bulk",
+        "/api/v1/audit-logs/checkpoints/key",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} is in the contract");
+    }
+    assert!(doc["components"]["schemas"]["AuditEvent"].is_object());
 }
 
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
