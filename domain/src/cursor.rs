@@ -8,25 +8,36 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 pub fn encode(created_at: OffsetDateTime, id: Uuid) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}|{id}", created_at.unix_timestamp_nanos()))
+    encode_at(created_at, id)
 }
 
 /// The position a cursor stands for; a cursor that was not made by `encode` is a
 /// validation error on the `cursor` field.
 pub fn decode(raw: &str) -> Result<(OffsetDateTime, Uuid), DomainError> {
+    decode_at(raw)
+}
+
+/// A cursor for the position `(at, key)`, whatever the key (an id, a sequence number).
+pub fn encode_at(at: OffsetDateTime, key: impl std::fmt::Display) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}|{key}", at.unix_timestamp_nanos()))
+}
+
+/// The position of a cursor made by [`encode_at`]; anything else is a validation error on
+/// the `cursor` field.
+pub fn decode_at<K: std::str::FromStr>(raw: &str) -> Result<(OffsetDateTime, K), DomainError> {
     let bad = || DomainError::validation("cursor", "the cursor is not valid");
     let text = URL_SAFE_NO_PAD
         .decode(raw.trim())
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
         .ok_or_else(bad)?;
-    let (nanos, id) = text.split_once('|').ok_or_else(bad)?;
+    let (nanos, key) = text.split_once('|').ok_or_else(bad)?;
     let at = nanos
         .parse::<i128>()
         .ok()
         .and_then(|n| OffsetDateTime::from_unix_timestamp_nanos(n).ok())
         .ok_or_else(bad)?;
-    Ok((at, id.parse().map_err(|_| bad())?))
+    Ok((at, key.parse().map_err(|_| bad())?))
 }
 
 /// Where a page of `limit` rows (1 to 100, SPEC §9) starts: after `cursor`'s position, or

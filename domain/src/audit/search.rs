@@ -13,8 +13,6 @@
 use crate::permissions::{Actor, Permission};
 use crate::{DomainError, FieldError};
 use anyhow::Context as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use std::net::IpAddr;
@@ -361,23 +359,11 @@ pub(crate) fn push_conditions(q: &mut QueryBuilder<'_, Postgres>, scope: Scope, 
 
 /// A page position: the `(recorded_at, seq)` of the last entry served.
 fn encode_cursor(at: OffsetDateTime, seq: i64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}|{seq}", at.unix_timestamp_nanos()))
+    crate::cursor::encode_at(at, seq)
 }
 
 fn decode_cursor(raw: &str) -> Result<(OffsetDateTime, i64), DomainError> {
-    let bad = || DomainError::validation("cursor", "the cursor is not valid");
-    let text = URL_SAFE_NO_PAD
-        .decode(raw.trim())
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(bad)?;
-    let (nanos, seq) = text.split_once('|').ok_or_else(bad)?;
-    let at = nanos
-        .parse::<i128>()
-        .ok()
-        .and_then(|n| OffsetDateTime::from_unix_timestamp_nanos(n).ok())
-        .ok_or_else(bad)?;
-    Ok((at, seq.parse().map_err(|_| bad())?))
+    crate::cursor::decode_at(raw)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
