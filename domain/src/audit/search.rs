@@ -73,7 +73,7 @@ pub struct AuditFilter {
     pub until: Option<OffsetDateTime>,
     /// A tenant's domain, or `platform` for entries of no tenant.
     pub tenant: Option<String>,
-    /// An email, a user or application id, or the id an application reported.
+    /// An email, a person's id, or the id an application reported for its actor.
     pub actor: Option<String>,
     pub actor_type: Option<String>,
     /// `user.` matches `user.invite`, `user.archive`, ...
@@ -322,20 +322,23 @@ pub(crate) fn push_conditions(q: &mut QueryBuilder<'_, Postgres>, scope: Scope, 
         }
     }
     if let Some(actor) = f.actor.as_deref() {
-        q.push(" AND (");
-        if let Ok(id) = actor.parse::<Uuid>() {
-            q.push("l.actor_id = ").push_bind(id);
-            q.push(" OR l.application_id = ").push_bind(id);
-        } else if actor.contains('@') {
-            q.push("l.actor_id IN (SELECT id FROM users WHERE lower(email) = lower(")
+        // One expression names every entry's actor (migration 0019's index): Gatehouse's
+        // own entries by the acting person's id, applications' events by the id they
+        // reported. An email stands for the people with that address (and for an
+        // application's actor reported by email).
+        q.push(" AND ").push(ACTOR_KEY);
+        if actor.contains('@') {
+            q.push(" = ANY(ARRAY(SELECT id::text FROM users WHERE lower(email) = lower(")
                 .push_bind(actor.to_owned())
-                .push("))");
+                .push(")) || ")
+                .push_bind(actor.to_owned())
+                .push("::text)");
         } else {
-            q.push("false");
+            let key = actor
+                .parse::<Uuid>()
+                .map_or_else(|_| actor.to_owned(), |id| id.to_string());
+            q.push(" = ").push_bind(key);
         }
-        q.push(" OR (l.source = 'application' AND l.metadata->'actor'->>'id' = ")
-            .push_bind(actor.to_owned())
-            .push("))");
     }
     if let Some(t) = f.actor_type.as_deref() {
         q.push(" AND l.actor_type = ").push_bind(t.to_owned());
@@ -356,6 +359,10 @@ pub(crate) fn push_conditions(q: &mut QueryBuilder<'_, Postgres>, scope: Scope, 
         q.push(" AND l.metadata->>'ip' = ").push_bind(ip.to_owned());
     }
 }
+
+/// The actor of an entry as one text (indexed by migration 0019, written exactly so).
+const ACTOR_KEY: &str =
+    "(CASE WHEN l.source = 'application' THEN l.metadata->'actor'->>'id' ELSE l.actor_id::text END)";
 
 /// A page position: the `(recorded_at, seq)` of the last entry served.
 fn encode_cursor(at: OffsetDateTime, seq: i64) -> String {
@@ -453,7 +460,8 @@ pub async fn entry(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<EntryDetail
 }
 
 /// Records that `actor` read personal data or the trail itself (CON-SEC-002): one entry
-/// per request, naming what was read (`ids`: up to 100 shown, and how many there were).
+/// per request, naming what was read (`ids`: up to 100 shown, and how many there were),
+/// in the actor's own tenant's trail (platform staff: the platform's).
 pub async fn record_read(
     pool: &PgPool,
     ctx: &super::RequestContext,
@@ -462,9 +470,23 @@ pub async fn record_read(
     resource: Option<String>,
     details: serde_json::Value,
 ) -> Result<(), DomainError> {
+    record_read_in(pool, ctx, actor, actor.tenant_id, action, resource, details).await
+}
+
+/// [`record_read`] in `tenant`'s trail: an operator reading a tenant's people is on that
+/// tenant's record, where its owners see it.
+pub async fn record_read_in(
+    pool: &PgPool,
+    ctx: &super::RequestContext,
+    actor: &Actor,
+    tenant: Option<Uuid>,
+    action: &str,
+    resource: Option<String>,
+    details: serde_json::Value,
+) -> Result<(), DomainError> {
     let mut entry = super::AuditEntry::new(action)
         .by(Some(actor))
-        .tenant(actor.tenant_id);
+        .tenant(tenant);
     if let Some(r) = resource {
         entry = entry.resource(r);
     }

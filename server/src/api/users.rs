@@ -136,9 +136,18 @@ async fn list(
     )
     .await?;
     // CON-SEC-002: who listed whom, one entry per request.
-    let mut read = audit::read_ids(page.data.iter().map(|u| u.id));
-    read["tenant_id"] = json!(tenant);
-    audit::record_read(&state.pool, &meta.ctx, &actor, "user.list", None, read).await?;
+    let read = audit::read_ids(page.data.iter().map(|u| u.id));
+    let tenant = Some(tenant);
+    audit::record_read_in(
+        &state.pool,
+        &meta.ctx,
+        &actor,
+        tenant,
+        "user.list",
+        None,
+        read,
+    )
+    .await?;
     Ok(Json(page))
 }
 
@@ -151,10 +160,13 @@ async fn show(
     let actor = person(&bearer, "users:read")?;
     let user = users::get_user(&state.pool, &actor, id_of(&id)?).await?;
     let resource = Some(format!("user:{}", user.id));
-    audit::record_read(
+    let tenant = user.tenant_id;
+    let ctx = &meta.ctx;
+    audit::record_read_in(
         &state.pool,
-        &meta.ctx,
+        ctx,
         &actor,
+        tenant,
         "user.read",
         resource,
         json!({}),

@@ -381,6 +381,19 @@ async fn reads_of_personal_data_are_on_record(pool: PgPool) {
         .as_array()
         .unwrap()
         .contains(&json!(someone.to_string())));
+    // An operator listing a tenant's people is on that tenant's record, where its owners
+    // see it.
+    let (operator, op_token) = crate::helpers::operator_token(&app, &pool).await;
+    let (status, _) = app.caller(&op_token).get("/api/v1/users?tenant=acme").await;
+    assert_eq!(status, StatusCode::OK);
+    let tenant: Option<uuid::Uuid> = sqlx::query_scalar(
+        "SELECT tenant_id FROM audit_log WHERE action = 'user.list' AND actor_id = $1",
+    )
+    .bind(operator)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(tenant, Some(acme));
 }
 
 /// An auditor's download of `path`, as text.

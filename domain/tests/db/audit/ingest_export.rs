@@ -321,3 +321,121 @@ async fn retention_drops_whole_expired_partitions_audited_and_verification_still
     super::append(&pool, "test.after_retention").await;
     assert!(verify_audit_chain(&pool).await.unwrap().is_intact());
 }
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn each_console_filter_finds_what_it_names_and_a_tenant_sees_only_its_own(pool: PgPool) {
+    let a = tenant(&pool, "alpha").await;
+    let b = tenant(&pool, "beta").await;
+    let ann = member(&pool, Some(a.id), "ann@alpha.test", Role::Admin).await;
+    super::append(&pool, "test.system").await;
+    let mut tx = pool.begin().await.unwrap();
+    append_audit_entry(
+        &mut tx,
+        &RequestContext {
+            request_id: Some("req-ann".into()),
+            ip: Some("198.51.100.4".parse().unwrap()),
+            user_agent: None,
+        },
+        AuditEntry::new("user.role.update")
+            .actor(ActorType::User, Some(ann.id))
+            .tenant(Some(a.id))
+            .resource(format!("user:{}", ann.id)),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    ingest(&pool, b.id, &[event("b-1", "document.read")]).await;
+    let search = |f: AuditFilter, actor: Actor| {
+        let pool = pool.clone();
+        async move {
+            audit::search(&pool, &actor, &f, None, 50)
+                .await
+                .unwrap()
+                .data
+                .into_iter()
+                .map(|r| r.action)
+                .collect::<Vec<_>>()
+        }
+    };
+    let only = |f: AuditFilter| search(f, auditor());
+    let by = |actor: &str| AuditFilter {
+        actor: Some(actor.into()),
+        ..AuditFilter::default()
+    };
+    assert_eq!(only(by("ann@alpha.test")).await, ["user.role.update"]);
+    assert_eq!(only(by(&ann.id.to_string())).await, ["user.role.update"]);
+    assert_eq!(
+        only(by("u-1")).await,
+        ["document.read"],
+        "the id an application reported"
+    );
+    let f = AuditFilter {
+        actor_type: Some("application".into()),
+        ..AuditFilter::default()
+    };
+    assert_eq!(only(f).await, ["document.read"]);
+    let f = AuditFilter {
+        action: Some("user.role".into()),
+        ..AuditFilter::default()
+    };
+    assert_eq!(only(f).await, ["user.role.update"]);
+    let f = AuditFilter {
+        request_id: Some("req-ann".into()),
+        ..AuditFilter::default()
+    };
+    assert_eq!(only(f).await, ["user.role.update"]);
+    let f = AuditFilter {
+        ip: Some("2001:db8::7".into()),
+        ..AuditFilter::default()
+    };
+    assert_eq!(only(f).await, ["document.read"]);
+    let f = AuditFilter {
+        resource: Some("document:doc-1".into()),
+        ..AuditFilter::default()
+    };
+    assert_eq!(only(f).await, ["document.read"]);
+    let f = AuditFilter {
+        tenant: Some("beta".into()),
+        ..AuditFilter::default()
+    };
+    assert_eq!(only(f).await, ["document.read", "tenant.create"]);
+    let f = AuditFilter {
+        outcome: Some("failure".into()),
+        ..AuditFilter::default()
+    };
+    assert!(only(f).await.is_empty());
+    // Alpha's admin, asking for everything or for beta's, sees alpha's entries only.
+    let admin = Actor {
+        user_id: ann.id,
+        tenant_id: Some(a.id),
+        role: Role::Admin,
+    };
+    let everything = search(AuditFilter::default(), admin.clone()).await;
+    assert!(everything.contains(&"user.role.update".to_owned()));
+    assert!(!everything.contains(&"document.read".to_owned()));
+    let f = AuditFilter {
+        tenant: Some("beta".into()),
+        ..AuditFilter::default()
+    };
+    assert!(search(f, admin.clone()).await.is_empty());
+    let beta_entry: Uuid =
+        sqlx::query_scalar("SELECT id FROM audit_log WHERE tenant_id = $1 LIMIT 1")
+            .bind(b.id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(matches!(
+        audit::entry(&pool, &admin, beta_entry).await,
+        Err(DomainError::NotFound(_))
+    ));
+    let user = Actor {
+        user_id: ann.id,
+        tenant_id: Some(a.id),
+        role: Role::User,
+    };
+    assert!(
+        audit::search(&pool, &user, &AuditFilter::default(), None, 50)
+            .await
+            .is_err()
+    );
+}
