@@ -8,6 +8,7 @@
 
 pub mod apps;
 pub mod audit;
+pub mod billing;
 pub mod crypto;
 pub mod cursor;
 pub mod demo;

@@ -278,6 +278,26 @@ pub struct Settings {
         global = true
     )]
     pub audit_retention_months: u32,
+
+    /// How many days back a billing event's timestamp may be (SPEC §7).
+    #[arg(
+        long,
+        env = "GATEHOUSE_BILLING_MAX_AGE_DAYS",
+        default_value_t = 35,
+        value_parser = clap::value_parser!(u32).range(1..=3650),
+        global = true
+    )]
+    pub billing_max_age_days: u32,
+
+    /// How many seconds ahead of the server's clock a billing event's timestamp may be.
+    #[arg(
+        long,
+        env = "GATEHOUSE_BILLING_MAX_AHEAD_SECS",
+        default_value_t = 300,
+        value_parser = clap::value_parser!(u32).range(0..=86_400),
+        global = true
+    )]
+    pub billing_max_ahead_secs: u32,
 }
 
 impl Settings {

@@ -84,7 +84,7 @@ pub struct Sender {
     pub tenants: Vec<(Uuid, String)>,
 }
 
-fn text<'a>(
+pub(crate) fn text<'a>(
     obj: &'a Map<String, Value>,
     key: &str,
     at: &str,
@@ -130,7 +130,12 @@ fn text<'a>(
     }
 }
 
-fn unknown(obj: &Map<String, Value>, known: &[&str], at: &str, errors: &mut Vec<FieldError>) {
+pub(crate) fn unknown(
+    obj: &Map<String, Value>,
+    known: &[&str],
+    at: &str,
+    errors: &mut Vec<FieldError>,
+) {
     for key in obj.keys().filter(|k| !known.contains(&k.as_str())) {
         // The name is the application's text: shown only when it is printable and short.
         let name: String = key.chars().filter(|c| !c.is_control()).take(64).collect();
@@ -141,7 +146,7 @@ fn unknown(obj: &Map<String, Value>, known: &[&str], at: &str, errors: &mut Vec<
     }
 }
 
-fn object<'a>(
+pub(crate) fn object<'a>(
     value: Option<&'a Value>,
     field: &str,
     required: bool,
@@ -179,7 +184,11 @@ fn valid_kind(kind: &str) -> bool {
 /// The application's metadata (SPEC §9: at most 20 keys; keys and values ≤ 500 characters;
 /// values are strings, numbers or booleans). Keys that look like secrets keep their name
 /// and lose their value, as in the control plane's own entries.
-fn metadata(value: Option<&Value>, at: &str, errors: &mut Vec<FieldError>) -> Map<String, Value> {
+pub(crate) fn metadata(
+    value: Option<&Value>,
+    at: &str,
+    errors: &mut Vec<FieldError>,
+) -> Map<String, Value> {
     let field = format!("{at}metadata");
     let Some(map) = object(value, &field, false, errors) else {
         return Map::new();
@@ -407,47 +416,53 @@ pub fn parse_batch(body: &Value, now: OffsetDateTime) -> Result<Vec<LogEvent>, D
 
 /// The tenant of each event: the token's own (an event naming another is refused), or
 /// one of the application's enabled tenants, named by domain. Errors name the field of
-/// each event (`prefix(i)` gives `events[i].` or `line 7: `).
+/// each event (`field(i)` gives `events[i].tenant` or `tenant`).
 pub fn assign_tenants(
     sender: &Sender,
     events: &[LogEvent],
     field: impl Fn(usize) -> String,
 ) -> Result<Vec<Uuid>, Vec<FieldError>> {
-    let mut errors = Vec::new();
-    let mut out = Vec::with_capacity(events.len());
-    for (i, e) in events.iter().enumerate() {
-        let by_domain = |d: &str| {
-            sender
-                .tenants
-                .iter()
-                .find(|(_, name)| name == d)
-                .map(|t| t.0)
-        };
-        let tenant = match (sender.token_tenant, e.tenant.as_deref()) {
-            (Some(own), None) => Some(own),
-            (Some(own), Some(d)) => by_domain(d).filter(|id| *id == own),
-            (None, Some(d)) => by_domain(d),
-            (None, None) if sender.tenants.len() == 1 => Some(sender.tenants[0].0),
-            (None, None) => {
-                errors.push(FieldError::new(
+    sender.assign(events.iter().map(|e| e.tenant.as_deref()), field)
+}
+
+impl Sender {
+    /// The tenant of each event that names `asked` (a domain, or none): the token's own,
+    /// or one of the application's tenants; errors name `field(i)`.
+    pub fn assign<'a>(
+        &self,
+        asked: impl Iterator<Item = Option<&'a str>>,
+        field: impl Fn(usize) -> String,
+    ) -> Result<Vec<Uuid>, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut out = Vec::new();
+        let by_domain = |d: &str| self.tenants.iter().find(|(_, name)| name == d).map(|t| t.0);
+        for (i, asked) in asked.enumerate() {
+            let tenant = match (self.token_tenant, asked) {
+                (Some(own), None) => Some(own),
+                (Some(own), Some(d)) => by_domain(d).filter(|id| *id == own),
+                (None, Some(d)) => by_domain(d),
+                (None, None) if self.tenants.len() == 1 => Some(self.tenants[0].0),
+                (None, None) => {
+                    errors.push(FieldError::new(
+                        field(i),
+                        "this application acts for several tenants: name one (tenant)",
+                    ));
+                    continue;
+                }
+            };
+            match tenant {
+                Some(t) => out.push(t),
+                None => errors.push(FieldError::new(
                     field(i),
-                    "this application acts for several tenants: name one (tenant)",
-                ));
-                continue;
+                    "is not a tenant this application is enabled for",
+                )),
             }
-        };
-        match tenant {
-            Some(t) => out.push(t),
-            None => errors.push(FieldError::new(
-                field(i),
-                "is not a tenant this application is enabled for",
-            )),
         }
-    }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
+        if errors.is_empty() {
+            Ok(out)
+        } else {
+            Err(errors)
+        }
     }
 }
 
@@ -505,38 +520,36 @@ pub async fn ingest(
         .collect()
 }
 
-/// The sender of an application's token: its enabled, active tenants. A disabled
-/// application is refused (its tokens stop at once anyway); a suspended tenant is not
-/// among the tenants.
+/// The sender of an application's token: its enabled, active tenants (every active
+/// tenant for an application enabled for all). A disabled application is refused (its
+/// tokens stop at once anyway); a suspended tenant is not among the tenants.
 pub async fn sender(
     pool: &PgPool,
     application_id: Uuid,
     token_tenant: Option<Uuid>,
 ) -> Result<Sender, DomainError> {
-    let active: Option<bool> =
-        sqlx::query_scalar("SELECT status = 'active' FROM applications WHERE id = $1")
+    let app: Option<(bool, bool)> =
+        sqlx::query_as("SELECT status = 'active', all_tenants FROM applications WHERE id = $1")
             .bind(application_id)
             .fetch_optional(pool)
             .await?;
-    if active != Some(true) {
+    let Some((true, all_tenants)) = app else {
         return Err(DomainError::PermissionDenied(
             "the application is disabled".into(),
         ));
-    }
+    };
     let tenants: Vec<(Uuid, String)> = sqlx::query_as(
-        "SELECT t.id, t.domain FROM application_tenants at JOIN tenants t ON t.id = at.tenant_id
-          WHERE at.application_id = $1 AND t.status = 'active'",
+        "SELECT t.id, t.domain FROM tenants t
+          WHERE t.status = 'active'
+            AND ($2 OR EXISTS (SELECT 1 FROM application_tenants at
+                                WHERE at.application_id = $1 AND at.tenant_id = t.id))",
     )
     .bind(application_id)
+    .bind(all_tenants)
     .fetch_all(pool)
     .await?;
     if let Some(own) = token_tenant {
-        let suspended: Option<bool> =
-            sqlx::query_scalar("SELECT status <> 'active' FROM tenants WHERE id = $1")
-                .bind(own)
-                .fetch_optional(pool)
-                .await?;
-        if suspended != Some(false) {
+        if !tenants.iter().any(|(id, _)| *id == own) {
             return Err(DomainError::PermissionDenied(
                 "the tenant is suspended: its events are not taken".into(),
             ));

@@ -9,7 +9,7 @@
 
 mod checkpoints;
 mod export;
-mod ingest;
+pub(crate) mod ingest;
 mod retention;
 mod search;
 mod tenant_log;

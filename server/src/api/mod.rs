@@ -5,6 +5,7 @@
 
 pub mod apps;
 pub mod audit;
+pub mod billing;
 pub mod error;
 pub mod flags;
 pub mod tenants;
@@ -67,6 +68,7 @@ pub fn router() -> Router<AppState> {
         .build()
         .merge(apps::router())
         .merge(audit::router())
+        .merge(billing::router())
         .merge(flags::router())
         .merge(tenants::router())
         .merge(users::router())

@@ -1,0 +1,246 @@
+//! Billing events out (FR-BILL-003, UC-SYS-BILL-EXPORT): incremental pulls that never skip
+//! an event, and exact usage totals.
+//!
+//! A pull walks the events in `(txid, seq)` order — the inserting transaction, then the
+//! ingestion order within it — and stops below the oldest transaction still running in
+//! this database when the pull's snapshot was taken (in progress in the snapshot, and not
+//! known to belong to another database: those cannot write here). Every transaction below
+//! that watermark has ended, and every later transaction gets a larger id, so nothing can
+//! appear behind a cursor once it has passed: an ingestion that took its sequence numbers
+//! first and commits last is held back until it commits, then comes in the next pull.
+
+use crate::DomainError;
+use anyhow::Context as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde::Serialize;
+use sqlx::{PgPool, Postgres, QueryBuilder};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Who reads: every tenant (`None`: an application enabled for all, bound to none) or
+/// these tenants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Readable(pub Option<Vec<Uuid>>);
+
+/// A pull's filters and position.
+#[derive(Debug, Clone, Default)]
+pub struct PullQuery {
+    pub tenant: Option<Uuid>,
+    pub event_type: Option<String>,
+    pub from: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
+    pub after: Option<String>,
+    pub limit: i64,
+}
+
+/// One event as the billing system reads it.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct PulledEvent {
+    /// The application's id of the event.
+    pub id: Option<String>,
+    pub tenant: String,
+    pub event_type: String,
+    pub quantity: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub timestamp: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub received_at: OffsetDateTime,
+    pub metadata: serde_json::Value,
+    #[serde(skip)]
+    pub txid: String,
+    #[serde(skip)]
+    pub seq: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PullPage {
+    pub data: Vec<PulledEvent>,
+    /// Where the next pull starts: always given (the same cursor when nothing was new), so
+    /// the billing system keeps it and asks again.
+    pub next_cursor: Option<String>,
+    /// More events are ready now.
+    pub has_more: bool,
+}
+
+fn encode(txid: &str, seq: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{txid}|{seq}"))
+}
+
+fn decode(raw: &str) -> Result<(i64, i64), DomainError> {
+    let bad = || DomainError::validation("after", "the cursor is not valid");
+    let text = URL_SAFE_NO_PAD
+        .decode(raw.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(bad)?;
+    let (txid, seq) = text.split_once('|').ok_or_else(bad)?;
+    Ok((
+        txid.parse().map_err(|_| bad())?,
+        seq.parse().map_err(|_| bad())?,
+    ))
+}
+
+fn push_scope(q: &mut QueryBuilder<'_, Postgres>, readable: &Readable, tenant: Option<Uuid>) {
+    if let Some(t) = tenant {
+        q.push(" AND e.tenant_id = ").push_bind(t);
+    }
+    if let Readable(Some(tenants)) = readable {
+        q.push(" AND e.tenant_id = ANY(")
+            .push_bind(tenants.clone())
+            .push(")");
+    }
+}
+
+/// The next page of events after `q.after`, below the commit watermark.
+pub async fn pull(
+    pool: &PgPool,
+    readable: &Readable,
+    q: &PullQuery,
+) -> Result<PullPage, DomainError> {
+    if !(1..=1000).contains(&q.limit) {
+        return Err(DomainError::validation(
+            "limit",
+            "must be between 1 and 1000",
+        ));
+    }
+    let after = q.after.as_deref().map(decode).transpose()?;
+    let mut b = QueryBuilder::new(
+        "WITH s AS (SELECT pg_current_snapshot() AS snap),
+              mark AS (SELECT coalesce(
+                  (SELECT min(x) FROM s, pg_snapshot_xip(s.snap) AS x
+                    WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a
+                                       WHERE a.datname IS DISTINCT FROM current_database()
+                                         AND a.backend_xid IS NOT NULL
+                                         AND a.backend_xid::text::bigint = x::text::bigint % 4294967296)),
+                  (SELECT pg_snapshot_xmax(snap) FROM s)) AS xid)
+         SELECT e.idempotency_key AS id, t.domain AS tenant, e.event_type, e.quantity,
+                e.occurred_at AS timestamp, e.received_at, e.metadata, e.txid::text AS txid, e.seq
+           FROM billing_events e JOIN tenants t ON t.id = e.tenant_id, mark
+          WHERE e.txid < mark.xid",
+    );
+    push_scope(&mut b, readable, q.tenant);
+    if let Some((txid, seq)) = after {
+        b.push(" AND (e.txid, e.seq) > (")
+            .push_bind(txid.to_string())
+            .push("::xid8, ")
+            .push_bind(seq)
+            .push(")");
+    }
+    if let Some(t) = &q.event_type {
+        b.push(" AND e.event_type = ").push_bind(t.clone());
+    }
+    if let Some(from) = q.from {
+        b.push(" AND e.occurred_at >= ").push_bind(from);
+    }
+    if let Some(until) = q.until {
+        b.push(" AND e.occurred_at < ").push_bind(until);
+    }
+    b.push(" ORDER BY e.txid, e.seq LIMIT ")
+        .push_bind(q.limit + 1);
+    let mut data: Vec<PulledEvent> = b
+        .build_query_as()
+        .fetch_all(pool)
+        .await
+        .context("pulling billing events")?;
+    let has_more = data.len() as i64 > q.limit;
+    data.truncate(q.limit as usize);
+    let next_cursor = data
+        .last()
+        .map(|e| encode(&e.txid, e.seq))
+        .or_else(|| q.after.clone());
+    Ok(PullPage {
+        data,
+        next_cursor,
+        has_more,
+    })
+}
+
+/// A usage window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsageWindow {
+    Day,
+    Month,
+}
+
+/// One total: a tenant's quantity and event count of a type in a window (UTC).
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct UsageTotal {
+    pub tenant: String,
+    pub event_type: String,
+    /// The window's first day, `YYYY-MM-DD`.
+    pub period: String,
+    /// Exact (the sum of whole quantities may pass 2^53, so it is a decimal string).
+    pub quantity: String,
+    pub events: i64,
+}
+
+/// Exact totals per tenant × type × day or month, from the rollup kept with the events.
+pub async fn usage(
+    pool: &PgPool,
+    readable: &Readable,
+    tenant: Option<Uuid>,
+    event_type: Option<&str>,
+    from: Option<time::Date>,
+    until: Option<time::Date>,
+    window: UsageWindow,
+) -> Result<Vec<UsageTotal>, DomainError> {
+    let unit = match window {
+        UsageWindow::Day => "day",
+        UsageWindow::Month => "month",
+    };
+    let mut b = QueryBuilder::new(format!(
+        "SELECT t.domain AS tenant, e.event_type,
+                to_char(date_trunc('{unit}', e.day), 'YYYY-MM-DD') AS period,
+                sum(e.quantity)::text AS quantity, sum(e.events)::bigint AS events
+           FROM billing_usage_daily e JOIN tenants t ON t.id = e.tenant_id
+          WHERE true"
+    ));
+    push_scope(&mut b, readable, tenant);
+    if let Some(t) = event_type {
+        b.push(" AND e.event_type = ").push_bind(t.to_owned());
+    }
+    if let Some(from) = from {
+        b.push(" AND e.day >= ").push_bind(from);
+    }
+    if let Some(until) = until {
+        b.push(" AND e.day < ").push_bind(until);
+    }
+    b.push(" GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 LIMIT 10000");
+    Ok(b.build_query_as()
+        .fetch_all(pool)
+        .await
+        .context("usage totals")?)
+}
+
+/// What an application's token may read: its bound tenant; else every tenant when it is
+/// enabled for all; else its enabled tenants.
+pub async fn readable_by(
+    pool: &PgPool,
+    application_id: Uuid,
+    token_tenant: Option<Uuid>,
+) -> Result<Readable, DomainError> {
+    if let Some(t) = token_tenant {
+        return Ok(Readable(Some(vec![t])));
+    }
+    let all: Option<bool> = sqlx::query_scalar(
+        "SELECT all_tenants FROM applications WHERE id = $1 AND status = 'active'",
+    )
+    .bind(application_id)
+    .fetch_optional(pool)
+    .await?;
+    match all {
+        None => Err(DomainError::PermissionDenied(
+            "the application is disabled".into(),
+        )),
+        Some(true) => Ok(Readable(None)),
+        Some(false) => Ok(Readable(Some(
+            sqlx::query_scalar(
+                "SELECT tenant_id FROM application_tenants WHERE application_id = $1",
+            )
+            .bind(application_id)
+            .fetch_all(pool)
+            .await?,
+        ))),
+    }
+}
