@@ -371,8 +371,25 @@ pub fn parse_event(
 /// A `POST /api/v1/audit-logs` body: one event, or `{"events": [...]}` with 1 to
 /// [`MAX_BATCH`]. Every violation of every event is listed; `Err` stores nothing.
 pub fn parse_batch(body: &Value, now: OffsetDateTime) -> Result<Vec<LogEvent>, DomainError> {
+    parse_envelope(
+        body,
+        MAX_BATCH,
+        "; send more through /api/v1/audit-logs/bulk",
+        |v, at, errors| parse_event(v, at, now, errors),
+    )
+}
+
+/// A batch endpoint's body: one item, or `{"events": [...]}` with 1 to `max`, each parsed
+/// by `parse` with its field prefix (`""` or `events[3].`). Every violation of every item
+/// is listed; `Err` when there is any.
+pub(crate) fn parse_envelope<T>(
+    body: &Value,
+    max: usize,
+    beyond: &str,
+    mut parse: impl FnMut(&Value, &str, &mut Vec<FieldError>) -> Option<T>,
+) -> Result<Vec<T>, DomainError> {
     let mut errors = Vec::new();
-    let events = match body {
+    let items = match body {
         Value::Object(obj) if obj.contains_key("events") => {
             unknown(obj, &["events"], "", &mut errors);
             match obj.get("events") {
@@ -380,11 +397,11 @@ pub fn parse_batch(body: &Value, now: OffsetDateTime) -> Result<Vec<LogEvent>, D
                     errors.push(FieldError::new("events", "must hold at least one event"));
                     Vec::new()
                 }
-                Some(Value::Array(items)) if items.len() > MAX_BATCH => {
+                Some(Value::Array(items)) if items.len() > max => {
                     errors.push(FieldError::new(
                         "events",
                         format!(
-                            "must hold at most {MAX_BATCH} events ({} sent); send more through /api/v1/audit-logs/bulk",
+                            "must hold at most {max} events ({} sent){beyond}",
                             items.len()
                         ),
                     ));
@@ -393,9 +410,7 @@ pub fn parse_batch(body: &Value, now: OffsetDateTime) -> Result<Vec<LogEvent>, D
                 Some(Value::Array(items)) => items
                     .iter()
                     .enumerate()
-                    .filter_map(|(i, item)| {
-                        parse_event(item, &format!("events[{i}]."), now, &mut errors)
-                    })
+                    .filter_map(|(i, item)| parse(item, &format!("events[{i}]."), &mut errors))
                     .collect(),
                 _ => {
                     errors.push(FieldError::new("events", "must be an array of events"));
@@ -403,12 +418,10 @@ pub fn parse_batch(body: &Value, now: OffsetDateTime) -> Result<Vec<LogEvent>, D
                 }
             }
         }
-        single => parse_event(single, "", now, &mut errors)
-            .into_iter()
-            .collect(),
+        single => parse(single, "", &mut errors).into_iter().collect(),
     };
     if errors.is_empty() {
-        Ok(events)
+        Ok(items)
     } else {
         Err(DomainError::Validation(errors))
     }

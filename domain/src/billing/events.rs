@@ -1,7 +1,7 @@
 //! Billing events in (API-BILL): validation, and the one transaction that stores a batch
 //! and its rollup.
 
-use crate::audit::ingest::{metadata, text, unknown};
+use crate::audit::ingest::{metadata, parse_envelope, text, unknown};
 use crate::audit::Sender;
 use crate::{DomainError, FieldError};
 use anyhow::Context as _;
@@ -186,47 +186,9 @@ pub fn parse_batch(
     now: OffsetDateTime,
     window: TimeWindow,
 ) -> Result<Vec<UsageEvent>, DomainError> {
-    let mut errors = Vec::new();
-    let events = match body {
-        Value::Object(obj) if obj.contains_key("events") => {
-            unknown(obj, &["events"], "", &mut errors);
-            match obj.get("events") {
-                Some(Value::Array(items)) if items.is_empty() => {
-                    errors.push(FieldError::new("events", "must hold at least one event"));
-                    Vec::new()
-                }
-                Some(Value::Array(items)) if items.len() > MAX_BATCH => {
-                    errors.push(FieldError::new(
-                        "events",
-                        format!(
-                            "must hold at most {MAX_BATCH} events ({} sent)",
-                            items.len()
-                        ),
-                    ));
-                    Vec::new()
-                }
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, item)| {
-                        parse_event(item, &format!("events[{i}]."), now, window, &mut errors)
-                    })
-                    .collect(),
-                _ => {
-                    errors.push(FieldError::new("events", "must be an array of events"));
-                    Vec::new()
-                }
-            }
-        }
-        single => parse_event(single, "", now, window, &mut errors)
-            .into_iter()
-            .collect(),
-    };
-    if errors.is_empty() {
-        Ok(events)
-    } else {
-        Err(DomainError::Validation(errors))
-    }
+    parse_envelope(body, MAX_BATCH, "", |v, at, errors| {
+        parse_event(v, at, now, window, errors)
+    })
 }
 
 /// The fate of one event of a batch.

@@ -71,14 +71,14 @@ async fn sender_of(state: &AppState, bearer: &Bearer) -> Result<Sender, ApiError
 
 /// A refusal for events whose tenant the application may not write: 404, as for any
 /// tenant that is not the caller's (SPEC §2), naming each event.
-fn tenant_refusal(details: Vec<FieldError>) -> ApiError {
+pub(crate) fn tenant_refusal(details: Vec<FieldError>) -> ApiError {
     ApiError {
         details,
         ..ApiError::new(StatusCode::NOT_FOUND, "ERR_NOT_FOUND", "tenant not found")
     }
 }
 
-fn too_many(wait: u64, n: usize) -> ApiError {
+pub(crate) fn too_many(wait: u64, n: usize) -> ApiError {
     let mut e = ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
         "ERR_RATE_LIMIT",

@@ -77,22 +77,11 @@ async fn ingest(
             "tenant".to_owned()
         }
     })
-    .map_err(|details| ApiError {
-        details,
-        ..ApiError::new(StatusCode::NOT_FOUND, "ERR_NOT_FOUND", "tenant not found")
-    })?;
-    if let Err(wait) = state
+    .map_err(super::audit::tenant_refusal)?;
+    state
         .rate_limits
         .check_events(&bearer.0.client_id, events.len() as u32)
-    {
-        let mut e = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "ERR_RATE_LIMIT",
-            format!("too many events for this key's allowance; try again in {wait} s"),
-        );
-        e.retry_after_secs = Some(wait);
-        return Err(e);
-    }
+        .map_err(|wait| super::audit::too_many(wait, events.len()))?;
     let data = billing::ingest(&state.pool, bearer.0.application_id, &events, &tenants).await?;
     let count = |f: Fate| data.iter().filter(|e| e.status == f).count();
     let (accepted, duplicates, conflicts) = (
@@ -283,4 +272,46 @@ async fn usage(
     )
     .await?;
     Ok(Json(serde_json::json!({ "data": data })))
+}
+
+/// The Billing API's part of the API contract (`/api/v1/openapi.json`).
+pub fn document(doc: &mut Value) {
+    let paths = serde_json::json!({
+        "/api/v1/billing/events": {
+            "post": {"summary": "Report usage (API-BILL): one event or {events: [...]} (≤ 100); validated whole; answered after commit, each accepted, duplicate or conflict",
+                "security": [{"bearer": ["bill:write"]}],
+                "requestBody": {"content": {"application/json": {"schema": {"oneOf": [{"$ref": "#/components/schemas/UsageEvent"},
+                    {"type": "object", "additionalProperties": false, "required": ["events"], "properties": {"events": {"type": "array", "minItems": 1, "maxItems": 100, "items": {"$ref": "#/components/schemas/UsageEvent"}}}}]}}}},
+                "responses": {"201": {"description": "{data: [{id, status: accepted|duplicate|conflict}], accepted, duplicates, conflicts}"}, "200": {"description": "Nothing new was accepted"},
+                              "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}, "429": {"$ref": "#/components/responses/Error"}}},
+            "get": {"summary": "Pull events incrementally in ingestion order below the commit watermark (after = the last next_cursor)",
+                "security": [{"bearer": ["bill:read"]}],
+                "parameters": [{"name": "tenant", "in": "query", "schema": {"type": "string"}}, {"name": "event_type", "in": "query", "schema": {"type": "string"}},
+                               {"name": "from", "in": "query", "schema": {"type": "string", "format": "date-time"}}, {"name": "to", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+                               {"name": "after", "in": "query", "schema": {"type": "string"}}, {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],
+                "responses": {"200": {"description": "{data: [{id, tenant, event_type, quantity, timestamp, received_at, metadata}], next_cursor, has_more}"}, "404": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}},
+        "/api/v1/billing/usage": {"get": {"summary": "Exact usage totals per tenant × type × day or month (UTC)",
+            "security": [{"bearer": ["bill:read"]}],
+            "parameters": [{"name": "tenant", "in": "query", "schema": {"type": "string"}}, {"name": "event_type", "in": "query", "schema": {"type": "string"}},
+                           {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}}, {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+                           {"name": "window", "in": "query", "schema": {"type": "string", "enum": ["day", "month"]}}],
+            "responses": {"200": {"description": "{data: [{tenant, event_type, period, quantity (decimal string), events}]}"}, "404": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}}
+    });
+    let schema = serde_json::json!({
+        "UsageEvent": {"type": "object", "additionalProperties": false, "required": ["id", "timestamp", "event_type", "quantity"],
+            "properties": {
+                "id": {"type": "string", "maxLength": 200, "description": "The application's id: the same id and content is a duplicate, other content a conflict"},
+                "tenant": {"type": "string", "description": "A domain among the application's enabled tenants (else the token's tenant)"},
+                "timestamp": {"type": "string", "format": "date-time", "description": "UTC, ending in Z; at most 35 days old and 5 minutes ahead (settings)"},
+                "event_type": {"type": "string", "pattern": "^[a-z][a-z0-9_.]{0,63}$"},
+                "quantity": {"type": "integer", "minimum": 1, "maximum": 9007199254740991_i64},
+                "metadata": {"type": "object", "maxProperties": 20, "additionalProperties": {"type": ["string", "number", "boolean", "null"]}}}}
+    });
+    if let (Some(all), Value::Object(mine)) = (doc["paths"].as_object_mut(), paths) {
+        all.extend(mine);
+    }
+    if let (Some(all), Value::Object(mine)) = (doc["components"]["schemas"].as_object_mut(), schema)
+    {
+        all.extend(mine);
+    }
 }

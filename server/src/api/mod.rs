@@ -218,5 +218,6 @@ async fn openapi() -> impl IntoResponse {
         }
     });
     audit::document(&mut doc);
+    billing::document(&mut doc);
     Json(doc)
 }

@@ -249,3 +249,35 @@ async fn usage_totals_are_exact_per_day_and_month_and_scoped(pool: PgPool) {
     let (status, _) = app.caller(&writer).get("/api/v1/billing/usage").await;
     assert_eq!(status, StatusCode::FORBIDDEN, "bill:write does not read");
 }
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn a_disabled_application_reports_nothing_and_the_contract_names_the_api(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    tenant(&pool, "acme").await;
+    let token = app_token(&app, &pool, &["acme"], &["bill:write"]).await;
+    let app_id: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM applications ORDER BY created_at DESC LIMIT 1")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let ctx = gatehouse_domain::audit::RequestContext::default();
+    gatehouse_domain::apps::set_application_status(&pool, &ctx, None, app_id, false)
+        .await
+        .unwrap();
+    let (status, _) = post(&app, &token, event("a", 1)).await;
+    assert!(
+        matches!(status, StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED),
+        "{status}"
+    );
+    assert_eq!(stored(&pool).await, 0);
+    let doc: Value = app
+        .anonymous_get("/api/v1/openapi.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    for path in ["/api/v1/billing/events", "/api/v1/billing/usage"] {
+        assert!(doc["paths"][path].is_object(), "{path} is in the contract");
+    }
+    assert!(doc["components"]["schemas"]["UsageEvent"].is_object());
+}
