@@ -19,25 +19,40 @@ pub fn decode(raw: &str) -> Result<(OffsetDateTime, Uuid), DomainError> {
 
 /// A cursor for the position `(at, key)`, whatever the key (an id, a sequence number).
 pub fn encode_at(at: OffsetDateTime, key: impl std::fmt::Display) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}|{key}", at.unix_timestamp_nanos()))
+    encode_pair(at.unix_timestamp_nanos(), key)
 }
 
 /// The position of a cursor made by [`encode_at`]; anything else is a validation error on
 /// the `cursor` field.
 pub fn decode_at<K: std::str::FromStr>(raw: &str) -> Result<(OffsetDateTime, K), DomainError> {
-    let bad = || DomainError::validation("cursor", "the cursor is not valid");
+    let (nanos, key): (i128, K) = decode_pair(raw, "cursor")?;
+    let at = OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .map_err(|_| DomainError::validation("cursor", "the cursor is not valid"))?;
+    Ok((at, key))
+}
+
+/// A cursor for any two-part position (e.g. a transaction id and a sequence number).
+pub fn encode_pair(first: impl std::fmt::Display, second: impl std::fmt::Display) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{first}|{second}"))
+}
+
+/// The position of a cursor made by [`encode_pair`]; anything else is a validation error
+/// on `field`.
+pub fn decode_pair<A: std::str::FromStr, B: std::str::FromStr>(
+    raw: &str,
+    field: &str,
+) -> Result<(A, B), DomainError> {
+    let bad = || DomainError::validation(field, "the cursor is not valid");
     let text = URL_SAFE_NO_PAD
         .decode(raw.trim())
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
         .ok_or_else(bad)?;
-    let (nanos, key) = text.split_once('|').ok_or_else(bad)?;
-    let at = nanos
-        .parse::<i128>()
-        .ok()
-        .and_then(|n| OffsetDateTime::from_unix_timestamp_nanos(n).ok())
-        .ok_or_else(bad)?;
-    Ok((at, key.parse().map_err(|_| bad())?))
+    let (first, second) = text.split_once('|').ok_or_else(bad)?;
+    Ok((
+        first.parse().map_err(|_| bad())?,
+        second.parse().map_err(|_| bad())?,
+    ))
 }
 
 /// Where a page of `limit` rows (1 to 100, SPEC §9) starts: after `cursor`'s position, or

@@ -99,6 +99,19 @@ impl Bearer {
         })
     }
 
+    /// An application's own token (client credentials) granted `scope`: the batch APIs
+    /// (audit logs, billing events) are for applications, not for people's tokens.
+    pub fn require_application_with(&self, scope: &str) -> Result<(), ApiError> {
+        if self.0.user_id().is_some() {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "ERR_PERMISSION_DENIED",
+                "this operation needs an application's token (client credentials)",
+            ));
+        }
+        self.require_scope(scope)
+    }
+
     /// The signed-in person holding `permission`, through a token granted `scope` (or
     /// `admin`): a user's token is an API credential only for what the application asked
     /// for and was allowed (CON-SEC-007). Application tokens, a missing scope and other

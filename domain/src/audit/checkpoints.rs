@@ -223,21 +223,13 @@ impl CheckpointSigner {
     }
 
     pub fn public_key(&self) -> PublicKeyInfo {
-        let public = self.pair.public_key().as_ref();
-        let id = key_hash(&self.name, public);
-        let mut typed = vec![ED25519_TYPE];
-        typed.extend_from_slice(public);
+        let verifier = self.verifier();
         PublicKeyInfo {
             name: self.name.clone(),
             algorithm: "Ed25519",
-            public_key: STANDARD.encode(public),
-            key_id: hex::encode(id),
-            verifier_key: format!(
-                "{}+{}+{}",
-                self.name,
-                hex::encode(id),
-                STANDARD.encode(typed)
-            ),
+            public_key: STANDARD.encode(&verifier.public),
+            key_id: hex::encode(key_hash(&self.name, &verifier.public)),
+            verifier_key: verifier.key_text(),
         }
     }
 

@@ -12,6 +12,7 @@
 //! its own metadata go into the entry's metadata (`actor`, `ip`, `user_agent`, `data`), so
 //! the console, the exports and verification treat them like every other entry.
 
+use crate::types::EventType;
 use crate::{DomainError, FieldError};
 use anyhow::Context as _;
 use serde::Serialize;
@@ -166,11 +167,72 @@ pub(crate) fn object<'a>(
     }
 }
 
-fn valid_action(action: &str) -> bool {
-    let mut chars = action.chars();
-    matches!(chars.next(), Some('a'..='z'))
-        && action.len() <= 64
-        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_' | '.'))
+/// The object of one event, or a violation named after `at` (`body` for a lone event).
+pub(crate) fn event_object<'a>(
+    value: &'a Value,
+    at: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<&'a Map<String, Value>> {
+    match value {
+        Value::Object(obj) => Some(obj),
+        _ => {
+            let field = if at.is_empty() {
+                "body".to_owned()
+            } else {
+                at.trim_end_matches('.').to_owned()
+            };
+            errors.push(FieldError::new(field, "must be an object"));
+            None
+        }
+    }
+}
+
+/// A required time (SPEC §9: ISO 8601 in UTC, ending in `Z`).
+pub(crate) fn utc_time(
+    obj: &Map<String, Value>,
+    key: &str,
+    at: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<OffsetDateTime> {
+    let raw = text(obj, key, at, 40, true, errors)?;
+    parse_utc(raw).or_else(|| {
+        errors.push(FieldError::new(format!("{at}{key}"), UTC_TIME));
+        None
+    })
+}
+
+/// What a time must look like (SPEC §9).
+pub const UTC_TIME: &str = "must be an ISO 8601 time in UTC, like 2026-12-06T09:30:00Z";
+
+/// An ISO 8601 time in UTC ending in `Z` (SPEC §9), or `None`.
+pub fn parse_utc(raw: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(raw, &Rfc3339)
+        .ok()
+        .filter(|_| raw.ends_with('Z'))
+}
+
+/// A required event name (`^[a-z][a-z0-9_.]{0,63}$`: an audit action, a billing event
+/// type), checked as [`EventType`] checks it.
+pub(crate) fn event_name(
+    obj: &Map<String, Value>,
+    key: &str,
+    at: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    let raw = text(obj, key, at, 64, true, errors)?;
+    match EventType::parse(raw) {
+        Ok(name) => Some(name.into_inner()),
+        Err(DomainError::Validation(details)) => {
+            let message = details
+                .into_iter()
+                .next()
+                .map(|d| d.message)
+                .unwrap_or_default();
+            errors.push(FieldError::new(format!("{at}{key}"), message));
+            None
+        }
+        Err(_) => None,
+    }
 }
 
 /// A type name: `user`, `api_key`, `service-account`.
@@ -227,8 +289,7 @@ pub(crate) fn metadata(
                 continue;
             }
         };
-        let redacted = super::AuditEntry::new("x.x").meta(key, value);
-        out.extend(redacted.metadata);
+        out.insert(key.clone(), super::redacted(key, value));
     }
     out
 }
@@ -242,45 +303,21 @@ pub fn parse_event(
     errors: &mut Vec<FieldError>,
 ) -> Option<LogEvent> {
     let before = errors.len();
-    let Value::Object(obj) = value else {
-        let field = if at.is_empty() {
-            "body".to_owned()
-        } else {
-            at.trim_end_matches('.').to_owned()
-        };
-        errors.push(FieldError::new(field, "must be an object"));
-        return None;
-    };
+    let obj = event_object(value, at, errors)?;
     unknown(obj, FIELDS, at, errors);
     let event_id = text(obj, "id", at, 200, true, errors);
-    let occurred_at = text(obj, "occurred_at", at, 40, true, errors).and_then(|raw| {
-        let field = format!("{at}occurred_at");
-        match OffsetDateTime::parse(raw, &Rfc3339) {
-            Ok(t) if raw.ends_with('Z') && t > now + FUTURE_SLACK => {
-                errors.push(FieldError::new(field, "must not be in the future"));
-                None
-            }
-            Ok(t) if raw.ends_with('Z') => Some(t),
-            _ => {
-                errors.push(FieldError::new(
-                    field,
-                    "must be an ISO 8601 time in UTC, like 2026-12-06T09:30:00Z",
-                ));
-                None
-            }
-        }
-    });
-    let action = text(obj, "action", at, 64, true, errors).and_then(|a| {
-        if valid_action(a) {
-            Some(a)
-        } else {
+    let occurred_at = utc_time(obj, "occurred_at", at, errors).and_then(|t| {
+        if t > now + FUTURE_SLACK {
             errors.push(FieldError::new(
-                format!("{at}action"),
-                "must be lowercase letters, digits, '_' and '.', starting with a letter (at most 64)",
+                format!("{at}occurred_at"),
+                "must not be in the future",
             ));
             None
+        } else {
+            Some(t)
         }
     });
+    let action = event_name(obj, "action", at, errors);
     let outcome = text(obj, "outcome", at, 20, true, errors).and_then(|o| {
         match o.to_ascii_lowercase().as_str() {
             "success" => Some("success"),
@@ -360,7 +397,7 @@ pub fn parse_event(
     Some(LogEvent {
         event_id: event_id?.to_owned(),
         occurred_at: occurred_at?,
-        action: action?.to_owned(),
+        action: action?,
         resource: resource?,
         outcome: outcome?,
         tenant,
@@ -551,14 +588,17 @@ pub async fn sender(
             "the application is disabled".into(),
         ));
     };
+    // A key bound to a tenant writes only there: that one row is all that is needed.
     let tenants: Vec<(Uuid, String)> = sqlx::query_as(
         "SELECT t.id, t.domain FROM tenants t
           WHERE t.status = 'active'
+            AND ($3::uuid IS NULL OR t.id = $3)
             AND ($2 OR EXISTS (SELECT 1 FROM application_tenants at
                                 WHERE at.application_id = $1 AND at.tenant_id = t.id))",
     )
     .bind(application_id)
     .bind(all_tenants)
+    .bind(token_tenant)
     .fetch_all(pool)
     .await?;
     if let Some(own) = token_tenant {

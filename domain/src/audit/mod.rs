@@ -144,14 +144,19 @@ impl AuditEntry {
 
     /// Adds a metadata value. Keys that look like secrets are stored as "[redacted]".
     pub fn meta(mut self, key: &str, value: impl Into<Value>) -> Self {
-        let lower = key.to_ascii_lowercase();
-        let value = if SECRET_MARKERS.iter().any(|m| lower.contains(m)) {
-            Value::String("[redacted]".into())
-        } else {
-            value.into()
-        };
-        self.metadata.insert(key.to_owned(), value);
+        self.metadata
+            .insert(key.to_owned(), redacted(key, value.into()));
         self
+    }
+}
+
+/// `value`, or "[redacted]" when `key` looks like it names a secret.
+pub(crate) fn redacted(key: &str, value: Value) -> Value {
+    let lower = key.to_ascii_lowercase();
+    if SECRET_MARKERS.iter().any(|m| lower.contains(m)) {
+        Value::String("[redacted]".into())
+    } else {
+        value
     }
 }
 

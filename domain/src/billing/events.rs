@@ -1,7 +1,9 @@
 //! Billing events in (API-BILL): validation, and the one transaction that stores a batch
 //! and its rollup.
 
-use crate::audit::ingest::{metadata, parse_envelope, text, unknown};
+use crate::audit::ingest::{
+    event_name, event_object, metadata, parse_envelope, text, unknown, utc_time,
+};
 use crate::audit::Sender;
 use crate::{DomainError, FieldError};
 use anyhow::Context as _;
@@ -9,7 +11,6 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
-use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -68,13 +69,6 @@ impl UsageEvent {
     }
 }
 
-fn valid_type(t: &str) -> bool {
-    let mut chars = t.chars();
-    matches!(chars.next(), Some('a'..='z'))
-        && t.len() <= 64
-        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_' | '.'))
-}
-
 /// Validates one event; fields are named after `at` (`""` or `events[3].`).
 pub fn parse_event(
     value: &Value,
@@ -84,67 +78,31 @@ pub fn parse_event(
     errors: &mut Vec<FieldError>,
 ) -> Option<UsageEvent> {
     let before = errors.len();
-    let Value::Object(obj) = value else {
-        let field = if at.is_empty() {
-            "body".to_owned()
-        } else {
-            at.trim_end_matches('.').to_owned()
-        };
-        errors.push(FieldError::new(field, "must be an object"));
-        return None;
-    };
+    let obj = event_object(value, at, errors)?;
     unknown(obj, FIELDS, at, errors);
     let id = text(obj, "id", at, 200, true, errors);
     let tenant = text(obj, "tenant", at, 253, false, errors).map(str::to_ascii_lowercase);
-    let timestamp = text(obj, "timestamp", at, 40, true, errors).and_then(|raw| {
+    let timestamp = utc_time(obj, "timestamp", at, errors).and_then(|t| {
         let field = format!("{at}timestamp");
-        match OffsetDateTime::parse(raw, &Rfc3339) {
-            Ok(_) if !raw.ends_with('Z') => {
-                errors.push(FieldError::new(field, "must be in UTC, ending in Z"));
-                None
-            }
-            Ok(t) if t > now + window.max_ahead => {
-                errors.push(FieldError::new(
-                    field,
-                    format!(
-                        "must not be more than {} s ahead",
-                        window.max_ahead.whole_seconds()
-                    ),
-                ));
-                None
-            }
-            Ok(t) if t < now - window.max_age => {
-                errors.push(FieldError::new(
-                    field,
-                    format!(
-                        "must not be more than {} days old",
-                        window.max_age.whole_days()
-                    ),
-                ));
-                None
-            }
-            Ok(t) => Some(t),
-            Err(_) => {
-                errors.push(FieldError::new(
-                    field,
-                    "must be an ISO 8601 time in UTC, like 2026-12-06T09:30:00Z",
-                ));
-                None
-            }
-        }
-    });
-    let event_type = text(obj, "event_type", at, 64, true, errors).and_then(|t| {
-        let t = t.to_ascii_lowercase();
-        if valid_type(&t) {
-            Some(t)
-        } else {
+        if t > now + window.max_ahead {
+            let ahead = window.max_ahead.whole_seconds();
             errors.push(FieldError::new(
-                format!("{at}event_type"),
-                "must be lowercase letters, digits, '_' and '.', starting with a letter (at most 64)",
+                field,
+                format!("must not be more than {ahead} s ahead"),
             ));
             None
+        } else if t < now - window.max_age {
+            let days = window.max_age.whole_days();
+            errors.push(FieldError::new(
+                field,
+                format!("must not be more than {days} days old"),
+            ));
+            None
+        } else {
+            Some(t)
         }
     });
+    let event_type = event_name(obj, "event_type", at, errors);
     let quantity = match obj.get("quantity") {
         None | Some(Value::Null) => {
             errors.push(FieldError::new(format!("{at}quantity"), "is required"));
@@ -309,6 +267,7 @@ pub async fn ingest(
 mod tests {
     use super::*;
     use serde_json::json;
+    use time::format_description::well_known::Rfc3339;
 
     fn now() -> OffsetDateTime {
         OffsetDateTime::parse("2026-12-06T10:00:00Z", &Rfc3339).unwrap()

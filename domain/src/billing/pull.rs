@@ -11,8 +11,6 @@
 
 use crate::DomainError;
 use anyhow::Context as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde::Serialize;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use time::OffsetDateTime;
@@ -63,24 +61,6 @@ pub struct PullPage {
     pub has_more: bool,
 }
 
-fn encode(txid: &str, seq: i64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{txid}|{seq}"))
-}
-
-fn decode(raw: &str) -> Result<(i64, i64), DomainError> {
-    let bad = || DomainError::validation("after", "the cursor is not valid");
-    let text = URL_SAFE_NO_PAD
-        .decode(raw.trim())
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(bad)?;
-    let (txid, seq) = text.split_once('|').ok_or_else(bad)?;
-    Ok((
-        txid.parse().map_err(|_| bad())?,
-        seq.parse().map_err(|_| bad())?,
-    ))
-}
-
 fn push_scope(q: &mut QueryBuilder<'_, Postgres>, readable: &Readable, tenant: Option<Uuid>) {
     if let Some(t) = tenant {
         q.push(" AND e.tenant_id = ").push_bind(t);
@@ -104,7 +84,11 @@ pub async fn pull(
             "must be between 1 and 1000",
         ));
     }
-    let after = q.after.as_deref().map(decode).transpose()?;
+    let after = q
+        .after
+        .as_deref()
+        .map(|a| crate::cursor::decode_pair::<i64, i64>(a, "after"))
+        .transpose()?;
     let mut b = QueryBuilder::new(
         "WITH s AS (SELECT pg_current_snapshot() AS snap),
               mark AS (SELECT coalesce(
@@ -147,7 +131,7 @@ pub async fn pull(
     data.truncate(q.limit as usize);
     let next_cursor = data
         .last()
-        .map(|e| encode(&e.txid, e.seq))
+        .map(|e| crate::cursor::encode_pair(&e.txid, e.seq))
         .or_else(|| q.after.clone());
     Ok(PullPage {
         data,

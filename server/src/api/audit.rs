@@ -55,17 +55,14 @@ pub fn bulk_router() -> Router<AppState> {
         .build()
 }
 
-/// The sending application: an application's own token with `log:write`, of an active
+/// The sending application: an application's own token with `scope`, of an active
 /// application, for an active tenant.
-async fn sender_of(state: &AppState, bearer: &Bearer) -> Result<Sender, ApiError> {
-    if bearer.0.user_id().is_some() {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "ERR_PERMISSION_DENIED",
-            "audit events are sent with an application's token (client credentials)",
-        ));
-    }
-    bearer.require_scope("log:write")?;
+pub(crate) async fn sender_of(
+    state: &AppState,
+    bearer: &Bearer,
+    scope: &str,
+) -> Result<Sender, ApiError> {
+    bearer.require_application_with(scope)?;
     Ok(audit::sender(&state.pool, bearer.0.application_id, bearer.0.tenant_id).await?)
 }
 
@@ -101,7 +98,7 @@ async fn ingest(
     meta: RequestMeta,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let sender = sender_of(&state, &bearer).await?;
+    let sender = sender_of(&state, &bearer, "log:write").await?;
     let events = audit::parse_batch(&body, OffsetDateTime::now_utc())?;
     let batch = body.get("events").is_some();
     let tenants = audit::assign_tenants(&sender, &events, |i| {
@@ -290,7 +287,7 @@ async fn bulk(
     meta: RequestMeta,
     body: Body,
 ) -> Result<Json<BulkReport>, ApiError> {
-    let sender = sender_of(&state, &bearer).await?;
+    let sender = sender_of(&state, &bearer, "log:write").await?;
     if !is_ndjson(&meta.headers) {
         return Err(ApiError::validation(vec![FieldError::new(
             "content-type",

@@ -24,7 +24,6 @@ use gatehouse_domain::billing::{self, Fate, PullQuery, Readable, TimeWindow, Usa
 use gatehouse_domain::FieldError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -33,18 +32,6 @@ pub fn router() -> Router<AppState> {
         .route("/v1/billing/events", get(pull).post(ingest))
         .route("/v1/billing/usage", get(usage))
         .build()
-}
-
-/// An application's own token (client credentials) with `scope`.
-fn application(bearer: &Bearer, scope: &str) -> Result<(), ApiError> {
-    if bearer.0.user_id().is_some() {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "ERR_PERMISSION_DENIED",
-            "billing events are sent and read with an application's token (client credentials)",
-        ));
-    }
-    bearer.require_scope(scope)
 }
 
 #[derive(Serialize)]
@@ -60,10 +47,7 @@ async fn ingest(
     bearer: Bearer,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<impl IntoResponse, ApiError> {
-    application(&bearer, "bill:write")?;
-    let sender =
-        gatehouse_domain::audit::sender(&state.pool, bearer.0.application_id, bearer.0.tenant_id)
-            .await?;
+    let sender = super::audit::sender_of(&state, &bearer, "bill:write").await?;
     let window = TimeWindow {
         max_age: time::Duration::days(i64::from(state.settings.billing_max_age_days)),
         max_ahead: time::Duration::seconds(i64::from(state.settings.billing_max_ahead_secs)),
@@ -132,7 +116,7 @@ async fn named_tenant(
 }
 
 async fn reader(state: &AppState, bearer: &Bearer) -> Result<Readable, ApiError> {
-    application(bearer, "bill:read")?;
+    bearer.require_application_with("bill:read")?;
     Ok(billing::readable_by(&state.pool, bearer.0.application_id, bearer.0.tenant_id).await?)
 }
 
@@ -149,16 +133,10 @@ struct PullParams {
 
 fn utc(raw: Option<&str>, field: &str, errors: &mut Vec<FieldError>) -> Option<OffsetDateTime> {
     let raw = raw.map(str::trim).filter(|s| !s.is_empty())?;
-    match OffsetDateTime::parse(raw, &Rfc3339) {
-        Ok(t) if raw.ends_with('Z') => Some(t),
-        _ => {
-            errors.push(FieldError::new(
-                field,
-                "must be an ISO 8601 time in UTC, like 2026-12-01T00:00:00Z",
-            ));
-            None
-        }
-    }
+    gatehouse_domain::audit::parse_utc(raw).or_else(|| {
+        errors.push(FieldError::new(field, gatehouse_domain::audit::UTC_TIME));
+        None
+    })
 }
 
 async fn pull(
