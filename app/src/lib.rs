@@ -7,6 +7,7 @@
 mod apps;
 mod audit;
 pub mod auth;
+pub mod billing;
 mod consoles;
 mod dev;
 pub mod error;
@@ -111,6 +112,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/users") view=users::admin::PeoplePage ssr=SsrMode::Async />
                     <Route path=path!("/admin/users/:id") view=users::admin::PersonPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/settings") view=tenants::settings::SettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/subscription") view=billing::subscription::SubscriptionPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/sso") view=sso::SsoPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/audit") view=audit::tenant_log::AuditLogPage ssr=SsrMode::Async />
                     <Route path=path!("/audit") view=audit::console::AuditConsolePage ssr=SsrMode::Async />

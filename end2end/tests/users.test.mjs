@@ -167,9 +167,14 @@ test('an admin sets the security policies (refusals beside their fields); only t
   await page.click('[data-testid=settings-submit]');
   await page.waitForFunction(() => /settings are saved/.test(document.querySelector('[data-testid=flash]')?.textContent ?? ''));
   assert.equal(stored(), '14|2700');
-  // Admins see the plan and what it gives, but not the plan change.
+  await page.screenshot({ path: join(SCREENSHOTS, 'admin-settings.png'), fullPage: true });
+  // The subscription has a page of its own: admins see the plan and what it gives, but not
+  // the plan change.
+  await Promise.all([page.waitForURL(`${BASE_URL}/admin/subscription`), page.click('[data-testid=settings-subscription]')]);
+  await page.waitForSelector('[data-testid=plan-flags]');
   assert.match(await text(page.locator('[data-testid=plan-flags]')), /new_checkout/);
   assert.ok(await page.isVisible('[data-testid=owners-only]'));
+  assert.equal(await page.locator('[data-testid=own-plan-form]').count(), 0);
   // Put the policy back for the other tests.
   psql(`UPDATE tenants SET password_policy = password_policy - 'min_length', session_idle_timeout_secs = 1800 WHERE domain = 'acme'`);
   await context.close();
@@ -177,7 +182,7 @@ test('an admin sets the security policies (refusals beside their fields); only t
   const ownerContext = await browser.newContext();
   const owner = await ownerContext.newPage();
   await signIn(owner, 'owner@acme.test', PASSWORD);
-  await owner.goto(`${BASE_URL}/admin/settings`);
+  await owner.goto(`${BASE_URL}/admin/subscription`);
   await owner.waitForSelector('[data-testid=own-plan-form]');
   await owner.waitForLoadState('networkidle');
   const planBefore = await text(owner.locator('[data-testid=current-plan]'));
@@ -185,7 +190,6 @@ test('an admin sets the security policies (refusals beside their fields); only t
   await owner.click('[data-testid=own-plan]');
   await owner.click('[data-testid=own-plan-confirm]');
   await owner.waitForFunction(() => document.querySelector('[data-testid=current-plan]')?.textContent.trim() === 'Pro');
-  await owner.screenshot({ path: join(SCREENSHOTS, 'admin-settings.png'), fullPage: true });
   // And back, for the other tests.
   await owner.selectOption('#own-plan', planBefore.toLowerCase());
   await owner.click('[data-testid=own-plan]');

@@ -252,8 +252,8 @@ pub fn router(state: AppState) -> Router {
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(settings.request_timeout_secs),
         ))
-        // Bounded by its line count and the client's silence instead (api::audit).
-        .nest("/api", api::audit::bulk_router().layer(limited()))
+        // Bounded by its line count and the client's silence instead (api::ndjson).
+        .nest("/api", api::bulk_router().layer(limited()))
         .layer(axum::middleware::from_fn(api::error_bodies))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -15,8 +15,14 @@ const AREAS: &[Area] = &[
     (
         "/admin/settings",
         "Settings",
-        "Password and MFA policies, session timeout; your plan.",
+        "Password and MFA policies, session timeout.",
         "admin-settings",
+    ),
+    (
+        "/admin/subscription",
+        "Subscription",
+        "Your plan and what it gives you, this month's usage; plan changes (owners).",
+        "admin-subscription",
     ),
     (
         "/admin/sso",

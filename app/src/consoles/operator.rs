@@ -1,6 +1,7 @@
 //! `/operator`: the Operator Console's dashboard (FR-OPS-001) — tenants by status and plan,
 //! the server's health (database, email outbox backlog, error rate from its own request
-//! counts), recent control-plane events, and the way to each area of the console.
+//! counts, usage events ingested and refused), recent control-plane events, and the way to
+//! each area of the console.
 
 use crate::audit::{AuditRow, RecentAudit};
 use crate::error::AppError;
@@ -22,6 +23,9 @@ pub struct DashboardData {
     pub database_ms: f64,
     pub requests: u64,
     pub server_errors: u64,
+    /// Usage events received and refused over the window (issue 19).
+    pub usage_events: u64,
+    pub usage_refused: u64,
     pub window_minutes: u64,
 }
 
@@ -34,6 +38,7 @@ pub async fn operator_dashboard() -> Result<DashboardData, AppError> {
     let actor = operator_for_page("/operator").await?;
     let d = gatehouse_domain::tenants::dashboard(&pool()?, Some(&actor)).await?;
     let (requests, server_errors) = crate::request_stats::snapshot();
+    let (usage_events, usage_refused) = crate::request_stats::usage_snapshot();
     let pairs = |counts: Vec<gatehouse_domain::tenants::Count>| {
         counts.into_iter().map(|c| (c.label, c.count)).collect()
     };
@@ -49,6 +54,8 @@ pub async fn operator_dashboard() -> Result<DashboardData, AppError> {
         database_ms: d.database_ms,
         requests,
         server_errors,
+        usage_events,
+        usage_refused,
         window_minutes: crate::request_stats::WINDOW_MINUTES,
     })
 }
@@ -180,6 +187,17 @@ fn Dashboard(data: DashboardData) -> impl IntoView {
                         healthy_errors,
                         format!("{error_rate:.2} % of {} requests in the last {} min", data.requests, data.window_minutes),
                         "health-errors",
+                    )}
+                    {health_line(
+                        "Usage events",
+                        data.usage_refused * 100 <= data.usage_events,
+                        format!(
+                            "{:.1} per second, {} refused, in the last {} min",
+                            data.usage_events as f64 / (data.window_minutes.max(1) * 60) as f64,
+                            data.usage_refused,
+                            data.window_minutes
+                        ),
+                        "health-usage",
                     )}
                 </ul>
             </Card>

@@ -2,8 +2,9 @@
 //! UC-TENANT-SUSPEND, FR-OPS-001, FR-FLAG-001): the Operator Console's tenants — a list with
 //! search, filters and cursor pages; provisioning (tenant, invited owner, plan, applications
 //! in one transaction); a tenant's page with its owners, user counts, effective flags and
-//! where each value comes from, per-tenant overrides, applications and recent audit
-//! entries; suspension with a reason and reactivation; plan changes.
+//! where each value comes from, per-tenant overrides, applications, usage
+//! (`crate::billing::usage`) and recent audit entries; suspension with a reason and
+//! reactivation; plan changes.
 //!
 //! Every server function authenticates itself and hands the signed-in person to the domain
 //! as the actor; the domain refuses everyone but operators.
@@ -608,7 +609,8 @@ fn TenantView(
         created,
     } = tenant;
     let current_plan = tenant_plan.clone();
-    let (status_id, plan_id, flags_id, sso_id) = (id.clone(), id.clone(), id.clone(), id);
+    let (status_id, plan_id, usage_id, flags_id, sso_id) =
+        (id.clone(), id.clone(), id.clone(), id.clone(), id);
     let status_form = move || {
         let id = status_id.clone();
         view! {
@@ -710,6 +712,7 @@ fn TenantView(
                 }}
             </Card>
         </div>
+        <crate::billing::usage::TenantUsage tenant_id=usage_id />
         <TenantFlags flags tenant_id=flags_id action=flag />
         <crate::sso::operator::TenantSso tenant_id=sso_id />
         <RecentAudit entries=recent />

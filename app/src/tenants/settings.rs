@@ -1,7 +1,7 @@
-//! `/admin/settings` (SPEC §3; FR-AUTH-006, CON-SEC-001, CON-SEC-005, FR-TENANT-003): the
-//! tenant's security policies — password policy, MFA policy, session idle timeout — with
-//! every refused field shown beside it, and the subscription: the plan, the flags it gives
-//! the tenant, and (owners only) a plan change through the operators' domain operation.
+//! `/admin/settings` (SPEC §3; FR-AUTH-006, CON-SEC-001, CON-SEC-005): the tenant's
+//! security policies — password policy, MFA policy, session idle timeout — with every
+//! refused field shown beside it. The plan and usage are on `/admin/subscription`
+//! (`crate::billing::subscription`).
 
 use crate::error::AppError;
 use crate::layout::PageTitle;
@@ -20,28 +20,16 @@ pub struct SettingsPageData {
     pub history: u32,
     pub mfa_policy: String,
     pub idle_timeout_minutes: i32,
-    pub plan: String,
-    pub plans: Vec<String>,
-    /// The tenant's flags: key, value, where it comes from.
-    pub flags: Vec<(String, bool, String)>,
-    pub may_change_plan: bool,
 }
 
 #[server(prefix = "/_rpc", endpoint = "tenant_settings_page")]
 pub async fn tenant_settings_page() -> Result<SettingsPageData, AppError> {
     use crate::auth::ssr::pool;
     use crate::ui::ssr::{actor_of, console_session};
-    use gatehouse_domain::permissions::Permission;
-    use gatehouse_domain::types::Plan;
-    use gatehouse_domain::DomainError;
     // The page's one resource, so it also guards the page.
     let actor = actor_of(&console_session("admin", "/admin/settings").await?);
     let tenant = crate::ui::ssr::tenant_of(&actor)?;
-    let pool = pool()?;
-    let s = gatehouse_domain::tenants::get_settings(&pool, &actor, tenant).await?;
-    let rules = gatehouse_domain::flags::tenant_flags(&pool, tenant)
-        .await?
-        .ok_or_else(|| AppError::from(DomainError::NotFound("tenant")))?;
+    let s = gatehouse_domain::tenants::get_settings(&pool()?, &actor, tenant).await?;
     Ok(SettingsPageData {
         min_length: s.password_policy.min_length,
         require_upper: s.password_policy.require_upper,
@@ -52,14 +40,6 @@ pub async fn tenant_settings_page() -> Result<SettingsPageData, AppError> {
         history: s.password_policy.history,
         mfa_policy: s.mfa_policy.as_str().to_owned(),
         idle_timeout_minutes: s.session_idle_timeout_secs / 60,
-        plan: rules.plan.as_str().to_owned(),
-        plans: Plan::ALL.iter().map(|p| p.as_str().to_owned()).collect(),
-        flags: rules
-            .evaluate(None)
-            .into_iter()
-            .map(|f| (f.key, f.value, f.source.as_str().to_owned()))
-            .collect(),
-        may_change_plan: actor.require(Permission::TenantManagePlan).is_ok(),
     })
 }
 
@@ -150,46 +130,13 @@ pub async fn save_tenant_settings(
     }
 }
 
-/// FR-TENANT-003: the owner changes the plan (the same domain operation operators use).
-#[server(prefix = "/_rpc", endpoint = "change_own_plan")]
-pub async fn change_own_plan(plan: String) -> Result<String, AppError> {
-    use crate::auth::ssr::{request, services};
-    use crate::ui::ssr::actor;
-    use gatehouse_domain::types::Plan;
-    let actor = actor().await?;
-    let tenant = crate::ui::ssr::tenant_of(&actor)?;
-    let (ctx, _) = request().await?;
-    let plan = Plan::parse(&plan)?;
-    let services = services()?;
-    let t = services
-        .apply(
-            gatehouse_domain::tenants::change_plan(
-                services.pool(),
-                &ctx,
-                Some(&actor),
-                tenant,
-                plan,
-            )
-            .await,
-        )
-        .await?;
-    Ok(format!(
-        "Your organisation is on the {} plan now.",
-        t.plan.as_str()
-    ))
-}
-
 // --- the browser side ---------------------------------------------------------------------
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     let save = ServerAction::<SaveTenantSettings>::new();
-    let plan = ServerAction::<ChangeOwnPlan>::new();
     let saved = last_done(save.value());
-    let page = Resource::new_blocking(
-        move || (saved(), plan.version().get()),
-        |_| tenant_settings_page(),
-    );
+    let page = Resource::new_blocking(saved, |_| tenant_settings_page());
     let notice = RwSignal::new(None::<Result<String, AppError>>);
     Effect::new(move |_| match save.value().get() {
         Some(Ok(Submitted::Done(m))) => notice.set(Some(Ok(m))),
@@ -199,15 +146,17 @@ pub fn SettingsPage() -> impl IntoView {
         Some(Err(e)) => notice.set(Some(Err(e))),
         None => {}
     });
-    follow_outcome(notice, plan.value());
     view! {
         <PageTitle text="Settings" />
         {when_loaded(page, None, move |p: SettingsPageData| view! {
-            <ListHeader console=TENANT_ADMINISTRATION title="Settings" subtitle="Security policies and your subscription." />
+            <ListHeader console=TENANT_ADMINISTRATION title="Settings" subtitle="Security policies for everyone in your organisation." />
             {outcome(notice)}
             <div class="grid gap-6 lg:grid-cols-5 lg:items-start">
-                <PolicyForm data=p.clone() action=save />
-                <PlanCard data=p action=plan />
+                <PolicyForm data=p action=save />
+                <Card heading_id="subscription-h" title="Subscription" extra="lg:col-span-2">
+                    <p class="mt-2 text-sm text-slate-600">"Your plan, the features it gives your organisation and this month's usage have a page of their own."</p>
+                    <a href="/admin/subscription" class=format!("{LINK} mt-3 inline-block text-sm") data-testid="settings-subscription">"Open the subscription →"</a>
+                </Card>
             </div>
         }.into_any())}
     }
@@ -262,49 +211,6 @@ fn PolicyForm(data: SettingsPageData, action: ServerAction<SaveTenantSettings>) 
                 </Field>
                 <SubmitRow label="Save settings" testid="settings-submit" pending=action.pending() extra="sm:col-span-2" />
             </ActionForm>
-        </Card>
-    }
-}
-
-#[component]
-fn PlanCard(data: SettingsPageData, action: ServerAction<ChangeOwnPlan>) -> impl IntoView {
-    let current = data.plan.clone();
-    view! {
-        <Card heading_id="plan-h" title="Subscription" extra="lg:col-span-2">
-            <p class="mt-2 text-sm">"Plan: " <span class=badge(&data.plan) data-testid="current-plan">{title_case(&data.plan)}</span></p>
-            <h3 class="mt-4 text-sm font-semibold">"What your organisation has"</h3>
-            {if data.flags.is_empty() {
-                view! { <p class="mt-1 text-sm text-slate-600">"No features are switched by plan yet."</p> }.into_any()
-            } else {
-                view! {
-                    <ul class="mt-2 space-y-1 text-sm" data-testid="plan-flags">
-                        {data.flags.into_iter().map(|(key, on, source)| view! {
-                            <li class="flex items-center justify-between gap-2">
-                                <span class="font-mono text-xs">{key}</span>
-                                <span class="flex items-center gap-2">
-                                    <span class=badge(if on { "on" } else { "off" })>{if on { "On" } else { "Off" }}</span>
-                                    <span class="text-xs text-slate-500">{source}</span>
-                                </span>
-                            </li>
-                        }).collect_view()}
-                    </ul>
-                }.into_any()
-            }}
-            {if data.may_change_plan {
-                view! {
-                    <ActionForm action=action attr:class="mt-6 flex flex-wrap items-end gap-2" attr:data-testid="own-plan-form">
-                        <div>
-                            <label for="own-plan" class="block text-sm font-medium">"Change plan"</label>
-                            <select id="own-plan" name="plan" class=INPUT>
-                                {data.plans.into_iter().map(|p| choice(p.clone(), title_case(&p), &current)).collect_view()}
-                            </select>
-                        </div>
-                        <ConfirmSubmit label="Change plan" testid="own-plan" confirm="Change your organisation's plan?".to_owned() />
-                    </ActionForm>
-                }.into_any()
-            } else {
-                view! { <p class="mt-6 text-sm text-slate-600" data-testid="owners-only">"Only owners change the plan."</p> }.into_any()
-            }}
         </Card>
     }
 }

@@ -251,7 +251,16 @@ pub(crate) fn metadata(
     at: &str,
     errors: &mut Vec<FieldError>,
 ) -> Map<String, Value> {
-    let field = format!("{at}metadata");
+    metadata_named(value, &format!("{at}metadata"), errors)
+}
+
+/// [`metadata`] under another name (a CloudEvent's `data`).
+pub(crate) fn metadata_named(
+    value: Option<&Value>,
+    field: &str,
+    errors: &mut Vec<FieldError>,
+) -> Map<String, Value> {
+    let field = field.to_owned();
     let Some(map) = object(value, &field, false, errors) else {
         return Map::new();
     };

@@ -36,6 +36,35 @@ pub struct TimeWindow {
     pub max_ahead: Duration,
 }
 
+impl TimeWindow {
+    /// `t` when it is inside the window around `now`; else the violation, named `field`.
+    pub fn check(
+        &self,
+        t: OffsetDateTime,
+        now: OffsetDateTime,
+        field: &str,
+        errors: &mut Vec<FieldError>,
+    ) -> Option<OffsetDateTime> {
+        if t > now + self.max_ahead {
+            let ahead = self.max_ahead.whole_seconds();
+            errors.push(FieldError::new(
+                field,
+                format!("must not be more than {ahead} s ahead"),
+            ));
+            None
+        } else if t < now - self.max_age {
+            let days = self.max_age.whole_days();
+            errors.push(FieldError::new(
+                field,
+                format!("must not be more than {days} days old"),
+            ));
+            None
+        } else {
+            Some(t)
+        }
+    }
+}
+
 impl Default for TimeWindow {
     fn default() -> Self {
         Self {
@@ -54,15 +83,23 @@ pub struct UsageEvent {
     pub event_type: String,
     pub quantity: i64,
     pub metadata: Map<String, Value>,
+    /// The sender gave the time (a CloudEvent may leave it to the receiver: then a
+    /// re-send is judged without it).
+    pub timed: bool,
 }
 
 impl UsageEvent {
     /// What makes a re-sent event the same event: type, quantity, time and metadata.
     fn content_hash(&self) -> Vec<u8> {
+        let time = if self.timed {
+            Value::String(self.timestamp.unix_timestamp_nanos().to_string())
+        } else {
+            Value::Null
+        };
         let canonical = serde_json::json!([
             self.event_type,
             self.quantity,
-            self.timestamp.unix_timestamp_nanos().to_string(),
+            time,
             Value::Object(self.metadata.clone()),
         ]);
         Sha256::digest(canonical.to_string().as_bytes()).to_vec()
@@ -82,46 +119,15 @@ pub fn parse_event(
     unknown(obj, FIELDS, at, errors);
     let id = text(obj, "id", at, 200, true, errors);
     let tenant = text(obj, "tenant", at, 253, false, errors).map(str::to_ascii_lowercase);
-    let timestamp = utc_time(obj, "timestamp", at, errors).and_then(|t| {
-        let field = format!("{at}timestamp");
-        if t > now + window.max_ahead {
-            let ahead = window.max_ahead.whole_seconds();
-            errors.push(FieldError::new(
-                field,
-                format!("must not be more than {ahead} s ahead"),
-            ));
-            None
-        } else if t < now - window.max_age {
-            let days = window.max_age.whole_days();
-            errors.push(FieldError::new(
-                field,
-                format!("must not be more than {days} days old"),
-            ));
-            None
-        } else {
-            Some(t)
-        }
-    });
+    let timestamp = utc_time(obj, "timestamp", at, errors)
+        .and_then(|t| window.check(t, now, &format!("{at}timestamp"), errors));
     let event_type = event_name(obj, "event_type", at, errors);
     let quantity = match obj.get("quantity") {
         None | Some(Value::Null) => {
             errors.push(FieldError::new(format!("{at}quantity"), "is required"));
             None
         }
-        Some(Value::Number(n)) => match n.as_i64() {
-            Some(q) if (1..=MAX_QUANTITY).contains(&q) => Some(q),
-            _ => {
-                errors.push(FieldError::new(
-                    format!("{at}quantity"),
-                    format!("must be a whole number from 1 to {MAX_QUANTITY}"),
-                ));
-                None
-            }
-        },
-        Some(_) => {
-            errors.push(FieldError::new(format!("{at}quantity"), "must be a number"));
-            None
-        }
+        Some(q) => quantity(q, &format!("{at}quantity"), errors),
     };
     let metadata = metadata(obj.get("metadata"), at, errors);
     if errors.len() > before {
@@ -134,7 +140,28 @@ pub fn parse_event(
         event_type: event_type?,
         quantity: quantity?,
         metadata,
+        timed: true,
     })
+}
+
+/// A quantity: a whole number from 1 to [`MAX_QUANTITY`].
+pub(crate) fn quantity(value: &Value, field: &str, errors: &mut Vec<FieldError>) -> Option<i64> {
+    match value {
+        Value::Number(n) => match n.as_i64() {
+            Some(q) if (1..=MAX_QUANTITY).contains(&q) => Some(q),
+            _ => {
+                errors.push(FieldError::new(
+                    field,
+                    format!("must be a whole number from 1 to {MAX_QUANTITY}"),
+                ));
+                None
+            }
+        },
+        _ => {
+            errors.push(FieldError::new(field, "must be a number"));
+            None
+        }
+    }
 }
 
 /// A `POST /api/v1/billing/events` body: one event or `{"events": [...]}` (1 to 100).
@@ -175,7 +202,8 @@ pub fn assign_tenants(
 
 /// Stores `events` (validated, with their tenants) and their rollup in one transaction
 /// and answers each one's fate after the commit. The same id twice in one batch is judged
-/// against its first occurrence.
+/// against its first occurrence. Rows are written in key order, so concurrent batches
+/// that share ids or rollup rows wait for each other instead of deadlocking.
 pub async fn ingest(
     pool: &PgPool,
     application_id: Uuid,
@@ -203,13 +231,13 @@ pub async fn ingest(
              INSERT INTO billing_events (tenant_id, application_id, event_type, quantity, occurred_at,
                                          idempotency_key, metadata, content_hash)
              SELECT tenant_id, $8, event_type, quantity, occurred_at, key, metadata, hash
-               FROM input ORDER BY ord
+               FROM input ORDER BY tenant_id, key
              ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
              RETURNING tenant_id, idempotency_key, event_type, quantity, occurred_at),
          rolled AS (
              INSERT INTO billing_usage_daily (tenant_id, event_type, day, quantity, events)
              SELECT tenant_id, event_type, (occurred_at AT TIME ZONE 'UTC')::date, sum(quantity), count(*)
-               FROM inserted GROUP BY 1, 2, 3
+               FROM inserted GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
              ON CONFLICT (tenant_id, event_type, day) DO UPDATE
                 SET quantity = billing_usage_daily.quantity + EXCLUDED.quantity,
                     events = billing_usage_daily.events + EXCLUDED.events)

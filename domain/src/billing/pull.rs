@@ -35,8 +35,10 @@ pub struct PullQuery {
 /// One event as the billing system reads it.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct PulledEvent {
-    /// The application's id of the event.
+    /// The application's id of the event (for a void, of the event it voids).
     pub id: Option<String>,
+    /// `event`, or `void`: the event of this `id` no longer counts (subtract it).
+    pub kind: String,
     pub tenant: String,
     pub event_type: String,
     pub quantity: i64,
@@ -49,6 +51,13 @@ pub struct PulledEvent {
     pub txid: String,
     #[serde(skip)]
     pub seq: i64,
+}
+
+impl PulledEvent {
+    /// The position just after this event: a pull from here goes on with the next one.
+    pub fn cursor(&self) -> String {
+        crate::cursor::encode_pair(&self.txid, self.seq)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -98,9 +107,11 @@ pub async fn pull(
                                          AND a.backend_xid IS NOT NULL
                                          AND a.backend_xid::text::bigint = x::text::bigint % 4294967296)),
                   (SELECT pg_snapshot_xmax(snap) FROM s)) AS xid)
-         SELECT e.idempotency_key AS id, t.domain AS tenant, e.event_type, e.quantity,
-                e.occurred_at AS timestamp, e.received_at, e.metadata, e.txid::text AS txid, e.seq
-           FROM billing_events e JOIN tenants t ON t.id = e.tenant_id, mark
+         SELECT coalesce(e.idempotency_key, o.idempotency_key) AS id, e.kind, t.domain AS tenant,
+                e.event_type, e.quantity, e.occurred_at AS timestamp, e.received_at, e.metadata,
+                e.txid::text AS txid, e.seq
+           FROM billing_events e JOIN tenants t ON t.id = e.tenant_id
+                LEFT JOIN billing_events o ON o.id = e.voids, mark
           WHERE e.txid < mark.xid",
     );
     push_scope(&mut b, readable, q.tenant);
@@ -131,7 +142,7 @@ pub async fn pull(
     data.truncate(q.limit as usize);
     let next_cursor = data
         .last()
-        .map(|e| crate::cursor::encode_pair(&e.txid, e.seq))
+        .map(PulledEvent::cursor)
         .or_else(|| q.after.clone());
     Ok(PullPage {
         data,
@@ -159,42 +170,90 @@ pub struct UsageTotal {
     pub events: i64,
 }
 
-/// Exact totals per tenant × type × day or month, from the rollup kept with the events.
+/// Totals one usage answer holds; [`usage`] reads one more, so the caller can tell the
+/// answer was cut.
+pub const MAX_TOTALS: usize = 10_000;
+
+/// What a usage query asks for. `from` and `until` are days in `tz` (UTC when `None`),
+/// `until` exclusive.
+#[derive(Debug, Clone)]
+pub struct UsageQuery {
+    pub tenant: Option<Uuid>,
+    pub event_type: Option<String>,
+    pub from: Option<time::Date>,
+    pub until: Option<time::Date>,
+    pub window: UsageWindow,
+    /// An IANA time zone (`Europe/Berlin`): windows start at its midnights.
+    pub tz: Option<String>,
+}
+
+/// Exact totals per tenant × type × day or month. A UTC day that lies whole inside one
+/// window (and inside the range) is read from the rollup kept with the events; the few
+/// that a window's edge in another time zone cuts are summed from the events themselves
+/// (voids subtract), so a total is exact in every time zone.
 pub async fn usage(
     pool: &PgPool,
     readable: &Readable,
-    tenant: Option<Uuid>,
-    event_type: Option<&str>,
-    from: Option<time::Date>,
-    until: Option<time::Date>,
-    window: UsageWindow,
+    q: &UsageQuery,
 ) -> Result<Vec<UsageTotal>, DomainError> {
-    let unit = match window {
+    let unit = match q.window {
         UsageWindow::Day => "day",
         UsageWindow::Month => "month",
     };
-    let mut b = QueryBuilder::new(format!(
-        "SELECT t.domain AS tenant, e.event_type,
-                to_char(date_trunc('{unit}', e.day), 'YYYY-MM-DD') AS period,
-                sum(e.quantity)::text AS quantity, sum(e.events)::bigint AS events
-           FROM billing_usage_daily e JOIN tenants t ON t.id = e.tenant_id
-          WHERE true"
+    let mut b = QueryBuilder::new("WITH p AS (SELECT ");
+    b.push_bind(q.tz.clone().unwrap_or_else(|| "UTC".to_owned()))
+        .push("::text AS tz, ")
+        .push_bind(q.from)
+        .push("::date AS from_day, ")
+        .push_bind(q.until)
+        .push(
+            "::date AS until_day),
+              r AS (SELECT tz, from_day::timestamp AT TIME ZONE tz AS lo,
+                           until_day::timestamp AT TIME ZONE tz AS hi FROM p),
+              d AS (SELECT e.tenant_id, e.event_type, e.quantity, e.events,
+                           e.day::timestamp AT TIME ZONE 'UTC' AS d_lo,
+                           (e.day + 1)::timestamp AT TIME ZONE 'UTC' AS d_hi
+                      FROM billing_usage_daily e, r
+                     WHERE (r.lo IS NULL OR e.day >= (r.lo AT TIME ZONE 'UTC')::date)
+                       AND (r.hi IS NULL OR e.day <= ((r.hi AT TIME ZONE 'UTC') - interval '1 microsecond')::date)",
+        );
+    push_scope(&mut b, readable, q.tenant);
+    if let Some(t) = &q.event_type {
+        b.push(" AND e.event_type = ").push_bind(t.clone());
+    }
+    b.push(format!(
+        "), c AS (SELECT d.*, date_trunc('{unit}', d.d_lo AT TIME ZONE r.tz) AS w,
+                         date_trunc('{unit}', d.d_lo AT TIME ZONE r.tz)
+                           = date_trunc('{unit}', (d.d_hi - interval '1 microsecond') AT TIME ZONE r.tz)
+                         AND (r.lo IS NULL OR d.d_lo >= r.lo) AND (r.hi IS NULL OR d.d_hi <= r.hi) AS whole
+                    FROM d, r),
+              parts AS (
+                  SELECT tenant_id, event_type, w, quantity, events FROM c WHERE whole
+                  UNION ALL
+                  SELECT e.tenant_id, e.event_type, date_trunc('{unit}', e.occurred_at AT TIME ZONE r.tz),
+                         CASE e.kind WHEN 'void' THEN -e.quantity ELSE e.quantity END,
+                         CASE e.kind WHEN 'void' THEN -1 ELSE 1 END
+                    FROM c JOIN billing_events e
+                           ON e.tenant_id = c.tenant_id AND e.event_type = c.event_type
+                          AND e.occurred_at >= c.d_lo AND e.occurred_at < c.d_hi, r
+                   WHERE NOT c.whole
+                     AND (r.lo IS NULL OR e.occurred_at >= r.lo)
+                     AND (r.hi IS NULL OR e.occurred_at < r.hi))
+         SELECT t.domain AS tenant, parts.event_type, to_char(parts.w, 'YYYY-MM-DD') AS period,
+                sum(parts.quantity)::text AS quantity, sum(parts.events)::bigint AS events
+           FROM parts JOIN tenants t ON t.id = parts.tenant_id
+          GROUP BY 1, 2, 3 HAVING sum(parts.events) <> 0
+          ORDER BY 1, 2, 3 LIMIT {}",
+        MAX_TOTALS + 1
     ));
-    push_scope(&mut b, readable, tenant);
-    if let Some(t) = event_type {
-        b.push(" AND e.event_type = ").push_bind(t.to_owned());
+    match b.build_query_as().fetch_all(pool).await {
+        Ok(rows) => Ok(rows),
+        // 22023: the time zone is not one PostgreSQL knows.
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("22023") => Err(
+            DomainError::validation("tz", "must be an IANA time zone, like Europe/Berlin"),
+        ),
+        Err(e) => Err(e.into()),
     }
-    if let Some(from) = from {
-        b.push(" AND e.day >= ").push_bind(from);
-    }
-    if let Some(until) = until {
-        b.push(" AND e.day < ").push_bind(until);
-    }
-    b.push(" GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 LIMIT 10000");
-    Ok(b.build_query_as()
-        .fetch_all(pool)
-        .await
-        .context("usage totals")?)
 }
 
 /// What an application's token may read: its bound tenant; else every tenant when it is

@@ -15,31 +15,21 @@
 //! Rate limits count events, not requests (`GATEHOUSE_RATE_LIMIT_EVENTS` per API key): a
 //! batch over the allowance is refused (429); the bulk stream waits for the allowance.
 
+use crate::api::ndjson::{self, BulkKind, Counts};
 use crate::api::{ApiError, ApiJson, ApiRoutes};
 use crate::extract::{Bearer, RequestMeta};
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use futures_util::StreamExt;
 use gatehouse_domain::audit::{self, LogEvent, Sender, Taken, TakenEvent};
 use gatehouse_domain::FieldError;
 use serde::Serialize;
 use serde_json::Value;
-use std::time::Duration;
 use time::OffsetDateTime;
-
-/// Lines one bulk request may carry.
-pub const BULK_MAX_LINES: u64 = 1_000_000;
-/// A line longer than this is rejected without being parsed.
-const MAX_LINE_BYTES: usize = 64 * 1024;
-/// How long the bulk endpoint waits for the client's next bytes.
-const IDLE: Duration = Duration::from_secs(30);
-/// Rejected lines named in a bulk answer (all are counted).
-const REPORTED_LINES: usize = 1000;
 
 pub fn router() -> Router<AppState> {
     ApiRoutes::new()
@@ -143,142 +133,48 @@ async fn checkpoint_key(State(state): State<AppState>) -> Result<impl IntoRespon
     Ok(Json(signer.public_key()))
 }
 
-/// One rejected line of a bulk request.
-#[derive(Debug, Serialize)]
-struct RejectedLine {
-    line: u64,
-    details: Vec<FieldError>,
-}
-
-/// The answer of a bulk request.
-#[derive(Debug, Default, Serialize)]
-struct BulkReport {
-    /// Lines read (blank lines are skipped and not counted).
-    lines: u64,
-    accepted: u64,
-    duplicates: u64,
-    rejected: u64,
-    rejected_lines: Vec<RejectedLine>,
-    /// More lines were rejected than are named.
-    rejected_lines_truncated: bool,
-    /// The request carried more than 1,000,000 lines: reading stopped at the limit.
-    line_limit_reached: bool,
-}
-
-impl BulkReport {
-    fn reject(&mut self, line: u64, details: Vec<FieldError>) {
-        self.rejected += 1;
-        if self.rejected_lines.len() < REPORTED_LINES {
-            self.rejected_lines.push(RejectedLine { line, details });
-        } else {
-            self.rejected_lines_truncated = true;
-        }
-    }
-}
-
-/// The bulk request as it is read: valid events wait in `batch` until 1,000 are there.
-struct Bulk<'a> {
-    state: &'a AppState,
+/// Audit events, as a bulk request carries them.
+struct AuditBulk {
     sender: Sender,
-    client_id: String,
     request_id: Option<String>,
     now: OffsetDateTime,
-    batch: Vec<LogEvent>,
-    tenants: Vec<uuid::Uuid>,
-    report: BulkReport,
 }
 
-impl Bulk<'_> {
-    fn line(&mut self, raw: &[u8]) {
-        let trimmed = raw.trim_ascii();
-        if trimmed.is_empty() {
-            return;
-        }
-        self.report.lines += 1;
-        let n = self.report.lines;
-        if raw.len() > MAX_LINE_BYTES {
-            let message = format!("the line is longer than {MAX_LINE_BYTES} bytes");
-            return self
-                .report
-                .reject(n, vec![FieldError::new("line", message)]);
-        }
-        let value: Value = match serde_json::from_slice(trimmed) {
-            Ok(v) => v,
-            Err(_) => {
-                let detail = FieldError::new("line", "is not a JSON object");
-                return self.report.reject(n, vec![detail]);
-            }
-        };
+impl BulkKind for AuditBulk {
+    type Event = LogEvent;
+    const CONFLICTS: bool = false;
+    const BATCH: usize = audit::BULK_BATCH;
+
+    fn parse(&self, value: &Value) -> Result<(LogEvent, uuid::Uuid), Vec<FieldError>> {
         let mut errors = Vec::new();
-        let Some(event) = audit::parse_event(&value, "", self.now, &mut errors) else {
-            return self.report.reject(n, errors);
-        };
-        match audit::assign_tenants(&self.sender, std::slice::from_ref(&event), |_| {
+        let event = audit::parse_event(value, "", self.now, &mut errors).ok_or(errors)?;
+        let tenant = audit::assign_tenants(&self.sender, std::slice::from_ref(&event), |_| {
             "tenant".into()
-        }) {
-            Ok(t) => {
-                self.tenants.extend(t);
-                self.batch.push(event);
-            }
-            Err(details) => self.report.reject(n, details),
-        }
+        })?;
+        Ok((event, tenant[0]))
     }
 
-    /// Commits the waiting events, after waiting for the allowance.
-    async fn flush(&mut self) -> Result<(), ApiError> {
-        if self.batch.is_empty() {
-            return Ok(());
-        }
-        while let Err(wait) = self
-            .state
-            .rate_limits
-            .check_events(&self.client_id, self.batch.len() as u32)
-        {
-            tokio::time::sleep(Duration::from_secs(wait)).await;
-        }
+    async fn store(
+        &self,
+        state: &AppState,
+        events: &[LogEvent],
+        tenants: &[uuid::Uuid],
+    ) -> Result<Counts, gatehouse_domain::DomainError> {
         let taken = audit::ingest(
-            &self.state.pool,
+            &state.pool,
             &self.sender,
             self.request_id.as_deref(),
-            &self.batch,
-            &self.tenants,
+            events,
+            tenants,
         )
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, lines = self.report.lines, "bulk audit ingestion failed mid-way");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "ERR_UNAVAILABLE",
-                format!(
-                    "the events could not be stored; {} were stored before this; resend the rest (duplicates are recognised)",
-                    self.report.accepted
-                ),
-            )
-        })?;
-        for t in taken {
-            match t.status {
-                Taken::Accepted => self.report.accepted += 1,
-                Taken::Duplicate => self.report.duplicates += 1,
-            }
-        }
-        self.batch.clear();
-        self.tenants.clear();
-        Ok(())
-    }
-}
-
-fn is_ndjson(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .is_some_and(|v| {
-            matches!(
-                v.as_str(),
-                "application/x-ndjson" | "application/jsonl" | "application/ndjson"
-            )
+        .await?;
+        let accepted = taken.iter().filter(|t| t.status == Taken::Accepted).count() as u64;
+        Ok(Counts {
+            accepted,
+            duplicates: taken.len() as u64 - accepted,
+            conflicts: 0,
         })
+    }
 }
 
 async fn bulk(
@@ -286,89 +182,15 @@ async fn bulk(
     bearer: Bearer,
     meta: RequestMeta,
     body: Body,
-) -> Result<Json<BulkReport>, ApiError> {
+) -> Result<impl IntoResponse, ApiError> {
     let sender = sender_of(&state, &bearer, "log:write").await?;
-    if !is_ndjson(&meta.headers) {
-        return Err(ApiError::validation(vec![FieldError::new(
-            "content-type",
-            "must be application/x-ndjson (one JSON event per line)",
-        )]));
-    }
-    let mut bulk = Bulk {
-        state: &state,
+    let kind = AuditBulk {
         sender,
-        client_id: bearer.0.client_id.clone(),
         request_id: meta.ctx.request_id.clone(),
         now: OffsetDateTime::now_utc(),
-        batch: Vec::with_capacity(audit::BULK_BATCH),
-        tenants: Vec::with_capacity(audit::BULK_BATCH),
-        report: BulkReport::default(),
     };
-    let mut stream = body.into_data_stream();
-    // The start of a line whose end has not arrived yet; a line past the limit keeps only
-    // its first bytes (it is rejected anyway).
-    let mut pending: Vec<u8> = Vec::new();
-    let mut overlong = false;
-    'read: loop {
-        let chunk = match tokio::time::timeout(IDLE, stream.next()).await {
-            Ok(Some(Ok(chunk))) => chunk,
-            Ok(None) => break,
-            Ok(Some(Err(_))) => {
-                return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "ERR_VALIDATION",
-                    "the request body could not be read to its end",
-                ))
-            }
-            Err(_) => {
-                return Err(ApiError::new(
-                    StatusCode::REQUEST_TIMEOUT,
-                    "ERR_VALIDATION",
-                    format!(
-                        "the client sent nothing for {} s; {} events were stored before that",
-                        IDLE.as_secs(),
-                        bulk.report.accepted
-                    ),
-                ))
-            }
-        };
-        let mut rest: &[u8] = &chunk;
-        while let Some(end) = rest.iter().position(|b| *b == b'\n') {
-            if overlong {
-                pending.resize(MAX_LINE_BYTES + 1, b' ');
-            } else {
-                pending.extend_from_slice(&rest[..end]);
-            }
-            if bulk.report.lines >= BULK_MAX_LINES && !pending.trim_ascii().is_empty() {
-                bulk.report.line_limit_reached = true;
-                break 'read;
-            }
-            bulk.line(&pending);
-            pending.clear();
-            overlong = false;
-            rest = &rest[end + 1..];
-            if bulk.batch.len() >= audit::BULK_BATCH {
-                bulk.flush().await?;
-            }
-        }
-        if !overlong {
-            let room = (MAX_LINE_BYTES + 1).saturating_sub(pending.len());
-            pending.extend_from_slice(&rest[..rest.len().min(room)]);
-            overlong = pending.len() > MAX_LINE_BYTES;
-        }
-    }
-    if !bulk.report.line_limit_reached && !pending.trim_ascii().is_empty() {
-        if bulk.report.lines >= BULK_MAX_LINES {
-            bulk.report.line_limit_reached = true;
-        } else {
-            if overlong {
-                pending.resize(MAX_LINE_BYTES + 1, b' ');
-            }
-            bulk.line(&pending);
-        }
-    }
-    bulk.flush().await?;
-    Ok(Json(bulk.report))
+    let report = ndjson::ingest(&state, &bearer.0.client_id, &meta.headers, kind, body).await?;
+    Ok(Json(report))
 }
 
 /// The Audit Log API's part of the API contract (`/api/v1/openapi.json`).

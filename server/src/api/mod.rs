@@ -8,6 +8,7 @@ pub mod audit;
 pub mod billing;
 pub mod error;
 pub mod flags;
+pub(crate) mod ndjson;
 pub mod tenants;
 pub mod users;
 
@@ -55,11 +56,17 @@ impl ApiRoutes {
 /// Every path under `/api` (relative, e.g. `/v1/users/{id}`), as registered.
 pub fn registered_paths() -> Vec<&'static str> {
     let _ = router();
-    let _ = audit::bulk_router();
+    let _ = bulk_router();
     PATHS
         .lock()
         .map(|p| p.iter().copied().collect())
         .unwrap_or_default()
+}
+
+/// The bulk (NDJSON) routes, which the server mounts outside the body limit and the
+/// request timeout (`ndjson`).
+pub fn bulk_router() -> Router<AppState> {
+    audit::bulk_router().merge(billing::bulk_router())
 }
 
 pub fn router() -> Router<AppState> {

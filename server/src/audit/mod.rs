@@ -50,7 +50,7 @@ pub const TENANT_EXPORTS: usize = 2;
 /// How long the body waits for the client to take the next chunk before it gives up.
 pub const IDLE_DEADLINE: Duration = Duration::from_secs(30);
 /// `Retry-After` of a refused download, in seconds.
-const RETRY_AFTER_SECS: &str = "60";
+pub(crate) const RETRY_AFTER_SECS: &str = "60";
 /// Body chunks are about this large (many rows each, not one row each).
 const CHUNK_BYTES: usize = 64 * 1024;
 /// Chunks written ahead of the client.
@@ -216,24 +216,49 @@ fn write_line<'a>(
     out.write_record(None::<&[u8]>)
 }
 
+/// Rows a CSV download reads page by page, each page a short query of its own; an empty
+/// page ends the file.
+pub(crate) trait CsvPages: Send + 'static {
+    type Row: Send + Sync + 'static;
+    /// The header line's cells.
+    const HEADER: &'static [&'static str];
+    fn next_page(
+        &mut self,
+        pool: &sqlx::PgPool,
+    ) -> impl std::future::Future<Output = Result<Vec<Self::Row>, DomainError>> + Send;
+    /// One row's cells, in the header's order.
+    fn cells(row: &Self::Row) -> Vec<String>;
+}
+
+impl CsvPages for AuditExport {
+    type Row = AuditRecord;
+    const HEADER: &'static [&'static str] = &HEADER;
+
+    async fn next_page(&mut self, pool: &sqlx::PgPool) -> Result<Vec<AuditRecord>, DomainError> {
+        AuditExport::next_page(self, pool).await
+    }
+
+    fn cells(r: &AuditRecord) -> Vec<String> {
+        let occurred_at = r
+            .occurred_at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        vec![
+            occurred_at,
+            r.action.clone(),
+            r.outcome.clone(),
+            r.actor_type.clone(),
+            r.actor_email.clone().unwrap_or_default(),
+            r.resource.clone().unwrap_or_default(),
+            r.request_id.clone().unwrap_or_default(),
+            r.metadata.to_string(),
+        ]
+    }
+}
+
 /// Appends one row to the chunk and answers the chunk's length in bytes.
-fn push_row(out: &mut csv::Writer<Vec<u8>>, r: &AuditRecord) -> csv::Result<usize> {
-    let occurred_at = r
-        .occurred_at
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
-    let metadata = r.metadata.to_string();
-    let cells: [&str; 8] = [
-        occurred_at.as_str(),
-        r.action.as_str(),
-        r.outcome.as_str(),
-        r.actor_type.as_str(),
-        r.actor_email.as_deref().unwrap_or_default(),
-        r.resource.as_deref().unwrap_or_default(),
-        r.request_id.as_deref().unwrap_or_default(),
-        metadata.as_str(),
-    ];
-    write_line(out, cells)?;
+fn push_row(out: &mut csv::Writer<Vec<u8>>, cells: &[String]) -> csv::Result<usize> {
+    write_line(out, cells.iter().map(String::as_str))?;
     // The writer buffers internally; once flushed, its `Vec` holds the whole chunk so far.
     out.flush()?;
     Ok(out.get_ref().len())
@@ -381,10 +406,10 @@ struct Stopped;
 
 /// The body: a task writes the header line and one line per row into a short channel,
 /// page by page, holding the download's places until it ends.
-fn csv_body(
+pub(crate) fn csv_body<P: CsvPages>(
     pool: sqlx::PgPool,
-    mut export: AuditExport,
-    first: Vec<AuditRecord>,
+    mut export: P,
+    first: Vec<P::Row>,
     permit: ExportPermit,
 ) -> Body {
     let (tx, rx) = mpsc::channel::<Piece>(CHUNKS_AHEAD);
@@ -400,18 +425,18 @@ fn csv_body(
     Body::from_stream(csv_stream(rx))
 }
 
-async fn write_csv(
+async fn write_csv<P: CsvPages>(
     pool: &sqlx::PgPool,
-    export: &mut AuditExport,
-    first: Vec<AuditRecord>,
+    export: &mut P,
+    first: Vec<P::Row>,
     tx: &mpsc::Sender<Piece>,
 ) -> Result<(), Stopped> {
     let mut chunk = chunk_writer();
-    chunk.write_record(HEADER).map_err(unwritable)?;
+    chunk.write_record(P::HEADER).map_err(unwritable)?;
     let mut page = first;
     while !page.is_empty() {
         for record in &page {
-            if push_row(&mut chunk, record).map_err(unwritable)? >= CHUNK_BYTES {
+            if push_row(&mut chunk, &P::cells(record)).map_err(unwritable)? >= CHUNK_BYTES {
                 let full = finish(std::mem::replace(&mut chunk, chunk_writer()))?;
                 deliver(tx, Piece::Data(full)).await?;
             }
@@ -419,10 +444,7 @@ async fn write_csv(
         // The client has taken everything but the last partial chunk: only now is the
         // next page read, its connection returned before anything waits on the client.
         page = export.next_page(pool).await.map_err(|e| {
-            tracing::error!(
-                error = format!("{e:#}"),
-                "audit CSV download failed mid-way"
-            );
+            tracing::error!(error = format!("{e:#}"), "CSV download failed mid-way");
             Stopped
         })?;
     }

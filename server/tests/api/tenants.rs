@@ -86,6 +86,7 @@ fn fill(path: &str, a: &TenantFixture, app_id: Uuid, key_id: &str) -> String {
             ("keys", "{key_id}") => key_id.to_owned(),
             ("flag-definitions", "{key}") | ("flags", "{key}") => "isolation_flag".to_owned(),
             ("plans", "{plan}") => "pro".to_owned(),
+            ("events", "{id}") => "isolation-event".to_owned(),
             (_, s) if s.starts_with('{') => panic!(
                 "the isolation walk does not know what to put in {s} of {path}: add it to `fill`"
             ),
@@ -121,11 +122,14 @@ fn body_for(path: &str, method: &Method) -> Option<Value> {
 }
 
 async fn state_of(pool: &PgPool, tenant: Uuid) -> (i64, String) {
-    let audit: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE tenant_id = $1")
-        .bind(tenant)
-        .fetch_one(pool)
-        .await
-        .unwrap();
+    let audit: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM audit_log WHERE tenant_id = $1)
+              + (SELECT count(*) FROM billing_events WHERE tenant_id = $1)",
+    )
+    .bind(tenant)
+    .fetch_one(pool)
+    .await
+    .unwrap();
     let users: String = sqlx::query_scalar(
         "SELECT string_agg(id::text || role || status || coalesce(name, ''), ',' ORDER BY id)
            FROM users WHERE tenant_id = $1",
@@ -190,6 +194,15 @@ async fn acme_application_and_flag(pool: &PgPool) -> IssuedKey {
             ..Default::default()
         },
     )
+    .await
+    .unwrap();
+    // A usage event of A's, for the routes that name one.
+    sqlx::query(
+        "INSERT INTO billing_events (tenant_id, application_id, event_type, quantity, occurred_at, idempotency_key)
+         SELECT id, $1, 'api.call', 1, now(), 'isolation-event' FROM tenants WHERE domain = 'acme'",
+    )
+    .bind(a_key.key.application_id)
+    .execute(pool)
     .await
     .unwrap();
     a_key
