@@ -484,6 +484,11 @@ pub fn assign_tenants(
     sender.assign(events.iter().map(|e| e.tenant.as_deref()), field)
 }
 
+/// The domains `asked` names, when every one names a domain (see [`sender`]).
+pub fn named_tenants<'a>(asked: impl Iterator<Item = Option<&'a str>>) -> Option<Vec<&'a str>> {
+    asked.collect()
+}
+
 impl Sender {
     /// The tenant of each event that names `asked` (a domain, or none): the token's own,
     /// or one of the application's tenants; errors name `field(i)`.
@@ -580,12 +585,14 @@ pub async fn ingest(
 }
 
 /// The sender of an application's token: its enabled, active tenants (every active
-/// tenant for an application enabled for all). A disabled application is refused (its
-/// tokens stop at once anyway); a suspended tenant is not among the tenants.
+/// tenant for an application enabled for all), or only those of them `named` (the
+/// domains a batch names, when each of its events names one). A disabled application is
+/// refused (its tokens stop at once anyway); a suspended tenant is not among the tenants.
 pub async fn sender(
     pool: &PgPool,
     application_id: Uuid,
     token_tenant: Option<Uuid>,
+    named: Option<&[&str]>,
 ) -> Result<Sender, DomainError> {
     let app: Option<(bool, bool)> =
         sqlx::query_as("SELECT status = 'active', all_tenants FROM applications WHERE id = $1")
@@ -597,17 +604,21 @@ pub async fn sender(
             "the application is disabled".into(),
         ));
     };
-    // A key bound to a tenant writes only there: that one row is all that is needed.
+    // A key bound to a tenant writes only there: that one row is all that is needed; a
+    // batch that names its tenants needs only those (an application enabled for all
+    // tenants would otherwise load every one per request).
     let tenants: Vec<(Uuid, String)> = sqlx::query_as(
         "SELECT t.id, t.domain FROM tenants t
           WHERE t.status = 'active'
             AND ($3::uuid IS NULL OR t.id = $3)
+            AND ($3::uuid IS NOT NULL OR $4::text[] IS NULL OR t.domain = ANY($4))
             AND ($2 OR EXISTS (SELECT 1 FROM application_tenants at
                                 WHERE at.application_id = $1 AND at.tenant_id = t.id))",
     )
     .bind(application_id)
     .bind(all_tenants)
     .bind(token_tenant)
+    .bind(named.map(|n| n.iter().map(|d| (*d).to_owned()).collect::<Vec<String>>()))
     .fetch_all(pool)
     .await?;
     if let Some(own) = token_tenant {

@@ -51,9 +51,16 @@ pub(crate) async fn sender_of(
     state: &AppState,
     bearer: &Bearer,
     scope: &str,
+    named: Option<&[&str]>,
 ) -> Result<Sender, ApiError> {
     bearer.require_application_with(scope)?;
-    Ok(audit::sender(&state.pool, bearer.0.application_id, bearer.0.tenant_id).await?)
+    Ok(audit::sender(
+        &state.pool,
+        bearer.0.application_id,
+        bearer.0.tenant_id,
+        named,
+    )
+    .await?)
 }
 
 /// A refusal for events whose tenant the application may not write: 404, as for any
@@ -88,8 +95,10 @@ async fn ingest(
     meta: RequestMeta,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let sender = sender_of(&state, &bearer, "log:write").await?;
+    bearer.require_application_with("log:write")?;
     let events = audit::parse_batch(&body, OffsetDateTime::now_utc())?;
+    let named = audit::named_tenants(events.iter().map(|e| e.tenant.as_deref()));
+    let sender = sender_of(&state, &bearer, "log:write", named.as_deref()).await?;
     let batch = body.get("events").is_some();
     let tenants = audit::assign_tenants(&sender, &events, |i| {
         if batch {
@@ -183,7 +192,7 @@ async fn bulk(
     meta: RequestMeta,
     body: Body,
 ) -> Result<impl IntoResponse, ApiError> {
-    let sender = sender_of(&state, &bearer, "log:write").await?;
+    let sender = sender_of(&state, &bearer, "log:write", None).await?;
     let kind = AuditBulk {
         sender,
         request_id: meta.ctx.request_id.clone(),

@@ -29,7 +29,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use gatehouse_domain::audit::Sender;
+use gatehouse_domain::audit::{self, Sender};
 use gatehouse_domain::billing::{
     self, Fate, PullQuery, PulledEvent, Readable, TimeWindow, UsageEvent, UsageQuery, UsageWindow,
     VoidRequest,
@@ -104,8 +104,10 @@ async fn take(
     field: impl Fn(usize) -> String,
 ) -> Result<(StatusCode, Json<Ingested>), ApiError> {
     let taken = async {
-        let sender = super::audit::sender_of(state, bearer, "bill:write").await?;
+        bearer.require_application_with("bill:write")?;
         let events = parse(OffsetDateTime::now_utc(), window(state))?;
+        let named = audit::named_tenants(events.iter().map(|e| e.tenant.as_deref()));
+        let sender = super::audit::sender_of(state, bearer, "bill:write", named.as_deref()).await?;
         let tenants = billing::assign_tenants(&sender, &events, field)
             .map_err(super::audit::tenant_refusal)?;
         state
@@ -292,7 +294,7 @@ async fn bulk(
     headers: HeaderMap,
     body: Body,
 ) -> Result<impl IntoResponse, ApiError> {
-    let sender = match super::audit::sender_of(&state, &bearer, "bill:write").await {
+    let sender = match super::audit::sender_of(&state, &bearer, "bill:write", None).await {
         Ok(sender) => sender,
         Err(e) => {
             record(Counts::default(), 1);
@@ -325,7 +327,7 @@ async fn void(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
-    let sender = super::audit::sender_of(&state, &bearer, "bill:write").await?;
+    bearer.require_application_with("bill:write")?;
     let asked: VoidBody = if body.trim_ascii().is_empty() {
         VoidBody::default()
     } else {
@@ -336,11 +338,14 @@ async fn void(
             )])
         })?
     };
+    let domain = asked
+        .tenant
+        .as_deref()
+        .map(|t| t.trim().to_ascii_lowercase());
+    let named = domain.as_deref().map(|t| vec![t]);
+    let sender = super::audit::sender_of(&state, &bearer, "bill:write", named.as_deref()).await?;
     let tenant = sender
-        .assign(
-            std::iter::once(asked.tenant.as_deref().map(str::trim)),
-            |_| "tenant".into(),
-        )
+        .assign(std::iter::once(domain.as_deref()), |_| "tenant".into())
         .map_err(super::audit::tenant_refusal)?;
     let reason = asked
         .reason
