@@ -198,3 +198,45 @@ pub async fn ensure_demo_flags(pool: &PgPool) -> Result<bool, DomainError> {
     tx.commit().await?;
     Ok(true)
 }
+
+/// Demo usage, once: the demo application's reports for `acme` over the last 40 days
+/// (`api.call` and `storage.gb_hours`), so the consoles' usage charts have something to
+/// show. Stored through the one ingestion path, so the rollup agrees with the events.
+pub async fn ensure_demo_usage(pool: &PgPool) -> Result<bool, DomainError> {
+    let found: Option<(uuid::Uuid, uuid::Uuid, bool)> = sqlx::query_as(
+        "SELECT a.id, t.id, EXISTS (SELECT 1 FROM billing_events e
+                                     WHERE e.tenant_id = t.id AND e.idempotency_key LIKE 'demo-%')
+           FROM applications a, tenants t WHERE a.name = $1 AND t.domain = 'acme'",
+    )
+    .bind(DEMO_APPLICATION)
+    .fetch_optional(pool)
+    .await?;
+    let Some((app, acme, false)) = found else {
+        return Ok(false);
+    };
+    let today = time::OffsetDateTime::now_utc().replace_time(time::Time::MIDNIGHT)
+        + time::Duration::hours(9);
+    let mut events = Vec::new();
+    for back in 1..=40_i64 {
+        let at = today - time::Duration::days(back);
+        let day = at.date();
+        let calls = 800 + (back * 137) % 400 + if back % 7 < 2 { -500 } else { 0 };
+        for (kind, quantity) in [
+            ("api.call", calls),
+            ("storage.gb_hours", 24 * (10 + back % 5)),
+        ] {
+            events.push(crate::billing::UsageEvent {
+                id: format!("demo-{day}-{kind}"),
+                tenant: None,
+                timestamp: at,
+                event_type: kind.to_owned(),
+                quantity,
+                metadata: Default::default(),
+                timed: true,
+            });
+        }
+    }
+    let tenants = vec![acme; events.len()];
+    crate::billing::ingest(pool, app, &events, &tenants).await?;
+    Ok(true)
+}

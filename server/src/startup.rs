@@ -301,6 +301,9 @@ async fn serve_with(settings: Settings, pool: PgPool, keys: MasterKeys) -> Resul
         gatehouse_domain::demo::ensure_demo_flags(&pool)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        gatehouse_domain::demo::ensure_demo_usage(&pool)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await

@@ -1,5 +1,5 @@
 //! Billing events in (API-BILL): validation, and the one transaction that stores a batch
-//! and its rollup.
+//! and its daily and monthly rollups.
 
 use crate::audit::ingest::{
     event_name, event_object, metadata, parse_envelope, text, unknown, utc_time,
@@ -240,7 +240,15 @@ pub async fn ingest(
                FROM inserted GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
              ON CONFLICT (tenant_id, event_type, day) DO UPDATE
                 SET quantity = billing_usage_daily.quantity + EXCLUDED.quantity,
-                    events = billing_usage_daily.events + EXCLUDED.events)
+                    events = billing_usage_daily.events + EXCLUDED.events),
+         monthly AS (
+             INSERT INTO billing_usage_monthly (tenant_id, event_type, month, quantity, events)
+             SELECT tenant_id, event_type, date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date,
+                    sum(quantity), count(*)
+               FROM inserted GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+             ON CONFLICT (tenant_id, event_type, month) DO UPDATE
+                SET quantity = billing_usage_monthly.quantity + EXCLUDED.quantity,
+                    events = billing_usage_monthly.events + EXCLUDED.events)
          SELECT tenant_id, idempotency_key FROM inserted",
     )
     .bind(sent.iter().map(|&i| events[i].id.clone()).collect::<Vec<_>>())

@@ -187,10 +187,12 @@ pub struct UsageQuery {
     pub tz: Option<String>,
 }
 
-/// Exact totals per tenant × type × day or month. A UTC day that lies whole inside one
-/// window (and inside the range) is read from the rollup kept with the events; the few
-/// that a window's edge in another time zone cuts are summed from the events themselves
-/// (voids subtract), so a total is exact in every time zone.
+/// Exact totals per tenant × type × day or month, from the rollups kept with the events
+/// (voids subtracted). In UTC a window is a whole number of rollup rows: month totals read
+/// the monthly rollup (when the range starts and ends on a month), day totals the daily
+/// one. In another time zone, a UTC day that lies whole inside one window (and inside the
+/// range) is read from the daily rollup, and the few that a window's edge cuts are summed
+/// from the events themselves, so a total is exact in every time zone.
 pub async fn usage(
     pool: &PgPool,
     readable: &Readable,
@@ -200,16 +202,94 @@ pub async fn usage(
         UsageWindow::Day => "day",
         UsageWindow::Month => "month",
     };
-    let mut b = QueryBuilder::new("WITH p AS (SELECT ");
-    b.push_bind(q.tz.clone().unwrap_or_else(|| "UTC".to_owned()))
+    let mut b = match q.tz.as_deref() {
+        None | Some("UTC") => utc_totals(readable, q, unit),
+        Some(tz) => zoned_totals(readable, q, unit, tz),
+    };
+    // Sorted and cut on the plain columns (domains and types are ASCII: byte order), the
+    // text made only for the rows kept.
+    b.push(format!(
+        " SELECT y.domain AS tenant, y.event_type, to_char(y.w, 'YYYY-MM-DD') AS period,
+                y.quantity::text AS quantity, y.events::bigint AS events
+           FROM (SELECT t.domain, x.* FROM totals x JOIN tenants t ON t.id = x.tenant_id
+                  ORDER BY t.domain COLLATE \"C\", x.event_type COLLATE \"C\", x.w
+                  LIMIT {}) y
+          ORDER BY y.domain COLLATE \"C\", y.event_type COLLATE \"C\", y.w",
+        MAX_TOTALS + 1
+    ));
+    match b.build_query_as().fetch_all(pool).await {
+        Ok(rows) => Ok(rows),
+        // 22023: the time zone is not one PostgreSQL knows.
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("22023") => Err(
+            DomainError::validation("tz", "must be an IANA time zone, like Europe/Berlin"),
+        ),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `WITH totals AS (...)` in UTC: sums of whole rollup rows.
+fn utc_totals<'a>(readable: &Readable, q: &UsageQuery, unit: &str) -> QueryBuilder<'a, Postgres> {
+    let first_of_month = |d: Option<time::Date>| d.is_none_or(|d| d.day() == 1);
+    let (table, col) =
+        if q.window == UsageWindow::Month && first_of_month(q.from) && first_of_month(q.until) {
+            ("billing_usage_monthly", "month")
+        } else {
+            ("billing_usage_daily", "day")
+        };
+    // A rollup row of the window's own size is a total already.
+    let whole = col == unit;
+    let mut b = QueryBuilder::new(if whole {
+        format!(
+            "WITH totals AS (
+                 SELECT e.tenant_id, e.event_type, e.{col} AS w, e.quantity, e.events
+                   FROM {table} e WHERE e.events <> 0"
+        )
+    } else {
+        format!(
+            "WITH totals AS (
+                 SELECT e.tenant_id, e.event_type, date_trunc('{unit}', e.{col})::date AS w,
+                        sum(e.quantity) AS quantity, sum(e.events) AS events
+                   FROM {table} e WHERE true"
+        )
+    });
+    push_scope(&mut b, readable, q.tenant);
+    if let Some(t) = &q.event_type {
+        b.push(" AND e.event_type = ").push_bind(t.clone());
+    }
+    if let Some(from) = q.from {
+        b.push(format!(" AND e.{col} >= ")).push_bind(from);
+    }
+    if let Some(until) = q.until {
+        b.push(format!(" AND e.{col} < ")).push_bind(until);
+    }
+    b.push(if whole {
+        ")"
+    } else {
+        " GROUP BY 1, 2, 3 HAVING sum(e.events) <> 0)"
+    });
+    b
+}
+
+/// `WITH ... totals AS (...)` in the time zone `tz`: whole UTC days from the daily rollup,
+/// the days a window's edge cuts from their events (an index range each).
+fn zoned_totals<'a>(
+    readable: &Readable,
+    q: &UsageQuery,
+    unit: &str,
+    tz: &str,
+) -> QueryBuilder<'a, Postgres> {
+    let mut b = QueryBuilder::new("WITH r AS (SELECT ");
+    b.push_bind(tz.to_owned())
         .push("::text AS tz, ")
         .push_bind(q.from)
-        .push("::date AS from_day, ")
+        .push("::date::timestamp AT TIME ZONE ")
+        .push_bind(tz.to_owned())
+        .push(" AS lo, ")
         .push_bind(q.until)
+        .push("::date::timestamp AT TIME ZONE ")
+        .push_bind(tz.to_owned())
         .push(
-            "::date AS until_day),
-              r AS (SELECT tz, from_day::timestamp AT TIME ZONE tz AS lo,
-                           until_day::timestamp AT TIME ZONE tz AS hi FROM p),
+            " AS hi),
               d AS (SELECT e.tenant_id, e.event_type, e.quantity, e.events,
                            e.day::timestamp AT TIME ZONE 'UTC' AS d_lo,
                            (e.day + 1)::timestamp AT TIME ZONE 'UTC' AS d_hi
@@ -222,38 +302,31 @@ pub async fn usage(
         b.push(" AND e.event_type = ").push_bind(t.clone());
     }
     b.push(format!(
-        "), c AS (SELECT d.*, date_trunc('{unit}', d.d_lo AT TIME ZONE r.tz) AS w,
-                         date_trunc('{unit}', d.d_lo AT TIME ZONE r.tz)
-                           = date_trunc('{unit}', (d.d_hi - interval '1 microsecond') AT TIME ZONE r.tz)
-                         AND (r.lo IS NULL OR d.d_lo >= r.lo) AND (r.hi IS NULL OR d.d_hi <= r.hi) AS whole
-                    FROM d, r),
+        "), c AS MATERIALIZED (
+                SELECT d.*, date_trunc('{unit}', d.d_lo AT TIME ZONE r.tz) AS w,
+                       date_trunc('{unit}', d.d_lo AT TIME ZONE r.tz)
+                         = date_trunc('{unit}', (d.d_hi - interval '1 microsecond') AT TIME ZONE r.tz)
+                       AND (r.lo IS NULL OR d.d_lo >= r.lo) AND (r.hi IS NULL OR d.d_hi <= r.hi) AS whole
+                  FROM d, r),
               parts AS (
                   SELECT tenant_id, event_type, w, quantity, events FROM c WHERE whole
                   UNION ALL
-                  SELECT e.tenant_id, e.event_type, date_trunc('{unit}', e.occurred_at AT TIME ZONE r.tz),
-                         CASE e.kind WHEN 'void' THEN -e.quantity ELSE e.quantity END,
-                         CASE e.kind WHEN 'void' THEN -1 ELSE 1 END
-                    FROM c JOIN billing_events e
-                           ON e.tenant_id = c.tenant_id AND e.event_type = c.event_type
-                          AND e.occurred_at >= c.d_lo AND e.occurred_at < c.d_hi, r
-                   WHERE NOT c.whole
-                     AND (r.lo IS NULL OR e.occurred_at >= r.lo)
-                     AND (r.hi IS NULL OR e.occurred_at < r.hi))
-         SELECT t.domain AS tenant, parts.event_type, to_char(parts.w, 'YYYY-MM-DD') AS period,
-                sum(parts.quantity)::text AS quantity, sum(parts.events)::bigint AS events
-           FROM parts JOIN tenants t ON t.id = parts.tenant_id
-          GROUP BY 1, 2, 3 HAVING sum(parts.events) <> 0
-          ORDER BY 1, 2, 3 LIMIT {}",
-        MAX_TOTALS + 1
+                  SELECT c.tenant_id, c.event_type, x.w, x.quantity, x.events
+                    FROM c CROSS JOIN r CROSS JOIN LATERAL (
+                         SELECT date_trunc('{unit}', e.occurred_at AT TIME ZONE r.tz) AS w,
+                                sum(CASE e.kind WHEN 'void' THEN -e.quantity ELSE e.quantity END) AS quantity,
+                                sum(CASE e.kind WHEN 'void' THEN -1 ELSE 1 END) AS events
+                           FROM billing_events e
+                          WHERE e.tenant_id = c.tenant_id AND e.event_type = c.event_type
+                            AND e.occurred_at >= greatest(c.d_lo, coalesce(r.lo, c.d_lo))
+                            AND e.occurred_at < least(c.d_hi, coalesce(r.hi, c.d_hi))
+                          GROUP BY 1) x
+                   WHERE NOT c.whole),
+              totals AS (
+                  SELECT tenant_id, event_type, w::date AS w, sum(quantity) AS quantity, sum(events) AS events
+                    FROM parts GROUP BY 1, 2, 3 HAVING sum(events) <> 0)"
     ));
-    match b.build_query_as().fetch_all(pool).await {
-        Ok(rows) => Ok(rows),
-        // 22023: the time zone is not one PostgreSQL knows.
-        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("22023") => Err(
-            DomainError::validation("tz", "must be an IANA time zone, like Europe/Berlin"),
-        ),
-        Err(e) => Err(e.into()),
-    }
+    b
 }
 
 /// What an application's token may read: its bound tenant; else every tenant when it is

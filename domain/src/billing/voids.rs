@@ -107,7 +107,15 @@ pub async fn void(
                 SET quantity = u.quantity - v.quantity, events = u.events - 1
                FROM void v
               WHERE u.tenant_id = v.tenant_id AND u.event_type = v.event_type
-                AND u.day = (v.occurred_at AT TIME ZONE 'UTC')::date)
+                AND u.day = (v.occurred_at AT TIME ZONE 'UTC')::date
+             RETURNING 1),
+         monthly AS (
+             UPDATE billing_usage_monthly u
+                SET quantity = u.quantity - v.quantity, events = u.events - 1
+               FROM void v
+              WHERE u.tenant_id = v.tenant_id AND u.event_type = v.event_type
+                AND u.month = date_trunc('month', v.occurred_at AT TIME ZONE 'UTC')::date
+             RETURNING 1)
          SELECT count(*) FROM void",
     )
     .bind(req.tenant_id)

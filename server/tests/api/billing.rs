@@ -651,6 +651,15 @@ async fn month_totals_follow_the_time_zone_asked_for(pool: PgPool) {
         months(usage_of(&app, &token, "window=month").await),
         [p("2026-01-01", "1"), p("2026-02-01", "1110")]
     );
+    // A range that cuts months sums the days inside it; one on month starts reads months.
+    assert_eq!(
+        months(usage_of(&app, &token, "window=month&from=2026-01-31&to=2026-02-15").await),
+        [p("2026-01-01", "1"), p("2026-02-01", "10")]
+    );
+    assert_eq!(
+        months(usage_of(&app, &token, "window=month&from=2026-02-01&to=2026-03-01").await),
+        [p("2026-02-01", "1110")]
+    );
     // Berlin (UTC+1): a falls in February, d in March.
     assert_eq!(
         months(usage_of(&app, &token, "window=month&tz=Europe/Berlin").await),
