@@ -110,5 +110,21 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   want=$(cat "$GATEHOUSE_ROOT/package.json" "$GATEHOUSE_ROOT/package-lock.json" | sha256sum | cut -c1-64)
   echo "$want" > "$stamp"
 fi
+# --- The API reference (Scalar), vendored into public/ from npm ------------------------------
+# One self-contained file of @scalar/api-reference (`npm pack`: the package alone, not its
+# build-time dependencies), so /api/docs works offline. public/vendor/ is not committed.
+SCALAR_VERSION=1.76.4
+scalar_dir="$GATEHOUSE_ROOT/public/vendor/scalar"
+if [ "$(cat "$scalar_dir/VERSION" 2>/dev/null)" != "$SCALAR_VERSION" ]; then
+  log "vendoring @scalar/api-reference $SCALAR_VERSION into public/vendor/scalar"
+  scalar_tmp=$(mktemp -d)
+  (cd "$scalar_tmp" && npm pack "@scalar/api-reference@$SCALAR_VERSION" --silent >/dev/null &&
+    tar xzf scalar-api-reference-"$SCALAR_VERSION".tgz package/dist/browser/standalone.js package/package.json)
+  mkdir -p "$scalar_dir"
+  cp "$scalar_tmp/package/dist/browser/standalone.js" "$scalar_dir/standalone.js"
+  echo "$SCALAR_VERSION" > "$scalar_dir/VERSION"
+  rm -rf "$scalar_tmp"
+fi
+
 export LEPTOS_OUTPUT_NAME=gatehouse
 log "ready (cargo-leptos $(cargo leptos --version | awk '{print $2}'), wasm-bindgen $WASM_BINDGEN_VERSION)"

@@ -3,8 +3,9 @@
 
 use serde::Serialize;
 
-/// One violated rule, named by the input field it concerns.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One violated rule, named by the input field it concerns (`events[3].quantity` for a
+/// field inside a list).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,

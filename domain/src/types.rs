@@ -8,8 +8,8 @@ use std::fmt;
 
 macro_rules! string_newtype {
     ($(#[$doc:meta])* $name:ident, $field:literal, $check:expr) => {
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
         #[serde(transparent)]
         pub struct $name(String);
 
@@ -56,6 +56,7 @@ fn slug_like(s: &str, max: usize, first: fn(u8) -> bool, rest: fn(u8) -> bool) -
 string_newtype!(
     /// An email address (RFC 5322 addr-spec as checked by `email_address`), at most 254
     /// characters. The case is kept; comparisons are case-insensitive in the database.
+    #[schema(format = Email, max_length = 254)]
     Email,
     "email",
     |s| {
@@ -85,6 +86,7 @@ impl Email {
 string_newtype!(
     /// An email domain a tenant claims (SSO routing): a lowercase DNS name of at least two
     /// labels, each 1-63 characters of a-z, 0-9 and '-'.
+    #[schema(format = Hostname)]
     EmailDomain,
     "domain",
     |s| {
@@ -108,6 +110,7 @@ string_newtype!(
 string_newtype!(
     /// A tenant's unique slug: `^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$` (SPEC §2).
     /// Upper case input is accepted and lowered.
+    #[schema(pattern = "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")]
     TenantDomain,
     "domain",
     |s| {
@@ -125,6 +128,7 @@ string_newtype!(
 
 string_newtype!(
     /// A feature flag key: `^[a-z][a-z0-9_]{0,63}$` (SPEC §6).
+    #[schema(pattern = "^[a-z][a-z0-9_]{0,63}$")]
     FlagKey,
     "key",
     |s| {
@@ -138,6 +142,7 @@ string_newtype!(
 
 string_newtype!(
     /// A billing event type: `^[a-z][a-z0-9_.]{0,63}$` (SPEC §7).
+    #[schema(pattern = "^[a-z][a-z0-9_.]{0,63}$")]
     EventType,
     "event_type",
     |s| {
@@ -151,6 +156,7 @@ string_newtype!(
 
 string_newtype!(
     /// A display name (tenant or user): 1-200 characters after trimming, no control characters.
+    #[schema(min_length = 1, max_length = 200)]
     DisplayName,
     "name",
     |s| {
@@ -169,8 +175,8 @@ string_newtype!(
 
 macro_rules! lowercase_enum {
     ($(#[$doc:meta])* $name:ident, $field:literal, { $($variant:ident => $text:literal),+ $(,)? }) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[serde(rename_all = "lowercase")]
         pub enum $name { $($variant),+ }
 

@@ -4,20 +4,23 @@
 
 use super::*;
 
-/// A key as listed: never its secret.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// An application's API key as listed: never its secret.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ApiKey {
     /// The OAuth client_id.
     pub id: String,
     pub application_id: Uuid,
     pub name: Option<String>,
-    /// The tenant the key is bound to, if any.
+    /// The domain of the tenant the key is bound to, if any.
     pub tenant: Option<String>,
+    /// The scopes its tokens may be granted.
     pub scopes: Vec<String>,
+    /// When it stops authenticating; `null` for never.
     #[serde(with = "time::serde::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub revoked_at: Option<OffsetDateTime>,
+    /// When it last authenticated (recorded at most once a minute).
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_used_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]

@@ -27,16 +27,25 @@ pub const ENVIRONMENTS: &[&str] = &["development", "staging", "production"];
 /// At most this many redirect URIs (and as many post-logout URIs) per application.
 pub const MAX_URIS: usize = 20;
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// A managed application: the OAuth client its keys sign in as, the tenants it may act for,
+/// and where people may be sent back after signing in or out.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Application {
     pub id: Uuid,
+    #[schema(max_length = 200)]
     pub name: String,
+    /// `development`, `staging` or `production`.
     pub environment: String,
+    /// `active`, or `disabled`: a disabled application's keys and tokens are refused.
     pub status: String,
+    /// Where the authorization code flow may send people back (compared exactly).
     pub redirect_uris: Vec<String>,
+    /// Where signing out may send people back (compared exactly).
     pub post_logout_redirect_uris: Vec<String>,
+    /// Of `authorization_code`, `client_credentials` and `refresh_token`.
     pub grant_types: Vec<String>,
     /// Domains of the tenants the application may act for.
+    #[schema(value_type = Vec<TenantDomain>)]
     pub tenants: Vec<String>,
     /// Acts for every tenant (platform tooling); otherwise only for `tenants`, and with
     /// none for nobody.

@@ -36,10 +36,14 @@ fn key_hash(name: &str, public: &[u8]) -> [u8; 4] {
     [d[0], d[1], d[2], d[3]]
 }
 
-/// The public half, as published.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The public half of the key that signs the audit checkpoints, as published.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = CheckpointKey)]
 pub struct PublicKeyInfo {
+    /// The key's name: the log's origin (`host/audit`), as in each checkpoint.
     pub name: String,
+    /// Always `Ed25519`.
+    #[schema(value_type = String, examples("Ed25519"))]
     pub algorithm: &'static str,
     /// Base64 of the 32-byte Ed25519 public key.
     pub public_key: String,

@@ -60,16 +60,21 @@ pub struct LogEvent {
     pub metadata: Map<String, Value>,
 }
 
-/// How one event of a batch was taken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// How one event of a batch was taken: `accepted` (stored now), or `duplicate` (its `id`
+/// was sent before: stored once, not again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = AuditEventStatus)]
 pub enum Taken {
     Accepted,
     Duplicate,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// What became of one audit event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = AuditEventResult)]
 pub struct TakenEvent {
+    /// The event's `id`, as sent.
     pub id: String,
     pub status: Taken,
     /// The entry's position in the chain (the first one's, for a duplicate).

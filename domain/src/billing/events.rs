@@ -176,17 +176,23 @@ pub fn parse_batch(
     })
 }
 
-/// The fate of one event of a batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// The fate of one event of a batch: `accepted` (stored now), `duplicate` (its `id` was
+/// sent before with the same content: stored once, not again) or `conflict` (its `id` was
+/// sent before with other content: refused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = UsageEventStatus)]
 pub enum Fate {
     Accepted,
     Duplicate,
     Conflict,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// What became of one usage event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = UsageEventResult)]
 pub struct EventFate {
+    /// The event's `id`, as sent.
     pub id: String,
     pub status: Fate,
 }

@@ -33,19 +33,26 @@ pub struct PullQuery {
 }
 
 /// One event as the billing system reads it.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = PulledUsageEvent)]
 pub struct PulledEvent {
     /// The application's id of the event (for a void, of the event it voids).
     pub id: Option<String>,
     /// `event`, or `void`: the event of this `id` no longer counts (subtract it).
+    #[schema(pattern = "^(event|void)$", examples("event", "void"))]
     pub kind: String,
+    /// The tenant's domain.
     pub tenant: String,
     pub event_type: String,
+    /// The event's quantity (for a void, the quantity to subtract).
     pub quantity: i64,
+    /// When it happened (UTC).
     #[serde(with = "time::serde::rfc3339")]
     pub timestamp: OffsetDateTime,
+    /// When it was stored (UTC).
     #[serde(with = "time::serde::rfc3339")]
     pub received_at: OffsetDateTime,
+    /// The event's metadata (for a void, its `reason`).
     pub metadata: serde_json::Value,
     #[serde(skip)]
     pub txid: String,
@@ -60,7 +67,9 @@ impl PulledEvent {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A page of a pull, in ingestion order.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = UsageEventPage)]
 pub struct PullPage {
     pub data: Vec<PulledEvent>,
     /// Where the next pull starts: always given (the same cursor when nothing was new), so
@@ -159,14 +168,18 @@ pub enum UsageWindow {
 }
 
 /// One total: a tenant's quantity and event count of a type in a window (UTC).
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct UsageTotal {
+    /// The tenant's domain.
     pub tenant: String,
     pub event_type: String,
     /// The window's first day, `YYYY-MM-DD`.
+    #[schema(format = Date)]
     pub period: String,
     /// Exact (the sum of whole quantities may pass 2^53, so it is a decimal string).
+    #[schema(pattern = "^-?[0-9]+$", examples("1200"))]
     pub quantity: String,
+    /// Events counted (voids subtracted).
     pub events: i64,
 }
 

@@ -15,7 +15,8 @@ use uuid::Uuid;
 /// The longest reason kept with a void.
 pub const MAX_REASON: usize = 500;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// What a void did: `voided` now, or `already_voided` before (nothing changed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum VoidStatus {
     /// Voided now.
@@ -25,12 +26,15 @@ pub enum VoidStatus {
 }
 
 /// The answer to a void: the event as it was reported, and what became of it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Voided {
+    /// The event's `id`, as reported.
     pub id: String,
     pub status: VoidStatus,
     pub event_type: String,
+    /// The quantity that no longer counts.
     pub quantity: i64,
+    /// When the event happened (UTC).
     #[serde(with = "time::serde::rfc3339")]
     pub timestamp: OffsetDateTime,
 }

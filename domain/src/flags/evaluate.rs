@@ -4,9 +4,11 @@
 
 use super::*;
 
-/// Where an effective value comes from.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+/// Which rule decided a flag's value: a tenant `override`, the `plan`'s default, a
+/// percentage `rollout`, or the flag's `default`.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = FlagSource)]
 pub enum Source {
     Override,
     Plan,
@@ -36,10 +38,13 @@ impl Source {
 }
 
 /// A flag's value for one tenant (and targeting key), with where it comes from.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct EffectiveFlag {
+    /// The flag's key.
     pub key: String,
+    /// The flag's value.
     pub value: bool,
+    /// The rule that decided the value.
     pub source: Source,
 }
 

@@ -28,14 +28,21 @@ use uuid::Uuid;
 /// NOTIFY channel for flag changes.
 pub const CHANNEL: &str = "gatehouse_flags";
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// A feature flag's definition: its default, its rollout and the plans' defaults.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct FlagDefinition {
+    /// The flag's key (`^[a-z][a-z0-9_]{0,63}$`); it never changes.
     pub key: String,
+    /// What the flag is for.
     pub description: String,
+    /// The value where no override, plan default or rollout decides.
     pub default_value: bool,
+    /// A sticky percentage rollout (0-100): the share of targeting keys (users, else
+    /// tenants) that get `true` where no override or plan default decides. Null: none.
     pub rollout_percentage: Option<i16>,
     /// Plan → value, for the plans that set one.
     pub plan_defaults: HashMap<String, bool>,
+    /// When a server last served the flag (recorded once a minute); null if never.
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_evaluated_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
@@ -440,14 +447,23 @@ pub async fn set_override(
 }
 
 /// One change in a flag's history (from the audit trail).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FlagChange {
+    /// What changed: `flag.create`, `flag.update`, `flag.plan_default.set`,
+    /// `flag.override.set` or `flag.override.clear`.
     pub action: String,
+    /// The tenant, for an override; null for a change that concerns every tenant.
     pub tenant_id: Option<Uuid>,
+    /// Who made the change; null for the system.
     pub actor_id: Option<Uuid>,
+    /// The email address of who made the change.
     pub actor_email: Option<String>,
+    /// The value before: a boolean or null for a plan default or an override; for a
+    /// definition, its `default_value`, `rollout_percentage` and `description`.
     pub old: Value,
+    /// The value after, in the same form as `old`.
     pub new: Value,
+    /// The plan, for a plan default.
     pub plan: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub occurred_at: OffsetDateTime,

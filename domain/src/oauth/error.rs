@@ -6,20 +6,37 @@ use super::*;
 /// The error codes of OAuth 2.0 (RFC 6749 §4.1.2.1, §5.2; RFC 7009 §2.2.1) and OpenID
 /// Connect (Core §3.1.2.6) that Gatehouse answers. Which HTTP status each gets is the
 /// server's business.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// The schema's names are `as_str`'s: snake_case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
 pub enum OAuthErrorCode {
+    /// A parameter is missing, invalid or repeated.
     InvalidRequest,
+    /// Client authentication failed (HTTP 401 with a `Basic` challenge).
     InvalidClient,
+    /// The code or refresh token is invalid, expired, used, revoked or another client's,
+    /// or the PKCE verifier or redirect URI does not match.
     InvalidGrant,
+    /// The application may not use this grant, or may not act for that tenant.
     UnauthorizedClient,
+    /// The grant type is not one of `authorization_code`, `client_credentials`,
+    /// `refresh_token`.
     UnsupportedGrantType,
+    /// `/authorize`: only `response_type=code` is supported.
     UnsupportedResponseType,
+    /// Revocation: `token_type_hint` is neither `access_token` nor `refresh_token`.
     UnsupportedTokenType,
+    /// A scope was not granted to the application or key.
     InvalidScope,
+    /// `/authorize`: the person may not sign in to this application or organization.
     AccessDenied,
+    /// `/authorize` with `prompt=none`: a sign-in would be needed.
     LoginRequired,
+    /// `/authorize`: request objects (`request`, `request_uri`) are not supported.
     RequestNotSupported,
+    /// The token service failed (HTTP 500).
     ServerError,
+    /// The token service cannot answer now; try again shortly (HTTP 503).
     TemporarilyUnavailable,
 }
 

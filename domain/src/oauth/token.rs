@@ -3,16 +3,27 @@
 
 use super::*;
 
-/// A successful token response (RFC 6749 §5.1).
-#[derive(Debug, Clone, Serialize)]
+/// A successful token response (RFC 6749 §5.1), answered with `Cache-Control: no-store`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
+    /// The access token: a JWT (`typ: at+jwt`, RFC 9068) with the claims `iss sub aud exp
+    /// iat jti scope tenant_id roles client_id`, verifiable with the JWKS.
     pub access_token: String,
+    /// Always `Bearer`.
+    #[schema(value_type = String, examples("Bearer"))]
     pub token_type: &'static str,
+    /// Seconds until the access token expires (at most 3600).
     pub expires_in: i64,
+    /// The space-separated scopes granted.
     pub scope: String,
+    /// Present when the application may use the `refresh_token` grant (person tokens
+    /// only): opaque, single use, valid 30 days.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub refresh_token: Option<String>,
+    /// Present when `openid` was granted: an ID token (OpenID Connect Core §2), RS256.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub id_token: Option<String>,
 }
 /// The body of a token request (form fields; client credentials are separate).

@@ -17,12 +17,18 @@ use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Serialize)]
+/// A tenant: one customer organisation, with its people, settings and plan.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Tenant {
     pub id: Uuid,
+    /// The display name.
+    #[schema(max_length = 200)]
     pub name: String,
+    /// The tenant's unique slug.
+    #[schema(value_type = TenantDomain)]
     pub domain: String,
     pub plan: Plan,
+    /// `suspended`: nobody of the tenant signs in, and its tokens are refused.
     pub status: TenantStatus,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -324,9 +330,11 @@ pub struct TenantQuery {
     pub limit: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A page of tenants, newest first.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TenantPage {
     pub data: Vec<Tenant>,
+    /// The `cursor` of the next page; `null` on the last.
     pub next_cursor: Option<String>,
 }
 

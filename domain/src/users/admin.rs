@@ -17,15 +17,20 @@ use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// A user as the consoles and the Users API show them.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, sqlx::FromRow)]
+/// A person, as the consoles and the Users API show them.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, sqlx::FromRow, utoipa::ToSchema)]
 pub struct UserView {
     pub id: Uuid,
+    /// The person's tenant; `null` for platform staff.
     pub tenant_id: Option<Uuid>,
+    #[schema(format = Email)]
     pub email: String,
     pub name: Option<String>,
+    #[schema(value_type = Role)]
     pub role: String,
+    #[schema(value_type = UserStatus)]
     pub status: String,
+    /// Whether a second factor (authenticator app or passkey) is enrolled.
     pub mfa_enabled: bool,
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_login: Option<OffsetDateTime>,
@@ -52,7 +57,8 @@ pub struct UserQuery {
     pub limit: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A page of people, newest first.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UserPage {
     pub data: Vec<UserView>,
     pub next_cursor: Option<String>,

@@ -209,17 +209,23 @@ pub async fn accept_invitation(
     Ok(user_id)
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+/// An invitation not yet accepted nor revoked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct PendingInvitation {
     pub id: Uuid,
+    /// The invited person (status `invited`).
     pub user_id: Uuid,
+    #[schema(format = Email)]
     pub email: String,
+    #[schema(value_type = Role)]
     pub role: String,
+    /// The name (or email) of whoever invited them.
     pub invited_by: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// The link's expiry has passed; resending makes a new one.
     pub expired: bool,
 }
 

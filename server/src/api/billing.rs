@@ -19,7 +19,8 @@
 //! Events count against the events rate limit (`GATEHOUSE_RATE_LIMIT_EVENTS`), as the
 //! audit API's do, and in `gatehouse_billing_events_total{outcome}`.
 
-use crate::api::ndjson::{self, BulkKind, Counts};
+use crate::api::error::ErrorBody;
+use crate::api::ndjson::{self, BulkKind, BulkReport, Counts};
 use crate::api::{ApiError, ApiJson, ApiRoutes};
 use crate::extract::{Bearer, RequestMeta};
 use crate::state::AppState;
@@ -27,37 +28,151 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use gatehouse_domain::audit::{self, Sender};
 use gatehouse_domain::billing::{
-    self, Fate, PullQuery, PulledEvent, Readable, TimeWindow, UsageEvent, UsageQuery, UsageWindow,
-    VoidRequest,
+    self, Fate, PullPage, PullQuery, PulledEvent, Readable, TimeWindow, UsageEvent, UsageQuery,
+    UsageTotal, UsageWindow, VoidRequest, Voided,
 };
 use gatehouse_domain::{DomainError, FieldError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 /// Rows one CSV pull may be limited to (without `limit`, everything ready is sent).
+/// `PullParams::limit` repeats it for the document.
 const CSV_MAX_LIMIT: i64 = 10_000_000;
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> OpenApiRouter<AppState> {
     ApiRoutes::new()
-        .route("/v1/billing/events", get(pull).post(ingest))
-        .route("/v1/billing/events/{id}/void", post(void))
-        .route("/v1/billing/usage", get(usage))
-        .route("/v1/events", post(cloud_events))
+        .routes(routes!(pull, ingest))
+        .routes(routes!(void))
+        .routes(routes!(usage))
+        .routes(routes!(cloud_events))
         .build()
 }
 
 /// The bulk route, merged by the server outside the body limit and the request timeout.
-pub fn bulk_router() -> Router<AppState> {
-    ApiRoutes::new()
-        .route("/v1/billing/events/bulk", post(bulk))
-        .build()
+pub fn bulk_router() -> OpenApiRouter<AppState> {
+    ApiRoutes::new().routes(routes!(bulk)).build()
 }
+
+// The request bodies below exist for the document only: the handlers read the JSON
+// themselves (`billing::parse_batch`, `billing::parse_cloud_events`), so that every
+// violation of every event is named in the domain's words (`events[3].quantity`). Their
+// rules mirror those parsers.
+
+/// One usage event, as an application reports it.
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = UsageEvent)]
+#[allow(dead_code)]
+struct UsageEventBody {
+    /// The application's id for the event: the same id with the same content is a
+    /// `duplicate` (stored once), with other content a `conflict` (refused). Kept as long
+    /// as the event.
+    #[schema(min_length = 1, max_length = 200)]
+    id: String,
+    /// The tenant's domain, one of those the application is enabled for; without it, the
+    /// tenant the token is bound to.
+    #[schema(max_length = 253)]
+    tenant: Option<String>,
+    /// When it happened: ISO 8601 in UTC, ending in `Z`; at most 35 days old and 5 minutes
+    /// ahead by default (`GATEHOUSE_BILLING_MAX_AGE_DAYS`,
+    /// `GATEHOUSE_BILLING_MAX_AHEAD_SECS`).
+    #[schema(format = DateTime, max_length = 40)]
+    timestamp: String,
+    /// What was used, dotted lowercase: `api.call`.
+    #[schema(pattern = "^[a-z][a-z0-9_.]{0,63}$")]
+    event_type: String,
+    /// How much: a whole number from 1 to 2^53 − 1.
+    #[schema(minimum = 1, maximum = 9007199254740991_i64)]
+    quantity: i64,
+    #[schema(schema_with = super::audit::metadata_schema)]
+    metadata: Option<Value>,
+}
+
+/// Up to 100 usage events, validated and stored together.
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct UsageEventBatch {
+    #[schema(min_items = 1, max_items = 100)]
+    events: Vec<UsageEventBody>,
+}
+
+/// One usage event, or `{"events": [...]}` with 1 to 100.
+#[derive(ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code, clippy::large_enum_variant)]
+enum UsageEvents {
+    One(UsageEventBody),
+    Batch(UsageEventBatch),
+}
+
+/// A usage event as a CloudEvent 1.0 (JSON format), as OpenMeter's clients send it.
+/// Extension attributes (names of lower-case letters and digits) are taken and not kept.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct CloudEvent {
+    #[schema(inline)]
+    specversion: SpecVersion,
+    /// With `source`, the event's idempotency key (stored as `source#id`): the same pair
+    /// with the same content is stored once, with other content refused.
+    #[schema(min_length = 1, max_length = 200)]
+    id: String,
+    /// The sender; see `id`.
+    #[schema(min_length = 1, max_length = 200)]
+    source: String,
+    /// The event type, dotted lowercase: `tokens.used`.
+    #[serde(rename = "type")]
+    #[schema(pattern = "^[a-z][a-z0-9_.]{0,63}$")]
+    kind: String,
+    /// The tenant's domain, one of those the application is enabled for; without it, the
+    /// tenant the token is bound to.
+    #[schema(max_length = 253)]
+    subject: Option<String>,
+    /// When it happened (RFC 3339, any offset), within the backdating window; without it,
+    /// when it was received (and a re-send is then judged without the time).
+    #[schema(format = DateTime, max_length = 40)]
+    time: Option<String>,
+    /// `application/json` when given.
+    #[schema(max_length = 100)]
+    datacontenttype: Option<String>,
+    /// Taken and not kept.
+    dataschema: Option<String>,
+    #[schema(inline)]
+    data: Option<CloudEventData>,
+}
+
+/// The CloudEvents version.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+enum SpecVersion {
+    #[serde(rename = "1.0")]
+    V1,
+}
+
+/// The event's data: `quantity`, and up to 20 more members kept as the event's metadata
+/// (strings of at most 500 characters, numbers, booleans or null).
+#[derive(ToSchema)]
+#[schema(max_properties = 21)]
+#[allow(dead_code)]
+struct CloudEventData {
+    /// How much: a whole number from 1 to 2^53 − 1; 1 when absent.
+    #[schema(nullable = false, minimum = 1, maximum = 9007199254740991_i64)]
+    quantity: Option<i64>,
+}
+
+/// 1 to 100 CloudEvents.
+#[derive(ToSchema)]
+#[schema(min_items = 1, max_items = 100)]
+#[allow(dead_code)]
+struct CloudEventBatch(Vec<CloudEvent>);
 
 fn window(state: &AppState) -> TimeWindow {
     TimeWindow {
@@ -85,11 +200,16 @@ fn record(counts: Counts, rejected: u64) {
     );
 }
 
-#[derive(Serialize)]
-struct Ingested {
+/// What became of a request's usage events, in the order sent.
+#[derive(Serialize, ToSchema)]
+struct UsageIngested {
+    /// One answer per event.
     data: Vec<billing::EventFate>,
+    /// Events stored now.
     accepted: usize,
+    /// Events sent before with the same content: stored once, not again.
     duplicates: usize,
+    /// Events whose `id` was sent before with other content: refused.
     conflicts: usize,
 }
 
@@ -102,7 +222,7 @@ async fn take(
     sent: usize,
     parse: impl FnOnce(OffsetDateTime, TimeWindow) -> Result<Vec<UsageEvent>, DomainError>,
     field: impl Fn(usize) -> String,
-) -> Result<(StatusCode, Json<Ingested>), ApiError> {
+) -> Result<(StatusCode, Json<UsageIngested>), ApiError> {
     let taken = async {
         bearer.require_application_with("bill:write")?;
         let events = parse(OffsetDateTime::now_utc(), window(state))?;
@@ -149,7 +269,7 @@ async fn take(
     };
     Ok((
         status,
-        Json(Ingested {
+        Json(UsageIngested {
             data,
             accepted,
             duplicates,
@@ -158,6 +278,41 @@ async fn take(
     ))
 }
 
+/// Report usage: one event, or `{"events": [...]}` with at most 100.
+///
+/// The whole body is validated first: every violation of every event is named with its
+/// field (`events[3].quantity`) and nothing is stored. The answer comes after the commit,
+/// one status per event: `accepted`; `duplicate` for an `id` this application sent before
+/// with the same content (stored once, so a retry never counts twice); `conflict` for an
+/// `id` sent before with other content (refused, named in `data`; the batch's other
+/// events are kept).
+///
+/// Events count against the key's events allowance, not requests: a batch that does not
+/// fit is refused whole (429, `Retry-After`). For more than 100 events, use
+/// `/v1/billing/events/bulk`.
+#[utoipa::path(
+    post,
+    path = "/v1/billing/events",
+    tag = "billing",
+    operation_id = "report_usage_events",
+    request_body(
+        content = inline(UsageEvents),
+        description = "One event, or `{\"events\": [...]}` with 1 to 100 events"
+    ),
+    responses(
+        (status = 201, description = "At least one event was accepted; each event's status, in the order sent", body = UsageIngested),
+        (status = 200, description = "Nothing new was accepted: duplicates or conflicts only", body = UsageIngested),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Not an application's token with `bill:write`, or the application or its tenant is disabled", body = ErrorBody),
+        (status = 404, description = "A named tenant is not one the application may write (named per event: `events[1].tenant`)", body = ErrorBody),
+        (status = 413, description = "The body is larger than the server takes: use `/v1/billing/events/bulk`", body = ErrorBody),
+        (status = 422, description = "Every invalid field of every event named; nothing stored", body = ErrorBody),
+        (status = 429, description = "Too many requests with this key, or the events do not fit in its events allowance; nothing stored", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the allowance has room"))),
+        (status = 503, description = "The database is not reachable right now; nothing stored", body = ErrorBody),
+    ),
+    security(("oauth2" = ["bill:write"])),
+)]
 async fn ingest(
     State(state): State<AppState>,
     bearer: Bearer,
@@ -182,7 +337,45 @@ async fn ingest(
     .await
 }
 
-/// CloudEvents (OpenMeter's ingestion format): one event, or an array of them.
+/// Report usage as CloudEvents 1.0, as OpenMeter's clients send them.
+///
+/// One event (`application/cloudevents+json`) or an array of 1 to 100
+/// (`application/cloudevents-batch+json`; with `application/json`, an array is a batch).
+/// `subject` is the tenant's domain, `type` the event type, `source` + `id` the
+/// idempotency key, `data.quantity` the quantity (1 when absent) and the rest of `data` the
+/// metadata. Every violation of every event is named (`[1].data.quantity`) and nothing is
+/// stored.
+///
+/// As OpenMeter answers: 204 when every event is stored, or was already (the same source
+/// and id with the same content). An id sent before with other content is refused and
+/// named (409); the batch's other events are stored. Events count against the key's
+/// events allowance (429, `Retry-After`).
+#[utoipa::path(
+    post,
+    path = "/v1/events",
+    tag = "billing",
+    operation_id = "report_cloud_events",
+    request_body(
+        description = "One CloudEvent, or an array of 1 to 100",
+        content(
+            (CloudEvent = "application/cloudevents+json"),
+            (inline(CloudEventBatch) = "application/cloudevents-batch+json")
+        )
+    ),
+    responses(
+        (status = 204, description = "Every event is stored, or was already (source and id seen before with the same content)"),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Not an application's token with `bill:write`, or the application or its tenant is disabled", body = ErrorBody),
+        (status = 404, description = "A `subject` is not a tenant the application may write (named: `[0].subject`); nothing stored", body = ErrorBody),
+        (status = 409, description = "Events reused a source and id with other content: refused and named (`[1].id`); the others are stored", body = ErrorBody),
+        (status = 413, description = "The body is larger than the server takes: use `/v1/billing/events/bulk`", body = ErrorBody),
+        (status = 422, description = "Every invalid attribute of every event named, or another content type; nothing stored", body = ErrorBody),
+        (status = 429, description = "Too many requests with this key, or the events do not fit in its events allowance; nothing stored", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the allowance has room"))),
+        (status = 503, description = "The database is not reachable right now; nothing stored", body = ErrorBody),
+    ),
+    security(("oauth2" = ["bill:write"])),
+)]
 async fn cloud_events(
     State(state): State<AppState>,
     bearer: Bearer,
@@ -288,12 +481,46 @@ impl BulkKind for UsageBulk {
     }
 }
 
+/// Report up to 1,000,000 usage events as NDJSON, one event per line.
+///
+/// Each line is one event as `POST /v1/billing/events` takes it (`UsageEvent`). The body
+/// is read as it arrives and committed every 1,000 valid events; a bad line is rejected
+/// and named with its reasons (`line` counts non-blank lines from 1), the others are
+/// stored, each `accepted`, `duplicate` or `conflict` as in a batch. A failed upload can
+/// simply be sent again: duplicates are recognised.
+///
+/// The request is not bound by the server's body limit or request timeout: it stops at
+/// 1,000,000 lines (`line_limit_reached`), and 30 s without a byte from the client ends
+/// it (408). The events allowance makes the stream wait instead of failing.
+#[utoipa::path(
+    post,
+    path = "/v1/billing/events/bulk",
+    tag = "billing",
+    operation_id = "report_usage_events_bulk",
+    request_body(
+        content = String,
+        content_type = "application/x-ndjson",
+        description = "One `UsageEvent` JSON object per line (`application/jsonl` and `application/ndjson` are taken too)"
+    ),
+    responses(
+        (status = 200, description = "Lines read, events accepted, duplicates and conflicts, and each rejected line with its reasons", body = BulkReport),
+        (status = 400, description = "The body could not be read to its end", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Not an application's token with `bill:write`, or the application or its tenant is disabled", body = ErrorBody),
+        (status = 408, description = "The client sent nothing for 30 s; the message says how many events were stored", body = ErrorBody),
+        (status = 422, description = "The body is not NDJSON (`Content-Type`)", body = ErrorBody),
+        (status = 429, description = "Too many requests with this key", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "A batch could not be stored; the message says how many events were stored before it (resend the rest: duplicates are recognised)", body = ErrorBody),
+    ),
+    security(("oauth2" = ["bill:write"])),
+)]
 async fn bulk(
     State(state): State<AppState>,
     bearer: Bearer,
     headers: HeaderMap,
     body: Body,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Json<BulkReport>, ApiError> {
     let sender = match super::audit::sender_of(&state, &bearer, "bill:write", None).await {
         Ok(sender) => sender,
         Err(e) => {
@@ -313,20 +540,54 @@ async fn bulk(
 }
 
 /// A void's optional body.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct VoidBody {
+    /// The tenant the event was reported for (its domain); without it, the tenant the
+    /// token is bound to.
+    #[schema(max_length = 253)]
     tenant: Option<String>,
+    /// Why, kept with the void, in the pull and in the audit trail.
+    #[schema(max_length = 500)]
     reason: Option<String>,
 }
 
+/// Void an event this application reported.
+///
+/// Within the backdating window (35 days by default), an event can be voided: the void is
+/// appended as a record of its own, seen by the billing system's next pull (`kind:
+/// void`), subtracted from the usage totals and recorded in the audit trail. Nothing is
+/// edited. Voiding again changes nothing (`already_voided`). Another application's event,
+/// or one never reported, is not found.
+#[utoipa::path(
+    post,
+    path = "/v1/billing/events/{id}/void",
+    tag = "billing",
+    operation_id = "void_usage_event",
+    params(("id" = String, Path, description = "The event's `id` as reported (for a CloudEvent, `source#id`, URL-encoded)")),
+    request_body(
+        content = Option<VoidBody>,
+        description = "Optional: may be empty"
+    ),
+    responses(
+        (status = 200, description = "The event, and whether it was voided now or before", body = Voided),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Not an application's token with `bill:write`, or the application or its tenant is disabled", body = ErrorBody),
+        (status = 404, description = "No such event of this application for that tenant, or a tenant it may not write", body = ErrorBody),
+        (status = 422, description = "The body is not empty nor a JSON object with `tenant` and `reason`, the reason is too long, or the event is older than the backdating window (`id`)", body = ErrorBody),
+        (status = 429, description = "Too many requests with this key", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "The database is not reachable right now", body = ErrorBody),
+    ),
+    security(("oauth2" = ["bill:write"])),
+)]
 async fn void(
     State(state): State<AppState>,
     bearer: Bearer,
     meta: RequestMeta,
     Path(id): Path<String>,
     body: Bytes,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Json<Voided>, ApiError> {
     bearer.require_application_with("bill:write")?;
     let asked: VoidBody = if body.trim_ascii().is_empty() {
         VoidBody::default()
@@ -397,14 +658,25 @@ async fn reader(state: &AppState, bearer: &Bearer) -> Result<Readable, ApiError>
     Ok(billing::readable_by(&state.pool, bearer.0.application_id, bearer.0.tenant_id).await?)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct PullParams {
+    /// Only this tenant's events (its domain), one the application may read.
     tenant: Option<String>,
+    /// Only events of this type.
     event_type: Option<String>,
+    /// Only events that happened at or after this time (ISO 8601 in UTC, ending in `Z`).
+    #[param(value_type = Option<String>, format = DateTime)]
     from: Option<String>,
+    /// Only events that happened before this time (ISO 8601 in UTC, ending in `Z`).
+    #[param(value_type = Option<String>, format = DateTime)]
     to: Option<String>,
+    /// Where to go on: the last answer's `next_cursor`, or the last CSV row's `cursor`.
     after: Option<String>,
+    /// Events in one JSON page: 1 to 1,000 (100 when absent). For CSV, at most this many
+    /// rows, up to 10,000,000 (everything ready when absent).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 10000000)]
     limit: Option<String>,
 }
 
@@ -424,6 +696,37 @@ fn wants_csv(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.to_ascii_lowercase().contains("text/csv"))
 }
 
+/// Pull usage events incrementally, in ingestion order.
+///
+/// Events come below the commit watermark, so one that commits late comes in a later pull
+/// and none is ever passed over: keep `next_cursor` (always given) and pull again from it
+/// with `after`. Voids come as records of their own (`kind: void`).
+///
+/// With `Accept: text/csv`, every event ready now (or `limit` rows) is streamed as CSV
+/// with the columns `cursor,id,kind,tenant,event_type,quantity,timestamp,received_at,metadata`;
+/// go on from the last row's `cursor`. One application runs a few CSV pulls at a time.
+#[utoipa::path(
+    get,
+    path = "/v1/billing/events",
+    tag = "billing",
+    operation_id = "pull_usage_events",
+    params(PullParams),
+    responses(
+        (status = 200, description = "A page of events (JSON), or with `Accept: text/csv` everything ready as CSV, each row with its cursor",
+            content(
+                (PullPage = "application/json"),
+                (String = "text/csv")
+            )),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Not an application's token with `bill:read`, or the application or its tenant is disabled", body = ErrorBody),
+        (status = 404, description = "`tenant` is not one the application may read", body = ErrorBody),
+        (status = 422, description = "Every invalid parameter named (`from`, `to`, `limit`, `after`), or an unknown one", body = ErrorBody),
+        (status = 429, description = "Too many requests with this key, or too many CSV pulls of this application running", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "The database is not reachable right now", body = ErrorBody),
+    ),
+    security(("oauth2" = ["bill:read"])),
+)]
 async fn pull(
     State(state): State<AppState>,
     bearer: Bearer,
@@ -559,15 +862,48 @@ impl crate::audit::CsvPages for CsvPull {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct UsageParams {
+    /// Only this tenant (its domain), one the application may read.
     tenant: Option<String>,
+    /// Only events of this type.
     event_type: Option<String>,
+    /// The first day counted, in `tz`.
+    #[param(value_type = Option<String>, format = Date)]
     from: Option<String>,
+    /// The day after the last one counted (exclusive), in `tz`.
+    #[param(value_type = Option<String>, format = Date)]
     to: Option<String>,
+    /// Totals per `day` (when absent) or per `month`.
+    #[param(inline, value_type = Option<UsageWindowParam>)]
     window: Option<String>,
+    /// An IANA time zone whose midnights start the windows; UTC when absent.
+    #[param(
+        max_length = 64,
+        pattern = "^[A-Za-z0-9/_+-]+$",
+        example = "Europe/Berlin"
+    )]
     tz: Option<String>,
+}
+
+/// A usage window.
+#[derive(ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum UsageWindowParam {
+    Day,
+    Month,
+}
+
+/// Usage totals.
+#[derive(Serialize, ToSchema)]
+struct UsageTotals {
+    /// One total per tenant × event type × window, at most 10,000.
+    data: Vec<UsageTotal>,
+    /// More totals matched than one answer holds (10,000): narrow the query.
+    truncated: bool,
 }
 
 fn day(raw: Option<&str>, field: &str, errors: &mut Vec<FieldError>) -> Option<time::Date> {
@@ -585,11 +921,34 @@ fn day(raw: Option<&str>, field: &str, errors: &mut Vec<FieldError>) -> Option<t
     .ok()
 }
 
+/// Exact usage totals per tenant × event type × day or month.
+///
+/// Windows start at midnight in `tz` (UTC by default); voids are subtracted. Quantities
+/// are decimal strings, since a sum may pass 2^53. More than 10,000 totals are cut
+/// (`truncated`): narrow the query.
+#[utoipa::path(
+    get,
+    path = "/v1/billing/usage",
+    tag = "billing",
+    operation_id = "usage_totals",
+    params(UsageParams),
+    responses(
+        (status = 200, description = "The totals", body = UsageTotals),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Not an application's token with `bill:read`, or the application or its tenant is disabled", body = ErrorBody),
+        (status = 404, description = "`tenant` is not one the application may read", body = ErrorBody),
+        (status = 422, description = "Every invalid parameter named (`from`, `to`, `window`, `tz`), or an unknown one", body = ErrorBody),
+        (status = 429, description = "Too many requests with this key", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "The database is not reachable right now", body = ErrorBody),
+    ),
+    security(("oauth2" = ["bill:read"])),
+)]
 async fn usage(
     State(state): State<AppState>,
     bearer: Bearer,
     Query(p): Query<UsageParams>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Json<UsageTotals>, ApiError> {
     let readable = reader(&state, &bearer).await?;
     let mut errors = Vec::new();
     let from = day(p.from.as_deref(), "from", &mut errors);
@@ -638,97 +997,5 @@ async fn usage(
     // More totals than one answer holds: the first ones, and a flag to narrow the query.
     let truncated = data.len() > billing::MAX_TOTALS;
     data.truncate(billing::MAX_TOTALS);
-    Ok(Json(
-        serde_json::json!({ "data": data, "truncated": truncated }),
-    ))
-}
-
-/// The Billing API's part of the API contract (`/api/v1/openapi.json`).
-pub fn document(doc: &mut Value) {
-    let error = |codes: &[&str]| -> Value {
-        codes
-            .iter()
-            .map(|c| {
-                (
-                    (*c).to_owned(),
-                    serde_json::json!({"$ref": "#/components/responses/Error"}),
-                )
-            })
-            .collect::<serde_json::Map<String, Value>>()
-            .into()
-    };
-    let with = |mut ok: Value, codes: &[&str]| {
-        if let (Some(all), Value::Object(errs)) = (ok.as_object_mut(), error(codes)) {
-            all.extend(errs);
-        }
-        ok
-    };
-    let query = |name: &str, schema: Value| serde_json::json!({"name": name, "in": "query", "schema": schema});
-    let text = serde_json::json!({"type": "string"});
-    let write = serde_json::json!([{"bearer": ["bill:write"]}]);
-    let read = serde_json::json!([{"bearer": ["bill:read"]}]);
-    let ingested = serde_json::json!({"201": {"description": "{data: [{id, status: accepted|duplicate|conflict}], accepted, duplicates, conflicts}"},
-                                      "200": {"description": "Nothing new was accepted (duplicates or conflicts only)"}});
-    let paths = serde_json::json!({
-        "/api/v1/billing/events": {
-            "post": {"summary": "Report usage (API-BILL): one event or {events: [...]} (≤ 100); validated whole; answered after commit, each accepted, duplicate or conflict",
-                "security": write,
-                "requestBody": {"content": {"application/json": {"schema": {"oneOf": [{"$ref": "#/components/schemas/UsageEvent"},
-                    {"type": "object", "additionalProperties": false, "required": ["events"], "properties": {"events": {"type": "array", "minItems": 1, "maxItems": 100, "items": {"$ref": "#/components/schemas/UsageEvent"}}}}]}}}},
-                "responses": with(ingested, &["401", "403", "404", "422", "429"])},
-            "get": {"summary": "Pull events incrementally in ingestion order below the commit watermark (after = the last next_cursor, or the last CSV row's cursor). Accept: text/csv streams everything ready (or limit rows), each row with its cursor",
-                "security": read,
-                "parameters": [query("tenant", text.clone()), query("event_type", text.clone()),
-                               query("from", serde_json::json!({"type": "string", "format": "date-time"})), query("to", serde_json::json!({"type": "string", "format": "date-time"})),
-                               query("after", text.clone()), query("limit", serde_json::json!({"type": "integer", "minimum": 1, "maximum": CSV_MAX_LIMIT}))],
-                "responses": with(serde_json::json!({"200": {"description": "{data: [{id, kind: event|void, tenant, event_type, quantity, timestamp, received_at, metadata}], next_cursor, has_more}; or text/csv: cursor,id,kind,tenant,event_type,quantity,timestamp,received_at,metadata",
-                    "content": {"application/json": {}, "text/csv": {}}}}), &["401", "403", "404", "422", "429"])}},
-        "/api/v1/billing/events/bulk": {"post": {"summary": "Report up to 1,000,000 usage events as NDJSON (one UsageEvent per line), committed every 1,000; a report per rejected line",
-            "security": write,
-            "requestBody": {"content": {"application/x-ndjson": {"schema": {"type": "string"}}}},
-            "responses": with(serde_json::json!({"200": {"description": "{lines, accepted, duplicates, conflicts, rejected, rejected_lines: [{line, details}], rejected_lines_truncated, line_limit_reached}"}}), &["401", "403", "408", "422"])}},
-        "/api/v1/billing/events/{id}/void": {"post": {"summary": "Void an event this application reported (within the backdating window): appended as a void record, seen by the next pull, subtracted from usage, audited",
-            "security": write,
-            "parameters": [{"name": "id", "in": "path", "required": true, "schema": text.clone()}],
-            "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false,
-                "properties": {"tenant": {"type": "string"}, "reason": {"type": "string", "maxLength": 500}}}}}},
-            "responses": with(serde_json::json!({"200": {"description": "{id, status: voided|already_voided, event_type, quantity, timestamp}"}}), &["401", "403", "404", "422"])}},
-        "/api/v1/events": {"post": {"summary": "Report usage as CloudEvents 1.0 (OpenMeter's format): subject = tenant domain, type = event type, source + id = idempotency key, data.quantity = quantity (1 when absent)",
-            "security": write,
-            "requestBody": {"content": {
-                "application/cloudevents+json": {"schema": {"$ref": "#/components/schemas/CloudEvent"}},
-                "application/cloudevents-batch+json": {"schema": {"type": "array", "minItems": 1, "maxItems": 100, "items": {"$ref": "#/components/schemas/CloudEvent"}}}}},
-            "responses": with(serde_json::json!({"204": {"description": "Every event is stored (or was already: source + id seen before with the same content)"}}), &["401", "403", "404", "409", "422", "429"])}},
-        "/api/v1/billing/usage": {"get": {"summary": "Exact usage totals per tenant × type × day or month; windows start at midnight in tz (UTC by default)",
-            "security": read,
-            "parameters": [query("tenant", text.clone()), query("event_type", text.clone()),
-                           query("from", serde_json::json!({"type": "string", "format": "date"})), query("to", serde_json::json!({"type": "string", "format": "date"})),
-                           query("window", serde_json::json!({"type": "string", "enum": ["day", "month"]})), query("tz", serde_json::json!({"type": "string", "examples": ["Europe/Berlin"]}))],
-            "responses": with(serde_json::json!({"200": {"description": "{data: [{tenant, event_type, period, quantity (decimal string), events}], truncated (more than 10,000 totals: narrow the query)}"}}), &["401", "403", "404", "422"])}}
-    });
-    let schema = serde_json::json!({
-        "UsageEvent": {"type": "object", "additionalProperties": false, "required": ["id", "timestamp", "event_type", "quantity"],
-            "properties": {
-                "id": {"type": "string", "maxLength": 200, "description": "The application's id: the same id and content is a duplicate, other content a conflict; kept as long as the event"},
-                "tenant": {"type": "string", "description": "A domain among the application's enabled tenants (else the token's tenant)"},
-                "timestamp": {"type": "string", "format": "date-time", "description": "UTC, ending in Z; at most 35 days old and 5 minutes ahead (settings)"},
-                "event_type": {"type": "string", "pattern": "^[a-z][a-z0-9_.]{0,63}$"},
-                "quantity": {"type": "integer", "minimum": 1, "maximum": 9007199254740991_i64},
-                "metadata": {"type": "object", "maxProperties": 20, "additionalProperties": {"type": ["string", "number", "boolean", "null"]}}}},
-        "CloudEvent": {"type": "object", "required": ["specversion", "id", "source", "type"],
-            "properties": {
-                "specversion": {"const": "1.0"}, "id": text.clone(), "source": text.clone(),
-                "type": {"type": "string", "pattern": "^[a-z][a-z0-9_.]{0,63}$"},
-                "subject": {"type": "string", "description": "The tenant's domain"},
-                "time": {"type": "string", "format": "date-time"},
-                "datacontenttype": {"const": "application/json"},
-                "data": {"type": "object", "properties": {"quantity": {"type": "integer", "minimum": 1}}, "maxProperties": 21}}}
-    });
-    if let (Some(all), Value::Object(mine)) = (doc["paths"].as_object_mut(), paths) {
-        all.extend(mine);
-    }
-    if let (Some(all), Value::Object(mine)) = (doc["components"]["schemas"].as_object_mut(), schema)
-    {
-        all.extend(mine);
-    }
+    Ok(Json(UsageTotals { data, truncated }))
 }

@@ -11,14 +11,48 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gatehouse_app::error::{log_failure, retry_after_of, status_of};
 use gatehouse_domain::{DomainError, FieldError};
+use jsonschema::error::ValidationErrorKind;
+use jsonschema::ValidationError;
+use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde_json::Value;
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, RwLock};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::ToSchema;
 
-#[derive(Debug, Serialize)]
+/// An error (SPEC §9): a code, a message for people, the request id (also in
+/// `X-Request-Id`), and one detail per violated field — every violation, not the first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
 pub struct ErrorBody {
+    #[schema(value_type = ErrorCode)]
     pub code: &'static str,
     pub message: String,
     pub request_id: Option<String>,
     pub details: Vec<FieldError>,
+}
+
+/// The error codes of SPEC §9, by status: 401 `ERR_AUTH`, 403 `ERR_PERMISSION_DENIED`,
+/// 404 `ERR_NOT_FOUND`, 405 `ERR_METHOD_NOT_ALLOWED`, 409 `ERR_CONFLICT`, 410 `ERR_GONE`,
+/// 413 `ERR_PAYLOAD_TOO_LARGE`, 422 `ERR_VALIDATION`, 423 `ERR_RESOURCE_LOCKED`, 429
+/// `ERR_RATE_LIMIT`, 500 `ERR_INTERNAL`, 503 `ERR_UNAVAILABLE`.
+#[derive(utoipa::ToSchema)]
+#[allow(non_camel_case_types, dead_code, clippy::upper_case_acronyms)]
+pub enum ErrorCode {
+    ERR_AUTH,
+    ERR_PERMISSION_DENIED,
+    ERR_NOT_FOUND,
+    ERR_METHOD_NOT_ALLOWED,
+    ERR_CONFLICT,
+    ERR_GONE,
+    ERR_PAYLOAD_TOO_LARGE,
+    ERR_VALIDATION,
+    ERR_RESOURCE_LOCKED,
+    ERR_RATE_LIMIT,
+    ERR_INTERNAL,
+    ERR_UNAVAILABLE,
 }
 
 #[derive(Debug, Clone)]
@@ -172,23 +206,300 @@ impl From<DomainError> for ApiError {
     }
 }
 
-/// `axum::Json` with SPEC §9 rejections: malformed JSON, a wrong content type and unknown
-/// or mistyped fields answer 422 ERR_VALIDATION naming what is wrong; an oversized body
-/// answers 413.
+/// The one JSON body extractor of `/api/v1` (SPEC §9). The body is checked against the
+/// schema the OpenAPI document gives `T` (the same `ToSchema`), and every violation —
+/// unknown fields, wrong types, missing fields, values outside an enum, a format, a length
+/// or a pattern — answers 422 ERR_VALIDATION together, each named by its field, in our own
+/// words (no parser text). Malformed JSON or a wrong content type is named `body`; an
+/// oversized body answers 413. Rules no schema can say (a domain's own checks) come after,
+/// in the handler.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
 
 impl<S, T> FromRequest<S> for ApiJson<T>
 where
-    axum::Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    T: DeserializeOwned + ToSchema + 'static,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
+        let axum::Json(value) = axum::Json::<Value>::from_request(req, state)
+            .await
+            .map_err(json_rejection)?;
+        // A handler that takes any JSON reads it itself, exactly as sent (and may hand it to
+        // `parse_body` once it has checked who is asking).
+        if TypeId::of::<T>() == TypeId::of::<Value>() {
+            return checked::<T>(value).map(Self);
+        }
+        parse_body::<T>(value).map(Self)
+    }
+}
+
+/// A JSON body as a `T` (SPEC §9): strings trimmed and an empty one `null`, then every
+/// violation of `T`'s schema named at once, in the order of `T`'s fields.
+pub fn parse_body<T: DeserializeOwned + ToSchema + 'static>(
+    mut value: Value,
+) -> Result<T, ApiError> {
+    tidy(&mut value);
+    checked::<T>(value)
+}
+
+/// SPEC §9: strings are trimmed and an empty one is `null` (not inside `metadata`, which
+/// is the caller's own data).
+fn tidy(value: &mut Value) {
+    match value {
+        Value::String(s) => {
+            let trimmed = s.trim();
+            if trimmed.is_empty() {
+                *value = Value::Null;
+            } else if trimmed.len() != s.len() {
+                *s = trimmed.to_owned();
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(tidy),
+        Value::Object(map) => map
+            .iter_mut()
+            .filter(|(k, _)| k.as_str() != "metadata")
+            .for_each(|(_, v)| tidy(v)),
+        _ => {}
+    }
+}
+
+/// `value` as a `T`, or every way it breaks `T`'s schema. Enum values are case-insensitive
+/// (SPEC §9): one that matches once lowered is lowered.
+pub fn checked<T: DeserializeOwned + ToSchema + 'static>(mut value: Value) -> Result<T, ApiError> {
+    let Some(body) = schema_of::<T>() else {
+        return from_value(value);
+    };
+    let mut details: Vec<FieldError> = Vec::new();
+    let mut lower = Vec::new();
+    for error in body.validator.iter_errors(&value) {
+        explain(&error, &mut details, &mut lower);
+    }
+    if !details.is_empty() {
+        // In the order of the body's fields as documented; any other (unknown) after them.
+        details.sort_by_key(|d| {
+            let top = d.field.split(['.', '[']).next().unwrap_or_default();
+            body.fields
+                .iter()
+                .position(|f| f == top)
+                .unwrap_or(body.fields.len())
+        });
+        return Err(ApiError::validation(details));
+    }
+    for pointer in lower {
+        if let Some(Value::String(s)) = value.pointer_mut(&pointer) {
+            *s = s.to_ascii_lowercase();
+        }
+    }
+    from_value(value)
+}
+
+/// Our words for one schema violation, added to `details`; a case-only enum mismatch is
+/// noted in `lower` instead. A value that may also be `null` (`oneOf: [null, X]`) is
+/// explained by what `X` says.
+fn explain(error: &ValidationError<'_>, details: &mut Vec<FieldError>, lower: &mut Vec<String>) {
+    let instance: &Value = error.instance().as_ref();
+    let kind = error.kind();
+    if let (ValidationErrorKind::Enum { options }, Value::String(s)) = (kind, instance) {
+        let lowered = Value::String(s.to_ascii_lowercase());
+        if options.as_array().is_some_and(|o| o.contains(&lowered)) {
+            lower.push(error.instance_path().as_str().to_owned());
+            return;
+        }
+    }
+    if let ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context } =
+        kind
+    {
+        let is_null_branch = |branch: &&Vec<ValidationError<'static>>| {
+            matches!(branch.as_slice(), [only] if matches!(only.kind(),
+                ValidationErrorKind::Type { kind: jsonschema::error::TypeKind::Single(jsonschema::JsonType::Null) }))
+        };
+        let branches: Vec<_> = context.iter().filter(|b| !is_null_branch(b)).collect();
+        if let [branch] = branches.as_slice() {
+            for inner in branch.iter() {
+                explain(inner, details, lower);
+            }
+            return;
+        }
+    }
+    let field = field_name(error.instance_path().as_str());
+    let found = if instance.is_null() && matches!(kind, ValidationErrorKind::Type { .. }) {
+        vec![FieldError::new(field, "cannot be empty")]
+    } else {
+        details_for(&field, kind)
+    };
+    for detail in found {
+        if !details.contains(&detail) {
+            details.push(detail);
+        }
+    }
+}
+
+/// The schema admitted it; what serde still refuses is a rule the schema does not say.
+fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    serde_json::from_value(value).map_err(|_| {
+        ApiError::validation(vec![FieldError::new(
+            "body",
+            "does not have the shape this operation takes",
+        )])
+    })
+}
+
+/// A body type's compiled schema and its fields in declared order.
+struct BodySchema {
+    validator: jsonschema::Validator,
+    fields: Vec<String>,
+}
+
+type Schemas = HashMap<TypeId, Option<Arc<BodySchema>>>;
+
+/// One compiled schema per body type, built from the document's schema of it with the
+/// component schemas it refers to.
+fn schema_of<T: ToSchema + 'static>() -> Option<Arc<BodySchema>> {
+    static CACHE: LazyLock<RwLock<Schemas>> = LazyLock::new(Default::default);
+    let id = TypeId::of::<T>();
+    if let Some(found) = CACHE.read().ok().and_then(|c| c.get(&id).cloned()) {
+        return found;
+    }
+    let mut components = Vec::new();
+    T::schemas(&mut components);
+    let mut schemas = serde_json::Map::new();
+    for (name, schema) in components {
+        schemas.insert(name, serde_json::to_value(schema).unwrap_or(Value::Null));
+    }
+    let schema = T::schema();
+    // Declared order (utoipa's preserve_order), not the alphabetical order of a JSON map.
+    let fields = match &schema {
+        RefOr::T(Schema::Object(object)) => object.properties.keys().cloned().collect(),
+        _ => Vec::new(),
+    };
+    let own = serde_json::to_value(schema).unwrap_or(Value::Null);
+    let root = serde_json::json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "allOf": [own],
+        "components": {"schemas": schemas},
+    });
+    let compiled = jsonschema::options()
+        .should_validate_formats(true)
+        .should_ignore_unknown_formats(true)
+        .build(&root);
+    let body = match compiled {
+        Ok(validator) => Some(Arc::new(BodySchema { validator, fields })),
+        Err(e) => {
+            tracing::error!(body = std::any::type_name::<T>(), error = %e, "a request body's schema does not compile");
+            None
+        }
+    };
+    if let Ok(mut cache) = CACHE.write() {
+        cache.insert(id, body.clone());
+    }
+    body
+}
+
+/// `/events/3/quantity` → `events[3].quantity`; the root is `body`.
+fn field_name(pointer: &str) -> String {
+    let mut name = String::new();
+    for segment in pointer.split('/').filter(|s| !s.is_empty()) {
+        let segment = segment.replace("~1", "/").replace("~0", "~");
+        if segment.bytes().all(|b| b.is_ascii_digit()) {
+            name.push_str(&format!("[{segment}]"));
+        } else {
+            if !name.is_empty() {
+                name.push('.');
+            }
+            name.push_str(&segment);
+        }
+    }
+    if name.is_empty() {
+        "body".to_owned()
+    } else {
+        name
+    }
+}
+
+fn join(parent: &str, child: &str) -> String {
+    if parent == "body" {
+        child.to_owned()
+    } else {
+        format!("{parent}.{child}")
+    }
+}
+
+/// Our words for one schema violation at `field`.
+fn details_for(field: &str, kind: &ValidationErrorKind) -> Vec<FieldError> {
+    use ValidationErrorKind as K;
+    let one = |message: String| vec![FieldError::new(field, message)];
+    match kind {
+        K::AdditionalProperties { unexpected } | K::UnevaluatedProperties { unexpected } => {
+            unexpected
+                .iter()
+                .map(|name| FieldError::new(join(field, name), "is not a field of this body"))
+                .collect()
+        }
+        K::Required { property } => {
+            let name = property.as_str().unwrap_or("field");
+            vec![FieldError::new(join(field, name), "is required")]
+        }
+        K::Type { kind } => one(format!("must be {}", type_words(kind))),
+        K::Enum { options } => {
+            let values: Vec<String> = options
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter(|v| !v.is_null())
+                        .map(|v| v.as_str().map(str::to_owned).unwrap_or(v.to_string()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            one(format!("must be one of: {}", values.join(", ")))
+        }
+        K::Constant { expected_value } => one(format!("must be {expected_value}")),
+        K::Format { format } => one(match format.as_str() {
+            "email" => "must be an email address".to_owned(),
+            "date-time" => "must be a date and time in ISO 8601 (RFC 3339)".to_owned(),
+            "date" => "must be a date (YYYY-MM-DD)".to_owned(),
+            "uuid" => "must be a UUID".to_owned(),
+            "uri" => "must be an absolute URI".to_owned(),
+            "hostname" => "must be a domain name".to_owned(),
+            other => format!("must be in the {other} format"),
+        }),
+        K::MaxLength { limit } => one(format!("must have at most {limit} characters")),
+        K::MinLength { limit: 1 } => one("cannot be empty".to_owned()),
+        K::MinLength { limit } => one(format!("must have at least {limit} characters")),
+        K::MaxItems { limit } => one(format!("must have at most {limit} items")),
+        K::MinItems { limit } => one(format!("must have at least {limit} items")),
+        K::MaxProperties { limit } => one(format!("must have at most {limit} keys")),
+        K::MinProperties { limit } => one(format!("must have at least {limit} keys")),
+        K::Maximum { limit } => one(format!("must be at most {limit}")),
+        K::Minimum { limit } => one(format!("must be at least {limit}")),
+        K::ExclusiveMaximum { limit } => one(format!("must be less than {limit}")),
+        K::ExclusiveMinimum { limit } => one(format!("must be more than {limit}")),
+        K::Pattern { pattern } => one(format!("must match {pattern}")),
+        K::UniqueItems => one("must not repeat an item".to_owned()),
+        _ => one("is not valid here".to_owned()),
+    }
+}
+
+fn type_words(kind: &jsonschema::error::TypeKind) -> String {
+    use jsonschema::error::TypeKind;
+    let word = |t: jsonschema::JsonType| match t {
+        jsonschema::JsonType::Array => "a list",
+        jsonschema::JsonType::Boolean => "true or false",
+        jsonschema::JsonType::Integer => "a whole number",
+        jsonschema::JsonType::Null => "null",
+        jsonschema::JsonType::Number => "a number",
+        jsonschema::JsonType::Object => "an object",
+        jsonschema::JsonType::String => "a string",
+    };
+    match kind {
+        TypeKind::Single(t) => word(*t).to_owned(),
+        // "a string or null": null last.
+        TypeKind::Multiple(set) => {
+            let mut types: Vec<_> = set.iter().collect();
+            types.sort_by_key(|t| *t == jsonschema::JsonType::Null);
+            types.into_iter().map(word).collect::<Vec<_>>().join(" or ")
         }
     }
 }
@@ -200,38 +511,12 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
     }
     let message = match &rejection {
         JsonRejection::MissingJsonContentType(_) => {
-            "the request body must be JSON (Content-Type: application/json)".to_owned()
+            "the request body must be JSON (Content-Type: application/json)"
         }
-        JsonRejection::JsonSyntaxError(_) => "the request body is not valid JSON".to_owned(),
-        // serde's message names the field and the problem ("unknown field `x`", "missing field `y`").
-        JsonRejection::JsonDataError(e) => {
-            let text = e.body_text();
-            text.split_once(": ")
-                .map(|(_, why)| why.to_owned())
-                .unwrap_or(text)
-        }
-        _ => "the request body could not be read".to_owned(),
+        JsonRejection::JsonSyntaxError(_) => "the request body is not valid JSON",
+        _ => "the request body could not be read",
     };
-    let field = match &rejection {
-        JsonRejection::JsonDataError(e) => field_of(&e.body_text()),
-        _ => "body".to_owned(),
-    };
-    ApiError::validation(vec![FieldError::new(field, message)])
-}
-
-/// Best effort: the field a serde data error names (`unknown field \`x\``, or a path).
-fn field_of(text: &str) -> String {
-    if let Some(start) = text.find('`') {
-        if let Some(len) = text[start + 1..].find('`') {
-            return text[start + 1..start + 1 + len].to_owned();
-        }
-    }
-    text.split(": ")
-        .nth(1)
-        .and_then(|p| p.split(' ').next())
-        .filter(|p| !p.is_empty())
-        .unwrap_or("body")
-        .to_owned()
+    ApiError::validation(vec![FieldError::new("body", message)])
 }
 
 impl From<sqlx::Error> for ApiError {
@@ -248,10 +533,11 @@ mod tests {
     use axum::Router;
     use tower::ServiceExt;
 
-    #[derive(Debug, serde::Deserialize)]
+    #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
     #[serde(deny_unknown_fields)]
     #[allow(dead_code)]
     struct Input {
+        #[schema(format = Email)]
         name: String,
         count: u32,
     }
@@ -291,16 +577,39 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn unknown_and_mistyped_fields_are_named() {
+    async fn every_violation_is_named_in_our_words() {
         let (status, body) = call(
             Some("application/json"),
-            r#"{"name":"a","count":1,"extra":true}"#,
+            r#"{"name":"a","count":"x","bogus":true}"#,
         )
         .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(body["details"][0]["field"], "extra", "{body}");
-        let (_, body) = call(Some("application/json"), r#"{"name":"a","count":"x"}"#).await;
-        assert_eq!(body["code"], "ERR_VALIDATION");
+        let details = body["details"].as_array().cloned().unwrap_or_default();
+        let named = |field: &str| {
+            details
+                .iter()
+                .find(|d| d["field"] == field)
+                .map(|d| d["message"].as_str().unwrap_or_default().to_owned())
+        };
+        assert_eq!(
+            named("bogus").as_deref(),
+            Some("is not a field of this body"),
+            "{body}"
+        );
+        assert_eq!(
+            named("name").as_deref(),
+            Some("must be an email address"),
+            "{body}"
+        );
+        assert_eq!(
+            named("count").as_deref(),
+            Some("must be a whole number"),
+            "{body}"
+        );
+        assert_eq!(details.len(), 3, "{body}");
+        let (_, body) = call(Some("application/json"), r#"{"count":1}"#).await;
+        assert_eq!(body["details"][0]["field"], "name", "{body}");
+        assert_eq!(body["details"][0]["message"], "is required", "{body}");
     }
 
     #[tokio::test]
@@ -311,7 +620,7 @@ mod tests {
             .as_str()
             .unwrap_or_default()
             .contains("JSON"));
-        let big = format!(r#"{{"name":"{}","count":1}}"#, "x".repeat(200));
+        let big = format!(r#"{{"name":"{}@example.com","count":1}}"#, "x".repeat(200));
         let (status, body) = call(Some("application/json"), &big).await;
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(body["code"], "ERR_PAYLOAD_TOO_LARGE");

@@ -9,6 +9,7 @@ pub mod billing;
 pub mod error;
 pub mod flags;
 pub(crate) mod ndjson;
+pub mod openapi;
 pub mod tenants;
 pub mod users;
 
@@ -19,60 +20,73 @@ use crate::state::AppState;
 use axum::extract::{OriginalUri, Request};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::response::Response;
+use axum::Router;
 use error::PendingError;
+use serde::{Deserialize, Deserializer};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 
-/// The `/api` router, built only through [`ApiRoutes`], so that every route is known to
-/// [`registered_paths`] (the tenant-isolation walk requests them all).
-pub struct ApiRoutes(Router<AppState>);
+/// The `/api` routes, registered only through [`ApiRoutes::routes`] with `utoipa_axum::routes!`:
+/// a handler is mounted together with its `#[utoipa::path]` documentation, so a route
+/// cannot exist without it, and every path is known to [`registered_paths`] (the
+/// tenant-isolation walk requests them all).
+pub struct ApiRoutes(OpenApiRouter<AppState>);
 
-static PATHS: std::sync::Mutex<std::collections::BTreeSet<&'static str>> =
+static PATHS: std::sync::Mutex<std::collections::BTreeSet<String>> =
     std::sync::Mutex::new(std::collections::BTreeSet::new());
 
 impl ApiRoutes {
     #[allow(clippy::new_without_default)]
     pub fn new() -> Self {
-        Self(Router::new())
+        Self(OpenApiRouter::new())
     }
 
-    pub fn route(
-        self,
-        path: &'static str,
-        method_router: axum::routing::MethodRouter<AppState>,
-    ) -> Self {
+    /// The handlers of one path (`routes!(list, create)`), with their documentation.
+    pub fn routes(self, handlers: UtoipaMethodRouter<AppState>) -> Self {
         if let Ok(mut paths) = PATHS.lock() {
-            paths.insert(path);
+            paths.extend(handlers.1.paths.keys().cloned());
         }
-        Self(self.0.route(path, method_router))
+        Self(self.0.routes(handlers))
     }
 
-    pub fn build(self) -> Router<AppState> {
+    pub fn build(self) -> OpenApiRouter<AppState> {
         self.0
     }
 }
 
 /// Every path under `/api` (relative, e.g. `/v1/users/{id}`), as registered.
-pub fn registered_paths() -> Vec<&'static str> {
-    let _ = router();
-    let _ = bulk_router();
+pub fn registered_paths() -> Vec<String> {
+    let _ = routes();
+    let _ = bulk_routes();
     PATHS
         .lock()
-        .map(|p| p.iter().copied().collect())
+        .map(|p| p.iter().cloned().collect())
         .unwrap_or_default()
+}
+
+/// A PATCH field with merge semantics (RFC 7396): absent → `None`, `null` → `Some(None)`,
+/// a value → `Some(Some(v))`. Use with `#[serde(default, deserialize_with = "api::patch")]`.
+pub fn patch<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// The bulk (NDJSON) routes, which the server mounts outside the body limit and the
 /// request timeout (`ndjson`).
-pub fn bulk_router() -> Router<AppState> {
+pub(crate) fn bulk_routes() -> OpenApiRouter<AppState> {
     audit::bulk_router().merge(billing::bulk_router())
 }
 
-pub fn router() -> Router<AppState> {
-    ApiRoutes::new()
-        .route("/v1/openapi.json", get(openapi))
-        .build()
+pub fn bulk_router() -> Router<AppState> {
+    bulk_routes().split_for_parts().0
+}
+
+/// Every documented `/api` route but the bulk ones.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    openapi::router()
         .merge(apps::router())
         .merge(audit::router())
         .merge(billing::router())
@@ -80,6 +94,12 @@ pub fn router() -> Router<AppState> {
         .merge(tenants::router())
         .merge(users::router())
         .merge(tenants::settings_router())
+}
+
+pub fn router() -> Router<AppState> {
+    routes()
+        .split_for_parts()
+        .0
         .fallback(|| async { ApiError::not_found() })
 }
 
@@ -129,102 +149,4 @@ pub async fn error_bodies(req: Request, next: Next) -> Response {
         }
     }
     fresh
-}
-
-/// The API contract (OpenAPI 3.1). Later issues add their operations to it.
-async fn openapi() -> impl IntoResponse {
-    let mut doc = serde_json::json!({
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Gatehouse API",
-            "version": env!("CARGO_PKG_VERSION"),
-            "description": "REST API of the Gatehouse control plane. Errors use the Error schema; every response carries X-Request-Id."
-        },
-        "paths": {
-            "/api/v1/me": {"get": {"summary": "Who the bearer token belongs to", "security": [{"bearer": []}],
-                "responses": {"200": {"description": "The caller"}, "401": {"$ref": "#/components/responses/Error"}}}},
-            "/api/v1/apps": {
-                "get": {"summary": "List managed applications (operators)", "security": [{"bearer": []}],
-                    "responses": {"200": {"description": "{data, next_cursor}"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}}},
-                "post": {"summary": "Register an application", "security": [{"bearer": []}],
-                    "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApplicationInput"}}}},
-                    "responses": {"201": {"description": "The application"}, "422": {"$ref": "#/components/responses/Error"}}}},
-            "/api/v1/apps/{id}": {
-                "get": {"summary": "One application", "security": [{"bearer": []}], "responses": {"200": {"description": "The application"}, "404": {"$ref": "#/components/responses/Error"}}},
-                "patch": {"summary": "Change an application (merge semantics)", "security": [{"bearer": []}],
-                    "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApplicationInput"}}}},
-                    "responses": {"200": {"description": "The application"}, "422": {"$ref": "#/components/responses/Error"}}}},
-            "/api/v1/apps/{id}/disable": {"post": {"summary": "Disable: its keys and tokens stop at once", "security": [{"bearer": []}], "responses": {"200": {"description": "The application"}}}},
-            "/api/v1/apps/{id}/enable": {"post": {"summary": "Enable again", "security": [{"bearer": []}], "responses": {"200": {"description": "The application"}}}},
-            "/api/v1/apps/{id}/keys": {
-                "get": {"summary": "The application's keys (never their secrets)", "security": [{"bearer": []}], "responses": {"200": {"description": "{data, next_cursor}"}}},
-                "post": {"summary": "Issue a key; the secret is in this response only", "security": [{"bearer": []}],
-                    "requestBody": {"content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "properties": {
-                        "name": {"type": "string"}, "scopes": {"type": "array", "items": {"type": "string"}},
-                        "expires_at": {"type": "string", "format": "date-time"}, "tenant": {"type": "string"}}}}}},
-                    "responses": {"201": {"description": "The key with client_id and client_secret"}, "422": {"$ref": "#/components/responses/Error"}}}},
-            "/api/v1/flags": {"get": {"summary": "Every effective flag of the tenant; strong ETag, 304 on If-None-Match", "security": [{"bearer": []}],
-                "parameters": [{"name": "tenant", "in": "query", "schema": {"type": "string"}}, {"name": "user_id", "in": "query", "schema": {"type": "string"}}],
-                "responses": {"200": {"description": "{tenant_id, plan, flags: {key: bool}, details: [{key, value, source}]}"}, "304": {"description": "Not modified"},
-                              "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}},
-            "/api/v1/flags/stream": {"get": {"summary": "Server-sent events: `flags` now and after every change", "security": [{"bearer": []}], "responses": {"200": {"description": "text/event-stream"}}}},
-            "/api/v1/flag-definitions": {
-                "get": {"summary": "Flag definitions with plan defaults (operators)", "security": [{"bearer": []}], "responses": {"200": {"description": "{data, next_cursor}"}}},
-                "post": {"summary": "Define a flag", "security": [{"bearer": []}], "responses": {"201": {"description": "The definition"}, "409": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}},
-            "/api/v1/flag-definitions/stale": {"get": {"summary": "Flags never evaluated or not in 30 days", "security": [{"bearer": []}], "responses": {"200": {"description": "{data, next_cursor}"}}}},
-            "/api/v1/flag-definitions/{key}": {
-                "get": {"summary": "One definition", "security": [{"bearer": []}], "responses": {"200": {"description": "The definition"}, "404": {"$ref": "#/components/responses/Error"}}},
-                "patch": {"summary": "Change description, default or rollout_percentage (null clears)", "security": [{"bearer": []}], "responses": {"200": {"description": "The definition"}}}},
-            "/api/v1/flag-definitions/{key}/history": {"get": {"summary": "Every change, old → new, who, when", "security": [{"bearer": []}], "responses": {"200": {"description": "{data, next_cursor}"}}}},
-            "/api/v1/flag-definitions/{key}/plans/{plan}": {
-                "put": {"summary": "Set the plan's default ({value})", "security": [{"bearer": []}], "responses": {"200": {"description": "The definition"}}},
-                "delete": {"summary": "Clear the plan's default", "security": [{"bearer": []}], "responses": {"200": {"description": "The definition"}}}},
-            "/api/v1/tenants": {
-                "get": {"summary": "Tenants (search, status, plan, cursor, limit ≤ 100)", "security": [{"bearer": []}], "responses": {"200": {"description": "{data, next_cursor}"}, "422": {"$ref": "#/components/responses/Error"}}},
-                "post": {"summary": "Provision a tenant with its owner invited", "security": [{"bearer": []}], "responses": {"201": {"description": "The tenant"}, "409": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}},
-            "/api/v1/tenants/{id}": {"get": {"summary": "One tenant", "security": [{"bearer": []}], "responses": {"200": {"description": "The tenant"}, "404": {"$ref": "#/components/responses/Error"}}}},
-            "/api/v1/tenants/{id}/suspend": {"post": {"summary": "Suspend ({reason} optional): sessions, tokens end at once", "security": [{"bearer": []}], "responses": {"200": {"description": "The tenant"}}}},
-            "/api/v1/tenants/{id}/reactivate": {"post": {"summary": "Reactivate: login works again", "security": [{"bearer": []}], "responses": {"200": {"description": "The tenant"}}}},
-            "/api/v1/tenants/{id}/plan": {"put": {"summary": "Change the plan ({plan})", "security": [{"bearer": []}], "responses": {"200": {"description": "The tenant"}}}},
-            "/api/v1/tenants/{id}/flags": {"get": {"summary": "Effective flags with their source", "security": [{"bearer": []}], "responses": {"200": {"description": "{data, next_cursor}"}}}},
-            "/api/v1/tenants/{id}/flags/{key}": {
-                "put": {"summary": "Set the tenant's override ({value})", "security": [{"bearer": []}], "responses": {"200": {"description": "The override"}, "404": {"$ref": "#/components/responses/Error"}}},
-                "delete": {"summary": "Clear the override", "security": [{"bearer": []}], "responses": {"200": {"description": "The override"}}}},
-            "/api/v1/apps/{id}/keys/{key}": {"delete": {"summary": "Revoke a key: its tokens stop at once", "security": [{"bearer": []}], "responses": {"200": {"description": "The key"}, "404": {"$ref": "#/components/responses/Error"}}}}
-        },
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                "description": "An access token from /auth/token (client_credentials or authorization_code)."}},
-            "responses": {"Error": {"description": "An error: code, message, request id and one detail per field", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
-            "schemas": {
-                "ApplicationInput": {"type": "object", "additionalProperties": false, "properties": {
-                    "name": {"type": "string", "maxLength": 200},
-                    "environment": {"type": "string", "enum": ["development", "staging", "production"]},
-                    "redirect_uris": {"type": "array", "maxItems": 20, "items": {"type": "string", "format": "uri"}},
-                    "post_logout_redirect_uris": {"type": "array", "maxItems": 20, "items": {"type": "string", "format": "uri"}},
-                    "grant_types": {"type": "array", "items": {"type": "string", "enum": ["authorization_code", "client_credentials", "refresh_token"]}},
-                    "tenants": {"type": "array", "items": {"type": "string"}}}},
-                "Error": {
-                    "type": "object",
-                    "required": ["code", "message", "request_id", "details"],
-                    "properties": {
-                        "code": {"type": "string", "enum": [
-                            "ERR_AUTH", "ERR_PERMISSION_DENIED", "ERR_NOT_FOUND", "ERR_GONE", "ERR_CONFLICT",
-                            "ERR_VALIDATION", "ERR_RESOURCE_LOCKED", "ERR_RATE_LIMIT", "ERR_INTERNAL",
-                            "ERR_UNAVAILABLE", "ERR_METHOD_NOT_ALLOWED", "ERR_PAYLOAD_TOO_LARGE"]},
-                        "message": {"type": "string"},
-                        "request_id": {"type": ["string", "null"]},
-                        "details": {"type": "array", "items": {
-                            "type": "object",
-                            "required": ["field", "message"],
-                            "properties": {"field": {"type": "string"}, "message": {"type": "string"}}
-                        }}
-                    }
-                }
-            }
-        }
-    });
-    audit::document(&mut doc);
-    billing::document(&mut doc);
-    Json(doc)
 }

@@ -53,23 +53,30 @@ pub(crate) trait BulkKind: Send + Sync {
 }
 
 /// One rejected line of a bulk request.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct RejectedLine {
+    /// The line's number, counting non-blank lines from 1.
     line: u64,
+    /// Every reason the line was rejected, named by field (`line` for the line as a whole).
     details: Vec<FieldError>,
 }
 
-/// The answer of a bulk request.
-#[derive(Debug, Default, Serialize)]
+/// The answer of a bulk request: what became of its lines.
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub(crate) struct BulkReport {
     /// Lines read (blank lines are skipped and not counted).
     lines: u64,
+    /// Events stored now.
     accepted: u64,
+    /// Events whose id was sent before (usage events: with the same content): stored once,
+    /// not again.
     duplicates: u64,
     /// Ids sent before with other content: refused (usage events only).
     #[serde(skip_serializing_if = "Option::is_none")]
     conflicts: Option<u64>,
+    /// Lines rejected (not JSON, or an invalid event): nothing of them is stored.
     rejected: u64,
+    /// The rejected lines with their reasons, the first 1,000 of them.
     rejected_lines: Vec<RejectedLine>,
     /// More lines were rejected than are named.
     rejected_lines_truncated: bool,

@@ -2,6 +2,8 @@
 //! (search, status and plan filters, cursor pages), get, provision, suspend, reactivate,
 //! change plan — the same domain operations, rules and audit as the Operator Console.
 
+use crate::api::error::parse_body;
+use crate::api::error::ErrorBody;
 use crate::api::{ApiError, ApiJson, ApiRoutes};
 use crate::extract::Bearer;
 use crate::extract::RequestMeta;
@@ -9,22 +11,25 @@ use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::Json;
 use gatehouse_domain::permissions::{Actor, Permission};
-use gatehouse_domain::tenants::{self, Provisioning, TenantQuery};
-use gatehouse_domain::types::{Plan, TenantStatus};
+use gatehouse_domain::tenants::{self, Provisioning, Tenant, TenantPage, TenantQuery};
+use gatehouse_domain::types::{DisplayName, Email, MfaPolicy, Plan, TenantDomain, TenantStatus};
 use gatehouse_domain::{DomainError, FieldError};
 use serde::Deserialize;
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> OpenApiRouter<AppState> {
     ApiRoutes::new()
-        .route("/v1/tenants", get(list).post(provision))
-        .route("/v1/tenants/{id}", get(show))
-        .route("/v1/tenants/{id}/suspend", post(suspend))
-        .route("/v1/tenants/{id}/reactivate", post(reactivate))
-        .route("/v1/tenants/{id}/plan", put(change_plan))
+        .routes(routes!(list, provision))
+        .routes(routes!(show))
+        .routes(routes!(suspend))
+        .routes(routes!(reactivate))
+        .routes(routes!(change_plan))
         .build()
 }
 
@@ -50,16 +55,45 @@ pub fn page_limit(raw: Option<&str>) -> Result<i64, ApiError> {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Part of a name or a domain (case-insensitive).
     search: Option<String>,
+    /// Only the tenants of this status (case-insensitive).
+    #[param(value_type = Option<TenantStatus>)]
     status: Option<String>,
+    /// Only the tenants on this plan (case-insensitive).
+    #[param(value_type = Option<Plan>)]
     plan: Option<String>,
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Page size, 1-100 (25).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     limit: Option<String>,
 }
 
+/// List tenants.
+///
+/// Newest first, in cursor pages, filtered by a search over names and domains, by status
+/// and by plan. Operators only.
+#[utoipa::path(
+    get,
+    path = "/v1/tenants",
+    tag = "tenants",
+    operation_id = "list_tenants",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of tenants", body = TenantPage),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Not a person's token, the token lacks `tenants:read`, or the role may not read every tenant", body = ErrorBody),
+        (status = 422, description = "Every invalid parameter named (an unknown parameter, status, plan, limit or cursor)", body = ErrorBody),
+        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody),
+    ),
+    security(("oauth2" = ["tenants:read"]))
+)]
 async fn list(
     State(state): State<AppState>,
     bearer: Bearer,
@@ -103,6 +137,23 @@ fn collect(errors: &mut Vec<FieldError>, e: DomainError) {
     }
 }
 
+/// One tenant.
+#[utoipa::path(
+    get,
+    path = "/v1/tenants/{id}",
+    tag = "tenants",
+    operation_id = "get_tenant",
+    params(("id" = Uuid, Path, description = "The tenant's id")),
+    responses(
+        (status = 200, description = "The tenant", body = Tenant),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Not a person's token, the token lacks `tenants:read`, or the role may not read every tenant", body = ErrorBody),
+        (status = 404, description = "No such tenant", body = ErrorBody),
+        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody),
+    ),
+    security(("oauth2" = ["tenants:read"]))
+)]
 async fn show(
     State(state): State<AppState>,
     bearer: Bearer,
@@ -114,25 +165,59 @@ async fn show(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+/// A new tenant and its owner. Strings are trimmed and a blank or `null` field counts as
+/// absent; `domain` and `plan` are case-insensitive.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ProvisionBody {
+struct ProvisionTenant {
+    /// The display name: no control characters.
+    #[schema(value_type = DisplayName)]
     name: Option<String>,
+    /// The tenant's unique slug.
+    #[schema(value_type = TenantDomain)]
     domain: Option<String>,
+    /// `free` when absent.
+    #[schema(value_type = Option<Plan>)]
     plan: Option<String>,
+    /// The owner, invited by email to choose a password.
+    #[schema(value_type = Email)]
     owner_email: Option<String>,
+    /// Applications to enable for the tenant.
     #[serde(default)]
     applications: Vec<Uuid>,
 }
 
-/// UC-PROV-001: every field checked, every violation listed; nothing half-created.
+/// Provision a tenant.
+///
+/// In one step: the tenant, its owner invited (the invitation is mailed), the applications
+/// enabled, the plan's flags in effect. Every field is checked and every violation listed;
+/// nothing is half-created. Audited (`tenant.create`, and the invitation's entry).
+// UC-PROV-001.
+#[utoipa::path(
+    post,
+    path = "/v1/tenants",
+    tag = "tenants",
+    operation_id = "provision_tenant",
+    request_body = ProvisionTenant,
+    responses(
+        (status = 201, description = "The tenant", body = Tenant),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Not a person's token, the token lacks `tenants:write`, or the role may not provision tenants", body = ErrorBody),
+        (status = 409, description = "The domain is taken", body = ErrorBody),
+        (status = 422, description = "Every invalid field named (an unknown application too)", body = ErrorBody),
+        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody),
+    ),
+    security(("oauth2" = ["tenants:write"]))
+)]
 async fn provision(
     State(state): State<AppState>,
     caller: RequestMeta,
     bearer: Bearer,
-    ApiJson(body): ApiJson<ProvisionBody>,
+    ApiJson(body): ApiJson<Value>,
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = provisioner(&bearer, "tenants:write")?;
+    let body: ProvisionTenant = parse_body(body)?;
     let input = Provisioning::parse(
         body.name.as_deref(),
         body.domain.as_deref(),
@@ -156,12 +241,38 @@ async fn provision(
     Ok((StatusCode::CREATED, Json(tenant)))
 }
 
-#[derive(Debug, Deserialize, Default)]
+/// Why a tenant is suspended (optional: the body may be left out). Blank counts as absent.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SuspendBody {
+struct SuspendTenant {
+    /// Kept in the audit trail.
+    #[schema(max_length = 500)]
     reason: Option<String>,
 }
 
+/// Suspend a tenant.
+///
+/// At once: nobody of the tenant signs in, their sessions and refresh tokens are revoked,
+/// and access tokens for the tenant are refused from the next request on. Suspending a
+/// suspended tenant changes nothing. Audited (`tenant.suspend`).
+#[utoipa::path(
+    post,
+    path = "/v1/tenants/{id}/suspend",
+    tag = "tenants",
+    operation_id = "suspend_tenant",
+    params(("id" = Uuid, Path, description = "The tenant's id")),
+    request_body = Option<SuspendTenant>,
+    responses(
+        (status = 200, description = "The tenant, `suspended`", body = Tenant),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Not a person's token, the token lacks `tenants:write`, or the role may not provision tenants", body = ErrorBody),
+        (status = 404, description = "No such tenant", body = ErrorBody),
+        (status = 422, description = "The body is not JSON, or every invalid field named", body = ErrorBody),
+        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody),
+    ),
+    security(("oauth2" = ["tenants:write"]))
+)]
 async fn suspend(
     State(state): State<AppState>,
     caller: RequestMeta,
@@ -175,11 +286,13 @@ async fn suspend(
     let reason = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        serde_json::from_slice::<SuspendBody>(&body)
-            .map_err(|e| {
-                ApiError::validation(vec![FieldError::new("body", format!("invalid JSON: {e}"))])
-            })?
-            .reason
+        let value: Value = serde_json::from_slice(&body).map_err(|_| {
+            ApiError::validation(vec![FieldError::new(
+                "body",
+                "the request body is not valid JSON",
+            )])
+        })?;
+        parse_body::<SuspendTenant>(value)?.reason
     };
     let tenant = state
         .services
@@ -198,6 +311,26 @@ async fn suspend(
     Ok(Json(tenant))
 }
 
+/// Reactivate a tenant.
+///
+/// Its people sign in again; sessions and tokens revoked by the suspension stay revoked.
+/// Reactivating an active tenant changes nothing. Audited (`tenant.reactivate`).
+#[utoipa::path(
+    post,
+    path = "/v1/tenants/{id}/reactivate",
+    tag = "tenants",
+    operation_id = "reactivate_tenant",
+    params(("id" = Uuid, Path, description = "The tenant's id")),
+    responses(
+        (status = 200, description = "The tenant, `active`", body = Tenant),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Not a person's token, the token lacks `tenants:write`, or the role may not provision tenants", body = ErrorBody),
+        (status = 404, description = "No such tenant", body = ErrorBody),
+        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody),
+    ),
+    security(("oauth2" = ["tenants:write"]))
+)]
 async fn reactivate(
     State(state): State<AppState>,
     caller: RequestMeta,
@@ -214,20 +347,45 @@ async fn reactivate(
     Ok(Json(tenant))
 }
 
-#[derive(Debug, Deserialize)]
+/// A tenant's new plan (case-insensitive).
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PlanBody {
+struct ChangePlan {
+    #[schema(value_type = Plan)]
     plan: String,
 }
 
+/// Change a tenant's plan.
+///
+/// The plan's flag defaults apply from the next evaluation on; the tenant's own overrides
+/// are kept. Audited (`tenant.plan.change`, with the old and new plan) when it changes.
+#[utoipa::path(
+    put,
+    path = "/v1/tenants/{id}/plan",
+    tag = "tenants",
+    operation_id = "change_tenant_plan",
+    params(("id" = Uuid, Path, description = "The tenant's id")),
+    request_body = ChangePlan,
+    responses(
+        (status = 200, description = "The tenant on its new plan", body = Tenant),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Not a person's token, the token lacks `tenants:write`, or the role may not provision tenants", body = ErrorBody),
+        (status = 404, description = "No such tenant", body = ErrorBody),
+        (status = 422, description = "Every invalid field named", body = ErrorBody),
+        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody),
+    ),
+    security(("oauth2" = ["tenants:write"]))
+)]
 async fn change_plan(
     State(state): State<AppState>,
     caller: RequestMeta,
     bearer: Bearer,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<PlanBody>,
+    ApiJson(body): ApiJson<Value>,
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = provisioner(&bearer, "tenants:write")?;
+    let body: ChangePlan = parse_body(body)?;
     let id = id_of(&id)?;
     let plan = Plan::parse(&body.plan)?;
     let tenant = state
@@ -239,18 +397,101 @@ async fn change_plan(
 }
 
 /// Tenant settings on the caller's tenant; operators pass `?tenant=`.
-pub fn settings_router() -> Router<AppState> {
+pub fn settings_router() -> OpenApiRouter<AppState> {
     ApiRoutes::new()
-        .route("/v1/settings", get(show_settings).patch(update_settings))
+        .routes(routes!(show_settings, update_settings))
         .build()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct TenantParam {
+    /// Operators: the tenant's domain (others act on their own tenant).
     tenant: Option<String>,
 }
 
+/// A tenant's sign-in policies.
+// The shape `gatehouse_domain::tenants::TenantSettings` serializes to (its password policy
+// has no schema of its own); the test below keeps the two together.
+#[derive(ToSchema)]
+#[schema(as = TenantSettings)]
+#[allow(dead_code)]
+struct SettingsView {
+    password_policy: PasswordPolicyView,
+    /// Who must use a second factor: nobody, the owners and admins, or everyone.
+    mfa_policy: MfaPolicy,
+    /// A session ends after this many seconds without activity (60 to 86400).
+    session_idle_timeout_secs: i32,
+}
+
+/// A tenant's password rules. Passwords in a list of common passwords are always refused.
+#[derive(ToSchema)]
+#[schema(as = PasswordPolicy)]
+#[allow(dead_code)]
+struct PasswordPolicyView {
+    /// Minimum number of characters (8-128).
+    min_length: u32,
+    /// An upper case letter is required.
+    require_upper: bool,
+    /// A lower case letter is required.
+    require_lower: bool,
+    /// A digit is required.
+    require_digit: bool,
+    /// A character that is neither a letter nor a digit is required (a space counts).
+    require_symbol: bool,
+    /// Minimum strength score of the zxcvbn estimate (0-4); 0 turns the estimate off.
+    min_strength: u8,
+    /// How many previous passwords may not be reused (0-24).
+    history: u32,
+}
+
+/// A tenant's password rules as set: every key left out takes its default (not its
+/// current value).
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct PasswordPolicyChange {
+    /// Minimum number of characters: 8-128 (12).
+    #[schema(minimum = 8, maximum = 128)]
+    min_length: Option<u32>,
+    /// Require an upper case letter (false).
+    require_upper: Option<bool>,
+    /// Require a lower case letter (false).
+    require_lower: Option<bool>,
+    /// Require a digit (false).
+    require_digit: Option<bool>,
+    /// Require a character that is neither a letter nor a digit, a space included (false).
+    require_symbol: Option<bool>,
+    /// Minimum strength score of the zxcvbn estimate: 0-4 (3); 0 turns the estimate off.
+    #[schema(maximum = 4)]
+    min_strength: Option<u8>,
+    /// How many previous passwords may not be reused: 0-24 (5).
+    #[schema(maximum = 24)]
+    history: Option<u32>,
+}
+
+/// The tenant's settings.
+///
+/// The password policy, the MFA policy and the session idle timeout. Operators name the
+/// tenant with `?tenant=`.
+#[utoipa::path(
+    get,
+    path = "/v1/settings",
+    tag = "tenants",
+    operation_id = "get_settings",
+    params(TenantParam),
+    responses(
+        (status = 200, description = "The settings", body = SettingsView),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Not a person's token, the token lacks `tenants:read`, or the role may not read the tenant", body = ErrorBody),
+        (status = 404, description = "No such tenant (or not the caller's)", body = ErrorBody),
+        (status = 422, description = "Platform callers must name the tenant; an unknown parameter", body = ErrorBody),
+        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody),
+    ),
+    security(("oauth2" = ["tenants:read"]))
+)]
 async fn show_settings(
     State(state): State<AppState>,
     bearer: Bearer,
@@ -263,22 +504,55 @@ async fn show_settings(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+/// A change to the tenant's settings: only the fields present change. Strings are trimmed
+/// and a blank or `null` field counts as absent; `mfa_policy` is case-insensitive.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SettingsBody {
-    password_policy: Option<serde_json::Value>,
+struct ChangeSettings {
+    /// Replaces the whole policy: keys left out take their defaults.
+    #[schema(value_type = Option<PasswordPolicyChange>)]
+    password_policy: Option<Value>,
+    /// Who must use a second factor: nobody, the owners and admins, or everyone.
+    #[schema(value_type = Option<MfaPolicy>)]
     mfa_policy: Option<String>,
+    /// A session ends after this many seconds without activity: 60 (1 minute) to 86400
+    /// (24 hours).
+    #[schema(minimum = 60, maximum = 86400)]
     session_idle_timeout_secs: Option<i64>,
 }
 
+/// Change the tenant's settings.
+///
+/// Owners and admins of the tenant, and operators (`?tenant=`). Every field is checked and
+/// every violation listed; nothing changes unless all are valid. Audited
+/// (`tenant.settings.update`, with the old and new values) when something changes.
+#[utoipa::path(
+    patch,
+    path = "/v1/settings",
+    tag = "tenants",
+    operation_id = "update_settings",
+    params(TenantParam),
+    request_body = ChangeSettings,
+    responses(
+        (status = 200, description = "The settings as changed", body = SettingsView),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Not a person's token, the token lacks `tenants:write`, or the role may not set the tenant's policies", body = ErrorBody),
+        (status = 404, description = "No such tenant (or not the caller's)", body = ErrorBody),
+        (status = 422, description = "Every invalid field named; platform callers must name the tenant", body = ErrorBody),
+        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody),
+    ),
+    security(("oauth2" = ["tenants:write"]))
+)]
 async fn update_settings(
     State(state): State<AppState>,
     caller: RequestMeta,
     bearer: Bearer,
     Query(q): Query<TenantParam>,
-    ApiJson(body): ApiJson<SettingsBody>,
+    ApiJson(body): ApiJson<Value>,
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = bearer.require_user_with("tenants:write", Permission::TenantRead)?;
+    let body: ChangeSettings = parse_body(body)?;
     let tenant = crate::api::users::tenant_of(&state, &actor, q.tenant.as_deref()).await?;
     let settings = state
         .services
@@ -301,4 +575,84 @@ async fn update_settings(
         )
         .await?;
     Ok(Json(settings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use utoipa::PartialSchema;
+
+    fn schema_of<T: PartialSchema>() -> Value {
+        serde_json::to_value(T::schema()).unwrap()
+    }
+
+    fn keys(v: &Value) -> Vec<String> {
+        let mut keys: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        keys
+    }
+
+    /// The documented settings are the keys the domain sends and takes.
+    #[test]
+    fn the_settings_schemas_name_every_key_of_the_domain() {
+        let sent = serde_json::to_value(gatehouse_domain::tenants::TenantSettings {
+            password_policy: Default::default(),
+            mfa_policy: MfaPolicy::Off,
+            session_idle_timeout_secs: 1800,
+        })
+        .unwrap();
+        let view = schema_of::<SettingsView>();
+        assert_eq!(keys(&view["properties"]), keys(&sent));
+        let policy = keys(&sent["password_policy"]);
+        assert_eq!(
+            keys(&schema_of::<PasswordPolicyView>()["properties"]),
+            policy
+        );
+        let change = schema_of::<PasswordPolicyChange>();
+        assert_eq!(keys(&change["properties"]), policy);
+        assert_eq!(change["additionalProperties"], false);
+    }
+
+    /// Every violation, in the order of the body's fields; a capitalised value is fine.
+    #[test]
+    fn a_settings_change_lists_every_violation_in_field_order() {
+        let body = json!({
+            "password_policy": {"min_length": 4},
+            "mfa_policy": "sometimes",
+            "session_idle_timeout_secs": 5,
+        });
+        let err = parse_body::<ChangeSettings>(body).unwrap_err();
+        let fields: Vec<&str> = err.details.iter().map(|d| d.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "password_policy.min_length",
+                "mfa_policy",
+                "session_idle_timeout_secs"
+            ]
+        );
+        let typo = json!({"password_policy": {"min_lenght": 14}, "colour": "red"});
+        let err = parse_body::<ChangeSettings>(typo).unwrap_err();
+        let fields: Vec<&str> = err.details.iter().map(|d| d.field.as_str()).collect();
+        assert_eq!(fields, ["password_policy.min_lenght", "colour"]);
+        let ok: ChangeSettings =
+            parse_body(json!({"mfa_policy": " Everyone ", "password_policy": {"min_length": 14}}))
+                .unwrap();
+        assert_eq!(ok.mfa_policy.as_deref(), Some("everyone"));
+    }
+
+    #[test]
+    fn a_provisioning_names_every_missing_and_invalid_field() {
+        let body =
+            json!({"name": " ", "domain": "Bad_Domain", "owner_email": "nope", "plan": "Gold"});
+        let err = parse_body::<ProvisionTenant>(body).unwrap_err();
+        let named: Vec<&str> = err.details.iter().map(|d| d.field.as_str()).collect();
+        assert_eq!(named, ["name", "domain", "plan", "owner_email"]);
+        let ok: ProvisionTenant = parse_body(json!({"name": "Walker", "domain": "Walker", "owner_email": "w@walker.test", "plan": "Pro"})).unwrap();
+        assert_eq!(
+            (ok.domain.as_deref(), ok.plan.as_deref()),
+            (Some("Walker"), Some("pro"))
+        );
+    }
 }

@@ -3,6 +3,8 @@
 //! tenant — operators name one with `?tenant=domain` to list or invite. A user token is
 //! needed (the caller's role decides, in the domain); another tenant's user is 404.
 
+use crate::api::error::ErrorBody;
+use crate::api::openapi::Page;
 use crate::api::tenants::page_limit;
 use crate::api::{ApiError, ApiJson, ApiRoutes};
 use crate::extract::Bearer;
@@ -11,31 +13,49 @@ use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use gatehouse_domain::audit;
 use gatehouse_domain::permissions::{Actor, Permission};
 use gatehouse_domain::types::{DisplayName, Email, Role, UserStatus};
-use gatehouse_domain::users::{self, UserQuery};
+use gatehouse_domain::users::{self, PendingInvitation, UserPage, UserQuery, UserView};
 use gatehouse_domain::users::{NewInvitation, DEFAULT_LIFETIME};
 use gatehouse_domain::{DomainError, FieldError};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> OpenApiRouter<AppState> {
     ApiRoutes::new()
-        .route("/v1/users", get(list).post(create))
-        .route("/v1/users/{id}", get(show).patch(update).delete(remove))
-        .route("/v1/users/{id}/sessions/revoke", post(revoke_sessions))
-        .route("/v1/users/{id}/mfa/reset", post(reset_mfa))
-        .route("/v1/invitations", get(invitations))
-        .route(
-            "/v1/invitations/{id}",
-            axum::routing::delete(revoke_invitation),
-        )
-        .route("/v1/invitations/{id}/resend", post(resend_invitation))
+        .routes(routes!(list, create))
+        .routes(routes!(show, update, remove))
+        .routes(routes!(revoke_sessions))
+        .routes(routes!(reset_mfa))
+        .routes(routes!(invitations))
+        .routes(routes!(revoke_invitation))
+        .routes(routes!(resend_invitation))
         .build()
+}
+
+/// The roles a tenant's person can have.
+#[derive(ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum TenantRole {
+    Owner,
+    Admin,
+    User,
+}
+
+/// The statuses a person can be set to (deleting archives).
+#[derive(ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum SettableStatus {
+    Active,
+    Disabled,
 }
 
 fn person(bearer: &Bearer, scope: &str) -> Result<Actor, ApiError> {
@@ -88,17 +108,45 @@ fn text(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Operators: the tenant's domain (others see their own tenant).
     tenant: Option<String>,
+    /// Part of a name or an email address.
     search: Option<String>,
+    #[param(value_type = Option<TenantRole>)]
     role: Option<String>,
+    #[param(value_type = Option<UserStatus>)]
     status: Option<String>,
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Page size, 1-100 (50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     limit: Option<String>,
 }
 
+/// List a tenant's people.
+///
+/// Newest first, in cursor pages; archived people only with `status=archived`. The read is
+/// itself audited (`user.list`, naming the ids listed).
+#[utoipa::path(
+    get,
+    path = "/v1/users",
+    operation_id = "list_users",
+    tag = "users",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of people", body = UserPage),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "The token lacks `users:read`, or the role may not list people", body = ErrorBody),
+        (status = 404, description = "No such tenant (or not the caller's)", body = ErrorBody),
+        (status = 422, description = "Every invalid parameter named", body = ErrorBody),
+        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
+    ),
+    security(("oauth2" = ["users:read"]))
+)]
 async fn list(
     State(state): State<AppState>,
     bearer: Bearer,
@@ -151,6 +199,33 @@ async fn list(
     Ok(Json(page))
 }
 
+/// Path parameter of one person.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+struct UserId {
+    /// The person's id.
+    id: Uuid,
+}
+
+/// One person.
+///
+/// The read is audited (`user.read`). Another tenant's person is 404.
+#[utoipa::path(
+    get,
+    path = "/v1/users/{id}",
+    operation_id = "get_user",
+    tag = "users",
+    params(UserId),
+    responses(
+        (status = 200, description = "The person", body = UserView),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "The token lacks `users:read`", body = ErrorBody),
+        (status = 404, description = "No such person in the caller's tenant", body = ErrorBody),
+        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
+    ),
+    security(("oauth2" = ["users:read"]))
+)]
 async fn show(
     State(state): State<AppState>,
     bearer: Bearer,
@@ -175,21 +250,50 @@ async fn show(
     Ok(Json(user))
 }
 
-#[derive(Debug, Deserialize)]
+/// A person to invite.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateBody {
+    #[schema(max_length = 200)]
     name: Option<String>,
-    email: Option<String>,
+    #[schema(format = Email, max_length = 254)]
+    email: String,
+    /// `user` when absent.
+    #[schema(value_type = Option<TenantRole>)]
     role: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct TenantParam {
+    /// Operators: the tenant's domain (others act on their own tenant).
     tenant: Option<String>,
 }
 
-/// `POST /users`: invites the person (status `invited`, the invitation mailed).
+/// Invite a person.
+///
+/// The person is created with status `invited` and the invitation is mailed; they choose
+/// their password from the link. An address already in the tenant is 409; only owners grant
+/// `owner`.
+#[utoipa::path(
+    post,
+    path = "/v1/users",
+    operation_id = "invite_user",
+    tag = "users",
+    params(TenantParam),
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "The invited person", body = UserView),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "The token lacks `users:write`, or the role may not invite (or grant that role)", body = ErrorBody),
+        (status = 404, description = "No such tenant", body = ErrorBody),
+        (status = 409, description = "The address is already a person of the tenant", body = ErrorBody),
+        (status = 422, description = "Every invalid field named", body = ErrorBody),
+        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
+    ),
+    security(("oauth2" = ["users:write"]))
+)]
 async fn create(
     State(state): State<AppState>,
     caller: RequestMeta,
@@ -199,7 +303,7 @@ async fn create(
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = bearer.require_user_with("users:write", Permission::UsersInvite)?;
     let mut errors = Vec::new();
-    let email = match text(body.email) {
+    let email = match text(Some(body.email)) {
         None => {
             errors.push(FieldError::new("email", "is required"));
             None
@@ -243,69 +347,114 @@ async fn create(
     Ok((StatusCode::CREATED, Json(view)))
 }
 
-/// `PATCH /users/{id}`: merge semantics over name, role and status (`active`/`disabled`).
-/// An `email` is not set at once: a confirmation link goes to the new address (the answer
-/// carries `pending_email`), and the address changes when it is followed.
+/// A change to a person: only the fields present change (`null` clears the name).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct UpdateBody {
+    #[serde(default, deserialize_with = "crate::api::patch")]
+    #[schema(value_type = Option<String>, max_length = 200)]
+    name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::api::patch")]
+    #[schema(value_type = TenantRole)]
+    role: Option<Option<String>>,
+    /// `disabled` ends their sessions; delete a person to archive them.
+    #[serde(default, deserialize_with = "crate::api::patch")]
+    #[schema(value_type = SettableStatus)]
+    status: Option<Option<String>>,
+    /// Not set at once: a confirmation link goes to the new address (the answer carries
+    /// `pending_email`), and the address changes when it is followed.
+    #[serde(default, deserialize_with = "crate::api::patch")]
+    #[schema(value_type = String, format = Email, max_length = 254)]
+    email: Option<Option<String>>,
+}
+
+/// A person, with the address waiting for confirmation after an email change.
+#[derive(Serialize, ToSchema)]
+struct UpdatedUser {
+    #[serde(flatten)]
+    user: UserView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Email)]
+    pending_email: Option<String>,
+}
+
+/// Change a person.
+///
+/// Merge semantics over name, role, status (`active` / `disabled`) and email. Each change is
+/// audited with its old and new value.
+#[utoipa::path(
+    patch,
+    path = "/v1/users/{id}",
+    operation_id = "update_user",
+    tag = "users",
+    params(UserId),
+    request_body = UpdateBody,
+    responses(
+        (status = 200, description = "The person as changed", body = UpdatedUser),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "The token lacks `users:write`, or the role may not make this change", body = ErrorBody),
+        (status = 404, description = "No such person in the caller's tenant", body = ErrorBody),
+        (status = 409, description = "The new address belongs to another person", body = ErrorBody),
+        (status = 410, description = "The person is archived", body = ErrorBody),
+        (status = 422, description = "Every invalid field named", body = ErrorBody),
+        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
+    ),
+    security(("oauth2" = ["users:write"]))
+)]
 async fn update(
     State(state): State<AppState>,
     caller: RequestMeta,
     bearer: Bearer,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<serde_json::Map<String, Value>>,
+    ApiJson(body): ApiJson<UpdateBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = person(&bearer, "users:write")?;
     let id = id_of(&id)?;
     let mut errors = Vec::new();
-    let mut name: Option<Option<DisplayName>> = None;
-    let mut role = None;
-    let mut enabled = None;
-    let mut email = None;
-    for (field, value) in &body {
-        let as_text = || match value {
-            Value::Null => Ok(None),
-            Value::String(s) => Ok(text(Some(s.clone()))),
-            _ => Err(FieldError::new(field.clone(), "must be a string or null")),
-        };
-        match field.as_str() {
-            "name" => match as_text() {
-                Ok(None) => name = Some(None),
-                Ok(Some(n)) => match DisplayName::parse(&n) {
-                    Ok(n) => name = Some(Some(n)),
-                    Err(e) => collect(&mut errors, e),
-                },
-                Err(e) => errors.push(e),
-            },
-            "role" => match as_text() {
-                Ok(Some(r)) => match Role::parse(&r) {
-                    Ok(r) => role = Some(r),
-                    Err(e) => collect(&mut errors, e),
-                },
-                Ok(None) => errors.push(FieldError::new("role", "cannot be empty")),
-                Err(e) => errors.push(e),
-            },
-            "status" => match as_text().map(|s| s.map(|s| s.to_ascii_lowercase())) {
-                Ok(Some(s)) if s == "active" => enabled = Some(true),
-                Ok(Some(s)) if s == "disabled" => enabled = Some(false),
-                Ok(_) => errors.push(FieldError::new(
-                    "status",
-                    "must be active or disabled (delete a user to archive them)",
-                )),
-                Err(e) => errors.push(e),
-            },
-            "email" => match as_text() {
-                Ok(Some(e)) => match Email::parse(&e) {
-                    Ok(e) => email = Some(e),
-                    Err(_) => errors.push(FieldError::new(
-                        "email",
-                        format!("'{e}' is not a valid email address"),
-                    )),
-                },
-                Ok(None) => errors.push(FieldError::new("email", "cannot be empty")),
-                Err(e) => errors.push(e),
-            },
-            other => errors.push(FieldError::new(other, "unknown field")),
+    let name = match body.name {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(n)) => DisplayName::parse(&n)
+            .map_err(|e| collect(&mut errors, e))
+            .ok()
+            .map(Some),
+    };
+    // The schema refuses a null role, status or email; these are the handler's own words.
+    let mut present = |field: &str, v: Option<Option<String>>| match v {
+        Some(None) => {
+            errors.push(FieldError::new(field, "cannot be empty"));
+            None
         }
-    }
+        v => v.flatten(),
+    };
+    let (role, status, email) = (
+        present("role", body.role),
+        present("status", body.status),
+        present("email", body.email),
+    );
+    let role = role.and_then(|r| Role::parse(&r).map_err(|e| collect(&mut errors, e)).ok());
+    let enabled = match status.map(|s| s.to_ascii_lowercase()).as_deref() {
+        None => None,
+        Some("active") => Some(true),
+        Some("disabled") => Some(false),
+        Some(_) => {
+            errors.push(FieldError::new(
+                "status",
+                "must be active or disabled (delete a user to archive them)",
+            ));
+            None
+        }
+    };
+    let email = email.and_then(|e| match Email::parse(&e) {
+        Ok(e) => Some(e),
+        Err(_) => {
+            errors.push(FieldError::new(
+                "email",
+                format!("'{e}' is not a valid email address"),
+            ));
+            None
+        }
+    });
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
@@ -320,15 +469,32 @@ async fn update(
         .services
         .apply(users::update_user(&state.pool, &caller.ctx, &actor, id, change, &public_url).await)
         .await?;
-    let mut body = serde_json::to_value(&view)
-        .map_err(|e| gatehouse_domain::DomainError::Unexpected(anyhow::anyhow!(e)))?;
-    if let (Some(email), Some(map)) = (email, body.as_object_mut()) {
-        map.insert("pending_email".into(), json!(email.as_str()));
-    }
-    Ok(Json(body))
+    Ok(Json(UpdatedUser {
+        user: view,
+        pending_email: email.map(Email::into_inner),
+    }))
 }
 
-/// `DELETE /users/{id}`: archives; a second delete answers 410 ERR_GONE.
+/// Delete (archive) a person.
+///
+/// Their sessions and tokens end; the record stays for the audit trail. A second delete
+/// answers 410.
+#[utoipa::path(
+    delete,
+    path = "/v1/users/{id}",
+    operation_id = "delete_user",
+    tag = "users",
+    params(UserId),
+    responses(
+        (status = 204, description = "Archived"),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "The token lacks `users:write`, or the role may not delete this person", body = ErrorBody),
+        (status = 404, description = "No such person in the caller's tenant", body = ErrorBody),
+        (status = 410, description = "Already archived", body = ErrorBody),
+        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
+    ),
+    security(("oauth2" = ["users:write"]))
+)]
 async fn remove(
     State(state): State<AppState>,
     caller: RequestMeta,
@@ -343,6 +509,30 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// How many sessions ended.
+#[derive(Serialize, ToSchema)]
+struct SessionsRevoked {
+    sessions_revoked: u64,
+}
+
+/// End a person's sessions.
+///
+/// Every browser session and refresh token of the person ends at once.
+#[utoipa::path(
+    post,
+    path = "/v1/users/{id}/sessions/revoke",
+    operation_id = "revoke_user_sessions",
+    tag = "users",
+    params(UserId),
+    responses(
+        (status = 200, description = "The sessions ended", body = SessionsRevoked),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "The token lacks `users:write`, or the role may not", body = ErrorBody),
+        (status = 404, description = "No such person in the caller's tenant", body = ErrorBody),
+        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
+    ),
+    security(("oauth2" = ["users:write"]))
+)]
 async fn revoke_sessions(
     State(state): State<AppState>,
     caller: RequestMeta,
@@ -354,9 +544,30 @@ async fn revoke_sessions(
         .services
         .apply(users::revoke_sessions(&state.pool, &caller.ctx, &actor, id_of(&id)?).await)
         .await?;
-    Ok(Json(json!({"sessions_revoked": n})))
+    Ok(Json(SessionsRevoked {
+        sessions_revoked: n,
+    }))
 }
 
+/// Reset a person's second factors.
+///
+/// Their authenticator app, passkeys and recovery codes are removed; they enrol again at
+/// their next sign-in where the tenant requires it.
+#[utoipa::path(
+    post,
+    path = "/v1/users/{id}/mfa/reset",
+    operation_id = "reset_user_mfa",
+    tag = "users",
+    params(UserId),
+    responses(
+        (status = 204, description = "Reset"),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "The token lacks `users:write`, or the role may not", body = ErrorBody),
+        (status = 404, description = "No such person in the caller's tenant", body = ErrorBody),
+        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
+    ),
+    security(("oauth2" = ["users:write"]))
+)]
 async fn reset_mfa(
     State(state): State<AppState>,
     caller: RequestMeta,
@@ -371,7 +582,25 @@ async fn reset_mfa(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /invitations`: the tenant's invitations not yet accepted (expired ones marked).
+/// List pending invitations.
+///
+/// The tenant's invitations not yet accepted nor revoked; expired ones are marked. One page.
+#[utoipa::path(
+    get,
+    path = "/v1/invitations",
+    operation_id = "list_invitations",
+    tag = "users",
+    params(TenantParam),
+    responses(
+        (status = 200, description = "The pending invitations (`next_cursor` is always null)", body = Page<PendingInvitation>),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "The token lacks `users:read`", body = ErrorBody),
+        (status = 404, description = "No such tenant", body = ErrorBody),
+        (status = 422, description = "Platform callers must name the tenant", body = ErrorBody),
+        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
+    ),
+    security(("oauth2" = ["users:read"]))
+)]
 async fn invitations(
     State(state): State<AppState>,
     bearer: Bearer,
@@ -383,7 +612,34 @@ async fn invitations(
     Ok(Json(json!({"data": data, "next_cursor": null})))
 }
 
-/// `POST /invitations/{id}/resend`: a new link and expiry; the old link stops working.
+/// Path parameter of one invitation.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+struct InvitationId {
+    /// The invitation's id.
+    id: Uuid,
+}
+
+/// Resend an invitation.
+///
+/// A new link and expiry are mailed; the old link stops working.
+#[utoipa::path(
+    post,
+    path = "/v1/invitations/{id}/resend",
+    operation_id = "resend_invitation",
+    tag = "users",
+    params(InvitationId),
+    responses(
+        (status = 200, description = "The invitation, renewed", body = PendingInvitation),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "The token lacks `users:write`, or the role may not", body = ErrorBody),
+        (status = 404, description = "No such invitation in the caller's tenant", body = ErrorBody),
+        (status = 410, description = "Accepted or revoked already", body = ErrorBody),
+        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
+    ),
+    security(("oauth2" = ["users:write"]))
+)]
 async fn resend_invitation(
     State(state): State<AppState>,
     caller: RequestMeta,
@@ -407,7 +663,25 @@ async fn resend_invitation(
     Ok(Json(invitation))
 }
 
-/// `DELETE /invitations/{id}`: revokes it (a second time: 410 ERR_GONE).
+/// Revoke an invitation.
+///
+/// Its link stops working. A second revoke answers 410.
+#[utoipa::path(
+    delete,
+    path = "/v1/invitations/{id}",
+    operation_id = "revoke_invitation",
+    tag = "users",
+    params(InvitationId),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "The token lacks `users:write`, or the role may not", body = ErrorBody),
+        (status = 404, description = "No such invitation in the caller's tenant", body = ErrorBody),
+        (status = 410, description = "Accepted or revoked already", body = ErrorBody),
+        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
+    ),
+    security(("oauth2" = ["users:write"]))
+)]
 async fn revoke_invitation(
     State(state): State<AppState>,
     caller: RequestMeta,

@@ -2,7 +2,8 @@
 //! `Cache-Control`) and the change stream `GET /api/v1/flags/stream` (server-sent events),
 //! served from the in-memory [`FlagCache`](super::FlagCache).
 
-use super::{etag_of, flags_body, CachedTenant};
+use super::{etag_of, flags_body, CachedTenant, EffectiveFlags};
+use crate::api::error::ErrorBody;
 use crate::api::ApiError;
 use crate::extract::Bearer;
 use crate::state::AppState;
@@ -15,6 +16,7 @@ use bytes::Bytes;
 use gatehouse_domain::permissions::Permission;
 use serde::Deserialize;
 use std::sync::Arc;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 const CACHE: &str = "private, no-cache";
@@ -120,15 +122,59 @@ pub(crate) fn conditional(headers: &HeaderMap, body: Bytes, etag: &str) -> Respo
         .into_response()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FlagQuery {
+    /// The tenant's domain. Required for a token that acts for several tenants (an
+    /// application enabled for several, or an operator's); a token of one tenant may
+    /// name only its own.
     pub(crate) tenant: Option<String>,
-    /// The user the evaluation is for (sticky rollouts); the tenant when absent.
+    /// The user the evaluation is for: percentage rollouts are sticky per user. Without
+    /// it, flags are evaluated for the tenant.
+    #[param(max_length = 200)]
     pub(crate) user_id: Option<String>,
 }
 
-/// API-FLAG: every effective flag of the tenant.
+// API-FLAG: every effective flag of the tenant.
+/// The tenant's feature flags.
+///
+/// Every flag's effective value for the tenant (or for one of its users with `user_id`) and
+/// the rule that decided it: a tenant override, else the plan's default, else a sticky
+/// percentage rollout, else the flag's default.
+///
+/// Answers carry a strong `ETag` and `Cache-Control: private, no-cache`: send the ETag back
+/// in `If-None-Match` and an unchanged answer is `304 Not Modified` without a body. A
+/// suspended tenant's flags are not served (403).
+#[utoipa::path(
+    get,
+    path = "/v1/flags",
+    operation_id = "get_flags",
+    tag = "flags",
+    params(
+        FlagQuery,
+        ("If-None-Match" = Option<String>, Header, description = "The ETag of an answer the client holds (or several, comma-separated, or `*`)"),
+    ),
+    responses(
+        (status = 200, description = "The tenant's flags", body = EffectiveFlags,
+            headers(
+                ("ETag" = String, description = "A strong validator of this answer, for `If-None-Match`"),
+                ("Cache-Control" = String, description = "`private, no-cache`: revalidate before reuse")
+            )),
+        (status = 304, description = "Unchanged since the ETag given in `If-None-Match`: no body",
+            headers(
+                ("ETag" = String, description = "The current ETag"),
+                ("Cache-Control" = String, description = "`private, no-cache`")
+            )),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "The token lacks `flag:read`, or the tenant is suspended", body = ErrorBody),
+        (status = 404, description = "No such tenant among those the token acts for", body = ErrorBody),
+        (status = 422, description = "The token acts for several tenants and none is named, `user_id` is too long, or an unknown parameter", body = ErrorBody),
+        (status = 429, description = "Over the rate limit (`Retry-After`)", body = ErrorBody),
+        (status = 503, description = "The database is not reachable right now", body = ErrorBody),
+    ),
+    security(("oauth2" = ["flag:read"]))
+)]
 pub(crate) async fn flag_api(
     State(state): State<AppState>,
     bearer: Bearer,
@@ -157,7 +203,34 @@ pub(crate) async fn flag_api(
     }
 }
 
-/// Server-sent events: `flags` with the whole answer now and after every change.
+/// The tenant's feature flags as they change (server-sent events).
+///
+/// A `text/event-stream` that sends a `flags` event at once and again after every change:
+/// its `data` is the Flag API's answer (tenant-level evaluation) and its `id` the answer's
+/// ETag without quotes. A `suspended` event (data `{}`) says the tenant was suspended;
+/// comment lines keep the connection alive. At most 20 streams may be open per API key or
+/// user at once.
+#[utoipa::path(
+    get,
+    path = "/v1/flags/stream",
+    operation_id = "stream_flags",
+    tag = "flags",
+    params(
+        ("tenant" = Option<String>, Query, description = "The tenant's domain. Required for a token that acts for several tenants; a token of one tenant may name only its own"),
+        ("user_id" = Option<String>, Query, description = "Accepted, not used: the stream carries tenant-level evaluations"),
+    ),
+    responses(
+        (status = 200, description = "The event stream: `flags` events (data: the Flag API's answer, id: its ETag) and `suspended`", body = String, content_type = "text/event-stream",
+            example = json!("event: flags\nid: 4f1c0e5d9a7b3c2e1f0a9b8c7d6e5f4a\ndata: {\"details\":[{\"key\":\"dark_mode\",\"source\":\"default\",\"value\":true}],\"flags\":{\"dark_mode\":true},\"plan\":\"pro\",\"tenant_id\":\"0f8fad5b-d9cb-469f-a165-70867728950e\"}\n\n")),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "The token lacks `flag:read`, or the tenant is suspended", body = ErrorBody),
+        (status = 404, description = "No such tenant among those the token acts for", body = ErrorBody),
+        (status = 422, description = "The token acts for several tenants and none is named, or an unknown parameter", body = ErrorBody),
+        (status = 429, description = "20 streams are already open for this key or user, or over the rate limit (`Retry-After`)", body = ErrorBody),
+        (status = 503, description = "The database is not reachable right now", body = ErrorBody),
+    ),
+    security(("oauth2" = ["flag:read"]))
+)]
 pub(crate) async fn stream(
     State(state): State<AppState>,
     bearer: Bearer,

@@ -37,6 +37,21 @@ pub fn etag_of(body: &[u8]) -> String {
     format!("\"{}\"", &hex::encode(Sha256::digest(body))[..32])
 }
 
+/// A tenant's effective feature flags (the Flag API's answer).
+// The shape `flags_body` writes; it builds the bytes itself (their ETag must not change).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct EffectiveFlags {
+    /// The tenant.
+    pub tenant_id: Uuid,
+    /// The tenant's plan.
+    pub plan: gatehouse_domain::types::Plan,
+    /// Every flag's value, by key.
+    pub flags: std::collections::BTreeMap<String, bool>,
+    /// Every flag's value with the rule that decided it, ordered by key.
+    pub details: Vec<EffectiveFlag>,
+}
+
 /// The Flag API body for a tenant's evaluated flags.
 pub fn flags_body(tenant: &TenantFlags, evaluated: &[EffectiveFlag]) -> Bytes {
     let flags: serde_json::Map<String, serde_json::Value> = evaluated

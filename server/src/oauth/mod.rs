@@ -6,6 +6,7 @@
 //! RFC 6749 §5.2), not the SPEC §9 body, because OAuth clients expect it. Form bodies with
 //! a repeated parameter are refused (RFC 6749 §3.1). Token responses are `no-store`.
 
+mod schema;
 pub mod service;
 
 use crate::csrf::same_origin;
@@ -17,32 +18,44 @@ use axum::http::header::{
 };
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::get;
 use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use gatehouse_app::auth::ssr::session_cookie;
 use gatehouse_domain::oauth::Client;
 use gatehouse_domain::oauth::{
-    AuthorizeError, AuthorizingUser, OAuthError, OAuthErrorCode, TokenRequest, TokenService,
+    AuthorizeError, AuthorizingUser, OAuthError, OAuthErrorCode, TokenRequest, TokenResponse,
+    TokenService,
 };
 use gatehouse_domain::sessions::authenticate_session;
 use gatehouse_domain::DomainError;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use schema::{
+    AuthorizeRequest, BearerError, DiscoveryDocument, IntrospectForm, Introspection, JsonWebKeySet,
+    LogoutQuery, OAuthErrorBody, RevokeForm, TokenForm, UserInfo,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The OAuth endpoints with their documentation (full paths: they are mounted at the root,
+/// outside `/api`). One `routes!` per path.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(openid_configuration))
+        .routes(routes!(oauth_authorization_server))
+        .routes(routes!(jwks))
+        .routes(routes!(authorize_get, authorize_post))
+        .routes(routes!(token))
+        .routes(routes!(revoke))
+        .routes(routes!(introspect))
+        .routes(routes!(userinfo_get, userinfo_post))
+        .routes(routes!(logout))
+}
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/.well-known/openid-configuration", get(discovery))
-        .route("/.well-known/oauth-authorization-server", get(discovery))
-        .route("/.well-known/jwks.json", get(jwks))
-        .route("/authorize", get(authorize_get).post(authorize_post))
-        .route("/auth/token", axum::routing::post(token))
-        .route("/auth/revoke", axum::routing::post(revoke))
-        .route("/auth/introspect", axum::routing::post(introspect))
-        .route("/userinfo", get(userinfo).post(userinfo))
-        .route("/auth/logout", get(logout))
+    routes().split_for_parts().0
 }
 
 /// The HTTP status of an OAuth error (RFC 6749 §5.2: 401 for a failed client
@@ -96,6 +109,46 @@ async fn service(state: &AppState) -> Result<Arc<TokenService>, OAuthFailure> {
     Ok(state.tokens.get().await?)
 }
 
+/// OpenID Connect discovery document.
+///
+/// The provider's metadata (OpenID Connect Discovery 1.0 §3): its endpoints, scopes, grant
+/// types, client authentication methods and signing algorithms. Cacheable for 5 minutes.
+#[utoipa::path(
+    get,
+    path = "/.well-known/openid-configuration",
+    operation_id = "oauth_openid_configuration",
+    tag = "oauth",
+    responses(
+        (status = 200, description = "The provider's metadata", body = DiscoveryDocument,
+            headers(("Cache-Control" = String, description = "`public, max-age=300`"))),
+        (status = 500, description = "`server_error`: the token service failed", body = OAuthErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the token service is not ready (database or signing keys)", body = OAuthErrorBody),
+    ),
+)]
+async fn openid_configuration(state: State<AppState>) -> Result<Response, OAuthFailure> {
+    discovery(state).await
+}
+
+/// OAuth 2.0 authorization server metadata.
+///
+/// The same document as `/.well-known/openid-configuration`, at the RFC 8414 §3 address.
+/// Cacheable for 5 minutes.
+#[utoipa::path(
+    get,
+    path = "/.well-known/oauth-authorization-server",
+    operation_id = "oauth_authorization_server_metadata",
+    tag = "oauth",
+    responses(
+        (status = 200, description = "The server's metadata", body = DiscoveryDocument,
+            headers(("Cache-Control" = String, description = "`public, max-age=300`"))),
+        (status = 500, description = "`server_error`: the token service failed", body = OAuthErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the token service is not ready (database or signing keys)", body = OAuthErrorBody),
+    ),
+)]
+async fn oauth_authorization_server(state: State<AppState>) -> Result<Response, OAuthFailure> {
+    discovery(state).await
+}
+
 async fn discovery(State(state): State<AppState>) -> Result<Response, OAuthFailure> {
     let svc = service(&state).await?;
     Ok((
@@ -108,6 +161,24 @@ async fn discovery(State(state): State<AppState>) -> Result<Response, OAuthFailu
         .into_response())
 }
 
+/// The signing keys (JWKS).
+///
+/// The public keys that verify ID tokens (RS256) and access tokens (ES256 by default), as
+/// a JSON Web Key Set (RFC 7517). A rotated key stays listed until every token it signed
+/// has expired. Cacheable for 5 minutes: on an unknown `kid`, fetch the set again.
+#[utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    operation_id = "oauth_jwks",
+    tag = "oauth",
+    responses(
+        (status = 200, description = "The key set", body = JsonWebKeySet,
+            content_type = "application/jwk-set+json",
+            headers(("Cache-Control" = String, description = "`public, max-age=300`"))),
+        (status = 500, description = "`server_error`: the token service failed", body = OAuthErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the token service is not ready (database or signing keys)", body = OAuthErrorBody),
+    ),
+)]
 async fn jwks(State(state): State<AppState>) -> Result<Response, OAuthFailure> {
     let keys = service(&state).await?.key_set()?;
     Ok((
@@ -141,6 +212,29 @@ fn parse_params(raw: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
 
 // ---- /authorize --------------------------------------------------------------------
 
+/// Authorization endpoint.
+///
+/// Starts the authorization code flow (RFC 6749 §4.1, PKCE S256 required, OpenID Connect
+/// Core §3.1.2) in the person's browser: the request is checked, the person signs in if
+/// needed, and the browser goes back to the application with a single-use code (valid 60
+/// seconds) to redeem at `/auth/token`. Errors that cannot go back to the application
+/// (an unknown client, an unregistered redirect URI) are shown as a page.
+#[utoipa::path(
+    get,
+    path = "/authorize",
+    operation_id = "oauth_authorize",
+    tag = "oauth",
+    params(AuthorizeRequest),
+    responses(
+        (status = 303, description = "A redirect (`Location`). To the application's `redirect_uri` with `code`, `state` and `iss` (RFC 9207) when the person signed in on this browser may use the application; or with `error`, `error_description`, `state` and `iss` when the request is refused after its redirect URI is known (`unsupported_response_type`, `unauthorized_client`, `request_not_supported`, `invalid_request`, `invalid_scope`, `access_denied`, `login_required` with `prompt=none`, `temporarily_unavailable`). Or to the sign-in page (`/login?return_to=...`) when nobody is signed in, the sign-in is older than `max_age` or `prompt=login` asks for a fresh one, or the person is signed in to another organization than `organization` names.",
+            headers(
+                ("Location" = String, description = "Where the browser goes next"),
+                ("Cache-Control" = String, description = "`no-store`"),
+            )),
+        (status = 400, description = "An error page: the request names no or an unknown `client_id`, an unregistered `redirect_uri`, or repeats a parameter", body = String, content_type = "text/html"),
+        (status = 503, description = "An error page: the sign-in service is unavailable", body = String, content_type = "text/html"),
+    ),
+)]
 async fn authorize_get(
     State(state): State<AppState>,
     caller: RequestMeta,
@@ -149,6 +243,28 @@ async fn authorize_get(
     authorize(state, caller, query.unwrap_or_default()).await
 }
 
+/// Authorization endpoint (form post).
+///
+/// The same as `GET /authorize`, with the parameters in a form body (OpenID Connect Core
+/// §3.1.2.1).
+#[utoipa::path(
+    post,
+    path = "/authorize",
+    operation_id = "oauth_authorize_post",
+    tag = "oauth",
+    request_body(content = AuthorizeRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "A redirect (`Location`). To the application's `redirect_uri` with `code`, `state` and `iss` (RFC 9207) when the person signed in on this browser may use the application; or with `error`, `error_description`, `state` and `iss` when the request is refused after its redirect URI is known (`unsupported_response_type`, `unauthorized_client`, `request_not_supported`, `invalid_request`, `invalid_scope`, `access_denied`, `login_required` with `prompt=none`, `temporarily_unavailable`). Or to the sign-in page (`/login?return_to=...`) when nobody is signed in, the sign-in is older than `max_age` or `prompt=login` asks for a fresh one, or the person is signed in to another organization than `organization` names.",
+            headers(
+                ("Location" = String, description = "Where the browser goes next"),
+                ("Cache-Control" = String, description = "`no-store`"),
+            )),
+        (status = 400, description = "An error page: the request names no or an unknown `client_id`, an unregistered `redirect_uri`, or repeats a parameter", body = String, content_type = "text/html"),
+        (status = 413, description = "The body exceeds the server's limit", body = String, content_type = "text/plain"),
+        (status = 415, description = "The body is not `application/x-www-form-urlencoded`", body = String, content_type = "text/plain"),
+        (status = 503, description = "An error page: the sign-in service is unavailable", body = String, content_type = "text/html"),
+    ),
+)]
 async fn authorize_post(
     State(state): State<AppState>,
     caller: RequestMeta,
@@ -434,6 +550,36 @@ async fn client_request(
     Ok((svc, params, client))
 }
 
+/// Token endpoint.
+///
+/// Issues tokens (RFC 6749 §3.2) for three grants: `authorization_code` (a code from
+/// `/authorize` with its PKCE verifier), `client_credentials` (an application's key acting
+/// for itself, for one tenant) and `refresh_token` (single use: a refresh token used twice
+/// revokes every token of its family). The client authenticates with HTTP Basic
+/// (`client_secret_basic`) or with `client_id` and `client_secret` in the form
+/// (`client_secret_post`), not both. Errors are OAuth's (RFC 6749 §5.2), not the API's.
+#[utoipa::path(
+    post,
+    path = "/auth/token",
+    operation_id = "oauth_token",
+    tag = "oauth",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The tokens", body = TokenResponse,
+            headers(
+                ("Cache-Control" = String, description = "`no-store`"),
+                ("Pragma" = String, description = "`no-cache`"),
+            )),
+        (status = 400, description = "`invalid_request` (a missing or repeated parameter, two authentication methods, a tenant the application does not act for), `invalid_grant` (the code or refresh token is invalid, expired, used or another client's; the verifier or redirect URI does not match; the account can no longer sign in), `unauthorized_client` (the application may not use this grant or act for that tenant), `unsupported_grant_type`, `invalid_scope`", body = OAuthErrorBody),
+        (status = 401, description = "`invalid_client`: client authentication failed (unknown client, wrong secret, no credentials)", body = OAuthErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Basic realm=\"gatehouse\"`"))),
+        (status = 413, description = "The body exceeds the server's limit", body = String, content_type = "text/plain"),
+        (status = 415, description = "The body is not `application/x-www-form-urlencoded`", body = String, content_type = "text/plain"),
+        (status = 500, description = "`server_error`: the token service failed", body = OAuthErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: try again shortly", body = OAuthErrorBody),
+    ),
+    security(("client_basic" = []), ()),
+)]
 async fn token(
     State(state): State<AppState>,
     caller: RequestMeta,
@@ -455,6 +601,34 @@ async fn token(
     Ok((no_store(), Json(response)).into_response())
 }
 
+/// Token introspection.
+///
+/// Says whether an access token or refresh token is live, and what it carries (RFC 7662).
+/// A token that is unknown, expired, revoked, or none of the calling client's business
+/// answers `{"active": false}`: a client sees the tokens of its own application, of the
+/// tenants its application acts for, or any with the `admin` scope.
+#[utoipa::path(
+    post,
+    path = "/auth/introspect",
+    operation_id = "oauth_introspect",
+    tag = "oauth",
+    request_body(content = IntrospectForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "What the token is", body = Introspection,
+            headers(
+                ("Cache-Control" = String, description = "`no-store`"),
+                ("Pragma" = String, description = "`no-cache`"),
+            )),
+        (status = 400, description = "`invalid_request`: `token` is missing, a parameter is repeated, or two authentication methods are used", body = OAuthErrorBody),
+        (status = 401, description = "`invalid_client`: client authentication failed (unknown client, wrong secret, no credentials)", body = OAuthErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Basic realm=\"gatehouse\"`"))),
+        (status = 413, description = "The body exceeds the server's limit", body = String, content_type = "text/plain"),
+        (status = 415, description = "The body is not `application/x-www-form-urlencoded`", body = String, content_type = "text/plain"),
+        (status = 500, description = "`server_error`: the token service failed", body = OAuthErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: try again shortly", body = OAuthErrorBody),
+    ),
+    security(("client_basic" = []), ()),
+)]
 async fn introspect(
     State(state): State<AppState>,
     caller: RequestMeta,
@@ -468,6 +642,33 @@ async fn introspect(
     Ok((no_store(), Json(answer)).into_response())
 }
 
+/// Token revocation.
+///
+/// Revokes an access token, or a refresh token with every token of its family (RFC 7009).
+/// Only the calling client's own tokens are revoked; an unknown token or another client's
+/// is left alone, with the same answer.
+#[utoipa::path(
+    post,
+    path = "/auth/revoke",
+    operation_id = "oauth_revoke",
+    tag = "oauth",
+    request_body(content = RevokeForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Revoked, or nothing of the client's to revoke (empty body)",
+            headers(
+                ("Cache-Control" = String, description = "`no-store`"),
+                ("Pragma" = String, description = "`no-cache`"),
+            )),
+        (status = 400, description = "`invalid_request` (`token` is missing, a parameter is repeated, or two authentication methods are used) or `unsupported_token_type` (`token_type_hint` is neither `access_token` nor `refresh_token`)", body = OAuthErrorBody),
+        (status = 401, description = "`invalid_client`: client authentication failed (unknown client, wrong secret, no credentials)", body = OAuthErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Basic realm=\"gatehouse\"`"))),
+        (status = 413, description = "The body exceeds the server's limit", body = String, content_type = "text/plain"),
+        (status = 415, description = "The body is not `application/x-www-form-urlencoded`", body = String, content_type = "text/plain"),
+        (status = 500, description = "`server_error`: the token service failed", body = OAuthErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: try again shortly", body = OAuthErrorBody),
+    ),
+    security(("client_basic" = []), ()),
+)]
 async fn revoke(
     State(state): State<AppState>,
     caller: RequestMeta,
@@ -491,6 +692,58 @@ async fn revoke(
 }
 
 // ---- /userinfo ---------------------------------------------------------------------
+
+/// UserInfo endpoint.
+///
+/// The claims about the person an access token stands for (OpenID Connect Core §5.3): the
+/// token must carry `openid` and belong to a person who can still sign in. `email` adds
+/// `email` and `email_verified`, `profile` adds `name`. The token goes in the
+/// `Authorization: Bearer` header.
+#[utoipa::path(
+    get,
+    path = "/userinfo",
+    operation_id = "oauth_userinfo",
+    tag = "oauth",
+    responses(
+        (status = 200, description = "The person's claims", body = UserInfo,
+            headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 401, description = "No bearer token (empty body), or `invalid_token`: malformed, badly signed, expired, not issued here, or revoked", body = BearerError,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"gatehouse\"`, with `error` and `error_description` for an invalid token"))),
+        (status = 403, description = "`insufficient_scope`: the token lacks `openid`, was issued to an application rather than a person, or the person can no longer sign in", body = BearerError,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"gatehouse\", error=\"insufficient_scope\", ...`"))),
+        (status = 500, description = "`server_error`: the token service failed", body = BearerError),
+        (status = 503, description = "`temporarily_unavailable`: try again shortly", body = BearerError),
+    ),
+    security(("oauth2" = ["openid"])),
+)]
+async fn userinfo_get(state: State<AppState>, headers: HeaderMap) -> Response {
+    userinfo(state, headers).await
+}
+
+/// UserInfo endpoint (POST).
+///
+/// The same as `GET /userinfo` (OpenID Connect Core §5.3.1 allows both). The token goes in
+/// the `Authorization: Bearer` header; a token in the body is not read.
+#[utoipa::path(
+    post,
+    path = "/userinfo",
+    operation_id = "oauth_userinfo_post",
+    tag = "oauth",
+    responses(
+        (status = 200, description = "The person's claims", body = UserInfo,
+            headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 401, description = "No bearer token (empty body), or `invalid_token`: malformed, badly signed, expired, not issued here, or revoked", body = BearerError,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"gatehouse\"`, with `error` and `error_description` for an invalid token"))),
+        (status = 403, description = "`insufficient_scope`: the token lacks `openid`, was issued to an application rather than a person, or the person can no longer sign in", body = BearerError,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"gatehouse\", error=\"insufficient_scope\", ...`"))),
+        (status = 500, description = "`server_error`: the token service failed", body = BearerError),
+        (status = 503, description = "`temporarily_unavailable`: try again shortly", body = BearerError),
+    ),
+    security(("oauth2" = ["openid"])),
+)]
+async fn userinfo_post(state: State<AppState>, headers: HeaderMap) -> Response {
+    userinfo(state, headers).await
+}
 
 async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let challenge = |status: StatusCode, error: &str, description: &str| {
@@ -548,10 +801,30 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 
 // ---- RP-initiated logout -------------------------------------------------------------
 
-/// OIDC RP-Initiated Logout 1.0: ends this browser's session and returns to the
-/// application's registered post-logout URI. Without a valid `id_token_hint` (which proves
-/// the request comes from an application the user signed in to) or a same-origin request,
-/// the user is sent to Gatehouse's own sign-out page to confirm.
+/// End-session endpoint.
+///
+/// RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): ends this browser's
+/// session and returns to the application's registered post-logout redirect URI, or to
+/// the sign-in page. Without an `id_token_hint` naming the person and session signed in
+/// here (or a same-origin request), the person is sent to Gatehouse's own sign-out page to
+/// confirm instead.
+#[utoipa::path(
+    get,
+    path = "/auth/logout",
+    operation_id = "oauth_logout",
+    tag = "oauth",
+    params(LogoutQuery),
+    responses(
+        (status = 303, description = "A redirect (`Location`): to `post_logout_redirect_uri` (with `state`) or `/login?flash=signed-out` once signed out (the session cookie is cleared); or to `/logout`, Gatehouse's page asking the person to confirm",
+            headers(
+                ("Location" = String, description = "Where the browser goes next"),
+                ("Set-Cookie" = String, description = "Clears the session cookie when a session was ended"),
+                ("Cache-Control" = String, description = "`no-store`"),
+            )),
+        (status = 400, description = "An error page: a repeated parameter, an `id_token_hint` issued to another client than `client_id`, or a `post_logout_redirect_uri` that is invalid or not registered for the application", body = String, content_type = "text/html"),
+        (status = 503, description = "An error page: signing out failed; try again shortly", body = String, content_type = "text/html"),
+    ),
+)]
 async fn logout(
     State(state): State<AppState>,
     caller: RequestMeta,

@@ -257,6 +257,38 @@ async fn the_openapi_document_describes_the_error_format(pool: PgPool) {
     let doc = json(app.anonymous_get("/api/v1/openapi.json").await).await;
     assert_eq!(doc["openapi"], "3.1.0");
     assert!(doc["components"]["schemas"]["Error"]["properties"]["request_id"].is_object());
+    // Generated from the routes: every /api route is documented, with its operations.
+    for path in gatehouse_server::api::registered_paths() {
+        let item = &doc["paths"][format!("/api{path}")];
+        assert!(item.is_object(), "/api{path} is not in the document");
+    }
+    for path in [
+        "/ofrep/v1/evaluate/flags",
+        "/auth/token",
+        "/.well-known/openid-configuration",
+    ] {
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} is not in the document"
+        );
+    }
+    let scopes =
+        &doc["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"]["scopes"];
+    assert!(scopes["users:write"].is_string(), "{scopes}");
+    // The browsable reference: Scalar from our own origin, no inline script.
+    let res = app.anonymous_get("/api/docs").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-eval"),
+        "{csp}"
+    );
+    let page = res.text().await.unwrap();
+    assert!(page.contains(r#"src="/vendor/scalar/standalone.js""#));
+    assert!(page.contains(r#"data-url="/api/v1/openapi.json""#));
 }
 
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]

@@ -47,6 +47,44 @@ async fn admins_run_their_users_through_the_api(pool: PgPool) {
     let unknown = json!({"email": "d@acme.test", "nickname": "d"});
     let (status, _) = as_admin.post("/api/v1/users", unknown).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // An unknown field does not hide the other violations, each is in our own words (no
+    // parser text), and a role names only the tenant's roles.
+    let mixed = json!({"email": "nope", "bogus": 1, "role": "operator", "name": 5});
+    let (status, body) = as_admin.post("/api/v1/users", mixed).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    // In the body's documented field order, unknown fields last.
+    assert_eq!(
+        detail_fields(&body),
+        ["name", "email", "role", "bogus"],
+        "{body}"
+    );
+    let said = |field: &str| {
+        body["details"]
+            .as_array()
+            .and_then(|d| d.iter().find(|d| d["field"] == field))
+            .and_then(|d| d["message"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(said("bogus"), "is not a field of this body");
+    assert_eq!(said("role"), "must be one of: owner, admin, user");
+    assert_eq!(said("name"), "must be a string or null");
+    for d in body["details"].as_array().unwrap() {
+        let m = d["message"].as_str().unwrap();
+        assert!(
+            !m.contains('`') && !m.contains("line ") && !m.contains("expected"),
+            "{m}"
+        );
+    }
+    // The same on PATCH.
+    let (status, body) = as_admin
+        .patch(
+            &format!("/api/v1/users/{owner}"),
+            json!({"role": "boss", "colour": "red"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(detail_fields(&body), ["role", "colour"], "{body}");
     let taken = json!({"email": "CAROL@acme.test"});
     let (status, body) = as_admin.post("/api/v1/users", taken).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
