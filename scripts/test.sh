@@ -100,7 +100,10 @@ export GATEHOUSE_PUBLIC_URL="http://localhost:$PORT"
 export GATEHOUSE_BIN="$ROOT/target/debug/gatehouse" E2E_DATABASE_URL
 export GATEHOUSE_MASTER_KEY_FILE="$GATEHOUSE_DATA_DIR/master.key"
 [ -f "$GATEHOUSE_MASTER_KEY_FILE" ] || (umask 077; echo "k1=$(head -c 32 /dev/urandom | base64)" > "$GATEHOUSE_MASTER_KEY_FILE")
+# Rate limits off for this server: the contract fuzzing below sends thousands of requests
+# with one token (the API tests cover the limits).
 DATABASE_URL="$E2E_DATABASE_URL" GATEHOUSE_SITE_ROOT=target/site \
+  GATEHOUSE_RATE_LIMIT_USER=0 GATEHOUSE_RATE_LIMIT_API_KEY=0 GATEHOUSE_RATE_LIMIT_ANONYMOUS=0 \
   target/debug/gatehouse serve --demo --addr "127.0.0.1:$PORT" > "$GATEHOUSE_DATA_DIR/e2e-server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 60); do
@@ -109,6 +112,9 @@ for _ in $(seq 1 60); do
   sleep 0.5
 done
 BASE_URL="http://localhost:$PORT" node --test --test-concurrency=1 end2end/tests/*.test.mjs
+
+step "API contract: schemathesis over the whole document, with real tokens"
+BASE_URL="http://localhost:$PORT" end2end/support/contract.sh "$GATEHOUSE_DATA_DIR/contract"
 
 step "no link token in the server's log"
 # The browser tests opened reset, invitation and verification links: the request log names

@@ -599,6 +599,14 @@ async fn void(
             )])
         })?
     };
+    let nul: Vec<FieldError> = [("tenant", &asked.tenant), ("reason", &asked.reason)]
+        .into_iter()
+        .filter(|(_, v)| v.as_deref().is_some_and(|v| v.contains('\0')))
+        .map(|(field, _)| FieldError::new(field, "must not contain a NUL character"))
+        .collect();
+    if !nul.is_empty() {
+        return Err(ApiError::validation(nul));
+    }
     let domain = asked
         .tenant
         .as_deref()

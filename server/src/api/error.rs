@@ -227,12 +227,54 @@ where
         let axum::Json(value) = axum::Json::<Value>::from_request(req, state)
             .await
             .map_err(json_rejection)?;
+        // PostgreSQL stores no NUL character, in text or in JSON.
+        let nul = nul_fields_of(&value);
+        if !nul.is_empty() {
+            return Err(ApiError::validation(nul));
+        }
         // A handler that takes any JSON reads it itself, exactly as sent (and may hand it to
         // `parse_body` once it has checked who is asking).
         if TypeId::of::<T>() == TypeId::of::<Value>() {
             return checked::<T>(value).map(Self);
         }
         parse_body::<T>(value).map(Self)
+    }
+}
+
+/// The fields (keys or strings) of `value` that hold a NUL character, which PostgreSQL
+/// cannot store.
+pub(crate) fn nul_fields_of(value: &Value) -> Vec<FieldError> {
+    let mut out = Vec::new();
+    nul_fields(value, "", &mut out);
+    out
+}
+
+fn nul_fields(value: &Value, at: &str, out: &mut Vec<FieldError>) {
+    let field = |name: &str| field_name(name);
+    match value {
+        Value::String(s) if s.contains('\0') => out.push(FieldError::new(
+            field(at),
+            "must not contain a NUL character",
+        )),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                nul_fields(item, &format!("{at}/{i}"), out);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                let path = format!("{at}/{}", key.replace('\0', ""));
+                if key.contains('\0') {
+                    out.push(FieldError::new(
+                        field(&path),
+                        "must not contain a NUL character",
+                    ));
+                } else {
+                    nul_fields(item, &path, out);
+                }
+            }
+        }
+        _ => {}
     }
 }
 

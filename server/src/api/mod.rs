@@ -20,7 +20,7 @@ use crate::state::AppState;
 use axum::extract::{OriginalUri, Request};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use error::PendingError;
 use serde::{Deserialize, Deserializer};
@@ -81,7 +81,10 @@ pub(crate) fn bulk_routes() -> OpenApiRouter<AppState> {
 }
 
 pub fn bulk_router() -> Router<AppState> {
-    bulk_routes().split_for_parts().0
+    bulk_routes()
+        .split_for_parts()
+        .0
+        .layer(axum::middleware::from_fn(refuse_nul))
 }
 
 /// Every documented `/api` route but the bulk ones.
@@ -101,6 +104,37 @@ pub fn router() -> Router<AppState> {
         .split_for_parts()
         .0
         .fallback(|| async { ApiError::not_found() })
+        .layer(axum::middleware::from_fn(refuse_nul))
+}
+
+/// A NUL character can be stored nowhere (PostgreSQL refuses it in text): a path or query
+/// parameter that carries one (`%00`) is refused as 422 naming it, before any handler.
+/// JSON bodies are checked by [`ApiJson`].
+pub async fn refuse_nul(req: Request, next: Next) -> Response {
+    let uri = req.uri();
+    let mut details = Vec::new();
+    if uri.path().contains("%00") {
+        details.push(gatehouse_domain::FieldError::new(
+            "path",
+            "must not contain a NUL character",
+        ));
+    }
+    if let Some(query) = uri.query().filter(|q| q.contains("%00")) {
+        for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            if name.contains('\0') || value.contains('\0') {
+                let name = name.replace('\0', "");
+                details.push(gatehouse_domain::FieldError::new(
+                    name,
+                    "must not contain a NUL character",
+                ));
+            }
+        }
+    }
+    if details.is_empty() {
+        next.run(req).await
+    } else {
+        ApiError::validation(details).into_response()
+    }
 }
 
 /// Rewrites every error response under `/api/` into the SPEC §9 body carrying the request

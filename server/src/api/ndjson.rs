@@ -139,6 +139,10 @@ impl<K: BulkKind> Bulk<'_, K> {
                 return self.report.reject(n, vec![detail]);
             }
         };
+        let nul = crate::api::error::nul_fields_of(&value);
+        if !nul.is_empty() {
+            return self.report.reject(n, nul);
+        }
         match self.kind.parse(&value) {
             Ok((event, tenant)) => {
                 self.batch.push(event);

@@ -529,6 +529,7 @@ struct SessionsRevoked {
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "The token lacks `users:write`, or the role may not", body = ErrorBody),
         (status = 404, description = "No such person in the caller's tenant", body = ErrorBody),
+        (status = 410, description = "The person is archived", body = ErrorBody),
         (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
     ),
     security(("oauth2" = ["users:write"]))
@@ -564,6 +565,7 @@ async fn revoke_sessions(
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "The token lacks `users:write`, or the role may not", body = ErrorBody),
         (status = 404, description = "No such person in the caller's tenant", body = ErrorBody),
+        (status = 410, description = "The person is archived", body = ErrorBody),
         (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
     ),
     security(("oauth2" = ["users:write"]))

@@ -203,6 +203,20 @@ pub(crate) async fn flag_api(
     }
 }
 
+/// One server-sent event of the flag stream.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct FlagStreamEvent {
+    /// `flags` (the tenant's flags, now and after every change) or `suspended`.
+    #[schema(pattern = "^(flags|suspended)$")]
+    event: String,
+    /// For `flags`: the Flag API's answer as JSON text; for `suspended`: `{}`.
+    data: String,
+    /// For `flags`: the answer's ETag, without quotes.
+    id: Option<String>,
+    retry: Option<u64>,
+}
+
 /// The tenant's feature flags as they change (server-sent events).
 ///
 /// A `text/event-stream` that sends a `flags` event at once and again after every change:
@@ -220,8 +234,8 @@ pub(crate) async fn flag_api(
         ("user_id" = Option<String>, Query, description = "Accepted, not used: the stream carries tenant-level evaluations"),
     ),
     responses(
-        (status = 200, description = "The event stream: `flags` events (data: the Flag API's answer, id: its ETag) and `suspended`", body = String, content_type = "text/event-stream",
-            example = json!("event: flags\nid: 4f1c0e5d9a7b3c2e1f0a9b8c7d6e5f4a\ndata: {\"details\":[{\"key\":\"dark_mode\",\"source\":\"default\",\"value\":true}],\"flags\":{\"dark_mode\":true},\"plan\":\"pro\",\"tenant_id\":\"0f8fad5b-d9cb-469f-a165-70867728950e\"}\n\n")),
+        (status = 200, description = "The event stream: `flags` events (data: the Flag API's answer, id: its ETag) and `suspended`", body = FlagStreamEvent, content_type = "text/event-stream",
+            example = json!({"event": "flags", "id": "4f1c0e5d9a7b3c2e1f0a9b8c7d6e5f4a", "data": "{\"details\":[{\"key\":\"dark_mode\",\"source\":\"default\",\"value\":true}],\"flags\":{\"dark_mode\":true},\"plan\":\"pro\",\"tenant_id\":\"0f8fad5b-d9cb-469f-a165-70867728950e\"}"})),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "The token lacks `flag:read`, or the tenant is suspended", body = ErrorBody),
         (status = 404, description = "No such tenant among those the token acts for", body = ErrorBody),

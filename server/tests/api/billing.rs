@@ -80,6 +80,16 @@ async fn every_rule_is_named_and_a_bad_batch_stores_nothing(pool: PgPool) {
     }
     let (status, _) = post(&app, &token, json!({"events": vec![event("x", 1); 101]})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A NUL character (PostgreSQL stores none) in an id or in metadata: named, not a 500.
+    let mut nul = event("a\u{0}b", 1);
+    nul["metadata"]["endpoint"] = json!("/v1\u{0}");
+    let (status, body) = post(&app, &token, json!({"events": [event("fine", 1), nul]})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(
+        detail_fields(&body),
+        ["events[1].id", "events[1].metadata.endpoint"],
+        "{body}"
+    );
     assert_eq!(stored(&pool).await, 0);
 }
 
