@@ -174,7 +174,7 @@ async fn openapi() -> impl IntoResponse {
 
 /// `/api/docs`: the browsable reference (Scalar), served from `public/vendor/scalar/` so it
 /// works offline. No inline script: Scalar reads its configuration from the tag's data
-/// attributes; it injects its own styles.
+/// attributes (no telemetry, none of its hosted tools); it injects its own styles.
 async fn reference() -> impl IntoResponse {
     let policy = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
                   img-src 'self' data:; font-src 'self' data:; connect-src 'self'; \
@@ -191,7 +191,7 @@ async fn reference() -> impl IntoResponse {
 </head>
 <body>
 <script id="api-reference" data-url="/api/v1/openapi.json"
-  data-configuration='{"hideClientButton":false,"withDefaultFonts":false,"telemetry":false,"hideDownloadButton":false}'></script>
+  data-configuration='{"withDefaultFonts":false,"telemetry":false,"showDeveloperTools":"never","agent":{"disabled":true},"mcp":{"disabled":true}}'></script>
 <script src="/vendor/scalar/standalone.js"></script>
 </body>
 </html>"#,
