@@ -113,6 +113,12 @@ for _ in $(seq 1 60); do
 done
 BASE_URL="http://localhost:$PORT" node --test --test-concurrency=1 end2end/tests/*.test.mjs
 
+step "SDKs: generated from the committed document, and used against the running server"
+sdk/generate.sh --check
+node_modules/.bin/tsc -p sdk/typescript
+BASE_URL="http://localhost:$PORT" node --test sdk/typescript/test/
+BASE_URL="http://localhost:$PORT" "$E2E_PYTHON" sdk/python/tests/live_test.py
+
 step "API contract: schemathesis over the whole document, with real tokens"
 BASE_URL="http://localhost:$PORT" end2end/support/contract.sh "$GATEHOUSE_DATA_DIR/contract"
 

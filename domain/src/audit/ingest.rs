@@ -209,11 +209,12 @@ pub(crate) fn utc_time(
 /// What a time must look like (SPEC §9).
 pub const UTC_TIME: &str = "must be an ISO 8601 time in UTC, like 2026-12-06T09:30:00Z";
 
-/// An ISO 8601 time in UTC ending in `Z` (SPEC §9), or `None`.
+/// An ISO 8601 (RFC 3339) time in UTC (SPEC §9): ending in `Z`, or with the offset
+/// `+00:00` that many languages' formatters write for UTC; `None` for any other offset.
 pub fn parse_utc(raw: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(raw, &Rfc3339)
         .ok()
-        .filter(|_| raw.ends_with('Z'))
+        .filter(|t| t.offset().is_utc())
 }
 
 /// A required event name (`^[a-z][a-z0-9_.]{0,63}$`: an audit action, a billing event

@@ -542,6 +542,7 @@ async fn bulk(
 /// A void's optional body.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = VoidUsageEvent)]
 struct VoidBody {
     /// The tenant the event was reported for (its domain); without it, the tenant the
     /// token is bound to.

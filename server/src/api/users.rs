@@ -253,6 +253,7 @@ async fn show(
 /// A person to invite.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = InviteUser)]
 struct CreateBody {
     #[schema(max_length = 200)]
     name: Option<String>,
@@ -350,6 +351,7 @@ async fn create(
 /// A change to a person: only the fields present change (`null` clears the name).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = UserChanges)]
 struct UpdateBody {
     #[serde(default, deserialize_with = "crate::api::patch")]
     #[schema(value_type = Option<String>, max_length = 200)]

@@ -27,7 +27,6 @@ pub struct OAuthErrorBody {
 #[derive(ToSchema)]
 pub struct BearerError {
     /// The error code.
-    #[schema(inline)]
     pub error: BearerErrorCode,
     /// What went wrong, for the developer of the client.
     pub error_description: String,
@@ -123,14 +122,12 @@ pub struct JsonWebKeySet {
 #[derive(ToSchema)]
 pub struct JsonWebKey {
     /// The key type.
-    #[schema(inline)]
     pub kty: KeyType,
     /// Always `sig`.
     #[serde(rename = "use")]
     pub key_use: String,
     /// The algorithm the key signs with: RS256 for ID tokens, ES256 (by default) or RS256
     /// for access tokens.
-    #[schema(inline)]
     pub alg: SigningAlgorithm,
     /// The key id, as in the `kid` header of the tokens it signed.
     pub kid: String,
@@ -182,7 +179,6 @@ pub struct AuthorizeRequest {
     #[param(format = "uri")]
     pub redirect_uri: String,
     /// Always `code`.
-    #[schema(inline)]
     #[param(inline)]
     pub response_type: ResponseType,
     /// PKCE: the base64url SHA-256 of the code verifier (43 characters).
@@ -190,7 +186,6 @@ pub struct AuthorizeRequest {
     #[param(min_length = 43, max_length = 43, pattern = "^[A-Za-z0-9_-]{43}$")]
     pub code_challenge: String,
     /// Always `S256`; `plain` is refused.
-    #[schema(inline)]
     #[param(inline)]
     pub code_challenge_method: CodeChallengeMethod,
     /// Space-separated scopes, each allowed for the application; `openid` when absent.
@@ -206,7 +201,7 @@ pub struct AuthorizeRequest {
     pub nonce: Option<String>,
     /// `none`: answer `login_required` instead of asking anyone to sign in; `login`: ask
     /// for a fresh sign-in.
-    #[schema(inline, nullable = false)]
+    #[schema(nullable = false)]
     #[param(inline)]
     pub prompt: Option<Prompt>,
     /// The longest time in seconds since the person signed in; an older sign-in is asked
@@ -252,7 +247,6 @@ pub enum Prompt {
 #[derive(ToSchema)]
 pub struct TokenForm {
     /// The grant, one the application is allowed.
-    #[schema(inline)]
     pub grant_type: GrantType,
     /// `authorization_code`: the code from `/authorize` (single use, valid 60 seconds).
     #[schema(nullable = false)]
@@ -319,7 +313,7 @@ pub struct RevokeForm {
     /// token of its family.
     pub token: String,
     /// The kind of token; any other value is refused (`unsupported_token_type`).
-    #[schema(inline, nullable = false)]
+    #[schema(nullable = false)]
     pub token_type_hint: Option<TokenTypeHint>,
     /// `client_secret_post`: the client id.
     #[schema(nullable = false)]

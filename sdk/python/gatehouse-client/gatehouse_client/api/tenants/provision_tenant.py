@@ -1,0 +1,245 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.error import Error
+from ...models.provision_tenant import ProvisionTenant
+from ...models.tenant import Tenant
+from typing import cast
+
+
+
+def _get_kwargs(
+    *,
+    body: ProvisionTenant,
+
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+
+    
+
+    
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/api/v1/tenants",
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | Tenant | None:
+    if response.status_code == 201:
+        response_201 = Tenant.from_dict(response.json())
+
+
+
+        return response_201
+
+    if response.status_code == 401:
+        response_401 = Error.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Error.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 409:
+        response_409 = Error.from_dict(response.json())
+
+
+
+        return response_409
+
+    if response.status_code == 422:
+        response_422 = Error.from_dict(response.json())
+
+
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = Error.from_dict(response.json())
+
+
+
+        return response_429
+
+    if response.status_code == 503:
+        response_503 = Error.from_dict(response.json())
+
+
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | Tenant]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient,
+    body: ProvisionTenant,
+
+) -> Response[Error | Tenant]:
+    """ Provision a tenant.
+
+     In one step: the tenant, its owner invited (the invitation is mailed), the applications
+    enabled, the plan's flags in effect. Every field is checked and every violation listed;
+    nothing is half-created. Audited (`tenant.create`, and the invitation's entry).
+
+    Args:
+        body (ProvisionTenant): A new tenant and its owner. Strings are trimmed and a blank or
+            `null` field counts as
+            absent; `domain` and `plan` are case-insensitive.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | Tenant]
+     """
+
+
+    kwargs = _get_kwargs(
+        body=body,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    *,
+    client: AuthenticatedClient,
+    body: ProvisionTenant,
+
+) -> Error | Tenant | None:
+    """ Provision a tenant.
+
+     In one step: the tenant, its owner invited (the invitation is mailed), the applications
+    enabled, the plan's flags in effect. Every field is checked and every violation listed;
+    nothing is half-created. Audited (`tenant.create`, and the invitation's entry).
+
+    Args:
+        body (ProvisionTenant): A new tenant and its owner. Strings are trimmed and a blank or
+            `null` field counts as
+            absent; `domain` and `plan` are case-insensitive.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | Tenant
+     """
+
+
+    return sync_detailed(
+        client=client,
+body=body,
+
+    ).parsed
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient,
+    body: ProvisionTenant,
+
+) -> Response[Error | Tenant]:
+    """ Provision a tenant.
+
+     In one step: the tenant, its owner invited (the invitation is mailed), the applications
+    enabled, the plan's flags in effect. Every field is checked and every violation listed;
+    nothing is half-created. Audited (`tenant.create`, and the invitation's entry).
+
+    Args:
+        body (ProvisionTenant): A new tenant and its owner. Strings are trimmed and a blank or
+            `null` field counts as
+            absent; `domain` and `plan` are case-insensitive.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | Tenant]
+     """
+
+
+    kwargs = _get_kwargs(
+        body=body,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient,
+    body: ProvisionTenant,
+
+) -> Error | Tenant | None:
+    """ Provision a tenant.
+
+     In one step: the tenant, its owner invited (the invitation is mailed), the applications
+    enabled, the plan's flags in effect. Every field is checked and every violation listed;
+    nothing is half-created. Audited (`tenant.create`, and the invitation's entry).
+
+    Args:
+        body (ProvisionTenant): A new tenant and its owner. Strings are trimmed and a blank or
+            `null` field counts as
+            absent; `domain` and `plan` are case-insensitive.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | Tenant
+     """
+
+
+    return (await asyncio_detailed(
+        client=client,
+body=body,
+
+    )).parsed

@@ -1,0 +1,256 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.error import Error
+from ...models.suspend_tenant import SuspendTenant
+from ...models.tenant import Tenant
+from ...types import UNSET, Unset
+from typing import cast
+from uuid import UUID
+
+
+
+def _get_kwargs(
+    id: UUID,
+    *,
+    body: None | SuspendTenant | Unset = UNSET,
+
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+
+    
+
+    
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/api/v1/tenants/{id}/suspend".format(id=quote(str(id), safe=""),),
+    }
+
+    
+    if isinstance(body, SuspendTenant):
+        _kwargs["json"] = body.to_dict()
+    else:
+        _kwargs["json"] = body
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | Tenant | None:
+    if response.status_code == 200:
+        response_200 = Tenant.from_dict(response.json())
+
+
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = Error.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Error.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Error.from_dict(response.json())
+
+
+
+        return response_404
+
+    if response.status_code == 422:
+        response_422 = Error.from_dict(response.json())
+
+
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = Error.from_dict(response.json())
+
+
+
+        return response_429
+
+    if response.status_code == 503:
+        response_503 = Error.from_dict(response.json())
+
+
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | Tenant]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: None | SuspendTenant | Unset = UNSET,
+
+) -> Response[Error | Tenant]:
+    """ Suspend a tenant.
+
+     At once: nobody of the tenant signs in, their sessions and refresh tokens are revoked,
+    and access tokens for the tenant are refused from the next request on. Suspending a
+    suspended tenant changes nothing. Audited (`tenant.suspend`).
+
+    Args:
+        id (UUID):
+        body (None | SuspendTenant | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | Tenant]
+     """
+
+
+    kwargs = _get_kwargs(
+        id=id,
+body=body,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: None | SuspendTenant | Unset = UNSET,
+
+) -> Error | Tenant | None:
+    """ Suspend a tenant.
+
+     At once: nobody of the tenant signs in, their sessions and refresh tokens are revoked,
+    and access tokens for the tenant are refused from the next request on. Suspending a
+    suspended tenant changes nothing. Audited (`tenant.suspend`).
+
+    Args:
+        id (UUID):
+        body (None | SuspendTenant | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | Tenant
+     """
+
+
+    return sync_detailed(
+        id=id,
+client=client,
+body=body,
+
+    ).parsed
+
+async def asyncio_detailed(
+    id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: None | SuspendTenant | Unset = UNSET,
+
+) -> Response[Error | Tenant]:
+    """ Suspend a tenant.
+
+     At once: nobody of the tenant signs in, their sessions and refresh tokens are revoked,
+    and access tokens for the tenant are refused from the next request on. Suspending a
+    suspended tenant changes nothing. Audited (`tenant.suspend`).
+
+    Args:
+        id (UUID):
+        body (None | SuspendTenant | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | Tenant]
+     """
+
+
+    kwargs = _get_kwargs(
+        id=id,
+body=body,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: None | SuspendTenant | Unset = UNSET,
+
+) -> Error | Tenant | None:
+    """ Suspend a tenant.
+
+     At once: nobody of the tenant signs in, their sessions and refresh tokens are revoked,
+    and access tokens for the tenant are refused from the next request on. Suspending a
+    suspended tenant changes nothing. Audited (`tenant.suspend`).
+
+    Args:
+        id (UUID):
+        body (None | SuspendTenant | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | Tenant
+     """
+
+
+    return (await asyncio_detailed(
+        id=id,
+client=client,
+body=body,
+
+    )).parsed

@@ -1,0 +1,266 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.change_settings import ChangeSettings
+from ...models.error import Error
+from ...models.tenant_settings import TenantSettings
+from ...types import UNSET, Unset
+from typing import cast
+
+
+
+def _get_kwargs(
+    *,
+    body: ChangeSettings,
+    tenant: str | Unset = UNSET,
+
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+
+    
+
+    params: dict[str, Any] = {}
+
+    params["tenant"] = tenant
+
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
+
+    _kwargs: dict[str, Any] = {
+        "method": "patch",
+        "url": "/api/v1/settings",
+        "params": params,
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | TenantSettings | None:
+    if response.status_code == 200:
+        response_200 = TenantSettings.from_dict(response.json())
+
+
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = Error.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Error.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Error.from_dict(response.json())
+
+
+
+        return response_404
+
+    if response.status_code == 422:
+        response_422 = Error.from_dict(response.json())
+
+
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = Error.from_dict(response.json())
+
+
+
+        return response_429
+
+    if response.status_code == 503:
+        response_503 = Error.from_dict(response.json())
+
+
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | TenantSettings]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient,
+    body: ChangeSettings,
+    tenant: str | Unset = UNSET,
+
+) -> Response[Error | TenantSettings]:
+    """ Change the tenant's settings.
+
+     Owners and admins of the tenant, and operators (`?tenant=`). Every field is checked and
+    every violation listed; nothing changes unless all are valid. Audited
+    (`tenant.settings.update`, with the old and new values) when something changes.
+
+    Args:
+        tenant (str | Unset):
+        body (ChangeSettings): A change to the tenant's settings: only the fields present change.
+            Strings are trimmed
+            and a blank or `null` field counts as absent; `mfa_policy` is case-insensitive.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | TenantSettings]
+     """
+
+
+    kwargs = _get_kwargs(
+        body=body,
+tenant=tenant,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    *,
+    client: AuthenticatedClient,
+    body: ChangeSettings,
+    tenant: str | Unset = UNSET,
+
+) -> Error | TenantSettings | None:
+    """ Change the tenant's settings.
+
+     Owners and admins of the tenant, and operators (`?tenant=`). Every field is checked and
+    every violation listed; nothing changes unless all are valid. Audited
+    (`tenant.settings.update`, with the old and new values) when something changes.
+
+    Args:
+        tenant (str | Unset):
+        body (ChangeSettings): A change to the tenant's settings: only the fields present change.
+            Strings are trimmed
+            and a blank or `null` field counts as absent; `mfa_policy` is case-insensitive.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | TenantSettings
+     """
+
+
+    return sync_detailed(
+        client=client,
+body=body,
+tenant=tenant,
+
+    ).parsed
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient,
+    body: ChangeSettings,
+    tenant: str | Unset = UNSET,
+
+) -> Response[Error | TenantSettings]:
+    """ Change the tenant's settings.
+
+     Owners and admins of the tenant, and operators (`?tenant=`). Every field is checked and
+    every violation listed; nothing changes unless all are valid. Audited
+    (`tenant.settings.update`, with the old and new values) when something changes.
+
+    Args:
+        tenant (str | Unset):
+        body (ChangeSettings): A change to the tenant's settings: only the fields present change.
+            Strings are trimmed
+            and a blank or `null` field counts as absent; `mfa_policy` is case-insensitive.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | TenantSettings]
+     """
+
+
+    kwargs = _get_kwargs(
+        body=body,
+tenant=tenant,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient,
+    body: ChangeSettings,
+    tenant: str | Unset = UNSET,
+
+) -> Error | TenantSettings | None:
+    """ Change the tenant's settings.
+
+     Owners and admins of the tenant, and operators (`?tenant=`). Every field is checked and
+    every violation listed; nothing changes unless all are valid. Audited
+    (`tenant.settings.update`, with the old and new values) when something changes.
+
+    Args:
+        tenant (str | Unset):
+        body (ChangeSettings): A change to the tenant's settings: only the fields present change.
+            Strings are trimmed
+            and a blank or `null` field counts as absent; `mfa_policy` is case-insensitive.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | TenantSettings
+     """
+
+
+    return (await asyncio_detailed(
+        client=client,
+body=body,
+tenant=tenant,
+
+    )).parsed

@@ -1,0 +1,313 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.error import Error
+from ...models.tenant_role import TenantRole
+from ...models.user_page import UserPage
+from ...models.user_status import UserStatus
+from ...types import UNSET, Unset
+from typing import cast
+
+
+
+def _get_kwargs(
+    *,
+    tenant: str | Unset = UNSET,
+    search: str | Unset = UNSET,
+    role: TenantRole | Unset = UNSET,
+    status: UserStatus | Unset = UNSET,
+    cursor: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+
+) -> dict[str, Any]:
+    
+
+    
+
+    params: dict[str, Any] = {}
+
+    params["tenant"] = tenant
+
+    params["search"] = search
+
+    json_role: str | Unset = UNSET
+    if not isinstance(role, Unset):
+        json_role = role.value
+
+    params["role"] = json_role
+
+    json_status: str | Unset = UNSET
+    if not isinstance(status, Unset):
+        json_status = status.value
+
+    params["status"] = json_status
+
+    params["cursor"] = cursor
+
+    params["limit"] = limit
+
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/api/v1/users",
+        "params": params,
+    }
+
+
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | UserPage | None:
+    if response.status_code == 200:
+        response_200 = UserPage.from_dict(response.json())
+
+
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = Error.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Error.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Error.from_dict(response.json())
+
+
+
+        return response_404
+
+    if response.status_code == 422:
+        response_422 = Error.from_dict(response.json())
+
+
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = Error.from_dict(response.json())
+
+
+
+        return response_429
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | UserPage]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient,
+    tenant: str | Unset = UNSET,
+    search: str | Unset = UNSET,
+    role: TenantRole | Unset = UNSET,
+    status: UserStatus | Unset = UNSET,
+    cursor: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+
+) -> Response[Error | UserPage]:
+    """ List a tenant's people.
+
+     Newest first, in cursor pages; archived people only with `status=archived`. The read is
+    itself audited (`user.list`, naming the ids listed).
+
+    Args:
+        tenant (str | Unset):
+        search (str | Unset):
+        role (TenantRole | Unset): The roles a tenant's person can have.
+        status (UserStatus | Unset):
+        cursor (str | Unset):
+        limit (int | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | UserPage]
+     """
+
+
+    kwargs = _get_kwargs(
+        tenant=tenant,
+search=search,
+role=role,
+status=status,
+cursor=cursor,
+limit=limit,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    *,
+    client: AuthenticatedClient,
+    tenant: str | Unset = UNSET,
+    search: str | Unset = UNSET,
+    role: TenantRole | Unset = UNSET,
+    status: UserStatus | Unset = UNSET,
+    cursor: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+
+) -> Error | UserPage | None:
+    """ List a tenant's people.
+
+     Newest first, in cursor pages; archived people only with `status=archived`. The read is
+    itself audited (`user.list`, naming the ids listed).
+
+    Args:
+        tenant (str | Unset):
+        search (str | Unset):
+        role (TenantRole | Unset): The roles a tenant's person can have.
+        status (UserStatus | Unset):
+        cursor (str | Unset):
+        limit (int | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | UserPage
+     """
+
+
+    return sync_detailed(
+        client=client,
+tenant=tenant,
+search=search,
+role=role,
+status=status,
+cursor=cursor,
+limit=limit,
+
+    ).parsed
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient,
+    tenant: str | Unset = UNSET,
+    search: str | Unset = UNSET,
+    role: TenantRole | Unset = UNSET,
+    status: UserStatus | Unset = UNSET,
+    cursor: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+
+) -> Response[Error | UserPage]:
+    """ List a tenant's people.
+
+     Newest first, in cursor pages; archived people only with `status=archived`. The read is
+    itself audited (`user.list`, naming the ids listed).
+
+    Args:
+        tenant (str | Unset):
+        search (str | Unset):
+        role (TenantRole | Unset): The roles a tenant's person can have.
+        status (UserStatus | Unset):
+        cursor (str | Unset):
+        limit (int | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | UserPage]
+     """
+
+
+    kwargs = _get_kwargs(
+        tenant=tenant,
+search=search,
+role=role,
+status=status,
+cursor=cursor,
+limit=limit,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient,
+    tenant: str | Unset = UNSET,
+    search: str | Unset = UNSET,
+    role: TenantRole | Unset = UNSET,
+    status: UserStatus | Unset = UNSET,
+    cursor: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+
+) -> Error | UserPage | None:
+    """ List a tenant's people.
+
+     Newest first, in cursor pages; archived people only with `status=archived`. The read is
+    itself audited (`user.list`, naming the ids listed).
+
+    Args:
+        tenant (str | Unset):
+        search (str | Unset):
+        role (TenantRole | Unset): The roles a tenant's person can have.
+        status (UserStatus | Unset):
+        cursor (str | Unset):
+        limit (int | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | UserPage
+     """
+
+
+    return (await asyncio_detailed(
+        client=client,
+tenant=tenant,
+search=search,
+role=role,
+status=status,
+cursor=cursor,
+limit=limit,
+
+    )).parsed
