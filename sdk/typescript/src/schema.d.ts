@@ -2932,13 +2932,15 @@ export interface operations {
             /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unavailable */
+            /** @description The database is not reachable right now */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3001,13 +3003,15 @@ export interface operations {
             /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unavailable */
+            /** @description The database is not reachable right now */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3069,13 +3073,15 @@ export interface operations {
             /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unavailable */
+            /** @description The database is not reachable right now */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3150,13 +3156,15 @@ export interface operations {
             /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unavailable */
+            /** @description The database is not reachable right now */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3218,13 +3226,15 @@ export interface operations {
             /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unavailable */
+            /** @description The database is not reachable right now */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3286,13 +3296,15 @@ export interface operations {
             /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unavailable */
+            /** @description The database is not reachable right now */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3354,13 +3366,15 @@ export interface operations {
             /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unavailable */
+            /** @description The database is not reachable right now */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3435,13 +3449,15 @@ export interface operations {
             /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unavailable */
+            /** @description The database is not reachable right now */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3505,13 +3521,15 @@ export interface operations {
             /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unavailable */
+            /** @description The database is not reachable right now */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4343,9 +4361,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Over the rate limit (`Retry-After`) */
+            /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4421,9 +4441,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Over the rate limit (`Retry-After`) */
+            /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4477,9 +4499,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Over the rate limit (`Retry-After`) */
+            /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4545,9 +4569,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Over the rate limit (`Retry-After`) */
+            /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4626,9 +4652,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Over the rate limit (`Retry-After`) */
+            /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4694,9 +4722,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Over the rate limit (`Retry-After`) */
+            /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4777,9 +4807,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Over the rate limit (`Retry-After`) */
+            /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4856,9 +4888,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Over the rate limit (`Retry-After`) */
+            /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4960,9 +4994,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Over the rate limit (`Retry-After`) */
+            /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5126,6 +5162,17 @@ export interface operations {
             /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is not reachable right now */
+            503: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -5191,6 +5238,17 @@ export interface operations {
             };
             /** @description Too many requests; see `Retry-After` */
             429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is not reachable right now */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5260,6 +5318,17 @@ export interface operations {
             /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is not reachable right now */
+            503: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -5298,6 +5367,8 @@ export interface operations {
             /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5395,13 +5466,15 @@ export interface operations {
             /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unavailable */
+            /** @description The database is not reachable right now */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5476,13 +5549,15 @@ export interface operations {
             /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unavailable */
+            /** @description The database is not reachable right now */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5552,13 +5627,15 @@ export interface operations {
             /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unavailable */
+            /** @description The database is not reachable right now */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5630,13 +5707,15 @@ export interface operations {
             /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unavailable */
+            /** @description The database is not reachable right now */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5698,13 +5777,15 @@ export interface operations {
             /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unavailable */
+            /** @description The database is not reachable right now */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5763,9 +5844,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Over the rate limit (`Retry-After`) */
+            /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5846,9 +5929,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Over the rate limit (`Retry-After`) */
+            /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5916,9 +6001,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Over the rate limit (`Retry-After`) */
+            /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6000,13 +6087,15 @@ export interface operations {
             /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unavailable */
+            /** @description The database is not reachable right now */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6068,13 +6157,15 @@ export interface operations {
             /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unavailable */
+            /** @description The database is not reachable right now */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6149,13 +6240,15 @@ export interface operations {
             /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unavailable */
+            /** @description The database is not reachable right now */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6233,6 +6326,17 @@ export interface operations {
             };
             /** @description Too many requests; see `Retry-After` */
             429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is not reachable right now */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6315,6 +6419,17 @@ export interface operations {
             /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is not reachable right now */
+            503: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -6373,6 +6488,17 @@ export interface operations {
             };
             /** @description Too many requests; see `Retry-After` */
             429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is not reachable right now */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6439,6 +6565,17 @@ export interface operations {
             };
             /** @description Too many requests; see `Retry-After` */
             429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is not reachable right now */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6530,6 +6667,17 @@ export interface operations {
             /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is not reachable right now */
+            503: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -6595,6 +6743,17 @@ export interface operations {
             };
             /** @description Too many requests; see `Retry-After` */
             429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is not reachable right now */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6663,6 +6822,17 @@ export interface operations {
             };
             /** @description Too many requests; see `Retry-After` */
             429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is not reachable right now */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

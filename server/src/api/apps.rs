@@ -2,7 +2,7 @@
 //! UC-DEV-REGISTER, UC-DEV-UPDATE): the same domain operations, rules and audit as the CLI
 //! and the Operator Console.
 
-use crate::api::error::{parse_body, ErrorBody};
+use crate::api::error::{parse_body, ErrorBody, Refusals};
 use crate::api::openapi::Page;
 use crate::api::{ApiError, ApiJson, ApiRoutes};
 use crate::extract::Bearer;
@@ -80,9 +80,8 @@ struct Me {
     tag = "me",
     operation_id = "me",
     responses(
+        Refusals,
         (status = 200, description = "The token's holder", body = Me),
-        (status = 401, description = "No valid token", body = ErrorBody),
-        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
         (status = 503, description = "Tokens cannot be checked right now", body = ErrorBody),
     ),
     security(("oauth2" = []), ("bearer" = []))
@@ -272,11 +271,9 @@ impl From<ChangeApplication> for ApplicationInput {
     tag = "apps",
     operation_id = "list_apps",
     responses(
+        Refusals,
         (status = 200, description = "The applications (`next_cursor` is always null)", body = Page<Application>),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not a person's token, the token lacks `apps:read`, or the role may not manage applications", body = ErrorBody),
-        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody),
     ),
     security(("oauth2" = ["apps:read"]))
 )]
@@ -301,12 +298,10 @@ async fn list(
     operation_id = "register_app",
     request_body = RegisterApplication,
     responses(
+        Refusals,
         (status = 201, description = "The application", body = Application),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not a person's token, the token lacks `apps:write`, or the role may not manage applications", body = ErrorBody),
         (status = 422, description = "Every invalid field named", body = ErrorBody),
-        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody),
     ),
     security(("oauth2" = ["apps:write"]))
 )]
@@ -335,12 +330,10 @@ async fn register(
     operation_id = "get_app",
     params(("id" = Uuid, Path, description = "The application's id")),
     responses(
+        Refusals,
         (status = 200, description = "The application", body = Application),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not a person's token, the token lacks `apps:read`, or the role may not manage applications", body = ErrorBody),
         (status = 404, description = "No such application", body = ErrorBody),
-        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody),
     ),
     security(("oauth2" = ["apps:read"]))
 )]
@@ -369,13 +362,11 @@ async fn show(
     params(("id" = Uuid, Path, description = "The application's id")),
     request_body = ChangeApplication,
     responses(
+        Refusals,
         (status = 200, description = "The application as changed", body = Application),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not a person's token, the token lacks `apps:write`, or the role may not manage applications", body = ErrorBody),
         (status = 404, description = "No such application", body = ErrorBody),
         (status = 422, description = "Every invalid field named", body = ErrorBody),
-        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody),
     ),
     security(("oauth2" = ["apps:write"]))
 )]
@@ -428,12 +419,10 @@ async fn set_status(
     operation_id = "disable_app",
     params(("id" = Uuid, Path, description = "The application's id")),
     responses(
+        Refusals,
         (status = 200, description = "The application, `disabled`", body = Application),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not a person's token, the token lacks `apps:write`, or the role may not manage applications", body = ErrorBody),
         (status = 404, description = "No such application", body = ErrorBody),
-        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody),
     ),
     security(("oauth2" = ["apps:write"]))
 )]
@@ -457,12 +446,10 @@ async fn disable(
     operation_id = "enable_app",
     params(("id" = Uuid, Path, description = "The application's id")),
     responses(
+        Refusals,
         (status = 200, description = "The application, `active`", body = Application),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not a person's token, the token lacks `apps:write`, or the role may not manage applications", body = ErrorBody),
         (status = 404, description = "No such application", body = ErrorBody),
-        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody),
     ),
     security(("oauth2" = ["apps:write"]))
 )]
@@ -485,12 +472,10 @@ async fn enable(
     operation_id = "list_app_keys",
     params(("id" = Uuid, Path, description = "The application's id")),
     responses(
+        Refusals,
         (status = 200, description = "The keys (`next_cursor` is always null)", body = Page<ApiKey>),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not a person's token, the token lacks `apps:read`, or the role may not manage applications", body = ErrorBody),
         (status = 404, description = "No such application", body = ErrorBody),
-        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody),
     ),
     security(("oauth2" = ["apps:read"]))
 )]
@@ -564,13 +549,11 @@ struct IssuedKey {
     params(("id" = Uuid, Path, description = "The application's id")),
     request_body = IssueKey,
     responses(
+        Refusals,
         (status = 201, description = "The key, with its secret", body = IssuedKey),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not a person's token, the token lacks `apps:write`, or the role may not manage applications", body = ErrorBody),
         (status = 404, description = "No such application", body = ErrorBody),
         (status = 422, description = "Every invalid field named (an expiry must be in the future and end in `Z`; the tenant must be one of the application's)", body = ErrorBody),
-        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody),
     ),
     security(("oauth2" = ["apps:write"]))
 )]
@@ -631,12 +614,10 @@ async fn issue_key(
         ("key_id" = String, Path, description = "The key's id (its client_id)"),
     ),
     responses(
+        Refusals,
         (status = 200, description = "The key, revoked", body = ApiKey),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not a person's token, the token lacks `apps:write`, or the role may not manage applications", body = ErrorBody),
         (status = 404, description = "No such application, or no such key of it", body = ErrorBody),
-        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody),
     ),
     security(("oauth2" = ["apps:write"]))
 )]

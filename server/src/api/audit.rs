@@ -15,7 +15,7 @@
 //! Rate limits count events, not requests (`GATEHOUSE_RATE_LIMIT_EVENTS` per API key): a
 //! batch over the allowance is refused (429); the bulk stream waits for the allowance.
 
-use crate::api::error::ErrorBody;
+use crate::api::error::{ErrorBody, Refusals};
 use crate::api::ndjson::{self, BulkKind, BulkReport, Counts};
 use crate::api::{ApiError, ApiJson, ApiRoutes};
 use crate::extract::{Bearer, RequestMeta};
@@ -240,9 +240,9 @@ struct AuditIngested {
         description = "One event, or `{\"events\": [...]}` with 1 to 100 events"
     ),
     responses(
+        Refusals,
         (status = 201, description = "At least one event was accepted; each event's status, in the order sent", body = AuditIngested),
         (status = 200, description = "Every event was a duplicate: nothing new was stored", body = AuditIngested),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not an application's token with `log:write`, or the application or its tenant is disabled", body = ErrorBody),
         (status = 404, description = "A named tenant is not one the application may write (named per event: `events[1].tenant`)", body = ErrorBody),
         (status = 413, description = "The body is larger than the server takes: use `/v1/audit-logs/bulk`", body = ErrorBody),
@@ -387,9 +387,9 @@ impl BulkKind for AuditBulk {
         description = "One `AuditEvent` JSON object per line (`application/jsonl` and `application/ndjson` are taken too)"
     ),
     responses(
+        Refusals,
         (status = 200, description = "Lines read, events accepted and duplicates, and each rejected line with its reasons", body = BulkReport),
         (status = 400, description = "The body could not be read to its end", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not an application's token with `log:write`, or the application or its tenant is disabled", body = ErrorBody),
         (status = 408, description = "The client sent nothing for 30 s; the message says how many events were stored", body = ErrorBody),
         (status = 422, description = "The body is not NDJSON (`Content-Type`)", body = ErrorBody),

@@ -19,7 +19,7 @@
 //! Events count against the events rate limit (`GATEHOUSE_RATE_LIMIT_EVENTS`), as the
 //! audit API's do, and in `gatehouse_billing_events_total{outcome}`.
 
-use crate::api::error::ErrorBody;
+use crate::api::error::{ErrorBody, Refusals};
 use crate::api::ndjson::{self, BulkKind, BulkReport, Counts};
 use crate::api::{ApiError, ApiJson, ApiRoutes};
 use crate::extract::{Bearer, RequestMeta};
@@ -300,9 +300,9 @@ async fn take(
         description = "One event, or `{\"events\": [...]}` with 1 to 100 events"
     ),
     responses(
+        Refusals,
         (status = 201, description = "At least one event was accepted; each event's status, in the order sent", body = UsageIngested),
         (status = 200, description = "Nothing new was accepted: duplicates or conflicts only", body = UsageIngested),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not an application's token with `bill:write`, or the application or its tenant is disabled", body = ErrorBody),
         (status = 404, description = "A named tenant is not one the application may write (named per event: `events[1].tenant`)", body = ErrorBody),
         (status = 413, description = "The body is larger than the server takes: use `/v1/billing/events/bulk`", body = ErrorBody),
@@ -363,8 +363,8 @@ async fn ingest(
         )
     ),
     responses(
+        Refusals,
         (status = 204, description = "Every event is stored, or was already (source and id seen before with the same content)"),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not an application's token with `bill:write`, or the application or its tenant is disabled", body = ErrorBody),
         (status = 404, description = "A `subject` is not a tenant the application may write (named: `[0].subject`); nothing stored", body = ErrorBody),
         (status = 409, description = "Events reused a source and id with other content: refused and named (`[1].id`); the others are stored", body = ErrorBody),
@@ -503,9 +503,9 @@ impl BulkKind for UsageBulk {
         description = "One `UsageEvent` JSON object per line (`application/jsonl` and `application/ndjson` are taken too)"
     ),
     responses(
+        Refusals,
         (status = 200, description = "Lines read, events accepted, duplicates and conflicts, and each rejected line with its reasons", body = BulkReport),
         (status = 400, description = "The body could not be read to its end", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not an application's token with `bill:write`, or the application or its tenant is disabled", body = ErrorBody),
         (status = 408, description = "The client sent nothing for 30 s; the message says how many events were stored", body = ErrorBody),
         (status = 422, description = "The body is not NDJSON (`Content-Type`)", body = ErrorBody),
@@ -571,14 +571,13 @@ struct VoidBody {
         description = "Optional: may be empty"
     ),
     responses(
+        Refusals,
         (status = 200, description = "The event, and whether it was voided now or before", body = Voided),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not an application's token with `bill:write`, or the application or its tenant is disabled", body = ErrorBody),
         (status = 404, description = "No such event of this application for that tenant, or a tenant it may not write", body = ErrorBody),
         (status = 422, description = "The body is not empty nor a JSON object with `tenant` and `reason`, the reason is too long, or the event is older than the backdating window (`id`)", body = ErrorBody),
         (status = 429, description = "Too many requests with this key", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "The database is not reachable right now", body = ErrorBody),
     ),
     security(("oauth2" = ["bill:write"])),
 )]
@@ -721,18 +720,17 @@ fn wants_csv(headers: &HeaderMap) -> bool {
     operation_id = "pull_usage_events",
     params(PullParams),
     responses(
+        Refusals,
         (status = 200, description = "A page of events (JSON), or with `Accept: text/csv` everything ready as CSV, each row with its cursor",
             content(
                 (PullPage = "application/json"),
                 (String = "text/csv")
             )),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not an application's token with `bill:read`, or the application or its tenant is disabled", body = ErrorBody),
         (status = 404, description = "`tenant` is not one the application may read", body = ErrorBody),
         (status = 422, description = "Every invalid parameter named (`from`, `to`, `limit`, `after`), or an unknown one", body = ErrorBody),
         (status = 429, description = "Too many requests with this key, or too many CSV pulls of this application running", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "The database is not reachable right now", body = ErrorBody),
     ),
     security(("oauth2" = ["bill:read"])),
 )]
@@ -942,14 +940,13 @@ fn day(raw: Option<&str>, field: &str, errors: &mut Vec<FieldError>) -> Option<t
     operation_id = "usage_totals",
     params(UsageParams),
     responses(
+        Refusals,
         (status = 200, description = "The totals", body = UsageTotals),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not an application's token with `bill:read`, or the application or its tenant is disabled", body = ErrorBody),
         (status = 404, description = "`tenant` is not one the application may read", body = ErrorBody),
         (status = 422, description = "Every invalid parameter named (`from`, `to`, `window`, `tz`), or an unknown one", body = ErrorBody),
         (status = 429, description = "Too many requests with this key", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "The database is not reachable right now", body = ErrorBody),
     ),
     security(("oauth2" = ["bill:read"])),
 )]

@@ -34,6 +34,24 @@ pub struct ErrorBody {
     pub details: Vec<FieldError>,
 }
 
+/// The refusals every authenticated `/api/v1` operation can answer: no valid token, over
+/// the rate limit, the database out of reach. An operation lists it first in its
+/// `responses(...)`; a more specific answer it lists after replaces the one here.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum Refusals {
+    #[response(status = 401, description = "No valid token")]
+    Unauthenticated(ErrorBody),
+    #[response(
+        status = 429,
+        description = "Too many requests; see `Retry-After`",
+        headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))
+    )]
+    RateLimited(ErrorBody),
+    #[response(status = 503, description = "The database is not reachable right now")]
+    Unavailable(ErrorBody),
+}
+
 /// The error codes of SPEC §9, by status: 401 `ERR_AUTH`, 403 `ERR_PERMISSION_DENIED`,
 /// 404 `ERR_NOT_FOUND`, 405 `ERR_METHOD_NOT_ALLOWED`, 409 `ERR_CONFLICT`, 410 `ERR_GONE`,
 /// 413 `ERR_PAYLOAD_TOO_LARGE`, 422 `ERR_VALIDATION`, 423 `ERR_RESOURCE_LOCKED`, 429

@@ -2,7 +2,7 @@
 //! `crate::flags::delivery`) and management for operators (FR-FLAG-001): definitions, plan
 //! defaults, per-tenant overrides, history, stale flags.
 
-use crate::api::error::ErrorBody;
+use crate::api::error::{ErrorBody, Refusals};
 use crate::api::openapi::Page;
 use crate::api::{ApiError, ApiJson, ApiRoutes};
 use crate::extract::Bearer;
@@ -50,11 +50,9 @@ fn flag_manager(bearer: &Bearer, scope: &str) -> Result<Actor, ApiError> {
     operation_id = "list_flag_definitions",
     tag = "flags",
     responses(
+        Refusals,
         (status = 200, description = "Every definition, on one page (`next_cursor` is null)", body = Page<FlagDefinition>),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not an operator's token with the `admin` scope", body = ErrorBody),
-        (status = 429, description = "Over the rate limit (`Retry-After`)", body = ErrorBody),
-        (status = 503, description = "The database is not reachable right now", body = ErrorBody),
     ),
     security(("oauth2" = ["admin"]))
 )]
@@ -78,11 +76,9 @@ async fn list_definitions(
     operation_id = "list_stale_flag_definitions",
     tag = "flags",
     responses(
+        Refusals,
         (status = 200, description = "The stale definitions, on one page (`next_cursor` is null)", body = Page<FlagDefinition>),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not an operator's token with the `admin` scope", body = ErrorBody),
-        (status = 429, description = "Over the rate limit (`Retry-After`)", body = ErrorBody),
-        (status = 503, description = "The database is not reachable right now", body = ErrorBody),
     ),
     security(("oauth2" = ["admin"]))
 )]
@@ -104,12 +100,10 @@ async fn stale_definitions(
     tag = "flags",
     params(("key" = String, Path, description = "The flag's key")),
     responses(
+        Refusals,
         (status = 200, description = "The definition", body = FlagDefinition),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not an operator's token with the `admin` scope", body = ErrorBody),
         (status = 404, description = "No flag has this key", body = ErrorBody),
-        (status = 429, description = "Over the rate limit (`Retry-After`)", body = ErrorBody),
-        (status = 503, description = "The database is not reachable right now", body = ErrorBody),
     ),
     security(("oauth2" = ["admin"]))
 )]
@@ -192,13 +186,11 @@ impl From<FlagDefinitionChanges> for FlagInput {
     tag = "flags",
     request_body = NewFlagDefinition,
     responses(
+        Refusals,
         (status = 201, description = "The new definition", body = FlagDefinition),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not an operator's token with the `admin` scope", body = ErrorBody),
         (status = 409, description = "A flag with this key already exists", body = ErrorBody),
         (status = 422, description = "Every invalid field named", body = ErrorBody),
-        (status = 429, description = "Over the rate limit (`Retry-After`)", body = ErrorBody),
-        (status = 503, description = "The database is not reachable right now", body = ErrorBody),
     ),
     security(("oauth2" = ["admin"]))
 )]
@@ -228,13 +220,11 @@ async fn create_definition(
     params(("key" = String, Path, description = "The flag's key")),
     request_body = FlagDefinitionChanges,
     responses(
+        Refusals,
         (status = 200, description = "The definition as changed", body = FlagDefinition),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not an operator's token with the `admin` scope", body = ErrorBody),
         (status = 404, description = "No flag has this key", body = ErrorBody),
         (status = 422, description = "Every invalid field named (a `key` is refused)", body = ErrorBody),
-        (status = 429, description = "Over the rate limit (`Retry-After`)", body = ErrorBody),
-        (status = 503, description = "The database is not reachable right now", body = ErrorBody),
     ),
     security(("oauth2" = ["admin"]))
 )]
@@ -264,12 +254,10 @@ async fn update_definition(
     tag = "flags",
     params(("key" = String, Path, description = "The flag's key")),
     responses(
+        Refusals,
         (status = 200, description = "The changes, newest first, on one page (`next_cursor` is null)", body = Page<FlagChange>),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not an operator's token with the `admin` scope", body = ErrorBody),
         (status = 404, description = "No flag has this key", body = ErrorBody),
-        (status = 429, description = "Over the rate limit (`Retry-After`)", body = ErrorBody),
-        (status = 503, description = "The database is not reachable right now", body = ErrorBody),
     ),
     security(("oauth2" = ["admin"]))
 )]
@@ -327,13 +315,11 @@ async fn plan_default(
     ),
     request_body = FlagValue,
     responses(
+        Refusals,
         (status = 200, description = "The definition with its plan defaults", body = FlagDefinition),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not an operator's token with the `admin` scope", body = ErrorBody),
         (status = 404, description = "No flag has this key", body = ErrorBody),
         (status = 422, description = "An unknown plan, or every invalid field named", body = ErrorBody),
-        (status = 429, description = "Over the rate limit (`Retry-After`)", body = ErrorBody),
-        (status = 503, description = "The database is not reachable right now", body = ErrorBody),
     ),
     security(("oauth2" = ["admin"]))
 )]
@@ -361,13 +347,11 @@ async fn set_plan_default(
         ("plan" = inline(Plan), Path, description = "The plan"),
     ),
     responses(
+        Refusals,
         (status = 200, description = "The definition with its plan defaults", body = FlagDefinition),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not an operator's token with the `admin` scope", body = ErrorBody),
         (status = 404, description = "No flag has this key", body = ErrorBody),
         (status = 422, description = "An unknown plan", body = ErrorBody),
-        (status = 429, description = "Over the rate limit (`Retry-After`)", body = ErrorBody),
-        (status = 503, description = "The database is not reachable right now", body = ErrorBody),
     ),
     security(("oauth2" = ["admin"]))
 )]
@@ -396,12 +380,10 @@ fn tenant_id(raw: &str) -> Result<Uuid, ApiError> {
     tag = "flags",
     params(("id" = Uuid, Path, description = "The tenant's id")),
     responses(
+        Refusals,
         (status = 200, description = "Every flag's value and source, on one page (`next_cursor` is null)", body = Page<EffectiveFlag>),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not an operator's token with the `admin` scope", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
-        (status = 429, description = "Over the rate limit (`Retry-After`)", body = ErrorBody),
-        (status = 503, description = "The database is not reachable right now", body = ErrorBody),
     ),
     security(("oauth2" = ["admin"]))
 )]
@@ -475,13 +457,11 @@ async fn override_value(
     ),
     request_body = FlagValue,
     responses(
+        Refusals,
         (status = 200, description = "The override as set", body = FlagOverride),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not an operator's token with the `admin` scope", body = ErrorBody),
         (status = 404, description = "No such tenant, or no flag has this key", body = ErrorBody),
         (status = 422, description = "Every invalid field named", body = ErrorBody),
-        (status = 429, description = "Over the rate limit (`Retry-After`)", body = ErrorBody),
-        (status = 503, description = "The database is not reachable right now", body = ErrorBody),
     ),
     security(("oauth2" = ["admin"]))
 )]
@@ -509,12 +489,10 @@ async fn set_override(
         ("key" = String, Path, description = "The flag's key"),
     ),
     responses(
+        Refusals,
         (status = 200, description = "The override, now null", body = FlagOverride),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not an operator's token with the `admin` scope", body = ErrorBody),
         (status = 404, description = "No such tenant, or no flag has this key", body = ErrorBody),
-        (status = 429, description = "Over the rate limit (`Retry-After`)", body = ErrorBody),
-        (status = 503, description = "The database is not reachable right now", body = ErrorBody),
     ),
     security(("oauth2" = ["admin"]))
 )]

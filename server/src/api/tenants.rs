@@ -3,7 +3,7 @@
 //! change plan — the same domain operations, rules and audit as the Operator Console.
 
 use crate::api::error::parse_body;
-use crate::api::error::ErrorBody;
+use crate::api::error::{ErrorBody, Refusals};
 use crate::api::{ApiError, ApiJson, ApiRoutes};
 use crate::extract::Bearer;
 use crate::extract::RequestMeta;
@@ -85,12 +85,10 @@ struct ListQuery {
     operation_id = "list_tenants",
     params(ListQuery),
     responses(
+        Refusals,
         (status = 200, description = "A page of tenants", body = TenantPage),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not a person's token, the token lacks `tenants:read`, or the role may not read every tenant", body = ErrorBody),
         (status = 422, description = "Every invalid parameter named (an unknown parameter, status, plan, limit or cursor)", body = ErrorBody),
-        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody),
     ),
     security(("oauth2" = ["tenants:read"]))
 )]
@@ -145,12 +143,10 @@ fn collect(errors: &mut Vec<FieldError>, e: DomainError) {
     operation_id = "get_tenant",
     params(("id" = Uuid, Path, description = "The tenant's id")),
     responses(
+        Refusals,
         (status = 200, description = "The tenant", body = Tenant),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not a person's token, the token lacks `tenants:read`, or the role may not read every tenant", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
-        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody),
     ),
     security(("oauth2" = ["tenants:read"]))
 )]
@@ -200,13 +196,11 @@ struct ProvisionTenant {
     operation_id = "provision_tenant",
     request_body = ProvisionTenant,
     responses(
+        Refusals,
         (status = 201, description = "The tenant", body = Tenant),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not a person's token, the token lacks `tenants:write`, or the role may not provision tenants", body = ErrorBody),
         (status = 409, description = "The domain is taken", body = ErrorBody),
         (status = 422, description = "Every invalid field named (an unknown application too)", body = ErrorBody),
-        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody),
     ),
     security(("oauth2" = ["tenants:write"]))
 )]
@@ -263,13 +257,11 @@ struct SuspendTenant {
     params(("id" = Uuid, Path, description = "The tenant's id")),
     request_body = Option<SuspendTenant>,
     responses(
+        Refusals,
         (status = 200, description = "The tenant, `suspended`", body = Tenant),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not a person's token, the token lacks `tenants:write`, or the role may not provision tenants", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
         (status = 422, description = "The body is not JSON, or every invalid field named", body = ErrorBody),
-        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody),
     ),
     security(("oauth2" = ["tenants:write"]))
 )]
@@ -322,12 +314,10 @@ async fn suspend(
     operation_id = "reactivate_tenant",
     params(("id" = Uuid, Path, description = "The tenant's id")),
     responses(
+        Refusals,
         (status = 200, description = "The tenant, `active`", body = Tenant),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not a person's token, the token lacks `tenants:write`, or the role may not provision tenants", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
-        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody),
     ),
     security(("oauth2" = ["tenants:write"]))
 )]
@@ -367,13 +357,11 @@ struct ChangePlan {
     params(("id" = Uuid, Path, description = "The tenant's id")),
     request_body = ChangePlan,
     responses(
+        Refusals,
         (status = 200, description = "The tenant on its new plan", body = Tenant),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not a person's token, the token lacks `tenants:write`, or the role may not provision tenants", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
         (status = 422, description = "Every invalid field named", body = ErrorBody),
-        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody),
     ),
     security(("oauth2" = ["tenants:write"]))
 )]
@@ -482,13 +470,11 @@ struct PasswordPolicyChange {
     operation_id = "get_settings",
     params(TenantParam),
     responses(
+        Refusals,
         (status = 200, description = "The settings", body = SettingsView),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not a person's token, the token lacks `tenants:read`, or the role may not read the tenant", body = ErrorBody),
         (status = 404, description = "No such tenant (or not the caller's)", body = ErrorBody),
         (status = 422, description = "Platform callers must name the tenant; an unknown parameter", body = ErrorBody),
-        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody),
     ),
     security(("oauth2" = ["tenants:read"]))
 )]
@@ -534,13 +520,11 @@ struct ChangeSettings {
     params(TenantParam),
     request_body = ChangeSettings,
     responses(
+        Refusals,
         (status = 200, description = "The settings as changed", body = SettingsView),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not a person's token, the token lacks `tenants:write`, or the role may not set the tenant's policies", body = ErrorBody),
         (status = 404, description = "No such tenant (or not the caller's)", body = ErrorBody),
         (status = 422, description = "Every invalid field named; platform callers must name the tenant", body = ErrorBody),
-        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody),
     ),
     security(("oauth2" = ["tenants:write"]))
 )]

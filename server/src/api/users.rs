@@ -3,7 +3,7 @@
 //! tenant — operators name one with `?tenant=domain` to list or invite. A user token is
 //! needed (the caller's role decides, in the domain); another tenant's user is 404.
 
-use crate::api::error::ErrorBody;
+use crate::api::error::{ErrorBody, Refusals};
 use crate::api::openapi::Page;
 use crate::api::tenants::page_limit;
 use crate::api::{ApiError, ApiJson, ApiRoutes};
@@ -138,12 +138,11 @@ struct ListQuery {
     tag = "users",
     params(ListQuery),
     responses(
+        Refusals,
         (status = 200, description = "A page of people", body = UserPage),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "The token lacks `users:read`, or the role may not list people", body = ErrorBody),
         (status = 404, description = "No such tenant (or not the caller's)", body = ErrorBody),
         (status = 422, description = "Every invalid parameter named", body = ErrorBody),
-        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
     ),
     security(("oauth2" = ["users:read"]))
 )]
@@ -218,11 +217,10 @@ struct UserId {
     tag = "users",
     params(UserId),
     responses(
+        Refusals,
         (status = 200, description = "The person", body = UserView),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "The token lacks `users:read`", body = ErrorBody),
         (status = 404, description = "No such person in the caller's tenant", body = ErrorBody),
-        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
     ),
     security(("oauth2" = ["users:read"]))
 )]
@@ -285,13 +283,12 @@ struct TenantParam {
     params(TenantParam),
     request_body = CreateBody,
     responses(
+        Refusals,
         (status = 201, description = "The invited person", body = UserView),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "The token lacks `users:write`, or the role may not invite (or grant that role)", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
         (status = 409, description = "The address is already a person of the tenant", body = ErrorBody),
         (status = 422, description = "Every invalid field named", body = ErrorBody),
-        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
     ),
     security(("oauth2" = ["users:write"]))
 )]
@@ -392,14 +389,13 @@ struct UpdatedUser {
     params(UserId),
     request_body = UpdateBody,
     responses(
+        Refusals,
         (status = 200, description = "The person as changed", body = UpdatedUser),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "The token lacks `users:write`, or the role may not make this change", body = ErrorBody),
         (status = 404, description = "No such person in the caller's tenant", body = ErrorBody),
         (status = 409, description = "The new address belongs to another person", body = ErrorBody),
         (status = 410, description = "The person is archived", body = ErrorBody),
         (status = 422, description = "Every invalid field named", body = ErrorBody),
-        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
     ),
     security(("oauth2" = ["users:write"]))
 )]
@@ -488,12 +484,11 @@ async fn update(
     tag = "users",
     params(UserId),
     responses(
+        Refusals,
         (status = 204, description = "Archived"),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "The token lacks `users:write`, or the role may not delete this person", body = ErrorBody),
         (status = 404, description = "No such person in the caller's tenant", body = ErrorBody),
         (status = 410, description = "Already archived", body = ErrorBody),
-        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
     ),
     security(("oauth2" = ["users:write"]))
 )]
@@ -527,12 +522,11 @@ struct SessionsRevoked {
     tag = "users",
     params(UserId),
     responses(
+        Refusals,
         (status = 200, description = "The sessions ended", body = SessionsRevoked),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "The token lacks `users:write`, or the role may not", body = ErrorBody),
         (status = 404, description = "No such person in the caller's tenant", body = ErrorBody),
         (status = 410, description = "The person is archived", body = ErrorBody),
-        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
     ),
     security(("oauth2" = ["users:write"]))
 )]
@@ -563,12 +557,11 @@ async fn revoke_sessions(
     tag = "users",
     params(UserId),
     responses(
+        Refusals,
         (status = 204, description = "Reset"),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "The token lacks `users:write`, or the role may not", body = ErrorBody),
         (status = 404, description = "No such person in the caller's tenant", body = ErrorBody),
         (status = 410, description = "The person is archived", body = ErrorBody),
-        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
     ),
     security(("oauth2" = ["users:write"]))
 )]
@@ -596,12 +589,11 @@ async fn reset_mfa(
     tag = "users",
     params(TenantParam),
     responses(
+        Refusals,
         (status = 200, description = "The pending invitations (`next_cursor` is always null)", body = Page<PendingInvitation>),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "The token lacks `users:read`", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
         (status = 422, description = "Platform callers must name the tenant", body = ErrorBody),
-        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
     ),
     security(("oauth2" = ["users:read"]))
 )]
@@ -635,12 +627,11 @@ struct InvitationId {
     tag = "users",
     params(InvitationId),
     responses(
+        Refusals,
         (status = 200, description = "The invitation, renewed", body = PendingInvitation),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "The token lacks `users:write`, or the role may not", body = ErrorBody),
         (status = 404, description = "No such invitation in the caller's tenant", body = ErrorBody),
         (status = 410, description = "Accepted or revoked already", body = ErrorBody),
-        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
     ),
     security(("oauth2" = ["users:write"]))
 )]
@@ -677,12 +668,11 @@ async fn resend_invitation(
     tag = "users",
     params(InvitationId),
     responses(
+        Refusals,
         (status = 204, description = "Revoked"),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "The token lacks `users:write`, or the role may not", body = ErrorBody),
         (status = 404, description = "No such invitation in the caller's tenant", body = ErrorBody),
         (status = 410, description = "Accepted or revoked already", body = ErrorBody),
-        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
     ),
     security(("oauth2" = ["users:write"]))
 )]

@@ -3,7 +3,7 @@
 //! served from the in-memory [`FlagCache`](super::FlagCache).
 
 use super::{etag_of, flags_body, CachedTenant, EffectiveFlags};
-use crate::api::error::ErrorBody;
+use crate::api::error::{ErrorBody, Refusals};
 use crate::api::ApiError;
 use crate::extract::Bearer;
 use crate::state::AppState;
@@ -156,6 +156,7 @@ pub(crate) struct FlagQuery {
         ("If-None-Match" = Option<String>, Header, description = "The ETag of an answer the client holds (or several, comma-separated, or `*`)"),
     ),
     responses(
+        Refusals,
         (status = 200, description = "The tenant's flags", body = EffectiveFlags,
             headers(
                 ("ETag" = String, description = "A strong validator of this answer, for `If-None-Match`"),
@@ -166,12 +167,9 @@ pub(crate) struct FlagQuery {
                 ("ETag" = String, description = "The current ETag"),
                 ("Cache-Control" = String, description = "`private, no-cache`")
             )),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "The token lacks `flag:read`, or the tenant is suspended", body = ErrorBody),
         (status = 404, description = "No such tenant among those the token acts for", body = ErrorBody),
         (status = 422, description = "The token acts for several tenants and none is named, `user_id` is too long, or an unknown parameter", body = ErrorBody),
-        (status = 429, description = "Over the rate limit (`Retry-After`)", body = ErrorBody),
-        (status = 503, description = "The database is not reachable right now", body = ErrorBody),
     ),
     security(("oauth2" = ["flag:read"]))
 )]
@@ -234,14 +232,13 @@ struct FlagStreamEvent {
         ("user_id" = Option<String>, Query, description = "Accepted, not used: the stream carries tenant-level evaluations"),
     ),
     responses(
+        Refusals,
         (status = 200, description = "The event stream: `flags` events (data: the Flag API's answer, id: its ETag) and `suspended`", body = FlagStreamEvent, content_type = "text/event-stream",
             example = json!({"event": "flags", "id": "4f1c0e5d9a7b3c2e1f0a9b8c7d6e5f4a", "data": "{\"details\":[{\"key\":\"dark_mode\",\"source\":\"default\",\"value\":true}],\"flags\":{\"dark_mode\":true},\"plan\":\"pro\",\"tenant_id\":\"0f8fad5b-d9cb-469f-a165-70867728950e\"}"})),
-        (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "The token lacks `flag:read`, or the tenant is suspended", body = ErrorBody),
         (status = 404, description = "No such tenant among those the token acts for", body = ErrorBody),
         (status = 422, description = "The token acts for several tenants and none is named, or an unknown parameter", body = ErrorBody),
         (status = 429, description = "20 streams are already open for this key or user, or over the rate limit (`Retry-After`)", body = ErrorBody),
-        (status = 503, description = "The database is not reachable right now", body = ErrorBody),
     ),
     security(("oauth2" = ["flag:read"]))
 )]

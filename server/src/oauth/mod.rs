@@ -31,8 +31,8 @@ use gatehouse_domain::sessions::authenticate_session;
 use gatehouse_domain::DomainError;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use schema::{
-    AuthorizeRequest, BearerError, DiscoveryDocument, IntrospectForm, Introspection, JsonWebKeySet,
-    LogoutQuery, OAuthErrorBody, RevokeForm, TokenForm, UserInfo,
+    AuthorizeRequest, BearerError, ClientRefusals, DiscoveryDocument, IntrospectForm,
+    Introspection, JsonWebKeySet, LogoutQuery, OAuthErrorBody, RevokeForm, TokenForm, UserInfo,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -565,18 +565,13 @@ async fn client_request(
     tag = "oauth",
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses(
+        ClientRefusals,
         (status = 200, description = "The tokens", body = TokenResponse,
             headers(
                 ("Cache-Control" = String, description = "`no-store`"),
                 ("Pragma" = String, description = "`no-cache`"),
             )),
         (status = 400, description = "`invalid_request` (a missing or repeated parameter, two authentication methods, a tenant the application does not act for), `invalid_grant` (the code or refresh token is invalid, expired, used or another client's; the verifier or redirect URI does not match; the account can no longer sign in), `unauthorized_client` (the application may not use this grant or act for that tenant), `unsupported_grant_type`, `invalid_scope`", body = OAuthErrorBody),
-        (status = 401, description = "`invalid_client`: client authentication failed (unknown client, wrong secret, no credentials)", body = OAuthErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Basic realm=\"gatehouse\"`"))),
-        (status = 413, description = "The body exceeds the server's limit", body = String, content_type = "text/plain"),
-        (status = 415, description = "The body is not `application/x-www-form-urlencoded`", body = String, content_type = "text/plain"),
-        (status = 500, description = "`server_error`: the token service failed", body = OAuthErrorBody),
-        (status = 503, description = "`temporarily_unavailable`: try again shortly", body = OAuthErrorBody),
     ),
     security(("client_basic" = []), ()),
 )]
@@ -614,18 +609,13 @@ async fn token(
     tag = "oauth",
     request_body(content = IntrospectForm, content_type = "application/x-www-form-urlencoded"),
     responses(
+        ClientRefusals,
         (status = 200, description = "What the token is", body = Introspection,
             headers(
                 ("Cache-Control" = String, description = "`no-store`"),
                 ("Pragma" = String, description = "`no-cache`"),
             )),
         (status = 400, description = "`invalid_request`: `token` is missing, a parameter is repeated, or two authentication methods are used", body = OAuthErrorBody),
-        (status = 401, description = "`invalid_client`: client authentication failed (unknown client, wrong secret, no credentials)", body = OAuthErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Basic realm=\"gatehouse\"`"))),
-        (status = 413, description = "The body exceeds the server's limit", body = String, content_type = "text/plain"),
-        (status = 415, description = "The body is not `application/x-www-form-urlencoded`", body = String, content_type = "text/plain"),
-        (status = 500, description = "`server_error`: the token service failed", body = OAuthErrorBody),
-        (status = 503, description = "`temporarily_unavailable`: try again shortly", body = OAuthErrorBody),
     ),
     security(("client_basic" = []), ()),
 )]
@@ -654,18 +644,13 @@ async fn introspect(
     tag = "oauth",
     request_body(content = RevokeForm, content_type = "application/x-www-form-urlencoded"),
     responses(
+        ClientRefusals,
         (status = 200, description = "Revoked, or nothing of the client's to revoke (empty body)",
             headers(
                 ("Cache-Control" = String, description = "`no-store`"),
                 ("Pragma" = String, description = "`no-cache`"),
             )),
         (status = 400, description = "`invalid_request` (`token` is missing, a parameter is repeated, or two authentication methods are used) or `unsupported_token_type` (`token_type_hint` is neither `access_token` nor `refresh_token`)", body = OAuthErrorBody),
-        (status = 401, description = "`invalid_client`: client authentication failed (unknown client, wrong secret, no credentials)", body = OAuthErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Basic realm=\"gatehouse\"`"))),
-        (status = 413, description = "The body exceeds the server's limit", body = String, content_type = "text/plain"),
-        (status = 415, description = "The body is not `application/x-www-form-urlencoded`", body = String, content_type = "text/plain"),
-        (status = 500, description = "`server_error`: the token service failed", body = OAuthErrorBody),
-        (status = 503, description = "`temporarily_unavailable`: try again shortly", body = OAuthErrorBody),
     ),
     security(("client_basic" = []), ()),
 )]

@@ -416,3 +416,34 @@ pub struct LogoutQuery {
     /// Returned unchanged on `post_logout_redirect_uri`.
     pub state: Option<String>,
 }
+
+/// The refusals of the endpoints a client authenticates to (token, introspection,
+/// revocation); each lists its own `400` after it.
+#[derive(utoipa::IntoResponses)]
+pub enum ClientRefusals {
+    #[response(
+        status = 401,
+        description = "`invalid_client`: client authentication failed (unknown client, wrong secret, no credentials)",
+        headers(("WWW-Authenticate" = String, description = "`Basic realm=\"gatehouse\"`"))
+    )]
+    InvalidClient(OAuthErrorBody),
+    #[response(
+        status = 413,
+        description = "The body exceeds the server's limit",
+        content_type = "text/plain"
+    )]
+    TooLarge(String),
+    #[response(
+        status = 415,
+        description = "The body is not `application/x-www-form-urlencoded`",
+        content_type = "text/plain"
+    )]
+    NotAForm(String),
+    #[response(status = 500, description = "`server_error`: the token service failed")]
+    ServerError(OAuthErrorBody),
+    #[response(
+        status = 503,
+        description = "`temporarily_unavailable`: try again shortly"
+    )]
+    Unavailable(OAuthErrorBody),
+}
