@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { BASE_URL, SCREENSHOTS, launchBrowser, watchErrors } from './browser.mjs';
+import { BASE_URL, SCREENSHOTS, clickOnceHydrated, launchBrowser, watchErrors } from './browser.mjs';
 import { PASSWORD, invitedUser, linkIn, mailFor, psql, signIn, uniqueEmail } from './support.mjs';
 
 let browser;
@@ -321,9 +321,11 @@ test('the verification link confirms the new address once, with a button (SPEC Â
   assert.match(psql(`SELECT action FROM audit_log WHERE action = 'user.email.change' AND metadata::text LIKE '%${newEmail}%'`), /user\.email\.change/);
   await Promise.all([page.waitForURL((u) => u.pathname === '/account'), page.click('text=Continue to your account')]);
 
-  // The link works once.
+  // The link works once. (A click before the page hydrates posts the form without
+  // JavaScript and shows nothing: click until the hydrated form answers. The refusal keeps
+  // the form on the page, so a second click is harmless.)
   await page.goto(`${BASE_URL}/verify-email/${token}`);
-  await page.click('[data-testid=confirm-email]');
+  await clickOnceHydrated(page, '[data-testid=confirm-email]', () => page.locator('[data-testid=email-refused]').count());
   await page.waitForSelector('[data-testid=email-refused]');
   assert.match(await page.textContent('[data-testid=email-refused]'), /no longer valid/);
 

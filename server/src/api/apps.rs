@@ -299,7 +299,15 @@ async fn list(
     request_body = RegisterApplication,
     responses(
         Refusals,
-        (status = 201, description = "The application", body = Application),
+        (status = 201, description = "The application", body = Application,
+            links(
+                ("GetApp" = (operation_id = "get_app", parameters(("id" = "$response.body#/id")))),
+                ("UpdateApp" = (operation_id = "update_app", parameters(("id" = "$response.body#/id")))),
+                ("DisableApp" = (operation_id = "disable_app", parameters(("id" = "$response.body#/id")))),
+                ("EnableApp" = (operation_id = "enable_app", parameters(("id" = "$response.body#/id")))),
+                ("ListAppKeys" = (operation_id = "list_app_keys", parameters(("id" = "$response.body#/id")))),
+                ("IssueAppKey" = (operation_id = "issue_app_key", parameters(("id" = "$response.body#/id"))))
+            )),
         (status = 403, description = "Not a person's token, the token lacks `apps:write`, or the role may not manage applications", body = ErrorBody),
         (status = 422, description = "Every invalid field named", body = ErrorBody),
     ),
@@ -550,7 +558,10 @@ struct IssuedKey {
     request_body = IssueKey,
     responses(
         Refusals,
-        (status = 201, description = "The key, with its secret", body = IssuedKey),
+        (status = 201, description = "The key, with its secret", body = IssuedKey,
+            links(
+                ("RevokeAppKey" = (operation_id = "revoke_app_key", parameters(("id" = "$request.path.id"), ("key_id" = "$response.body#/id"))))
+            )),
         (status = 403, description = "Not a person's token, the token lacks `apps:write`, or the role may not manage applications", body = ErrorBody),
         (status = 404, description = "No such application", body = ErrorBody),
         (status = 422, description = "Every invalid field named (an expiry must be in the future and end in `Z`; the tenant must be one of the application's)", body = ErrorBody),

@@ -187,7 +187,12 @@ impl From<FlagDefinitionChanges> for FlagInput {
     request_body = NewFlagDefinition,
     responses(
         Refusals,
-        (status = 201, description = "The new definition", body = FlagDefinition),
+        (status = 201, description = "The new definition", body = FlagDefinition,
+            links(
+                ("GetFlagDefinition" = (operation_id = "get_flag_definition", parameters(("key" = "$response.body#/key")))),
+                ("UpdateFlagDefinition" = (operation_id = "update_flag_definition", parameters(("key" = "$response.body#/key")))),
+                ("GetFlagHistory" = (operation_id = "get_flag_history", parameters(("key" = "$response.body#/key"))))
+            )),
         (status = 403, description = "Not an operator's token with the `admin` scope", body = ErrorBody),
         (status = 409, description = "A flag with this key already exists", body = ErrorBody),
         (status = 422, description = "Every invalid field named", body = ErrorBody),

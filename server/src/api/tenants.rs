@@ -197,7 +197,14 @@ struct ProvisionTenant {
     request_body = ProvisionTenant,
     responses(
         Refusals,
-        (status = 201, description = "The tenant", body = Tenant),
+        (status = 201, description = "The tenant", body = Tenant,
+            links(
+                ("GetTenant" = (operation_id = "get_tenant", parameters(("id" = "$response.body#/id")))),
+                ("SuspendTenant" = (operation_id = "suspend_tenant", parameters(("id" = "$response.body#/id")))),
+                ("ReactivateTenant" = (operation_id = "reactivate_tenant", parameters(("id" = "$response.body#/id")))),
+                ("ChangeTenantPlan" = (operation_id = "change_tenant_plan", parameters(("id" = "$response.body#/id")))),
+                ("ListTenantFlags" = (operation_id = "list_tenant_flags", parameters(("id" = "$response.body#/id"))))
+            )),
         (status = 403, description = "Not a person's token, the token lacks `tenants:write`, or the role may not provision tenants", body = ErrorBody),
         (status = 409, description = "The domain is taken", body = ErrorBody),
         (status = 422, description = "Every invalid field named (an unknown application too)", body = ErrorBody),

@@ -284,7 +284,14 @@ struct TenantParam {
     request_body = CreateBody,
     responses(
         Refusals,
-        (status = 201, description = "The invited person", body = UserView),
+        (status = 201, description = "The invited person", body = UserView,
+            links(
+                ("GetUser" = (operation_id = "get_user", parameters(("id" = "$response.body#/id")))),
+                ("UpdateUser" = (operation_id = "update_user", parameters(("id" = "$response.body#/id")))),
+                ("DeleteUser" = (operation_id = "delete_user", parameters(("id" = "$response.body#/id")))),
+                ("RevokeUserSessions" = (operation_id = "revoke_user_sessions", parameters(("id" = "$response.body#/id")))),
+                ("ResetUserMfa" = (operation_id = "reset_user_mfa", parameters(("id" = "$response.body#/id"))))
+            )),
         (status = 403, description = "The token lacks `users:write`, or the role may not invite (or grant that role)", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
         (status = 409, description = "The address is already a person of the tenant", body = ErrorBody),
