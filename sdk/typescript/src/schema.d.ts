@@ -1199,6 +1199,11 @@ export interface components {
             /** @description `active`, `expired` or `revoked`. */
             status: string;
         };
+        /** @description A page of `ApiKey`: the items, and the cursor of the next page (`null` on the last). */
+        ApiKeyPage: {
+            data: components["schemas"]["ApiKey"][];
+            next_cursor?: string | null;
+        };
         /**
          * @description The environments an application is registered for.
          * @enum {string}
@@ -1243,6 +1248,11 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             updated_at: string;
+        };
+        /** @description A page of `Application`: the items, and the cursor of the next page (`null` on the last). */
+        ApplicationPage: {
+            data: components["schemas"]["Application"][];
+            next_cursor?: string | null;
         };
         /** @description One audit event, as an application reports it. */
         AuditEvent: {
@@ -1618,6 +1628,11 @@ export interface components {
             /** @description The rule that decided the value. */
             source: components["schemas"]["FlagSource"];
         };
+        /** @description A page of `EffectiveFlag`: the items, and the cursor of the next page (`null` on the last). */
+        EffectiveFlagPage: {
+            data: components["schemas"]["EffectiveFlag"][];
+            next_cursor?: string | null;
+        };
         /** @description A tenant's effective feature flags (the Flag API's answer). */
         EffectiveFlags: {
             /**
@@ -1697,6 +1712,11 @@ export interface components {
             /** Format: date-time */
             occurred_at: string;
         };
+        /** @description A page of `FlagChange`: the items, and the cursor of the next page (`null` on the last). */
+        FlagChangePage: {
+            data: components["schemas"]["FlagChange"][];
+            next_cursor?: string | null;
+        };
         /** @description A feature flag's definition: its default, its rollout and the plans' defaults. */
         FlagDefinition: {
             /** @description The flag's key (`^[a-z][a-z0-9_]{0,63}$`); it never changes. */
@@ -1738,6 +1758,11 @@ export interface components {
              * @description A sticky percentage rollout (0-100); null removes it.
              */
             rollout_percentage?: number | null;
+        };
+        /** @description A page of `FlagDefinition`: the items, and the cursor of the next page (`null` on the last). */
+        FlagDefinitionPage: {
+            data: components["schemas"]["FlagDefinition"][];
+            next_cursor?: string | null;
         };
         /** @description A feature flag key: `^[a-z][a-z0-9_]{0,63}$` (SPEC §6). */
         FlagKey: string;
@@ -1857,7 +1882,7 @@ export interface components {
             scopes?: components["schemas"]["KeyScope"][];
             /**
              * Format: date-time
-             * @description When it stops authenticating, in the future: ISO 8601 in UTC ending in `Z`, e.g.
+             * @description When it stops authenticating, in the future: ISO 8601 in UTC (`Z` or `+00:00`), e.g.
              *     `2027-01-31T00:00:00Z`. Never when absent.
              */
             expires_at?: string | null;
@@ -2074,191 +2099,6 @@ export interface components {
          * @enum {string}
          */
         OfrepVariant: "on" | "off";
-        /**
-         * @description A page of a list (SPEC §9): at most `limit` items (1-100, default 50) and the cursor of
-         *     the next page, `null` on the last.
-         */
-        Page_ApiKey: {
-            data: {
-                /** @description The OAuth client_id. */
-                id: string;
-                /** Format: uuid */
-                application_id: string;
-                name?: string | null;
-                /** @description The domain of the tenant the key is bound to, if any. */
-                tenant?: string | null;
-                /** @description The scopes its tokens may be granted. */
-                scopes: string[];
-                /**
-                 * Format: date-time
-                 * @description When it stops authenticating; `null` for never.
-                 */
-                expires_at?: string | null;
-                /** Format: date-time */
-                revoked_at?: string | null;
-                /**
-                 * Format: date-time
-                 * @description When it last authenticated (recorded at most once a minute).
-                 */
-                last_used_at?: string | null;
-                /** Format: date-time */
-                created_at: string;
-                /** @description `active`, `expired` or `revoked`. */
-                status: string;
-            }[];
-            next_cursor?: string | null;
-        };
-        /**
-         * @description A page of a list (SPEC §9): at most `limit` items (1-100, default 50) and the cursor of
-         *     the next page, `null` on the last.
-         */
-        Page_Application: {
-            data: {
-                /** Format: uuid */
-                id: string;
-                name: string;
-                /** @description `development`, `staging` or `production`. */
-                environment: string;
-                /** @description `active`, or `disabled`: a disabled application's keys and tokens are refused. */
-                status: string;
-                /** @description Where the authorization code flow may send people back (compared exactly). */
-                redirect_uris: string[];
-                /** @description Where signing out may send people back (compared exactly). */
-                post_logout_redirect_uris: string[];
-                /** @description Of `authorization_code`, `client_credentials` and `refresh_token`. */
-                grant_types: string[];
-                /** @description Domains of the tenants the application may act for. */
-                tenants: components["schemas"]["TenantDomain"][];
-                /**
-                 * @description Acts for every tenant (platform tooling); otherwise only for `tenants`, and with
-                 *     none for nobody.
-                 */
-                all_tenants: boolean;
-                /**
-                 * Format: int64
-                 * @description Keys neither revoked nor expired.
-                 */
-                active_keys: number;
-                /** Format: date-time */
-                created_at: string;
-                /** Format: date-time */
-                updated_at: string;
-            }[];
-            next_cursor?: string | null;
-        };
-        /**
-         * @description A page of a list (SPEC §9): at most `limit` items (1-100, default 50) and the cursor of
-         *     the next page, `null` on the last.
-         */
-        Page_EffectiveFlag: {
-            data: {
-                /** @description The flag's key. */
-                key: string;
-                /** @description The flag's value. */
-                value: boolean;
-                /** @description The rule that decided the value. */
-                source: components["schemas"]["FlagSource"];
-            }[];
-            next_cursor?: string | null;
-        };
-        /**
-         * @description A page of a list (SPEC §9): at most `limit` items (1-100, default 50) and the cursor of
-         *     the next page, `null` on the last.
-         */
-        Page_FlagChange: {
-            data: {
-                /**
-                 * @description What changed: `flag.create`, `flag.update`, `flag.plan_default.set`,
-                 *     `flag.override.set` or `flag.override.clear`.
-                 */
-                action: string;
-                /**
-                 * Format: uuid
-                 * @description The tenant, for an override; null for a change that concerns every tenant.
-                 */
-                tenant_id?: string | null;
-                /**
-                 * Format: uuid
-                 * @description Who made the change; null for the system.
-                 */
-                actor_id?: string | null;
-                /** @description The email address of who made the change. */
-                actor_email?: string | null;
-                /**
-                 * @description The value before: a boolean or null for a plan default or an override; for a
-                 *     definition, its `default_value`, `rollout_percentage` and `description`.
-                 */
-                old: unknown;
-                /** @description The value after, in the same form as `old`. */
-                new: unknown;
-                /** @description The plan, for a plan default. */
-                plan?: string | null;
-                /** Format: date-time */
-                occurred_at: string;
-            }[];
-            next_cursor?: string | null;
-        };
-        /**
-         * @description A page of a list (SPEC §9): at most `limit` items (1-100, default 50) and the cursor of
-         *     the next page, `null` on the last.
-         */
-        Page_FlagDefinition: {
-            data: {
-                /** @description The flag's key (`^[a-z][a-z0-9_]{0,63}$`); it never changes. */
-                key: string;
-                /** @description What the flag is for. */
-                description: string;
-                /** @description The value where no override, plan default or rollout decides. */
-                default_value: boolean;
-                /**
-                 * Format: int32
-                 * @description A sticky percentage rollout (0-100): the share of targeting keys (users, else
-                 *     tenants) that get `true` where no override or plan default decides. Null: none.
-                 */
-                rollout_percentage?: number | null;
-                /** @description Plan → value, for the plans that set one. */
-                plan_defaults: {
-                    [key: string]: boolean;
-                };
-                /**
-                 * Format: date-time
-                 * @description When a server last served the flag (recorded once a minute); null if never.
-                 */
-                last_evaluated_at?: string | null;
-                /** Format: date-time */
-                created_at: string;
-                /** Format: date-time */
-                updated_at: string;
-            }[];
-            next_cursor?: string | null;
-        };
-        /**
-         * @description A page of a list (SPEC §9): at most `limit` items (1-100, default 50) and the cursor of
-         *     the next page, `null` on the last.
-         */
-        Page_PendingInvitation: {
-            data: {
-                /** Format: uuid */
-                id: string;
-                /**
-                 * Format: uuid
-                 * @description The invited person (status `invited`).
-                 */
-                user_id: string;
-                /** Format: email */
-                email: string;
-                role: components["schemas"]["Role"];
-                /** @description The name (or email) of whoever invited them. */
-                invited_by?: string | null;
-                /** Format: date-time */
-                expires_at: string;
-                /** Format: date-time */
-                created_at: string;
-                /** @description The link's expiry has passed; resending makes a new one. */
-                expired: boolean;
-            }[];
-            next_cursor?: string | null;
-        };
         /** @description A tenant's password rules. Passwords in a list of common passwords are always refused. */
         PasswordPolicy: {
             /**
@@ -2334,6 +2174,11 @@ export interface components {
             created_at: string;
             /** @description The link's expiry has passed; resending makes a new one. */
             expired: boolean;
+        };
+        /** @description A page of `PendingInvitation`: the items, and the cursor of the next page (`null` on the last). */
+        PendingInvitationPage: {
+            data: components["schemas"]["PendingInvitation"][];
+            next_cursor?: string | null;
         };
         /** @enum {string} */
         Plan: "free" | "pro" | "enterprise";
@@ -2908,7 +2753,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_Application"];
+                    "application/json": components["schemas"]["ApplicationPage"];
                 };
             };
             /** @description No valid token */
@@ -3333,7 +3178,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_ApiKey"];
+                    "application/json": components["schemas"]["ApiKeyPage"];
                 };
             };
             /** @description No valid token */
@@ -3437,7 +3282,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Every invalid field named (an expiry must be in the future and end in `Z`; the tenant must be one of the application's) */
+            /** @description Every invalid field named (an expiry must be in the future, in UTC; the tenant must be one of the application's) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4340,7 +4185,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_FlagDefinition"];
+                    "application/json": components["schemas"]["FlagDefinitionPage"];
                 };
             };
             /** @description No valid token */
@@ -4478,7 +4323,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_FlagDefinition"];
+                    "application/json": components["schemas"]["FlagDefinitionPage"];
                 };
             };
             /** @description No valid token */
@@ -4692,7 +4537,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_FlagChange"];
+                    "application/json": components["schemas"]["FlagChangePage"];
                 };
             };
             /** @description No valid token */
@@ -5120,7 +4965,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_PendingInvitation"];
+                    "application/json": components["schemas"]["PendingInvitationPage"];
                 };
             };
             /** @description No valid token */
@@ -5814,7 +5659,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_EffectiveFlag"];
+                    "application/json": components["schemas"]["EffectiveFlagPage"];
                 };
             };
             /** @description No valid token */
@@ -6270,7 +6115,7 @@ export interface operations {
                 status?: components["schemas"]["UserStatus"];
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
-                /** @description Page size, 1-100 (50). */
+                /** @description Page size, 1-100 (25). */
                 limit?: number;
             };
             header?: never;

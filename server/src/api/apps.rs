@@ -3,7 +3,8 @@
 //! and the Operator Console.
 
 use crate::api::error::{parse_body, ErrorBody, Refusals};
-use crate::api::openapi::Page;
+use crate::api::openapi::{ApiKeyPage, ApplicationPage};
+
 use crate::api::{ApiError, ApiJson, ApiRoutes};
 use crate::extract::Bearer;
 use crate::extract::RequestMeta;
@@ -272,7 +273,7 @@ impl From<ChangeApplication> for ApplicationInput {
     operation_id = "list_apps",
     responses(
         Refusals,
-        (status = 200, description = "The applications (`next_cursor` is always null)", body = Page<Application>),
+        (status = 200, description = "The applications (`next_cursor` is always null)", body = ApplicationPage),
         (status = 403, description = "Not a person's token, the token lacks `apps:read`, or the role may not manage applications", body = ErrorBody),
     ),
     security(("oauth2" = ["apps:read"]))
@@ -481,7 +482,7 @@ async fn enable(
     params(("id" = Uuid, Path, description = "The application's id")),
     responses(
         Refusals,
-        (status = 200, description = "The keys (`next_cursor` is always null)", body = Page<ApiKey>),
+        (status = 200, description = "The keys (`next_cursor` is always null)", body = ApiKeyPage),
         (status = 403, description = "Not a person's token, the token lacks `apps:read`, or the role may not manage applications", body = ErrorBody),
         (status = 404, description = "No such application", body = ErrorBody),
     ),
@@ -509,7 +510,7 @@ struct IssueKey {
     #[serde(default)]
     #[schema(value_type = Vec<KeyScope>, max_items = 16)]
     scopes: Vec<String>,
-    /// When it stops authenticating, in the future: ISO 8601 in UTC ending in `Z`, e.g.
+    /// When it stops authenticating, in the future: ISO 8601 in UTC (`Z` or `+00:00`), e.g.
     /// `2027-01-31T00:00:00Z`. Never when absent.
     #[schema(format = DateTime)]
     expires_at: Option<String>,
@@ -518,17 +519,12 @@ struct IssueKey {
     tenant: Option<String>,
 }
 
-/// SPEC §9: timestamps are ISO 8601 in UTC with `Z`.
+/// SPEC §9: timestamps are ISO 8601 in UTC (`Z` or `+00:00`), read as every API reads them.
 pub fn parse_timestamp(field: &str, raw: &str) -> Result<OffsetDateTime, ApiError> {
-    let raw = raw.trim();
-    let parsed = raw
-        .ends_with('Z')
-        .then(|| OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339).ok())
-        .flatten();
-    parsed.ok_or_else(|| {
+    gatehouse_domain::audit::parse_utc(raw.trim()).ok_or_else(|| {
         ApiError::validation(vec![FieldError::new(
             field,
-            "must be an ISO 8601 timestamp in UTC ending in Z, e.g. 2027-01-31T00:00:00Z",
+            gatehouse_domain::audit::UTC_TIME,
         )])
     })
 }
@@ -564,7 +560,7 @@ struct IssuedKey {
             )),
         (status = 403, description = "Not a person's token, the token lacks `apps:write`, or the role may not manage applications", body = ErrorBody),
         (status = 404, description = "No such application", body = ErrorBody),
-        (status = 422, description = "Every invalid field named (an expiry must be in the future and end in `Z`; the tenant must be one of the application's)", body = ErrorBody),
+        (status = 422, description = "Every invalid field named (an expiry must be in the future, in UTC; the tenant must be one of the application's)", body = ErrorBody),
     ),
     security(("oauth2" = ["apps:write"]))
 )]

@@ -251,11 +251,16 @@ where
             return Err(ApiError::validation(nul));
         }
         // A handler that takes any JSON reads it itself, exactly as sent (and may hand it to
-        // `parse_body` once it has checked who is asking).
-        if TypeId::of::<T>() == TypeId::of::<Value>() {
-            return checked::<T>(value).map(Self);
+        // `parse_body` once it has checked who is asking): handed over as it is, with no
+        // schema to check and no copy (the ingestion routes' batches).
+        let any: Box<dyn std::any::Any> = Box::new(value);
+        match any.downcast::<T>() {
+            Ok(raw) => Ok(Self(*raw)),
+            Err(any) => match any.downcast::<Value>() {
+                Ok(value) => parse_body::<T>(*value).map(Self),
+                Err(_) => Err(ApiError::for_status(StatusCode::INTERNAL_SERVER_ERROR)),
+            },
         }
-        parse_body::<T>(value).map(Self)
     }
 }
 
@@ -328,7 +333,7 @@ fn tidy(value: &mut Value) {
 
 /// `value` as a `T`, or every way it breaks `T`'s schema. Enum values are case-insensitive
 /// (SPEC §9): one that matches once lowered is lowered.
-pub fn checked<T: DeserializeOwned + ToSchema + 'static>(mut value: Value) -> Result<T, ApiError> {
+fn checked<T: DeserializeOwned + ToSchema + 'static>(mut value: Value) -> Result<T, ApiError> {
     let Some(body) = schema_of::<T>() else {
         return from_value(value);
     };

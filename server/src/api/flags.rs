@@ -3,7 +3,8 @@
 //! defaults, per-tenant overrides, history, stale flags.
 
 use crate::api::error::{ErrorBody, Refusals};
-use crate::api::openapi::Page;
+use crate::api::openapi::{EffectiveFlagPage, FlagChangePage, FlagDefinitionPage};
+
 use crate::api::{ApiError, ApiJson, ApiRoutes};
 use crate::extract::Bearer;
 use crate::extract::RequestMeta;
@@ -13,7 +14,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
-use gatehouse_domain::flags::{self, EffectiveFlag, FlagChange, FlagDefinition, FlagInput};
+use gatehouse_domain::flags::{self, FlagDefinition, FlagInput};
 use gatehouse_domain::permissions::{Actor, Permission};
 use gatehouse_domain::types::{FlagKey, Plan};
 use serde::{Deserialize, Serialize};
@@ -51,7 +52,7 @@ fn flag_manager(bearer: &Bearer, scope: &str) -> Result<Actor, ApiError> {
     tag = "flags",
     responses(
         Refusals,
-        (status = 200, description = "Every definition, on one page (`next_cursor` is null)", body = Page<FlagDefinition>),
+        (status = 200, description = "Every definition, on one page (`next_cursor` is null)", body = FlagDefinitionPage),
         (status = 403, description = "Not an operator's token with the `admin` scope", body = ErrorBody),
     ),
     security(("oauth2" = ["admin"]))
@@ -77,7 +78,7 @@ async fn list_definitions(
     tag = "flags",
     responses(
         Refusals,
-        (status = 200, description = "The stale definitions, on one page (`next_cursor` is null)", body = Page<FlagDefinition>),
+        (status = 200, description = "The stale definitions, on one page (`next_cursor` is null)", body = FlagDefinitionPage),
         (status = 403, description = "Not an operator's token with the `admin` scope", body = ErrorBody),
     ),
     security(("oauth2" = ["admin"]))
@@ -260,7 +261,7 @@ async fn update_definition(
     params(("key" = String, Path, description = "The flag's key")),
     responses(
         Refusals,
-        (status = 200, description = "The changes, newest first, on one page (`next_cursor` is null)", body = Page<FlagChange>),
+        (status = 200, description = "The changes, newest first, on one page (`next_cursor` is null)", body = FlagChangePage),
         (status = 403, description = "Not an operator's token with the `admin` scope", body = ErrorBody),
         (status = 404, description = "No flag has this key", body = ErrorBody),
     ),
@@ -386,7 +387,7 @@ fn tenant_id(raw: &str) -> Result<Uuid, ApiError> {
     params(("id" = Uuid, Path, description = "The tenant's id")),
     responses(
         Refusals,
-        (status = 200, description = "Every flag's value and source, on one page (`next_cursor` is null)", body = Page<EffectiveFlag>),
+        (status = 200, description = "Every flag's value and source, on one page (`next_cursor` is null)", body = EffectiveFlagPage),
         (status = 403, description = "Not an operator's token with the `admin` scope", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
     ),

@@ -10,7 +10,10 @@ use crate::state::AppState;
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
+use gatehouse_domain::apps::{ApiKey, Application};
+use gatehouse_domain::flags::{EffectiveFlag, FlagChange, FlagDefinition};
 use gatehouse_domain::oauth::SCOPES;
+use gatehouse_domain::users::PendingInvitation;
 use std::sync::LazyLock;
 use utoipa::openapi::security::{
     AuthorizationCode, ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes,
@@ -125,14 +128,32 @@ fn scope_description(scope: &str) -> &'static str {
     }
 }
 
-/// A page of a list (SPEC §9): at most `limit` items (1-100, default 50) and the cursor of
-/// the next page, `null` on the last.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct Page<T> {
-    pub data: Vec<T>,
-    pub next_cursor: Option<String>,
+/// Pages (SPEC §9) of the lists answered in one page: named schemas whose items are
+/// references. (utoipa inlines a generic `Page<T>`'s item schema, which gave every list its
+/// own copy of the item in the document and the SDKs.)
+macro_rules! page {
+    ($($page:ident of $item:ident),+ $(,)?) => {$(
+        #[derive(ToSchema)]
+        #[schema(description = concat!(
+            "A page of `", stringify!($item), "`: the items, and the cursor of the next page ",
+            "(`null` on the last).",
+        ))]
+        #[allow(dead_code, missing_docs)]
+        pub struct $page {
+            pub data: Vec<$item>,
+            pub next_cursor: Option<String>,
+        }
+    )+};
 }
+
+page!(
+    ApplicationPage of Application,
+    ApiKeyPage of ApiKey,
+    PendingInvitationPage of PendingInvitation,
+    FlagDefinitionPage of FlagDefinition,
+    FlagChangePage of FlagChange,
+    EffectiveFlagPage of EffectiveFlag,
+);
 
 /// The whole document: `/api` (the bulk routes too), OFREP and the OAuth endpoints.
 pub fn document() -> Document {

@@ -4,7 +4,8 @@
 //! needed (the caller's role decides, in the domain); another tenant's user is 404.
 
 use crate::api::error::{ErrorBody, Refusals};
-use crate::api::openapi::Page;
+use crate::api::openapi::PendingInvitationPage;
+
 use crate::api::tenants::page_limit;
 use crate::api::{ApiError, ApiJson, ApiRoutes};
 use crate::extract::Bearer;
@@ -122,7 +123,7 @@ struct ListQuery {
     status: Option<String>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
-    /// Page size, 1-100 (50).
+    /// Page size, 1-100 (25).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     limit: Option<String>,
 }
@@ -597,7 +598,7 @@ async fn reset_mfa(
     params(TenantParam),
     responses(
         Refusals,
-        (status = 200, description = "The pending invitations (`next_cursor` is always null)", body = Page<PendingInvitation>),
+        (status = 200, description = "The pending invitations (`next_cursor` is always null)", body = PendingInvitationPage),
         (status = 403, description = "The token lacks `users:read`", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
         (status = 422, description = "Platform callers must name the tenant", body = ErrorBody),

@@ -1,9 +1,11 @@
 """ Contains all the data models used in inputs/outputs """
 
 from .api_key import ApiKey
+from .api_key_page import ApiKeyPage
 from .app_environment import AppEnvironment
 from .app_grant_type import AppGrantType
 from .application import Application
+from .application_page import ApplicationPage
 from .audit_event import AuditEvent
 from .audit_event_actor import AuditEventActor
 from .audit_event_batch import AuditEventBatch
@@ -29,14 +31,17 @@ from .cloud_event_specversion import CloudEventSpecversion
 from .code_challenge_method import CodeChallengeMethod
 from .discovery_document import DiscoveryDocument
 from .effective_flag import EffectiveFlag
+from .effective_flag_page import EffectiveFlagPage
 from .effective_flags import EffectiveFlags
 from .effective_flags_flags import EffectiveFlagsFlags
 from .error import Error
 from .error_code import ErrorCode
 from .field_error import FieldError
 from .flag_change import FlagChange
+from .flag_change_page import FlagChangePage
 from .flag_definition import FlagDefinition
 from .flag_definition_changes import FlagDefinitionChanges
+from .flag_definition_page import FlagDefinitionPage
 from .flag_definition_plan_defaults import FlagDefinitionPlanDefaults
 from .flag_override import FlagOverride
 from .flag_source import FlagSource
@@ -72,22 +77,10 @@ from .ofrep_general_error import OfrepGeneralError
 from .ofrep_metadata import OfrepMetadata
 from .ofrep_reason import OfrepReason
 from .ofrep_variant import OfrepVariant
-from .page_api_key import PageApiKey
-from .page_api_key_data_item import PageApiKeyDataItem
-from .page_application import PageApplication
-from .page_application_data_item import PageApplicationDataItem
-from .page_effective_flag import PageEffectiveFlag
-from .page_effective_flag_data_item import PageEffectiveFlagDataItem
-from .page_flag_change import PageFlagChange
-from .page_flag_change_data_item import PageFlagChangeDataItem
-from .page_flag_definition import PageFlagDefinition
-from .page_flag_definition_data_item import PageFlagDefinitionDataItem
-from .page_flag_definition_data_item_plan_defaults import PageFlagDefinitionDataItemPlanDefaults
-from .page_pending_invitation import PagePendingInvitation
-from .page_pending_invitation_data_item import PagePendingInvitationDataItem
 from .password_policy import PasswordPolicy
 from .password_policy_change import PasswordPolicyChange
 from .pending_invitation import PendingInvitation
+from .pending_invitation_page import PendingInvitationPage
 from .plan import Plan
 from .prompt import Prompt
 from .provision_tenant import ProvisionTenant
@@ -132,9 +125,11 @@ from .voided import Voided
 
 __all__ = (
     "ApiKey",
+    "ApiKeyPage",
     "AppEnvironment",
     "AppGrantType",
     "Application",
+    "ApplicationPage",
     "AuditEvent",
     "AuditEventActor",
     "AuditEventBatch",
@@ -160,14 +155,17 @@ __all__ = (
     "CodeChallengeMethod",
     "DiscoveryDocument",
     "EffectiveFlag",
+    "EffectiveFlagPage",
     "EffectiveFlags",
     "EffectiveFlagsFlags",
     "Error",
     "ErrorCode",
     "FieldError",
     "FlagChange",
+    "FlagChangePage",
     "FlagDefinition",
     "FlagDefinitionChanges",
+    "FlagDefinitionPage",
     "FlagDefinitionPlanDefaults",
     "FlagOverride",
     "FlagSource",
@@ -203,22 +201,10 @@ __all__ = (
     "OfrepMetadata",
     "OfrepReason",
     "OfrepVariant",
-    "PageApiKey",
-    "PageApiKeyDataItem",
-    "PageApplication",
-    "PageApplicationDataItem",
-    "PageEffectiveFlag",
-    "PageEffectiveFlagDataItem",
-    "PageFlagChange",
-    "PageFlagChangeDataItem",
-    "PageFlagDefinition",
-    "PageFlagDefinitionDataItem",
-    "PageFlagDefinitionDataItemPlanDefaults",
-    "PagePendingInvitation",
-    "PagePendingInvitationDataItem",
     "PasswordPolicy",
     "PasswordPolicyChange",
     "PendingInvitation",
+    "PendingInvitationPage",
     "Plan",
     "Prompt",
     "ProvisionTenant",

@@ -30,8 +30,8 @@ class IssueKey:
         Attributes:
             name (None | str | Unset): A label for people.
             scopes (list[KeyScope] | Unset): The scopes its tokens may be granted; none when absent.
-            expires_at (datetime.datetime | None | Unset): When it stops authenticating, in the future: ISO 8601 in UTC
-                ending in `Z`, e.g.
+            expires_at (datetime.datetime | None | Unset): When it stops authenticating, in the future: ISO 8601 in UTC (`Z`
+                or `+00:00`), e.g.
                 `2027-01-31T00:00:00Z`. Never when absent.
             tenant (None | str | Unset):
      """

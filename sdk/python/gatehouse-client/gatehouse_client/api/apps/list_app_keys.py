@@ -8,8 +8,8 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
+from ...models.api_key_page import ApiKeyPage
 from ...models.error import Error
-from ...models.page_api_key import PageApiKey
 from typing import cast
 from uuid import UUID
 
@@ -35,9 +35,9 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | PageApiKey | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> ApiKeyPage | Error | None:
     if response.status_code == 200:
-        response_200 = PageApiKey.from_dict(response.json())
+        response_200 = ApiKeyPage.from_dict(response.json())
 
 
 
@@ -84,7 +84,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | PageApiKey]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[ApiKeyPage | Error]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -98,7 +98,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 
-) -> Response[Error | PageApiKey]:
+) -> Response[ApiKeyPage | Error]:
     """ List an application's keys.
 
      Every key, newest first, revoked and expired ones too — never a secret.
@@ -111,7 +111,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PageApiKey]
+        Response[ApiKeyPage | Error]
      """
 
 
@@ -131,7 +131,7 @@ def sync(
     *,
     client: AuthenticatedClient,
 
-) -> Error | PageApiKey | None:
+) -> ApiKeyPage | Error | None:
     """ List an application's keys.
 
      Every key, newest first, revoked and expired ones too — never a secret.
@@ -144,7 +144,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PageApiKey
+        ApiKeyPage | Error
      """
 
 
@@ -159,7 +159,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 
-) -> Response[Error | PageApiKey]:
+) -> Response[ApiKeyPage | Error]:
     """ List an application's keys.
 
      Every key, newest first, revoked and expired ones too — never a secret.
@@ -172,7 +172,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PageApiKey]
+        Response[ApiKeyPage | Error]
      """
 
 
@@ -192,7 +192,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 
-) -> Error | PageApiKey | None:
+) -> ApiKeyPage | Error | None:
     """ List an application's keys.
 
      Every key, newest first, revoked and expired ones too — never a secret.
@@ -205,7 +205,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PageApiKey
+        ApiKeyPage | Error
      """
 
 

@@ -8,8 +8,8 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
+from ...models.application_page import ApplicationPage
 from ...models.error import Error
-from ...models.page_application import PageApplication
 from typing import cast
 
 
@@ -33,9 +33,9 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | PageApplication | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> ApplicationPage | Error | None:
     if response.status_code == 200:
-        response_200 = PageApplication.from_dict(response.json())
+        response_200 = ApplicationPage.from_dict(response.json())
 
 
 
@@ -75,7 +75,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | PageApplication]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[ApplicationPage | Error]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -88,7 +88,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 
-) -> Response[Error | PageApplication]:
+) -> Response[ApplicationPage | Error]:
     """ List applications.
 
      Every managed application, newest first (at most 500, in one page). Operators only.
@@ -98,7 +98,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PageApplication]
+        Response[ApplicationPage | Error]
      """
 
 
@@ -116,7 +116,7 @@ def sync(
     *,
     client: AuthenticatedClient,
 
-) -> Error | PageApplication | None:
+) -> ApplicationPage | Error | None:
     """ List applications.
 
      Every managed application, newest first (at most 500, in one page). Operators only.
@@ -126,7 +126,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PageApplication
+        ApplicationPage | Error
      """
 
 
@@ -139,7 +139,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 
-) -> Response[Error | PageApplication]:
+) -> Response[ApplicationPage | Error]:
     """ List applications.
 
      Every managed application, newest first (at most 500, in one page). Operators only.
@@ -149,7 +149,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PageApplication]
+        Response[ApplicationPage | Error]
      """
 
 
@@ -167,7 +167,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 
-) -> Error | PageApplication | None:
+) -> ApplicationPage | Error | None:
     """ List applications.
 
      Every managed application, newest first (at most 500, in one page). Operators only.
@@ -177,7 +177,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PageApplication
+        ApplicationPage | Error
      """
 
 

@@ -9,7 +9,7 @@ from ...types import Response, UNSET
 from ... import errors
 
 from ...models.error import Error
-from ...models.page_flag_change import PageFlagChange
+from ...models.flag_change_page import FlagChangePage
 from typing import cast
 
 
@@ -34,9 +34,9 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | PageFlagChange | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | FlagChangePage | None:
     if response.status_code == 200:
-        response_200 = PageFlagChange.from_dict(response.json())
+        response_200 = FlagChangePage.from_dict(response.json())
 
 
 
@@ -83,7 +83,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | PageFlagChange]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | FlagChangePage]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -97,7 +97,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 
-) -> Response[Error | PageFlagChange]:
+) -> Response[Error | FlagChangePage]:
     """ A flag's history (operators).
 
      Every change to the flag — its definition, plan defaults and tenants' overrides — with
@@ -111,7 +111,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PageFlagChange]
+        Response[Error | FlagChangePage]
      """
 
 
@@ -131,7 +131,7 @@ def sync(
     *,
     client: AuthenticatedClient,
 
-) -> Error | PageFlagChange | None:
+) -> Error | FlagChangePage | None:
     """ A flag's history (operators).
 
      Every change to the flag — its definition, plan defaults and tenants' overrides — with
@@ -145,7 +145,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PageFlagChange
+        Error | FlagChangePage
      """
 
 
@@ -160,7 +160,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 
-) -> Response[Error | PageFlagChange]:
+) -> Response[Error | FlagChangePage]:
     """ A flag's history (operators).
 
      Every change to the flag — its definition, plan defaults and tenants' overrides — with
@@ -174,7 +174,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PageFlagChange]
+        Response[Error | FlagChangePage]
      """
 
 
@@ -194,7 +194,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 
-) -> Error | PageFlagChange | None:
+) -> Error | FlagChangePage | None:
     """ A flag's history (operators).
 
      Every change to the flag — its definition, plan defaults and tenants' overrides — with
@@ -208,7 +208,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PageFlagChange
+        Error | FlagChangePage
      """
 
 

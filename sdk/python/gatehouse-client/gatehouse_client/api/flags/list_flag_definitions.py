@@ -9,7 +9,7 @@ from ...types import Response, UNSET
 from ... import errors
 
 from ...models.error import Error
-from ...models.page_flag_definition import PageFlagDefinition
+from ...models.flag_definition_page import FlagDefinitionPage
 from typing import cast
 
 
@@ -33,9 +33,9 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | PageFlagDefinition | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | FlagDefinitionPage | None:
     if response.status_code == 200:
-        response_200 = PageFlagDefinition.from_dict(response.json())
+        response_200 = FlagDefinitionPage.from_dict(response.json())
 
 
 
@@ -75,7 +75,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | PageFlagDefinition]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | FlagDefinitionPage]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -88,7 +88,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 
-) -> Response[Error | PageFlagDefinition]:
+) -> Response[Error | FlagDefinitionPage]:
     """ Every flag definition (operators).
 
      The live definitions, ordered by key (at most 1000, on one page).
@@ -98,7 +98,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PageFlagDefinition]
+        Response[Error | FlagDefinitionPage]
      """
 
 
@@ -116,7 +116,7 @@ def sync(
     *,
     client: AuthenticatedClient,
 
-) -> Error | PageFlagDefinition | None:
+) -> Error | FlagDefinitionPage | None:
     """ Every flag definition (operators).
 
      The live definitions, ordered by key (at most 1000, on one page).
@@ -126,7 +126,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PageFlagDefinition
+        Error | FlagDefinitionPage
      """
 
 
@@ -139,7 +139,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 
-) -> Response[Error | PageFlagDefinition]:
+) -> Response[Error | FlagDefinitionPage]:
     """ Every flag definition (operators).
 
      The live definitions, ordered by key (at most 1000, on one page).
@@ -149,7 +149,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PageFlagDefinition]
+        Response[Error | FlagDefinitionPage]
      """
 
 
@@ -167,7 +167,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 
-) -> Error | PageFlagDefinition | None:
+) -> Error | FlagDefinitionPage | None:
     """ Every flag definition (operators).
 
      The live definitions, ordered by key (at most 1000, on one page).
@@ -177,7 +177,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PageFlagDefinition
+        Error | FlagDefinitionPage
      """
 
 

@@ -9,7 +9,7 @@ from ...types import Response, UNSET
 from ... import errors
 
 from ...models.error import Error
-from ...models.page_flag_definition import PageFlagDefinition
+from ...models.flag_definition_page import FlagDefinitionPage
 from typing import cast
 
 
@@ -33,9 +33,9 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | PageFlagDefinition | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | FlagDefinitionPage | None:
     if response.status_code == 200:
-        response_200 = PageFlagDefinition.from_dict(response.json())
+        response_200 = FlagDefinitionPage.from_dict(response.json())
 
 
 
@@ -75,7 +75,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | PageFlagDefinition]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | FlagDefinitionPage]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -88,7 +88,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 
-) -> Response[Error | PageFlagDefinition]:
+) -> Response[Error | FlagDefinitionPage]:
     """ Stale flags (operators).
 
      The definitions no tenant has been served in the last 30 days, or ever: candidates for
@@ -99,7 +99,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PageFlagDefinition]
+        Response[Error | FlagDefinitionPage]
      """
 
 
@@ -117,7 +117,7 @@ def sync(
     *,
     client: AuthenticatedClient,
 
-) -> Error | PageFlagDefinition | None:
+) -> Error | FlagDefinitionPage | None:
     """ Stale flags (operators).
 
      The definitions no tenant has been served in the last 30 days, or ever: candidates for
@@ -128,7 +128,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PageFlagDefinition
+        Error | FlagDefinitionPage
      """
 
 
@@ -141,7 +141,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 
-) -> Response[Error | PageFlagDefinition]:
+) -> Response[Error | FlagDefinitionPage]:
     """ Stale flags (operators).
 
      The definitions no tenant has been served in the last 30 days, or ever: candidates for
@@ -152,7 +152,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PageFlagDefinition]
+        Response[Error | FlagDefinitionPage]
      """
 
 
@@ -170,7 +170,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 
-) -> Error | PageFlagDefinition | None:
+) -> Error | FlagDefinitionPage | None:
     """ Stale flags (operators).
 
      The definitions no tenant has been served in the last 30 days, or ever: candidates for
@@ -181,7 +181,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PageFlagDefinition
+        Error | FlagDefinitionPage
      """
 
 

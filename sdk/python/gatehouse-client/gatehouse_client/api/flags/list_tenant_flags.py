@@ -8,8 +8,8 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
+from ...models.effective_flag_page import EffectiveFlagPage
 from ...models.error import Error
-from ...models.page_effective_flag import PageEffectiveFlag
 from typing import cast
 from uuid import UUID
 
@@ -35,9 +35,9 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | PageEffectiveFlag | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> EffectiveFlagPage | Error | None:
     if response.status_code == 200:
-        response_200 = PageEffectiveFlag.from_dict(response.json())
+        response_200 = EffectiveFlagPage.from_dict(response.json())
 
 
 
@@ -84,7 +84,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | PageEffectiveFlag]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[EffectiveFlagPage | Error]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -98,7 +98,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 
-) -> Response[Error | PageEffectiveFlag]:
+) -> Response[EffectiveFlagPage | Error]:
     """ A tenant's effective flags (operators).
 
      Every flag's value for the tenant (tenant-level evaluation, as the Flag API serves it
@@ -113,7 +113,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PageEffectiveFlag]
+        Response[EffectiveFlagPage | Error]
      """
 
 
@@ -133,7 +133,7 @@ def sync(
     *,
     client: AuthenticatedClient,
 
-) -> Error | PageEffectiveFlag | None:
+) -> EffectiveFlagPage | Error | None:
     """ A tenant's effective flags (operators).
 
      Every flag's value for the tenant (tenant-level evaluation, as the Flag API serves it
@@ -148,7 +148,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PageEffectiveFlag
+        EffectiveFlagPage | Error
      """
 
 
@@ -163,7 +163,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 
-) -> Response[Error | PageEffectiveFlag]:
+) -> Response[EffectiveFlagPage | Error]:
     """ A tenant's effective flags (operators).
 
      Every flag's value for the tenant (tenant-level evaluation, as the Flag API serves it
@@ -178,7 +178,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PageEffectiveFlag]
+        Response[EffectiveFlagPage | Error]
      """
 
 
@@ -198,7 +198,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 
-) -> Error | PageEffectiveFlag | None:
+) -> EffectiveFlagPage | Error | None:
     """ A tenant's effective flags (operators).
 
      Every flag's value for the tenant (tenant-level evaluation, as the Flag API serves it
@@ -213,7 +213,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PageEffectiveFlag
+        EffectiveFlagPage | Error
      """
 
 

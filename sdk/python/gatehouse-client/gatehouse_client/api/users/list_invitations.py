@@ -9,7 +9,7 @@ from ...types import Response, UNSET
 from ... import errors
 
 from ...models.error import Error
-from ...models.page_pending_invitation import PagePendingInvitation
+from ...models.pending_invitation_page import PendingInvitationPage
 from ...types import UNSET, Unset
 from typing import cast
 
@@ -43,9 +43,9 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | PagePendingInvitation | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | PendingInvitationPage | None:
     if response.status_code == 200:
-        response_200 = PagePendingInvitation.from_dict(response.json())
+        response_200 = PendingInvitationPage.from_dict(response.json())
 
 
 
@@ -99,7 +99,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | PagePendingInvitation]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | PendingInvitationPage]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -113,7 +113,7 @@ def sync_detailed(
     client: AuthenticatedClient,
     tenant: str | Unset = UNSET,
 
-) -> Response[Error | PagePendingInvitation]:
+) -> Response[Error | PendingInvitationPage]:
     """ List pending invitations.
 
      The tenant's invitations not yet accepted nor revoked; expired ones are marked. One page.
@@ -126,7 +126,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PagePendingInvitation]
+        Response[Error | PendingInvitationPage]
      """
 
 
@@ -146,7 +146,7 @@ def sync(
     client: AuthenticatedClient,
     tenant: str | Unset = UNSET,
 
-) -> Error | PagePendingInvitation | None:
+) -> Error | PendingInvitationPage | None:
     """ List pending invitations.
 
      The tenant's invitations not yet accepted nor revoked; expired ones are marked. One page.
@@ -159,7 +159,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PagePendingInvitation
+        Error | PendingInvitationPage
      """
 
 
@@ -174,7 +174,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     tenant: str | Unset = UNSET,
 
-) -> Response[Error | PagePendingInvitation]:
+) -> Response[Error | PendingInvitationPage]:
     """ List pending invitations.
 
      The tenant's invitations not yet accepted nor revoked; expired ones are marked. One page.
@@ -187,7 +187,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PagePendingInvitation]
+        Response[Error | PendingInvitationPage]
      """
 
 
@@ -207,7 +207,7 @@ async def asyncio(
     client: AuthenticatedClient,
     tenant: str | Unset = UNSET,
 
-) -> Error | PagePendingInvitation | None:
+) -> Error | PendingInvitationPage | None:
     """ List pending invitations.
 
      The tenant's invitations not yet accepted nor revoked; expired ones are marked. One page.
@@ -220,7 +220,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PagePendingInvitation
+        Error | PendingInvitationPage
      """
 
 

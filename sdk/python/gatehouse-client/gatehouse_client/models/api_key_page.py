@@ -12,27 +12,26 @@ from ..types import UNSET, Unset
 from typing import cast
 
 if TYPE_CHECKING:
-  from ..models.page_flag_definition_data_item import PageFlagDefinitionDataItem
+  from ..models.api_key import ApiKey
 
 
 
 
 
-T = TypeVar("T", bound="PageFlagDefinition")
+T = TypeVar("T", bound="ApiKeyPage")
 
 
 
 @_attrs_define
-class PageFlagDefinition:
-    """ A page of a list (SPEC §9): at most `limit` items (1-100, default 50) and the cursor of
-    the next page, `null` on the last.
+class ApiKeyPage:
+    """ A page of `ApiKey`: the items, and the cursor of the next page (`null` on the last).
 
         Attributes:
-            data (list[PageFlagDefinitionDataItem]):
+            data (list[ApiKey]):
             next_cursor (None | str | Unset):
      """
 
-    data: list[PageFlagDefinitionDataItem]
+    data: list[ApiKey]
     next_cursor: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -41,7 +40,7 @@ class PageFlagDefinition:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.page_flag_definition_data_item import PageFlagDefinitionDataItem # noqa: PLC0415
+        from ..models.api_key import ApiKey # noqa: PLC0415
         data = []
         for data_item_data in self.data:
             data_item = data_item_data.to_dict()
@@ -70,12 +69,12 @@ class PageFlagDefinition:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.page_flag_definition_data_item import PageFlagDefinitionDataItem # noqa: PLC0415
+        from ..models.api_key import ApiKey # noqa: PLC0415
         d = dict(src_dict)
         data = []
         _data = d.pop("data")
         for data_item_data in (_data):
-            data_item = PageFlagDefinitionDataItem.from_dict(data_item_data)
+            data_item = ApiKey.from_dict(data_item_data)
 
 
 
@@ -92,14 +91,14 @@ class PageFlagDefinition:
         next_cursor = _parse_next_cursor(d.pop("next_cursor", UNSET))
 
 
-        page_flag_definition = cls(
+        api_key_page = cls(
             data=data,
             next_cursor=next_cursor,
         )
 
 
-        page_flag_definition.additional_properties = d
-        return page_flag_definition
+        api_key_page.additional_properties = d
+        return api_key_page
 
     @property
     def additional_keys(self) -> list[str]:

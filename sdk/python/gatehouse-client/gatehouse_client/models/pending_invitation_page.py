@@ -12,27 +12,26 @@ from ..types import UNSET, Unset
 from typing import cast
 
 if TYPE_CHECKING:
-  from ..models.page_api_key_data_item import PageApiKeyDataItem
+  from ..models.pending_invitation import PendingInvitation
 
 
 
 
 
-T = TypeVar("T", bound="PageApiKey")
+T = TypeVar("T", bound="PendingInvitationPage")
 
 
 
 @_attrs_define
-class PageApiKey:
-    """ A page of a list (SPEC §9): at most `limit` items (1-100, default 50) and the cursor of
-    the next page, `null` on the last.
+class PendingInvitationPage:
+    """ A page of `PendingInvitation`: the items, and the cursor of the next page (`null` on the last).
 
         Attributes:
-            data (list[PageApiKeyDataItem]):
+            data (list[PendingInvitation]):
             next_cursor (None | str | Unset):
      """
 
-    data: list[PageApiKeyDataItem]
+    data: list[PendingInvitation]
     next_cursor: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -41,7 +40,7 @@ class PageApiKey:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.page_api_key_data_item import PageApiKeyDataItem # noqa: PLC0415
+        from ..models.pending_invitation import PendingInvitation # noqa: PLC0415
         data = []
         for data_item_data in self.data:
             data_item = data_item_data.to_dict()
@@ -70,12 +69,12 @@ class PageApiKey:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.page_api_key_data_item import PageApiKeyDataItem # noqa: PLC0415
+        from ..models.pending_invitation import PendingInvitation # noqa: PLC0415
         d = dict(src_dict)
         data = []
         _data = d.pop("data")
         for data_item_data in (_data):
-            data_item = PageApiKeyDataItem.from_dict(data_item_data)
+            data_item = PendingInvitation.from_dict(data_item_data)
 
 
 
@@ -92,14 +91,14 @@ class PageApiKey:
         next_cursor = _parse_next_cursor(d.pop("next_cursor", UNSET))
 
 
-        page_api_key = cls(
+        pending_invitation_page = cls(
             data=data,
             next_cursor=next_cursor,
         )
 
 
-        page_api_key.additional_properties = d
-        return page_api_key
+        pending_invitation_page.additional_properties = d
+        return pending_invitation_page
 
     @property
     def additional_keys(self) -> list[str]:

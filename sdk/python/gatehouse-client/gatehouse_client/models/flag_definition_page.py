@@ -12,27 +12,26 @@ from ..types import UNSET, Unset
 from typing import cast
 
 if TYPE_CHECKING:
-  from ..models.page_application_data_item import PageApplicationDataItem
+  from ..models.flag_definition import FlagDefinition
 
 
 
 
 
-T = TypeVar("T", bound="PageApplication")
+T = TypeVar("T", bound="FlagDefinitionPage")
 
 
 
 @_attrs_define
-class PageApplication:
-    """ A page of a list (SPEC §9): at most `limit` items (1-100, default 50) and the cursor of
-    the next page, `null` on the last.
+class FlagDefinitionPage:
+    """ A page of `FlagDefinition`: the items, and the cursor of the next page (`null` on the last).
 
         Attributes:
-            data (list[PageApplicationDataItem]):
+            data (list[FlagDefinition]):
             next_cursor (None | str | Unset):
      """
 
-    data: list[PageApplicationDataItem]
+    data: list[FlagDefinition]
     next_cursor: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -41,7 +40,7 @@ class PageApplication:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.page_application_data_item import PageApplicationDataItem # noqa: PLC0415
+        from ..models.flag_definition import FlagDefinition # noqa: PLC0415
         data = []
         for data_item_data in self.data:
             data_item = data_item_data.to_dict()
@@ -70,12 +69,12 @@ class PageApplication:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.page_application_data_item import PageApplicationDataItem # noqa: PLC0415
+        from ..models.flag_definition import FlagDefinition # noqa: PLC0415
         d = dict(src_dict)
         data = []
         _data = d.pop("data")
         for data_item_data in (_data):
-            data_item = PageApplicationDataItem.from_dict(data_item_data)
+            data_item = FlagDefinition.from_dict(data_item_data)
 
 
 
@@ -92,14 +91,14 @@ class PageApplication:
         next_cursor = _parse_next_cursor(d.pop("next_cursor", UNSET))
 
 
-        page_application = cls(
+        flag_definition_page = cls(
             data=data,
             next_cursor=next_cursor,
         )
 
 
-        page_application.additional_properties = d
-        return page_application
+        flag_definition_page.additional_properties = d
+        return flag_definition_page
 
     @property
     def additional_keys(self) -> list[str]:

@@ -12,27 +12,26 @@ from ..types import UNSET, Unset
 from typing import cast
 
 if TYPE_CHECKING:
-  from ..models.page_pending_invitation_data_item import PagePendingInvitationDataItem
+  from ..models.effective_flag import EffectiveFlag
 
 
 
 
 
-T = TypeVar("T", bound="PagePendingInvitation")
+T = TypeVar("T", bound="EffectiveFlagPage")
 
 
 
 @_attrs_define
-class PagePendingInvitation:
-    """ A page of a list (SPEC §9): at most `limit` items (1-100, default 50) and the cursor of
-    the next page, `null` on the last.
+class EffectiveFlagPage:
+    """ A page of `EffectiveFlag`: the items, and the cursor of the next page (`null` on the last).
 
         Attributes:
-            data (list[PagePendingInvitationDataItem]):
+            data (list[EffectiveFlag]):
             next_cursor (None | str | Unset):
      """
 
-    data: list[PagePendingInvitationDataItem]
+    data: list[EffectiveFlag]
     next_cursor: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -41,7 +40,7 @@ class PagePendingInvitation:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.page_pending_invitation_data_item import PagePendingInvitationDataItem # noqa: PLC0415
+        from ..models.effective_flag import EffectiveFlag # noqa: PLC0415
         data = []
         for data_item_data in self.data:
             data_item = data_item_data.to_dict()
@@ -70,12 +69,12 @@ class PagePendingInvitation:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.page_pending_invitation_data_item import PagePendingInvitationDataItem # noqa: PLC0415
+        from ..models.effective_flag import EffectiveFlag # noqa: PLC0415
         d = dict(src_dict)
         data = []
         _data = d.pop("data")
         for data_item_data in (_data):
-            data_item = PagePendingInvitationDataItem.from_dict(data_item_data)
+            data_item = EffectiveFlag.from_dict(data_item_data)
 
 
 
@@ -92,14 +91,14 @@ class PagePendingInvitation:
         next_cursor = _parse_next_cursor(d.pop("next_cursor", UNSET))
 
 
-        page_pending_invitation = cls(
+        effective_flag_page = cls(
             data=data,
             next_cursor=next_cursor,
         )
 
 
-        page_pending_invitation.additional_properties = d
-        return page_pending_invitation
+        effective_flag_page.additional_properties = d
+        return effective_flag_page
 
     @property
     def additional_keys(self) -> list[str]:

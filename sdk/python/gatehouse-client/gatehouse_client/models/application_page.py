@@ -12,27 +12,26 @@ from ..types import UNSET, Unset
 from typing import cast
 
 if TYPE_CHECKING:
-  from ..models.page_effective_flag_data_item import PageEffectiveFlagDataItem
+  from ..models.application import Application
 
 
 
 
 
-T = TypeVar("T", bound="PageEffectiveFlag")
+T = TypeVar("T", bound="ApplicationPage")
 
 
 
 @_attrs_define
-class PageEffectiveFlag:
-    """ A page of a list (SPEC §9): at most `limit` items (1-100, default 50) and the cursor of
-    the next page, `null` on the last.
+class ApplicationPage:
+    """ A page of `Application`: the items, and the cursor of the next page (`null` on the last).
 
         Attributes:
-            data (list[PageEffectiveFlagDataItem]):
+            data (list[Application]):
             next_cursor (None | str | Unset):
      """
 
-    data: list[PageEffectiveFlagDataItem]
+    data: list[Application]
     next_cursor: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -41,7 +40,7 @@ class PageEffectiveFlag:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.page_effective_flag_data_item import PageEffectiveFlagDataItem # noqa: PLC0415
+        from ..models.application import Application # noqa: PLC0415
         data = []
         for data_item_data in self.data:
             data_item = data_item_data.to_dict()
@@ -70,12 +69,12 @@ class PageEffectiveFlag:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.page_effective_flag_data_item import PageEffectiveFlagDataItem # noqa: PLC0415
+        from ..models.application import Application # noqa: PLC0415
         d = dict(src_dict)
         data = []
         _data = d.pop("data")
         for data_item_data in (_data):
-            data_item = PageEffectiveFlagDataItem.from_dict(data_item_data)
+            data_item = Application.from_dict(data_item_data)
 
 
 
@@ -92,14 +91,14 @@ class PageEffectiveFlag:
         next_cursor = _parse_next_cursor(d.pop("next_cursor", UNSET))
 
 
-        page_effective_flag = cls(
+        application_page = cls(
             data=data,
             next_cursor=next_cursor,
         )
 
 
-        page_effective_flag.additional_properties = d
-        return page_effective_flag
+        application_page.additional_properties = d
+        return application_page
 
     @property
     def additional_keys(self) -> list[str]:

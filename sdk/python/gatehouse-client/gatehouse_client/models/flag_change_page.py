@@ -12,27 +12,26 @@ from ..types import UNSET, Unset
 from typing import cast
 
 if TYPE_CHECKING:
-  from ..models.page_flag_change_data_item import PageFlagChangeDataItem
+  from ..models.flag_change import FlagChange
 
 
 
 
 
-T = TypeVar("T", bound="PageFlagChange")
+T = TypeVar("T", bound="FlagChangePage")
 
 
 
 @_attrs_define
-class PageFlagChange:
-    """ A page of a list (SPEC §9): at most `limit` items (1-100, default 50) and the cursor of
-    the next page, `null` on the last.
+class FlagChangePage:
+    """ A page of `FlagChange`: the items, and the cursor of the next page (`null` on the last).
 
         Attributes:
-            data (list[PageFlagChangeDataItem]):
+            data (list[FlagChange]):
             next_cursor (None | str | Unset):
      """
 
-    data: list[PageFlagChangeDataItem]
+    data: list[FlagChange]
     next_cursor: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -41,7 +40,7 @@ class PageFlagChange:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.page_flag_change_data_item import PageFlagChangeDataItem # noqa: PLC0415
+        from ..models.flag_change import FlagChange # noqa: PLC0415
         data = []
         for data_item_data in self.data:
             data_item = data_item_data.to_dict()
@@ -70,12 +69,12 @@ class PageFlagChange:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.page_flag_change_data_item import PageFlagChangeDataItem # noqa: PLC0415
+        from ..models.flag_change import FlagChange # noqa: PLC0415
         d = dict(src_dict)
         data = []
         _data = d.pop("data")
         for data_item_data in (_data):
-            data_item = PageFlagChangeDataItem.from_dict(data_item_data)
+            data_item = FlagChange.from_dict(data_item_data)
 
 
 
@@ -92,14 +91,14 @@ class PageFlagChange:
         next_cursor = _parse_next_cursor(d.pop("next_cursor", UNSET))
 
 
-        page_flag_change = cls(
+        flag_change_page = cls(
             data=data,
             next_cursor=next_cursor,
         )
 
 
-        page_flag_change.additional_properties = d
-        return page_flag_change
+        flag_change_page.additional_properties = d
+        return flag_change_page
 
     @property
     def additional_keys(self) -> list[str]:
