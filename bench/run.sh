@@ -26,6 +26,10 @@ unset DATABASE_URL
 port="${BENCH_PORT:-3200}"
 # The SSO benchmark's provider runs on 127.0.0.1 (FR-AUTH-003; loopback IdPs are for tests only).
 [ "$name" = sso ] && export GATEHOUSE_SSO_ALLOW_PRIVATE_IDP=true
+# The webhooks benchmark's receiver and SMTP sink run on 127.0.0.1.
+if [ "$name" = webhooks ]; then
+  export GATEHOUSE_WEBHOOKS_ALLOW_PRIVATE=true GATEHOUSE_SMTP_URL="smtp://127.0.0.1:${WEBHOOK_BENCH_SMTP_PORT:-2527}"
+fi
 target/release/gatehouse serve --demo --addr "127.0.0.1:$port" > "$GATEHOUSE_DATA_DIR.log" 2>&1 &
 pid=$!
 export SERVER_PID=$pid

@@ -96,6 +96,8 @@ for url in "$IDP_A_URL" "$IDP_B_URL"; do
   for _ in $(seq 1 50); do curl -fsS "$url/.well-known/openid-configuration" >/dev/null 2>&1 && break; sleep 0.1; done
 done
 export GATEHOUSE_SSO_ALLOW_PRIVATE_IDP=true GATEHOUSE_DNS_SERVER="127.0.0.1:$DNS_PORT"
+# Webhook receivers of the tests listen on loopback, over plain http.
+export GATEHOUSE_WEBHOOKS_ALLOW_PRIVATE=true
 export GATEHOUSE_PUBLIC_URL="http://localhost:$PORT"
 export GATEHOUSE_BIN="$ROOT/target/debug/gatehouse" E2E_DATABASE_URL
 export GATEHOUSE_MASTER_KEY_FILE="$GATEHOUSE_DATA_DIR/master.key"

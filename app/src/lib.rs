@@ -22,6 +22,7 @@ mod sso;
 mod tenants;
 mod ui;
 mod users;
+mod webhooks;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags};
@@ -108,6 +109,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/operator/tenants/:id") view=tenants::TenantPage ssr=SsrMode::Async />
                     <Route path=path!("/operator/flags") view=flags::FlagsPage ssr=SsrMode::Async />
                     <Route path=path!("/operator/flags/:key") view=flags::FlagPage ssr=SsrMode::Async />
+                    <Route path=path!("/operator/webhooks") view=webhooks::OperatorEndpointsPage ssr=SsrMode::Async />
+                    <Route path=path!("/operator/webhooks/:id") view=webhooks::OperatorEndpointPage ssr=SsrMode::Async />
                     <Route path=path!("/admin") view=consoles::admin::AdminPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/users") view=users::admin::PeoplePage ssr=SsrMode::Async />
                     <Route path=path!("/admin/users/:id") view=users::admin::PersonPage ssr=SsrMode::Async />
@@ -115,6 +118,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/subscription") view=billing::subscription::SubscriptionPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/sso") view=sso::SsoPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/audit") view=audit::tenant_log::AuditLogPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/webhooks") view=webhooks::AdminEndpointsPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/webhooks/:id") view=webhooks::AdminEndpointPage ssr=SsrMode::Async />
                     <Route path=path!("/audit") view=audit::console::AuditConsolePage ssr=SsrMode::Async />
                     <Route path=path!("/audit/entries/:id") view=audit::console::AuditEntryPage ssr=SsrMode::Async />
                     <Route path=path!("/audit/integrity") view=audit::integrity::AuditIntegrityPage ssr=SsrMode::Async />

@@ -26,6 +26,7 @@ pub mod sso;
 pub mod tenants;
 pub mod types;
 pub mod users;
+pub mod webhooks;
 
 pub use error::{DomainError, FieldError};
 

@@ -67,6 +67,7 @@ const ADMIN: &[Permission] = &[
     UsersManage,
     SessionsRevoke,
     TenantAuditRead,
+    TenantWebhooksManage,
 ];
 const USER: &[Permission] = &[AccountManageSelf];
 const OPERATOR: &[Permission] = &[

@@ -47,7 +47,7 @@ try {
   const grants = ['authorization_code', 'client_credentials'];
   const platformKey = registerApp(grants, ['openid', 'admin'], ['--all-tenants']);
   const tenantKey = registerApp(grants,
-    ['openid', 'users:read', 'users:write', 'tenants:read', 'tenants:write', 'flag:read', 'bill:write', 'bill:read', 'log:write'],
+    ['openid', 'users:read', 'users:write', 'tenants:read', 'tenants:write', 'webhooks:read', 'webhooks:write', 'flag:read', 'bill:write', 'bill:read', 'log:write'],
     ['--tenant', 'acme']);
 
   const operatorPage = await (await browser.newContext()).newPage();
@@ -55,7 +55,7 @@ try {
   const operator = await personToken(operatorPage, platformKey, 'openid admin', async () => {});
 
   const adminPage = await (await browser.newContext()).newPage();
-  const admin = await personToken(adminPage, tenantKey, 'openid users:read users:write tenants:read tenants:write', async () => {
+  const admin = await personToken(adminPage, tenantKey, 'openid users:read users:write tenants:read tenants:write webhooks:read webhooks:write', async () => {
     await adminPage.waitForURL(/\/login\?return_to=/);
     await enterEmail(adminPage, 'admin@acme.test');
     await adminPage.fill('#password', PASSWORD);

@@ -159,6 +159,17 @@ pub struct Settings {
     )]
     pub sso_allow_private_idp: bool,
 
+    /// Webhooks: allow endpoints on loopback and private networks, and plain http. For
+    /// development and tests only: in production it would let a tenant owner make the
+    /// server reach internal services (SSRF).
+    #[arg(
+        long,
+        env = "GATEHOUSE_WEBHOOKS_ALLOW_PRIVATE",
+        default_value_t = false,
+        global = true
+    )]
+    pub webhooks_allow_private: bool,
+
     /// The DNS server (address:port) that checks domain-ownership TXT records. Default:
     /// the system's resolver.
     #[arg(long, env = "GATEHOUSE_DNS_SERVER", global = true)]

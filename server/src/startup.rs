@@ -192,6 +192,7 @@ pub fn app_state(settings: Settings, pool: PgPool, keys: MasterKeys) -> Result<A
         demo: settings.demo,
         platform_password_sign_in: settings.platform_password_sign_in,
         platform_sso: settings.platform_oidc_issuer.is_some(),
+        webhooks_allow_private: settings.webhooks_allow_private,
     };
     let sso = gatehouse_domain::sso::SsoContext::new(
         gatehouse_domain::sso::HttpPolicy {
@@ -219,6 +220,7 @@ pub fn app_state(settings: Settings, pool: PgPool, keys: MasterKeys) -> Result<A
         .with_events(settings.rate_limit_events),
         exports: crate::audit::ExportLimits::default(),
         trusted_proxies: Arc::new(trusted_proxies),
+        events: crate::webhooks::stream::Feed::new(pool.clone(), !settings.no_listen),
         pool,
         keys,
         metrics: ops::metrics_handle()?,
@@ -335,6 +337,9 @@ async fn serve_with(settings: Settings, pool: PgPool, keys: MasterKeys) -> Resul
         .map_err(|e| anyhow::anyhow!("starting the token service: {e}"))?;
     // Delivers the transactional outbox (SPEC §3 "Email"); stopped below before the pool closes.
     let mailer = crate::mailer::spawn_mailer(pool.clone(), &state.settings)?;
+    // Delivers webhooks (SPEC §9); stopped with the mailer.
+    let webhooks =
+        crate::webhooks::spawn_webhooks(pool.clone(), state.keys.clone(), &state.settings)?;
     crate::audit::jobs::spawn(state.clone());
     tokio::spawn(forget_idle_rate_limits(state.clone()));
     let metrics = metrics_listener.map(|listener| {
@@ -360,6 +365,7 @@ async fn serve_with(settings: Settings, pool: PgPool, keys: MasterKeys) -> Resul
         metrics.abort();
     }
     mailer.stop().await;
+    webhooks.stop().await;
     tracing::info!("gatehouse stopped");
     Ok(())
 }

@@ -35,6 +35,8 @@ pub struct Inner {
     pub exports: crate::audit::ExportLimits,
     /// The proxies whose forwarding headers name the client (`GATEHOUSE_TRUSTED_PROXIES`).
     pub trusted_proxies: Arc<crate::client_ip::TrustedProxies>,
+    /// The events stream's feed (`/api/v1/events/stream`).
+    pub events: Arc<crate::webhooks::stream::Feed>,
     /// What pages and handlers share: pool, keys, web settings, and the caches above as
     /// an operation's effects reach them (the pages' one context).
     pub services: Services,

@@ -119,6 +119,8 @@ pub mod ssr {
         /// The deployment configured the vendor's provider for platform staff
         /// (`/sso/platform/start`).
         pub platform_sso: bool,
+        /// Webhook endpoints may be on loopback and private networks (development).
+        pub webhooks_allow_private: bool,
     }
 
     /// The key ring for secrets at rest (TOTP seeds, ...).

@@ -36,6 +36,12 @@ const AREAS: &[Area] = &[
         "Everything that happened in your organisation, with filters and a CSV download.",
         "admin-audit",
     ),
+    (
+        "/admin/webhooks",
+        "Webhooks",
+        "Endpoints that receive your organisation's events as signed HTTP requests; delivery history.",
+        "admin-webhooks",
+    ),
 ];
 
 #[component]

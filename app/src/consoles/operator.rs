@@ -80,6 +80,12 @@ const AREAS: &[Area] = &[
         "Managed applications, redirect URIs and API keys.",
         "operator-applications",
     ),
+    (
+        "/operator/webhooks",
+        "Webhooks",
+        "Platform endpoints that receive every tenant's events; delivery history.",
+        "operator-webhooks",
+    ),
 ];
 
 #[component]

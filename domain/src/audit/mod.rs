@@ -8,6 +8,7 @@
 //! verification uses as well.
 
 mod checkpoints;
+mod events;
 mod export;
 pub(crate) mod ingest;
 mod retention;
@@ -15,6 +16,7 @@ mod search;
 mod tenant_log;
 mod verification;
 pub use checkpoints::*;
+pub use events::{event_body, EventType, SubscribableEventType, EVENTS_CHANNEL};
 pub use export::*;
 pub use ingest::*;
 pub use retention::*;
@@ -175,6 +177,7 @@ pub async fn append_audit_entry(
     ctx: &RequestContext,
     entry: AuditEntry,
 ) -> Result<AppendedEntry, DomainError> {
+    let published = events::publication(&entry).map(|p| (entry.tenant_id, p));
     let args = AuditArgs::new(ctx, entry);
     let id = args.id;
     let row = args
@@ -185,6 +188,9 @@ pub async fn append_audit_entry(
         .fetch_one(&mut *conn)
         .await
         .context("appending the audit entry")?;
+    if let Some((tenant_id, (event, data))) = published {
+        events::publish(conn, tenant_id, event, data).await?;
+    }
     Ok(AppendedEntry {
         id,
         seq: row.try_get("seq").context("audit seq")?,

@@ -84,6 +84,8 @@ pub enum Mail {
         at: OffsetDateTime,
         ip: Option<String>,
     },
+    /// SPEC §9: a webhook endpoint has failed every delivery for 5 days.
+    WebhookFailing { url: String, since: OffsetDateTime },
 }
 
 /// The URLs are bearer secrets (reset and invitation tokens), so they are not printed.
@@ -120,6 +122,7 @@ impl Mail {
             Mail::NewDeviceSignIn { .. } => "new_device_sign_in",
             Mail::EmailVerification { .. } => "email_verification",
             Mail::BreakGlassSignIn { .. } => "break_glass_sign_in",
+            Mail::WebhookFailing { .. } => "webhook_failing",
         }
     }
 
@@ -159,6 +162,7 @@ impl Mail {
                 at,
                 ip,
             } => render_break_glass(owner, tenant_name, *at, ip.as_deref()),
+            Mail::WebhookFailing { url, since } => render_webhook_failing(url, *since),
         };
         RenderedMail {
             subject: one_line(&rendered.subject),
@@ -327,6 +331,36 @@ fn render_break_glass(
         subject: format!("Break-glass sign-in to {tenant}"),
         text,
         html: layout("Break-glass sign-in", &body, ""),
+    }
+}
+
+fn render_webhook_failing(url: &str, since: OffsetDateTime) -> RenderedMail {
+    let (url, when) = (one_line(url), human_time(since));
+    let text = format!(
+        "Hello,\n\n\
+         Every delivery to the webhook endpoint\n\n  {url}\n\n\
+         has failed since {when}. Gatehouse keeps retrying each event on its schedule, and \
+         the endpoint's delivery history shows each answer.\n\n\
+         Check that the receiver is up and answers 2xx, then redeliver what failed from the \
+         console.\n\n\
+         -- \nGatehouse\n"
+    );
+    let body = format!(
+        "{}{}",
+        paragraph(&format!(
+            "Every delivery to the webhook endpoint <strong>{}</strong> has failed since {}.",
+            escape_html(&url),
+            escape_html(&when)
+        )),
+        small(
+            "Gatehouse keeps retrying each event on its schedule. Check that the receiver is up \
+             and answers 2xx, then redeliver what failed from the console."
+        ),
+    );
+    RenderedMail {
+        subject: "A webhook endpoint is failing".into(),
+        text,
+        html: layout("A webhook endpoint is failing", &body, ""),
     }
 }
 

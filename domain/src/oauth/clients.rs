@@ -21,6 +21,8 @@ pub const SCOPES: &[&str] = &[
     "tenants:write",
     "apps:read",
     "apps:write",
+    "webhooks:read",
+    "webhooks:write",
     "admin",
     "openid",
     "profile",

@@ -1,4 +1,5 @@
-//! The HTTP client Gatehouse uses to talk to a tenant's identity provider.
+//! The HTTP client Gatehouse uses to talk to a tenant's identity provider, and to deliver
+//! webhooks: both reach URLs that a tenant typed in.
 //!
 //! The URLs it fetches are typed in by tenant owners, so every request is a potential
 //! server-side request forgery: an owner could point discovery at `http://169.254.169.254/`
@@ -151,6 +152,37 @@ impl IdpHttp {
         }
         let body = self.read_body(response).await?;
         Ok((status.as_u16(), body))
+    }
+
+    /// POSTs `body` with `headers` under the same rules (webhook deliveries): answers the
+    /// status, whatever it is (a redirect is not followed), and at most the first
+    /// `max_bytes` of the answer's body; the rest is never read.
+    pub async fn post(
+        &self,
+        url: &url::Url,
+        headers: reqwest::header::HeaderMap,
+        body: Vec<u8>,
+    ) -> Result<(u16, Vec<u8>), FetchError> {
+        self.check_url(url)?;
+        let mut response = self
+            .client
+            .post(url.clone())
+            .headers(headers)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| map_reqwest_error(&e))?;
+        let status = response.status().as_u16();
+        let mut excerpt = Vec::new();
+        while excerpt.len() < self.max_bytes {
+            match response.chunk().await {
+                Ok(Some(chunk)) => excerpt.extend_from_slice(&chunk),
+                // The answer's status is what counts; a body cut short is only an excerpt.
+                Ok(None) | Err(_) => break,
+            }
+        }
+        excerpt.truncate(self.max_bytes);
+        Ok((status, excerpt))
     }
 
     /// Refuses schemes other than https (and http when private addresses are allowed) and IP

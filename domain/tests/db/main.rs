@@ -30,6 +30,7 @@ mod sessions;
 mod sso;
 mod tenants;
 mod users;
+mod webhooks;
 
 async fn tenant(pool: &PgPool, domain: &str) -> Tenant {
     provision_tenant(

@@ -427,6 +427,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/events/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Follow the event catalog live.
+         * @description Server-sent events: each has the catalog type as its `event`, the position as its `id`,
+         *     and the webhook body as its `data`. Reconnect with `Last-Event-ID` to get what was
+         *     missed (30 days are kept); without it the stream starts with the next event.
+         */
+        get: operations["stream_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/flag-definitions": {
         parameters: {
             query?: never;
@@ -969,6 +991,181 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List endpoints.
+         * @description Oldest first, in cursor pages. Secrets are never listed.
+         */
+        get: operations["list_webhooks"];
+        put?: never;
+        /**
+         * Register an endpoint.
+         * @description The answer carries the `whsec_` signing secret: it is shown only now. Every message is
+         *     signed as Standard Webhooks 1.0 says (`webhook-id`, `webhook-timestamp`,
+         *     `webhook-signature`), so any of its libraries verifies it.
+         */
+        post: operations["create_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/event-types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The event catalog.
+         * @description Every type an endpoint can subscribe to, and the test event. Each event's body is
+         *     documented in the `webhooks` section of this document.
+         */
+        get: operations["list_webhook_event_types"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One endpoint. */
+        get: operations["get_webhook"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete an endpoint.
+         * @description Its delivery history goes with it.
+         */
+        delete: operations["delete_webhook"];
+        options?: never;
+        head?: never;
+        /**
+         * Change an endpoint.
+         * @description Merge semantics. Each change is audited.
+         */
+        patch: operations["update_webhook"];
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List an endpoint's deliveries.
+         * @description Newest first, in cursor pages; 30 days are kept.
+         */
+        get: operations["list_webhook_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/deliveries/{delivery_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One delivery.
+         * @description With the body sent and every attempt: its time, HTTP status, latency and the answer's
+         *     first kilobyte.
+         */
+        get: operations["get_webhook_delivery"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Redeliver.
+         * @description The delivery is sent again at once, with a fresh schedule of retries; its history stays.
+         */
+        post: operations["redeliver_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate an endpoint's secret.
+         * @description The answer carries the new secret (shown only now). During the overlap every message
+         *     carries two signatures, so the receiver can switch without losing one.
+         */
+        post: operations["rotate_webhook_secret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test event.
+         * @description A `webhook.test` event goes to this endpoint only, whatever it subscribes to. The
+         *     answer is its delivery, pending; read it again to see the outcome.
+         */
+        post: operations["send_webhook_test"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/introspect": {
         parameters: {
             query?: never;
@@ -1168,7 +1365,268 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "app.key.revoked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * app.key.revoked
+         * @description An application's API key was revoked; its tokens stop working. Sent to the endpoints subscribed to `app.key.revoked` (the tenant's, and the platform's). Verify the signature with any Standard Webhooks library and the endpoint's `whsec_` secret; `webhook-id` is the same on every attempt, so it deduplicates.
+         */
+        post: operations["webhook_app_key_revoked"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "flag.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * flag.updated
+         * @description A feature flag's definition, a plan's default, or a tenant's override changed. Sent to the endpoints subscribed to `flag.updated` (the tenant's, and the platform's). Verify the signature with any Standard Webhooks library and the endpoint's `whsec_` secret; `webhook-id` is the same on every attempt, so it deduplicates.
+         */
+        post: operations["webhook_flag_updated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "sso.connection.changed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * sso.connection.changed
+         * @description A tenant's single sign-on connection was created, changed, activated, deactivated or deleted, or its enforcement changed. Sent to the endpoints subscribed to `sso.connection.changed` (the tenant's, and the platform's). Verify the signature with any Standard Webhooks library and the endpoint's `whsec_` secret; `webhook-id` is the same on every attempt, so it deduplicates.
+         */
+        post: operations["webhook_sso_connection_changed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "tenant.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * tenant.created
+         * @description A tenant was provisioned. Sent to the endpoints subscribed to `tenant.created` (the tenant's, and the platform's). Verify the signature with any Standard Webhooks library and the endpoint's `whsec_` secret; `webhook-id` is the same on every attempt, so it deduplicates.
+         */
+        post: operations["webhook_tenant_created"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "tenant.plan.changed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * tenant.plan.changed
+         * @description A tenant's plan changed. Sent to the endpoints subscribed to `tenant.plan.changed` (the tenant's, and the platform's). Verify the signature with any Standard Webhooks library and the endpoint's `whsec_` secret; `webhook-id` is the same on every attempt, so it deduplicates.
+         */
+        post: operations["webhook_tenant_plan_changed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "tenant.reactivated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * tenant.reactivated
+         * @description A suspended tenant was reactivated. Sent to the endpoints subscribed to `tenant.reactivated` (the tenant's, and the platform's). Verify the signature with any Standard Webhooks library and the endpoint's `whsec_` secret; `webhook-id` is the same on every attempt, so it deduplicates.
+         */
+        post: operations["webhook_tenant_reactivated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "tenant.suspended": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * tenant.suspended
+         * @description A tenant was suspended: its people cannot sign in and its tokens stop working. Sent to the endpoints subscribed to `tenant.suspended` (the tenant's, and the platform's). Verify the signature with any Standard Webhooks library and the endpoint's `whsec_` secret; `webhook-id` is the same on every attempt, so it deduplicates.
+         */
+        post: operations["webhook_tenant_suspended"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "user.archived": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * user.archived
+         * @description A person was deleted (archived). Sent to the endpoints subscribed to `user.archived` (the tenant's, and the platform's). Verify the signature with any Standard Webhooks library and the endpoint's `whsec_` secret; `webhook-id` is the same on every attempt, so it deduplicates.
+         */
+        post: operations["webhook_user_archived"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "user.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * user.created
+         * @description A person's account was created (directly, or at a first single sign-on). Sent to the endpoints subscribed to `user.created` (the tenant's, and the platform's). Verify the signature with any Standard Webhooks library and the endpoint's `whsec_` secret; `webhook-id` is the same on every attempt, so it deduplicates.
+         */
+        post: operations["webhook_user_created"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "user.disabled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * user.disabled
+         * @description A person was disabled: their sessions and tokens ended. Sent to the endpoints subscribed to `user.disabled` (the tenant's, and the platform's). Verify the signature with any Standard Webhooks library and the endpoint's `whsec_` secret; `webhook-id` is the same on every attempt, so it deduplicates.
+         */
+        post: operations["webhook_user_disabled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "user.invited": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * user.invited
+         * @description A person was invited to a tenant. Sent to the endpoints subscribed to `user.invited` (the tenant's, and the platform's). Verify the signature with any Standard Webhooks library and the endpoint's `whsec_` secret; `webhook-id` is the same on every attempt, so it deduplicates.
+         */
+        post: operations["webhook_user_invited"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "user.role.changed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * user.role.changed
+         * @description A person's role changed. Sent to the endpoints subscribed to `user.role.changed` (the tenant's, and the platform's). Verify the signature with any Standard Webhooks library and the endpoint's `whsec_` secret; `webhook-id` is the same on every attempt, so it deduplicates.
+         */
+        post: operations["webhook_user_role_changed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * webhook.test
+         * @description A test event sent from the console or the API to one endpoint. Sent to the endpoints subscribed to `webhook.test` (the tenant's, and the platform's). Verify the signature with any Standard Webhooks library and the endpoint's `whsec_` secret; `webhook-id` is the same on every attempt, so it deduplicates.
+         */
+        post: operations["webhook_webhook_test"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /** @description An application's API key as listed: never its secret. */
@@ -1253,6 +1711,19 @@ export interface components {
         ApplicationPage: {
             data: components["schemas"]["Application"][];
             next_cursor?: string | null;
+        };
+        /** @description One attempt: what the receiver answered, and how fast. */
+        Attempt: {
+            /** Format: date-time */
+            attempted_at: string;
+            /** Format: int32 */
+            status_code?: number | null;
+            /** Format: int32 */
+            latency_ms: number;
+            /** @description Why no answer counted (timeout, refused address, connection error). */
+            error?: string | null;
+            /** @description The first kilobyte of the answer's body. */
+            response_excerpt?: string | null;
         };
         /** @description One audit event, as an application reports it. */
         AuditEvent: {
@@ -1542,6 +2013,53 @@ export interface components {
         };
         /** @enum {string} */
         CodeChallengeMethod: "S256";
+        /** @description One event's delivery to one endpoint. */
+        Delivery: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            endpoint_id: string;
+            /**
+             * Format: uuid
+             * @description The `webhook-id` the receiver sees (the same on every attempt).
+             */
+            event_id: string;
+            event_type: components["schemas"]["EventType"];
+            status: components["schemas"]["DeliveryStatus"];
+            /** Format: int32 */
+            attempts: number;
+            /**
+             * Format: date-time
+             * @description When the next attempt is due (pending deliveries).
+             */
+            next_attempt_at?: string | null;
+            /**
+             * Format: int32
+             * @description The last answer's HTTP status, if one came.
+             */
+            last_status?: number | null;
+            last_error?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            delivered_at?: string | null;
+        };
+        /** @description A delivery with the message sent and every attempt. */
+        DeliveryDetail: components["schemas"]["Delivery"] & {
+            /** @description The body sent (the same bytes on every attempt). */
+            body: unknown;
+            attempts_made: components["schemas"]["Attempt"][];
+        };
+        /** @description A page of `Delivery`: the items, and the cursor of the next page (`null` on the last). */
+        DeliveryPage: {
+            data: components["schemas"]["Delivery"][];
+            next_cursor?: string | null;
+        };
+        /**
+         * @description A delivery's state.
+         * @enum {string}
+         */
+        DeliveryStatus: "pending" | "delivered" | "failed";
         /** @description The authorization server's metadata (OpenID Connect Discovery 1.0 §3, RFC 8414 §2). */
         DiscoveryDocument: {
             /**
@@ -1655,6 +2173,61 @@ export interface components {
          *     characters. The case is kept; comparisons are case-insensitive in the database.
          */
         Email: string;
+        /** @description An endpoint as the console and the API show it (never its secret). */
+        Endpoint: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: uuid
+             * @description The endpoint's tenant; `null` for a platform endpoint (every tenant's events).
+             */
+            tenant_id?: string | null;
+            /** Format: uri */
+            url: string;
+            description?: string | null;
+            /** @description The event types it receives. */
+            event_types: components["schemas"]["EventType"][];
+            /**
+             * Format: int32
+             * @description At most this many messages a second are sent to it.
+             */
+            rate_limit_per_second: number;
+            status: components["schemas"]["EndpointStatus"];
+            /**
+             * Format: date-time
+             * @description Since when every attempt has failed (the endpoint is marked failing after 5 days).
+             */
+            failing_since?: string | null;
+            /** @description Why it is disabled (a 410 answer, or a person). */
+            disabled_reason?: string | null;
+            /**
+             * Format: date-time
+             * @description Until when the previous secret still signs too (a rotation's overlap).
+             */
+            previous_secret_expires_at?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description A page of `Endpoint`: the items, and the cursor of the next page (`null` on the last). */
+        EndpointPage: {
+            data: components["schemas"]["Endpoint"][];
+            next_cursor?: string | null;
+        };
+        /**
+         * @description An endpoint's state.
+         * @enum {string}
+         */
+        EndpointStatus: "active" | "failing" | "disabled";
+        /** @description An endpoint with its secret, the one time it is shown. */
+        EndpointWithSecret: components["schemas"]["Endpoint"] & {
+            /**
+             * @description The `whsec_` signing secret. It is shown only now.
+             * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+             */
+            secret: string;
+        };
         /**
          * @description An error (SPEC §9): a code, a message for people, the request id (also in
          *     `X-Request-Id`), and one detail per violated field — every violation, not the first.
@@ -1673,6 +2246,39 @@ export interface components {
          * @enum {string}
          */
         ErrorCode: "ERR_AUTH" | "ERR_PERMISSION_DENIED" | "ERR_NOT_FOUND" | "ERR_METHOD_NOT_ALLOWED" | "ERR_CONFLICT" | "ERR_GONE" | "ERR_PAYLOAD_TOO_LARGE" | "ERR_VALIDATION" | "ERR_RESOURCE_LOCKED" | "ERR_RATE_LIMIT" | "ERR_INTERNAL" | "ERR_UNAVAILABLE";
+        /** @description Who made the change. */
+        EventActor: {
+            /** @description `user`, `operator`, `application` or `system`. */
+            type: string;
+            /**
+             * Format: uuid
+             * @description The person or application; `null` for the system.
+             */
+            id?: string | null;
+        };
+        /** @description What changed. Every type carries these; each adds its own fields. */
+        EventData: {
+            /** @description The changed resource's id (a tenant, a person, a flag's key, a connection, a key). */
+            id?: string | null;
+            /**
+             * Format: uuid
+             * @description The tenant it belongs to; `null` for platform-wide changes (a flag's definition).
+             */
+            tenant_id?: string | null;
+            actor: components["schemas"]["EventActor"];
+        };
+        /**
+         * @description An event type of the catalog.
+         * @enum {string}
+         */
+        EventType: "tenant.created" | "tenant.suspended" | "tenant.reactivated" | "tenant.plan.changed" | "user.invited" | "user.created" | "user.role.changed" | "user.disabled" | "user.archived" | "flag.updated" | "sso.connection.changed" | "app.key.revoked" | "webhook.test";
+        /** @description One type of the catalog. */
+        EventTypeInfo: {
+            name: components["schemas"]["EventType"];
+            description: string;
+            /** @description Whether an endpoint can subscribe to it (`webhook.test` goes to the endpoint tested). */
+            subscribable: boolean;
+        };
         /**
          * @description One violated rule, named by the input field it concerns (`events[3].quantity` for a
          *     field inside a list).
@@ -1931,7 +2537,7 @@ export interface components {
          * @description The scopes a key may be granted.
          * @enum {string}
          */
-        KeyScope: "flag:read" | "bill:write" | "bill:read" | "log:write" | "log:read" | "users:read" | "users:write" | "tenants:read" | "tenants:write" | "apps:read" | "apps:write" | "admin" | "openid" | "profile" | "email" | "offline_access";
+        KeyScope: "flag:read" | "bill:write" | "bill:read" | "log:write" | "log:read" | "users:read" | "users:write" | "tenants:read" | "tenants:write" | "apps:read" | "apps:write" | "webhooks:read" | "webhooks:write" | "admin" | "openid" | "profile" | "email" | "offline_access";
         /** @enum {string} */
         KeyType: "RSA" | "EC";
         /** @description Who a token belongs to. */
@@ -1986,6 +2592,23 @@ export interface components {
              *     get `true` where no override or plan default decides. Absent or null: none.
              */
             rollout_percentage?: number | null;
+        };
+        /** @description A new endpoint. */
+        NewWebhook: {
+            /**
+             * Format: uri
+             * @description Where events are POSTed: https (plain http only to loopback in development). Private,
+             *     loopback and link-local addresses are refused, also after DNS resolution.
+             */
+            url: string;
+            description?: string | null;
+            /** @description The event types to receive (1 to 50). */
+            event_types: components["schemas"]["SubscribableEventType"][];
+            /**
+             * Format: int32
+             * @description At most this many messages a second (1-1000, default 20).
+             */
+            rate_limit_per_second?: number | null;
         };
         /**
          * @description An OAuth error (RFC 6749 §5.2): a code a client can act on and a description for its
@@ -2298,6 +2921,11 @@ export interface components {
         SettableStatus: "active" | "disabled";
         /** @enum {string} */
         SigningAlgorithm: "RS256" | "ES256";
+        /**
+         * @description An event type an endpoint can subscribe to.
+         * @enum {string}
+         */
+        SubscribableEventType: "tenant.created" | "tenant.suspended" | "tenant.reactivated" | "tenant.plan.changed" | "user.invited" | "user.created" | "user.role.changed" | "user.disabled" | "user.archived" | "flag.updated" | "sso.connection.changed" | "app.key.revoked";
         /** @description Why a tenant is suspended (optional: the body may be left out). Blank counts as absent. */
         SuspendTenant: {
             /** @description Kept in the audit trail. */
@@ -2608,6 +3236,31 @@ export interface components {
              * @description When the event happened (UTC).
              */
             timestamp: string;
+        };
+        /** @description A change to an endpoint: only the fields present change (`null` clears the description). */
+        WebhookChanges: {
+            /** Format: uri */
+            url?: string | null;
+            description?: string | null;
+            event_types?: components["schemas"]["SubscribableEventType"][] | null;
+            /** Format: int32 */
+            rate_limit_per_second?: number | null;
+            /**
+             * @description `false` turns the endpoint off (its pending deliveries fail); `true` turns it back on
+             *     and clears a failing mark.
+             */
+            enabled?: boolean | null;
+        };
+        /** @description The body every webhook and stream event carries. */
+        WebhookEvent: {
+            /** @description The catalog type. */
+            type: components["schemas"]["EventType"];
+            /**
+             * Format: date-time
+             * @description When the change was committed (UTC).
+             */
+            timestamp: string;
+            data: components["schemas"]["EventData"];
         };
     };
     responses: never;
@@ -4160,6 +4813,91 @@ export interface operations {
                 };
             };
             /** @description The database is not reachable right now; nothing stored */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    stream_events: {
+        parameters: {
+            query?: {
+                /** @description Operators: one tenant's events (by domain) instead of every tenant's. */
+                tenant?: string;
+            };
+            header?: {
+                /** @description The `id` of the last event received: the stream resumes after it */
+                "Last-Event-ID"?: number | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event stream */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example id: 42
+                     *     event: user.created
+                     *     data: {"type":"user.created","timestamp":"2026-12-06T09:00:00Z","data":{"id":"0193…"}}
+                     */
+                    "text/event-stream": string;
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks `webhooks:read`, or the role may not follow events */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such tenant (or not the caller's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A bad `Last-Event-ID`, or an unknown parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description 10 streams are already open for this person, or over the rate limit (`Retry-After`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is not reachable right now */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6687,6 +7425,897 @@ export interface operations {
             };
         };
     };
+    list_webhooks: {
+        parameters: {
+            query?: {
+                /** @description Operators: a tenant's domain, for that tenant's endpoints. */
+                tenant?: string;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+                /** @description Page size, 1-100 (25). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of endpoints */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointPage"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks `webhooks:read`, or the role may not manage webhooks */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such tenant (or not the caller's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Every invalid parameter named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is not reachable right now */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    create_webhook: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Operators: a tenant's domain, for that tenant's endpoints (without it, the
+                 *     platform's). Others act on their own tenant.
+                 */
+                tenant?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewWebhook"];
+            };
+        };
+        responses: {
+            /** @description The endpoint, with its secret (shown once) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointWithSecret"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks `webhooks:write`, or the role may not manage webhooks */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such tenant (or not the caller's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The owner has the most endpoints allowed (50) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Every invalid field named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is not reachable right now */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_webhook_event_types: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The catalog */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventTypeInfo"][];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is not reachable right now */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_webhook: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Operators: a tenant's domain, for that tenant's endpoints (without it, the
+                 *     platform's). Others act on their own tenant.
+                 */
+                tenant?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Endpoint"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks `webhooks:read`, or the role may not manage webhooks */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such endpoint of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is not reachable right now */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    delete_webhook: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Operators: a tenant's domain, for that tenant's endpoints (without it, the
+                 *     platform's). Others act on their own tenant.
+                 */
+                tenant?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks `webhooks:write`, or the role may not manage webhooks */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such endpoint of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is not reachable right now */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    update_webhook: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Operators: a tenant's domain, for that tenant's endpoints (without it, the
+                 *     platform's). Others act on their own tenant.
+                 */
+                tenant?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookChanges"];
+            };
+        };
+        responses: {
+            /** @description The endpoint as changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Endpoint"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks `webhooks:write`, or the role may not manage webhooks */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such endpoint of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Every invalid field named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is not reachable right now */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_webhook_deliveries: {
+        parameters: {
+            query?: {
+                /** @description Operators: a tenant's domain, for that tenant's endpoints. */
+                tenant?: string;
+                /** @description Only deliveries in this state. */
+                status?: components["schemas"]["DeliveryStatus"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+                /** @description Page size, 1-100 (25). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of deliveries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryPage"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks `webhooks:read`, or the role may not manage webhooks */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such endpoint of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Every invalid parameter named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is not reachable right now */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_webhook_delivery: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Operators: a tenant's domain, for that tenant's endpoints (without it, the
+                 *     platform's). Others act on their own tenant.
+                 */
+                tenant?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                id: string;
+                /** @description The delivery's id. */
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryDetail"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks `webhooks:read`, or the role may not manage webhooks */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such endpoint or delivery of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is not reachable right now */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    redeliver_webhook: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Operators: a tenant's domain, for that tenant's endpoints (without it, the
+                 *     platform's). Others act on their own tenant.
+                 */
+                tenant?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                id: string;
+                /** @description The delivery's id. */
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery, pending again */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks `webhooks:write`, or the role may not manage webhooks */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such endpoint or delivery of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The endpoint is disabled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is not reachable right now */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    rotate_webhook_secret: {
+        parameters: {
+            query?: {
+                /** @description Operators: a tenant's domain, for that tenant's endpoints. */
+                tenant?: string;
+                /**
+                 * @description Hours during which both secrets sign each message (0-168, default 24); 0 ends the
+                 *     old secret at once.
+                 */
+                overlap_hours?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint, with its new secret (shown once) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointWithSecret"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks `webhooks:write`, or the role may not manage webhooks */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such endpoint of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Every invalid field named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is not reachable right now */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    send_webhook_test: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Operators: a tenant's domain, for that tenant's endpoints (without it, the
+                 *     platform's). Others act on their own tenant.
+                 */
+                tenant?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The test event's delivery */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks `webhooks:write`, or the role may not manage webhooks */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such endpoint of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The endpoint is disabled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is not reachable right now */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     oauth_introspect: {
         parameters: {
             query?: never;
@@ -7454,6 +9083,670 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["BearerError"];
                 };
+            };
+        };
+    };
+    webhook_app_key_revoked: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id, the same on every attempt */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in seconds since 1970-01-01T00:00:00Z */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}`; during a secret rotation two, space-separated */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"] & {
+                    data?: {
+                        /** Format: uuid */
+                        application_id?: string;
+                    };
+                    /** @enum {string} */
+                    type?: "app.key.revoked";
+                };
+            };
+        };
+        responses: {
+            /** @description The endpoint is gone: it is disabled and receives nothing more */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered (within 15 s) */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_flag_updated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id, the same on every attempt */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in seconds since 1970-01-01T00:00:00Z */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}`; during a secret rotation two, space-separated */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"] & {
+                    data?: {
+                        /**
+                         * @description Which change it was
+                         * @enum {string}
+                         */
+                        change?: "definition" | "plan_default" | "override" | "override_cleared";
+                        plan?: string;
+                        /** @description The value before or after the change */
+                        previous?: string | number | boolean | Record<string, never> | null;
+                        /** @description The value before or after the change */
+                        value?: string | number | boolean | Record<string, never> | null;
+                    };
+                    /** @enum {string} */
+                    type?: "flag.updated";
+                };
+            };
+        };
+        responses: {
+            /** @description The endpoint is gone: it is disabled and receives nothing more */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered (within 15 s) */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_sso_connection_changed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id, the same on every attempt */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in seconds since 1970-01-01T00:00:00Z */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}`; during a secret rotation two, space-separated */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"] & {
+                    data?: {
+                        /**
+                         * @description Which change it was
+                         * @enum {string}
+                         */
+                        change?: "created" | "updated" | "refreshed" | "activated" | "deactivated" | "deleted" | "enforcement";
+                        plan?: string;
+                        /** @description The value before or after the change */
+                        previous?: string | number | boolean | Record<string, never> | null;
+                        /** @description The value before or after the change */
+                        value?: string | number | boolean | Record<string, never> | null;
+                    };
+                    /** @enum {string} */
+                    type?: "sso.connection.changed";
+                };
+            };
+        };
+        responses: {
+            /** @description The endpoint is gone: it is disabled and receives nothing more */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered (within 15 s) */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_tenant_created: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id, the same on every attempt */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in seconds since 1970-01-01T00:00:00Z */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}`; during a secret rotation two, space-separated */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"] & {
+                    data?: {
+                        domain?: string;
+                        name?: string;
+                        plan?: string;
+                    };
+                    /** @enum {string} */
+                    type?: "tenant.created";
+                };
+            };
+        };
+        responses: {
+            /** @description The endpoint is gone: it is disabled and receives nothing more */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered (within 15 s) */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_tenant_plan_changed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id, the same on every attempt */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in seconds since 1970-01-01T00:00:00Z */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}`; during a secret rotation two, space-separated */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"] & {
+                    data?: {
+                        plan?: string;
+                        previous_plan?: string;
+                    };
+                    /** @enum {string} */
+                    type?: "tenant.plan.changed";
+                };
+            };
+        };
+        responses: {
+            /** @description The endpoint is gone: it is disabled and receives nothing more */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered (within 15 s) */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_tenant_reactivated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id, the same on every attempt */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in seconds since 1970-01-01T00:00:00Z */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}`; during a secret rotation two, space-separated */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"] & {
+                    data?: Record<string, never>;
+                    /** @enum {string} */
+                    type?: "tenant.reactivated";
+                };
+            };
+        };
+        responses: {
+            /** @description The endpoint is gone: it is disabled and receives nothing more */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered (within 15 s) */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_tenant_suspended: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id, the same on every attempt */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in seconds since 1970-01-01T00:00:00Z */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}`; during a secret rotation two, space-separated */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"] & {
+                    data?: {
+                        reason?: string;
+                    };
+                    /** @enum {string} */
+                    type?: "tenant.suspended";
+                };
+            };
+        };
+        responses: {
+            /** @description The endpoint is gone: it is disabled and receives nothing more */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered (within 15 s) */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_user_archived: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id, the same on every attempt */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in seconds since 1970-01-01T00:00:00Z */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}`; during a secret rotation two, space-separated */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"] & {
+                    data?: {
+                        /** Format: email */
+                        email?: string;
+                    };
+                    /** @enum {string} */
+                    type?: "user.archived";
+                };
+            };
+        };
+        responses: {
+            /** @description The endpoint is gone: it is disabled and receives nothing more */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered (within 15 s) */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_user_created: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id, the same on every attempt */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in seconds since 1970-01-01T00:00:00Z */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}`; during a secret rotation two, space-separated */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"] & {
+                    data?: {
+                        /** Format: email */
+                        email?: string;
+                        role?: string;
+                        status?: string;
+                    };
+                    /** @enum {string} */
+                    type?: "user.created";
+                };
+            };
+        };
+        responses: {
+            /** @description The endpoint is gone: it is disabled and receives nothing more */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered (within 15 s) */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_user_disabled: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id, the same on every attempt */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in seconds since 1970-01-01T00:00:00Z */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}`; during a secret rotation two, space-separated */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"] & {
+                    data?: Record<string, never>;
+                    /** @enum {string} */
+                    type?: "user.disabled";
+                };
+            };
+        };
+        responses: {
+            /** @description The endpoint is gone: it is disabled and receives nothing more */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered (within 15 s) */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_user_invited: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id, the same on every attempt */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in seconds since 1970-01-01T00:00:00Z */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}`; during a secret rotation two, space-separated */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"] & {
+                    data?: {
+                        /** Format: email */
+                        email?: string;
+                        role?: string;
+                    };
+                    /** @enum {string} */
+                    type?: "user.invited";
+                };
+            };
+        };
+        responses: {
+            /** @description The endpoint is gone: it is disabled and receives nothing more */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered (within 15 s) */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_user_role_changed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id, the same on every attempt */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in seconds since 1970-01-01T00:00:00Z */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}`; during a secret rotation two, space-separated */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"] & {
+                    data?: {
+                        previous_role?: string;
+                        role?: string;
+                    };
+                    /** @enum {string} */
+                    type?: "user.role.changed";
+                };
+            };
+        };
+        responses: {
+            /** @description The endpoint is gone: it is disabled and receives nothing more */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered (within 15 s) */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_webhook_test: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id, the same on every attempt */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in seconds since 1970-01-01T00:00:00Z */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}`; during a secret rotation two, space-separated */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"] & {
+                    data?: {
+                        /** Format: uuid */
+                        endpoint_id?: string;
+                        message?: string;
+                    };
+                    /** @enum {string} */
+                    type?: "webhook.test";
+                };
+            };
+        };
+        responses: {
+            /** @description The endpoint is gone: it is disabled and receives nothing more */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered (within 15 s) */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

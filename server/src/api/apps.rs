@@ -161,6 +161,10 @@ enum KeyScope {
     AppsRead,
     #[serde(rename = "apps:write")]
     AppsWrite,
+    #[serde(rename = "webhooks:read")]
+    WebhooksRead,
+    #[serde(rename = "webhooks:write")]
+    WebhooksWrite,
     #[serde(rename = "admin")]
     Admin,
     #[serde(rename = "openid")]
@@ -508,7 +512,7 @@ struct IssueKey {
     name: Option<String>,
     /// The scopes its tokens may be granted; none when absent.
     #[serde(default)]
-    #[schema(value_type = Vec<KeyScope>, max_items = 16)]
+    #[schema(value_type = Vec<KeyScope>, max_items = 18)]
     scopes: Vec<String>,
     /// When it stops authenticating, in the future: ISO 8601 in UTC (`Z` or `+00:00`), e.g.
     /// `2027-01-31T00:00:00Z`. Never when absent.

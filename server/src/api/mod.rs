@@ -12,6 +12,7 @@ pub(crate) mod ndjson;
 pub mod openapi;
 pub mod tenants;
 pub mod users;
+pub mod webhooks;
 
 pub use error::{ApiError, ApiJson};
 
@@ -97,6 +98,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .merge(tenants::router())
         .merge(users::router())
         .merge(tenants::settings_router())
+        .merge(webhooks::router())
 }
 
 pub fn router() -> Router<AppState> {

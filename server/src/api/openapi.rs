@@ -14,6 +14,7 @@ use gatehouse_domain::apps::{ApiKey, Application};
 use gatehouse_domain::flags::{EffectiveFlag, FlagChange, FlagDefinition};
 use gatehouse_domain::oauth::SCOPES;
 use gatehouse_domain::users::PendingInvitation;
+use gatehouse_domain::webhooks::{Delivery, Endpoint};
 use std::sync::LazyLock;
 use utoipa::openapi::security::{
     AuthorizationCode, ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes,
@@ -40,7 +41,7 @@ pub const COMMITTED: &str = "openapi.json";
             `X-RateLimit-Reset` on every answer.",
         license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later"),
     ),
-    components(schemas(ErrorBody)),
+    components(schemas(ErrorBody, crate::webhooks::WebhookEvent)),
     modifiers(&Security),
     tags(
         (name = "me", description = "Who a token belongs to"),
@@ -51,6 +52,7 @@ pub const COMMITTED: &str = "openapi.json";
         (name = "ofrep", description = "OpenFeature Remote Evaluation Protocol"),
         (name = "audit", description = "The audit log API (API-LOG)"),
         (name = "billing", description = "Usage and billing events (API-BILL)"),
+        (name = "webhooks", description = "Webhook endpoints, their deliveries, and the events stream (Standard Webhooks 1.0)"),
         (name = "oauth", description = "OAuth 2.0 and OpenID Connect"),
         (name = "meta", description = "This document"),
     )
@@ -119,6 +121,8 @@ fn scope_description(scope: &str) -> &'static str {
         "tenants:write" => "provision and manage tenants",
         "apps:read" => "read applications",
         "apps:write" => "register and manage applications",
+        "webhooks:read" => "read webhook endpoints and deliveries, follow the events stream",
+        "webhooks:write" => "manage webhook endpoints, test and redeliver",
         "admin" => "everything the caller's role allows",
         "openid" => "OpenID Connect sign-in",
         "profile" => "the person's name",
@@ -153,15 +157,19 @@ page!(
     FlagDefinitionPage of FlagDefinition,
     FlagChangePage of FlagChange,
     EffectiveFlagPage of EffectiveFlag,
+    EndpointPage of Endpoint,
+    DeliveryPage of Delivery,
 );
 
 /// The whole document: `/api` (the bulk routes too), OFREP and the OAuth endpoints.
 pub fn document() -> Document {
-    OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
+    let mut document = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
         .nest("/api", super::routes().merge(super::bulk_routes()))
         .merge(crate::flags::ofrep::routes())
         .merge(crate::oauth::routes())
-        .into_openapi()
+        .into_openapi();
+    document.webhooks = Some(crate::webhooks::openapi_webhooks());
+    document
 }
 
 /// The document as served and committed: pretty JSON with a final newline.

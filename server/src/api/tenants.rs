@@ -37,7 +37,7 @@ fn provisioner(bearer: &Bearer, scope: &str) -> Result<Actor, ApiError> {
     bearer.require_user_with(scope, Permission::TenantsProvision)
 }
 
-fn id_of(raw: &str) -> Result<Uuid, ApiError> {
+pub(crate) fn id_of(raw: &str) -> Result<Uuid, ApiError> {
     raw.parse().map_err(|_| ApiError::not_found())
 }
 

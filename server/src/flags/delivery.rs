@@ -304,7 +304,7 @@ pub(crate) async fn stream(
 }
 
 /// A stream fed by a task (no extra stream crates).
-fn async_stream<F, Fut>(
+pub(crate) fn async_stream<F, Fut>(
     producer: F,
 ) -> impl futures_util::Stream<Item = Result<Event, std::convert::Infallible>>
 where

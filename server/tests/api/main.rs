@@ -12,3 +12,4 @@ mod security;
 mod sso;
 mod tenants;
 mod users;
+mod webhooks;

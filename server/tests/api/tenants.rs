@@ -10,13 +10,15 @@
 
 use crate::helpers::{
     app_token, operator_token, person, registered_key, send, session_cookie, spawn_app,
-    spawn_app_with, tenant, user_token, TestApp,
+    spawn_app_with, tenant, test_keys, user_token, TestApp,
 };
 use gatehouse_domain::apps::{ApplicationInput, IssuedKey};
 use gatehouse_domain::audit::RequestContext;
 use gatehouse_domain::flags::{create_flag, FlagInput};
+use gatehouse_domain::permissions::Actor;
 use gatehouse_domain::types::{Email, Role};
 use gatehouse_domain::users::{invite_user, NewInvitation, DEFAULT_LIFETIME};
+use gatehouse_domain::webhooks::{self, NewEndpoint, Owner};
 use gatehouse_server::api::registered_paths;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -30,6 +32,9 @@ struct TenantFixture {
     user: Uuid,
     /// A pending invitation.
     invitation: Uuid,
+    /// A webhook endpoint, and a delivery to it (of the invitation's `user.invited`).
+    webhook: Uuid,
+    delivery: Uuid,
 }
 
 async fn tenant_with_people(pool: &PgPool, domain: &str) -> TenantFixture {
@@ -38,6 +43,29 @@ async fn tenant_with_people(pool: &PgPool, domain: &str) -> TenantFixture {
     for role in [Role::Owner, Role::Admin, Role::User] {
         ids.push(person(pool, Some(id), &format!("{role}@{domain}.test"), role, None).await);
     }
+    let webhook = webhooks::create_endpoint(
+        pool,
+        &test_keys(),
+        &RequestContext::default(),
+        &Actor {
+            user_id: ids[0],
+            tenant_id: Some(id),
+            role: Role::Owner,
+        },
+        Owner::Tenant(id),
+        NewEndpoint {
+            url: format!("https://hooks.{domain}.invalid/gatehouse"),
+            description: None,
+            event_types: vec!["user.invited".into()],
+            rate_limit_per_second: None,
+        },
+        false,
+    )
+    .await
+    .unwrap()
+    .value
+    .endpoint
+    .id;
     invite(pool, id, &format!("pending@{domain}.test"), Role::User).await;
     TenantFixture {
         id,
@@ -45,6 +73,8 @@ async fn tenant_with_people(pool: &PgPool, domain: &str) -> TenantFixture {
         admin: ids[1],
         user: ids[2],
         invitation: newest_id(pool, "invitations", "tenant_id", id).await,
+        webhook,
+        delivery: newest_id(pool, "webhook_deliveries", "endpoint_id", webhook).await,
     }
 }
 
@@ -87,6 +117,8 @@ fn fill(path: &str, a: &TenantFixture, app_id: Uuid, key_id: &str) -> String {
             ("flag-definitions", "{key}") | ("flags", "{key}") => "isolation_flag".to_owned(),
             ("plans", "{plan}") => "pro".to_owned(),
             ("events", "{id}") => "isolation-event".to_owned(),
+            ("webhooks", "{id}") => a.webhook.to_string(),
+            ("deliveries", "{delivery_id}") => a.delivery.to_string(),
             (_, s) if s.starts_with('{') => panic!(
                 "the isolation walk does not know what to put in {s} of {path}: add it to `fill`"
             ),
@@ -112,6 +144,8 @@ fn body_for(path: &str, method: &Method) -> Option<Value> {
         json!({"email": "walker@example.test"})
     } else if path == "/v1/flag-definitions" {
         json!({"key": "walker_flag"})
+    } else if path == "/v1/webhooks" {
+        json!({"url": "https://walker.example/hook", "event_types": ["user.created"]})
     } else if path == "/v1/apps" {
         json!({"name": "Walker"})
     } else if path == "/v1/tenants" {
@@ -131,8 +165,11 @@ async fn state_of(pool: &PgPool, tenant: Uuid) -> (i64, String) {
     .await
     .unwrap();
     let users: String = sqlx::query_scalar(
-        "SELECT string_agg(id::text || role || status || coalesce(name, ''), ',' ORDER BY id)
-           FROM users WHERE tenant_id = $1",
+        "SELECT concat_ws('|',
+            (SELECT string_agg(id::text || role || status || coalesce(name, ''), ',' ORDER BY id)
+               FROM users WHERE tenant_id = $1),
+            (SELECT string_agg(concat_ws(',', id, url, status, event_types::text, updated_at), ';')
+               FROM webhook_endpoints WHERE tenant_id = $1))",
     )
     .bind(tenant)
     .fetch_one(pool)
@@ -265,6 +302,7 @@ async fn no_caller_of_one_tenant_reaches_another_on_any_api_route(pool: PgPool) 
         if [
             "/v1/me",
             "/v1/openapi.json",
+            "/v1/webhooks/event-types",
             "/v1/audit-logs/checkpoints/key",
         ]
         .contains(&path.as_str())
@@ -301,7 +339,11 @@ async fn tenant_a_everything(pool: &PgPool, tenant: Uuid) -> String {
             (SELECT count(*) FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.tenant_id = $1 AND s.revoked_at IS NULL),
             (SELECT string_agg(flag_key || value::text, ',') FROM flag_overrides WHERE tenant_id = $1),
             (SELECT count(*) FROM invitations WHERE tenant_id = $1),
-            (SELECT count(*) FROM audit_log WHERE tenant_id = $1))",
+            (SELECT count(*) FROM audit_log WHERE tenant_id = $1),
+            (SELECT string_agg(concat_ws(',', e.id, e.url, e.status, e.event_types::text, e.updated_at,
+                                         (SELECT string_agg(d.status || d.attempts, ',') FROM webhook_deliveries d
+                                          WHERE d.endpoint_id = e.id AND d.status <> 'pending')), ';')
+               FROM webhook_endpoints e WHERE e.tenant_id = $1))",
     )
     .bind(tenant)
     .fetch_one(pool)

@@ -6,6 +6,7 @@ from .app_environment import AppEnvironment
 from .app_grant_type import AppGrantType
 from .application import Application
 from .application_page import ApplicationPage
+from .attempt import Attempt
 from .audit_event import AuditEvent
 from .audit_event_actor import AuditEventActor
 from .audit_event_batch import AuditEventBatch
@@ -29,13 +30,25 @@ from .cloud_event import CloudEvent
 from .cloud_event_data_type_0 import CloudEventDataType0
 from .cloud_event_specversion import CloudEventSpecversion
 from .code_challenge_method import CodeChallengeMethod
+from .delivery import Delivery
+from .delivery_detail import DeliveryDetail
+from .delivery_page import DeliveryPage
+from .delivery_status import DeliveryStatus
 from .discovery_document import DiscoveryDocument
 from .effective_flag import EffectiveFlag
 from .effective_flag_page import EffectiveFlagPage
 from .effective_flags import EffectiveFlags
 from .effective_flags_flags import EffectiveFlagsFlags
+from .endpoint import Endpoint
+from .endpoint_page import EndpointPage
+from .endpoint_status import EndpointStatus
+from .endpoint_with_secret import EndpointWithSecret
 from .error import Error
 from .error_code import ErrorCode
+from .event_actor import EventActor
+from .event_data import EventData
+from .event_type import EventType
+from .event_type_info import EventTypeInfo
 from .field_error import FieldError
 from .flag_change import FlagChange
 from .flag_change_page import FlagChangePage
@@ -60,6 +73,7 @@ from .key_type import KeyType
 from .me import Me
 from .mfa_policy import MfaPolicy
 from .new_flag_definition import NewFlagDefinition
+from .new_webhook import NewWebhook
 from .o_auth_error import OAuthError
 from .o_auth_error_code import OAuthErrorCode
 from .oauth_authorize_code_challenge_method import OauthAuthorizeCodeChallengeMethod
@@ -94,6 +108,7 @@ from .sessions_revoked import SessionsRevoked
 from .set_flag_plan_default_plan import SetFlagPlanDefaultPlan
 from .settable_status import SettableStatus
 from .signing_algorithm import SigningAlgorithm
+from .subscribable_event_type import SubscribableEventType
 from .suspend_tenant import SuspendTenant
 from .tenant import Tenant
 from .tenant_page import TenantPage
@@ -122,6 +137,8 @@ from .user_view import UserView
 from .void_status import VoidStatus
 from .void_usage_event import VoidUsageEvent
 from .voided import Voided
+from .webhook_changes import WebhookChanges
+from .webhook_event import WebhookEvent
 
 __all__ = (
     "ApiKey",
@@ -130,6 +147,7 @@ __all__ = (
     "AppGrantType",
     "Application",
     "ApplicationPage",
+    "Attempt",
     "AuditEvent",
     "AuditEventActor",
     "AuditEventBatch",
@@ -153,13 +171,25 @@ __all__ = (
     "CloudEventDataType0",
     "CloudEventSpecversion",
     "CodeChallengeMethod",
+    "Delivery",
+    "DeliveryDetail",
+    "DeliveryPage",
+    "DeliveryStatus",
     "DiscoveryDocument",
     "EffectiveFlag",
     "EffectiveFlagPage",
     "EffectiveFlags",
     "EffectiveFlagsFlags",
+    "Endpoint",
+    "EndpointPage",
+    "EndpointStatus",
+    "EndpointWithSecret",
     "Error",
     "ErrorCode",
+    "EventActor",
+    "EventData",
+    "EventType",
+    "EventTypeInfo",
     "FieldError",
     "FlagChange",
     "FlagChangePage",
@@ -184,6 +214,7 @@ __all__ = (
     "Me",
     "MfaPolicy",
     "NewFlagDefinition",
+    "NewWebhook",
     "OauthAuthorizeCodeChallengeMethod",
     "OauthAuthorizePrompt",
     "OauthAuthorizeResponseType",
@@ -218,6 +249,7 @@ __all__ = (
     "SetFlagPlanDefaultPlan",
     "SettableStatus",
     "SigningAlgorithm",
+    "SubscribableEventType",
     "SuspendTenant",
     "Tenant",
     "TenantPage",
@@ -246,4 +278,6 @@ __all__ = (
     "Voided",
     "VoidStatus",
     "VoidUsageEvent",
+    "WebhookChanges",
+    "WebhookEvent",
 )

@@ -17,6 +17,8 @@ class KeyScope(StrEnum):
     TENANTSWRITE = "tenants:write"
     USERSREAD = "users:read"
     USERSWRITE = "users:write"
+    WEBHOOKSREAD = "webhooks:read"
+    WEBHOOKSWRITE = "webhooks:write"
 
     def __str__(self) -> str:
         return str(self.value)

@@ -1,0 +1,249 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.delivery import Delivery
+from ...models.error import Error
+from ...types import UNSET, Unset
+from typing import cast
+from uuid import UUID
+
+
+
+def _get_kwargs(
+    id: UUID,
+    *,
+    tenant: str | Unset = UNSET,
+
+) -> dict[str, Any]:
+    
+
+    
+
+    params: dict[str, Any] = {}
+
+    params["tenant"] = tenant
+
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/api/v1/webhooks/{id}/test".format(id=quote(str(id), safe=""),),
+        "params": params,
+    }
+
+
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Delivery | Error | None:
+    if response.status_code == 202:
+        response_202 = Delivery.from_dict(response.json())
+
+
+
+        return response_202
+
+    if response.status_code == 401:
+        response_401 = Error.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Error.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Error.from_dict(response.json())
+
+
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = Error.from_dict(response.json())
+
+
+
+        return response_409
+
+    if response.status_code == 429:
+        response_429 = Error.from_dict(response.json())
+
+
+
+        return response_429
+
+    if response.status_code == 503:
+        response_503 = Error.from_dict(response.json())
+
+
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Delivery | Error]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    id: UUID,
+    *,
+    client: AuthenticatedClient,
+    tenant: str | Unset = UNSET,
+
+) -> Response[Delivery | Error]:
+    """ Send a test event.
+
+     A `webhook.test` event goes to this endpoint only, whatever it subscribes to. The
+    answer is its delivery, pending; read it again to see the outcome.
+
+    Args:
+        id (UUID):
+        tenant (str | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Delivery | Error]
+     """
+
+
+    kwargs = _get_kwargs(
+        id=id,
+tenant=tenant,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    id: UUID,
+    *,
+    client: AuthenticatedClient,
+    tenant: str | Unset = UNSET,
+
+) -> Delivery | Error | None:
+    """ Send a test event.
+
+     A `webhook.test` event goes to this endpoint only, whatever it subscribes to. The
+    answer is its delivery, pending; read it again to see the outcome.
+
+    Args:
+        id (UUID):
+        tenant (str | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Delivery | Error
+     """
+
+
+    return sync_detailed(
+        id=id,
+client=client,
+tenant=tenant,
+
+    ).parsed
+
+async def asyncio_detailed(
+    id: UUID,
+    *,
+    client: AuthenticatedClient,
+    tenant: str | Unset = UNSET,
+
+) -> Response[Delivery | Error]:
+    """ Send a test event.
+
+     A `webhook.test` event goes to this endpoint only, whatever it subscribes to. The
+    answer is its delivery, pending; read it again to see the outcome.
+
+    Args:
+        id (UUID):
+        tenant (str | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Delivery | Error]
+     """
+
+
+    kwargs = _get_kwargs(
+        id=id,
+tenant=tenant,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    id: UUID,
+    *,
+    client: AuthenticatedClient,
+    tenant: str | Unset = UNSET,
+
+) -> Delivery | Error | None:
+    """ Send a test event.
+
+     A `webhook.test` event goes to this endpoint only, whatever it subscribes to. The
+    answer is its delivery, pending; read it again to see the outcome.
+
+    Args:
+        id (UUID):
+        tenant (str | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Delivery | Error
+     """
+
+
+    return (await asyncio_detailed(
+        id=id,
+client=client,
+tenant=tenant,
+
+    )).parsed
