@@ -287,6 +287,15 @@ async fn ensure_tenant(conn: &mut PgConnection, owner: Owner) -> Result<(), Doma
     Ok(())
 }
 
+/// The audit entry of a person's action on an endpoint.
+fn entry(action: &str, actor: &Actor, endpoint: &Endpoint) -> AuditEntry {
+    AuditEntry::new(action)
+        .tenant(endpoint.tenant_id)
+        .by(Some(actor))
+        .resource(format!("webhook:{}", endpoint.id))
+}
+
+/// Audits a change to the endpoint itself, with its new state.
 async fn audit(
     conn: &mut PgConnection,
     ctx: &RequestContext,
@@ -297,10 +306,7 @@ async fn audit(
     append_audit_entry(
         conn,
         ctx,
-        AuditEntry::new(action)
-            .tenant(endpoint.tenant_id)
-            .by(Some(actor))
-            .resource(format!("webhook:{}", endpoint.id))
+        entry(action, actor, endpoint)
             .meta("url", endpoint.url.clone())
             .meta("event_types", endpoint.event_types.clone())
             .meta("status", endpoint.status.clone()),
@@ -530,10 +536,7 @@ pub async fn rotate_secret(
         append_audit_entry(
             conn,
             ctx,
-            AuditEntry::new("webhook.secret.rotate")
-                .tenant(endpoint.tenant_id)
-                .by(Some(actor))
-                .resource(format!("webhook:{id}"))
+            entry("webhook.secret.rotate", actor, &endpoint)
                 .meta("overlap_seconds", overlap.whole_seconds()),
         )
         .await?;
@@ -753,11 +756,7 @@ pub async fn redeliver(
         append_audit_entry(
             conn,
             ctx,
-            AuditEntry::new("webhook.redeliver")
-                .tenant(endpoint.tenant_id)
-                .by(Some(actor))
-                .resource(format!("webhook:{endpoint_id}"))
-                .meta("delivery_id", id.to_string()),
+            entry("webhook.redeliver", actor, &endpoint).meta("delivery_id", id.to_string()),
         )
         .await?;
         fetch_delivery(conn, endpoint_id, id).await
@@ -817,11 +816,7 @@ pub async fn send_test(
         append_audit_entry(
             conn,
             ctx,
-            AuditEntry::new("webhook.test")
-                .tenant(endpoint.tenant_id)
-                .by(Some(actor))
-                .resource(format!("webhook:{endpoint_id}"))
-                .meta("delivery_id", delivery_id.to_string()),
+            entry("webhook.test", actor, &endpoint).meta("delivery_id", delivery_id.to_string()),
         )
         .await?;
         fetch_delivery(conn, endpoint_id, delivery_id).await

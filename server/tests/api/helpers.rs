@@ -198,7 +198,7 @@ pub async fn operator_token(app: &TestApp, pool: &PgPool) -> (uuid::Uuid, String
 /// The scopes of the tooling application's user tokens: every administration API scope
 /// (the role still decides what the person may do).
 pub const TOOLING_SCOPES: &str =
-    "openid users:read users:write tenants:read tenants:write apps:read apps:write admin";
+    "openid users:read users:write tenants:read tenants:write apps:read apps:write webhooks:read webhooks:write admin";
 
 /// A user token for an existing active user, through the authorization code flow of a
 /// tooling application (the user's session is made directly, MFA-verified).
