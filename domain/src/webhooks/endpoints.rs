@@ -124,6 +124,11 @@ pub fn check_url(raw: &str, allow_private: bool) -> Result<String, String> {
     if url.fragment().is_some() {
         return Err("must not have a #fragment".into());
     }
+    // The URL as stored (normalised, international names in punycode) can be longer than
+    // the URL as typed.
+    if url.as_str().len() > 2000 {
+        return Err("must be at most 2000 characters".into());
+    }
     let ip = match url.host() {
         None => return Err("must name a host".into()),
         Some(url::Host::Domain(_)) => None,

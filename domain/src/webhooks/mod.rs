@@ -91,6 +91,20 @@ mod tests {
     }
 
     #[test]
+    fn a_url_is_measured_as_it_is_stored() {
+        // 2000 characters as typed; the stored form adds the path's "/".
+        let host = format!(
+            "{}{}",
+            format!("{}.", "a".repeat(62)).repeat(31),
+            "a".repeat(39)
+        );
+        let typed = format!("https://{host}");
+        assert_eq!(typed.len(), 2000);
+        assert!(check_url(&typed, false).is_err());
+        assert!(check_url(&typed[..1999], false).is_ok());
+    }
+
+    #[test]
     fn owners_follow_the_role() {
         let t = Uuid::now_v7();
         let person = |role| Actor {

@@ -7706,6 +7706,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description An unknown or invalid parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
@@ -7773,6 +7782,15 @@ export interface operations {
             };
             /** @description No such endpoint of the caller's */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An unknown or invalid parameter */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8035,6 +8053,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description An unknown or invalid parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests; see `Retry-After` */
             429: {
                 headers: {
@@ -8115,6 +8142,15 @@ export interface operations {
             };
             /** @description The endpoint is disabled */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An unknown or invalid parameter */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8287,6 +8323,15 @@ export interface operations {
             };
             /** @description The endpoint is disabled */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An unknown or invalid parameter */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -264,6 +264,7 @@ async fn create(
         Refusals,
         (status = 200, description = "The endpoint", body = Endpoint),
         (status = 403, description = "The token lacks `webhooks:read`, or the role may not manage webhooks", body = ErrorBody),
+        (status = 422, description = "An unknown or invalid parameter", body = ErrorBody),
         (status = 404, description = "No such endpoint of the caller's", body = ErrorBody),
     ),
     security(("oauth2" = ["webhooks:read"]))
@@ -365,6 +366,7 @@ async fn update(
         Refusals,
         (status = 204, description = "Deleted"),
         (status = 403, description = "The token lacks `webhooks:write`, or the role may not manage webhooks", body = ErrorBody),
+        (status = 422, description = "An unknown or invalid parameter", body = ErrorBody),
         (status = 404, description = "No such endpoint of the caller's", body = ErrorBody),
     ),
     security(("oauth2" = ["webhooks:write"]))
@@ -473,6 +475,7 @@ async fn rotate_secret(
         Refusals,
         (status = 202, description = "The test event's delivery", body = Delivery),
         (status = 403, description = "The token lacks `webhooks:write`, or the role may not manage webhooks", body = ErrorBody),
+        (status = 422, description = "An unknown or invalid parameter", body = ErrorBody),
         (status = 404, description = "No such endpoint of the caller's", body = ErrorBody),
         (status = 409, description = "The endpoint is disabled", body = ErrorBody),
     ),
@@ -575,6 +578,7 @@ async fn deliveries(
         Refusals,
         (status = 200, description = "The delivery", body = DeliveryDetail),
         (status = 403, description = "The token lacks `webhooks:read`, or the role may not manage webhooks", body = ErrorBody),
+        (status = 422, description = "An unknown or invalid parameter", body = ErrorBody),
         (status = 404, description = "No such endpoint or delivery of the caller's", body = ErrorBody),
     ),
     security(("oauth2" = ["webhooks:read"]))
@@ -604,6 +608,7 @@ async fn delivery(
         Refusals,
         (status = 202, description = "The delivery, pending again", body = Delivery),
         (status = 403, description = "The token lacks `webhooks:write`, or the role may not manage webhooks", body = ErrorBody),
+        (status = 422, description = "An unknown or invalid parameter", body = ErrorBody),
         (status = 404, description = "No such endpoint or delivery of the caller's", body = ErrorBody),
         (status = 409, description = "The endpoint is disabled", body = ErrorBody),
     ),
