@@ -29,6 +29,9 @@ step "dependency audit (cargo deny: licenses, bans, sources)"
 cargo fetch --quiet
 cargo deny --offline check licenses bans sources
 
+step "deployment files (deploy/validate.sh: manifests, alerts, dashboard, Dockerfile, systemd)"
+deploy/validate.sh
+
 step "build (server + wasm, debug)"
 cargo leptos build "${LEPTOS_BUILD_ARGS[@]}"
 
