@@ -278,8 +278,8 @@ if (PHASES.includes('webhooks')) {
   }
   const db = q(`SELECT count(*) FILTER (WHERE status = 'delivered') || ' ' || count(*) FILTER (WHERE status = 'pending') || ' '
       || count(*) FILTER (WHERE status = 'failed') || ' ' || count(*) FILTER (WHERE attempts > 1) || ' '
-      || coalesce(round((1000 * percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM delivered_at - created_at)))::numeric, 1)::text, 'null') || ' '
-      || coalesce(round((1000 * percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM delivered_at - created_at)))::numeric, 1)::text, 'null')
+      || coalesce(round((1000 * percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM d.delivered_at - d.created_at)))::numeric, 1)::text, 'null') || ' '
+      || coalesce(round((1000 * percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM d.delivered_at - d.created_at)))::numeric, 1)::text, 'null')
     FROM webhook_deliveries d JOIN webhook_events ev ON ev.id = d.event_id
     WHERE d.endpoint_id = '${endpoint.id}' AND ev.event_type = 'flag.updated'`).split(' ');
   const delay = spread(delays);
