@@ -146,7 +146,20 @@ echo "a long operator passphrase" | expect_fail "already exists" cli operator cr
 echo "short" | expect_fail "at least 12 characters" cli auditor create --email "aud-$ops" --password-stdin
 echo "a long auditor passphrase" | expect_fail "not a valid email" cli auditor create --email "not-an-email" --password-stdin
 out=$(cli audit verify); [[ "$out" == *"the audit trail is intact"* ]] || { echo "$out" >&2; exit 1; }
-out=$(cli --help); for sub in serve migrate operator auditor demo; do [[ "$out" == *"$sub"* ]] || { echo "--help lacks $sub" >&2; exit 1; }; done
+step "backups: keygen, create, list, verify, a wrong key refused"
+bk="$GATEHOUSE_DATA_DIR/backup-cli"; rm -rf "$bk"; mkdir -p "$bk"
+json() { "$E2E_PYTHON" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+key=$(target/debug/gatehouse backup keygen --output "$bk/operator.key" 2>/dev/null | json 'd["public_key"]')
+target/debug/gatehouse backup keygen --output "$bk/other.key" >/dev/null 2>&1
+bcli() { GATEHOUSE_BACKUP_DIR="$bk/files" GATEHOUSE_BACKUP_RECIPIENTS="$key" cli "$@"; }
+name=$(bcli backup create 2>/dev/null | json 'd["name"]')
+[ "$(bcli backup list | json 'd[-1]["name"]')" = "$name" ] || { echo "backup list lacks $name" >&2; exit 1; }
+if grep -q PGDMP "$bk/files/$name.dump.age"; then echo "the archive is not encrypted" >&2; exit 1; fi
+(cd "$bk/files" && sha256sum -c --quiet "$name.sha256")
+out=$(bcli backup verify "$name" --identity "$bk/operator.key" 2>&1); [[ "$out" == *"verified"* ]] || { echo "$out" >&2; exit 1; }
+expect_fail "does not decrypt" bcli backup verify "$name" --identity "$bk/other.key"
+out=$(bcli backup status); [[ "$out" == *'"verify"'* ]] || { echo "$out" >&2; exit 1; }
+out=$(cli --help); for sub in serve migrate operator auditor demo backup; do [[ "$out" == *"$sub"* ]] || { echo "--help lacks $sub" >&2; exit 1; }; done
 
 step "graceful shutdown"
 kill -TERM "$SERVER_PID"

@@ -309,6 +309,70 @@ pub struct Settings {
         global = true
     )]
     pub billing_max_ahead_secs: u32,
+
+    /// Backups: the age X25519 public keys (`age1…`, comma separated) every backup is
+    /// encrypted to. Required to write one; their private keys never go on the server.
+    #[arg(long, env = "GATEHOUSE_BACKUP_RECIPIENTS", global = true)]
+    pub backup_recipients: Option<String>,
+
+    /// Backups: the local directory. Default: {data_dir}/backups.
+    #[arg(long, env = "GATEHOUSE_BACKUP_DIR", global = true)]
+    pub backup_dir: Option<PathBuf>,
+
+    /// Backups: how many complete backups the local directory keeps (older ones are
+    /// deleted after each create; the bucket is never pruned by Gatehouse).
+    #[arg(
+        long,
+        env = "GATEHOUSE_BACKUP_KEEP",
+        default_value_t = 14,
+        value_parser = clap::value_parser!(u32).range(1..=10_000),
+        global = true
+    )]
+    pub backup_keep: u32,
+
+    /// Backups: an S3-compatible bucket, s3://bucket/prefix. Credentials from
+    /// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the instance's role).
+    #[arg(long, env = "GATEHOUSE_BACKUP_S3_URL", global = true)]
+    pub backup_s3_url: Option<String>,
+
+    /// Backups: the bucket's endpoint when it is not AWS (MinIO, Ceph, Garage),
+    /// http(s)://host:port.
+    #[arg(long, env = "GATEHOUSE_BACKUP_S3_ENDPOINT", global = true)]
+    pub backup_s3_endpoint: Option<String>,
+
+    /// Backups: the bucket's region (default: AWS_REGION, else us-east-1).
+    #[arg(long, env = "GATEHOUSE_BACKUP_S3_REGION", global = true)]
+    pub backup_s3_region: Option<String>,
+
+    /// Backups: the UTC hour (0-23) of the daily backup. Unset: no schedule.
+    #[arg(
+        long,
+        env = "GATEHOUSE_BACKUP_SCHEDULE_HOUR",
+        value_parser = clap::value_parser!(u8).range(0..=23),
+        global = true
+    )]
+    pub backup_schedule_hour: Option<u8>,
+
+    /// Backups: the day of the weekly verify (after that day's backup).
+    #[arg(
+        long,
+        env = "GATEHOUSE_BACKUP_VERIFY_WEEKDAY",
+        default_value = "sunday",
+        value_parser = crate::backup::schedule::parse_weekday,
+        global = true
+    )]
+    pub backup_verify_weekday: time::Weekday,
+
+    /// Backups: the age identity file for the scheduled weekly verify. On the server it
+    /// lets a thief of the server read the backups: better leave it unset and run
+    /// `gatehouse backup verify --identity FILE` where the key is kept.
+    #[arg(long, env = "GATEHOUSE_BACKUP_IDENTITY_FILE", global = true)]
+    pub backup_identity_file: Option<PathBuf>,
+
+    /// Backups: the PostgreSQL server where verify makes its scratch database (the user
+    /// needs CREATEDB). Default: the Gatehouse database's server.
+    #[arg(long, env = "GATEHOUSE_BACKUP_VERIFY_DATABASE_URL", hide_env_values = true, value_parser = secret, global = true)]
+    pub backup_verify_database_url: Option<SecretString>,
 }
 
 impl Settings {

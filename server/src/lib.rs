@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod audit;
+pub mod backup;
 pub mod bench_baseline;
 pub mod cli;
 pub mod client_ip;

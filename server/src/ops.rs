@@ -74,6 +74,7 @@ async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
         .set(f64::from(pool.size()) - idle);
     metrics::gauge!("gatehouse_db_pool_max_connections")
         .set(f64::from(pool.options().get_max_connections()));
+    crate::backup::publish_metrics(pool).await;
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

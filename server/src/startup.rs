@@ -336,6 +336,9 @@ async fn serve_with(settings: Settings, pool: PgPool, keys: MasterKeys) -> Resul
         .await
         .map_err(|e| anyhow::anyhow!("starting the token service: {e}"))?;
     // Delivers the transactional outbox (SPEC §3 "Email"); stopped below before the pool closes.
+    // The daily backup and weekly verify (GATEHOUSE_BACKUP_SCHEDULE_HOUR); settings that
+    // cannot work stop the start here rather than fail at night.
+    crate::backup::schedule::spawn(state.clone())?;
     let mailer = crate::mailer::spawn_mailer(pool.clone(), &state.settings)?;
     // Delivers webhooks (SPEC §9); stopped with the mailer.
     let webhooks =

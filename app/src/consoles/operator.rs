@@ -27,6 +27,18 @@ pub struct DashboardData {
     pub usage_events: u64,
     pub usage_refused: u64,
     pub window_minutes: u64,
+    /// The last backup and verify.
+    pub backups: Vec<BackupLine>,
+}
+
+/// One line of the Backups card.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackupLine {
+    /// `create` or `verify`.
+    pub kind: String,
+    /// A backup in the last 26 h (a verify in the last 8 days), and the newest run not failed.
+    pub healthy: bool,
+    pub text: String,
 }
 
 #[server(prefix = "/_rpc", endpoint = "operator_dashboard")]
@@ -42,6 +54,39 @@ pub async fn operator_dashboard() -> Result<DashboardData, AppError> {
     let pairs = |counts: Vec<gatehouse_domain::tenants::Count>| {
         counts.into_iter().map(|c| (c.label, c.count)).collect()
     };
+    let now = time::OffsetDateTime::now_utc();
+    let backups = d
+        .backups
+        .into_iter()
+        .map(|b| {
+            let promise = if b.kind == "create" {
+                time::Duration::hours(26)
+            } else {
+                time::Duration::days(8)
+            };
+            let fresh = b.last_success_at.is_some_and(|t| now - t <= promise);
+            let failure = b
+                .last_failure
+                .map(|f| format!("; the last run failed: {f}"));
+            let text = match b.last_success_at {
+                None if b.last_ok.is_none() => "never run".to_owned(),
+                None => format!("never succeeded{}", failure.unwrap_or_default()),
+                Some(t) => format!(
+                    "{}{}{}",
+                    when(t),
+                    b.size_bytes
+                        .map(|s| format!(" ({:.1} MB)", s as f64 / 1_000_000.0))
+                        .unwrap_or_default(),
+                    failure.unwrap_or_default()
+                ),
+            };
+            BackupLine {
+                healthy: fresh && b.last_ok != Some(false),
+                kind: b.kind,
+                text,
+            }
+        })
+        .collect();
     Ok(DashboardData {
         tenants_total: d.tenants_total,
         tenants_by_status: pairs(d.tenants_by_status),
@@ -57,6 +102,7 @@ pub async fn operator_dashboard() -> Result<DashboardData, AppError> {
         usage_events,
         usage_refused,
         window_minutes: crate::request_stats::WINDOW_MINUTES,
+        backups,
     })
 }
 
@@ -205,6 +251,18 @@ fn Dashboard(data: DashboardData) -> impl IntoView {
                         ),
                         "health-usage",
                     )}
+                </ul>
+            </Card>
+            <Card heading_id="backups-h" title="Backups" testid="backups">
+                <ul class="mt-4 space-y-3 text-sm">
+                    {data.backups.into_iter().map(|b| {
+                        let (label, testid) = if b.kind == "create" {
+                            ("Last backup", "backup-create")
+                        } else {
+                            ("Last verify", "backup-verify")
+                        };
+                        health_line(label, b.healthy, b.text, testid)
+                    }).collect_view()}
                 </ul>
             </Card>
         </div>

@@ -40,6 +40,8 @@ pub struct Dashboard {
     pub outbox: Outbox,
     /// How long a trivial query took, in milliseconds (the database's health).
     pub database_ms: f64,
+    /// The last backup and verify.
+    pub backups: Vec<BackupStatus>,
 }
 
 /// A person of the tenant as its page lists them.
@@ -137,7 +139,41 @@ pub async fn dashboard(pool: &PgPool, actor: Option<&Actor>) -> Result<Dashboard
         recent,
         outbox,
         database_ms,
+        backups: backup_status(pool).await?,
     })
+}
+
+/// The newest backup and verify (`gatehouse backup`, the schedule; `backup_runs`): per
+/// kind, the last success and how the newest finished run ended.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct BackupStatus {
+    /// `create` or `verify`.
+    pub kind: String,
+    pub backup: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_success_at: Option<OffsetDateTime>,
+    pub size_bytes: Option<i64>,
+    /// `None`: never finished.
+    pub last_ok: Option<bool>,
+    /// Why the newest finished run failed.
+    pub last_failure: Option<String>,
+}
+
+async fn backup_status(pool: &PgPool) -> Result<Vec<BackupStatus>, DomainError> {
+    Ok(sqlx::query_as(
+        "SELECT k.kind, s.backup, s.finished_at AS last_success_at, s.size_bytes,
+                l.ok AS last_ok, CASE WHEN l.ok THEN NULL ELSE l.detail END AS last_failure
+           FROM (VALUES ('create'), ('verify')) AS k (kind)
+           LEFT JOIN LATERAL (SELECT backup, finished_at, size_bytes FROM backup_runs
+                               WHERE kind = k.kind AND ok
+                               ORDER BY started_at DESC LIMIT 1) s ON true
+           LEFT JOIN LATERAL (SELECT ok, detail FROM backup_runs
+                               WHERE kind = k.kind AND finished_at IS NOT NULL
+                               ORDER BY started_at DESC LIMIT 1) l ON true
+          ORDER BY k.kind",
+    )
+    .fetch_all(pool)
+    .await?)
 }
 
 /// Everything a tenant's page shows.

@@ -2,6 +2,7 @@
 
 pub mod apps;
 pub mod audit;
+pub mod backup;
 
 use crate::config::Settings;
 use crate::embedded_pg::EmbeddedPostgres;
@@ -82,6 +83,9 @@ pub enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Backups: create, list, restore, verify, status, keygen (GATEHOUSE_BACKUP_*).
+    #[command(subcommand)]
+    Backup(crate::cli::backup::BackupCommand),
     /// Managed applications and their API keys.
     #[command(subcommand)]
     App(crate::cli::apps::AppCommand),
@@ -231,6 +235,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::App(cmd) => crate::cli::apps::run_app(&settings, cmd).await,
         Command::Keys(cmd) => crate::cli::apps::run_keys(&settings, cmd).await,
         Command::Audit(cmd) => crate::cli::audit::run(&settings, cmd).await,
+        Command::Backup(cmd) => crate::cli::backup::run(&settings, cmd).await,
     }
 }
 

@@ -3,6 +3,7 @@
 //! cores, not one per file).
 
 mod audit;
+mod backup;
 mod billing;
 mod flags;
 mod helpers;
