@@ -108,7 +108,10 @@ pub fn Shell(children: Children) -> impl IntoView {
                     {nav(true)}
                 </nav>
             </header>
-            <main id="main" class="mx-auto w-full max-w-6xl flex-1 px-4 py-8">{children()}</main>
+            <main id="main" class="mx-auto w-full max-w-6xl flex-1 px-4 py-8">
+                <crate::tenants::maintenance::MaintenanceBanner />
+                {children()}
+            </main>
             <footer class="border-t border-slate-200 bg-white">
                 <div class="mx-auto flex max-w-6xl flex-wrap justify-between gap-2 px-4 py-4 text-sm text-slate-500">
                     <span>"Gatehouse — the control plane for B2B SaaS"</span>

@@ -111,6 +111,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/operator/flags/:key") view=flags::FlagPage ssr=SsrMode::Async />
                     <Route path=path!("/operator/webhooks") view=webhooks::OperatorEndpointsPage ssr=SsrMode::Async />
                     <Route path=path!("/operator/webhooks/:id") view=webhooks::OperatorEndpointPage ssr=SsrMode::Async />
+                    <Route path=path!("/operator/maintenance") view=tenants::maintenance::MaintenancePage ssr=SsrMode::Async />
                     <Route path=path!("/admin") view=consoles::admin::AdminPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/users") view=users::admin::PeoplePage ssr=SsrMode::Async />
                     <Route path=path!("/admin/users/:id") view=users::admin::PersonPage ssr=SsrMode::Async />

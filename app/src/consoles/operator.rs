@@ -132,6 +132,12 @@ const AREAS: &[Area] = &[
         "Platform endpoints that receive every tenant's events; delivery history.",
         "operator-webhooks",
     ),
+    (
+        "/operator/maintenance",
+        "Maintenance",
+        "Schedule maintenance windows: a banner for tenants, webhooks and GET /api/v1/status.",
+        "operator-maintenance",
+    ),
 ];
 
 #[component]

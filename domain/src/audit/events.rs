@@ -62,6 +62,8 @@ catalog! {
     FlagUpdated = "flag.updated": "A feature flag's definition, a plan's default, or a tenant's override changed.",
     SsoConnectionChanged = "sso.connection.changed": "A tenant's single sign-on connection was created, changed, activated, deactivated or deleted, or its enforcement changed.",
     AppKeyRevoked = "app.key.revoked": "An application's API key was revoked; its tokens stop working.",
+    MaintenanceScheduled = "maintenance.scheduled": "An operator scheduled a maintenance window (its start, end and message). Sent to every tenant's endpoints subscribed to it, and to the platform's.",
+    MaintenanceCancelled = "maintenance.cancelled": "A scheduled maintenance window was cancelled. Sent to every tenant's endpoints subscribed to it, and to the platform's.",
     WebhookTest = "webhook.test": "A test event sent from the console or the API to one endpoint.",
 }
 
@@ -105,6 +107,16 @@ fn string_enum<'a>(
 }
 
 impl EventType {
+    /// Platform-wide announcements every tenant must hear (NFR-OPS-002): published with no
+    /// tenant, they go to every endpoint subscribed to them, each tenant's as well as the
+    /// platform's, and to every events stream.
+    pub fn reaches_every_tenant(self) -> bool {
+        matches!(
+            self,
+            EventType::MaintenanceScheduled | EventType::MaintenanceCancelled
+        )
+    }
+
     /// The types an endpoint can subscribe to (test events go to the endpoint they test).
     pub fn subscribable() -> impl Iterator<Item = EventType> {
         Self::ALL
@@ -210,6 +222,24 @@ const PUBLISHED: &[Publication] = &[
         AppKeyRevoked,
         &[("application_id", "application_id")],
     ),
+    publishes(
+        "maintenance.schedule",
+        MaintenanceScheduled,
+        &[
+            ("starts_at", "starts_at"),
+            ("ends_at", "ends_at"),
+            ("message", "message"),
+        ],
+    ),
+    publishes(
+        "maintenance.cancel",
+        MaintenanceCancelled,
+        &[
+            ("starts_at", "starts_at"),
+            ("ends_at", "ends_at"),
+            ("message", "message"),
+        ],
+    ),
 ];
 
 impl EventType {
@@ -274,7 +304,7 @@ pub fn event_body(event: EventType, at: OffsetDateTime, data: Value) -> Value {
 }
 
 /// Writes the event and one pending delivery for every endpoint subscribed to it (the
-/// tenant's own and the platform's), inside the caller's transaction, and wakes the
+/// tenant's own and the platform's; every tenant's for the types that reach every tenant), inside the caller's transaction, and wakes the
 /// workers at commit. Returns the event's id.
 pub(crate) async fn publish(
     conn: &mut PgConnection,
@@ -292,7 +322,7 @@ pub(crate) async fn publish(
              INSERT INTO webhook_deliveries (endpoint_id, event_id)
              SELECT e.id, ev.id FROM webhook_endpoints e, ev
              WHERE e.status <> 'disabled' AND e.event_types @> ARRAY[$3]
-               AND (e.tenant_id IS NULL OR e.tenant_id = $2)
+               AND (e.tenant_id IS NULL OR e.tenant_id = $2 OR ($6 AND $2::uuid IS NULL))
              RETURNING 1
          )
          SELECT pg_notify($5, ev.seq::text), (SELECT count(*) FROM fan) FROM ev",
@@ -302,6 +332,7 @@ pub(crate) async fn publish(
     .bind(event.as_str())
     .bind(body)
     .bind(EVENTS_CHANNEL)
+    .bind(event.reaches_every_tenant())
     .execute(&mut *conn)
     .await
     .context("publishing the event")?;

@@ -22,6 +22,7 @@ mod crypto;
 mod email;
 mod flags;
 mod login;
+mod maintenance;
 mod mfa;
 mod oauth;
 mod passwords;

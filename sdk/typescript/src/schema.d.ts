@@ -737,6 +737,28 @@ export interface paths {
         patch: operations["update_settings"];
         trace?: never;
     };
+    "/api/v1/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The service's status and its maintenance windows.
+         * @description `status` is `maintenance` while a window is in progress, else `ok`. `maintenance` lists
+         *     every window in progress or to come, soonest first (times in UTC). A cancelled window
+         *     is not listed. No token needed.
+         */
+        get: operations["get_status"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tenants": {
         parameters: {
             query?: never;
@@ -1400,6 +1422,46 @@ export interface webhooks {
          * @description A feature flag's definition, a plan's default, or a tenant's override changed. Sent to the endpoints subscribed to `flag.updated` (the tenant's, and the platform's). Verify the signature with any Standard Webhooks library and the endpoint's `whsec_` secret; `webhook-id` is the same on every attempt, so it deduplicates.
          */
         post: operations["webhook_flag_updated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "maintenance.cancelled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * maintenance.cancelled
+         * @description A scheduled maintenance window was cancelled. Sent to every tenant's endpoints subscribed to it, and to the platform's. Sent to the endpoints subscribed to `maintenance.cancelled` (every tenant's, and the platform's). Verify the signature with any Standard Webhooks library and the endpoint's `whsec_` secret; `webhook-id` is the same on every attempt, so it deduplicates.
+         */
+        post: operations["webhook_maintenance_cancelled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "maintenance.scheduled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * maintenance.scheduled
+         * @description An operator scheduled a maintenance window (its start, end and message). Sent to every tenant's endpoints subscribed to it, and to the platform's. Sent to the endpoints subscribed to `maintenance.scheduled` (every tenant's, and the platform's). Verify the signature with any Standard Webhooks library and the endpoint's `whsec_` secret; `webhook-id` is the same on every attempt, so it deduplicates.
+         */
+        post: operations["webhook_maintenance_scheduled"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2271,7 +2333,7 @@ export interface components {
          * @description An event type of the catalog.
          * @enum {string}
          */
-        EventType: "tenant.created" | "tenant.suspended" | "tenant.reactivated" | "tenant.plan.changed" | "user.invited" | "user.created" | "user.role.changed" | "user.disabled" | "user.archived" | "flag.updated" | "sso.connection.changed" | "app.key.revoked" | "webhook.test";
+        EventType: "tenant.created" | "tenant.suspended" | "tenant.reactivated" | "tenant.plan.changed" | "user.invited" | "user.created" | "user.role.changed" | "user.disabled" | "user.archived" | "flag.updated" | "sso.connection.changed" | "app.key.revoked" | "maintenance.scheduled" | "maintenance.cancelled" | "webhook.test";
         /** @description One type of the catalog. */
         EventTypeInfo: {
             name: components["schemas"]["EventType"];
@@ -2540,6 +2602,21 @@ export interface components {
         KeyScope: "flag:read" | "bill:write" | "bill:read" | "log:write" | "log:read" | "users:read" | "users:write" | "tenants:read" | "tenants:write" | "apps:read" | "apps:write" | "webhooks:read" | "webhooks:write" | "admin" | "openid" | "profile" | "email" | "offline_access";
         /** @enum {string} */
         KeyType: "RSA" | "EC";
+        /** @description A window as the public sees it (`GET /api/v1/status`): when, and what the vendor says. */
+        MaintenanceNotice: {
+            /**
+             * Format: date-time
+             * @description When it starts (UTC).
+             */
+            starts_at: string;
+            /**
+             * Format: date-time
+             * @description When it ends (UTC).
+             */
+            ends_at: string;
+            /** @description What the vendor says about it. */
+            message: string;
+        };
         /** @description Who a token belongs to. */
         Me: {
             /**
@@ -2909,6 +2986,19 @@ export interface components {
          * @enum {string}
          */
         Role: "owner" | "admin" | "user" | "operator" | "auditor";
+        /**
+         * @description Whether the service is in a maintenance window right now.
+         * @enum {string}
+         */
+        ServiceState: "ok" | "maintenance";
+        /**
+         * @description The service's status: `maintenance` while a window is in progress, else `ok`; and
+         *     every window in progress or to come, soonest first.
+         */
+        ServiceStatus: {
+            status: components["schemas"]["ServiceState"];
+            maintenance: components["schemas"]["MaintenanceNotice"][];
+        };
         /** @description How many sessions ended. */
         SessionsRevoked: {
             /** Format: int64 */
@@ -2925,7 +3015,7 @@ export interface components {
          * @description An event type an endpoint can subscribe to.
          * @enum {string}
          */
-        SubscribableEventType: "tenant.created" | "tenant.suspended" | "tenant.reactivated" | "tenant.plan.changed" | "user.invited" | "user.created" | "user.role.changed" | "user.disabled" | "user.archived" | "flag.updated" | "sso.connection.changed" | "app.key.revoked";
+        SubscribableEventType: "tenant.created" | "tenant.suspended" | "tenant.reactivated" | "tenant.plan.changed" | "user.invited" | "user.created" | "user.role.changed" | "user.disabled" | "user.archived" | "flag.updated" | "sso.connection.changed" | "app.key.revoked" | "maintenance.scheduled" | "maintenance.cancelled";
         /** @description Why a tenant is suspended (optional: the body may be left out). Blank counts as absent. */
         SuspendTenant: {
             /** @description Kept in the audit trail. */
@@ -6151,6 +6241,60 @@ export interface operations {
             };
         };
     };
+    get_status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The status and the maintenance windows */
+            200: {
+                headers: {
+                    /** @description `public, max-age=30` */
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "maintenance": [
+                     *         {
+                     *           "ends_at": "2026-12-13T00:00:00Z",
+                     *           "message": "Database upgrade: sign-in and the APIs are unavailable for up to 20 minutes.",
+                     *           "starts_at": "2026-12-12T22:00:00Z"
+                     *         }
+                     *       ],
+                     *       "status": "ok"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ServiceStatus"];
+                };
+            };
+            /** @description Too many requests from this address */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is not reachable right now */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     list_tenants: {
         parameters: {
             query?: {
@@ -9212,6 +9356,112 @@ export interface operations {
                     };
                     /** @enum {string} */
                     type?: "flag.updated";
+                };
+            };
+        };
+        responses: {
+            /** @description The endpoint is gone: it is disabled and receives nothing more */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered (within 15 s) */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_maintenance_cancelled: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id, the same on every attempt */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in seconds since 1970-01-01T00:00:00Z */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}`; during a secret rotation two, space-separated */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"] & {
+                    data?: {
+                        /** Format: date-time */
+                        ends_at?: string;
+                        message?: string;
+                        /** Format: date-time */
+                        starts_at?: string;
+                    };
+                    /** @enum {string} */
+                    type?: "maintenance.cancelled";
+                };
+            };
+        };
+        responses: {
+            /** @description The endpoint is gone: it is disabled and receives nothing more */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered (within 15 s) */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_maintenance_scheduled: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id, the same on every attempt */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in seconds since 1970-01-01T00:00:00Z */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}`; during a secret rotation two, space-separated */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"] & {
+                    data?: {
+                        /** Format: date-time */
+                        ends_at?: string;
+                        message?: string;
+                        /** Format: date-time */
+                        starts_at?: string;
+                    };
+                    /** @enum {string} */
+                    type?: "maintenance.scheduled";
                 };
             };
         };

@@ -10,6 +10,7 @@ pub mod error;
 pub mod flags;
 pub(crate) mod ndjson;
 pub mod openapi;
+pub mod status;
 pub mod tenants;
 pub mod users;
 pub mod webhooks;
@@ -99,6 +100,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .merge(users::router())
         .merge(tenants::settings_router())
         .merge(webhooks::router())
+        .merge(status::router())
 }
 
 pub fn router() -> Router<AppState> {

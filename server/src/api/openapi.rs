@@ -54,7 +54,7 @@ pub const COMMITTED: &str = "openapi.json";
         (name = "billing", description = "Usage and billing events (API-BILL)"),
         (name = "webhooks", description = "Webhook endpoints, their deliveries, and the events stream (Standard Webhooks 1.0)"),
         (name = "oauth", description = "OAuth 2.0 and OpenID Connect"),
-        (name = "meta", description = "This document"),
+        (name = "meta", description = "This document, and the service's status (maintenance windows)"),
     )
 )]
 struct ApiDoc;

@@ -311,6 +311,7 @@ pub fn openapi_webhooks() -> utoipa::openapi::Paths {
                     "description": "The value before or after the change",
                 }),
                 "endpoint_id" | "application_id" => json!({"type": "string", "format": "uuid"}),
+                "starts_at" | "ends_at" => json!({"type": "string", "format": "date-time"}),
                 _ => json!({"type": "string"}),
             };
             properties.insert((*f).to_owned(), schema);
@@ -322,12 +323,17 @@ pub fn openapi_webhooks() -> utoipa::openapi::Paths {
             );
         }
         let name = t.as_str();
+        let audience = if t.reaches_every_tenant() {
+            "every tenant's, and the platform's"
+        } else {
+            "the tenant's, and the platform's"
+        };
         let item = json!({"post": {
             "operationId": format!("webhook_{}", name.replace('.', "_")),
             "tags": ["webhooks"],
             "summary": name,
             "description": format!(
-                "{} Sent to the endpoints subscribed to `{name}` (the tenant's, and the platform's). \
+                "{} Sent to the endpoints subscribed to `{name}` ({audience}). \
                  Verify the signature with any Standard Webhooks library and the endpoint's `whsec_` secret; \
                  `webhook-id` is the same on every attempt, so it deduplicates.",
                 t.description()

@@ -14,7 +14,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::IntoResponse;
-use gatehouse_domain::audit::EVENTS_CHANNEL;
+use gatehouse_domain::audit::{EventType, EVENTS_CHANNEL};
 use gatehouse_domain::webhooks::Owner;
 use serde::Deserialize;
 use sqlx::postgres::PgNotification;
@@ -134,15 +134,23 @@ struct Row {
 }
 
 async fn events_after(pool: &PgPool, owner: Owner, after: i64) -> Result<Vec<Row>, sqlx::Error> {
+    // Platform-wide announcements (maintenance) reach every tenant's stream too.
+    let every_tenant: Vec<&str> = EventType::ALL
+        .iter()
+        .filter(|t| t.reaches_every_tenant())
+        .map(|t| t.as_str())
+        .collect();
     sqlx::query_as(
         "SELECT seq, event_type, body::text AS body FROM webhook_events
          WHERE seq > $1 AND event_type <> 'webhook.test'
-           AND ($2::uuid IS NULL OR tenant_id = $2)
+           AND ($2::uuid IS NULL OR tenant_id = $2
+                OR (tenant_id IS NULL AND event_type = ANY($4)))
          ORDER BY seq LIMIT $3",
     )
     .bind(after)
     .bind(owner.tenant_id())
     .bind(PAGE)
+    .bind(every_tenant)
     .fetch_all(pool)
     .await
 }

@@ -11,6 +11,7 @@ mod oauth;
 mod ops;
 mod security;
 mod sso;
+mod status;
 mod tenants;
 mod users;
 mod webhooks;

@@ -70,6 +70,7 @@ from .json_web_key import JsonWebKey
 from .json_web_key_set import JsonWebKeySet
 from .key_scope import KeyScope
 from .key_type import KeyType
+from .maintenance_notice import MaintenanceNotice
 from .me import Me
 from .mfa_policy import MfaPolicy
 from .new_flag_definition import NewFlagDefinition
@@ -104,6 +105,8 @@ from .rejected_line import RejectedLine
 from .response_type import ResponseType
 from .revoke_form import RevokeForm
 from .role import Role
+from .service_state import ServiceState
+from .service_status import ServiceStatus
 from .sessions_revoked import SessionsRevoked
 from .set_flag_plan_default_plan import SetFlagPlanDefaultPlan
 from .settable_status import SettableStatus
@@ -211,6 +214,7 @@ __all__ = (
     "JsonWebKeySet",
     "KeyScope",
     "KeyType",
+    "MaintenanceNotice",
     "Me",
     "MfaPolicy",
     "NewFlagDefinition",
@@ -245,6 +249,8 @@ __all__ = (
     "ResponseType",
     "RevokeForm",
     "Role",
+    "ServiceState",
+    "ServiceStatus",
     "SessionsRevoked",
     "SetFlagPlanDefaultPlan",
     "SettableStatus",

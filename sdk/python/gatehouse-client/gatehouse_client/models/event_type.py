@@ -3,6 +3,8 @@ from enum import StrEnum
 class EventType(StrEnum):
     APP_KEY_REVOKED = "app.key.revoked"
     FLAG_UPDATED = "flag.updated"
+    MAINTENANCE_CANCELLED = "maintenance.cancelled"
+    MAINTENANCE_SCHEDULED = "maintenance.scheduled"
     SSO_CONNECTION_CHANGED = "sso.connection.changed"
     TENANT_CREATED = "tenant.created"
     TENANT_PLAN_CHANGED = "tenant.plan.changed"
