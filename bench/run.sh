@@ -11,6 +11,7 @@ name="${1:?usage: bench/run.sh NAME}"
 [ -f "bench/$name.sh" ] || { echo "no benchmark bench/$name.sh" >&2; exit 1; }
 source scripts/setup.sh
 command -v wrk >/dev/null || apt_install wrk
+[ "$name" != ha ] || command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || apt_install haproxy
 # BENCH_SKIP_BUILD=1 measures the release binary already built (e.g. while the tree has
 # unrelated changes in progress).
 [ -n "${BENCH_SKIP_BUILD:-}" ] || cargo leptos build --release "${LEPTOS_BUILD_ARGS[@]}"

@@ -37,7 +37,7 @@ fi
 # webauthn-rs links OpenSSL.
 apt_install libssl-dev pkg-config
 if [ "$WITH_TESTS" = 1 ]; then
-  apt_install chromium python3-venv
+  apt_install chromium python3-venv haproxy
   # The browser tests' independent peers (SMTP server, TOTP) in a venv of their own.
   E2E_VENV="$GATEHOUSE_ROOT/.venv-e2e"
   req="$GATEHOUSE_ROOT/end2end/support/requirements.txt"
