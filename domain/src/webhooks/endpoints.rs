@@ -326,20 +326,33 @@ pub struct EndpointPage {
     pub next_cursor: Option<String>,
 }
 
+/// A page of `limit` rows from `rows` (fetched with `limit + 1`), and the cursor of the
+/// next page when there is one.
+fn page_of<T>(
+    mut rows: Vec<T>,
+    limit: i64,
+    position: impl Fn(&T) -> (OffsetDateTime, Uuid),
+) -> (Vec<T>, Option<String>) {
+    let limit = usize::try_from(limit).unwrap_or(0);
+    if rows.len() <= limit {
+        return (rows, None);
+    }
+    rows.truncate(limit);
+    let next = rows.last().map(|r| {
+        let (at, id) = position(r);
+        cursor::encode(at, id)
+    });
+    (rows, next)
+}
+
 pub async fn list_endpoints(
     pool: &PgPool,
     owner: Owner,
     limit: i64,
     after: Option<&str>,
 ) -> Result<EndpointPage, DomainError> {
-    if !(1..=100).contains(&limit) {
-        return Err(DomainError::validation(
-            "limit",
-            "must be between 1 and 100",
-        ));
-    }
-    let after = after.map(cursor::decode).transpose()?;
-    let mut rows: Vec<Endpoint> = sqlx::query_as(&format!(
+    let after = cursor::page_start(limit, after)?;
+    let rows: Vec<Endpoint> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM webhook_endpoints
          WHERE tenant_id IS NOT DISTINCT FROM $1
            AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3))
@@ -351,16 +364,8 @@ pub async fn list_endpoints(
     .bind(limit + 1)
     .fetch_all(pool)
     .await?;
-    let next_cursor = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|e| cursor::encode(e.created_at, e.id))
-    } else {
-        None
-    };
-    Ok(EndpointPage {
-        data: rows,
-        next_cursor,
-    })
+    let (data, next_cursor) = page_of(rows, limit, |e| (e.created_at, e.id));
+    Ok(EndpointPage { data, next_cursor })
 }
 
 async fn fetch(
@@ -587,6 +592,8 @@ pub struct Delivery {
     pub event_type: String,
     #[schema(value_type = DeliveryStatus)]
     pub status: String,
+    /// Attempts in the current schedule (a redelivery starts a new one; the delivery's
+    /// detail lists every attempt ever made).
     pub attempts: i32,
     /// When the next attempt is due (pending deliveries).
     #[serde(with = "time::serde::rfc3339::option")]
@@ -662,7 +669,7 @@ pub async fn list_deliveries(
         DeliveryStatus::Delivered => "delivered",
         DeliveryStatus::Failed => "failed",
     });
-    let mut rows: Vec<Delivery> = sqlx::query_as(&format!(
+    let rows: Vec<Delivery> = sqlx::query_as(&format!(
         "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d JOIN webhook_events ev ON ev.id = d.event_id
          WHERE d.endpoint_id = $1 AND ($2::text IS NULL OR d.status = $2)
            AND ($3::timestamptz IS NULL OR (d.created_at, d.id) < ($3, $4))
@@ -675,16 +682,8 @@ pub async fn list_deliveries(
     .bind(limit + 1)
     .fetch_all(pool)
     .await?;
-    let next_cursor = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|d| cursor::encode(d.created_at, d.id))
-    } else {
-        None
-    };
-    Ok(DeliveryPage {
-        data: rows,
-        next_cursor,
-    })
+    let (data, next_cursor) = page_of(rows, limit, |d| (d.created_at, d.id));
+    Ok(DeliveryPage { data, next_cursor })
 }
 
 async fn fetch_delivery(

@@ -2088,7 +2088,11 @@ export interface components {
             event_id: string;
             event_type: components["schemas"]["EventType"];
             status: components["schemas"]["DeliveryStatus"];
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Attempts in the current schedule (a redelivery starts a new one; the delivery's
+             *     detail lists every attempt ever made).
+             */
             attempts: number;
             /**
              * Format: date-time

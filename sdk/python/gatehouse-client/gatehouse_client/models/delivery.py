@@ -34,7 +34,8 @@ class Delivery:
             event_id (UUID): The `webhook-id` the receiver sees (the same on every attempt).
             event_type (EventType): An event type of the catalog.
             status (DeliveryStatus): A delivery's state.
-            attempts (int):
+            attempts (int): Attempts in the current schedule (a redelivery starts a new one; the delivery's
+                detail lists every attempt ever made).
             created_at (datetime.datetime):
             next_attempt_at (datetime.datetime | None | Unset): When the next attempt is due (pending deliveries).
             last_status (int | None | Unset): The last answer's HTTP status, if one came.

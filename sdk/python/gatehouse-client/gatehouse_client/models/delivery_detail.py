@@ -36,7 +36,8 @@ class DeliveryDetail:
             event_id (UUID): The `webhook-id` the receiver sees (the same on every attempt).
             event_type (EventType): An event type of the catalog.
             status (DeliveryStatus): A delivery's state.
-            attempts (int):
+            attempts (int): Attempts in the current schedule (a redelivery starts a new one; the delivery's
+                detail lists every attempt ever made).
             created_at (datetime.datetime):
             body (Any): The body sent (the same bytes on every attempt).
             attempts_made (list[Attempt]):
