@@ -115,8 +115,19 @@ pub(super) async fn finish(
     run: Run,
     outcome: &Outcome<'_>,
 ) -> Result<(), BackupError> {
-    let duration_ms = u64::try_from(run.started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let mut tx = pool.begin().await?;
+    complete(&mut tx, &run, outcome).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Records the run's outcome and its audit entry in the caller's transaction.
+async fn complete(
+    tx: &mut sqlx::PgConnection,
+    run: &Run,
+    outcome: &Outcome<'_>,
+) -> Result<(), BackupError> {
+    let duration_ms = u64::try_from(run.started.elapsed().as_millis()).unwrap_or(u64::MAX);
     sqlx::query(
         "UPDATE backup_runs SET finished_at = now(), ok = $2, backup = $3, size_bytes = $4,
                 detail = $5
@@ -130,13 +141,12 @@ pub(super) async fn finish(
     .execute(&mut *tx)
     .await?;
     append_audit_entry(
-        &mut tx,
+        tx,
         &RequestContext::default(),
         entry(run.kind, run.id, run.scheduled, duration_ms, outcome),
     )
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -157,27 +167,16 @@ pub(super) async fn record_restore(
         scheduled: false,
         started,
     };
-    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let mut tx = target.begin().await?;
     sqlx::query(
-        "INSERT INTO backup_runs (id, kind, started_at, finished_at, ok, backup, size_bytes, detail)
-         VALUES ($1, 'restore', now() - make_interval(secs => $2), now(), $3, $4, $5, $6)",
+        "INSERT INTO backup_runs (id, kind, started_at)
+         VALUES ($1, 'restore', now() - make_interval(secs => $2))",
     )
     .bind(run.id)
-    .bind(duration_ms as f64 / 1000.0)
-    .bind(outcome.ok)
-    .bind(outcome.backup)
-    .bind(outcome.size.map(|s| i64::try_from(s).unwrap_or(i64::MAX)))
-    .bind(clip(&outcome.detail, 2000))
+    .bind(started.elapsed().as_secs_f64())
     .execute(&mut *tx)
     .await?;
-    append_audit_entry(
-        &mut tx,
-        &RequestContext::default(),
-        entry(run.kind, run.id, false, duration_ms, outcome),
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    complete(&mut tx, &run, outcome).await?;
     tx.commit().await?;
     Ok(())
 }
