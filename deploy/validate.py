@@ -55,6 +55,7 @@ METRICS = {
     "gatehouse_webhook_attempts_total": ("counter", {"outcome": {"delivered", "failed"}}),
     "gatehouse_webhook_delivery_delay_seconds": ("histogram", {}),
     "gatehouse_emails_total": ("counter", {"outcome": {"sent", "retry", "failed"}}),
+    "gatehouse_mail_delivery_up": ("gauge", {}),
     "gatehouse_db_pool_connections": ("gauge", {"state": {"idle", "in_use"}}),
     "gatehouse_db_pool_max_connections": ("gauge", {}),
     "gatehouse_backup_last_success_timestamp_seconds": ("gauge", {"kind": {"create", "verify", "restore"}}),

@@ -3,10 +3,20 @@
 //!
 //! Domain operations write mail to the `email_outbox` table in their own transaction
 //! (`gatehouse_domain::email::enqueue_mail`). This worker delivers it: it claims due mail
-//! (a lease, so several server instances never send the same mail), sends each through
-//! SMTP with lettre when `GATEHOUSE_SMTP_URL` is set, or else writes it as
-//! `{data_dir}/mail/{id}.eml` for development, and records the outcome. A failed attempt
-//! is retried with exponential backoff; nothing is lost while SMTP is down.
+//! (a lease, so several server instances never send the same mail), sends a few at a time
+//! through SMTP with lettre when `GATEHOUSE_SMTP_URL` is set, or else writes each as
+//! `{data_dir}/mail/{id}.eml` for development, and records the outcome.
+//!
+//! Two kinds of failure are told apart (issue 21, faults):
+//! - the mail's own: the SMTP server refused it, or it cannot be built. It is retried with
+//!   exponential backoff and given up after [`email::MAX_ATTEMPTS`];
+//! - the way out is down: the SMTP server cannot be reached (or answers 421), the mail
+//!   directory cannot be written (read-only, full). No mail is at fault, so none spends an
+//!   attempt: what was claimed goes back to the outbox with the reason as its `last_error`
+//!   (shown on the operator dashboard), the outage is logged once as an error and shown by
+//!   the `gatehouse_mail_delivery_up` gauge, and the worker probes the way out (1 s, then
+//!   doubling up to 30 s). When it is back, everything that waited is due at once. Nothing
+//!   else in the server waits for mail.
 //!
 //! It wakes on `NOTIFY email_outbox` (sent by the enqueueing transaction at commit) and
 //! polls every few seconds as well, in case a notification was missed while the listening
@@ -18,6 +28,7 @@
 
 use crate::config::Settings;
 use anyhow::{anyhow, Context, Result};
+use futures_util::StreamExt;
 use gatehouse_domain::email::{self, AttemptOutcome, OutboxEntry, OUTBOX_CHANNEL};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -32,7 +43,12 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 /// Mails claimed at once.
-const BATCH: i64 = 10;
+const BATCH: i64 = 20;
+/// Mails in flight at once (lettre's pool keeps up to 10 SMTP connections).
+const IN_FLIGHT: usize = 4;
+/// The first probe of a way out found down, and the longest wait between two probes.
+const PROBE_FIRST: Duration = Duration::from_secs(1);
+const PROBE_MAX: Duration = Duration::from_secs(30);
 /// The longest one SMTP delivery (connect, TLS, AUTH, DATA) may take.
 const SEND_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long claimed mail stays reserved for this worker. Longer than a whole batch can
@@ -100,6 +116,36 @@ struct Failure {
     message: String,
     /// No later attempt can succeed (the mail itself cannot be built).
     permanent: bool,
+    /// The way out is down (SMTP unreachable, mail directory not writable): not the mail's
+    /// fault.
+    channel_down: bool,
+}
+
+impl Failure {
+    fn of_mail(message: String, permanent: bool) -> Self {
+        Self {
+            message,
+            permanent,
+            channel_down: false,
+        }
+    }
+
+    fn channel_down(message: String) -> Self {
+        Self {
+            message,
+            permanent: false,
+            channel_down: true,
+        }
+    }
+}
+
+/// What became of one claimed mail.
+enum Attempt {
+    Done,
+    /// Not sent because the way out is down (the message, free of secrets).
+    ChannelDown(String),
+    /// Not started: stopping, or the way out was found down meanwhile.
+    NotTried,
 }
 
 impl Worker {
@@ -135,8 +181,14 @@ impl Worker {
     async fn run(self, pool: PgPool, mut stop: watch::Receiver<bool>) {
         let wake = Arc::new(Notify::new());
         let listener = tokio::spawn(listen_for_mail(pool.clone(), wake.clone(), stop.clone()));
+        metrics::gauge!("gatehouse_mail_delivery_up").set(1.0);
         loop {
-            self.deliver_due(&pool, &stop).await;
+            if let Err(error) = self.deliver_due(&pool, &stop).await {
+                if self.wait_for_channel(&error, &mut stop).await {
+                    continue;
+                }
+                break;
+            }
             if stopping(&stop) {
                 break;
             }
@@ -152,37 +204,130 @@ impl Worker {
         tracing::info!("mail worker stopped");
     }
 
-    /// Delivers batches until nothing is due (or a stop is requested).
-    async fn deliver_due(&self, pool: &PgPool, stop: &watch::Receiver<bool>) {
+    /// Delivers batches until nothing is due (or a stop is requested). Fails with the
+    /// reason when the way out is down; what was claimed is back in the outbox then.
+    async fn deliver_due(&self, pool: &PgPool, stop: &watch::Receiver<bool>) -> Result<(), String> {
         loop {
             let batch = match email::claim_due_mail(pool, BATCH, LEASE).await {
                 Ok(batch) => batch,
                 Err(e) => {
                     tracing::warn!(error = %e, "claiming due mail failed; trying again later");
-                    return;
+                    return Ok(());
                 }
             };
             if batch.is_empty() {
-                return;
+                return Ok(());
             }
-            let mut mails = batch.into_iter();
-            while let Some(mail) = mails.next() {
-                if stopping(stop) {
-                    // Hand the rest back at once instead of leaving it leased for minutes.
-                    let rest: Vec<Uuid> = std::iter::once(mail.id)
-                        .chain(mails.map(|m| m.id))
-                        .collect();
-                    if let Err(e) = email::release_claimed_mail(pool, &rest).await {
-                        tracing::warn!(error = %e, "handing back claimed mail failed; it is retried when its lease ends");
+            // Once the way out is found down, mails not yet started are not tried.
+            let down = std::sync::atomic::AtomicBool::new(false);
+            let outcomes: Vec<(Uuid, Attempt)> = futures_util::stream::iter(batch)
+                .map(|mail| {
+                    let down = &down;
+                    async move {
+                        let id = mail.id;
+                        if stopping(stop) || down.load(std::sync::atomic::Ordering::Relaxed) {
+                            return (id, Attempt::NotTried);
+                        }
+                        let attempt = self.deliver_one(pool, mail).await;
+                        if matches!(attempt, Attempt::ChannelDown(_)) {
+                            down.store(true, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        (id, attempt)
                     }
-                    return;
+                })
+                .buffer_unordered(IN_FLIGHT)
+                .collect()
+                .await;
+            let mut reason = None;
+            let mut give_back = Vec::new();
+            for (id, attempt) in outcomes {
+                match attempt {
+                    Attempt::Done => {}
+                    Attempt::ChannelDown(error) => {
+                        give_back.push(id);
+                        reason = Some(error);
+                    }
+                    Attempt::NotTried => give_back.push(id),
                 }
-                self.deliver_one(pool, mail).await;
+            }
+            if !give_back.is_empty() {
+                // Handed back at once instead of staying leased for minutes.
+                if let Err(e) =
+                    email::release_claimed_mail(pool, &give_back, reason.as_deref()).await
+                {
+                    tracing::warn!(error = %e, "handing back claimed mail failed; it is retried when its lease ends");
+                }
+            }
+            if let Some(error) = reason {
+                return Err(error);
+            }
+            if stopping(stop) {
+                return Ok(());
             }
         }
     }
 
-    async fn deliver_one(&self, pool: &PgPool, mail: OutboxEntry) {
+    /// Waits for the way out to come back: logs the outage once, then probes it (1 s,
+    /// doubling to 30 s). True when it is back; false when asked to stop meanwhile.
+    async fn wait_for_channel(&self, error: &str, stop: &mut watch::Receiver<bool>) -> bool {
+        let since = std::time::Instant::now();
+        let waiting = "mail waits in the outbox and goes out when it is back";
+        metrics::gauge!("gatehouse_mail_delivery_up").set(0.0);
+        match &self.delivery {
+            Delivery::Smtp { .. } => {
+                tracing::error!(%error, "the SMTP server cannot be reached; {waiting}")
+            }
+            Delivery::Files { dir } => tracing::error!(
+                %error, dir = %dir.display(), "the mail directory cannot be written; {waiting}"
+            ),
+        }
+        let mut wait = PROBE_FIRST;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => return false,
+            }
+            if stopping(stop) {
+                return false;
+            }
+            match self.probe().await {
+                Ok(()) => {
+                    metrics::gauge!("gatehouse_mail_delivery_up").set(1.0);
+                    tracing::info!(
+                        down_ms = since.elapsed().as_millis() as u64,
+                        "mail delivery is back; sending what waited"
+                    );
+                    return true;
+                }
+                Err(e) => {
+                    tracing::debug!(error = %self.redact(&e), "mail delivery is still down");
+                    wait = (wait * 2).min(PROBE_MAX);
+                }
+            }
+        }
+    }
+
+    /// Checks the way out without sending mail: an SMTP connection (greeting, EHLO, NOOP),
+    /// or a file written and removed in the mail directory.
+    async fn probe(&self) -> Result<(), String> {
+        match &self.delivery {
+            Delivery::Smtp { transport, .. } => match transport.test_connection().await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err("the SMTP server did not answer NOOP".into()),
+                Err(e) => Err(e.to_string()),
+            },
+            Delivery::Files { dir } => {
+                let probe = write_eml(dir, Uuid::new_v4(), b"")
+                    .await
+                    .map_err(|e| format!("{e:#}"))?;
+                tokio::fs::remove_file(&probe)
+                    .await
+                    .map_err(|e| format!("removing {}: {e}", probe.display()))
+            }
+        }
+    }
+
+    async fn deliver_one(&self, pool: &PgPool, mail: OutboxEntry) -> Attempt {
         let result = match self.message(&mail) {
             Ok(message) => self.send(&mail, message).await,
             Err(failure) => Err(failure),
@@ -199,6 +344,9 @@ impl Worker {
                         "mail delivered but not marked sent; it may be sent again when its lease ends"
                     ),
                 }
+            }
+            Err(failure) if failure.channel_down => {
+                return Attempt::ChannelDown(self.redact(&failure.message));
             }
             Err(failure) => {
                 let error = self.redact(&failure.message);
@@ -226,15 +374,15 @@ impl Worker {
                 }
             }
         }
+        Attempt::Done
     }
 
     /// The MIME message: multipart/alternative with the text and the HTML part. Its
     /// Message-ID is the outbox id, so a receiver can tell a re-sent copy (after a worker
     /// died between sending and recording it) from a new mail.
     fn message(&self, mail: &OutboxEntry) -> Result<Message, Failure> {
-        let to: Mailbox = mail.to_address.parse().map_err(|e| Failure {
-            message: format!("the recipient address cannot be used: {e}"),
-            permanent: true,
+        let to: Mailbox = mail.to_address.parse().map_err(|e| {
+            Failure::of_mail(format!("the recipient address cannot be used: {e}"), true)
         })?;
         Message::builder()
             .from(self.from.clone())
@@ -245,31 +393,31 @@ impl Worker {
                 mail.text_body.clone(),
                 mail.html_body.clone(),
             ))
-            .map_err(|e| Failure {
-                message: format!("the message cannot be built: {e}"),
-                permanent: true,
-            })
+            .map_err(|e| Failure::of_mail(format!("the message cannot be built: {e}"), true))
     }
 
     async fn send(&self, mail: &OutboxEntry, message: Message) -> Result<(), Failure> {
         match &self.delivery {
-            Delivery::Smtp { transport, .. } => transport
-                .send(message)
-                .await
-                .map(|_| ())
-                // SMTP refusals are retried too, even 5xx ones: a wrong password or a
-                // refused relay is the server's configuration, fixed without losing mail.
-                .map_err(|e| Failure {
-                    message: e.to_string(),
-                    permanent: false,
-                }),
+            Delivery::Smtp { transport, .. } => {
+                transport.send(message).await.map(|_| ()).map_err(|e| {
+                    // An answer about this mail is the mail's failure. SMTP refusals are
+                    // retried too, even 5xx ones: a wrong password or a refused relay is the
+                    // server's configuration, fixed without losing mail. No answer at all
+                    // (refused connection, timeout, TLS) or 421 "service not available"
+                    // means the server is down.
+                    let answered = e.is_permanent() || e.is_transient() || e.is_response();
+                    if !answered || e.status().is_some_and(|code| code.to_string() == "421") {
+                        Failure::channel_down(e.to_string())
+                    } else {
+                        Failure::of_mail(e.to_string(), false)
+                    }
+                })
+            }
+            // Nothing about one mail makes a file unwritable: the directory is at fault.
             Delivery::Files { dir } => write_eml(dir, mail.id, &message.formatted())
                 .await
                 .map(|_| ())
-                .map_err(|e| Failure {
-                    message: format!("{e:#}"),
-                    permanent: false,
-                }),
+                .map_err(|e| Failure::channel_down(format!("{e:#}"))),
         }
     }
 
@@ -601,6 +749,8 @@ mod tests {
         panic!("the mail never reached the expected state");
     }
 
+    /// Issue 21 (faults): SMTP down spends no attempt; the mail waits with the reason, and
+    /// the worker's probe finds the server back and sends it without anyone's help.
     #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
     async fn mail_waits_while_smtp_is_down_and_goes_out_when_it_is_back(pool: PgPool) {
         // A port nobody listens on yet: SMTP is down.
@@ -611,22 +761,21 @@ mod tests {
         let mailer = spawn_mailer(pool.clone(), &settings(&["--smtp-url", &smtp_url])).unwrap();
 
         let id = enqueue_reset(&pool, "https://gh.example/reset-password/abc").await;
-        let failed = wait_for(&pool, id, |m| m.last_error.is_some()).await;
-        assert_eq!(failed.status, "pending", "kept for a retry");
-        assert_eq!(failed.attempts, 1);
-        assert!(failed.next_attempt_at > time::OffsetDateTime::now_utc());
+        let waiting = wait_for(&pool, id, |m| m.last_error.is_some()).await;
+        assert_eq!(waiting.status, "pending", "kept until the server is back");
+        assert_eq!(
+            waiting.attempts, 0,
+            "the server's outage is not the mail's attempt"
+        );
+        let error = waiting.last_error.unwrap_or_default();
+        assert!(error.to_lowercase().contains("connect"), "{error}");
 
-        // SMTP comes back; the retry (made due now instead of in 30 s) delivers the mail.
+        // SMTP comes back; the next probe finds it and the mail goes out.
         let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         let (tx, mut received) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(fake_smtp(listener, tx));
-        sqlx::query("UPDATE email_outbox SET next_attempt_at = now() WHERE id = $1")
-            .bind(id)
-            .execute(&pool)
-            .await
-            .unwrap();
         let sent = wait_for(&pool, id, |m| m.status == "sent").await;
-        assert_eq!(sent.attempts, 2);
+        assert_eq!(sent.attempts, 1);
         assert!(sent.last_error.is_none());
         let data = tokio::time::timeout(Duration::from_secs(5), received.recv())
             .await
@@ -646,6 +795,38 @@ mod tests {
             "{data}"
         );
         mailer.stop().await;
+    }
+
+    /// Issue 21 (faults): a mail directory that cannot be written keeps the mail waiting
+    /// with the reason, and it is written once the directory can be.
+    #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+    async fn mail_waits_while_the_mail_directory_cannot_be_written(pool: PgPool) {
+        let data_dir = std::env::temp_dir().join(format!("gatehouse-mail-{}", Uuid::new_v4()));
+        std::fs::create_dir_all(&data_dir).unwrap();
+        // A file where the directory should be: nothing can be written under it (as a
+        // read-only disk, which scripts/ha_test.sh mounts for real).
+        std::fs::write(data_dir.join("mail"), b"").unwrap();
+        let data_arg = data_dir.to_string_lossy().into_owned();
+        let mailer = spawn_mailer(pool.clone(), &settings(&["--data-dir", &data_arg])).unwrap();
+        let id = enqueue_reset(&pool, "https://gh.example/reset-password/ro").await;
+        let waiting = wait_for(&pool, id, |m| m.last_error.is_some()).await;
+        assert_eq!((waiting.status.as_str(), waiting.attempts), ("pending", 0));
+        assert!(
+            waiting.last_error.unwrap_or_default().contains("mail"),
+            "the error names the path"
+        );
+
+        std::fs::remove_file(data_dir.join("mail")).unwrap();
+        wait_for(&pool, id, |m| m.status == "sent").await;
+        let eml = std::fs::read_to_string(data_dir.join("mail").join(format!("{id}.eml"))).unwrap();
+        assert!(eml.contains("https://gh.example/reset-password/ro"));
+        let names: Vec<_> = std::fs::read_dir(data_dir.join("mail"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "no probe file is left: {names:?}");
+        mailer.stop().await;
+        std::fs::remove_dir_all(&data_dir).unwrap();
     }
 
     #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]

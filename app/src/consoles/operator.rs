@@ -20,6 +20,8 @@ pub struct DashboardData {
     pub outbox_pending: i64,
     pub outbox_failed: i64,
     pub oldest_pending: Option<String>,
+    /// Why waiting mail is not going out (e.g. the SMTP server unreachable).
+    pub outbox_error: Option<String>,
     pub database_ms: f64,
     pub requests: u64,
     pub server_errors: u64,
@@ -96,6 +98,7 @@ pub async fn operator_dashboard() -> Result<DashboardData, AppError> {
         outbox_pending: d.outbox.pending,
         outbox_failed: d.outbox.failed,
         oldest_pending: d.outbox.oldest_pending.map(when),
+        outbox_error: d.outbox.last_error,
         database_ms: d.database_ms,
         requests,
         server_errors,
@@ -161,7 +164,8 @@ fn Dashboard(data: DashboardData) -> impl IntoView {
         data.server_errors as f64 * 100.0 / data.requests as f64
     };
     let healthy_errors = error_rate < 1.0;
-    let healthy_outbox = data.outbox_failed == 0 && data.outbox_pending < 100;
+    let healthy_outbox =
+        data.outbox_failed == 0 && data.outbox_pending < 100 && data.outbox_error.is_none();
     let counts = |title: &'static str, rows: Vec<(String, i64)>, testid: &'static str| {
         view! {
             <div>
@@ -240,6 +244,11 @@ fn Dashboard(data: DashboardData) -> impl IntoView {
                         },
                         "health-outbox",
                     )}
+                    {data.outbox_error.clone().map(|error| view! {
+                        <li class="-mt-2 break-words text-right text-xs text-amber-800" data-testid="health-outbox-error">
+                            "Last error: "{error}
+                        </li>
+                    })}
                     {health_line(
                         "Server errors",
                         healthy_errors,

@@ -217,14 +217,24 @@ pub async fn record_failed_attempt(
 }
 
 /// Hands claimed mails back so they are due at once (a worker stopping before it sent
-/// them). Their attempt does not count.
-#[tracing::instrument(skip(pool))]
-pub async fn release_claimed_mail(pool: &PgPool, ids: &[Uuid]) -> Result<(), DomainError> {
+/// them, or finding the way out down: the SMTP server unreachable, the mail directory not
+/// writable). Their attempt does not count: the mail was not at fault. `error`, when given,
+/// becomes their `last_error` (free of secrets, cut to 1000 characters), so the operator
+/// console shows why mail waits.
+#[tracing::instrument(skip(pool, error))]
+pub async fn release_claimed_mail(
+    pool: &PgPool,
+    ids: &[Uuid],
+    error: Option<&str>,
+) -> Result<(), DomainError> {
+    let error: Option<String> = error.map(|e| e.chars().take(MAX_ERROR_CHARS).collect());
     sqlx::query(
-        "UPDATE email_outbox SET next_attempt_at = now(), attempts = greatest(attempts - 1, 0)
+        "UPDATE email_outbox SET next_attempt_at = now(), attempts = greatest(attempts - 1, 0),
+                last_error = coalesce($2, last_error)
          WHERE id = ANY($1) AND status = 'pending'",
     )
     .bind(ids)
+    .bind(error)
     .execute(pool)
     .await
     .context("releasing claimed mail")?;

@@ -28,6 +28,9 @@ pub struct Outbox {
     pub failed: i64,
     #[serde(with = "time::serde::rfc3339::option")]
     pub oldest_pending: Option<OffsetDateTime>,
+    /// Why the latest attempt of waiting mail failed (e.g. the SMTP server unreachable),
+    /// free of secrets.
+    pub last_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -126,7 +129,10 @@ pub async fn dashboard(pool: &PgPool, actor: Option<&Actor>) -> Result<Dashboard
     let outbox: Outbox = sqlx::query_as(
         "SELECT count(*) FILTER (WHERE status = 'pending') AS pending,
                 count(*) FILTER (WHERE status = 'failed') AS failed,
-                min(created_at) FILTER (WHERE status = 'pending') AS oldest_pending
+                min(created_at) FILTER (WHERE status = 'pending') AS oldest_pending,
+                (SELECT last_error FROM email_outbox
+                  WHERE status = 'pending' AND last_error IS NOT NULL
+                  ORDER BY next_attempt_at DESC LIMIT 1) AS last_error
            FROM email_outbox WHERE status <> 'sent'",
     )
     .fetch_one(pool)

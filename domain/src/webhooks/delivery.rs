@@ -44,6 +44,11 @@ impl std::fmt::Debug for DueDelivery {
     }
 }
 
+/// How long a worker keeps claimed deliveries (their next attempt moves this far ahead):
+/// a whole batch, at worst one 15 s timeout per 64 deliveries in flight, fits well within
+/// it.
+pub const LEASE: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// Takes up to `limit` due deliveries (a disabled endpoint has none: disabling fails them), and leases them
 /// for `lease` (their next attempt moves that far ahead and the attempt counts), in one
 /// statement with `FOR UPDATE SKIP LOCKED`. Oldest first.
@@ -161,14 +166,31 @@ pub async fn record_attempt(
         .bind(status)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
+        let recovered = sqlx::query(
             "UPDATE webhook_endpoints SET failing_since = NULL,
                     status = CASE WHEN status = 'failing' THEN 'active' ELSE status END
              WHERE id = $1 AND (failing_since IS NOT NULL OR status = 'failing')",
         )
         .bind(delivery.endpoint_id)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected()
+            > 0;
+        if recovered {
+            // The receiver is back (issue 21, faults): what waits for a later retry is due
+            // now, instead of trickling in over the schedule's hours; the endpoint's
+            // throttle paces it. Rows due within a lease are left alone: they come soon
+            // anyway, and a claimed one (leased) must not be claimed twice.
+            sqlx::query(
+                "UPDATE webhook_deliveries SET next_attempt_at = now()
+                 WHERE endpoint_id = $1 AND status = 'pending'
+                   AND next_attempt_at > now() + make_interval(secs => $2)",
+            )
+            .bind(delivery.endpoint_id)
+            .bind(LEASE.as_secs_f64())
+            .execute(&mut *tx)
+            .await?;
+        }
         Recorded::Delivered
     } else if result.status == Some(410) {
         fail(&mut tx, delivery.id, status, last_error.as_deref()).await?;

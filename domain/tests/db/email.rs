@@ -274,10 +274,22 @@ async fn released_mail_is_due_again_without_spending_an_attempt(pool: PgPool) {
     let id = queued_reset(&pool, None, "ada@example.com").await;
     let claimed = claim_due_mail(&pool, 10, LEASE).await.unwrap();
     assert_eq!(claimed.len(), 1);
-    release_claimed_mail(&pool, &[id]).await.unwrap();
+    release_claimed_mail(&pool, &[id], None).await.unwrap();
     let again = claim_due_mail(&pool, 10, LEASE).await.unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].attempts, 1);
+    assert_eq!(again[0].last_error, None);
+
+    // The way out was down (issue 21: SMTP down, mail directory read-only): the reason is
+    // kept for the operator console, the attempt still does not count, the mail is due.
+    release_claimed_mail(&pool, &[id], Some("connection refused"))
+        .await
+        .unwrap();
+    let row = get_outbox_entry(&pool, id).await.unwrap();
+    assert_eq!(row.status, "pending");
+    assert_eq!(row.attempts, 0);
+    assert_eq!(row.last_error.as_deref(), Some("connection refused"));
+    assert!(row.next_attempt_at <= OffsetDateTime::now_utc());
 }
 
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]

@@ -745,6 +745,92 @@ async fn after_the_last_attempt_a_delivery_fails_and_a_redelivery_starts_it_over
     );
 }
 
+/// Issue 21 (faults): a receiver that was down gets its backlog as soon as one delivery
+/// succeeds again: deliveries waiting for a later retry are due at once; one due within a
+/// lease (it may be in a worker's hands) and another endpoint's are left alone.
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn a_receiver_back_gets_its_backlog_at_once(pool: PgPool) {
+    let acme = tenant(&pool, "acme").await;
+    let owner = actor_of(&member(&pool, Some(acme.id), "owner@acme.test", Role::Owner).await);
+    let keys = keys();
+    let acme_hooks = Manager::new(&pool, &keys, &owner, Owner::Tenant(acme.id));
+    let ep = acme_hooks
+        .register("https://a.test/in", &["user.invited"])
+        .await;
+    let other = acme_hooks
+        .register("https://b.test/in", &["user.invited"])
+        .await;
+    // The receiver is down: two deliveries fail twice (the next try is 5 min away), a third
+    // once (5 s away); the other endpoint's fails twice as well.
+    let waiting = [
+        acme_hooks.test(ep.endpoint.id).await,
+        acme_hooks.test(ep.endpoint.id).await,
+    ];
+    let soon = acme_hooks.test(ep.endpoint.id).await;
+    let elsewhere = acme_hooks.test(other.endpoint.id).await;
+    for round in 1..=2 {
+        for d in waiting
+            .iter()
+            .chain([&elsewhere])
+            .chain((round == 1).then_some(&soon))
+        {
+            make_due(&pool, d.id).await;
+        }
+        for claimed in claim(&pool).await {
+            let recorded = record_attempt(&pool, &claimed, &timed_out()).await.unwrap();
+            assert!(matches!(recorded, Recorded::RetryAt(_)), "{recorded:?}");
+        }
+    }
+    let due_in = |id: Uuid| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, f64>(
+                "SELECT extract(epoch FROM next_attempt_at - now())::float8
+                   FROM webhook_deliveries WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert!(due_in(waiting[0].id).await > 250.0);
+    assert!(due_in(elsewhere.id).await > 250.0);
+
+    // It is back: a new delivery succeeds.
+    let fresh = acme_hooks.test(ep.endpoint.id).await;
+    let claimed = claim(&pool).await;
+    assert_eq!(claimed.iter().map(|c| c.id).collect::<Vec<_>>(), [fresh.id]);
+    assert_eq!(
+        record_attempt(&pool, &claimed[0], &answered(204))
+            .await
+            .unwrap(),
+        Recorded::Delivered
+    );
+    for d in &waiting {
+        assert!(due_in(d.id).await <= 0.0, "the backlog is due now");
+    }
+    assert!(
+        due_in(soon.id).await > 0.0,
+        "due within a lease: left alone"
+    );
+    assert!(
+        due_in(elsewhere.id).await > 250.0,
+        "another endpoint: left alone"
+    );
+    let claimed = claim(&pool).await;
+    assert_eq!(
+        sorted(claimed.iter().map(|c| c.id).collect()),
+        sorted(waiting.iter().map(|d| d.id).collect())
+    );
+    for c in &claimed {
+        assert_eq!(c.attempts, 3, "the schedule's count goes on");
+        record_attempt(&pool, c, &answered(200)).await.unwrap();
+    }
+    let (_, failing_since, _) = endpoint_row(&pool, ep.endpoint.id).await;
+    assert!(failing_since.is_none());
+}
+
 /// SPEC §9 / Standard Webhooks: a 410 Gone disables the endpoint (it receives nothing
 /// more), fails its other pending deliveries, and is audited (`webhook.disabled`); another
 /// endpoint is untouched; test events and redeliveries to it are refused until it is on.

@@ -38,9 +38,6 @@ const BATCH: i64 = 200;
 const CONCURRENCY: usize = 64;
 /// A 2xx within this counts as delivered (Standard Webhooks).
 const TIMEOUT: Duration = Duration::from_secs(15);
-/// How long claimed deliveries stay reserved: a whole batch, at worst one timeout per
-/// CONCURRENCY deliveries, fits well within it.
-const LEASE: Duration = Duration::from_secs(120);
 const POLL: Duration = Duration::from_secs(2);
 /// The answer's excerpt kept in the history.
 const EXCERPT: usize = 1024;
@@ -147,7 +144,7 @@ impl Worker {
     /// Delivers batches until nothing is due.
     async fn deliver_due(self: &Arc<Self>, pool: &PgPool, stop: &watch::Receiver<bool>) {
         loop {
-            let batch = match webhooks::claim_due_deliveries(pool, BATCH, LEASE).await {
+            let batch = match webhooks::claim_due_deliveries(pool, BATCH, webhooks::LEASE).await {
                 Ok(batch) => batch,
                 Err(e) => {
                     tracing::warn!(error = %e, "claiming due webhook deliveries failed; trying again later");
