@@ -26,10 +26,20 @@
 #                   kill -9 of a 2 s in, restarted: every acknowledged event id is in the
 #                   database exactly once, acknowledgements before and after the kill, no
 #                   batch abandoned, `gatehouse audit verify` intact.
+#   f. receivers   the SMTP server and the webhook receiver (a Standard Webhooks verifier)
+#                  stop for 8 s while 20 people are invited through HAProxy under 100
+#                  requests/s: the mails wait in the outbox without spending attempts, with
+#                  the reason; the events wait after failed attempts; no request fails. Both
+#                  come back: every mail and every event arrives, each once, signatures valid.
+#   g. mail dir    a alone, writing mail to files, its mail directory mounted read-only (a
+#                  mount namespace of its own): 10 invitations wait with "Read-only file
+#                  system", logged as an error; sign-in page, readiness and the API answer
+#                  meanwhile; once writable, every mail is written, each once.
 #
 # Prints one JSON line with the figures (stdout); progress on stderr. Results and logs stay
-# in {GATEHOUSE_TEST_DATA_DIR}/ha/run (secrets deleted). Budget: under 90 s on 2 cores.
-# Settings: GATEHOUSE_TEST_HA_PORT (3300: HAProxy; the instances 3301/3302, stats 3309),
+# in {GATEHOUSE_TEST_DATA_DIR}/ha/run (secrets deleted). Budget: under 2 minutes on 2 cores.
+# Settings: GATEHOUSE_TEST_HA_PORT (3300: HAProxy; the instances 3301/3302, SMTP 3305 and its
+# API 3306, the webhook receiver 3307, stats 3309),
 # GATEHOUSE_TEST_DATA_DIR (.data/test), GATEHOUSE_HA_BIN (target/debug/gatehouse),
 # HA_HAPROXY (the haproxy binary, found on PATH or in /usr/sbin).
 set -euo pipefail
@@ -60,6 +70,10 @@ ha_phase_pg   200  32          2      2
 ha_phase_propagation 1 after-pg
 #               batches/s workers batch before down after
 ha_phase_ingest 40        4       10    2      1    2
+#                   down_s mails rate
+ha_phase_downstream 8      20    100
+#                      mails hold_s
+ha_phase_mail_readonly 10    2
 
 summary=$(ha_scn summary)
 printf '%s\n' "$summary" >"$HA_WORK/summary.json"

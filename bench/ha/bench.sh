@@ -25,10 +25,18 @@
 #   ingest_kill   HA_BENCH_INGEST_RATE (100) batches/s of HA_BENCH_INGEST_BATCH (20)
 #                 billing and audit events over 8 connections; kill -9 of a 10 s in,
 #                 restarted 3 s later: acknowledged vs stored.
+#   receivers_down the SMTP server and the webhook receiver down for HA_BENCH_RECEIVERS_DOWN
+#                 (600) s while HA_BENCH_RECEIVERS_MAILS (300) people are invited through
+#                 HAProxy (a mail and a user.invited event each) under 100 requests/s: what
+#                 waited, attempts spent, then every mail and event delivered (each once,
+#                 signatures verified) and how long after their return.
+#   mail_readonly  a alone, mail to files, its mail directory read-only for 10 s while 50
+#                 people are invited: the reason kept, nothing else stops, every mail
+#                 written once it is writable.
 #
 # Knobs (environment): the above, HA_BENCH_PORT (3400: HAProxy, 3401/3402 the instances,
 # 3409 stats), HA_BENCH_BIN, HA_BENCH_DATA_DIR, HA_BENCH_LOG (warn: the instances' log level).
-# Quick run: HA_BENCH_SECONDS=24 HA_BENCH_ROUNDS=5 bench/run.sh ha
+# Quick run: HA_BENCH_SECONDS=24 HA_BENCH_ROUNDS=5 HA_BENCH_RECEIVERS_DOWN=20 bench/run.sh ha
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 ROOT=$PWD
@@ -44,6 +52,8 @@ conns="${HA_BENCH_CONNECTIONS:-64}"
 rounds="${HA_BENCH_ROUNDS:-20}"
 ingest_rate="${HA_BENCH_INGEST_RATE:-100}"
 ingest_batch="${HA_BENCH_INGEST_BATCH:-20}"
+receivers_down="${HA_BENCH_RECEIVERS_DOWN:-600}"
+receivers_mails="${HA_BENCH_RECEIVERS_MAILS:-300}"
 # Figures, not assertions: a check that does not hold is reported (meets_target, failed).
 export HA_ASSERT=0 HA_POLL_MS="${HA_BENCH_POLL_MS:-50}" HA_STARTED
 HA_STARTED=$(date +%s%3N)
@@ -66,11 +76,14 @@ ha_phase_kill "$rate" "$conns" "$before" "$down" "$after" a b
 ha_phase_pg "$rate" "$conns" "$phase" "$phase"
 ha_phase_propagation 5 after-pg
 ha_phase_ingest "$ingest_rate" 8 "$ingest_batch" "$phase" "$ingest_down" "$phase"
+ha_phase_downstream "$receivers_down" "$receivers_mails" 100
+ha_phase_mail_readonly 50 10
 
 ha_scn summary --full >"$HA_WORK/summary.json"
 params=$(ha_json rate_per_s "$rate" connections "$conns" steady_seconds "$seconds" kill_after_s "$before" \
   restart_after_s "$down" pg_and_ingest_phase_s "$phase" propagation_rounds "$rounds" poll_interval_ms "$HA_POLL_MS" \
-  ingest_batches_per_s "$ingest_rate" ingest_batch "$ingest_batch" instance_log_level "$HA_LOG_LEVEL")
+  ingest_batches_per_s "$ingest_rate" ingest_batch "$ingest_batch" receivers_down_s "$receivers_down" \
+  receivers_down_mails "$receivers_mails" instance_log_level "$HA_LOG_LEVEL")
 node -e '
 const fs = require("fs");
 const [file, params] = process.argv.slice(1);
@@ -80,7 +93,7 @@ console.log(JSON.stringify({
     + "load by end2end/support/ha/load.mjs (node:http keep-alive, open loop); HAProxy, PostgreSQL, both "
     + "instances and the load on the same machine",
   parameters: JSON.parse(params),
-  targets: { propagation_ms: 1000, error_rate: 0.001, failures: "<= requests in flight at the kill", lost_events: 0 },
+  targets: { propagation_ms: 1000, error_rate: 0.001, failures: "<= requests in flight at the kill", lost_events: 0, lost_mails: 0, lost_webhooks: 0 },
   ...s,
   notes: "Failover time: from kill -9 to HAProxy showing the instance DOWN on its stats page (read every 50 ms; "
     + "checks every 250 ms, 100 ms while a state changes, fall 2, rise 2). Propagation: from the answer of the "

@@ -1,7 +1,7 @@
 """A real SMTP server for the browser tests (aiosmtpd), with a JSON read API.
 
 Usage: python smtp_sink.py SMTP_PORT HTTP_PORT
-  GET    /messages  -> [{"id", "to", "subject", "text", "html"}...]
+  GET    /messages  -> [{"id", "message_id", "to", "subject", "text", "html"}...]
   DELETE /messages  -> clears the store
 Gatehouse delivers its outbox here through GATEHOUSE_SMTP_URL; tests read mails back.
 """
@@ -28,6 +28,7 @@ class Store:
         with lock:
             messages.append({
                 "id": len(messages) + 1,
+                "message_id": str(msg["Message-ID"] or ""),
                 "mail_from": envelope.mail_from,
                 "to": envelope.rcpt_tos,
                 "subject": str(msg["Subject"]),

@@ -15,7 +15,7 @@
 //!   attempt: what was claimed goes back to the outbox with the reason as its `last_error`
 //!   (shown on the operator dashboard), the outage is logged once as an error and shown by
 //!   the `gatehouse_mail_delivery_up` gauge, and the worker probes the way out (1 s, then
-//!   doubling up to 30 s). When it is back, everything that waited is due at once. Nothing
+//!   doubling up to 10 s). When it is back, everything that waited is due at once. Nothing
 //!   else in the server waits for mail.
 //!
 //! It wakes on `NOTIFY email_outbox` (sent by the enqueueing transaction at commit) and
@@ -48,7 +48,7 @@ const BATCH: i64 = 20;
 const IN_FLIGHT: usize = 4;
 /// The first probe of a way out found down, and the longest wait between two probes.
 const PROBE_FIRST: Duration = Duration::from_secs(1);
-const PROBE_MAX: Duration = Duration::from_secs(30);
+const PROBE_MAX: Duration = Duration::from_secs(10);
 /// The longest one SMTP delivery (connect, TLS, AUTH, DATA) may take.
 const SEND_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long claimed mail stays reserved for this worker. Longer than a whole batch can
@@ -268,7 +268,7 @@ impl Worker {
     }
 
     /// Waits for the way out to come back: logs the outage once, then probes it (1 s,
-    /// doubling to 30 s). True when it is back; false when asked to stop meanwhile.
+    /// doubling to 10 s). True when it is back; false when asked to stop meanwhile.
     async fn wait_for_channel(&self, error: &str, stop: &mut watch::Receiver<bool>) -> bool {
         let since = std::time::Instant::now();
         let waiting = "mail waits in the outbox and goes out when it is back";

@@ -7,12 +7,16 @@
 #             ({HA_HOME}/postgres, made and started by `gatehouse db start`; its own, because
 #             the scenario stops and starts it) and run/ (this run's logs and results)
 #   HA_PORT   the load balancer's port; instance a listens on +1, b on +2, HAProxy's stats
-#             page on +9
+#             page on +9, the SMTP server on +5 (its read API on +6), the webhook receiver
+#             on +7
 #   HA_NAME   the prefix of progress lines (stderr)
 #
 # The layout: PostgreSQL (database gatehouse_ha, recreated each run), instances a and b
 # (`gatehouse serve`, the same DATABASE_URL and master key file, GATEHOUSE_PUBLIC_URL = the
-# load balancer's URL), HAProxy (end2end/support/ha/haproxy.cfg) on HA_PORT. The data: the
+# load balancer's URL, mail through GATEHOUSE_SMTP_URL to end2end/support/smtp_sink.py, a
+# real SMTP server (aiosmtpd, from the browser tests' venv, E2E_PYTHON)), HAProxy
+# (end2end/support/ha/haproxy.cfg) on HA_PORT, and for the faults a webhook receiver
+# (end2end/support/ha/faults.mjs, Standard Webhooks' npm library). The data: the
 # demo tenant acme and its people (`gatehouse demo`), a tenant ha-suspend, an operator with
 # an MFA-verified session row (as the benchmarks make one), three applications and their
 # keys (`gatehouse app ...`). Secrets (master key, client secrets, tokens, the operator's
@@ -28,7 +32,9 @@ HA_RAW="$HA_WORK/raw"
 HA_LOGS="$HA_WORK/logs"
 HA_DB_NAME="${HA_DB_NAME:-gatehouse_ha}"
 HA_BG_PIDS=()
-HA_PID_a="" HA_PID_b="" HA_PID_lb="" HA_LOAD_PID=""
+HA_PID_a="" HA_PID_b="" HA_PID_lb="" HA_PID_smtp="" HA_PID_hook="" HA_LOAD_PID=""
+# smtp: instances send mail to the SMTP server; files: to {their data dir}/mail.
+HA_MAIL=smtp
 HA_PG_TOUCHED=0
 
 ha_log() { printf '\033[1;36m[%s]\033[0m %s\n' "${HA_NAME:-ha}" "$*" >&2; }
@@ -47,8 +53,11 @@ ha_init() {
   HA_HAPROXY="${HA_HAPROXY:-$(command -v haproxy || echo /usr/sbin/haproxy)}"
   [ -x "$HA_HAPROXY" ] || ha_die "HAProxy is not installed (Debian's haproxy: scripts/setup.sh --tests installs it)"
   [ -x "$HA_BIN" ] || ha_die "no $HA_BIN: build Gatehouse first"
+  HA_PY="${E2E_PYTHON:-$ROOT/.venv-e2e/bin/python}"
+  "$HA_PY" -c 'import aiosmtpd' 2>/dev/null || ha_die "no aiosmtpd in $HA_PY (scripts/setup.sh --tests makes the venv)"
   HA_LB_PORT=$HA_PORT HA_A_PORT=$((HA_PORT + 1)) HA_B_PORT=$((HA_PORT + 2)) HA_STATS_PORT=$((HA_PORT + 9))
-  for p in "$HA_LB_PORT" "$HA_A_PORT" "$HA_B_PORT" "$HA_STATS_PORT"; do
+  HA_SMTP_PORT=$((HA_PORT + 5)) HA_SMTP_API_PORT=$((HA_PORT + 6)) HA_HOOK_PORT=$((HA_PORT + 7))
+  for p in "$HA_LB_PORT" "$HA_A_PORT" "$HA_B_PORT" "$HA_STATS_PORT" "$HA_SMTP_PORT" "$HA_SMTP_API_PORT" "$HA_HOOK_PORT"; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
       ha_die "port $p is in use (ports $HA_LB_PORT..$HA_STATS_PORT are needed; choose others with the port setting)"
     fi
@@ -61,7 +70,8 @@ ha_init() {
   HA_REDIRECT_URI="http://127.0.0.1:4997/callback" # never called: the code is read from the redirect
   export HA_A_URL="http://127.0.0.1:$HA_A_PORT" HA_B_URL="http://127.0.0.1:$HA_B_PORT"
   export HA_LB_URL="http://127.0.0.1:$HA_LB_PORT" HA_STATS_URL="http://127.0.0.1:$HA_STATS_PORT/stats;csv"
-  export HA_PUBLIC_URL HA_REDIRECT_URI HA_RUN HA_SECRETS HA_RESULTS
+  export HA_PUBLIC_URL HA_REDIRECT_URI HA_RUN HA_SECRETS HA_RESULTS HA_RAW
+  HA_SMTP_API="http://127.0.0.1:$HA_SMTP_API_PORT"
   # Gatehouse's processes get this environment and nothing else (env -i): no setting of the
   # calling shell (the test command's GATEHOUSE_*) leaks in.
   HA_GH_ENV=("PATH=$PATH" "HOME=${HOME:-/}" "GATEHOUSE_LOG_FORMAT=json" "GATEHOUSE_LOG=${HA_LOG_LEVEL:-info}"
@@ -73,6 +83,7 @@ ha_pg() { env -i "${HA_GH_ENV[@]}" "GATEHOUSE_DATA_DIR=$HA_HOME" "$HA_BIN" db "$
 q() { psql "$HA_DB_URL" -X -v ON_ERROR_STOP=1 -qAt "$@"; }
 ha_cli() { env -i "${HA_APP_ENV[@]}" "GATEHOUSE_DATA_DIR=$HA_WORK/cli" "$HA_BIN" "$@" 2>>"$HA_LOGS/cli.log"; }
 ha_scn() { node "$HA_SUPPORT/scenario.mjs" "$@"; }
+ha_fault() { node "$HA_SUPPORT/faults.mjs" "$@"; }
 json_field() { node -e 'let s = ""; process.stdin.on("data", (c) => { s += c; }).on("end", () => process.stdout.write(String(JSON.parse(s)[process.argv[1]])));' "$1"; }
 
 # The scenario's cluster (started here if it is not running) and a fresh database in it.
@@ -96,7 +107,7 @@ ha_database() {
   HA_APP_ENV=("${HA_GH_ENV[@]}" "DATABASE_URL=$HA_DB_URL" "GATEHOUSE_MASTER_KEY_FILE=$HA_SECRETS/master.key"
     "GATEHOUSE_PUBLIC_URL=$HA_PUBLIC_URL" "GATEHOUSE_METRICS_ADDR=off" "GATEHOUSE_TRUSTED_PROXIES=127.0.0.1"
     "GATEHOUSE_RATE_LIMIT_API_KEY=0" "GATEHOUSE_RATE_LIMIT_USER=0" "GATEHOUSE_RATE_LIMIT_ANONYMOUS=0"
-    "GATEHOUSE_RATE_LIMIT_EVENTS=0")
+    "GATEHOUSE_RATE_LIMIT_EVENTS=0" "GATEHOUSE_WEBHOOKS_ALLOW_PRIVATE=true")
 }
 
 # Demo data, the suspension tenant, the operator and their session, the applications.
@@ -146,12 +157,15 @@ SQL
 ha_pid() { local v="HA_PID_$1"; printf '%s' "${!v}"; }
 ha_port_of() { case "$1" in a) echo "$HA_A_PORT" ;; b) echo "$HA_B_PORT" ;; esac; }
 
-# ha_start_instance NAME: starts it and waits until /readyz answers 200. Not in a subshell:
-# the process must stay this shell's child (wait, kill).
+# ha_start_instance NAME [WRAPPER...]: starts it (through WRAPPER, a command that execs its
+# arguments, when given) and waits until /readyz answers 200. Not in a subshell: the process
+# must stay this shell's child (wait, kill). Mail goes as HA_MAIL says.
 ha_start_instance() {
-  local name=$1 port pid
+  local name=$1 port pid mail=()
+  shift
   port=$(ha_port_of "$name")
-  env -i "${HA_APP_ENV[@]}" "GATEHOUSE_ADDR=127.0.0.1:$port" "GATEHOUSE_DATA_DIR=$HA_WORK/$name" \
+  [ "$HA_MAIL" != smtp ] || mail=("GATEHOUSE_SMTP_URL=smtp://127.0.0.1:$HA_SMTP_PORT")
+  "$@" env -i "${HA_APP_ENV[@]}" "${mail[@]}" "GATEHOUSE_ADDR=127.0.0.1:$port" "GATEHOUSE_DATA_DIR=$HA_WORK/$name" \
     "$HA_BIN" serve >>"$HA_LOGS/$name.log" 2>&1 &
   pid=$!
   printf -v "HA_PID_$name" '%s' "$pid"
@@ -166,10 +180,50 @@ ha_start_instance() {
   ha_die "instance $name was not ready after 60 s"
 }
 
+# ha_stop_instance NAME: SIGTERM, and waits for its graceful end.
+ha_stop_instance() {
+  local pid
+  pid=$(ha_pid "$1")
+  kill -TERM "$pid"
+  wait "$pid" 2>/dev/null || true
+  printf -v "HA_PID_$1" '%s' ""
+}
+
 ha_kill9() {
   local pid
   pid=$(ha_pid "$1")
   kill -9 "$pid"
+  wait "$pid" 2>/dev/null || true
+  printf -v "HA_PID_$1" '%s' ""
+}
+
+# Waits (10 s) until something listens on 127.0.0.1:PORT.
+ha_wait_port() {
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  ha_die "nothing listens on port $1 (see $HA_LOGS)"
+}
+# The SMTP server (smtp_sink.py: aiosmtpd, GET /messages) and the webhook receiver
+# (faults.mjs receiver, after hook-setup), started and stopped by the fault phase.
+ha_start_smtp() {
+  "$HA_PY" "$ROOT/end2end/support/smtp_sink.py" "$HA_SMTP_PORT" "$HA_SMTP_API_PORT" >>"$HA_LOGS/smtp.log" 2>&1 &
+  HA_PID_smtp=$!
+  ha_wait_port "$HA_SMTP_API_PORT"
+  ha_wait_port "$HA_SMTP_PORT"
+}
+ha_start_receiver() {
+  node "$HA_SUPPORT/faults.mjs" receiver --port "$HA_HOOK_PORT" --out "$HA_RAW/hooks.ndjson" >>"$HA_LOGS/receiver.log" 2>&1 &
+  HA_PID_hook=$!
+  ha_wait_port "$HA_HOOK_PORT"
+}
+# ha_stop_helper smtp|hook: stops it and waits until its port is closed.
+ha_stop_helper() {
+  local pid
+  pid=$(ha_pid "$1")
+  [ -n "$pid" ] || return 0
+  kill -TERM "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   printf -v "HA_PID_$1" '%s' ""
 }
@@ -237,6 +291,8 @@ ha_cleanup() {
   trap - EXIT
   for pid in "${HA_BG_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   [ -z "$HA_PID_lb" ] || kill "$HA_PID_lb" 2>/dev/null || true
+  ha_stop_helper hook
+  ha_stop_helper smtp
   for n in a b; do
     pid=$(ha_pid "$n")
     [ -z "$pid" ] || kill -TERM "$pid" 2>/dev/null || true
@@ -263,6 +319,7 @@ ha_phase_setup() {
   t0=$(now_ms)
   ha_database
   ha_data
+  ha_start_smtp
   ha_log "data ready ($(($(now_ms) - t0)) ms); starting instance a on $HA_A_PORT, then b on $HA_B_PORT"
   # One after the other: the first makes the signing keys, the second loads them.
   ha_start_instance a
@@ -417,4 +474,151 @@ SELECT json_build_object(
 SQL
   ha_scn analyze-ingest "$HA_RAW/ingest-load.json" "$HA_RAW/ingest-counts.json" "$HA_RAW/ingest-events.json" \
     >"$HA_RESULTS/ingest.json"
+}
+
+# --- faults (issue 21, part 3) ----------------------------------------------------------------
+# The invited addresses of a label, as a LIKE pattern (faults.mjs: fault-L-i-RUN@acme.test).
+ha_fault_like() { printf "fault-%s-%%-%s@acme.test" "$1" "$HA_RUN"; }
+
+# ha_fault_in EXPR LABEL...: EXPR matches an invited address of one of the labels (SQL).
+ha_fault_in() {
+  local expr=$1 l out=""
+  shift
+  for l in "$@"; do out+="${out:+ OR }$expr LIKE '$(ha_fault_like "$l")'"; done
+  printf '(%s)' "$out"
+}
+HA_HOOK_EMAIL="(e.body->'data'->>'email')"
+
+# ha_fault_final LABEL...: the outbox and the deliveries of those invitations (JSON), once
+# nothing of them is in a worker's hands (at most 10 s).
+ha_fault_final() {
+  local out
+  for _ in $(seq 1 100); do
+    out=$(q <<SQL
+SELECT json_build_object(
+  'mail_sent', (SELECT count(*) FROM email_outbox WHERE status = 'sent' AND $(ha_fault_in to_address "$@")),
+  'mail_pending', (SELECT count(*) FROM email_outbox WHERE status <> 'sent' AND $(ha_fault_in to_address "$@")),
+  'deliveries_delivered', (SELECT count(*) FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
+                            WHERE d.status = 'delivered' AND $(ha_fault_in "$HA_HOOK_EMAIL" "$@")),
+  'deliveries_pending', (SELECT count(*) FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
+                          WHERE d.status <> 'delivered' AND $(ha_fault_in "$HA_HOOK_EMAIL" "$@")));
+SQL
+)
+    [[ $out == *'"mail_pending" : 0'* && $out == *'"deliveries_pending" : 0'* ]] && break
+    sleep 0.1
+  done
+  printf '%s\n' "$out"
+}
+
+# The outbox rows of a label while their way out is down: the query, and its answer (JSON).
+ha_fault_waiting_mail_sql() {
+  cat <<SQL
+SELECT json_build_object('invited', count(*), 'pending', count(*) FILTER (WHERE status = 'pending'),
+  'attempts_spent', coalesce(sum(attempts), 0), 'with_error', count(*) FILTER (WHERE last_error IS NOT NULL),
+  'error', max(last_error))
+  FROM email_outbox WHERE $(ha_fault_in to_address "$1")
+SQL
+}
+ha_fault_waiting_mail() { q <<<"$(ha_fault_waiting_mail_sql "$1");"; }
+
+# ha_phase_downstream DOWN_S MAILS RATE: one invitation goes through (its mail reaches the
+# SMTP server, its user.invited event the receiver); then both stop for DOWN_S, during which
+# MAILS people are invited through HAProxy (spread over the outage) under a steady load of
+# RATE requests/s; both start again, one more person is invited (the receiver's backlog
+# follows its first success), and every mail and event must arrive, each once.
+ha_phase_downstream() {
+  local down=$1 mails=$2 rate=$3 t_down t_back spread
+  ha_log "f. the SMTP server and the webhook receiver down for $down s while $mails people are invited"
+  ha_fault hook-setup --port "$HA_HOOK_PORT" >"$HA_RESULTS/downstream-setup.json"
+  ha_start_receiver
+  ha_fault invite --label before --count 1 >/dev/null
+  ha_fault wait-delivered --labels before --sink "$HA_SMTP_API" --hooks "$HA_RAW/hooks.ndjson" --timeout 30 \
+    >"$HA_RAW/delivered-before.json"
+  ha_stop_helper smtp
+  ha_stop_helper hook
+  t_down=$(now_ms)
+  ha_load_start "$HA_RAW/downstream-load.json" steady --plan "$HA_SECRETS/plan-steady.json" --rate "$rate" \
+    --seconds 3600 --connections 16 --stats "$HA_STATS_URL"
+  spread=$((down > 3 ? down - 2 : 1))
+  ha_fault invite --label down --count "$mails" --seconds "$spread" >"$HA_RAW/invite-down.json"
+  while [ $(($(now_ms) - t_down)) -lt $((down * 1000)) ]; do sleep 0.2; done
+  q <<SQL >"$HA_RAW/downstream-waiting.json"
+SELECT json_build_object(
+  'mail', ($(ha_fault_waiting_mail_sql down)),
+  'webhooks', (SELECT json_build_object('pending', count(*) FILTER (WHERE d.status = 'pending'),
+                      'error', max(d.last_error))
+                 FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
+                WHERE $(ha_fault_in "$HA_HOOK_EMAIL" down)),
+  'webhook_failed_attempts', (SELECT count(*) FROM webhook_attempts a
+                                JOIN webhook_deliveries d ON d.id = a.delivery_id
+                                JOIN webhook_events e ON e.id = d.event_id
+                               WHERE $(ha_fault_in "$HA_HOOK_EMAIL" down)));
+SQL
+  ha_start_smtp
+  ha_start_receiver
+  t_back=$(now_ms)
+  ha_log "   both back after $((t_back - t_down)) ms; one more invitation, then every mail and event is awaited"
+  ha_fault invite --label after --count 1 >/dev/null
+  ha_fault wait-delivered --labels down,after --sink "$HA_SMTP_API" --hooks "$HA_RAW/hooks.ndjson" \
+    --timeout $((60 + down / 5)) >"$HA_RAW/delivered-down+after.json"
+  ha_load_stop
+  ha_fault_final down after >"$HA_RAW/downstream-final.json"
+  ha_json down "$t_down" back "$t_back" invited_while_down "$mails" >"$HA_RAW/downstream-times.json"
+  ha_fault analyze-downstream "$HA_RAW/downstream-times.json" "$HA_RAW/downstream-waiting.json" \
+    "$HA_RAW/delivered-down+after.json" "$HA_RAW/downstream-final.json" "$HA_RAW/downstream-load.json" \
+    "$HA_RAW/delivered-before.json" >"$HA_RESULTS/downstream.json"
+}
+
+# ha_phase_mail_readonly MAILS HOLD_S: both instances stop; a starts again writing mail to
+# {its data dir}/mail (no SMTP), that directory mounted read-only in a mount namespace of its
+# own (or, where namespaces are not allowed, replaced by a file); MAILS people are invited
+# on a; HOLD_S more under a steady load through HAProxy; then the directory is made
+# writable: every mail must be written, each once, and nothing else may have stopped.
+ha_phase_mail_readonly() {
+  local mails=$1 hold=$2 dir="$HA_WORK/a/mail" method expect t_ro t_rw logged=false pages
+  ha_log "g. the mail directory read-only ($mails mails, $hold s)"
+  ha_stop_instance b
+  ha_stop_instance a
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  HA_MAIL=files
+  if unshare --mount true 2>/dev/null; then
+    method="read-only bind mount in the instance's mount namespace"
+    expect="read-only file system"
+    # shellcheck disable=SC2016
+    ha_start_instance a unshare --mount --propagation private \
+      sh -c 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"' sh "$dir"
+  else
+    method="the mail directory replaced by a file (no mount namespace allowed here)"
+    expect="not a directory|file exists"
+    rm -rf "$dir"
+    : >"$dir"
+    ha_start_instance a
+  fi
+  HA_MAIL=smtp
+  ha_wait_lb b DOWN 15
+  t_ro=$(now_ms)
+  ha_load_start "$HA_RAW/readonly-load.json" steady --plan "$HA_SECRETS/plan-steady.json" --rate 50 \
+    --seconds 3600 --connections 8 --stats "$HA_STATS_URL"
+  ha_fault invite --label ro --count "$mails" --base "$HA_A_URL" >/dev/null
+  for _ in $(seq 1 150); do
+    [[ $(ha_fault_waiting_mail ro) == *'"with_error" : 0,'* ]] || break
+    sleep 0.1
+  done
+  sleep "$hold"
+  ha_fault_waiting_mail ro >"$HA_RAW/readonly-waiting.json"
+  pages=$(ha_json login "$(curl -s -o /dev/null -w '%{http_code}' "$HA_A_URL/login")" \
+    readyz "$(curl -s -o /dev/null -w '%{http_code}' "$HA_A_URL/readyz")" \
+    healthz "$(curl -s -o /dev/null -w '%{http_code}' "$HA_A_URL/healthz")")
+  grep -q 'the mail directory cannot be written' "$HA_LOGS/a.log" && logged=true
+  if [ -f "$dir" ]; then rm -f "$dir"; else nsenter -t "$HA_PID_a" -m mount -o remount,bind,rw "$dir"; fi
+  t_rw=$(now_ms)
+  ha_log "   writable again after $((t_rw - t_ro)) ms"
+  ha_fault wait-files --label ro --dir "$dir" --timeout 60 >/dev/null
+  ha_load_stop
+  ha_fault_final ro >"$HA_RAW/readonly-final.json"
+  ha_json method "$method" expect_error "$expect" readonly "$t_ro" writable "$t_rw" pages "$pages" \
+    logged_once "$logged" >"$HA_RAW/readonly-times.json"
+  ha_fault analyze-readonly "$HA_RAW/readonly-times.json" "$HA_RAW/readonly-waiting.json" \
+    "$HA_RAW/files-ro.json" "$HA_RAW/readonly-final.json" "$HA_RAW/readonly-load.json" >"$HA_RESULTS/mail_readonly.json"
 }

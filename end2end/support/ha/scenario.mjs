@@ -22,76 +22,12 @@
 // Each command prints one JSON object on stdout, with `checks` (what was asserted, and
 // whether it held). Tokens, secrets, cookies and codes are never printed.
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-
-const env = (k, d) => process.env[k] ?? (d !== undefined ? d : die(`${k} is not set (run through scripts/ha_test.sh)`));
-const log = (msg) => console.error(`ha: ${msg}`);
-function die(msg) { log(`FAILED: ${msg}`); process.exit(1); }
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const round = (x, d = 1) => (x == null || !Number.isFinite(x) ? null : Math.round(x * 10 ** d) / 10 ** d);
-const pct = (sorted, q) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] : null);
-const readJson = (path) => JSON.parse(readFileSync(path, 'utf8'));
-const writePrivate = (path, value) => writeFileSync(path, JSON.stringify(value), { mode: 0o600 });
-
-const ASSERT = env('HA_ASSERT', '1') !== '0';
-const POLL_MS = Number(env('HA_POLL_MS', '50'));
-const TARGET_MS = 1000;
-
-// --- checks ---------------------------------------------------------------------------------
-const checks = [];
-/// Records a check; with HA_ASSERT, a failed one ends the command (after printing `out`).
-function check(ok, what, detail) {
-  checks.push({ what, ok: Boolean(ok), ...(detail === undefined ? {} : { detail }) });
-  if (!ok) log(`${ASSERT ? 'FAILED' : 'not met'}: ${what}${detail === undefined ? '' : ` (${JSON.stringify(detail)})`}`);
-}
-function finish(out) {
-  const failed = checks.filter((c) => !c.ok);
-  console.log(JSON.stringify({ ...out, checks }));
-  if (ASSERT && failed.length) process.exit(1);
-}
-
-// --- HTTP -----------------------------------------------------------------------------------
-const INSTANCES = () => ({ A: env('HA_A_URL'), B: env('HA_B_URL'), LB: env('HA_LB_URL') });
-const PUBLIC = () => new URL(env('HA_PUBLIC_URL')).origin;
-
-function basic(key) {
-  return `Basic ${Buffer.from(`${encodeURIComponent(key.client_id)}:${encodeURIComponent(key.client_secret)}`).toString('base64')}`;
-}
-
-/// One request to an instance; never follows redirects; the body read whole.
-async function call(base, method, path, { headers = {}, form, json, token, key, cookie, timeout = 10000 } = {}) {
-  const h = { ...headers };
-  if (token) h.authorization = `Bearer ${token}`;
-  if (key) h.authorization = basic(key);
-  if (cookie) h.cookie = cookie;
-  let body;
-  if (form) { body = new URLSearchParams(form).toString(); h['content-type'] = 'application/x-www-form-urlencoded'; }
-  if (json !== undefined) { body = JSON.stringify(json); h['content-type'] = 'application/json'; }
-  let res;
-  try {
-    res = await fetch(base + path, { method, headers: h, body, redirect: 'manual', signal: AbortSignal.timeout(timeout) });
-  } catch (e) {
-    return { status: 0, error: e.cause?.code || e.name || String(e), headers: new Headers(), text: '', json: null };
-  }
-  const text = await res.text();
-  let parsed = null;
-  try { parsed = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
-  return { status: res.status, headers: res.headers, text, json: parsed, instance: res.headers.get('x-gatehouse-instance') };
-}
-/// What a refusal said, short, for a failure message (error bodies carry no secrets).
-const said = (r) => (r.error ? r.error : `${r.status} ${r.text.slice(0, 200)}`);
-
-function keys() {
-  const dir = env('HA_SECRETS');
-  return {
-    acme: readJson(`${dir}/key-acme.json`),
-    platform: readJson(`${dir}/key-platform.json`),
-    suspend: readJson(`${dir}/key-suspend.json`),
-    operatorSession: readFileSync(`${dir}/operator-session`, 'utf8').trim(),
-  };
-}
-const tokens = () => readJson(`${env('HA_SECRETS')}/tokens.json`);
+import {
+  ASSERT, INSTANCES, POLL_MS, PUBLIC, TARGET_MS, basic, call, check, checks, die, env, finish, keys, log,
+  parseArgs, pct, readJson, round, said, sleep, tokens, writePrivate,
+} from './common.mjs';
 
 async function clientCredentials(base, key, scope) {
   return call(base, 'POST', '/auth/token', { key, form: { grant_type: 'client_credentials', scope } });
@@ -490,6 +426,7 @@ function summary() {
   const passed = (r) => (r ? r.checks.every((c) => c.ok) : null);
   const p = results.propagation, after = results['propagation-after-pg'];
   const kill = results.kill, pg = results.pg_restart, ing = results.ingest;
+  const ds = results.downstream, ro = results.mail_readonly;
   const kinds = ['revocation', 'suspension', 'flag'];
   const maxOf = (xs) => { const v = xs.filter((x) => x != null); return v.length ? Math.max(...v) : null; };
   const started = Number(process.env.HA_STARTED ?? NaN);
@@ -532,6 +469,16 @@ function summary() {
       }])),
       audit_verify: ing.audit_verify,
     } : null,
+    receivers_down: ds ? {
+      down_ms: ds.down_ms, invited_while_down: ds.invited_while_down,
+      mail: { waited: ds.while_down.mail.pending, attempts_spent: ds.while_down.mail.attempts_spent, received: ds.mail.received, distinct: ds.mail.distinct, all_delivered_after_back_ms: ds.mail.all_delivered_after_back_ms },
+      webhooks: { waited: ds.while_down.webhooks.pending, failed_attempts: ds.while_down.webhook_failed_attempts, received: ds.webhooks.received, verified: ds.webhooks.verified, distinct: ds.webhooks.distinct, all_delivered_after_back_ms: ds.webhooks.all_delivered_after_back_ms },
+      load: ds.load,
+    } : null,
+    mail_readonly: ro ? {
+      method: ro.method, read_only_ms: ro.read_only_ms, waited: ro.while_read_only.pending, attempts_spent: ro.while_read_only.attempts_spent,
+      error: ro.while_read_only.error, pages: ro.pages_while_read_only, files: ro.files, written_after_writable_ms: ro.written_after_writable_ms, load: ro.load,
+    } : null,
     meets_target: {
       session_across_instances: passed(results.session),
       propagation_within_1s: p ? kinds.every((k) => p[k].within_target === p[k].rounds) : null,
@@ -539,6 +486,8 @@ function summary() {
       error_rate_below_0_1_percent: kill ? kill.error_rate < 0.001 : null,
       pg_restart_503_then_recovered: passed(pg),
       no_acknowledged_event_lost: ing ? ing.billing.lost === 0 && ing.audit.lost === 0 : null,
+      receivers_down_nothing_lost: passed(ds),
+      mail_readonly_reported_nothing_stopped: passed(ro),
     },
   };
   const failed = all.filter((c) => !c.ok).map((c) => c.what);
@@ -548,17 +497,7 @@ function summary() {
 }
 
 // --- main -------------------------------------------------------------------------------------
-const [command, ...rest] = process.argv.slice(2);
-const argv = {};
-const positional = [];
-for (let i = 0; i < rest.length; i++) {
-  if (rest[i].startsWith('--')) {
-    const next = rest[i + 1];
-    if (next === undefined || next.startsWith('--')) argv[rest[i].slice(2)] = true;
-    else { argv[rest[i].slice(2)] = next; i++; }
-  } else positional.push(rest[i]);
-}
-const need = (n) => { if (positional.length < n || positional.some((p) => !existsSync(p))) die(`${command}: needs ${n} existing files`); };
+const { command, argv, positional, need } = parseArgs(process.argv.slice(2));
 switch (command) {
   case 'setup': await setup(); break;
   case 'session': await session(); break;
