@@ -168,7 +168,7 @@ SERVER_PID=""
 [ "$rc" = 0 ] || { echo "server exited with $rc after SIGTERM" >&2; exit 1; }
 grep -q '"gatehouse stopped"' "$GATEHOUSE_DATA_DIR/e2e-server.log" || { echo "no clean shutdown logged" >&2; exit 1; }
 
-step "high availability: two instances behind HAProxy; kill -9, PostgreSQL restart, kill during ingestion"
+step "high availability: two instances behind HAProxy; kill -9, PostgreSQL restart, kill during ingestion, mail and webhook receivers down, a read-only mail directory"
 scripts/ha_test.sh
 
 step "all tests passed"

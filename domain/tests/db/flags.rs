@@ -423,6 +423,25 @@ async fn the_console_overview_shows_owners_counts_flag_sources_and_recent_entrie
         d.outbox.pending, 1,
         "the owner's invitation waits in the outbox"
     );
+    assert_eq!(d.outbox.last_error, None);
+    // The SMTP server is down (issue 21): the mail goes back with the reason, which the
+    // dashboard shows.
+    let mail: Uuid = sqlx::query_scalar("SELECT id FROM email_outbox WHERE status = 'pending'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    gatehouse_domain::email::release_claimed_mail(
+        &pool,
+        &[mail],
+        Some("Connection error: Connection refused (os error 111)"),
+    )
+    .await
+    .unwrap();
+    let d = dashboard(&pool, Some(&op)).await.unwrap();
+    assert_eq!(
+        d.outbox.last_error.as_deref(),
+        Some("Connection error: Connection refused (os error 111)")
+    );
     assert!(d
         .recent
         .iter()
