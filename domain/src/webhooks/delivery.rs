@@ -66,7 +66,8 @@ pub async fn claim_due_deliveries(
              FOR UPDATE SKIP LOCKED
          ), leased AS (
              UPDATE webhook_deliveries d
-             SET next_attempt_at = now() + make_interval(secs => $2), attempts = d.attempts + 1
+             SET next_attempt_at = now() + make_interval(secs => $2), attempts = d.attempts + 1,
+                 leased_until = now() + make_interval(secs => $2)
              FROM due WHERE d.id = due.id
              RETURNING d.id, d.endpoint_id, d.event_id, d.attempts, d.created_at
          )
@@ -160,7 +161,7 @@ pub async fn record_attempt(
     let recorded = if result.delivered() {
         sqlx::query(
             "UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now(),
-                    last_status = $2, last_error = NULL WHERE id = $1",
+                    last_status = $2, last_error = NULL, leased_until = NULL WHERE id = $1",
         )
         .bind(delivery.id)
         .bind(status)
@@ -179,15 +180,14 @@ pub async fn record_attempt(
         if recovered {
             // The receiver is back (issue 21, faults): what waits for a later retry is due
             // now, instead of trickling in over the schedule's hours; the endpoint's
-            // throttle paces it. Rows due within a lease are left alone: they come soon
-            // anyway, and a claimed one (leased) must not be claimed twice.
+            // throttle paces it. A delivery in another worker's hands (its lease running)
+            // is left to it.
             sqlx::query(
                 "UPDATE webhook_deliveries SET next_attempt_at = now()
-                 WHERE endpoint_id = $1 AND status = 'pending'
-                   AND next_attempt_at > now() + make_interval(secs => $2)",
+                 WHERE endpoint_id = $1 AND status = 'pending' AND next_attempt_at > now()
+                   AND (leased_until IS NULL OR leased_until <= now())",
             )
             .bind(delivery.endpoint_id)
-            .bind(LEASE.as_secs_f64())
             .execute(&mut *tx)
             .await?;
         }
@@ -201,7 +201,7 @@ pub async fn record_attempt(
             Some(wait) => {
                 let at: OffsetDateTime = sqlx::query_scalar(
                     "UPDATE webhook_deliveries SET next_attempt_at = now() + make_interval(secs => $2),
-                            last_status = $3, last_error = $4
+                            last_status = $3, last_error = $4, leased_until = NULL
                      WHERE id = $1 RETURNING next_attempt_at",
                 )
                 .bind(delivery.id)
@@ -231,7 +231,8 @@ async fn fail(
     error: Option<&str>,
 ) -> Result<(), DomainError> {
     sqlx::query(
-        "UPDATE webhook_deliveries SET status = 'failed', last_status = $2, last_error = $3
+        "UPDATE webhook_deliveries SET status = 'failed', last_status = $2, last_error = $3,
+                leased_until = NULL
          WHERE id = $1",
     )
     .bind(id)
@@ -341,7 +342,8 @@ pub async fn defer_delivery(
     at: OffsetDateTime,
 ) -> Result<(), DomainError> {
     sqlx::query(
-        "UPDATE webhook_deliveries SET next_attempt_at = $2, attempts = greatest(attempts - 1, 0)
+        "UPDATE webhook_deliveries SET next_attempt_at = $2, attempts = greatest(attempts - 1, 0),
+                leased_until = NULL
          WHERE id = $1 AND status = 'pending'",
     )
     .bind(id)

@@ -750,7 +750,7 @@ pub async fn redeliver(
         fetch_delivery(conn, endpoint_id, id).await?;
         sqlx::query(
             "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = now(),
-                    delivered_at = NULL
+                    delivered_at = NULL, leased_until = NULL
              WHERE id = $1",
         )
         .bind(id)
