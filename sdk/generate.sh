@@ -4,7 +4,8 @@
 #   sdk/python/gatehouse-client/     openapi-python-client (PyPI, pinned in
 #                                    end2end/support/requirements.txt)
 # `sdk/generate.sh --check` changes nothing and fails when the committed SDKs differ from
-# what the document generates (the test command runs it).
+# what the document generates (the test command runs it). Python's bytecode caches, left
+# by the live test of an earlier run, are not part of the SDK.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 check=0
@@ -17,7 +18,7 @@ node_modules/.bin/openapi-typescript server/openapi.json --output "$out/schema.d
   --config sdk/python/config.yaml --output-path "$out/gatehouse-client" >/dev/null 2>&1
 if [ "$check" = 1 ]; then
   if ! diff -q "$out/schema.d.ts" sdk/typescript/src/schema.d.ts >/dev/null ||
-     ! diff -r -q "$out/gatehouse-client" sdk/python/gatehouse-client >/dev/null; then
+     ! diff -r -q -x __pycache__ "$out/gatehouse-client" sdk/python/gatehouse-client >/dev/null; then
     echo "the SDKs are stale: run sdk/generate.sh and commit the result" >&2
     exit 1
   fi
