@@ -43,12 +43,10 @@
 #     (their actor in metadata), request ids each shared by a few entries.
 # The database keeps all of it (.data/bench): 10 M entries need ~10 GB of disk.
 set -euo pipefail
-: "${BASE_URL:?run me through bench/run.sh audit}" "${SERVER_PID:?run me through bench/run.sh audit}"
-: "${GATEHOUSE_DATA_DIR:?GATEHOUSE_DATA_DIR is set by bench/run.sh}"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-export LC_NUMERIC=C # $EPOCHREALTIME with a decimal point
-bin="${GATEHOUSE_BIN:-target/release/gatehouse}"
-export GATEHOUSE_MASTER_KEY_FILE="${GATEHOUSE_MASTER_KEY_FILE:-$GATEHOUSE_DATA_DIR/master.key}"
+BENCH_NAME=audit
+# shellcheck source=common.sh
+source bench/common.sh
 phases=",${AUDIT_BENCH_PHASES:-ingest,export,search},"
 conns="${AUDIT_BENCH_CONNECTIONS:-16}"
 target_rows="${AUDIT_BENCH_ROWS:-10000000}"
@@ -57,11 +55,8 @@ export_small="${AUDIT_BENCH_EXPORT_SMALL:-100000}"
 searches="${AUDIT_BENCH_SEARCHES:-40}"
 jobs="${AUDIT_BENCH_FILL_JOBS:-$(nproc)}"
 export AUDIT_BENCH_CONNECTIONS="$conns" CLK_TCK="$(getconf CLK_TCK)"
-[ "$export_small" -le "$export_big" ] || { echo "bench/audit: AUDIT_BENCH_EXPORT_SMALL > AUDIT_BENCH_EXPORT_ROWS" >&2; exit 1; }
+[ "$export_small" -le "$export_big" ] || die "AUDIT_BENCH_EXPORT_SMALL > AUDIT_BENCH_EXPORT_ROWS"
 
-log() { echo "bench/audit: $*" >&2; }
-die() { log "$*"; exit 1; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 
 work=$(mktemp -d)
 token=""

@@ -77,21 +77,10 @@
 # hashes sha256(id), application: the bench application. The database keeps all of it
 # (.data/bench): 10 M events need ~9 GB of disk.
 set -euo pipefail
-: "${BASE_URL:?run me through bench/run.sh billing}" "${SERVER_PID:?run me through bench/run.sh billing}"
-: "${GATEHOUSE_DATA_DIR:?GATEHOUSE_DATA_DIR is set by bench/run.sh}"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-export LC_NUMERIC=C # $EPOCHREALTIME with a decimal point
-bin="${GATEHOUSE_BIN:-target/release/gatehouse}"
-export GATEHOUSE_MASTER_KEY_FILE="${GATEHOUSE_MASTER_KEY_FILE:-$GATEHOUSE_DATA_DIR/master.key}"
-log() { echo "bench/billing: $*" >&2; }
-die() { log "$*"; exit 1; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-# knob NAME DEFAULT [MIN]: the whole number in $NAME, else DEFAULT.
-knob() {
-  local v="${!1:-$2}"
-  [[ $v =~ ^[0-9]+$ ]] && [ "$v" -ge "${3:-0}" ] || die "$1 must be a whole number >= ${3:-0} (got '$v')"
-  echo "$v"
-}
+BENCH_NAME=billing
+# shellcheck source=common.sh
+source bench/common.sh
 phases=",${BILLING_BENCH_PHASES:-ingest,usage,pull},"
 target_rows=$(knob BILLING_BENCH_ROWS 10000000)
 ntenants=$(knob BILLING_BENCH_TENANTS 1000 1)

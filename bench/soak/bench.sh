@@ -43,20 +43,10 @@
 # revoked at the end), the people each run invites and archives (SOAK_RATE x SOAK_DURATION /
 # 100 a run: 6,000 by default), the billing and audit events it sends, the invitation mails.
 set -euo pipefail
-: "${BASE_URL:?run me through bench/run.sh soak}" "${SERVER_PID:?run me through bench/run.sh soak}"
-: "${GATEHOUSE_DATA_DIR:?GATEHOUSE_DATA_DIR is set by bench/run.sh}"
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-export LC_NUMERIC=C # $EPOCHREALTIME with a decimal point
-bin="${GATEHOUSE_BIN:-target/release/gatehouse}"
-export GATEHOUSE_MASTER_KEY_FILE="${GATEHOUSE_MASTER_KEY_FILE:-$GATEHOUSE_DATA_DIR/master.key}"
-log() { echo "bench/soak: $*" >&2; }
-die() { log "$*"; exit 1; }
-# knob NAME DEFAULT [MIN]: the whole number in $NAME, else DEFAULT.
-knob() {
-  local v="${!1:-$2}"
-  [[ $v =~ ^[0-9]+$ ]] && [ "$v" -ge "${3:-0}" ] || die "$1 must be a whole number >= ${3:-0} (got '$v')"
-  echo "$v"
-}
+BENCH_NAME=soak
+# shellcheck source=common.sh
+source bench/common.sh
 rate=$(knob SOAK_RATE 1000 1)
 duration=$(knob SOAK_DURATION 600 10)
 ramp=$(knob SOAK_RAMP 10 1)
