@@ -31,6 +31,7 @@ use anyhow::{anyhow, Context, Result};
 use futures_util::StreamExt;
 use gatehouse_domain::email::{self, AttemptOutcome, OutboxEntry, OUTBOX_CHANNEL};
 use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::response::{Category, Code, Detail, Severity};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::postgres::PgListener;
@@ -46,6 +47,12 @@ use uuid::Uuid;
 const BATCH: i64 = 20;
 /// Mails in flight at once (lettre's pool keeps up to 10 SMTP connections).
 const IN_FLIGHT: usize = 4;
+/// SMTP's "421 service not available": the server is up but takes no mail now.
+const SERVICE_NOT_AVAILABLE: Code = Code {
+    severity: Severity::TransientNegativeCompletion,
+    category: Category::Connections,
+    detail: Detail::One,
+};
 /// The first probe of a way out found down, and the longest wait between two probes.
 const PROBE_FIRST: Duration = Duration::from_secs(1);
 const PROBE_MAX: Duration = Duration::from_secs(10);
@@ -406,7 +413,7 @@ impl Worker {
                     // (refused connection, timeout, TLS) or 421 "service not available"
                     // means the server is down.
                     let answered = e.is_permanent() || e.is_transient() || e.is_response();
-                    if !answered || e.status().is_some_and(|code| code.to_string() == "421") {
+                    if !answered || e.status() == Some(SERVICE_NOT_AVAILABLE) {
                         Failure::channel_down(e.to_string())
                     } else {
                         Failure::of_mail(e.to_string(), false)
@@ -794,6 +801,30 @@ mod tests {
             data.contains(&format!("Message-ID: <{id}@localhost>")),
             "{data}"
         );
+        mailer.stop().await;
+    }
+
+    /// Issue 21 (faults): a server that answers "421 service not available" is down as
+    /// well: the mail waits with the answer as its reason and spends no attempt.
+    #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+    async fn a_421_greeting_counts_as_smtp_down(pool: PgPool) {
+        use tokio::io::AsyncWriteExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let _ = stream
+                    .write_all(b"421 mail.example closing: service not available\r\n")
+                    .await;
+            }
+        });
+        let smtp_url = format!("smtp://{addr}");
+        let mailer = spawn_mailer(pool.clone(), &settings(&["--smtp-url", &smtp_url])).unwrap();
+        let id = enqueue_reset(&pool, "https://gh.example/reset-password/421").await;
+        let waiting = wait_for(&pool, id, |m| m.last_error.is_some()).await;
+        assert_eq!((waiting.status.as_str(), waiting.attempts), ("pending", 0));
+        let error = waiting.last_error.unwrap_or_default();
+        assert!(error.contains("421"), "{error}");
         mailer.stop().await;
     }
 
