@@ -493,31 +493,49 @@ async fn introspect(user: &mut GooseUser) -> TransactionResult {
     judge(user, INTROSPECT, answer, problem)
 }
 
-/// A server SDK polling the tenant's flags with the ETag it holds (mostly 304).
-async fn flags(user: &mut GooseUser) -> TransactionResult {
-    let state = visitor(user)?;
-    let mut request = user
-        .get_request_builder(&GooseMethod::Get, "/api/v1/flags")?
-        .bearer_auth(&state.app_token);
-    if let Some(etag) = &state.flags_etag {
-        request = request.header(IF_NONE_MATCH, etag.as_str());
-    }
-    let answer = send(user, FLAGS, request).await?;
-    let allowed: &[u16] = if state.flags_etag.is_some() {
-        &[200, 304]
-    } else {
-        &[200]
+/// A request that sends the ETag it holds (`If-None-Match`) and keeps the new one: 304 is
+/// then an answer as good as 200; a 200 must carry flags (`listed`).
+async fn conditional_read(
+    user: &mut GooseUser,
+    kind: &'static str,
+    request: RequestBuilder,
+    held: Option<String>,
+    listed: fn(&Value) -> bool,
+    keep: fn(&mut Visitor, String),
+) -> TransactionResult {
+    let request = match &held {
+        Some(etag) => request.header(IF_NONE_MATCH, etag.as_str()),
+        None => request,
     };
+    let answer = send(user, kind, request).await?;
+    let allowed: &[u16] = if held.is_some() { &[200, 304] } else { &[200] };
     let problem = answer.status_in(allowed).or_else(|| {
-        let listed = answer.status == 304 || answer.json().is_some_and(|j| j["flags"].is_object());
-        (!listed).then(|| "no flags in the answer".to_owned())
+        let ok = answer.status == 304 || answer.json().is_some_and(|j| listed(&j));
+        (!ok).then(|| "no flags in the answer".to_owned())
     });
     if problem.is_none() {
         if let Some(etag) = answer.header(ETAG).map(str::to_owned) {
-            remember(user, |s| s.flags_etag = Some(etag));
+            remember(user, |s| keep(s, etag));
         }
     }
-    judge(user, FLAGS, answer, problem)
+    judge(user, kind, answer, problem)
+}
+
+/// A server SDK polling the tenant's flags with the ETag it holds (mostly 304).
+async fn flags(user: &mut GooseUser) -> TransactionResult {
+    let state = visitor(user)?;
+    let request = user
+        .get_request_builder(&GooseMethod::Get, "/api/v1/flags")?
+        .bearer_auth(&state.app_token);
+    conditional_read(
+        user,
+        FLAGS,
+        request,
+        state.flags_etag,
+        |j| j["flags"].is_object(),
+        |s, etag| s.flags_etag = Some(etag),
+    )
+    .await
 }
 
 /// One end user's flags (evaluated for them: the sticky rollouts).
@@ -540,29 +558,19 @@ async fn flags_for_user(user: &mut GooseUser) -> TransactionResult {
 /// ETag it holds).
 async fn ofrep_bulk(user: &mut GooseUser) -> TransactionResult {
     let state = visitor(user)?;
-    let mut request = user
+    let request = user
         .get_request_builder(&GooseMethod::Post, "/ofrep/v1/evaluate/flags")?
         .bearer_auth(&state.app_token)
         .json(&json!({ "context": { "targetingKey": state.targeting_key } }));
-    if let Some(etag) = &state.ofrep_etag {
-        request = request.header(IF_NONE_MATCH, etag.as_str());
-    }
-    let answer = send(user, OFREP_BULK, request).await?;
-    let allowed: &[u16] = if state.ofrep_etag.is_some() {
-        &[200, 304]
-    } else {
-        &[200]
-    };
-    let problem = answer.status_in(allowed).or_else(|| {
-        let listed = answer.status == 304 || answer.json().is_some_and(|j| j["flags"].is_array());
-        (!listed).then(|| "no flags in the answer".to_owned())
-    });
-    if problem.is_none() {
-        if let Some(etag) = answer.header(ETAG).map(str::to_owned) {
-            remember(user, |s| s.ofrep_etag = Some(etag));
-        }
-    }
-    judge(user, OFREP_BULK, answer, problem)
+    conditional_read(
+        user,
+        OFREP_BULK,
+        request,
+        state.ofrep_etag,
+        |j| j["flags"].is_array(),
+        |s, etag| s.ofrep_etag = Some(etag),
+    )
+    .await
 }
 
 /// A server-side OpenFeature provider evaluating one flag for one end user.
