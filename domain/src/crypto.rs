@@ -20,6 +20,7 @@ use std::path::Path;
 
 const VERSION: u8 = 1;
 
+#[derive(Clone)]
 pub struct MasterKeys {
     /// (kid, cipher); the first one encrypts.
     keys: Vec<(String, Aes256Gcm)>,

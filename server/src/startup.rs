@@ -36,7 +36,12 @@ pub struct Database {
 
 impl Database {
     /// Connects to `DATABASE_URL`, or starts the embedded cluster when it is unset.
+    /// The master key is installed when there is one, since every command that writes the
+    /// audit trail seals personal data with it (a command without one that needs it says so).
     pub async fn connect(settings: &Settings) -> Result<Self> {
+        if let Ok(keys) = load_master_keys(settings) {
+            gatehouse_domain::audit::personal::install(keys);
+        }
         let (url, embedded) = match &settings.database_url {
             Some(url) => (url.expose_secret().to_owned(), None),
             None => {
@@ -95,8 +100,15 @@ pub async fn migrate(pool: &PgPool) -> Result<()> {
 }
 
 /// The key ring: `GATEHOUSE_MASTER_KEY`, else `GATEHOUSE_MASTER_KEY_FILE`, else (embedded
-/// database only) `{data_dir}/master.key`, generated on first use.
+/// database only) `{data_dir}/master.key`, generated on first use. The key also seals the
+/// audit trail's personal data keys, so loading it installs them.
 pub fn master_keys(settings: &Settings) -> Result<MasterKeys> {
+    let keys = load_master_keys(settings)?;
+    gatehouse_domain::audit::personal::install(keys.clone());
+    Ok(keys)
+}
+
+fn load_master_keys(settings: &Settings) -> Result<MasterKeys> {
     if let Some(text) = &settings.master_key {
         return MasterKeys::parse(text).context("GATEHOUSE_MASTER_KEY");
     }
@@ -294,6 +306,17 @@ pub async fn serve(settings: Settings) -> Result<()> {
 
 async fn serve_with(settings: Settings, pool: PgPool, keys: MasterKeys) -> Result<()> {
     migrate(&pool).await?;
+    // Entries written before personal data was sealed are sealed once (CON-COMP-001).
+    if let Some(report) = gatehouse_domain::audit::seal_existing_entries(&pool)
+        .await
+        .map_err(|e| anyhow::anyhow!("sealing the audit trail's personal data: {e}"))?
+    {
+        tracing::info!(?report, "the audit trail's personal data is sealed");
+    }
+    tokio::spawn(crate::notify::follow(
+        pool.clone(),
+        std::sync::Arc::new(crate::audit::personal::ErasedKeys),
+    ));
     if settings.demo {
         let created = gatehouse_domain::demo::ensure_demo_data(&pool)
             .await

@@ -34,7 +34,7 @@ use time::OffsetDateTime;
 pub const PAGE_ROWS: i64 = 1000;
 
 /// The columns of an export, in order (CSV header; JSON Lines keys).
-pub const COLUMNS: [&str; 18] = [
+pub const COLUMNS: [&str; 19] = [
     "seq",
     "id",
     "recorded_at",
@@ -53,10 +53,13 @@ pub const COLUMNS: [&str; 18] = [
     "metadata",
     "prev_hash",
     "hash",
+    "personal",
 ];
 
-/// One exported entry: the hashed fields as the hash covers them, and two names for
-/// people (`tenant`, `actor`) that are not hashed.
+/// One exported entry: the hashed fields as the hash covers them, and what is not hashed:
+/// two names for people (`tenant`, `actor`) and the entry's personal values opened
+/// (`personal`: a JSON object, each value in clear or `[erased]`; CON-COMP-001), since the
+/// hashed metadata holds them sealed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct ExportRow {
     pub seq: i64,
@@ -78,6 +81,8 @@ pub struct ExportRow {
     pub metadata: String,
     pub prev_hash: String,
     pub hash: String,
+    #[sqlx(default)]
+    pub personal: Option<String>,
     #[serde(skip)]
     #[sqlx(rename = "at")]
     pub at: OffsetDateTime,
@@ -85,7 +90,7 @@ pub struct ExportRow {
 
 impl ExportRow {
     /// The cells in [`COLUMNS`] order (`""` for none).
-    pub fn cells(&self) -> [&str; 18] {
+    pub fn cells(&self) -> [&str; 19] {
         fn o(v: &Option<String>) -> &str {
             v.as_deref().unwrap_or("")
         }
@@ -108,6 +113,7 @@ impl ExportRow {
             &self.metadata,
             &self.prev_hash,
             &self.hash,
+            o(&self.personal),
         ]
     }
 
@@ -146,7 +152,9 @@ const EXPORT_COLUMNS: &str = r#"
            to_char(l.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS occurred_at,
            l.tenant_id::text AS tenant_id, t.domain AS tenant, l.actor_id::text AS actor_id,
            l.actor_type,
-           coalesce(u.email, l.metadata->'actor'->>'name', l.metadata->'actor'->>'id') AS actor,
+           coalesce(u.email, CASE WHEN jsonb_typeof(l.metadata->'actor'->'name') = 'string'
+                                  THEN l.metadata->'actor'->>'name' END,
+                    l.metadata->'actor'->>'id') AS actor,
            l.action, l.resource, l.outcome, l.request_id, l.source,
            l.application_id::text AS application_id, l.metadata::text AS metadata,
            encode(l.prev_hash, 'hex') AS prev_hash, encode(l.hash, 'hex') AS hash,
@@ -181,6 +189,7 @@ impl AuditExportWalk {
     ) -> Result<Self, DomainError> {
         actor.require(Permission::AuditExport)?;
         let scope = Scope::All;
+        let filter = super::search::resolved(pool, &filter).await?;
         let (head_seq, head_hash): (i64, Vec<u8>) =
             sqlx::query_as("SELECT seq, hash FROM audit_chain_head WHERE singleton")
                 .fetch_one(pool)
@@ -239,11 +248,12 @@ impl AuditExportWalk {
         }
         q.push(" ORDER BY l.recorded_at, l.seq LIMIT ")
             .push_bind(PAGE_ROWS);
-        let rows: Vec<ExportRow> = q
+        let mut rows: Vec<ExportRow> = q
             .build_query_as()
             .fetch_all(pool)
             .await
             .context("reading an export page")?;
+        open_personal(pool, &mut rows).await?;
         self.finished = (rows.len() as i64) < PAGE_ROWS;
         if let Some(last) = rows.last() {
             self.after = Some((last.at, last.seq));
@@ -260,6 +270,30 @@ impl AuditExportWalk {
             "up_to_seq": self.last_seq,
         })
     }
+}
+
+/// Fills each row's `personal` with its sealed values opened, one key query per page.
+async fn open_personal(pool: &PgPool, rows: &mut [ExportRow]) -> Result<(), DomainError> {
+    let mut sealed: Vec<(usize, serde_json::Value)> = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        if row.metadata.contains(super::personal::SEALED_MARK) {
+            let meta = serde_json::from_str(&row.metadata).context("an entry's metadata")?;
+            sealed.push((i, meta));
+        }
+    }
+    if sealed.is_empty() {
+        return Ok(());
+    }
+    let mut opened: Vec<serde_json::Value> = sealed
+        .iter()
+        .map(|(_, m)| super::personal::sealed_only(m))
+        .collect();
+    let mut refs: Vec<&mut serde_json::Value> = opened.iter_mut().collect();
+    super::personal::open_all(pool, &mut refs).await?;
+    for ((i, _), personal) in sealed.iter().zip(opened) {
+        rows[*i].personal = Some(personal.to_string());
+    }
+    Ok(())
 }
 
 /// The offline check of an export, fed one row at a time.

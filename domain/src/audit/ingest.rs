@@ -545,23 +545,27 @@ pub async fn ingest(
     events: &[LogEvent],
     tenants: &[Uuid],
 ) -> Result<Vec<TakenEvent>, DomainError> {
-    let rows: Vec<Value> = events
-        .iter()
-        .zip(tenants)
-        .map(|(e, tenant)| {
-            serde_json::json!({
-                "id": Uuid::now_v7(),
-                "event_id": e.event_id,
-                "tenant_id": tenant,
-                "occurred_at": e.occurred_at.format(&Rfc3339).unwrap_or_default(),
-                "action": e.action,
-                "resource": e.resource,
-                "outcome": e.outcome,
-                "metadata": Value::Object(e.metadata.clone()),
-            })
-        })
-        .collect();
     let mut tx = pool.begin().await?;
+    let mut rows: Vec<Value> = Vec::with_capacity(events.len());
+    for (e, tenant) in events.iter().zip(tenants) {
+        let mut metadata = e.metadata.clone();
+        let ip = super::personal::seal_event(&mut tx, sender.application_id, &mut metadata).await?;
+        let mut row = serde_json::json!({
+            "id": Uuid::now_v7(),
+            "event_id": e.event_id,
+            "tenant_id": tenant,
+            "occurred_at": e.occurred_at.format(&Rfc3339).unwrap_or_default(),
+            "action": e.action,
+            "resource": e.resource,
+            "outcome": e.outcome,
+            "metadata": Value::Object(metadata),
+        });
+        if let (Some(ip_ref), Some(subject)) = (ip.ip_ref, ip.subject) {
+            row["ip_ref"] = Value::String(hex::encode(ip_ref));
+            row["ip_subject"] = Value::String(subject);
+        }
+        rows.push(row);
+    }
     let answers = sqlx::query(
         "SELECT out_idx, out_seq, out_duplicate FROM audit_ingest($1, $2, $3) ORDER BY out_idx",
     )

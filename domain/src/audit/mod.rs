@@ -11,6 +11,8 @@ mod checkpoints;
 mod events;
 mod export;
 pub(crate) mod ingest;
+pub mod personal;
+mod reseal;
 mod retention;
 mod search;
 mod tenant_log;
@@ -19,6 +21,7 @@ pub use checkpoints::*;
 pub use events::{event_body, EventType, SubscribableEventType, EVENTS_CHANNEL};
 pub use export::*;
 pub use ingest::*;
+pub use reseal::*;
 pub use retention::*;
 pub use search::*;
 pub use tenant_log::*;
@@ -178,12 +181,12 @@ pub async fn append_audit_entry(
     entry: AuditEntry,
 ) -> Result<AppendedEntry, DomainError> {
     let published = events::publication(&entry).map(|p| (entry.tenant_id, p));
-    let args = AuditArgs::new(ctx, entry);
+    let args = AuditArgs::sealed(conn, ctx, entry).await?;
     let id = args.id;
     let row = args
         .bind(sqlx::query(
             "SELECT out_seq AS seq, out_hash AS hash
-             FROM audit_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             FROM audit_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         ))
         .fetch_one(&mut *conn)
         .await
@@ -198,17 +201,23 @@ pub async fn append_audit_entry(
     })
 }
 
-/// The ten arguments of the database function `audit_append` (migration 0013), for a
-/// statement that appends its entry itself (`audit_append($n, ..., $n+9)`), such as the
-/// one-statement sign-in. The request's IP and user agent join the metadata here.
+/// The twelve arguments of the database function `audit_append` (migration 0027), for a
+/// statement that appends its entry itself (`audit_append($n, ..., $n+11)`), such as the
+/// one-statement sign-in. The request's IP and user agent join the metadata here, and the
+/// personal values are sealed under their subjects' keys (CON-COMP-001).
 pub(crate) struct AuditArgs {
     pub(crate) id: Uuid,
     entry: AuditEntry,
     request_id: Option<String>,
+    ip: personal::IpRef,
 }
 
 impl AuditArgs {
-    pub(crate) fn new(ctx: &RequestContext, mut entry: AuditEntry) -> Self {
+    pub(crate) async fn sealed(
+        conn: &mut PgConnection,
+        ctx: &RequestContext,
+        mut entry: AuditEntry,
+    ) -> Result<Self, DomainError> {
         if let Some(ip) = ctx.ip {
             entry
                 .metadata
@@ -222,14 +231,16 @@ impl AuditArgs {
                 .entry("user_agent")
                 .or_insert(Value::String(ua));
         }
-        Self {
+        let ip = personal::seal_entry(conn, &mut entry).await?;
+        Ok(Self {
             id: Uuid::now_v7(),
             entry,
             request_id: ctx.request_id.clone(),
-        }
+            ip,
+        })
     }
 
-    /// Binds the ten arguments, in order, after whatever `query` has bound already.
+    /// Binds the twelve arguments, in order, after whatever `query` has bound already.
     pub(crate) fn bind<'q>(
         self,
         query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
@@ -249,6 +260,8 @@ impl AuditArgs {
             })
             .bind(Value::Object(e.metadata))
             .bind(self.request_id)
+            .bind(self.ip.ip_ref)
+            .bind(self.ip.subject)
     }
 }
 

@@ -82,6 +82,10 @@ pub struct AuditFilter {
     pub resource: Option<String>,
     pub request_id: Option<String>,
     pub ip: Option<String>,
+    /// The keyed reference of `ip`, which is what the trail can be searched by (its
+    /// addresses are sealed; CON-COMP-001). Filled by the search and the export.
+    #[serde(skip)]
+    pub ip_ref: Option<Vec<u8>>,
 }
 
 /// A time given in the console (`2026-12-06T09:30`, from a datetime field, is UTC), in
@@ -214,6 +218,7 @@ impl AuditFilter {
             resource,
             request_id,
             ip,
+            ip_ref: _,
         } = self;
         [
             tenant, actor, actor_type, action, outcome, resource, request_id, ip,
@@ -249,7 +254,9 @@ impl AuditFilter {
 pub(crate) const ENTRY_COLUMNS: &str = "
     SELECT l.seq, l.id, l.recorded_at, l.occurred_at, l.tenant_id, t.domain AS tenant_domain,
            l.actor_id, l.actor_type,
-           coalesce(u.email, l.metadata->'actor'->>'name', l.metadata->'actor'->>'id') AS actor_label,
+           coalesce(u.email, CASE WHEN jsonb_typeof(l.metadata->'actor'->'name') = 'string'
+                                  THEN l.metadata->'actor'->>'name' END,
+                    l.metadata->'actor'->>'id') AS actor_label,
            l.action, l.resource, l.outcome, l.request_id, l.source, l.application_id,
            a.name AS application_name, l.metadata, l.prev_hash, l.hash
       FROM audit_log l
@@ -355,8 +362,11 @@ pub(crate) fn push_conditions(q: &mut QueryBuilder<'_, Postgres>, scope: Scope, 
     if let Some(r) = f.request_id.as_deref() {
         q.push(" AND l.request_id = ").push_bind(r.to_owned());
     }
-    if let Some(ip) = f.ip.as_deref() {
-        q.push(" AND l.metadata->>'ip' = ").push_bind(ip.to_owned());
+    if f.ip.is_some() {
+        // Unresolved, an address matches nothing rather than everything.
+        q.push(" AND l.seq IN (SELECT r.seq FROM audit_ip_refs r WHERE r.ip_ref = ")
+            .push_bind(f.ip_ref.clone().unwrap_or_default())
+            .push(")");
     }
 }
 
@@ -396,6 +406,7 @@ pub async fn search(
         ));
     }
     let after = cursor.map(decode_cursor).transpose()?;
+    let filter = &resolved(pool, filter).await?;
     let mut q = QueryBuilder::new(ENTRY_COLUMNS);
     push_conditions(&mut q, scope, filter);
     if let Some((at, seq)) = after {
@@ -418,7 +429,28 @@ pub async fn search(
     } else {
         None
     };
+    open_rows(pool, &mut data).await?;
     Ok(EntryPage { data, next_cursor })
+}
+
+/// `filter` with its address's reference, so the search can find it.
+pub(crate) async fn resolved(
+    pool: &PgPool,
+    filter: &AuditFilter,
+) -> Result<AuditFilter, DomainError> {
+    let mut filter = filter.clone();
+    if let Some(ip) = filter.ip.as_deref() {
+        let mut conn = pool.acquire().await?;
+        filter.ip_ref = Some(super::personal::ip_reference(&mut conn, ip).await?);
+    }
+    Ok(filter)
+}
+
+/// Opens the rows' sealed personal values (one key query for them all).
+async fn open_rows(pool: &PgPool, rows: &mut [AuditEntryRow]) -> Result<(), DomainError> {
+    let mut metadata: Vec<&mut serde_json::Value> =
+        rows.iter_mut().map(|r| &mut r.metadata).collect();
+    super::personal::open_all(pool, &mut metadata).await
 }
 
 /// One entry with the entries of the same request, for the detail view; another
@@ -439,6 +471,8 @@ pub async fn entry(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<EntryDetail
         .fetch_optional(pool)
         .await?
         .ok_or(DomainError::NotFound("audit entry"))?;
+    let mut entry = entry;
+    open_rows(pool, std::slice::from_mut(&mut entry)).await?;
     let same_request = match entry.request_id.as_deref() {
         Some(rid) => {
             let f = AuditFilter {
@@ -449,7 +483,9 @@ pub async fn entry(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<EntryDetail
             push_conditions(&mut q, scope, &f);
             q.push(" AND l.id <> ").push_bind(id);
             q.push(" ORDER BY l.recorded_at DESC, l.seq DESC LIMIT 50");
-            q.build_query_as().fetch_all(pool).await?
+            let mut rows: Vec<AuditEntryRow> = q.build_query_as().fetch_all(pool).await?;
+            open_rows(pool, &mut rows).await?;
+            rows
         }
         None => Vec::new(),
     };

@@ -178,7 +178,7 @@ async fn rows_after(
               ORDER BY l.recorded_at DESC, l.id DESC LIMIT $9"
         )
     });
-    sqlx::query_as(PAGE.as_str())
+    let mut rows: Vec<AuditRecord> = sqlx::query_as(PAGE.as_str())
         .bind(tenant_id)
         .bind(prefix(q.action_prefix.as_deref()))
         .bind(crate::contains_pattern(q.actor.as_deref()))
@@ -189,7 +189,13 @@ async fn rows_after(
         .bind(after.map(|a| a.1))
         .bind(limit)
         .fetch_all(pool)
+        .await?;
+    let mut metadata: Vec<&mut serde_json::Value> =
+        rows.iter_mut().map(|r| &mut r.metadata).collect();
+    super::personal::open_all(pool, &mut metadata)
         .await
+        .map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    Ok(rows)
 }
 
 /// One page, newest first.

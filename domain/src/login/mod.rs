@@ -648,7 +648,8 @@ async fn signed_in(
 ) -> Result<(IssuedSession, Role), DomainError> {
     let draft = SessionDraft::new(NewSession::for_request(ctx, user_id, methods, mfa_verified));
     // The entry's tenant is the session's ($13 is NULL here), known only inside.
-    let audit = AuditArgs::new(
+    let audit = AuditArgs::sealed(
+        conn,
         ctx,
         AuditEntry::new("auth.login.success")
             .actor(ActorType::User, Some(user_id))
@@ -656,7 +657,8 @@ async fn signed_in(
             .meta("methods", methods.join(","))
             .meta("risk", risk.join(","))
             .meta("session", draft.id.to_string()),
-    );
+    )
+    .await?;
     let query = sqlx::query(concat!(
         "WITH s AS (",
         session_insert!(),
@@ -671,7 +673,7 @@ async fn signed_in(
                  WHERE known_networks.last_seen < now() - interval '1 hour'
          )
          SELECT s.expires_at, u.role
-         FROM s, u, audit_append($11, $12, coalesce($13, s.tenant_id), $14, $15, $16, $17, $18, $19, $20)",
+         FROM s, u, audit_append($11, $12, coalesce($13, s.tenant_id), $14, $15, $16, $17, $18, $19, $20, $21, $22)",
     ));
     let query = draft.bind(query).bind(ctx.ip.map(crate::login::network_of));
     let row = audit

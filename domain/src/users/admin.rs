@@ -155,12 +155,14 @@ async fn target(
 }
 
 /// Refuses when `user` is the tenant's last active owner.
-async fn keep_an_owner(
+pub(super) async fn keep_an_owner(
     conn: &mut PgConnection,
     tenant: Uuid,
-    user: &UserView,
+    role: &str,
+    status: &str,
+    user_id: Uuid,
 ) -> Result<(), DomainError> {
-    if user.role != "owner" || user.status != "active" {
+    if role != "owner" || status != "active" {
         return Ok(());
     }
     // Lock the tenant's owners so two admins cannot each remove "the other" last owner.
@@ -169,7 +171,7 @@ async fn keep_an_owner(
           WHERE tenant_id = $1 AND role = 'owner' AND status = 'active' AND id <> $2 FOR UPDATE) o",
     )
     .bind(tenant)
-    .bind(user.id)
+    .bind(user_id)
     .fetch_one(&mut *conn)
     .await?;
     if others == 0 {
@@ -218,7 +220,7 @@ async fn change_role_in(
         return Ok(user);
     }
     if role != Role::Owner {
-        keep_an_owner(conn, tenant, &user).await?;
+        keep_an_owner(conn, tenant, &user.role, &user.status, user.id).await?;
     }
     sqlx::query("UPDATE users SET role = $2, updated_at = now() WHERE id = $1")
         .bind(user_id)
@@ -269,7 +271,7 @@ async fn set_enabled_in(
         ));
     }
     if !enabled {
-        keep_an_owner(conn, tenant, &user).await?;
+        keep_an_owner(conn, tenant, &user.role, &user.status, user.id).await?;
     }
     sqlx::query("UPDATE users SET status = $2, updated_at = now() WHERE id = $1")
         .bind(user_id)
@@ -312,7 +314,7 @@ pub async fn archive_user(
 ) -> Result<Done<()>, DomainError> {
     commit(pool, Effects::TOKENS, async |conn| {
         let (user, tenant, _) = target(conn, actor, user_id, None).await?;
-        keep_an_owner(conn, tenant, &user).await?;
+        keep_an_owner(conn, tenant, &user.role, &user.status, user.id).await?;
         sqlx::query(
             "UPDATE users SET status = 'archived', archived_at = now(), updated_at = now() WHERE id = $1",
         )

@@ -3,10 +3,14 @@
 mod account;
 mod admin;
 mod email_change;
+mod erasure;
+mod export;
 mod invitations;
 pub use account::*;
 pub use admin::*;
 pub use email_change::*;
+pub use erasure::*;
+pub use export::*;
 pub use invitations::*;
 
 use crate::audit::{append_audit_entry, AuditEntry, RequestContext};

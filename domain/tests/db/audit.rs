@@ -4,6 +4,7 @@
 use super::*;
 
 mod ingest_export;
+mod personal;
 
 async fn append(pool: &PgPool, action: &str) {
     let mut tx = pool.begin().await.unwrap();
@@ -77,11 +78,16 @@ async fn audit_metadata_keeps_context_and_never_secrets(pool: PgPool) {
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    let (metadata, request_id, outcome): (serde_json::Value, String, String) =
+    let (mut metadata, request_id, outcome): (serde_json::Value, String, String) =
         sqlx::query_as("SELECT metadata, request_id, outcome FROM audit_log")
             .fetch_one(&pool)
             .await
             .unwrap();
+    // The address and the browser are personal: stored sealed (CON-COMP-001), read in clear.
+    assert!(!metadata.to_string().contains("203.0.113.7"));
+    gatehouse_domain::audit::personal::open_all(&pool, &mut [&mut metadata])
+        .await
+        .unwrap();
     assert_eq!(request_id, "req-123");
     assert_eq!(outcome, "failure");
     assert_eq!(metadata["ip"], "203.0.113.7");

@@ -224,7 +224,8 @@ async fn provisioning_creates_tenant_owner_invitation_and_enables_applications_o
     // The owner's invitation is audited as the operator's act, in the tenant.
     let invite: (String, Option<Uuid>, Option<Uuid>) = sqlx::query_as(
         "SELECT actor_type, actor_id, tenant_id FROM audit_log
-         WHERE action = 'user.invite' AND metadata->>'email' = 'boss@globex.test'",
+         WHERE action = 'user.invite' AND resource = (SELECT 'user:' || id FROM users
+                                                       WHERE email = 'boss@globex.test')",
     )
     .fetch_one(&pool)
     .await

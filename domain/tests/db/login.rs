@@ -605,10 +605,16 @@ mod password {
         let unknown = sign_in(&pool, "nobody@acme.test", PW).await.unwrap_err();
         assert_eq!(wrong.to_string(), unknown.to_string());
         assert!(matches!(wrong, DomainError::Unauthenticated(_)));
-        let metadata: Vec<serde_json::Value> = sqlx::query_scalar(
+        let mut metadata: Vec<serde_json::Value> = sqlx::query_scalar(
             "SELECT metadata FROM audit_log WHERE action = 'auth.login.failure' ORDER BY seq",
         )
         .fetch_all(&pool)
+        .await
+        .unwrap();
+        gatehouse_domain::audit::personal::open_all(
+            &pool,
+            &mut metadata.iter_mut().collect::<Vec<_>>(),
+        )
         .await
         .unwrap();
         assert_eq!(metadata.len(), 2);

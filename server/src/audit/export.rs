@@ -182,7 +182,7 @@ fn json_row(out: &mut Vec<u8>, row: &ExportRow) {
     let text = |v: &str| serde_json::to_string(v).unwrap_or_default();
     let opt = |v: &Option<String>| v.as_deref().map_or_else(|| "null".to_owned(), text);
     let line = format!(
-        "{{\"seq\":{},\"id\":{},\"recorded_at\":{},\"occurred_at\":{},\"tenant_id\":{},\"tenant\":{},\"actor_id\":{},\"actor_type\":{},\"actor\":{},\"action\":{},\"resource\":{},\"outcome\":{},\"request_id\":{},\"source\":{},\"application_id\":{},\"metadata\":{},\"prev_hash\":{},\"hash\":{}}}\n",
+        "{{\"seq\":{},\"id\":{},\"recorded_at\":{},\"occurred_at\":{},\"tenant_id\":{},\"tenant\":{},\"actor_id\":{},\"actor_type\":{},\"actor\":{},\"action\":{},\"resource\":{},\"outcome\":{},\"request_id\":{},\"source\":{},\"application_id\":{},\"metadata\":{},\"prev_hash\":{},\"hash\":{},\"personal\":{}}}\n",
         row.seq,
         text(&row.id),
         text(&row.recorded_at),
@@ -201,6 +201,7 @@ fn json_row(out: &mut Vec<u8>, row: &ExportRow) {
         row.metadata,
         text(&row.prev_hash),
         text(&row.hash),
+        row.personal.as_deref().unwrap_or("null"),
     );
     out.extend_from_slice(line.as_bytes());
 }

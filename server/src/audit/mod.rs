@@ -19,6 +19,7 @@
 
 pub mod export;
 pub mod jobs;
+pub mod personal;
 
 use crate::extract::RequestMeta;
 use crate::state::AppState;

@@ -114,7 +114,8 @@ fn csv_rows(reader: impl std::io::Read, checker: &mut ExportChecker) -> Result<O
         .has_headers(true)
         .from_reader(reader);
     let header: Vec<String> = csv.headers()?.iter().map(str::to_owned).collect();
-    if header != COLUMNS {
+    // Exports made before personal values were sealed have no `personal` column.
+    if header != COLUMNS && header != COLUMNS[..COLUMNS.len() - 1] {
         bail!(
             "this is not an audit export: its columns are not {}",
             COLUMNS.join(",")
@@ -157,6 +158,7 @@ fn csv_rows(reader: impl std::io::Read, checker: &mut ExportChecker) -> Result<O
             metadata: cell(15),
             prev_hash: cell(16),
             hash: cell(17),
+            personal: opt(18),
             at: time::OffsetDateTime::UNIX_EPOCH,
         });
     }
@@ -236,6 +238,7 @@ fn json_lines(reader: impl BufRead, checker: &mut ExportChecker) -> Result<Optio
             metadata: metadata.get().to_owned(),
             prev_hash: l.prev_hash,
             hash: l.hash,
+            personal: None,
             at: time::OffsetDateTime::UNIX_EPOCH,
         });
     }

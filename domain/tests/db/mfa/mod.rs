@@ -56,8 +56,9 @@ async fn settle() {
     }
 }
 
+/// The `action` entries, oldest first, their personal values opened as a reader sees them.
 pub(super) async fn audit_entries(pool: &PgPool, action: &str) -> Vec<Value> {
-    sqlx::query_scalar(
+    let mut entries: Vec<Value> = sqlx::query_scalar(
         "SELECT jsonb_build_object('outcome', outcome, 'resource', resource, 'actor_id', actor_id,
                                    'tenant_id', tenant_id, 'metadata', metadata)
          FROM audit_log WHERE action = $1 ORDER BY seq",
@@ -65,7 +66,12 @@ pub(super) async fn audit_entries(pool: &PgPool, action: &str) -> Vec<Value> {
     .bind(action)
     .fetch_all(pool)
     .await
-    .unwrap()
+    .unwrap();
+    let mut metadata: Vec<&mut Value> = entries.iter_mut().map(|e| &mut e["metadata"]).collect();
+    gatehouse_domain::audit::personal::open_all(pool, &mut metadata)
+        .await
+        .unwrap();
+    entries
 }
 
 pub(super) async fn set_policy(pool: &PgPool, tenant_id: Uuid, policy: &str) {
