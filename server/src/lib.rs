@@ -26,4 +26,5 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod tls;
+pub mod users;
 pub mod webhooks;

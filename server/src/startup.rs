@@ -258,6 +258,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::oauth::router())
         .merge(crate::audit::router())
         .merge(crate::sso::router())
+        .merge(crate::users::router())
         .merge(crate::flags::ofrep::router().layer(limited()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(DefaultBodyLimit::max(settings.body_limit_bytes))

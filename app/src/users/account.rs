@@ -38,6 +38,17 @@ pub struct Overview {
     pub sessions: Vec<SessionRow>,
     pub factors: Vec<FactorRow>,
     pub recovery_codes_left: i64,
+    /// Whether the person belongs to an organisation whose admins can erase them.
+    pub in_tenant: bool,
+    pub erasure: Option<ErasureState>,
+}
+
+/// The person's latest erasure request (CON-COMP-001).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErasureState {
+    pub status: String,
+    pub requested: String,
+    pub reason: Option<String>,
 }
 
 /// A short name for a browser from its user agent.
@@ -101,6 +112,13 @@ pub async fn account_overview() -> Result<Overview, AppError> {
     let profile = gatehouse_domain::users::profile(&pool, me.user_id).await?;
     let sessions = gatehouse_domain::users::list_sessions(&pool, me.user_id).await?;
     let factors = gatehouse_domain::mfa::mfa_factors(&pool, me.user_id).await?;
+    let erasure = gatehouse_domain::users::own_erasure_request(&pool, &actor_of(&me))
+        .await?
+        .map(|r| ErasureState {
+            status: r.status,
+            requested: when(r.requested_at),
+            reason: r.reason,
+        });
     // Sessions started through the organisation's provider name it.
     let provider = match me.tenant_id {
         Some(t)
@@ -153,7 +171,30 @@ pub async fn account_overview() -> Result<Overview, AppError> {
             .collect(),
         factors: rows,
         recovery_codes_left: factors.recovery_codes_left,
+        in_tenant: me.tenant_id.is_some(),
+        erasure,
     })
+}
+
+#[cfg(feature = "ssr")]
+fn actor_of(
+    me: &gatehouse_domain::sessions::CurrentSession,
+) -> gatehouse_domain::permissions::Actor {
+    gatehouse_domain::permissions::Actor {
+        user_id: me.user_id,
+        tenant_id: me.tenant_id,
+        role: me.role,
+    }
+}
+
+/// Asks the person's organisation to erase them (CON-COMP-001); an owner or admin decides.
+#[server(prefix = "/_rpc", endpoint = "request_my_erasure")]
+pub async fn request_my_erasure() -> Result<String, AppError> {
+    use crate::auth::ssr::{pool, request, signed_in};
+    let me = signed_in().await?;
+    let (ctx, _) = request().await?;
+    gatehouse_domain::users::request_erasure(&pool()?, &ctx, &actor_of(&me)).await?;
+    Ok("Your request is sent: your organisation's owners and admins will decide.".into())
 }
 
 #[server(prefix = "/_rpc", endpoint = "update_profile")]
@@ -276,9 +317,11 @@ fn AccountBody() -> impl IntoView {
     let revoke_others = ServerAction::<RevokeOtherSessions>::new();
     let remove = ServerAction::<RemoveFactor>::new();
     let regenerate = ServerAction::<RegenerateRecoveryCodes>::new();
+    let erase = ServerAction::<RequestMyErasure>::new();
     let overview = Resource::new_blocking(
         move || {
             (
+                erase.version().get(),
                 profile.version().get(),
                 revoke.version().get(),
                 revoke_others.version().get(),
@@ -382,11 +425,63 @@ fn AccountBody() -> impl IntoView {
                             {flash(revoke_others.value())}
                             <SessionsTable sessions=o.sessions.clone() revoke />
                         </section>
+
+                        <section class=format!("{CARD} min-w-0 lg:col-span-2") aria-labelledby="data-h" data-testid="your-data">
+                            <h2 id="data-h" class="text-lg font-semibold">"Your data"</h2>
+                            <p class="mt-1 text-sm text-slate-600">"Everything we hold about you — profile, sessions, second factors, applications and the audit entries about you — as one JSON file."</p>
+                            <div class="mt-4 flex flex-wrap items-center gap-3">
+                                <a href="/account/data" download class=SECONDARY rel="external" data-testid="download-data">"Download your data"</a>
+                            </div>
+                            {flash(erase.value())}
+                            <ErasureSection in_tenant=o.in_tenant erasure=o.erasure.clone() erase />
+                        </section>
                     </div>
                 }.into_any(),
             })}
         </Transition>
     }
+}
+
+/// Where the person stands on erasure, and the button to ask for it.
+#[component]
+fn ErasureSection(
+    in_tenant: bool,
+    erasure: Option<ErasureState>,
+    erase: ServerAction<RequestMyErasure>,
+) -> impl IntoView {
+    if !in_tenant {
+        return view! {
+            <p class="mt-4 text-sm text-slate-600">"To be erased, ask another operator: platform accounts are erased by the platform's operators."</p>
+        }
+        .into_any();
+    }
+    let state = match &erasure {
+        Some(e) if e.status == "pending" => Some(view! {
+            <p class="mt-4 text-sm text-slate-700" data-testid="erasure-pending">
+                {format!("You asked to be erased on {}. Your organisation's owners and admins will decide; you can keep using your account meanwhile.", e.requested)}
+            </p>
+        }.into_any()),
+        Some(e) if e.status == "declined" => Some(view! {
+            <p class="mt-4 text-sm text-slate-700" data-testid="erasure-declined">
+                {format!("Your request of {} was declined: {}", e.requested, e.reason.clone().unwrap_or_default())}
+            </p>
+        }.into_any()),
+        _ => None,
+    };
+    let pending = erasure.as_ref().is_some_and(|e| e.status == "pending");
+    view! {
+        <div class="mt-6 border-t border-slate-100 pt-4">
+            <h3 class="text-sm font-semibold">"Erase your account"</h3>
+            <p class="mt-1 text-sm text-slate-600">"Your personal data is removed from every record, including the audit trail's entries about you, and cannot be recovered. Your organisation's owners or admins approve it."</p>
+            {state}
+            {(!pending).then(|| view! {
+                <ActionForm action=erase attr:class="mt-3">
+                    <ConfirmSubmit label="Ask to be erased" testid="request-erasure" danger=true confirm="Ask your organisation to erase your account and personal data? Once approved it cannot be undone.".to_owned() />
+                </ActionForm>
+            })}
+        </div>
+    }
+    .into_any()
 }
 
 /// The second factors, each with its remove button.

@@ -26,6 +26,16 @@ pub struct PersonRow {
     pub mfa: bool,
     pub last_login: Option<String>,
     pub created: String,
+    pub erased: Option<String>,
+}
+
+/// A person's waiting request to be erased (CON-COMP-001).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErasureRow {
+    pub request: String,
+    pub user_id: String,
+    pub email: String,
+    pub requested: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +57,8 @@ pub struct PeoplePageData {
     pub next_cursor: Option<String>,
     /// The roles the signed-in person may give (admins cannot grant owner).
     pub grantable: Vec<String>,
+    /// People who asked to be erased and wait for a decision.
+    pub erasures: Vec<ErasureRow>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,11 +83,13 @@ pub struct PersonPageData {
     /// one acts on themselves here — their own account page is for that).
     pub may_act: bool,
     pub is_me: bool,
+    /// Their waiting request to be erased, if any.
+    pub erasure: Option<ErasureRow>,
 }
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    use super::PersonRow;
+    use super::{ErasureRow, PersonRow};
     use crate::error::AppError;
     pub use crate::ui::ssr::{actor, actor_of, console_session, when};
     use gatehouse_domain::permissions::Actor;
@@ -93,7 +107,29 @@ mod ssr {
             mfa: u.mfa_enabled,
             last_login: u.last_login.map(when),
             created: when(u.created_at),
+            erased: u.erased_at.map(when),
         }
+    }
+
+    /// The tenant's waiting erasure requests.
+    pub async fn erasure_rows(
+        pool: &sqlx::PgPool,
+        actor: &Actor,
+        tenant: uuid::Uuid,
+    ) -> Result<Vec<ErasureRow>, AppError> {
+        Ok(
+            gatehouse_domain::users::erasure_requests(pool, actor, tenant)
+                .await?
+                .into_iter()
+                .filter(|r| r.status == "pending")
+                .map(|r| ErasureRow {
+                    request: r.id.to_string(),
+                    user_id: r.user_id.to_string(),
+                    email: r.email,
+                    requested: when(r.requested_at),
+                })
+                .collect(),
+        )
     }
 
     /// The roles `actor` may give: owners any tenant role, admins admin and user.
@@ -172,6 +208,7 @@ pub async fn admin_people(
             .collect(),
         next_cursor: page.next_cursor,
         grantable: ssr::grantable(&actor),
+        erasures: ssr::erasure_rows(&pool, &actor, tenant).await?,
     })
 }
 
@@ -291,7 +328,15 @@ pub async fn admin_person(id: String) -> Result<PersonPageData, AppError> {
     .await?;
     let is_me = person.id == actor.user_id;
     let may_act = !is_me && (actor.role == Role::Owner || person.role != "owner");
+    let erasure = match person.tenant_id {
+        Some(tenant) => ssr::erasure_rows(&pool, &actor, tenant)
+            .await?
+            .into_iter()
+            .find(|r| r.user_id == id.to_string()),
+        None => None,
+    };
     Ok(PersonPageData {
+        erasure,
         sessions: sessions
             .into_iter()
             .map(|s| SessionRow {
@@ -317,12 +362,15 @@ pub async fn admin_person(id: String) -> Result<PersonPageData, AppError> {
 }
 
 /// One action on a person: `role` (with `role=`), `disable`, `enable`, `delete`,
-/// `end-sessions` or `reset-mfa`.
+/// `end-sessions`, `reset-mfa`, `erase`, or `decline-erasure` (with `request_id=` and
+/// `reason=`).
 #[server(prefix = "/_rpc", endpoint = "act_on_person")]
 pub async fn act_on_person(
     id: String,
     action: String,
     #[server(default)] role: String,
+    #[server(default)] request_id: String,
+    #[server(default)] reason: String,
 ) -> Result<String, AppError> {
     use crate::auth::ssr::{request, services};
     use gatehouse_domain::types::Role;
@@ -389,6 +437,18 @@ pub async fn act_on_person(
                 .await?;
             "Their second factors are removed; they set up a new one at their next sign-in if required.".to_owned()
         }
+        "erase" => {
+            services
+                .apply(ua::erase_user(services.pool(), &ctx, &actor, id).await)
+                .await?;
+            "The person is erased: their personal data is gone from every record, and the audit trail shows it as erased.".to_owned()
+        }
+        "decline-erasure" => {
+            let request_id = ssr::person_id(&request_id)?;
+            ua::decline_erasure(services.pool(), &ctx, &actor, request_id, &reason).await?;
+            "Their erasure request is declined; they see your reason on their account page."
+                .to_owned()
+        }
         _ => return Err(AppError::invalid("unknown action")),
     };
     Ok(message)
@@ -433,6 +493,7 @@ pub fn PeoplePage() -> impl IntoView {
                 }.into_any())}
                 {outcome(invitation.value())}
                 <div class="space-y-6">
+                    {(!p.erasures.is_empty()).then(|| view! { <ErasureRequests requests=p.erasures.clone() /> })}
                     <PeopleTable list people=p.people next_cursor=p.next_cursor />
                     <InviteForm action=invite grantable=p.grantable />
                     <PendingInvitations pending=p.pending action=invitation />
@@ -525,6 +586,30 @@ fn InviteForm(action: ServerAction<InvitePerson>, grantable: Vec<String>) -> imp
     }
 }
 
+/// People who asked to be erased: each links to their page, where it is decided.
+#[component]
+fn ErasureRequests(requests: Vec<ErasureRow>) -> impl IntoView {
+    let rows: Vec<AnyView> = requests
+        .into_iter()
+        .map(|r| {
+            view! {
+                <tr data-testid="erasure-row">
+                    <td class=TD_NOWRAP><a href=format!("/admin/users/{}", r.user_id) class=LINK>{r.email.clone()}</a></td>
+                    <td class=format!("{TD_NOWRAP} text-slate-600")>{r.requested.clone()}</td>
+                </tr>
+            }
+            .into_any()
+        })
+        .collect();
+    view! {
+        <Card heading_id="erasures-h" title="Erasure requests" testid="erasure-requests">
+            <p class="mt-1 text-sm text-slate-600">"These people asked to be erased. Open one to approve (erase) or decline with a reason."</p>
+            <DataTable columns=columns(&["Person", "Asked on"]) rows
+                empty=|| view! { <p class="mt-3 text-sm text-slate-600">"No request is waiting."</p> } />
+        </Card>
+    }
+}
+
 #[component]
 fn PendingInvitations(
     pending: Vec<InvitationRow>,
@@ -612,8 +697,11 @@ fn PersonView(data: PersonPageData, act: ServerAction<ActOnPerson>) -> impl Into
         grantable,
         may_act,
         is_me,
+        erasure,
     } = data;
     let archived = person.status == "archived";
+    let erased = person.erased.clone();
+    let data_link = format!("/users/{}/data.json", person.id);
     let disabled = person.status == "disabled";
     let since = format!(
         " · joined {} · last sign-in {}",
@@ -629,6 +717,7 @@ fn PersonView(data: PersonPageData, act: ServerAction<ActOnPerson>) -> impl Into
         ..
     } = person;
     let role_id = id.clone();
+    let erase_id = id.clone();
     let current_role = role.clone();
     // One confirmed action form.
     let action_form = move |action: &'static str,
@@ -683,6 +772,39 @@ fn PersonView(data: PersonPageData, act: ServerAction<ActOnPerson>) -> impl Into
                     </div>
                 </Card>
             })}
+            <Card heading_id="data-h" title="Personal data" testid="person-data">
+                {match erased.clone() {
+                    Some(at) => view! {
+                        <p class="mt-3 text-sm text-slate-700" data-testid="person-erased">{format!("Erased on {at}: their personal data is gone, and the audit trail shows it as erased.")}</p>
+                    }.into_any(),
+                    None => view! {
+                        <p class="mt-3 text-sm text-slate-600">"Everything held about them, as a JSON file. Each download is audited."</p>
+                        <a href=data_link.clone() download rel="external" class=format!("{SECONDARY} mt-3 inline-block") data-testid="person-data-download">"Download their data"</a>
+                    }.into_any(),
+                }}
+                {erasure.clone().filter(|_| erased.is_none()).map(|e| view! {
+                    <div class="mt-4 rounded-md border border-amber-300 bg-amber-50 p-3 text-sm" data-testid="erasure-request">
+                        <p>{format!("They asked to be erased on {}.", e.requested)}</p>
+                        {may_act.then(|| view! {
+                            <ActionForm action=act attr:class="mt-3 space-y-2">
+                                <input type="hidden" name="id" value=e.user_id.clone() />
+                                <input type="hidden" name="action" value="decline-erasure" />
+                                <input type="hidden" name="request_id" value=e.request.clone() />
+                                <label for="decline-reason" class="block text-sm font-medium">"Reason for declining"</label>
+                                <input id="decline-reason" name="reason" maxlength="500" required class=INPUT />
+                                <ConfirmSubmit label="Decline" testid="decline-erasure" confirm="Decline their request? They will see your reason.".to_owned() />
+                            </ActionForm>
+                        })}
+                    </div>
+                })}
+                {(may_act && erased.is_none()).then(|| view! {
+                    <ActionForm action=act attr:class="mt-4">
+                        <input type="hidden" name="id" value=erase_id.clone() />
+                        <input type="hidden" name="action" value="erase" />
+                        <ConfirmSubmit label="Erase" testid="erase" danger=true confirm="Erase this person? Their sessions end, their personal data is removed from every record and the audit trail's entries about them read as erased. This cannot be undone, by anyone.".to_owned() />
+                    </ActionForm>
+                })}
+            </Card>
             <Card heading_id="sessions-h" title="Sessions">
                 {if sessions.is_empty() {
                     view! { <p class="mt-3 text-sm text-slate-600" data-testid="no-sessions">"No live sessions."</p> }.into_any()

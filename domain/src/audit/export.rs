@@ -291,7 +291,14 @@ async fn open_personal(pool: &PgPool, rows: &mut [ExportRow]) -> Result<(), Doma
     let mut refs: Vec<&mut serde_json::Value> = opened.iter_mut().collect();
     super::personal::open_all(pool, &mut refs).await?;
     for ((i, _), personal) in sealed.iter().zip(opened) {
-        rows[*i].personal = Some(personal.to_string());
+        let row = &mut rows[*i];
+        // An application's actor is named by its (sealed) name when it still reads.
+        if let Some(name) = personal["actor"]["name"].as_str() {
+            if row.source == "application" && name != super::personal::ERASED {
+                row.actor = Some(name.to_owned());
+            }
+        }
+        row.personal = Some(personal.to_string());
     }
     Ok(())
 }

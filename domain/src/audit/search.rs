@@ -450,7 +450,16 @@ pub(crate) async fn resolved(
 async fn open_rows(pool: &PgPool, rows: &mut [AuditEntryRow]) -> Result<(), DomainError> {
     let mut metadata: Vec<&mut serde_json::Value> =
         rows.iter_mut().map(|r| &mut r.metadata).collect();
-    super::personal::open_all(pool, &mut metadata).await
+    super::personal::open_all(pool, &mut metadata).await?;
+    // An application's actor is named by its (sealed) name when it still reads.
+    for row in rows.iter_mut().filter(|r| r.source == "application") {
+        if let Some(name) = row.metadata["actor"]["name"].as_str() {
+            if name != super::personal::ERASED {
+                row.actor_label = Some(name.to_owned());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// One entry with the entries of the same request, for the detail view; another

@@ -36,11 +36,14 @@ pub struct UserView {
     pub last_login: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// When the person was erased (their personal data is gone); `null` otherwise.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub erased_at: Option<OffsetDateTime>,
 }
 
 const SELECT_USER: &str = "
     SELECT u.id, u.tenant_id, u.email, u.name, u.role, u.status, u.last_login_at AS last_login,
-           u.created_at,
+           u.created_at, u.erased_at,
            (EXISTS (SELECT 1 FROM mfa_totp m WHERE m.user_id = u.id)
             OR EXISTS (SELECT 1 FROM webauthn_credentials w WHERE w.user_id = u.id)) AS mfa_enabled
       FROM users u";

@@ -75,16 +75,28 @@ async fn target(
     actor: &Actor,
     user_id: Uuid,
 ) -> Result<Target, DomainError> {
-    let row: Option<(Option<Uuid>, String, String, String, Option<OffsetDateTime>)> =
-        sqlx::query_as(
-            "SELECT tenant_id, email, role, status, erased_at FROM users WHERE id = $1 FOR UPDATE",
-        )
-        .bind(user_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let (Some(tenant), email, role, status, erased_at) =
-        row.ok_or(DomainError::NotFound("user"))?
-    else {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        tenant_id: Option<Uuid>,
+        email: String,
+        role: String,
+        status: String,
+        erased_at: Option<OffsetDateTime>,
+    }
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT tenant_id, email, role, status, erased_at FROM users WHERE id = $1 FOR UPDATE",
+    )
+    .bind(user_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let row = row.ok_or(DomainError::NotFound("user"))?;
+    let (Some(tenant), email, role, status, erased_at) = (
+        row.tenant_id,
+        row.email,
+        row.role,
+        row.status,
+        row.erased_at,
+    ) else {
         return Err(DomainError::NotFound("user"));
     };
     actor.require_in_tenant(Permission::UsersManage, tenant, "user")?;

@@ -34,6 +34,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(show, update, remove))
         .routes(routes!(revoke_sessions))
         .routes(routes!(reset_mfa))
+        .routes(routes!(export_person))
+        .routes(routes!(erase))
         .routes(routes!(invitations))
         .routes(routes!(revoke_invitation))
         .routes(routes!(resend_invitation))
@@ -585,6 +587,74 @@ async fn reset_mfa(
         .apply(users::reset_mfa(&state.pool, &caller.ctx, &actor, id_of(&id)?).await)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Download everything held about a person.
+///
+/// The right of access and portability: profile, sessions, second factors (described, never
+/// their secrets), known networks, applications used and the scopes granted, SSO links,
+/// erasure requests, and the audit entries about the person (up to 10,000, newest first),
+/// their personal values in clear. Every download is audited in the person's tenant.
+#[utoipa::path(
+    get,
+    path = "/v1/users/{id}/export",
+    operation_id = "export_user_data",
+    tag = "users",
+    params(UserId),
+    responses(
+        Refusals,
+        (status = 200, description = "The person's data (format `gatehouse.person-data/1`)", body = serde_json::Value),
+        (status = 403, description = "The token lacks `users:read`, or the role may not", body = ErrorBody),
+        (status = 404, description = "No such person in the caller's tenant", body = ErrorBody),
+    ),
+    security(("oauth2" = ["users:read"]))
+)]
+async fn export_person(
+    State(state): State<AppState>,
+    caller: RequestMeta,
+    bearer: Bearer,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let actor = person(&bearer, "users:read")?;
+    let data = users::person_data(&state.pool, &caller.ctx, &actor, id_of(&id)?).await?;
+    Ok(Json(data))
+}
+
+/// Erase a person.
+///
+/// The right to erasure: their sessions, tokens and second factors end; their personal data
+/// leaves every table (the record stays, pseudonymised); their data keys are destroyed, so
+/// every audit entry about them reads `[erased]` in its personal fields while the trail's
+/// proofs still verify. Nobody, operators included, can recover it. A waiting request of
+/// theirs is approved by it. Owners and admins, never on themselves nor (admins) on owners.
+#[utoipa::path(
+    post,
+    path = "/v1/users/{id}/erase",
+    operation_id = "erase_user",
+    tag = "users",
+    params(UserId),
+    responses(
+        Refusals,
+        (status = 200, description = "Erased", body = users::Erasure),
+        (status = 403, description = "The token lacks `users:write`, the role may not, or it is the caller", body = ErrorBody),
+        (status = 404, description = "No such person in the caller's tenant", body = ErrorBody),
+        (status = 409, description = "The tenant's last active owner", body = ErrorBody),
+        (status = 410, description = "Already erased", body = ErrorBody),
+    ),
+    security(("oauth2" = ["users:write"]))
+)]
+async fn erase(
+    State(state): State<AppState>,
+    caller: RequestMeta,
+    bearer: Bearer,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let actor = person(&bearer, "users:write")?;
+    let erasure = state
+        .services
+        .apply(users::erase_user(&state.pool, &caller.ctx, &actor, id_of(&id)?).await)
+        .await?;
+    Ok(Json(erasure))
 }
 
 /// List pending invitations.

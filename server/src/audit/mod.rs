@@ -300,7 +300,7 @@ pub(crate) async fn signed_in(
 
 /// A domain error as plain text with its status (the one table, `status_of`); what a 5xx
 /// hides is logged once.
-fn failure(e: DomainError) -> Response {
+pub(crate) fn failure(e: DomainError) -> Response {
     let (status, _) = status_of(&e);
     log_failure(&e);
     let message = match e {

@@ -128,6 +128,9 @@ async fn events_join_the_trail_once_and_a_resent_id_is_a_duplicate(pool: PgPool)
     assert_eq!(actor_type, "application");
     assert!(app_id.is_some());
     assert_eq!(resource, "document:doc-7");
+    // The actor's name, the address and the browser are stored sealed (CON-COMP-001).
+    assert!(!meta.to_string().contains("Ann Example"));
+    let meta = crate::helpers::opened(&pool, meta).await;
     assert_eq!(meta["actor"]["name"], "Ann Example");
     assert_eq!(meta["ip"], "203.0.113.7");
     assert_eq!(

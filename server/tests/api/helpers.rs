@@ -445,3 +445,11 @@ pub async fn session_cookie(pool: &PgPool, user_id: uuid::Uuid) -> String {
         s.token.expose_secret()
     )
 }
+
+/// `metadata` as a reader sees it: its personal values opened (they are stored sealed).
+pub async fn opened(pool: &PgPool, mut metadata: serde_json::Value) -> serde_json::Value {
+    gatehouse_domain::audit::personal::open_all(pool, &mut [&mut metadata])
+        .await
+        .unwrap();
+    metadata
+}

@@ -1330,14 +1330,16 @@ async fn a_group_change_demotes_and_ends_earlier_sessions(pool: PgPool) {
     assert_eq!(role_of(&pool, alice).await, "user");
     assert!(!w.session_works(&first).await, "the admin session ended");
     assert!(w.session_works(&second).await);
-    let (old, new, source): (Option<String>, Option<String>, Option<String>) = sqlx::query_as(
-        "SELECT metadata->>'old', metadata->>'new', metadata->>'source' FROM audit_log
-         WHERE action = 'user.role.change' AND resource = $1",
+    let metadata: serde_json::Value = sqlx::query_scalar(
+        "SELECT metadata FROM audit_log WHERE action = 'user.role.change' AND resource = $1",
     )
     .bind(format!("user:{alice}"))
     .fetch_one(&pool)
     .await
     .unwrap();
+    let metadata = crate::helpers::opened(&pool, metadata).await;
+    let text = |k: &str| metadata[k].as_str().map(str::to_owned);
+    let (old, new, source) = (text("old"), text("new"), text("source"));
     assert_eq!(
         (old.as_deref(), new.as_deref(), source.as_deref()),
         (Some("admin"), Some("user"), Some("sso_groups"))

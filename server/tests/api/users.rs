@@ -1,6 +1,8 @@
 //! The Users API (SPEC §9; FR-TENANT-001/002/004/006): conventions and refusals.
 
-use crate::helpers::{detail_fields, operator_token, person, spawn_app, tenant, user_token};
+use crate::helpers::{
+    detail_fields, operator_token, person, spawn_app, tenant, user_token, user_token_with,
+};
 use gatehouse_domain::types::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -374,4 +376,149 @@ async fn owners_and_admins_set_the_tenant_policies(pool: PgPool) {
         app.caller(&user_tok).patch("/api/v1/settings", off).await.0,
         StatusCode::FORBIDDEN
     );
+}
+
+/// `pg_dump` of the test's own database, as plain SQL: what an operator with the database
+/// could read.
+async fn dump(pool: &PgPool) -> String {
+    use secrecy::ExposeSecret;
+    let name: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let master = secrecy::SecretString::from(std::env::var("DATABASE_URL").unwrap());
+    let url = gatehouse_server::backup::with_database_name(&master, &name).unwrap();
+    let pg_dump = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()
+        .and_then(|versions| {
+            versions
+                .flatten()
+                .map(|v| v.path().join("bin/pg_dump"))
+                .find(|p| p.exists())
+        })
+        .unwrap_or_else(|| "pg_dump".into());
+    let out = tokio::process::Command::new(pg_dump)
+        .arg("--dbname")
+        .arg(url.expose_secret())
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// CON-COMP-001: a tenant admin downloads a person's data and erases them; afterwards the
+/// audit trail reads `[erased]` where the person's data was, still verifies, and neither
+/// the database nor its dump holds their address. Refusals change nothing.
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn admins_export_and_erase_a_person_and_the_dump_forgets_them(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let acme = tenant(&pool, "acme").await;
+    let owner = member(&pool, acme, "owner@acme.test", Role::Owner).await;
+    let admin = member(&pool, acme, "admin@acme.test", Role::Admin).await;
+    let ann = member(&pool, acme, "Ann.Forgotten@acme.test", Role::User).await;
+    let admin_token = user_token(&app, &pool, admin).await;
+    let as_admin = app.caller(&admin_token);
+    let ann_path = format!("/api/v1/users/{ann}");
+    let (status, _) = as_admin
+        .patch(&ann_path, json!({"name": "Ann Forgotten"}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Access: everything about her, her audit entries in clear.
+    let (status, data) = as_admin.get(&format!("{ann_path}/export")).await;
+    assert_eq!(status, StatusCode::OK, "{data}");
+    assert_eq!(data["format"], "gatehouse.person-data/1");
+    assert_eq!(data["profile"]["email"], "Ann.Forgotten@acme.test");
+    let entries = data["audit_entries"].as_array().unwrap();
+    assert!(entries.iter().any(
+        |e| e["action"] == "user.create" && e["metadata"]["email"] == "Ann.Forgotten@acme.test"
+    ));
+
+    // Refusals: a user, another tenant's admin, a token without users:write, herself.
+    let bob = member(&pool, acme, "bob@acme.test", Role::User).await;
+    let bob_token = user_token(&app, &pool, bob).await;
+    let (status, _) = app
+        .caller(&bob_token)
+        .get(&format!("{ann_path}/export"))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = app
+        .caller(&bob_token)
+        .post(&format!("{ann_path}/erase"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let globex = tenant(&pool, "globex").await;
+    let stranger = member(&pool, globex, "admin@globex.test", Role::Admin).await;
+    let stranger_token = user_token(&app, &pool, stranger).await;
+    for (method, path) in [
+        ("GET", format!("{ann_path}/export")),
+        ("POST", format!("{ann_path}/erase")),
+    ] {
+        let call = app.caller(&stranger_token);
+        let (status, _) = if method == "GET" {
+            call.get(&path).await
+        } else {
+            call.post(&path, json!({})).await
+        };
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}");
+    }
+    let read_only = user_token_with(&app, &pool, admin, "users:read").await;
+    let (status, _) = app
+        .caller(&read_only)
+        .post(&format!("{ann_path}/erase"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = as_admin
+        .post(&format!("/api/v1/users/{admin}/erase"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = as_admin
+        .post(&format!("/api/v1/users/{owner}/erase"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "admins never act on owners");
+    let (status, body) = as_admin
+        .post("/api/v1/users/not-a-uuid/erase", json!({}))
+        .await;
+    assert!(status.is_client_error(), "{body}");
+    assert!(dump(&pool).await.to_lowercase().contains("ann.forgotten"));
+
+    // Erasure.
+    let (status, erased) = as_admin.post(&format!("{ann_path}/erase"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{erased}");
+    assert!(erased["keys_destroyed"].as_u64().unwrap() >= 1);
+    let (status, _) = as_admin.post(&format!("{ann_path}/erase"), json!({})).await;
+    assert_eq!(status, StatusCode::GONE);
+    let (_, after) = as_admin.get(&format!("{ann_path}/export")).await;
+    assert_eq!(
+        after["profile"]["email"],
+        format!("erased-{ann}@erased.invalid")
+    );
+    assert!(!after["profile"]["erased_at"].is_null());
+    let entries = after["audit_entries"].as_array().unwrap();
+    let created = entries
+        .iter()
+        .find(|e| e["action"] == "user.create")
+        .unwrap();
+    assert_eq!(created["metadata"]["email"], "[erased]");
+    let renamed = entries
+        .iter()
+        .find(|e| e["action"] == "user.update")
+        .unwrap();
+    assert_eq!(renamed["metadata"]["new_name"], "[erased]");
+    assert!(entries.iter().any(|e| e["action"] == "user.erase"));
+    let (_, shown) = as_admin.get(&ann_path).await;
+    assert!(!shown["erased_at"].is_null(), "{shown}");
+    // The dump holds neither her address nor her name; the trail verifies.
+    let dumped = dump(&pool).await.to_lowercase();
+    assert!(!dumped.contains("ann.forgotten"));
+    assert!(!dumped.contains("ann forgotten"));
+    assert!(gatehouse_domain::audit::verify_audit_chain(&pool)
+        .await
+        .unwrap()
+        .is_intact());
 }

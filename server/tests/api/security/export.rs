@@ -49,7 +49,8 @@ async fn tenant_with_history(pool: &PgPool, domain: &str) -> Downloader {
     // Through the chain's own append, so the trail stays a valid hash chain.
     sqlx::query(
         "SELECT audit_append(gen_random_uuid(), NULL, $1, NULL, 'system', 'test.filler', NULL,
-                             'success', jsonb_build_object('n', n, 'filler', repeat('x', 2000)), NULL)
+                             'success', jsonb_build_object('n', n, 'filler', repeat('x', 2000)), NULL,
+                             NULL, NULL)
            FROM generate_series(1, $2) AS n",
     )
     .bind(tenant)

@@ -38,12 +38,18 @@ async fn failed_sign_in(app: &TestApp, email: &str, headers: &[(&'static str, St
 
 /// The `ip` of every failed sign-in in the audit trail, oldest first.
 async fn audited_sign_in_ips(pool: &PgPool) -> Vec<Option<String>> {
-    sqlx::query_scalar(
-        "SELECT metadata->>'ip' FROM audit_log WHERE action = 'auth.login.failure' ORDER BY seq",
+    let stored: Vec<serde_json::Value> = sqlx::query_scalar(
+        "SELECT metadata FROM audit_log WHERE action = 'auth.login.failure' ORDER BY seq",
     )
     .fetch_all(pool)
     .await
-    .unwrap()
+    .unwrap();
+    let mut ips = Vec::new();
+    for metadata in stored {
+        let metadata = crate::helpers::opened(pool, metadata).await;
+        ips.push(metadata["ip"].as_str().map(str::to_owned));
+    }
+    ips
 }
 
 /// The sign-in throttle of each IP: (address, failures), by address.
