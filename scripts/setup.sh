@@ -126,5 +126,23 @@ if [ "$(cat "$scalar_dir/VERSION" 2>/dev/null)" != "$SCALAR_VERSION" ]; then
   rm -rf "$scalar_tmp"
 fi
 
+# --- The IP-to-country database (NFR-SEC-006), from npm --------------------------------------
+# @ip-location-db/geo-whois-asn-country-mmdb (CC0; the registries' data is CC BY 4.0, nro.net):
+# only its combined IPv4+IPv6 file, pinned by version and checksum.
+GEOIP_VERSION=2.3.2026061719
+GEOIP_SHA256=c5f7c0e9bd6a6ccb5a2e9634764544a0d08bd0bd8788b8aedfac87bea184c652
+geoip_db="$GATEHOUSE_ROOT/.data/geoip/geo-whois-asn-country.mmdb"
+if ! echo "$GEOIP_SHA256  $geoip_db" | sha256sum -c --status - 2>/dev/null; then
+  log "installing the IP-to-country database ($GEOIP_VERSION)"
+  geoip_tmp=$(mktemp -d)
+  (cd "$geoip_tmp" && npm pack "@ip-location-db/geo-whois-asn-country-mmdb@$GEOIP_VERSION" --silent >/dev/null &&
+    tar xzf ip-location-db-geo-whois-asn-country-mmdb-"$GEOIP_VERSION".tgz package/geo-whois-asn-country.mmdb)
+  echo "$GEOIP_SHA256  $geoip_tmp/package/geo-whois-asn-country.mmdb" | sha256sum -c --status - ||
+    { echo "the IP-to-country database does not match its checksum" >&2; exit 1; }
+  mkdir -p "$(dirname "$geoip_db")"
+  mv "$geoip_tmp/package/geo-whois-asn-country.mmdb" "$geoip_db"
+  rm -rf "$geoip_tmp"
+fi
+
 export LEPTOS_OUTPUT_NAME=gatehouse
 log "ready (cargo-leptos $(cargo leptos --version | awk '{print $2}'), wasm-bindgen $WASM_BINDGEN_VERSION)"

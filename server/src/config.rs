@@ -315,6 +315,16 @@ pub struct Settings {
     #[arg(long, env = "GATEHOUSE_BACKUP_RECIPIENTS", global = true)]
     pub backup_recipients: Option<String>,
 
+    /// The offline IP-to-country database (MaxMind DB format) for location-aware adaptive
+    /// authentication; the set-up installs it. Missing: sign-ins carry no location signal.
+    #[arg(
+        long,
+        env = "GATEHOUSE_GEOIP_DB",
+        default_value = ".data/geoip/geo-whois-asn-country.mmdb",
+        global = true
+    )]
+    pub geoip_db: PathBuf,
+
     /// Backups: the local directory. Default: {data_dir}/backups.
     #[arg(long, env = "GATEHOUSE_BACKUP_DIR", global = true)]
     pub backup_dir: Option<PathBuf>,

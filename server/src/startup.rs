@@ -182,7 +182,22 @@ pub async fn configure_platform_sso(state: &AppState) {
     }
 }
 
+/// Opens the IP-to-country database for adaptive authentication (NFR-SEC-006), if it is
+/// there: without it sign-ins carry no location signal, which the log says once.
+pub fn install_geoip(settings: &Settings) {
+    let path = &settings.geoip_db;
+    if !path.exists() {
+        tracing::warn!(path = %path.display(), "no IP-to-country database: sign-ins carry no location signal");
+        return;
+    }
+    match gatehouse_domain::login::GeoDb::open(path) {
+        Ok(db) => gatehouse_domain::login::install_geo(db),
+        Err(e) => tracing::warn!(error = %e, "the IP-to-country database cannot be read"),
+    }
+}
+
 pub fn app_state(settings: Settings, pool: PgPool, keys: MasterKeys) -> Result<AppState> {
+    install_geoip(&settings);
     let keys = Arc::new(keys);
     let header = crate::client_ip::ForwardHeader::parse(&settings.forwarded_header)
         .map_err(|e| anyhow::anyhow!("GATEHOUSE_FORWARDED_HEADER: {e}"))?;

@@ -16,6 +16,8 @@ pub struct Challenge {
     pub email: String,
     pub has_totp: bool,
     pub has_passkey: bool,
+    /// Why the second factor is asked for, in the person's words (NFR-SEC-006).
+    pub reasons: Vec<String>,
 }
 
 #[cfg(feature = "ssr")]
@@ -81,6 +83,11 @@ pub async fn mfa_challenge() -> Result<Challenge, AppError> {
         email: session.email,
         has_totp: !factors.totp.is_empty(),
         has_passkey: !factors.passkeys.is_empty(),
+        reasons: gatehouse_domain::login::challenge_reasons(
+            &crate::auth::ssr::pool()?,
+            session.session_id,
+        )
+        .await?,
     })
 }
 
@@ -264,6 +271,14 @@ pub fn MfaPage() -> impl IntoView {
                             {format!("Signing in as {}. ", c.email)}
                             {if c.has_totp { "Enter the 6-digit code from your authenticator app, or one of your recovery codes." } else { "Use your passkey, or one of your recovery codes." }}
                         </p>
+                        {(!c.reasons.is_empty()).then(|| view! {
+                            <div class="mt-3 rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900" data-testid="mfa-reasons">
+                                <p class="font-medium">"We ask because of:"</p>
+                                <ul class="mt-1 list-disc pl-5">
+                                    {c.reasons.iter().map(|r| view! { <li>{r.clone()}</li> }).collect_view()}
+                                </ul>
+                            </div>
+                        })}
                         {error().map(|m| view! { <div class="mt-4"><Flash message=m error=true /></div> })}
                         <p data-passkey-error role="alert" class="mt-2 text-sm text-red-700"></p>
                         <Show when=move || c.has_passkey>

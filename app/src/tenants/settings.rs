@@ -20,6 +20,8 @@ pub struct SettingsPageData {
     pub history: u32,
     pub mfa_policy: String,
     pub idle_timeout_minutes: i32,
+    /// The location signals that ask for the second factor (NFR-SEC-006).
+    pub location_signals: Vec<String>,
 }
 
 #[server(prefix = "/_rpc", endpoint = "tenant_settings_page")]
@@ -40,6 +42,7 @@ pub async fn tenant_settings_page() -> Result<SettingsPageData, AppError> {
         history: s.password_policy.history,
         mfa_policy: s.mfa_policy.as_str().to_owned(),
         idle_timeout_minutes: s.session_idle_timeout_secs / 60,
+        location_signals: s.location_signals,
     })
 }
 
@@ -70,6 +73,9 @@ pub async fn save_tenant_settings(
     history: String,
     mfa_policy: String,
     idle_timeout_minutes: String,
+    #[server(default)] new_country: Option<String>,
+    #[server(default)] impossible_travel: Option<String>,
+    #[server(default)] unusual_hour: Option<String>,
 ) -> Result<Submitted<String>, AppError> {
     use crate::auth::ssr::{request, services};
     use crate::ui::ssr::{actor, form_refusal};
@@ -104,6 +110,17 @@ pub async fn save_tenant_settings(
         })),
         mfa_policy: Some(mfa_policy),
         session_idle_timeout_secs: Some(idle.saturating_mul(60)),
+        location_signals: Some(
+            [
+                ("new_country", &new_country),
+                ("impossible_travel", &impossible_travel),
+                ("unusual_hour", &unusual_hour),
+            ]
+            .into_iter()
+            .filter(|(_, ticked)| on(ticked))
+            .map(|(name, _)| name.to_owned())
+            .collect(),
+        ),
     };
     let services = services()?;
     match services
@@ -209,6 +226,15 @@ fn PolicyForm(data: SettingsPageData, action: ServerAction<SaveTenantSettings>) 
                         aria-invalid=invalid("session_idle_timeout_secs") aria-describedby="idle-hint session_idle_timeout_secs-error" />
                     <p id="idle-hint" class="mt-1 text-xs text-slate-500">"1 minute to 24 hours; applies to new sessions."</p>
                 </Field>
+                <fieldset class="sm:col-span-2" data-testid="location-signals">
+                    <legend class="block text-sm font-medium">"Also ask for the second factor on a sign-in from"</legend>
+                    <div class="mt-2 grid gap-1 sm:grid-cols-3">
+                        {check("new_country", "a country new for the person", data.location_signals.iter().any(|s| s == "new_country"))}
+                        {check("impossible_travel", "impossible travel", data.location_signals.iter().any(|s| s == "impossible_travel"))}
+                        {check("unusual_hour", "an unusual hour for the person", data.location_signals.iter().any(|s| s == "unusual_hour"))}
+                    </div>
+                    <p class="mt-1 text-xs text-slate-500">"A new device, a new network and recent failed attempts always ask for it."</p>
+                </fieldset>
                 <SubmitRow label="Save settings" testid="settings-submit" pending=action.pending() extra="sm:col-span-2" />
             </ActionForm>
         </Card>

@@ -101,6 +101,13 @@ pub mod ssr {
         Ok(actor_of(&signed_in().await?))
     }
 
+    /// The country of an address, for session lists and audit views (NFR-SEC-006), or "—".
+    pub fn place(ip: Option<&str>) -> String {
+        ip.and_then(|ip| ip.parse().ok())
+            .and_then(gatehouse_domain::login::locate)
+            .map_or_else(|| "—".to_owned(), |c| c.name().to_owned())
+    }
+
     pub fn when(t: time::OffsetDateTime) -> String {
         let t = t.to_offset(time::UtcOffset::UTC);
         format!(

@@ -15,6 +15,8 @@ pub struct SessionRow {
     pub current: bool,
     pub device: String,
     pub ip: String,
+    /// The country of the address, or "—".
+    pub location: String,
     pub signed_in: String,
     pub last_seen: String,
     pub methods: String,
@@ -158,6 +160,7 @@ pub async fn account_overview() -> Result<Overview, AppError> {
                 id: s.id.to_string(),
                 current: s.id == me.session_id,
                 device: device_name(s.user_agent.as_deref()),
+                location: crate::ui::ssr::place(s.ip.as_deref()),
                 ip: s.ip.unwrap_or_else(|| "—".into()),
                 signed_in: when(s.created_at),
                 last_seen: when(s.last_seen_at),
@@ -518,7 +521,14 @@ fn SessionsTable(
     sessions: Vec<SessionRow>,
     revoke: ServerAction<RevokeMySession>,
 ) -> impl IntoView {
-    let mut head = columns(&["Device", "IP address", "Signed in", "Last seen", "Method"]);
+    let mut head = columns(&[
+        "Device",
+        "IP address",
+        "Location",
+        "Signed in",
+        "Last seen",
+        "Method",
+    ]);
     head.push(Column::actions());
     let rows: Vec<AnyView> = sessions
         .into_iter()
@@ -531,6 +541,7 @@ fn SessionsTable(
                         {s.current.then(|| view! { <span class="ml-2 whitespace-nowrap rounded bg-emerald-100 px-2 py-0.5 text-xs text-emerald-800">"This browser"</span> })}
                     </td>
                     <td class=format!("{TD_NOWRAP} font-mono text-xs")>{s.ip}</td>
+                    <td class=format!("{TD_NOWRAP} text-slate-600") data-testid="session-location">{s.location}</td>
                     <td class=format!("{TD_NOWRAP} text-slate-600")>{s.signed_in}</td>
                     <td class=format!("{TD_NOWRAP} text-slate-600")>{s.last_seen}</td>
                     <td class=format!("{TD} text-slate-600")>{s.methods}</td>

@@ -66,6 +66,8 @@ pub struct SessionRow {
     pub id: String,
     pub device: String,
     pub ip: String,
+    /// The country of the address, or "—".
+    pub location: String,
     pub last_seen: String,
     pub created: String,
 }
@@ -342,6 +344,7 @@ pub async fn admin_person(id: String) -> Result<PersonPageData, AppError> {
             .map(|s| SessionRow {
                 id: s.id.to_string(),
                 device: s.user_agent.unwrap_or_else(|| "Unknown device".into()),
+                location: crate::ui::ssr::place(s.ip.as_deref()),
                 ip: s.ip.unwrap_or_else(|| "—".into()),
                 last_seen: ssr::when(s.last_seen_at),
                 created: ssr::when(s.created_at),
@@ -814,7 +817,7 @@ fn PersonView(data: PersonPageData, act: ServerAction<ActOnPerson>) -> impl Into
                             {sessions.into_iter().map(|s| view! {
                                 <li data-testid="session-row">
                                     <p class="font-medium break-words">{s.device}</p>
-                                    <p class="text-slate-600">{format!("{} · last seen {} · since {}", s.ip, s.last_seen, s.created)}</p>
+                                    <p class="text-slate-600">{format!("{} ({}) · last seen {} · since {}", s.ip, s.location, s.last_seen, s.created)}</p>
                                 </li>
                             }).collect_view()}
                         </ul>

@@ -54,6 +54,8 @@ const CACHE_LIMIT: usize = 100_000;
 pub const PERSONAL_KEYS: &[&str] = &[
     "ip",
     "user_agent",
+    "country",
+    "previous_country",
     "email",
     "new_email",
     "old_email",
@@ -68,7 +70,7 @@ pub const PERSONAL_KEYS: &[&str] = &[
 ];
 
 /// Metadata values about the entry's actor: where the request came from.
-const ACTOR_FIELDS: &[&str] = &["ip", "user_agent"];
+const ACTOR_FIELDS: &[&str] = &["ip", "user_agent", "country", "previous_country"];
 /// Metadata values about the entry's person: their identity and what changed in it.
 const PERSON_FIELDS: &[&str] = &[
     "email",

@@ -10,6 +10,7 @@
 //! A network is the client address's /24 (IPv4) or /48 (IPv6), remembered at each full
 //! sign-in.
 
+use super::geo::{impossible_travel, locate, unusual_hour, utc_hour, Country};
 use crate::{random_token, token_hash, DomainError};
 use secrecy::SecretString;
 use serde::Serialize;
@@ -34,6 +35,12 @@ pub enum RiskSignal {
     NewNetwork,
     /// Failed attempts on this account within the throttling window.
     RecentFailures,
+    /// The sign-in comes from a country the person never signed in from.
+    NewCountry,
+    /// The last sign-in was from a country no flight reaches in the time since.
+    ImpossibleTravel,
+    /// The hour is outside the person's usual ones (learned from their last 30 days).
+    UnusualHour,
 }
 
 impl RiskSignal {
@@ -43,8 +50,131 @@ impl RiskSignal {
             RiskSignal::UntrustedDevice => "untrusted_device",
             RiskSignal::NewNetwork => "new_network",
             RiskSignal::RecentFailures => "recent_failures",
+            RiskSignal::NewCountry => "new_country",
+            RiskSignal::ImpossibleTravel => "impossible_travel",
+            RiskSignal::UnusualHour => "unusual_hour",
         }
     }
+}
+
+/// Where a sign-in comes from, against where the person signed in before (NFR-SEC-006):
+/// the signals, and the countries that explain them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LocationRisk {
+    pub signals: Vec<RiskSignal>,
+    /// The sign-in's country, when the address is placed.
+    pub country: Option<Country>,
+    /// The country of the last sign-in, when travel from it is impossible.
+    pub from: Option<Country>,
+}
+
+impl LocationRisk {
+    /// The reasons as recorded on the pending session: `new_country:FR`,
+    /// `impossible_travel:JP:FR`, `unusual_hour`.
+    pub fn reasons(&self) -> Vec<String> {
+        let code = |c: Option<Country>| c.map(|c| c.as_str()).unwrap_or("");
+        self.signals
+            .iter()
+            .map(|s| match s {
+                RiskSignal::NewCountry => format!("new_country:{}", code(self.country)),
+                RiskSignal::ImpossibleTravel => {
+                    format!(
+                        "impossible_travel:{}:{}",
+                        code(self.from),
+                        code(self.country)
+                    )
+                }
+                other => other.as_str().to_owned(),
+            })
+            .collect()
+    }
+}
+
+/// Signs-ins weighed for a person's habits: their last 180 days of completed sign-ins.
+const HISTORY_DAYS: i32 = 180;
+/// The usual hours are learned from the last 30 days.
+const USUAL_HOURS_DAYS: i64 = 30;
+
+/// The location signals of a sign-in from `ip` now, among those the tenant has on
+/// (`enabled`), from the person's completed sign-ins (their sessions' addresses). A person
+/// with no placed sign-in yet has no "new" country: every first sign-in would be one.
+pub async fn location_risk(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    ip: Option<IpAddr>,
+    enabled: &[String],
+) -> Result<LocationRisk, DomainError> {
+    let Some(country) = ip.and_then(locate) else {
+        return Ok(LocationRisk::default());
+    };
+    let history: Vec<(String, time::OffsetDateTime)> = sqlx::query_as(
+        "SELECT host(ip), created_at FROM sessions
+          WHERE user_id = $1 AND mfa_verified_at IS NOT NULL AND ip IS NOT NULL
+            AND created_at > now() - make_interval(days => $2)
+          ORDER BY created_at DESC LIMIT 500",
+    )
+    .bind(user_id)
+    .bind(HISTORY_DAYS)
+    .fetch_all(&mut *conn)
+    .await?;
+    let now = time::OffsetDateTime::now_utc();
+    let placed: Vec<(Country, time::OffsetDateTime)> = history
+        .iter()
+        .filter_map(|(ip, at)| Some((locate(ip.parse().ok()?)?, *at)))
+        .collect();
+    let on = |s: RiskSignal| enabled.iter().any(|e| e == s.as_str());
+    let mut risk = LocationRisk {
+        country: Some(country),
+        ..LocationRisk::default()
+    };
+    if on(RiskSignal::NewCountry)
+        && !placed.is_empty()
+        && !placed.iter().any(|(c, _)| *c == country)
+    {
+        risk.signals.push(RiskSignal::NewCountry);
+    }
+    if let Some((last, at)) = placed.first() {
+        if on(RiskSignal::ImpossibleTravel) && impossible_travel((*last, *at), (country, now)) {
+            risk.signals.push(RiskSignal::ImpossibleTravel);
+            risk.from = Some(*last);
+        }
+    }
+    if on(RiskSignal::UnusualHour) {
+        let hours: Vec<u8> = history
+            .iter()
+            .filter(|(_, at)| now - *at < Duration::days(USUAL_HOURS_DAYS))
+            .map(|(_, at)| utc_hour(*at))
+            .collect();
+        if unusual_hour(&hours, utc_hour(now)) {
+            risk.signals.push(RiskSignal::UnusualHour);
+        }
+    }
+    Ok(risk)
+}
+
+/// A recorded reason in the person's words ("New country: France"), or `None` for the
+/// reasons the page says otherwise.
+pub fn describe_reason(reason: &str) -> Option<String> {
+    let mut parts = reason.split(':');
+    let name = |code: Option<&str>| {
+        code.and_then(|c| Country::parse(c).ok())
+            .map(|c| c.name().to_owned())
+            .unwrap_or_else(|| "an unknown country".into())
+    };
+    Some(match parts.next()? {
+        "new_device" => "A device you have not used here before".into(),
+        "untrusted_device" => "This browser is not trusted yet".into(),
+        "new_network" => "A network you have not signed in from before".into(),
+        "recent_failures" => "Recent failed attempts on your account".into(),
+        "new_country" => format!("New country: {}", name(parts.next())),
+        "impossible_travel" => {
+            let from = name(parts.next());
+            let to = name(parts.next());
+            format!("Impossible travel: {from}, then {to} soon after")
+        }
+        "unusual_hour" => "An unusual hour for you".into(),
+        _ => return None,
+    })
 }
 
 /// The network an address belongs to, as stored in `known_networks`.

@@ -179,6 +179,18 @@ impl GeoDb {
     }
 }
 
+static GEO: std::sync::OnceLock<GeoDb> = std::sync::OnceLock::new();
+
+/// Installs the process's IP-to-country database (start-up); the first call wins.
+pub fn install_geo(db: GeoDb) {
+    let _ = GEO.set(db);
+}
+
+/// The country of `ip`, when a database is installed and places the address.
+pub fn locate(ip: IpAddr) -> Option<Country> {
+    GEO.get()?.country(ip)
+}
+
 /// Whether an address can be a client on the internet: not in a block of the IANA
 /// special-purpose registries that matters here (roughly what the still unstable
 /// `IpAddr::is_global` will say).

@@ -8,9 +8,11 @@
 //! Throttling is `passwords::throttle`: every failure and every lock is audited.
 
 mod adaptive;
+mod geo;
 mod password_reset;
 mod sso;
 pub use adaptive::*;
+pub use geo::*;
 pub use password_reset::*;
 pub use sso::*;
 
@@ -366,6 +368,8 @@ struct MfaStanding {
     /// The browser's device token: unknown, known (false) or trusted (true).
     device: Option<bool>,
     known_network: bool,
+    /// The location signals the person's tenant has on (all for platform staff).
+    location_signals: Vec<String>,
 }
 
 /// Starts a session after the first factor (`method`: "pwd", "sso", ...), deciding whether
@@ -392,7 +396,9 @@ pub async fn begin_sign_in(
                   WHERE d.token_hash = $2 AND d.user_id = u.id AND d.expires_at > now()) AS device,
                 $3::cidr IS NULL OR EXISTS (
                     SELECT 1 FROM known_networks n WHERE n.user_id = u.id AND n.network = $3::cidr
-                ) AS known_network
+                ) AS known_network,
+                coalesce(t.location_signals,
+                         ARRAY['new_country', 'impossible_travel', 'unusual_hour']) AS location_signals
          FROM users u LEFT JOIN tenants t ON t.id = u.tenant_id WHERE u.id = $1",
     )
     .bind(user_id)
@@ -403,11 +409,16 @@ pub async fn begin_sign_in(
     .ok_or_else(|| DomainError::Unauthenticated(INVALID.into()))?;
     let role = Role::parse(&standing.role)?;
     let required = crate::mfa::mfa_required_stored(&standing.role, standing.mfa_policy.as_deref())?;
-    let risk = risk_signals(
+    let location = {
+        let mut conn = pool.acquire().await?;
+        location_risk(&mut conn, user_id, ctx.ip, &standing.location_signals).await?
+    };
+    let mut risk = risk_signals(
         standing.device,
         standing.known_network,
         signals.recent_failures,
     );
+    risk.extend(location.signals.iter().copied());
     // Without a factor there is nothing a device could be trusted with.
     let risk: Vec<RiskSignal> = risk
         .into_iter()
@@ -447,9 +458,15 @@ pub async fn begin_sign_in(
     };
     let done = next == NextStep::Done;
     let new_device = done && risk.contains(&RiskSignal::NewDevice);
-    let unfamiliar = risk
-        .iter()
-        .any(|r| matches!(r, RiskSignal::NewDevice | RiskSignal::NewNetwork));
+    let unfamiliar = risk.iter().any(|r| {
+        matches!(
+            r,
+            RiskSignal::NewDevice
+                | RiskSignal::NewNetwork
+                | RiskSignal::NewCountry
+                | RiskSignal::ImpossibleTravel
+        )
+    });
     let notice = done && unfamiliar && standing.signed_in_before;
     if done && signals.previous_token.is_none() && !new_device && !notice {
         // Nothing else to write: the sign-in statement is atomic on its own.
@@ -496,18 +513,32 @@ pub async fn begin_sign_in(
             NewSession::for_request(ctx, user_id, methods, false),
         )
         .await?;
-        append_audit_entry(
-            &mut tx,
-            ctx,
-            AuditEntry::new("auth.mfa.challenge.issued")
-                .tenant(standing.tenant_id)
-                .actor(ActorType::User, Some(user_id))
-                .resource(format!("user:{user_id}"))
-                .meta("reasons", reasons.join(","))
-                .meta("enrolment_required", next == NextStep::EnrolSecondFactor)
-                .meta("first_factor", method),
-        )
-        .await?;
+        // What the second-factor page tells the person (NFR-SEC-006).
+        let mut shown: Vec<String> = reasons
+            .iter()
+            .filter(|r| !location.signals.iter().any(|s| s.as_str() == **r))
+            .map(|r| (*r).to_owned())
+            .collect();
+        shown.extend(location.reasons());
+        sqlx::query("UPDATE sessions SET challenge_reasons = $2 WHERE id = $1")
+            .bind(issued.id)
+            .bind(&shown)
+            .execute(&mut *tx)
+            .await?;
+        let mut entry = AuditEntry::new("auth.mfa.challenge.issued")
+            .tenant(standing.tenant_id)
+            .actor(ActorType::User, Some(user_id))
+            .resource(format!("user:{user_id}"))
+            .meta("reasons", reasons.join(","))
+            .meta("enrolment_required", next == NextStep::EnrolSecondFactor)
+            .meta("first_factor", method);
+        if let Some(country) = location.country {
+            entry = entry.meta("country", country.as_str());
+        }
+        if let Some(from) = location.from {
+            entry = entry.meta("previous_country", from.as_str());
+        }
+        append_audit_entry(&mut tx, ctx, entry).await?;
         if signals.break_glass {
             break_glass_notice(&mut tx, ctx, user_id, standing.tenant_id, &standing.email).await?;
         }
@@ -648,17 +679,16 @@ async fn signed_in(
 ) -> Result<(IssuedSession, Role), DomainError> {
     let draft = SessionDraft::new(NewSession::for_request(ctx, user_id, methods, mfa_verified));
     // The entry's tenant is the session's ($13 is NULL here), known only inside.
-    let audit = AuditArgs::sealed(
-        conn,
-        ctx,
-        AuditEntry::new("auth.login.success")
-            .actor(ActorType::User, Some(user_id))
-            .resource(format!("user:{user_id}"))
-            .meta("methods", methods.join(","))
-            .meta("risk", risk.join(","))
-            .meta("session", draft.id.to_string()),
-    )
-    .await?;
+    let mut entry = AuditEntry::new("auth.login.success")
+        .actor(ActorType::User, Some(user_id))
+        .resource(format!("user:{user_id}"))
+        .meta("methods", methods.join(","))
+        .meta("risk", risk.join(","))
+        .meta("session", draft.id.to_string());
+    if let Some(country) = ctx.ip.and_then(locate) {
+        entry = entry.meta("country", country.as_str());
+    }
+    let audit = AuditArgs::sealed(conn, ctx, entry).await?;
     let query = sqlx::query(concat!(
         "WITH s AS (",
         session_insert!(),
@@ -720,4 +750,23 @@ pub async fn sign_out(
     .await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// Why this pending session was asked for its second factor, in the person's words
+/// ("New country: France"; NFR-SEC-006).
+pub async fn challenge_reasons(
+    pool: &PgPool,
+    session_id: Uuid,
+) -> Result<Vec<String>, DomainError> {
+    let stored: Option<Option<Vec<String>>> =
+        sqlx::query_scalar("SELECT challenge_reasons FROM sessions WHERE id = $1")
+            .bind(session_id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(stored
+        .flatten()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| describe_reason(r))
+        .collect())
 }

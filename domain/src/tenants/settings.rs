@@ -22,7 +22,12 @@ pub struct TenantSettings {
     pub password_policy: PasswordPolicy,
     pub mfa_policy: MfaPolicy,
     pub session_idle_timeout_secs: i32,
+    /// The location signals that ask for the second factor (NFR-SEC-006).
+    pub location_signals: Vec<String>,
 }
+
+/// The location signals a tenant can turn on or off, in their order.
+pub const LOCATION_SIGNALS: [&str; 3] = ["new_country", "impossible_travel", "unusual_hour"];
 
 /// A change: `None` keeps a setting.
 #[derive(Debug, Clone, Default)]
@@ -31,6 +36,8 @@ pub struct SettingsChange {
     pub password_policy: Option<Value>,
     pub mfa_policy: Option<String>,
     pub session_idle_timeout_secs: Option<i64>,
+    /// The whole set of location signals that are on.
+    pub location_signals: Option<Vec<String>>,
 }
 
 async fn read(
@@ -39,18 +46,24 @@ async fn read(
     lock: bool,
 ) -> Result<TenantSettings, DomainError> {
     let sql = format!(
-        "SELECT password_policy, mfa_policy, session_idle_timeout_secs FROM tenants WHERE id = $1{}",
+        "SELECT password_policy, mfa_policy, session_idle_timeout_secs, location_signals
+           FROM tenants WHERE id = $1{}",
         if lock { " FOR UPDATE" } else { "" }
     );
-    let row: Option<(Value, String, i32)> = sqlx::query_as(&sql)
+    let row: Option<(Value, String, i32, Vec<String>)> = sqlx::query_as(&sql)
         .bind(tenant_id)
         .fetch_optional(&mut *conn)
         .await?;
-    let (policy, mfa, idle) = row.ok_or(DomainError::NotFound("tenant"))?;
+    let (policy, mfa, idle, location) = row.ok_or(DomainError::NotFound("tenant"))?;
     Ok(TenantSettings {
         password_policy: PasswordPolicy::from_stored(&policy)?,
         mfa_policy: MfaPolicy::parse(&mfa)?,
         session_idle_timeout_secs: idle,
+        location_signals: LOCATION_SIGNALS
+            .iter()
+            .filter(|s| location.iter().any(|l| l == *s))
+            .map(|s| (*s).to_owned())
+            .collect(),
     })
 }
 
@@ -138,6 +151,21 @@ pub async fn update_settings(
                 }
             }
         });
+        let location: Option<Vec<String>> = change.location_signals.as_ref().map(|asked| {
+            let mut on = Vec::new();
+            for signal in asked {
+                let signal = signal.trim().to_ascii_lowercase();
+                if !LOCATION_SIGNALS.contains(&signal.as_str()) {
+                    errors.push(FieldError::new(
+                        "location_signals",
+                        format!("must hold only: {}", LOCATION_SIGNALS.join(", ")),
+                    ));
+                } else if !on.contains(&signal) {
+                    on.push(signal);
+                }
+            }
+            on
+        });
         if !errors.is_empty() {
             return Err(DomainError::Validation(errors));
         }
@@ -146,6 +174,7 @@ pub async fn update_settings(
             "UPDATE tenants SET password_policy = coalesce($2, password_policy),
                             mfa_policy = coalesce($3, mfa_policy),
                             session_idle_timeout_secs = coalesce($4, session_idle_timeout_secs),
+                            location_signals = coalesce($5, location_signals),
                             updated_at = now()
           WHERE id = $1",
         )
@@ -153,6 +182,7 @@ pub async fn update_settings(
         .bind(policy.as_ref().map(|p| json!(p)))
         .bind(mfa.map(MfaPolicy::as_str))
         .bind(idle)
+        .bind(location)
         .execute(&mut *conn)
         .await?;
         let after = read(conn, tenant_id, false).await?;

@@ -856,3 +856,117 @@ mod password {
         assert_eq!(counted.unwrap_or(0), 0, "no attempt stays counted");
     }
 }
+
+/// NFR-SEC-006: the real IP-to-country database of the set-up, installed once per process.
+fn with_geoip() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../.data/geoip/geo-whois-asn-country.mmdb"
+    );
+    gatehouse_domain::login::install_geo(
+        gatehouse_domain::login::GeoDb::open(path).expect("the set-up installs the database"),
+    );
+}
+
+const PARIS: &str = "193.51.224.1";
+const PARIS_TOO: &str = "193.51.224.77";
+const TOKYO: &str = "133.242.0.1";
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn a_new_country_and_impossible_travel_ask_for_the_factor_and_say_why(pool: PgPool) {
+    use gatehouse_domain::login::challenge_reasons;
+    with_geoip();
+    let acme = tenant(&pool, "acme").await;
+    let ada = member(&pool, Some(acme.id), "ada@acme.test", Role::User).await;
+    let keys = keys();
+    enrolled(&pool, &keys, &ada).await;
+    // The first sign-in ever has no country to compare with.
+    let first = sign_in(&pool, PARIS, &ada, None, 0).await;
+    assert_eq!(first.reasons, vec!["new_device", "new_network"]);
+    let pending = first.issued.token.expose_secret().to_owned();
+    let (_, _, device) = complete_mfa_sign_in(&pool, &from(PARIS), &pending, "otp", true)
+        .await
+        .unwrap();
+    let device = device.unwrap();
+    let device = device.expose_secret();
+    // Paris again, from the trusted browser: nothing to ask.
+    assert_eq!(
+        sign_in(&pool, PARIS_TOO, &ada, Some(device), 0).await.next,
+        NextStep::Done
+    );
+    let success = audit_entries(&pool, "auth.login.success").await;
+    assert_eq!(success.last().unwrap()["metadata"]["country"], "FR");
+
+    // Tokyo minutes later: a new country, and no flight is that fast.
+    let tokyo = sign_in(&pool, TOKYO, &ada, Some(device), 0).await;
+    assert_eq!(tokyo.next, NextStep::SecondFactor);
+    assert_eq!(
+        tokyo.reasons,
+        vec!["new_network", "new_country", "impossible_travel"]
+    );
+    let shown = challenge_reasons(&pool, tokyo.issued.id).await.unwrap();
+    assert_eq!(
+        shown,
+        vec![
+            "A network you have not signed in from before".to_owned(),
+            "New country: Japan".to_owned(),
+            "Impossible travel: France, then Japan soon after".to_owned(),
+        ]
+    );
+    let challenge = audit_entries(&pool, "auth.mfa.challenge.issued").await;
+    let last = &challenge.last().unwrap()["metadata"];
+    assert_eq!(last["reasons"], "new_network,new_country,impossible_travel");
+    assert_eq!(last["country"], "JP");
+    assert_eq!(last["previous_country"], "FR");
+    // Stored sealed, like the address (CON-COMP-001).
+    let stored: String = sqlx::query_scalar(
+        "SELECT metadata::text FROM audit_log WHERE action = 'auth.mfa.challenge.issued'
+          ORDER BY seq DESC LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(!stored.contains("\"JP\""), "{stored}");
+
+    // A tenant that turns the location signals off is asked only for the network.
+    sqlx::query("UPDATE tenants SET location_signals = '{}' WHERE id = $1")
+        .bind(acme.id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let off = sign_in(&pool, TOKYO, &ada, Some(device), 0).await;
+    assert_eq!(off.reasons, vec!["new_network"]);
+}
+
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn a_sign_in_outside_the_usual_hours_asks_for_the_factor(pool: PgPool) {
+    with_geoip();
+    let acme = tenant(&pool, "acme").await;
+    let ada = member(&pool, Some(acme.id), "ada@acme.test", Role::User).await;
+    let keys = keys();
+    enrolled(&pool, &keys, &ada).await;
+    let first = sign_in(&pool, PARIS, &ada, None, 0).await;
+    let pending = first.issued.token.expose_secret().to_owned();
+    let (_, _, device) = complete_mfa_sign_in(&pool, &from(PARIS), &pending, "otp", true)
+        .await
+        .unwrap();
+    let device = device.unwrap();
+    // Twelve sign-ins over the last three weeks, all twelve hours away from now.
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, tenant_id, created_at, last_seen_at, expires_at,
+                               idle_timeout_secs, mfa_verified_at, auth_methods, ip)
+         SELECT sha256(convert_to(gen_random_uuid()::text, 'UTF8')), $1, $2, at, at, at + interval '1 day',
+                3600, at, '{pwd}', $3::inet
+           FROM (SELECT date_trunc('hour', now()) + interval '12 hours' - make_interval(days => d) AS at
+                   FROM generate_series(1, 12) AS d) s",
+    )
+    .bind(ada.id)
+    .bind(acme.id)
+    .bind(PARIS)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let odd = sign_in(&pool, PARIS_TOO, &ada, Some(device.expose_secret()), 0).await;
+    assert_eq!(odd.next, NextStep::SecondFactor);
+    assert_eq!(odd.reasons, vec!["unusual_hour"]);
+}

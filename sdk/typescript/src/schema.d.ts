@@ -719,8 +719,8 @@ export interface paths {
         };
         /**
          * The tenant's settings.
-         * @description The password policy, the MFA policy and the session idle timeout. Operators name the
-         *     tenant with `?tenant=`.
+         * @description The password policy, the MFA policy, the session idle timeout and the location signals
+         *     of adaptive authentication. Operators name the tenant with `?tenant=`.
          */
         get: operations["get_settings"];
         put?: never;
@@ -970,6 +970,53 @@ export interface paths {
          *     audited with its old and new value.
          */
         patch: operations["update_user"];
+        trace?: never;
+    };
+    "/api/v1/users/{id}/erase": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Erase a person.
+         * @description The right to erasure: their sessions, tokens and second factors end; their personal data
+         *     leaves every table (the record stays, pseudonymised); their data keys are destroyed, so
+         *     every audit entry about them reads `[erased]` in its personal fields while the trail's
+         *     proofs still verify. Nobody, operators included, can recover it. A waiting request of
+         *     theirs is approved by it. Owners and admins, never on themselves nor (admins) on owners.
+         */
+        post: operations["erase_user"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download everything held about a person.
+         * @description The right of access and portability: profile, sessions, second factors (described, never
+         *     their secrets), known networks, applications used and the scopes granted, SSO links,
+         *     erasure requests, and the audit entries about the person (up to 10,000, newest first),
+         *     their personal values in clear. Every download is audited in the person's tenant.
+         */
+        get: operations["export_user_data"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/users/{id}/mfa/reset": {
@@ -2014,6 +2061,8 @@ export interface components {
              *     (24 hours).
              */
             session_idle_timeout_secs?: number | null;
+            /** @description The whole set of location signals that are on (`[]` turns them all off). */
+            location_signals?: components["schemas"]["LocationSignal"][] | null;
         };
         /** @description The public half of the key that signs the audit checkpoints, as published. */
         CheckpointKey: {
@@ -2293,6 +2342,28 @@ export interface components {
              * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
              */
             secret: string;
+        };
+        /** @description What an erasure removed. */
+        Erasure: {
+            /** Format: uuid */
+            user_id: string;
+            /** Format: int64 */
+            sessions_revoked: number;
+            /**
+             * Format: int64
+             * @description TOTP authenticators, passkeys, recovery codes and trusted devices.
+             */
+            factors_removed: number;
+            /**
+             * Format: int64
+             * @description Mail to the person that had not gone out, or had, and was still in the outbox.
+             */
+            mails_purged: number;
+            /**
+             * Format: int64
+             * @description Data keys destroyed: the person's and their addresses'.
+             */
+            keys_destroyed: number;
         };
         /**
          * @description An error (SPEC §9): a code, a message for people, the request id (also in
@@ -2606,6 +2677,11 @@ export interface components {
         KeyScope: "flag:read" | "bill:write" | "bill:read" | "log:write" | "log:read" | "users:read" | "users:write" | "tenants:read" | "tenants:write" | "apps:read" | "apps:write" | "webhooks:read" | "webhooks:write" | "admin" | "openid" | "profile" | "email" | "offline_access";
         /** @enum {string} */
         KeyType: "RSA" | "EC";
+        /**
+         * @description A location signal of adaptive authentication.
+         * @enum {string}
+         */
+        LocationSignal: "new_country" | "impossible_travel" | "unusual_hour";
         /** @description A window as the public sees it (`GET /api/v1/status`): when, and what the vendor says. */
         MaintenanceNotice: {
             /**
@@ -3065,6 +3141,11 @@ export interface components {
              * @description A session ends after this many seconds without activity (60 to 86400).
              */
             session_idle_timeout_secs: number;
+            /**
+             * @description The location signals that ask a person with a second factor for it: a country never
+             *     seen for them, impossible travel, an hour outside their usual ones.
+             */
+            location_signals: components["schemas"]["LocationSignal"][];
         };
         /** @enum {string} */
         TenantStatus: "active" | "suspended";
@@ -3298,6 +3379,11 @@ export interface components {
             last_login?: string | null;
             /** Format: date-time */
             created_at: string;
+            /**
+             * Format: date-time
+             * @description When the person was erased (their personal data is gone); `null` otherwise.
+             */
+            erased_at?: string | null;
         };
         /**
          * @description What a void did: `voided` now, or `already_voided` before (nothing changed).
@@ -7388,6 +7474,164 @@ export interface operations {
             };
             /** @description Every invalid field named */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is not reachable right now */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    erase_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The person's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Erased */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Erasure"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks `users:write`, the role may not, or it is the caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such person in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's last active owner */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Already erased */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is not reachable right now */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    export_user_data: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The person's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The person's data (format `gatehouse.person-data/1`) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks `users:read`, or the role may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such person in the caller's tenant */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -418,6 +418,19 @@ struct SettingsView {
     mfa_policy: MfaPolicy,
     /// A session ends after this many seconds without activity (60 to 86400).
     session_idle_timeout_secs: i32,
+    /// The location signals that ask a person with a second factor for it: a country never
+    /// seen for them, impossible travel, an hour outside their usual ones.
+    location_signals: Vec<LocationSignal>,
+}
+
+/// A location signal of adaptive authentication.
+#[derive(ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum LocationSignal {
+    NewCountry,
+    ImpossibleTravel,
+    UnusualHour,
 }
 
 /// A tenant's password rules. Passwords in a list of common passwords are always refused.
@@ -468,8 +481,8 @@ struct PasswordPolicyChange {
 
 /// The tenant's settings.
 ///
-/// The password policy, the MFA policy and the session idle timeout. Operators name the
-/// tenant with `?tenant=`.
+/// The password policy, the MFA policy, the session idle timeout and the location signals
+/// of adaptive authentication. Operators name the tenant with `?tenant=`.
 #[utoipa::path(
     get,
     path = "/v1/settings",
@@ -512,6 +525,9 @@ struct ChangeSettings {
     /// (24 hours).
     #[schema(minimum = 60, maximum = 86400)]
     session_idle_timeout_secs: Option<i64>,
+    /// The whole set of location signals that are on (`[]` turns them all off).
+    #[schema(value_type = Option<Vec<LocationSignal>>)]
+    location_signals: Option<Vec<String>>,
 }
 
 /// Change the tenant's settings.
@@ -560,6 +576,7 @@ async fn update_settings(
                         .map(|m| m.trim().to_owned())
                         .filter(|m| !m.is_empty()),
                     session_idle_timeout_secs: body.session_idle_timeout_secs,
+                    location_signals: body.location_signals,
                 },
             )
             .await,
@@ -591,6 +608,7 @@ mod tests {
             password_policy: Default::default(),
             mfa_policy: MfaPolicy::Off,
             session_idle_timeout_secs: 1800,
+            location_signals: vec![],
         })
         .unwrap();
         let view = schema_of::<SettingsView>();

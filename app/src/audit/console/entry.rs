@@ -28,6 +28,10 @@ pub struct EntryDetailData {
     pub application: Option<String>,
     pub request_id: Option<String>,
     pub source: String,
+    /// The country of the entry's address (NFR-SEC-006), or "—".
+    pub location: String,
+    /// The person the entry is about, whose data can be downloaded (CON-COMP-001).
+    pub person: Option<String>,
     /// The metadata, pretty-printed.
     pub metadata: String,
     pub diff: Vec<DiffRow>,
@@ -56,6 +60,13 @@ mod ssr {
             }),
             request_id: r.request_id.clone(),
             source: r.source.clone(),
+            location: crate::ui::ssr::place(r.metadata["ip"].as_str()),
+            person: r
+                .resource
+                .as_deref()
+                .and_then(|res| res.strip_prefix("user:"))
+                .filter(|id| uuid::Uuid::parse_str(id).is_ok())
+                .map(str::to_owned),
             metadata: leptos::serde_json::to_string_pretty(&r.metadata).unwrap_or_default(),
             diff: diff(&r.metadata),
             prev_hash: hex(&r.prev_hash),
@@ -229,6 +240,8 @@ fn EntryView(data: EntryDetailData) -> impl IntoView {
         application,
         request_id,
         source,
+        location,
+        person,
         metadata,
         diff,
         prev_hash,
@@ -306,7 +319,13 @@ fn EntryView(data: EntryDetailData) -> impl IntoView {
                         {fact("Outcome", "entry-outcome-field", plain(outcome_text))}
                         {fact("Request id", "entry-request-id", request_link.unwrap_or_else(|| plain("—")))}
                         {fact("Source", "entry-source", plain(source))}
+                        {fact("Location", "entry-location", plain(location))}
                     </dl>
+                    {person.map(|id| view! {
+                        <p class="mt-3 text-sm">
+                            <a href=format!("/users/{id}/data.json") download rel="external" class=LINK data-testid="entry-person-data">"Download this person's data"</a>
+                        </p>
+                    })}
                 </Card>
                 {changes}
                 <Card heading_id="metadata-h" title="Metadata">

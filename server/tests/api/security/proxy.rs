@@ -295,3 +295,107 @@ async fn https_is_served_with_hsts_and_plain_http_is_refused(pool: PgPool) {
     let res = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
 }
+
+/// NFR-SEC-006 as a browser behind the proxy meets it: a person who signed in from France
+/// signs in from Japan minutes later. The second factor is asked for, and the page says
+/// why ("New country: Japan"); the audit entry records the countries.
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn a_sign_in_from_a_new_country_asks_for_the_second_factor_and_says_why(pool: PgPool) {
+    let geoip = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../.data/geoip/geo-whois-asn-country.mmdb"
+    );
+    let app = spawn_app_with(
+        pool.clone(),
+        &["--trusted-proxies", "127.0.0.1/32", "--geoip-db", geoip],
+    )
+    .await;
+    let acme = tenant(&pool, "acme").await;
+    let ada = person(
+        &pool,
+        Some(acme),
+        "ada@acme.test",
+        gatehouse_domain::types::Role::User,
+        Some("Orchard-lantern-4417"),
+    )
+    .await;
+    // Ada has a second factor, and signed in from Paris a few minutes ago.
+    sqlx::query(
+        "INSERT INTO mfa_totp (user_id, secret_ciphertext, confirmed_at) VALUES ($1, '\\x00', now())",
+    )
+    .bind(ada)
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, tenant_id, created_at, expires_at, idle_timeout_secs,
+                               mfa_verified_at, auth_methods, ip)
+         VALUES (sha256('paris'), $1, $2, now() - interval '10 minutes', now() + interval '1 hour', 3600,
+                 now() - interval '10 minutes', '{pwd,otp}', '193.51.224.1')",
+    )
+    .bind(ada)
+    .bind(acme)
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let res = app
+        .client
+        .post(app.url("/_rpc/sign_in"))
+        .header("accept", "text/html")
+        .header("origin", &app.base)
+        .header("x-forwarded-for", "133.242.0.1")
+        .form(&[
+            ("email", "ada@acme.test"),
+            ("password", "Orchard-lantern-4417"),
+            ("return_to", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert!(res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/login/mfa"));
+    let cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next())
+        .find(|p| p.starts_with("gatehouse_session="))
+        .expect("a pending session")
+        .to_owned();
+    let challenge: serde_json::Value = app
+        .client
+        .post(app.url("/_rpc/mfa_challenge"))
+        .header("origin", &app.base)
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let reasons: Vec<&str> = challenge["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r.as_str())
+        .collect();
+    assert!(reasons.contains(&"New country: Japan"), "{challenge}");
+    assert!(
+        reasons.contains(&"Impossible travel: France, then Japan soon after"),
+        "{challenge}"
+    );
+    let stored: serde_json::Value = sqlx::query_scalar(
+        "SELECT metadata FROM audit_log WHERE action = 'auth.mfa.challenge.issued'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let entry = opened(&pool, stored).await;
+    assert_eq!(entry["country"], "JP");
+    assert_eq!(entry["previous_country"], "FR");
+    assert_eq!(entry["ip"], "133.242.0.1");
+}

@@ -43,6 +43,7 @@ from .endpoint import Endpoint
 from .endpoint_page import EndpointPage
 from .endpoint_status import EndpointStatus
 from .endpoint_with_secret import EndpointWithSecret
+from .erasure import Erasure
 from .error import Error
 from .error_code import ErrorCode
 from .event_actor import EventActor
@@ -70,6 +71,7 @@ from .json_web_key import JsonWebKey
 from .json_web_key_set import JsonWebKeySet
 from .key_scope import KeyScope
 from .key_type import KeyType
+from .location_signal import LocationSignal
 from .maintenance_notice import MaintenanceNotice
 from .me import Me
 from .mfa_policy import MfaPolicy
@@ -187,6 +189,7 @@ __all__ = (
     "EndpointPage",
     "EndpointStatus",
     "EndpointWithSecret",
+    "Erasure",
     "Error",
     "ErrorCode",
     "EventActor",
@@ -214,6 +217,7 @@ __all__ = (
     "JsonWebKeySet",
     "KeyScope",
     "KeyType",
+    "LocationSignal",
     "MaintenanceNotice",
     "Me",
     "MfaPolicy",

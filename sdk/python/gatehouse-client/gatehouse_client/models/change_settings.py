@@ -8,6 +8,7 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
+from ..models.location_signal import LocationSignal
 from ..models.mfa_policy import MfaPolicy
 from ..types import UNSET, Unset
 from typing import cast
@@ -34,11 +35,14 @@ class ChangeSettings:
             session_idle_timeout_secs (int | None | Unset): A session ends after this many seconds without activity: 60 (1
                 minute) to 86400
                 (24 hours).
+            location_signals (list[LocationSignal] | None | Unset): The whole set of location signals that are on (`[]`
+                turns them all off).
      """
 
     password_policy: None | PasswordPolicyChange | Unset = UNSET
     mfa_policy: MfaPolicy | None | Unset = UNSET
     session_idle_timeout_secs: int | None | Unset = UNSET
+    location_signals: list[LocationSignal] | None | Unset = UNSET
 
 
 
@@ -68,6 +72,19 @@ class ChangeSettings:
         else:
             session_idle_timeout_secs = self.session_idle_timeout_secs
 
+        location_signals: list[str] | None | Unset
+        if isinstance(self.location_signals, Unset):
+            location_signals = UNSET
+        elif isinstance(self.location_signals, list):
+            location_signals = []
+            for location_signals_type_0_item_data in self.location_signals:
+                location_signals_type_0_item = location_signals_type_0_item_data.value
+                location_signals.append(location_signals_type_0_item)
+
+
+        else:
+            location_signals = self.location_signals
+
 
         field_dict: dict[str, Any] = {}
 
@@ -79,6 +96,8 @@ class ChangeSettings:
             field_dict["mfa_policy"] = mfa_policy
         if session_idle_timeout_secs is not UNSET:
             field_dict["session_idle_timeout_secs"] = session_idle_timeout_secs
+        if location_signals is not UNSET:
+            field_dict["location_signals"] = location_signals
 
         return field_dict
 
@@ -138,10 +157,36 @@ class ChangeSettings:
         session_idle_timeout_secs = _parse_session_idle_timeout_secs(d.pop("session_idle_timeout_secs", UNSET))
 
 
+        def _parse_location_signals(data: object) -> list[LocationSignal] | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                location_signals_type_0 = []
+                _location_signals_type_0 = data
+                for location_signals_type_0_item_data in (_location_signals_type_0):
+                    location_signals_type_0_item = LocationSignal(location_signals_type_0_item_data)
+
+
+
+                    location_signals_type_0.append(location_signals_type_0_item)
+
+                return location_signals_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[LocationSignal] | None | Unset, data)
+
+        location_signals = _parse_location_signals(d.pop("location_signals", UNSET))
+
+
         change_settings = cls(
             password_policy=password_policy,
             mfa_policy=mfa_policy,
             session_idle_timeout_secs=session_idle_timeout_secs,
+            location_signals=location_signals,
         )
 
         return change_settings

@@ -8,6 +8,7 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
+from ..models.location_signal import LocationSignal
 from ..models.mfa_policy import MfaPolicy
 from typing import cast
 
@@ -31,11 +32,15 @@ class TenantSettings:
                 refused.
             mfa_policy (MfaPolicy):
             session_idle_timeout_secs (int): A session ends after this many seconds without activity (60 to 86400).
+            location_signals (list[LocationSignal]): The location signals that ask a person with a second factor for it: a
+                country never
+                seen for them, impossible travel, an hour outside their usual ones.
      """
 
     password_policy: PasswordPolicy
     mfa_policy: MfaPolicy
     session_idle_timeout_secs: int
+    location_signals: list[LocationSignal]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -50,6 +55,13 @@ class TenantSettings:
 
         session_idle_timeout_secs = self.session_idle_timeout_secs
 
+        location_signals = []
+        for location_signals_item_data in self.location_signals:
+            location_signals_item = location_signals_item_data.value
+            location_signals.append(location_signals_item)
+
+
+
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -57,6 +69,7 @@ class TenantSettings:
             "password_policy": password_policy,
             "mfa_policy": mfa_policy,
             "session_idle_timeout_secs": session_idle_timeout_secs,
+            "location_signals": location_signals,
         })
 
         return field_dict
@@ -79,10 +92,21 @@ class TenantSettings:
 
         session_idle_timeout_secs = d.pop("session_idle_timeout_secs")
 
+        location_signals = []
+        _location_signals = d.pop("location_signals")
+        for location_signals_item_data in (_location_signals):
+            location_signals_item = LocationSignal(location_signals_item_data)
+
+
+
+            location_signals.append(location_signals_item)
+
+
         tenant_settings = cls(
             password_policy=password_policy,
             mfa_policy=mfa_policy,
             session_idle_timeout_secs=session_idle_timeout_secs,
+            location_signals=location_signals,
         )
 
 

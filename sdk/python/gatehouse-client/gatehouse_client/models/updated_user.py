@@ -38,6 +38,8 @@ class UpdatedUser:
             tenant_id (None | Unset | UUID): The person's tenant; `null` for platform staff.
             name (None | str | Unset):
             last_login (datetime.datetime | None | Unset):
+            erased_at (datetime.datetime | None | Unset): When the person was erased (their personal data is gone); `null`
+                otherwise.
             pending_email (None | str | Unset):
      """
 
@@ -50,6 +52,7 @@ class UpdatedUser:
     tenant_id: None | Unset | UUID = UNSET
     name: None | str | Unset = UNSET
     last_login: datetime.datetime | None | Unset = UNSET
+    erased_at: datetime.datetime | None | Unset = UNSET
     pending_email: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -92,6 +95,14 @@ class UpdatedUser:
         else:
             last_login = self.last_login
 
+        erased_at: None | str | Unset
+        if isinstance(self.erased_at, Unset):
+            erased_at = UNSET
+        elif isinstance(self.erased_at, datetime.datetime):
+            erased_at = self.erased_at.isoformat()
+        else:
+            erased_at = self.erased_at
+
         pending_email: None | str | Unset
         if isinstance(self.pending_email, Unset):
             pending_email = UNSET
@@ -115,6 +126,8 @@ class UpdatedUser:
             field_dict["name"] = name
         if last_login is not UNSET:
             field_dict["last_login"] = last_login
+        if erased_at is not UNSET:
+            field_dict["erased_at"] = erased_at
         if pending_email is not UNSET:
             field_dict["pending_email"] = pending_email
 
@@ -199,6 +212,26 @@ class UpdatedUser:
         last_login = _parse_last_login(d.pop("last_login", UNSET))
 
 
+        def _parse_erased_at(data: object) -> datetime.datetime | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                erased_at_type_0 = datetime.datetime.fromisoformat(data)
+
+
+
+                return erased_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None | Unset, data)
+
+        erased_at = _parse_erased_at(d.pop("erased_at", UNSET))
+
+
         def _parse_pending_email(data: object) -> None | str | Unset:
             if data is None:
                 return data
@@ -219,6 +252,7 @@ class UpdatedUser:
             tenant_id=tenant_id,
             name=name,
             last_login=last_login,
+            erased_at=erased_at,
             pending_email=pending_email,
         )
 

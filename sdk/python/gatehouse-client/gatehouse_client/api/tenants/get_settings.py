@@ -116,8 +116,8 @@ def sync_detailed(
 ) -> Response[Error | TenantSettings]:
     """ The tenant's settings.
 
-     The password policy, the MFA policy and the session idle timeout. Operators name the
-    tenant with `?tenant=`.
+     The password policy, the MFA policy, the session idle timeout and the location signals
+    of adaptive authentication. Operators name the tenant with `?tenant=`.
 
     Args:
         tenant (str | Unset):
@@ -150,8 +150,8 @@ def sync(
 ) -> Error | TenantSettings | None:
     """ The tenant's settings.
 
-     The password policy, the MFA policy and the session idle timeout. Operators name the
-    tenant with `?tenant=`.
+     The password policy, the MFA policy, the session idle timeout and the location signals
+    of adaptive authentication. Operators name the tenant with `?tenant=`.
 
     Args:
         tenant (str | Unset):
@@ -179,8 +179,8 @@ async def asyncio_detailed(
 ) -> Response[Error | TenantSettings]:
     """ The tenant's settings.
 
-     The password policy, the MFA policy and the session idle timeout. Operators name the
-    tenant with `?tenant=`.
+     The password policy, the MFA policy, the session idle timeout and the location signals
+    of adaptive authentication. Operators name the tenant with `?tenant=`.
 
     Args:
         tenant (str | Unset):
@@ -213,8 +213,8 @@ async def asyncio(
 ) -> Error | TenantSettings | None:
     """ The tenant's settings.
 
-     The password policy, the MFA policy and the session idle timeout. Operators name the
-    tenant with `?tenant=`.
+     The password policy, the MFA policy, the session idle timeout and the location signals
+    of adaptive authentication. Operators name the tenant with `?tenant=`.
 
     Args:
         tenant (str | Unset):
