@@ -11,6 +11,10 @@ fn secret(raw: &str) -> Result<SecretString, std::convert::Infallible> {
     Ok(SecretString::from(raw.to_owned()))
 }
 
+fn thresholds(raw: &str) -> Result<gatehouse_domain::tenants::Thresholds, String> {
+    gatehouse_domain::tenants::Thresholds::parse(raw)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
     Json,
@@ -314,6 +318,19 @@ pub struct Settings {
     /// encrypted to. Required to write one; their private keys never go on the server.
     #[arg(long, env = "GATEHOUSE_BACKUP_RECIPIENTS", global = true)]
     pub backup_recipients: Option<String>,
+
+    /// The anomaly detectors' thresholds (NFR-MON-001): `name=number` pairs, comma
+    /// separated, replacing the defaults named (window_minutes=10, failed_sign_ins_account=10,
+    /// failed_sign_ins_ip=30, failed_sign_ins_tenant=100, credential_stuffing_accounts=10,
+    /// mass_reads=300, introspection_failures=200).
+    #[arg(
+        long,
+        env = "GATEHOUSE_ALERT_THRESHOLDS",
+        default_value = "",
+        value_parser = thresholds,
+        global = true
+    )]
+    pub alert_thresholds: gatehouse_domain::tenants::Thresholds,
 
     /// The offline IP-to-country database (MaxMind DB format) for location-aware adaptive
     /// authentication; the set-up installs it. Missing: sign-ins carry no location signal.

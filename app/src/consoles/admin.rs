@@ -51,6 +51,7 @@ pub fn AdminPage() -> impl IntoView {
         <Guarded page="admin">
             <PageHeader title="Tenant Administration" subtitle="For your organisation's owners and admins." />
             <AreaCards areas=AREAS />
+            <div class="mt-6"><crate::tenants::alerts::SecurityAlerts /></div>
         </Guarded>
     }
 }

@@ -280,6 +280,7 @@ fn Dashboard(data: DashboardData) -> impl IntoView {
                     }).collect_view()}
                 </ul>
             </Card>
+            <div class="lg:col-span-3"><crate::tenants::alerts::SecurityAlerts with_tenant=true /></div>
         </div>
         <RecentAudit entries=data.recent with_tenant=true />
     }

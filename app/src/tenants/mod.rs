@@ -9,6 +9,7 @@
 //! Every server function authenticates itself and hands the signed-in person to the domain
 //! as the actor; the domain refuses everyone but operators.
 
+pub mod alerts;
 pub mod maintenance;
 pub mod settings;
 

@@ -65,6 +65,7 @@ catalog! {
     MaintenanceScheduled = "maintenance.scheduled": "An operator scheduled a maintenance window (its start, end and message). Sent to every tenant's endpoints subscribed to it, and to the platform's.",
     MaintenanceCancelled = "maintenance.cancelled": "A scheduled maintenance window was cancelled. Sent to every tenant's endpoints subscribed to it, and to the platform's.",
     WebhookTest = "webhook.test": "A test event sent from the console or the API to one endpoint.",
+    SecurityAlert = "security.alert": "A detector found suspicious activity (failed sign-in bursts, credential stuffing, mass reads of personal data, an admin action at an unusual hour, introspection failures, a disabled application still calling): its detector, summary and count.",
 }
 
 /// The catalog as a string enum (written by hand: utoipa does not see the renames the
@@ -189,6 +190,16 @@ const PUBLISHED: &[Publication] = &[
         &[("old", "previous_role"), ("new", "role")],
     ),
     publishes("user.disable", UserDisabled, &[]),
+    publishes(
+        "security.alert",
+        SecurityAlert,
+        &[
+            ("detector", "detector"),
+            ("summary", "summary"),
+            ("count", "count"),
+            ("window_minutes", "window_minutes"),
+        ],
+    ),
     publishes("user.archive", UserArchived, &[("email", "email")]),
     change("flag.update", FlagUpdated, "definition"),
     change("flag.plan_default.set", FlagUpdated, "plan_default"),

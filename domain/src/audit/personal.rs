@@ -424,6 +424,21 @@ pub(crate) async fn seal_entry(
     entry: &mut AuditEntry,
 ) -> Result<IpRef, DomainError> {
     let sealer = sealer()?;
+    // An entry about an address that is no account (a failed sign-in, a reset request) names
+    // it by its reference; the address itself goes into the metadata, sealed.
+    if let Some(email) = entry
+        .resource
+        .as_deref()
+        .and_then(|r| r.strip_prefix("email:"))
+        .filter(|e| e.contains('@'))
+        .map(str::to_owned)
+    {
+        entry.resource = Some(email_subject(sealer, conn, &email).await?);
+        entry
+            .metadata
+            .entry("email")
+            .or_insert(Value::String(email));
+    }
     let (actor, about) = plan(entry);
     let ip: Option<IpAddr> = entry
         .metadata

@@ -50,6 +50,7 @@ pub async fn seal_existing_entries(pool: &PgPool) -> Result<Option<ResealReport>
     let mut sealed = 0i64;
     let mut first_changed: Option<i64> = None;
     let mut after = 0i64;
+    let mut changed_resource = false;
     loop {
         let rows = sqlx::query(
             "SELECT seq, recorded_at, actor_type, actor_id, resource, source, application_id, metadata
@@ -87,9 +88,27 @@ pub async fn seal_existing_entries(pool: &PgPool) -> Result<Option<ResealReport>
                     },
                     row.try_get("actor_id").context("actor_id")?,
                 );
-                entry.resource = row.try_get("resource").context("resource")?;
+                let resource: Option<String> = row.try_get("resource").context("resource")?;
+                entry.resource = resource.clone();
                 entry.metadata = map;
                 let ip = personal::seal_entry(&mut tx, &mut entry).await?;
+                if entry.resource != resource {
+                    sqlx::query(
+                        "UPDATE audit_log SET resource = $3 WHERE seq = $1 AND recorded_at = $2",
+                    )
+                    .bind(seq)
+                    .bind(
+                        row.try_get::<time::OffsetDateTime, _>("recorded_at")
+                            .context("recorded_at")?,
+                    )
+                    .bind(&entry.resource)
+                    .execute(&mut *tx)
+                    .await
+                    .context("naming an address by its reference")?;
+                    first_changed.get_or_insert(seq);
+                    sealed += 1;
+                    changed_resource = true;
+                }
                 (entry.metadata, ip)
             };
             let recorded_at: time::OffsetDateTime =
@@ -108,7 +127,9 @@ pub async fn seal_existing_entries(pool: &PgPool) -> Result<Option<ResealReport>
             }
             let map = Value::Object(map);
             if map != metadata {
-                sealed += 1;
+                if !std::mem::take(&mut changed_resource) {
+                    sealed += 1;
+                }
                 first_changed.get_or_insert(seq);
                 sqlx::query(
                     "UPDATE audit_log SET metadata = $3 WHERE seq = $1 AND recorded_at = $2",

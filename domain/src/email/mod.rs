@@ -86,6 +86,12 @@ pub enum Mail {
     },
     /// SPEC §9: a webhook endpoint has failed every delivery for 5 days.
     WebhookFailing { url: String, since: OffsetDateTime },
+    /// NFR-MON-001: a detector found suspicious activity; `console_url` shows it.
+    SecurityAlert {
+        summary: String,
+        at: OffsetDateTime,
+        console_url: String,
+    },
 }
 
 /// The URLs are bearer secrets (reset and invitation tokens), so they are not printed.
@@ -123,6 +129,7 @@ impl Mail {
             Mail::EmailVerification { .. } => "email_verification",
             Mail::BreakGlassSignIn { .. } => "break_glass_sign_in",
             Mail::WebhookFailing { .. } => "webhook_failing",
+            Mail::SecurityAlert { .. } => "security_alert",
         }
     }
 
@@ -163,6 +170,11 @@ impl Mail {
                 ip,
             } => render_break_glass(owner, tenant_name, *at, ip.as_deref()),
             Mail::WebhookFailing { url, since } => render_webhook_failing(url, *since),
+            Mail::SecurityAlert {
+                summary,
+                at,
+                console_url,
+            } => render_security_alert(summary, *at, console_url),
         };
         RenderedMail {
             subject: one_line(&rendered.subject),
@@ -361,6 +373,30 @@ fn render_webhook_failing(url: &str, since: OffsetDateTime) -> RenderedMail {
         subject: "A webhook endpoint is failing".into(),
         text,
         html: layout("A webhook endpoint is failing", &body, ""),
+    }
+}
+
+fn render_security_alert(summary: &str, at: OffsetDateTime, console_url: &str) -> RenderedMail {
+    let (summary, when) = (one_line(summary), human_time(at));
+    let text = format!(
+        "Hello,\n\n\
+         Gatehouse noticed suspicious activity at {when}:\n\n  {summary}\n\n\
+         The alert and its evidence are on your dashboard:\n\n{console_url}\n\n\
+         -- \nGatehouse\n"
+    );
+    let body = format!(
+        "{}{}{}",
+        paragraph(&format!(
+            "Gatehouse noticed suspicious activity at {}:",
+            escape_html(&when)
+        )),
+        paragraph(&format!("<strong>{}</strong>", escape_html(&summary))),
+        button(console_url, "Open the dashboard"),
+    );
+    RenderedMail {
+        subject: format!("Security alert: {summary}"),
+        text,
+        html: layout("Security alert", &body, console_url),
     }
 }
 

@@ -96,6 +96,21 @@ struct ClientRow {
 }
 
 /// The client behind a client_id when its key is live and its application active.
+/// The application of `client_id` when it is disabled (a refused key's owner, for the
+/// anomaly detectors; NFR-MON-001). The id is what the caller claimed: anything else is `None`.
+pub async fn disabled_application_of(
+    pool: &PgPool,
+    client_id: &str,
+) -> Result<Option<Uuid>, DomainError> {
+    Ok(sqlx::query_scalar(
+        "SELECT a.id FROM api_keys k JOIN applications a ON a.id = k.application_id
+          WHERE k.id = $1 AND a.status = 'disabled'",
+    )
+    .bind(client_id)
+    .fetch_optional(pool)
+    .await?)
+}
+
 pub async fn load_client(pool: &PgPool, client_id: &str) -> Result<Option<Client>, DomainError> {
     let row: Option<ClientRow> = sqlx::query_as(
         "SELECT k.id, k.application_id, a.name, k.secret_hash, k.scopes, k.tenant_id,

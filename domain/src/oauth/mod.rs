@@ -180,6 +180,11 @@ fn lock_poisoned() -> DomainError {
 }
 
 impl TokenService {
+    /// The service's pool, for the endpoints' side queries.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// Makes sure signing keys exist, then loads keys and the denylist.
     pub async fn start(
         pool: PgPool,

@@ -1,9 +1,11 @@
 //! Tenants (DAT-TENANT). Provisioning here is the core used by the CLI and demo data; the
 //! Operator Console issue adds the lifecycle around it (UC-PROV-001, FR-OPS-001).
 
+mod alerts;
 mod maintenance;
 mod overview;
 mod settings;
+pub use alerts::*;
 pub use maintenance::*;
 pub use overview::*;
 pub use settings::*;

@@ -142,3 +142,5 @@ async fn demo_data_is_created_once(pool: PgPool) {
             .unwrap()
     );
 }
+
+mod alerts;

@@ -1515,6 +1515,26 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "security.alert": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * security.alert
+         * @description A detector found suspicious activity (failed sign-in bursts, credential stuffing, mass reads of personal data, an admin action at an unusual hour, introspection failures, a disabled application still calling): its detector, summary and count. Sent to the endpoints subscribed to `security.alert` (the tenant's, and the platform's). Verify the signature with any Standard Webhooks library and the endpoint's `whsec_` secret; `webhook-id` is the same on every attempt, so it deduplicates.
+         */
+        post: operations["webhook_security_alert"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "sso.connection.changed": {
         parameters: {
             query?: never;
@@ -2408,7 +2428,7 @@ export interface components {
          * @description An event type of the catalog.
          * @enum {string}
          */
-        EventType: "tenant.created" | "tenant.suspended" | "tenant.reactivated" | "tenant.plan.changed" | "user.invited" | "user.created" | "user.role.changed" | "user.disabled" | "user.archived" | "flag.updated" | "sso.connection.changed" | "app.key.revoked" | "maintenance.scheduled" | "maintenance.cancelled" | "webhook.test";
+        EventType: "tenant.created" | "tenant.suspended" | "tenant.reactivated" | "tenant.plan.changed" | "user.invited" | "user.created" | "user.role.changed" | "user.disabled" | "user.archived" | "flag.updated" | "sso.connection.changed" | "app.key.revoked" | "maintenance.scheduled" | "maintenance.cancelled" | "webhook.test" | "security.alert";
         /** @description One type of the catalog. */
         EventTypeInfo: {
             name: components["schemas"]["EventType"];
@@ -3095,7 +3115,7 @@ export interface components {
          * @description An event type an endpoint can subscribe to.
          * @enum {string}
          */
-        SubscribableEventType: "tenant.created" | "tenant.suspended" | "tenant.reactivated" | "tenant.plan.changed" | "user.invited" | "user.created" | "user.role.changed" | "user.disabled" | "user.archived" | "flag.updated" | "sso.connection.changed" | "app.key.revoked" | "maintenance.scheduled" | "maintenance.cancelled";
+        SubscribableEventType: "tenant.created" | "tenant.suspended" | "tenant.reactivated" | "tenant.plan.changed" | "user.invited" | "user.created" | "user.role.changed" | "user.disabled" | "user.archived" | "flag.updated" | "sso.connection.changed" | "app.key.revoked" | "maintenance.scheduled" | "maintenance.cancelled" | "security.alert";
         /** @description Why a tenant is suspended (optional: the body may be left out). Blank counts as absent. */
         SuspendTenant: {
             /** @description Kept in the audit trail. */
@@ -9710,6 +9730,58 @@ export interface operations {
                     };
                     /** @enum {string} */
                     type?: "maintenance.scheduled";
+                };
+            };
+        };
+        responses: {
+            /** @description The endpoint is gone: it is disabled and receives nothing more */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Delivered (within 15 s) */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_security_alert: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id, the same on every attempt */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in seconds since 1970-01-01T00:00:00Z */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}`; during a secret rotation two, space-separated */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"] & {
+                    data?: {
+                        count?: string;
+                        detector?: string;
+                        summary?: string;
+                        window_minutes?: string;
+                    };
+                    /** @enum {string} */
+                    type?: "security.alert";
                 };
             };
         };

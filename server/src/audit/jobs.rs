@@ -3,7 +3,9 @@
 //!   last one (several instances may race: one checkpoint per position is kept);
 //! - daily, the monthly partitions for this month and the next three, and retention: the
 //!   whole partitions older than `GATEHOUSE_AUDIT_RETENTION_MONTHS` are dropped, each drop
-//!   audited, and a checkpoint anchors the new start.
+//!   audited, and a checkpoint anchors the new start;
+//! - every minute, the anomaly detectors (NFR-MON-001) over the last window, after the
+//!   token endpoints' refusal counts are written to the trail.
 
 use crate::state::AppState;
 use gatehouse_domain::audit;
@@ -14,7 +16,31 @@ const DAILY: Duration = Duration::from_secs(24 * 3600);
 
 pub fn spawn(state: AppState) {
     tokio::spawn(checkpoints(state.clone()));
+    tokio::spawn(detectors(state.clone()));
     tokio::spawn(daily(state));
+}
+
+async fn detectors(state: AppState) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let tallies = crate::oauth::take_client_tallies();
+        if let Err(e) =
+            gatehouse_domain::tenants::record_client_tallies(&state.pool, &tallies).await
+        {
+            tracing::warn!(error = %e, "recording the token endpoints' refusals failed");
+        }
+        if let Err(e) = gatehouse_domain::tenants::detect_anomalies(
+            &state.pool,
+            &state.settings.alert_thresholds,
+            &state.settings.public_url(),
+        )
+        .await
+        {
+            tracing::warn!(error = %e, "the anomaly detectors failed");
+        }
+    }
 }
 
 async fn checkpoints(state: AppState) {

@@ -38,6 +38,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use uuid::Uuid;
 
 /// The OAuth endpoints with their documentation (full paths: they are mounted at the root,
 /// outside `/api`). One `routes!` per path.
@@ -487,6 +488,25 @@ fn error_page(status: StatusCode, message: &str) -> Response {
 
 // ---- client authentication --------------------------------------------------------
 
+/// Refusals the anomaly detectors watch (NFR-MON-001), counted per application between two
+/// flushes (`take_client_tallies`, every minute) rather than audited one by one.
+static CLIENT_TALLIES: std::sync::LazyLock<std::sync::Mutex<HashMap<(&'static str, Uuid), u64>>> =
+    std::sync::LazyLock::new(Default::default);
+
+fn tally(kind: &'static str, application: Uuid) {
+    if let Ok(mut t) = CLIENT_TALLIES.lock() {
+        *t.entry((kind, application)).or_default() += 1;
+    }
+}
+
+/// The counts since the last call, emptied.
+pub fn take_client_tallies() -> Vec<(&'static str, Uuid, u64)> {
+    CLIENT_TALLIES
+        .lock()
+        .map(|mut t| t.drain().map(|((k, a), n)| (k, a, n)).collect())
+        .unwrap_or_default()
+}
+
 /// `client_secret_basic` (RFC 6749 §2.3.1: form-urlencoded id and secret in Basic) or
 /// `client_secret_post`; using both at once is refused.
 async fn authenticate_client(
@@ -535,7 +555,17 @@ async fn authenticate_client(
         (None, Some(secret)) => (body_id.ok_or_else(OAuthError::invalid_client)?, secret),
         (None, None) => return Err(OAuthError::invalid_client()),
     };
-    svc.authenticate_client(&id, &secret).await
+    let authenticated = svc.authenticate_client(&id, &secret).await;
+    if authenticated.is_err() {
+        // A disabled application's keys are refused like unknown ones; the detectors still
+        // want to know that it is calling.
+        if let Ok(Some(app)) =
+            gatehouse_domain::oauth::disabled_application_of(svc.pool(), &id).await
+        {
+            tally("application.disabled.call", app);
+        }
+    }
+    authenticated
 }
 
 /// The common start of the client endpoints: the service, the parameters, the client.
@@ -629,6 +659,9 @@ async fn introspect(
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     let answer = svc.introspect(&client, token).await?;
+    if answer["active"] == false {
+        tally("oauth.introspection.inactive", client.application_id);
+    }
     Ok((no_store(), Json(answer)).into_response())
 }
 

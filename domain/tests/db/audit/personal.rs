@@ -317,6 +317,15 @@ async fn entries_written_in_clear_are_sealed_once_and_the_chain_still_verifies(p
         .await
         .unwrap();
     }
+    // A failed sign-in for an address that is no account named it in its resource.
+    sqlx::query(
+        "SELECT audit_append(gen_random_uuid(), NULL, NULL, NULL, 'user', 'auth.login.failure',
+                             'email:old.address@acme.test', 'failure', '{\"method\": \"password\"}', NULL,
+                             NULL, NULL)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
     let keys = MasterKeys::parse(&MasterKeys::generate_text("k1")).unwrap();
     let signer = CheckpointSigner::load(&pool, &keys, "test/audit")
         .await
@@ -326,7 +335,7 @@ async fn entries_written_in_clear_are_sealed_once_and_the_chain_still_verifies(p
         .unwrap()
         .unwrap();
     let report = seal_existing_entries(&pool).await.unwrap().unwrap();
-    assert_eq!(report.sealed, 3);
+    assert_eq!(report.sealed, 4);
     assert_eq!(report.checkpoints_superseded, 1);
     assert!(rows_holding(&pool, "old.address").await.is_empty());
     assert!(verify_audit_chain(&pool).await.unwrap().is_intact());

@@ -5,6 +5,7 @@ class SubscribableEventType(StrEnum):
     FLAG_UPDATED = "flag.updated"
     MAINTENANCE_CANCELLED = "maintenance.cancelled"
     MAINTENANCE_SCHEDULED = "maintenance.scheduled"
+    SECURITY_ALERT = "security.alert"
     SSO_CONNECTION_CHANGED = "sso.connection.changed"
     TENANT_CREATED = "tenant.created"
     TENANT_PLAN_CHANGED = "tenant.plan.changed"
