@@ -118,6 +118,14 @@ for _ in $(seq 1 60); do
 done
 BASE_URL="http://localhost:$PORT" node --test --test-concurrency=1 end2end/tests/*.test.mjs
 
+step "quiet traffic raises no security alert (NFR-MON-001: the detectors' false positives)"
+DATABASE_URL="$E2E_DATABASE_URL" target/debug/gatehouse audit detect > "$GATEHOUSE_DATA_DIR/detect.log"
+alerts=$(psql "$E2E_DATABASE_URL" -tAc "SELECT count(*) FROM security_alerts")
+if [ "$alerts" != "0" ]; then
+  echo "the browser tests raised $alerts security alerts:" >&2
+  psql "$E2E_DATABASE_URL" -tAc "SELECT detector, summary FROM security_alerts" >&2; exit 1
+fi
+
 step "SDKs: generated from the committed document, and used against the running server"
 sdk/generate.sh --check
 node_modules/.bin/tsc -p sdk/typescript

@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { BASE_URL, SCREENSHOTS, clickOnceHydrated, launchBrowser, watchErrors } from './browser.mjs';
-import { PASSWORD, invitedUser, linkIn, mailFor, psql, signIn, uniqueEmail } from './support.mjs';
+import { readFile } from 'node:fs/promises';
+import { PASSWORD, gatehouse, invitedUser, linkIn, mailFor, psql, signIn, uniqueEmail } from './support.mjs';
 
 let browser;
 before(async () => { browser = await launchBrowser(); });
@@ -318,7 +319,9 @@ test('the verification link confirms the new address once, with a button (SPEC Â
   await page.waitForFunction((address) => document.querySelector('[data-testid=signed-in-as]')?.textContent.trim() === address, newEmail);
   await page.screenshot({ path: join(SCREENSHOTS, 'verify-email-done.png'), fullPage: true });
   assert.equal(psql(`SELECT count(*) FROM users WHERE lower(email) = lower('${newEmail}')`), '1');
-  assert.match(psql(`SELECT action FROM audit_log WHERE action = 'user.email.change' AND metadata::text LIKE '%${newEmail}%'`), /user\.email\.change/);
+  // The entry names the person; the addresses in it are sealed (CON-COMP-001).
+  assert.match(psql(`SELECT action FROM audit_log WHERE action = 'user.email.change'
+    AND resource = (SELECT 'user:' || id FROM users WHERE lower(email) = lower('${newEmail}'))`), /user\.email\.change/);
   await Promise.all([page.waitForURL((u) => u.pathname === '/account'), page.click('text=Continue to your account')]);
 
   // The link works once. (A click before the page hydrates posts the form without
@@ -355,4 +358,59 @@ test('an expired or unknown verification link is refused and changes nothing', a
   assert.equal(psql(`SELECT count(*) FROM users WHERE lower(email) = lower('${newEmail}')`), '0');
   assert.equal(psql(`SELECT email FROM users WHERE lower(email) = lower('${email}')`), email);
   await context.close();
+});
+
+// CON-COMP-001: a person downloads everything held about them and asks to be erased; an
+// admin approves by erasing them. The person's browser is signed out, the tenant's audit
+// log shows their personal values as erased, and the chain still verifies.
+test('a person downloads their data and asks to be erased; an admin erases them and the trail still verifies', async () => {
+  const personContext = await browser.newContext({ acceptDownloads: true });
+  const person = await personContext.newPage();
+  const errors = watchErrors(person);
+  const { email } = await invitedUser(person);
+  await person.goto(`${BASE_URL}/account`);
+  await person.waitForSelector('[data-testid=your-data]');
+  await person.waitForLoadState('networkidle');
+  const [download] = await Promise.all([person.waitForEvent('download'), person.click('[data-testid=download-data]')]);
+  const data = JSON.parse(await readFile(await download.path(), 'utf8'));
+  assert.equal(data.format, 'gatehouse.person-data/1');
+  assert.equal(data.profile.email, email);
+  assert.ok(data.sessions.length >= 1, 'the signed-in session is there');
+  assert.ok(data.audit_entries.some((e) => e.action === 'user.invite' && e.metadata.email === email), 'entries about them, in clear');
+  assert.ok(!JSON.stringify(data).includes('password_hash'), 'no secret');
+  await person.screenshot({ path: join(SCREENSHOTS, 'account-your-data.png'), fullPage: true });
+
+  await clickOnceHydrated(person, '[data-testid=request-erasure]', () => person.locator('[data-testid=request-erasure-confirm]').count());
+  await person.click('[data-testid=request-erasure-confirm]');
+  await person.waitForSelector('[data-testid=erasure-pending]');
+
+  const adminContext = await browser.newContext({ acceptDownloads: true });
+  const admin = await adminContext.newPage();
+  await signIn(admin, 'admin@acme.test', PASSWORD);
+  await admin.goto(`${BASE_URL}/admin/users`);
+  await admin.waitForSelector('[data-testid=erasure-requests]');
+  const row = admin.locator('[data-testid=erasure-row]', { hasText: email });
+  await Promise.all([admin.waitForURL(/\/admin\/users\/[0-9a-f-]+$/), row.locator('a').click()]);
+  await admin.waitForSelector('[data-testid=erasure-request]');
+  await admin.waitForLoadState('networkidle');
+  await admin.screenshot({ path: join(SCREENSHOTS, 'admin-erasure-request.png'), fullPage: true });
+  await confirm(admin, 'erase', /is erased/);
+  await admin.waitForSelector('[data-testid=person-erased]');
+  assert.match(await text(admin.locator('[data-testid=person-email]')), /^erased-[0-9a-f-]+@erased\.invalid$/);
+
+  // The person's browser is signed out at its next click.
+  await person.goto(`${BASE_URL}/account`);
+  await person.waitForURL(/\/login/);
+
+  // The tenant's audit log: the entries about them stay, their personal values erased.
+  await admin.goto(`${BASE_URL}/admin/audit`);
+  await admin.waitForSelector('table');
+  const log = await admin.textContent('main');
+  assert.ok(log.includes('[erased]'), 'personal values read as erased');
+  assert.ok(!log.includes(email), 'the address is nowhere on the page');
+  assert.equal(psql(`SELECT count(*) FROM users WHERE lower(email) = lower('${email}')`), '0');
+  assert.match(gatehouse('audit', 'verify'), /intact/);
+  assert.deepEqual(unexpected(errors), []);
+  await personContext.close();
+  await adminContext.close();
 });

@@ -817,7 +817,7 @@ fn PersonView(data: PersonPageData, act: ServerAction<ActOnPerson>) -> impl Into
                             {sessions.into_iter().map(|s| view! {
                                 <li data-testid="session-row">
                                     <p class="font-medium break-words">{s.device}</p>
-                                    <p class="text-slate-600">{format!("{} ({}) · last seen {} · since {}", s.ip, s.location, s.last_seen, s.created)}</p>
+                                    <p class="text-slate-600">{format!("{}{} · last seen {} · since {}", s.ip, if s.location == "—" { String::new() } else { format!(" ({})", s.location) }, s.last_seen, s.created)}</p>
                                 </li>
                             }).collect_view()}
                         </ul>

@@ -92,6 +92,21 @@ pub async fn run(settings: &Settings, cmd: AuditCommand) -> Result<()> {
             })
             .await
         }
+        AuditCommand::Detect => {
+            let base = settings.public_url();
+            let thresholds = settings.alert_thresholds.clone();
+            with_database(settings, |db| async move {
+                let raised =
+                    gatehouse_domain::tenants::detect_anomalies(&db.pool, &thresholds, &base)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                for alert in raised {
+                    println!("{}", serde_json::to_string(&alert)?);
+                }
+                Ok(())
+            })
+            .await
+        }
     }
 }
 

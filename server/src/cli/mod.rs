@@ -136,6 +136,9 @@ pub enum AuditCommand {
     Key,
     /// Sign a checkpoint of the chain's head now.
     Checkpoint,
+    /// Run the anomaly detectors over the last window now (the server runs them every
+    /// minute) and print what they raised, one JSON object per line.
+    Detect,
 }
 
 pub async fn run(cli: Cli) -> Result<()> {
