@@ -176,6 +176,44 @@ SERVER_PID=""
 [ "$rc" = 0 ] || { echo "server exited with $rc after SIGTERM" >&2; exit 1; }
 grep -q '"gatehouse stopped"' "$GATEHOUSE_DATA_DIR/e2e-server.log" || { echo "no clean shutdown logged" >&2; exit 1; }
 
+step "distributed tracing: spans over OTLP/HTTP to a collector (NFR-MON-001)"
+OTLP_OUT="$GATEHOUSE_DATA_DIR/otlp-spans.jsonl"; rm -f "$OTLP_OUT"
+"$E2E_PYTHON" end2end/support/otlp_sink.py "$OTLP_OUT" > "$GATEHOUSE_DATA_DIR/otlp-sink.log" 2>&1 &
+PEER_PIDS+=($!)
+for _ in $(seq 1 50); do grep -q "otlp sink ready" "$GATEHOUSE_DATA_DIR/otlp-sink.log" 2>/dev/null && break; sleep 0.1; done
+OTLP_PORT=$(sed -n 's/^otlp sink ready on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$GATEHOUSE_DATA_DIR/otlp-sink.log")
+TPORT="${GATEHOUSE_TEST_OTLP_SERVER_PORT:-3107}"
+rid="otlp-$(date +%s%N)"
+# NO_PROXY: reqwest honours HTTP_PROXY/http_proxy; the sink is on loopback.
+DATABASE_URL="$E2E_DATABASE_URL" GATEHOUSE_SITE_ROOT=target/site GATEHOUSE_METRICS_ADDR=off \
+  GATEHOUSE_OTLP_ENDPOINT="http://127.0.0.1:$OTLP_PORT" OTEL_BSP_SCHEDULE_DELAY=60000 \
+  NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost \
+  target/debug/gatehouse serve --addr "127.0.0.1:$TPORT" > "$GATEHOUSE_DATA_DIR/otlp-server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 60); do
+  curl -fsS "http://127.0.0.1:$TPORT/healthz" >/dev/null 2>&1 && break
+  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$GATEHOUSE_DATA_DIR/otlp-server.log" >&2; exit 1; }
+  sleep 0.5
+done
+curl -fsS -H "x-request-id: $rid" "http://127.0.0.1:$TPORT/readyz" >/dev/null
+kill -TERM "$SERVER_PID"; wait "$SERVER_PID"; SERVER_PID=""
+grep -q '"spans are exported over OTLP/HTTP"' "$GATEHOUSE_DATA_DIR/otlp-server.log" \
+  || { echo "OTLP export not started" >&2; cat "$GATEHOUSE_DATA_DIR/otlp-server.log" >&2; exit 1; }
+"$E2E_PYTHON" - "$OTLP_OUT" "$rid" <<'EOF'
+import json, sys
+out, rid = sys.argv[1], sys.argv[2]
+spans = [s for s in map(json.loads, open(out)) if "name" in s]
+req = [s for s in spans if s["name"] == "request" and s["attributes"].get("request_id") == rid]
+assert req, f"no request span with request_id={rid} among {len(spans)} spans"
+r = req[0]
+assert r["service"] == "gatehouse", r["service"]
+assert "readyz" in str(r["attributes"].get("route")) and r["attributes"].get("method") == "GET", r["attributes"]
+trace = [s for s in spans if s["trace_id"] == r["trace_id"]]
+sql = [e for s in trace for e in s["events"] if e["attributes"].get("target") == "sqlx::query"]
+assert any("_sqlx_migrations" in str(e["attributes"].get("summary", "")) for e in sql), sql
+print(f"trace {r['trace_id']}: request {rid} with {len(sql)} SQL statement(s)")
+EOF
+
 step "high availability: two instances behind HAProxy; kill -9, PostgreSQL restart, kill during ingestion, mail and webhook receivers down, a read-only mail directory"
 scripts/ha_test.sh
 

@@ -146,6 +146,13 @@ pub struct Settings {
     )]
     pub log_format: LogFormat,
 
+    /// OpenTelemetry collector the request spans are exported to, over OTLP/HTTP (JSON):
+    /// `http://host:4318` (Jaeger takes it directly); `/v1/traces` is appended. Unset: no
+    /// export (NFR-MON-001). `OTEL_BSP_*`, `OTEL_EXPORTER_OTLP_TRACES_HEADERS` and
+    /// `OTEL_TRACES_SAMPLER` tune it.
+    #[arg(long, env = "GATEHOUSE_OTLP_ENDPOINT", global = true)]
+    pub otlp_endpoint: Option<String>,
+
     /// Hidden, for tests only: do not LISTEN for other instances' changes, so a test can
     /// prove that a change is applied on the instance that made it without the NOTIFY
     /// round trip. An instance run like this never sees another instance's changes.

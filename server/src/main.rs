@@ -18,7 +18,15 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     let serving = matches!(cli.command, None | Some(cli::Command::Serve));
-    gatehouse_server::telemetry::init(&cli.settings.log, cli.settings.log_format, !serving);
+    // Held to the end of main, after the runtime (declared later, dropped first): dropping it
+    // sends the spans still buffered (NFR-MON-001). Only `serve` exports: the commands have
+    // no request spans, and a script's exit should not wait on a collector.
+    let _telemetry = gatehouse_server::telemetry::init(
+        &cli.settings.log,
+        cli.settings.log_format,
+        !serving,
+        cli.settings.otlp_endpoint.as_deref().filter(|_| serving),
+    );
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
