@@ -15,6 +15,11 @@
 #           peaks within 20 MB). Baseline: COPY (SELECT <the export's columns, joins, filter
 #           and order>) TO STDOUT (FORMAT csv, FORCE_QUOTE *) through psql into /dev/null.
 #           Target: export >= 50 % of COPY.
+#           Sealed personal data (CON-COMP-001): the entries the ingest phase just wrote hold
+#           their actor's name, address and browser sealed under their data keys; they are
+#           exported beside as many seeded entries of the same shape in clear (as the trail
+#           was before sealing), two rounds each, interleaved: rows/s of each and the ratio.
+#           Target: sealed >= 80 % of clear.
 #   search  the Auditor Console's search (/_rpc/audit_search, as the page calls it) with the
 #           trail at AUDIT_BENCH_ROWS (10,000,000) entries: for each filter (tenant, actor,
 #           actor type, action prefix, outcome, resource, request id, IP, last 24 h, none)
@@ -213,7 +218,8 @@ settle() { # VACUUM (ANALYZE): fresh statistics, and no autovacuum of the seeded
 
 rows_at_start=$(q -c "SELECT count(*) FROM audit_log")
 log "the trail holds $rows_at_start entries"
-ingest_json=null; copy_in_json=null; export_json=null; search_json=null
+ingest_json=null; copy_in_json=null; export_json=null; search_json=null; sealed_json=null
+ingest_from=""; ingest_to=""
 
 # --- 1. ingestion, then its COPY baseline ------------------------------------------------------
 if [[ $phases == *,ingest,* ]]; then
@@ -241,7 +247,9 @@ if [[ $phases == *,ingest,* ]]; then
       | python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')")
   done
   log "ingest: $conns connections x batches of ${AUDIT_BENCH_BATCH:-100} for ${AUDIT_BENCH_SECONDS:-20} s, $keys key(s)"
+  ingest_from=$(q -c "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
   AUDIT_TOKENS=$(IFS=,; echo "${tokens[*]}") node bench/audit.mjs ingest > "$work/ingest.json"
+  ingest_to=$(q -c "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
   ingest_json=$(cat "$work/ingest.json")
   log "ingest: $ingest_json"
 
@@ -324,6 +332,21 @@ if [[ $phases == *,export,* ]]; then
   log "export big: COPY $copy_big s; $export_big_json"
   export_json=$(printf '{"small": %s, "big": %s, "copy_small_seconds": %s, "copy_big_seconds": %s, "small_rows": %s, "big_rows": %s, "from": "%s", "seeded": %s, "seeding_seconds": %s}' \
     "$export_small_json" "$export_big_json" "$copy_small" "$copy_big" "$small_rows" "$big_rows" "$base" "$seeded_export" "$seeding_seconds")
+  # Sealed against clear: what the ingest phase wrote (sealed) and as many seeded entries.
+  if [ -n "$ingest_from" ]; then
+    sealed_rows=$(count_range "$ingest_from" "$ingest_to")
+    [ "$sealed_rows" -le "$export_big" ] || die "the ingest phase wrote $sealed_rows entries, more than the seeded range ($export_big)"
+    clear_to=$(window_end "$base" "$sealed_rows"); clear_rows=$(count_range "$base" "$clear_to")
+    log "export sealed: $ingest_from .. $ingest_to ($sealed_rows entries) against $clear_rows in clear"
+    node bench/audit.mjs export "from=$ingest_from&to=$ingest_to" "$sealed_rows" > /dev/null
+    rounds=()
+    for round in 1 2; do
+      rounds+=("$(node bench/audit.mjs export "from=$base&to=$clear_to" "$clear_rows")")
+      rounds+=("$(node bench/audit.mjs export "from=$ingest_from&to=$ingest_to" "$sealed_rows")")
+      log "export sealed round $round: clear ${rounds[-2]}; sealed ${rounds[-1]}"
+    done
+    sealed_json=$(printf '{"clear": [%s, %s], "sealed": [%s, %s]}' "${rounds[0]}" "${rounds[2]}" "${rounds[1]}" "${rounds[3]}")
+  fi
 fi
 
 # --- 3. searches at AUDIT_BENCH_ROWS entries ---------------------------------------------------
@@ -390,7 +413,7 @@ PY
     "$entries" "$seeded_search" "$seeding_seconds" "$(cat "$work/search.json")")
 fi
 
-python3 - "$ingest_json" "$copy_in_json" "$export_json" "$search_json" "$rows_at_start" <<'PY'
+python3 - "$ingest_json" "$copy_in_json" "$export_json" "$search_json" "$rows_at_start" "$sealed_json" <<'PY'
 import json, sys
 ingest, copy_in, export, search = (json.loads(a) for a in sys.argv[1:5])
 rows_at_start = int(sys.argv[5])
@@ -435,6 +458,18 @@ if export:
         "seeded_now": export["seeded"], "seeding_seconds": export["seeding_seconds"],
         "downloads": {"small": s, "big": b},
         "copy_seconds": {"small": export["copy_small_seconds"], "big": export["copy_big_seconds"]},
+    }
+sealed = json.loads(sys.argv[6])
+if sealed:
+    clear_best = max(d["rows_per_s"] for d in sealed["clear"])
+    sealed_best = max(d["rows_per_s"] for d in sealed["sealed"])
+    out["export_sealed"] = {
+        "rows": sealed["sealed"][0]["rows"], "clear_rows": sealed["clear"][0]["rows"],
+        "clear_rows_per_s": clear_best, "sealed_rows_per_s": sealed_best,
+        "ratio": r(sealed_best / clear_best), "target": 0.8,
+        "meets_target": sealed_best / clear_best >= 0.8,
+        "rss_peak_mb": max(d["rss_peak_mb"] for d in sealed["sealed"]),
+        "rounds": sealed,
     }
 if search:
     filters = search["run"]["filters"]

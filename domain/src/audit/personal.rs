@@ -50,25 +50,6 @@ const INDEX_SUBJECT: &str = "$index";
 /// Cached keys before the cache starts again (each is ~100 bytes with its name).
 const CACHE_LIMIT: usize = 100_000;
 
-/// The keys whose values are personal wherever they appear (the trail's, and events').
-pub const PERSONAL_KEYS: &[&str] = &[
-    "ip",
-    "user_agent",
-    "country",
-    "previous_country",
-    "email",
-    "new_email",
-    "old_email",
-    "name",
-    "old_name",
-    "new_name",
-    "subject",
-    "label",
-    "old",
-    "new",
-    "changes",
-];
-
 /// Metadata values about the entry's actor: where the request came from.
 const ACTOR_FIELDS: &[&str] = &["ip", "user_agent", "country", "previous_country"];
 /// Metadata values about the entry's person: their identity and what changed in it.
@@ -85,6 +66,11 @@ const PERSON_FIELDS: &[&str] = &[
     "new",
     "changes",
 ];
+/// The keys whose values are personal wherever they appear (the trail's, and events').
+pub fn personal_keys() -> Vec<&'static str> {
+    ACTOR_FIELDS.iter().chain(PERSON_FIELDS).copied().collect()
+}
+
 /// Of those, the ones that name a person even on an entry about no account.
 const EMAIL_FIELDS: &[&str] = &["email", "new_email", "old_email"];
 /// Resources that are a person's own things; an entry about one is about its actor.

@@ -203,7 +203,7 @@ pub async fn erase_user(
         )
         .bind(user_id)
         .bind(&emails)
-        .bind(personal::PERSONAL_KEYS)
+        .bind(personal::personal_keys())
         .execute(&mut *conn)
         .await?;
         sqlx::query(

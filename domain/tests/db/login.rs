@@ -868,6 +868,22 @@ fn with_geoip() {
     );
 }
 
+/// Ada of acme, with a second factor, signed in once from Paris (the first sign-in ever has
+/// no country to compare with) in a browser she trusted: its device token.
+async fn trusted_in_paris(pool: &PgPool) -> (Tenant, User, secrecy::SecretString) {
+    with_geoip();
+    let acme = tenant(pool, "acme").await;
+    let ada = member(pool, Some(acme.id), "ada@acme.test", Role::User).await;
+    enrolled(pool, &keys(), &ada).await;
+    let first = sign_in(pool, PARIS, &ada, None, 0).await;
+    assert_eq!(first.reasons, vec!["new_device", "new_network"]);
+    let pending = first.issued.token.expose_secret().to_owned();
+    let (_, _, device) = complete_mfa_sign_in(pool, &from(PARIS), &pending, "otp", true)
+        .await
+        .unwrap();
+    (acme, ada, device.unwrap())
+}
+
 const PARIS: &str = "193.51.224.1";
 const PARIS_TOO: &str = "193.51.224.77";
 const TOKYO: &str = "133.242.0.1";
@@ -875,19 +891,7 @@ const TOKYO: &str = "133.242.0.1";
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn a_new_country_and_impossible_travel_ask_for_the_factor_and_say_why(pool: PgPool) {
     use gatehouse_domain::login::challenge_reasons;
-    with_geoip();
-    let acme = tenant(&pool, "acme").await;
-    let ada = member(&pool, Some(acme.id), "ada@acme.test", Role::User).await;
-    let keys = keys();
-    enrolled(&pool, &keys, &ada).await;
-    // The first sign-in ever has no country to compare with.
-    let first = sign_in(&pool, PARIS, &ada, None, 0).await;
-    assert_eq!(first.reasons, vec!["new_device", "new_network"]);
-    let pending = first.issued.token.expose_secret().to_owned();
-    let (_, _, device) = complete_mfa_sign_in(&pool, &from(PARIS), &pending, "otp", true)
-        .await
-        .unwrap();
-    let device = device.unwrap();
+    let (acme, ada, device) = trusted_in_paris(&pool).await;
     let device = device.expose_secret();
     // Paris again, from the trusted browser: nothing to ask.
     assert_eq!(
@@ -940,17 +944,7 @@ async fn a_new_country_and_impossible_travel_ask_for_the_factor_and_say_why(pool
 
 #[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
 async fn a_sign_in_outside_the_usual_hours_asks_for_the_factor(pool: PgPool) {
-    with_geoip();
-    let acme = tenant(&pool, "acme").await;
-    let ada = member(&pool, Some(acme.id), "ada@acme.test", Role::User).await;
-    let keys = keys();
-    enrolled(&pool, &keys, &ada).await;
-    let first = sign_in(&pool, PARIS, &ada, None, 0).await;
-    let pending = first.issued.token.expose_secret().to_owned();
-    let (_, _, device) = complete_mfa_sign_in(&pool, &from(PARIS), &pending, "otp", true)
-        .await
-        .unwrap();
-    let device = device.unwrap();
+    let (acme, ada, device) = trusted_in_paris(&pool).await;
     // Twelve sign-ins over the last three weeks, all twelve hours away from now.
     sqlx::query(
         "INSERT INTO sessions (token_hash, user_id, tenant_id, created_at, last_seen_at, expires_at,
