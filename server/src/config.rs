@@ -329,7 +329,7 @@ pub struct Settings {
     /// The anomaly detectors' thresholds (NFR-MON-001): `name=number` pairs, comma
     /// separated, replacing the defaults named (window_minutes=10, failed_sign_ins_account=20,
     /// failed_sign_ins_ip=50, failed_sign_ins_tenant=100, credential_stuffing_accounts=20,
-    /// mass_reads=300, introspection_failures=200).
+    /// mass_reads=300, introspection_failures=200, disabled_application_calls=5).
     #[arg(
         long,
         env = "GATEHOUSE_ALERT_THRESHOLDS",

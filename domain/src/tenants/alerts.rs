@@ -14,7 +14,8 @@
 //! - `admin_unusual_hour`: an administrative change at an hour the actor never works at
 //!   (learned from their last 30 days, once they have 10 such changes);
 //! - `introspection_failures`: an application's introspections answered inactive in bulk;
-//! - `disabled_application`: a disabled application still calling the token endpoints.
+//! - `disabled_application`: a disabled application still calling the token endpoints
+//!   (5 calls in the window).
 //!
 //! The thresholds are settings ([`Thresholds`], `GATEHOUSE_ALERT_THRESHOLDS`) with defaults
 //! the normal browser test suite never reaches (it checks that it raised none, with its
@@ -42,6 +43,7 @@ pub struct Thresholds {
     pub credential_stuffing_accounts: i64,
     pub mass_reads: i64,
     pub introspection_failures: i64,
+    pub disabled_application_calls: i64,
 }
 
 impl Default for Thresholds {
@@ -54,6 +56,7 @@ impl Default for Thresholds {
             credential_stuffing_accounts: 20,
             mass_reads: 300,
             introspection_failures: 200,
+            disabled_application_calls: 5,
         }
     }
 }
@@ -85,6 +88,7 @@ impl Thresholds {
                 "credential_stuffing_accounts" => &mut t.credential_stuffing_accounts,
                 "mass_reads" => &mut t.mass_reads,
                 "introspection_failures" => &mut t.introspection_failures,
+                "disabled_application_calls" => &mut t.disabled_application_calls,
                 other => {
                     bad.push(format!("{other}: no such threshold"));
                     continue;
@@ -322,6 +326,10 @@ async fn findings(
         let n = count_of(&row)?;
         let resource = resource.unwrap_or_default();
         if action == "application.disabled.call" {
+            // One stray call (a retry, a test of the refusal) is not yet "still calling".
+            if n < t.disabled_application_calls {
+                continue;
+            }
             out.push(Finding {
                 detector: "disabled_application",
                 key: resource.clone(),

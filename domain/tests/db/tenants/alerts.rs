@@ -214,7 +214,7 @@ async fn mass_reads_unusual_admin_hours_and_application_refusals_are_raised(pool
         &pool,
         &[
             ("oauth.introspection.inactive", app, 60),
-            ("application.disabled.call", app, 3),
+            ("application.disabled.call", app, 5),
         ],
     )
     .await
