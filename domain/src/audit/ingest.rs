@@ -545,11 +545,15 @@ pub async fn ingest(
     events: &[LogEvent],
     tenants: &[Uuid],
 ) -> Result<Vec<TakenEvent>, DomainError> {
-    let mut tx = pool.begin().await?;
+    // Sealed outside the batch's transaction: a new subject's key commits at once, so two
+    // batches creating the same keys in another order never wait on each other (they did,
+    // and deadlocked, when each held its new keys until its commit).
+    let mut conn = pool.acquire().await?;
     let mut rows: Vec<Value> = Vec::with_capacity(events.len());
     for (e, tenant) in events.iter().zip(tenants) {
         let mut metadata = e.metadata.clone();
-        let ip = super::personal::seal_event(&mut tx, sender.application_id, &mut metadata).await?;
+        let ip =
+            super::personal::seal_event(&mut conn, sender.application_id, &mut metadata).await?;
         let mut row = serde_json::json!({
             "id": Uuid::now_v7(),
             "event_id": e.event_id,
@@ -566,6 +570,8 @@ pub async fn ingest(
         }
         rows.push(row);
     }
+    drop(conn);
+    let mut tx = pool.begin().await?;
     let answers = sqlx::query(
         "SELECT out_idx, out_seq, out_duplicate FROM audit_ingest($1, $2, $3) ORDER BY out_idx",
     )
