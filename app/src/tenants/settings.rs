@@ -228,7 +228,7 @@ fn PolicyForm(data: SettingsPageData, action: ServerAction<SaveTenantSettings>) 
                 </Field>
                 <fieldset class="sm:col-span-2" data-testid="location-signals">
                     <legend class="block text-sm font-medium">"Also ask for the second factor on a sign-in from"</legend>
-                    <div class="mt-2 grid gap-1 sm:grid-cols-3">
+                    <div class="mt-2 grid gap-1 sm:grid-cols-2">
                         {check("new_country", "a country new for the person", data.location_signals.iter().any(|s| s == "new_country"))}
                         {check("impossible_travel", "impossible travel", data.location_signals.iter().any(|s| s == "impossible_travel"))}
                         {check("unusual_hour", "an unusual hour for the person", data.location_signals.iter().any(|s| s == "unusual_hour"))}

@@ -114,13 +114,14 @@ pub async fn account_overview() -> Result<Overview, AppError> {
     let profile = gatehouse_domain::users::profile(&pool, me.user_id).await?;
     let sessions = gatehouse_domain::users::list_sessions(&pool, me.user_id).await?;
     let factors = gatehouse_domain::mfa::mfa_factors(&pool, me.user_id).await?;
-    let erasure = gatehouse_domain::users::own_erasure_request(&pool, &actor_of(&me))
-        .await?
-        .map(|r| ErasureState {
-            status: r.status,
-            requested: when(r.requested_at),
-            reason: r.reason,
-        });
+    let erasure =
+        gatehouse_domain::users::own_erasure_request(&pool, &crate::ui::ssr::actor_of(&me))
+            .await?
+            .map(|r| ErasureState {
+                status: r.status,
+                requested: when(r.requested_at),
+                reason: r.reason,
+            });
     // Sessions started through the organisation's provider name it.
     let provider = match me.tenant_id {
         Some(t)
@@ -179,24 +180,14 @@ pub async fn account_overview() -> Result<Overview, AppError> {
     })
 }
 
-#[cfg(feature = "ssr")]
-fn actor_of(
-    me: &gatehouse_domain::sessions::CurrentSession,
-) -> gatehouse_domain::permissions::Actor {
-    gatehouse_domain::permissions::Actor {
-        user_id: me.user_id,
-        tenant_id: me.tenant_id,
-        role: me.role,
-    }
-}
-
 /// Asks the person's organisation to erase them (CON-COMP-001); an owner or admin decides.
 #[server(prefix = "/_rpc", endpoint = "request_my_erasure")]
 pub async fn request_my_erasure() -> Result<String, AppError> {
     use crate::auth::ssr::{pool, request, signed_in};
     let me = signed_in().await?;
     let (ctx, _) = request().await?;
-    gatehouse_domain::users::request_erasure(&pool()?, &ctx, &actor_of(&me)).await?;
+    gatehouse_domain::users::request_erasure(&pool()?, &ctx, &crate::ui::ssr::actor_of(&me))
+        .await?;
     Ok("Your request is sent: your organisation's owners and admins will decide.".into())
 }
 

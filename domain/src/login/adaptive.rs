@@ -99,7 +99,7 @@ const USUAL_HOURS_DAYS: i64 = 30;
 /// (`enabled`), from the person's completed sign-ins (their sessions' addresses). A person
 /// with no placed sign-in yet has no "new" country: every first sign-in would be one.
 pub async fn location_risk(
-    conn: &mut PgConnection,
+    pool: &sqlx::PgPool,
     user_id: Uuid,
     ip: Option<IpAddr>,
     enabled: &[String],
@@ -115,7 +115,7 @@ pub async fn location_risk(
     )
     .bind(user_id)
     .bind(HISTORY_DAYS)
-    .fetch_all(&mut *conn)
+    .fetch_all(pool)
     .await?;
     let now = time::OffsetDateTime::now_utc();
     let placed: Vec<(Country, time::OffsetDateTime)> = history

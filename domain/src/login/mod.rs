@@ -409,10 +409,8 @@ pub async fn begin_sign_in(
     .ok_or_else(|| DomainError::Unauthenticated(INVALID.into()))?;
     let role = Role::parse(&standing.role)?;
     let required = crate::mfa::mfa_required_stored(&standing.role, standing.mfa_policy.as_deref())?;
-    let location = {
-        let mut conn = pool.acquire().await?;
-        location_risk(&mut conn, user_id, ctx.ip, &standing.location_signals).await?
-    };
+    // No round trip unless the address is placed (the usual sign-in of bench/login is not).
+    let location = location_risk(pool, user_id, ctx.ip, &standing.location_signals).await?;
     let mut risk = risk_signals(
         standing.device,
         standing.known_network,
