@@ -14,9 +14,12 @@ command -v wrk >/dev/null || apt_install wrk
 [ "$name" != ha ] || command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || apt_install haproxy
 # BENCH_SKIP_BUILD=1 measures the release binary already built (e.g. while the tree has
 # unrelated changes in progress).
-[ -n "${BENCH_SKIP_BUILD:-}" ] || cargo leptos build --release "${LEPTOS_BUILD_ARGS[@]}"
+[ -n "${BENCH_SKIP_BUILD:-}" ] || cargo leptos build --release --precompress "${LEPTOS_BUILD_ARGS[@]}"
 
-export GATEHOUSE_DATA_DIR="$PWD/.data/bench" GATEHOUSE_LOG=warn GATEHOUSE_SITE_ROOT=target/site
+# The flags benchmark has a database of its own: its payload is the flags it defines, not
+# those other benchmarks leave behind.
+data_dir=".data/bench"; [ "$name" != flags ] || data_dir=".data/bench-flags"
+export GATEHOUSE_DATA_DIR="$PWD/${BENCH_DATA_DIR:-$data_dir}" GATEHOUSE_LOG=warn GATEHOUSE_SITE_ROOT=target/site
 # One token makes every request of a run: rate limits (SPEC §9) stay on, set beyond reach, so
 # their bookkeeping is measured without refusing the load.
 export GATEHOUSE_RATE_LIMIT_API_KEY="${GATEHOUSE_RATE_LIMIT_API_KEY:-4000000000}" \

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
 echo "[run] building (release; the first build takes several minutes)" >&2
-cargo leptos build --release "${LEPTOS_BUILD_ARGS[@]}"
+cargo leptos build --release --precompress "${LEPTOS_BUILD_ARGS[@]}"
 export GATEHOUSE_SITE_ROOT="${GATEHOUSE_SITE_ROOT:-target/site}"
 export GATEHOUSE_LOG_FORMAT="${GATEHOUSE_LOG_FORMAT:-pretty}"
 exec target/release/gatehouse serve --demo "$@"

@@ -4,6 +4,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod api;
+pub mod assets;
 pub mod audit;
 pub mod backup;
 pub mod bench_baseline;

@@ -132,7 +132,9 @@ pub fn leptos_options(settings: &Settings) -> LeptosOptions {
     LeptosOptions::builder()
         .output_name("gatehouse")
         .site_root(settings.site_root.to_string_lossy().into_owned())
-        .site_pkg_dir("pkg")
+        .site_pkg_dir(crate::assets::pkg_dir(&crate::assets::version(
+            &settings.site_root,
+        )))
         .site_addr(settings.addr)
         .build()
 }
@@ -268,6 +270,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .leptos_routes_with_context(&state, routes, page_context, move || shell(options.clone()))
         .nest("/api", api::router().layer(limited()))
+        .merge(crate::assets::router(
+            &settings.site_root,
+            &state.leptos_options.site_pkg_dir,
+        ))
         .merge(ops::router())
         .merge(crate::mfa::router())
         .merge(crate::oauth::router())
