@@ -139,23 +139,11 @@ for r in $(seq 1 "$rounds"); do
     echo "{\"round\": $r, \"phase\": \"$name\", \"figures\": $(run "$method" "$url" "$auth" "$inm" "$body")}" >> "$work/rounds.jsonl"
   done
 done
-python3 - "$work" "$statuses" "$conns" "$duration" "$rounds" <<'PY'
+PYTHONPATH="$here" python3 - "$work" "$statuses" "$conns" "$duration" "$rounds" <<'PY'
 import json, sys, os
+from rounds import Rounds
 work, statuses, conns, duration, rounds = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
-rows = [json.loads(l) for l in open(os.path.join(work, "rounds.jsonl"))]
-phases = {}
-for row in rows:
-    phases.setdefault(row["phase"], []).append(row["figures"])
-def merged(figs):  # requests/s: the mean over the rounds; latencies: the worst round's
-    out = {"requests_per_sec": round(sum(f["requests_per_sec"] for f in figs) / len(figs), 2),
-           "per_round_requests_per_sec": [f["requests_per_sec"] for f in figs],
-           "non_2xx": sum(f["non_2xx"] for f in figs)}
-    for k in ("latency_p50_ms", "latency_p99_ms"):
-        out[k] = max(f.get(k, 0) for f in figs)
-    return out
-figures = {name: merged(figs) for name, figs in phases.items()}
-rate = lambda n: figures[n]["requests_per_sec"]
-per_round = lambda a, b: [round(x["requests_per_sec"] / y["requests_per_sec"], 3) for x, y in zip(phases[a], phases[b])]
+r = Rounds(os.path.join(work, "rounds.jsonl"))
 pairs = {"flag_api_200": "edge_client_features_200", "flag_api_304": "edge_client_features_304",
          "ofrep_bulk_200": "edge_frontend_200", "ofrep_bulk_304": "edge_frontend_304"}
 size = lambda f: os.path.getsize(os.path.join(work, f))
@@ -168,10 +156,10 @@ print(json.dumps({
         "edge_client_features_bytes": size("edge-client.json"), "edge_frontend_bytes": size("edge-frontend.json"),
     },
     "statuses": statuses,
-    **figures,
-    "vs_edge": {g: round(rate(g) / rate(e), 3) for g, e in pairs.items()},
-    "vs_edge_per_round": {g: per_round(g, e) for g, e in pairs.items()},
-    "vs_baseline": {g: round(rate(g) / rate("baseline"), 3) for g in pairs},
+    **r.figures(),
+    "vs_edge": {g: r.ratio(g, e) for g, e in pairs.items()},
+    "vs_edge_per_round": {g: r.per_round(g, e) for g, e in pairs.items()},
+    "vs_baseline": {g: r.ratio(g, "baseline") for g in pairs},
     "targets": {"vs_edge": 2.0, "vs_baseline": 0.8},
 }))
 PY

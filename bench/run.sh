@@ -1,20 +1,38 @@
 #!/usr/bin/env bash
 # Runs a named benchmark against a release build and writes its figures to
 # bench/results/NAME.json. Usage: bench/run.sh NAME   (NAME = a bench/NAME.sh script)
+#        bench/run.sh all    every benchmark in turn (one build), then the results table in
+#                            bench/README.md and its chart (bench/report.py)
 #
 # The harness: set-up, release build, an embedded PostgreSQL in .data/bench, the server with
 # demo data on BENCH_PORT (default 3200). The benchmark script gets BASE_URL and prints one
 # JSON object; the harness adds the machine and the commit.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-name="${1:?usage: bench/run.sh NAME}"
-[ -f "bench/$name.sh" ] || { echo "no benchmark bench/$name.sh" >&2; exit 1; }
+name="${1:?usage: bench/run.sh NAME|all}"
+[ "$name" = all ] || [ -f "bench/$name.sh" ] || { echo "no benchmark bench/$name.sh" >&2; exit 1; }
 source scripts/setup.sh
 command -v wrk >/dev/null || apt_install wrk
 [ "$name" != ha ] || command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || apt_install haproxy
 # BENCH_SKIP_BUILD=1 measures the release binary already built (e.g. while the tree has
 # unrelated changes in progress).
 [ -n "${BENCH_SKIP_BUILD:-}" ] || cargo leptos build --release --precompress "${LEPTOS_BUILD_ARGS[@]}"
+
+if [ "$name" = all ]; then
+  # The short ones first; soak (10 min) and the big loads (scale, audit, backup) last.
+  failed=()
+  for b in ${BENCH_ALL:-flags tokens login pages sso webhooks billing signin_timing ha audit backup scale soak}; do
+    echo "== bench/$b" >&2
+    BENCH_SKIP_BUILD=1 "$0" "$b" > /dev/null || failed+=("$b")
+  done
+  # The chart's matplotlib, in a venv of its own (the soak benchmark's requirements).
+  venv="${BENCH_VENV:-$PWD/.data/bench-venv}"
+  [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import matplotlib' 2>/dev/null \
+    || { python3 -m venv "$venv" && "$venv/bin/pip" install --quiet -r bench/soak/requirements.txt; } >&2
+  "$venv/bin/python" bench/report.py --chart
+  [ ${#failed[@]} = 0 ] || { echo "failed: ${failed[*]}" >&2; exit 1; }
+  exit 0
+fi
 
 # The flags benchmark has a database of its own: its payload is the flags it defines, not
 # those other benchmarks leave behind.

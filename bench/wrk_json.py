@@ -10,4 +10,7 @@ for pct, value in re.findall(r"^\s+(50|75|90|95|99)%\s+(\S+)", text, re.M):
     out[f"latency_p{pct}_ms"] = ms(value)
 errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
 out["non_2xx"] = int(errors.group(1)) if errors else 0
+refused = re.search(r"Refused sign-ins: (\d+)", text)  # bench/login.sh's check of each answer
+if refused:
+    out["refused"] = int(refused.group(1))
 print(json.dumps(out))

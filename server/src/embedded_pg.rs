@@ -164,8 +164,9 @@ impl EmbeddedPostgres {
 
     fn pg_ctl_start(&self) -> Result<()> {
         let options = format!(
-            "-c listen_addresses='' -c unix_socket_directories='{}' -c max_connections=200",
-            self.socket_dir.display()
+            "-c listen_addresses='' -c unix_socket_directories='{}' -c max_connections={MAX_CONNECTIONS} {}",
+            self.socket_dir.display(),
+            memory_settings(total_memory_mb())
         );
         let status = self
             .pg(
@@ -310,4 +311,65 @@ fn find_bin_dir() -> Result<PathBuf> {
         }
     }
     bail!("PostgreSQL server binaries (initdb, pg_ctl) not found: install the postgresql package or set GATEHOUSE_PG_BIN_DIR")
+}
+
+const MAX_CONNECTIONS: u64 = 200;
+
+/// The memory this process may use in MB: the machine's (`MemTotal` of `/proc/meminfo`), or
+/// its container's limit (cgroup v2 `memory.max`) when lower.
+fn total_memory_mb() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kib: u64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    let limit = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
+        .ok()
+        .and_then(|l| l.trim().parse::<u64>().ok())
+        .map_or(u64::MAX, |bytes| bytes / (1024 * 1024));
+    Some((kib / 1024).min(limit))
+}
+
+/// The embedded cluster's memory settings, sized from the machine's memory (issue 23; the
+/// README's Configuration lists them): `shared_buffers` a quarter of it (at most 4 GB),
+/// `effective_cache_size` three quarters, `work_mem` what is left shared by the connections
+/// (4–64 MB), `maintenance_work_mem` a sixteenth (64 MB – 1 GB), and
+/// `random_page_cost` 1.1 for SSDs. PostgreSQL's defaults (128 MB of buffers, 4 MB of
+/// work_mem) when the memory is unknown.
+fn memory_settings(total_mb: Option<u64>) -> String {
+    let Some(total) = total_mb.filter(|&t| t >= 512) else {
+        return String::new();
+    };
+    let shared = (total / 4).min(4096);
+    let work = ((total - shared) / MAX_CONNECTIONS).clamp(4, 64);
+    let maintenance = (total / 16).clamp(64, 1024);
+    format!(
+        "-c shared_buffers={shared}MB -c effective_cache_size={}MB -c work_mem={work}MB \
+         -c maintenance_work_mem={maintenance}MB -c random_page_cost=1.1",
+        total * 3 / 4
+    )
+}
+
+#[cfg(test)]
+mod memory_tests {
+    use super::memory_settings;
+
+    #[test]
+    fn settings_follow_the_machines_memory() {
+        assert_eq!(memory_settings(None), "");
+        assert_eq!(memory_settings(Some(256)), "");
+        assert_eq!(
+            memory_settings(Some(24_000)),
+            "-c shared_buffers=4096MB -c effective_cache_size=18000MB -c work_mem=64MB \
+             -c maintenance_work_mem=1024MB -c random_page_cost=1.1"
+        );
+        assert_eq!(
+            memory_settings(Some(2_048)),
+            "-c shared_buffers=512MB -c effective_cache_size=1536MB -c work_mem=7MB \
+             -c maintenance_work_mem=128MB -c random_page_cost=1.1"
+        );
+    }
 }

@@ -36,7 +36,7 @@ use crate::crypto::MasterKeys;
 use crate::{random_token, token_hash, DomainError};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use jsonwebtoken::{decode, decode_header, encode, Header, Validation};
+use jsonwebtoken::{decode, decode_header, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -334,12 +334,9 @@ impl TokenService {
         claims: &T,
     ) -> Result<String, DomainError> {
         let keys = self.key_set()?;
-        let key = keys.signer(alg)?;
-        let mut header = Header::new(alg.jwt());
-        header.kid = Some(key.kid.clone());
-        header.typ = Some(typ.to_owned());
-        encode(&header, claims, &key.encoding)
-            .map_err(|e| DomainError::Unexpected(anyhow::Error::new(e).context("signing failed")))
+        keys.signer(alg)?
+            .sign_jwt(typ, claims)
+            .map_err(|e| DomainError::Unexpected(e.context("signing failed")))
     }
 
     fn mint_access_token(&self, claims: &AccessClaims) -> Result<String, DomainError> {

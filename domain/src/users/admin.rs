@@ -78,10 +78,25 @@ pub async fn list_users(
     let after = crate::cursor::page_start(query.limit, query.cursor.as_deref())?;
     let search = crate::contains_pattern(query.search.as_deref());
     let hide_archived = !query.include_archived && query.status != Some(UserStatus::Archived);
+    // A term of 3 characters or more goes through the tenant's own trigram keys
+    // (users_tenant_search_keys_idx, migration 20261206000031); the condition is left out of
+    // the statement otherwise, so no generic plan has to cover both cases.
+    let term = query
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| t.chars().count() >= 3);
+    let keyed = if term.is_some() {
+        "AND users_search_keys(u.tenant_id, lower(u.email), lower(coalesce(u.name, '')))
+                @> users_search_keys($1, lower($9::text))"
+    } else {
+        "AND $9::text IS NULL"
+    };
     let rows: Vec<UserView> = sqlx::query_as(&format!(
         "{SELECT_USER}
           WHERE u.tenant_id = $1
             AND ($2::text IS NULL OR lower(u.email) LIKE $2 OR lower(coalesce(u.name, '')) LIKE $2)
+            {keyed}
             AND ($3::text IS NULL OR u.role = $3)
             AND ($4::text IS NULL OR u.status = $4)
             AND (NOT $5 OR u.status <> 'archived')
@@ -97,6 +112,7 @@ pub async fn list_users(
     .bind(after.map(|a| a.0))
     .bind(after.map(|a| a.1))
     .bind(query.limit + 1)
+    .bind(term)
     .fetch_all(pool)
     .await?;
     let mut data = rows;

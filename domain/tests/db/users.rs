@@ -458,3 +458,71 @@ async fn pending_invitations_are_resent_and_revoked_within_the_rules(pool: PgPoo
     // The address can be invited again.
     invite("new@acme.test", Role::User).await;
 }
+
+/// The Users API's search (issue 23: through the tenant's own trigram keys) is still a
+/// contains match on the address or the name, case-insensitive, within the tenant only;
+/// `%` and `_` are literal, and terms under 3 characters still find people.
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn search_is_a_contains_match_within_the_tenant(pool: PgPool) {
+    let acme = tenant(&pool, "acme").await;
+    let globex = tenant(&pool, "globex").await;
+    let owner = actor_of(&member(&pool, acme.id, "owner@acme.test", Role::Owner).await);
+    for email in [
+        "lin.evans4285@acme.test",
+        "evan@acme.test",
+        "x_y@acme.test",
+        "Nguyen.Thi@acme.test",
+    ] {
+        member(&pool, acme.id, email, Role::User).await;
+    }
+    // Another tenant's person matches every term: never found.
+    member(
+        &pool,
+        globex.id,
+        "lin.evans4285_x_y%@globex.test",
+        Role::User,
+    )
+    .await;
+    sqlx::query("UPDATE users SET name = 'Anna Nguyễn' WHERE email = 'evan@acme.test'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let find = |term: &str| {
+        let (pool, owner, term) = (pool.clone(), owner.clone(), term.to_owned());
+        async move {
+            let page = list_users(
+                &pool,
+                &owner,
+                acme.id,
+                UserQuery {
+                    search: Some(term),
+                    limit: 25,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+            let mut emails: Vec<String> = page.data.into_iter().map(|u| u.email).collect();
+            emails.sort();
+            emails
+        }
+    };
+    assert_eq!(find("S4285@AC").await, ["lin.evans4285@acme.test"]);
+    assert_eq!(
+        find("evan").await,
+        ["evan@acme.test", "lin.evans4285@acme.test"]
+    );
+    assert_eq!(
+        find("nguy").await,
+        ["Nguyen.Thi@acme.test", "evan@acme.test"]
+    );
+    assert_eq!(find("nguyễn").await, ["evan@acme.test"]);
+    assert_eq!(find("x_y").await, ["x_y@acme.test"]);
+    assert_eq!(find("x%y").await, Vec::<String>::new());
+    assert_eq!(find("4285_x").await, Vec::<String>::new());
+    assert_eq!(
+        find("ev").await,
+        ["evan@acme.test", "lin.evans4285@acme.test"]
+    );
+    assert_eq!(find("@").await.len(), 5);
+}
