@@ -92,6 +92,13 @@ pub async fn list_users(
     } else {
         "AND $9::text IS NULL"
     };
+    // Written out (not `NOT $5 OR …`) so that a generic plan can use the index of the people
+    // not archived (users_tenant_live_page_idx, migration 20261206000032).
+    let archived = if hide_archived {
+        "AND u.status <> 'archived' AND $5"
+    } else {
+        "AND NOT $5"
+    };
     let rows: Vec<UserView> = sqlx::query_as(&format!(
         "{SELECT_USER}
           WHERE u.tenant_id = $1
@@ -99,7 +106,7 @@ pub async fn list_users(
             {keyed}
             AND ($3::text IS NULL OR u.role = $3)
             AND ($4::text IS NULL OR u.status = $4)
-            AND (NOT $5 OR u.status <> 'archived')
+            {archived}
             AND ($6::timestamptz IS NULL OR (u.created_at, u.id) < ($6, $7))
           ORDER BY u.created_at DESC, u.id DESC
           LIMIT $8"
