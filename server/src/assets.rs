@@ -66,15 +66,17 @@ pub fn router<S: Clone + Send + Sync + 'static>(site_root: &Path, pkg_dir: &str)
         .layer(axum::middleware::map_response(cache_forever))
 }
 
-/// Only what was found is kept: a 404 must not be remembered for a year.
+/// Only what was found is kept: a 404 must not be remembered for a year. The answer
+/// depends on `Accept-Encoding` (a Brotli, gzip or plain body), which shared caches must
+/// know (`ServeDir` does not say it).
 async fn cache_forever(mut response: Response) -> Response {
     if matches!(
         response.status(),
         StatusCode::OK | StatusCode::PARTIAL_CONTENT | StatusCode::NOT_MODIFIED
     ) {
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, IMMUTABLE);
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, IMMUTABLE);
+        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
     response
 }

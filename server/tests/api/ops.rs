@@ -336,3 +336,53 @@ async fn server_functions_refuse_cross_site_posts(pool: PgPool) {
             && cookie.contains("SameSite=Lax")
     );
 }
+
+/// Page assets (issue 23): named by the digest of their contents, the Brotli or gzip copy
+/// sent by `Accept-Encoding`, cached for good; a digest of another build is not found and
+/// not cached.
+#[sqlx::test(migrator = "gatehouse_domain::MIGRATOR")]
+async fn page_assets_are_served_by_digest_compressed_and_cached_for_good(pool: PgPool) {
+    let site = std::env::temp_dir().join(format!("gatehouse-site-{}", uuid::Uuid::new_v4()));
+    let pkg = site.join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(pkg.join("gatehouse.css"), "body { color: #123456 }").unwrap();
+    std::fs::write(pkg.join("gatehouse.css.br"), "brotli bytes").unwrap();
+    std::fs::write(pkg.join("gatehouse.css.gz"), "gzip bytes").unwrap();
+    let digest = gatehouse_server::assets::version(&site);
+    let app = spawn_app_with(pool, &["--site-root", site.to_str().unwrap()]).await;
+
+    let page = app.anonymous_get("/login").await.text().await.unwrap();
+    let css = format!("/pkg/{digest}/gatehouse.css");
+    assert!(page.contains(&css), "the page names {css}");
+    let get = |path: String, encoding: &'static str| {
+        let req = app.client.get(app.url(&path)).header("accept-encoding", encoding);
+        async move { req.send().await.unwrap() }
+    };
+    for (encoding, body, sent) in [
+        ("br, gzip", "brotli bytes", Some("br")),
+        ("gzip", "gzip bytes", Some("gzip")),
+        ("identity", "body { color: #123456 }", None),
+    ] {
+        let res = get(css.clone(), encoding).await;
+        assert_eq!(res.status(), StatusCode::OK, "{encoding}");
+        assert_eq!(
+            res.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(res.headers()["vary"], "accept-encoding");
+        assert_eq!(
+            res.headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap()),
+            sent
+        );
+        assert_eq!(res.text().await.unwrap(), body);
+    }
+    let stale = get("/pkg/000000000000/gatehouse.css".into(), "br").await;
+    assert_eq!(stale.status(), StatusCode::NOT_FOUND);
+    assert!(stale.headers().get("cache-control").is_none_or(|v| v != "public, max-age=31536000, immutable"));
+    let missing = get(format!("/pkg/{digest}/nothing.js"), "br").await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert!(missing.headers().get("cache-control").is_none());
+    std::fs::remove_dir_all(&site).unwrap();
+}
