@@ -46,6 +46,8 @@ export GATEHOUSE_RATE_LIMIT_API_KEY="${GATEHOUSE_RATE_LIMIT_API_KEY:-4000000000}
   GATEHOUSE_RATE_LIMIT_EVENTS="${GATEHOUSE_RATE_LIMIT_EVENTS:-4000000000}"
 unset DATABASE_URL
 port="${BENCH_PORT:-3200}"
+# The login benchmark's browsers sign in from addresses of their own, through loopback as a proxy.
+[ "$name" = login ] && export GATEHOUSE_TRUSTED_PROXIES=127.0.0.1/32
 # The SSO benchmark's provider runs on 127.0.0.1 (FR-AUTH-003; loopback IdPs are for tests only).
 [ "$name" = sso ] && export GATEHOUSE_SSO_ALLOW_PRIVATE_IDP=true
 # The webhooks benchmark's receiver and SMTP sink run on 127.0.0.1.

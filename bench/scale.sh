@@ -110,7 +110,8 @@ SQL
 }
 
 serve() { # database port -> starts a release server on it (pid kept for the exit trap)
-  DATABASE_URL="$(url_of "$1")" "$bin" serve --addr "127.0.0.1:$2" > "$GATEHOUSE_DATA_DIR.$1.log" 2>&1 &
+  # No metrics listener: the harness's server has the default port.
+  DATABASE_URL="$(url_of "$1")" GATEHOUSE_METRICS_ADDR=off "$bin" serve --addr "127.0.0.1:$2" > "$GATEHOUSE_DATA_DIR.$1.log" 2>&1 &
   pids+=($!)
 }
 
@@ -118,9 +119,10 @@ token() { # database port owner-email -> a user access token of that owner
   local url b="http://127.0.0.1:$2" app key cid secret session location code
   url=$(url_of "$1")
   for _ in $(seq 1 120); do curl -fsS "$b/readyz" >/dev/null 2>&1 && break; sleep 0.5; done
-  app=$(DATABASE_URL="$url" GATEHOUSE_LOG=warn "$bin" app register --name "Scale benchmark console" \
+  # An application admits the tenants it is enabled for: here, every one (platform tooling).
+  app=$(DATABASE_URL="$url" GATEHOUSE_LOG=warn "$bin" app register --name "Scale benchmark console" --all-tenants \
     --grant authorization_code --redirect-uri http://127.0.0.1:4999/cb | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-  key=$(DATABASE_URL="$url" GATEHOUSE_LOG=warn "$bin" app key issue "$app" --scope openid)
+  key=$(DATABASE_URL="$url" GATEHOUSE_LOG=warn "$bin" app key issue "$app" --scope openid --scope users:read)
   cid=$(printf '%s' "$key" | python3 -c 'import json,sys; print(json.load(sys.stdin)["client_id"])')
   secret=$(printf '%s' "$key" | python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])')
   session=$(curl -fsS -o /dev/null -D - -H "Origin: $b" --data-urlencode "email=$3" --data-urlencode "password=$password" \
@@ -130,7 +132,7 @@ token() { # database port owner-email -> a user access token of that owner
   local challenge
   challenge=$(printf '%s' "$verifier" | openssl dgst -sha256 -binary | base64 -w0 | tr '+/' '-_' | tr -d '=')
   location=$(curl -fsS -o /dev/null -w '%{redirect_url}' -H "Cookie: gatehouse_session=$session" \
-    "$b/authorize?response_type=code&client_id=$cid&redirect_uri=http%3A%2F%2F127.0.0.1%3A4999%2Fcb&scope=openid&code_challenge=$challenge&code_challenge_method=S256&state=s")
+    "$b/authorize?response_type=code&client_id=$cid&redirect_uri=http%3A%2F%2F127.0.0.1%3A4999%2Fcb&scope=openid%20users%3Aread&code_challenge=$challenge&code_challenge_method=S256&state=s")
   code=$(python3 -c 'import sys, urllib.parse as u; print(u.parse_qs(u.urlparse(sys.argv[1]).query)["code"][0])' "$location")
   curl -fsS -u "$cid:$secret" -d grant_type=authorization_code -d "code=$code" -d "code_verifier=$verifier" \
     --data-urlencode "redirect_uri=http://127.0.0.1:4999/cb" "$b/auth/token" \

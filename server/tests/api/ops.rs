@@ -355,7 +355,10 @@ async fn page_assets_are_served_by_digest_compressed_and_cached_for_good(pool: P
     let css = format!("/pkg/{digest}/gatehouse.css");
     assert!(page.contains(&css), "the page names {css}");
     let get = |path: String, encoding: &'static str| {
-        let req = app.client.get(app.url(&path)).header("accept-encoding", encoding);
+        let req = app
+            .client
+            .get(app.url(&path))
+            .header("accept-encoding", encoding);
         async move { req.send().await.unwrap() }
     };
     for (encoding, body, sent) in [
@@ -380,7 +383,10 @@ async fn page_assets_are_served_by_digest_compressed_and_cached_for_good(pool: P
     }
     let stale = get("/pkg/000000000000/gatehouse.css".into(), "br").await;
     assert_eq!(stale.status(), StatusCode::NOT_FOUND);
-    assert!(stale.headers().get("cache-control").is_none_or(|v| v != "public, max-age=31536000, immutable"));
+    assert!(stale
+        .headers()
+        .get("cache-control")
+        .is_none_or(|v| v != "public, max-age=31536000, immutable"));
     let missing = get(format!("/pkg/{digest}/nothing.js"), "br").await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     assert!(missing.headers().get("cache-control").is_none());
