@@ -14,7 +14,7 @@
 # The others come from the tenant's own login page (the tenant hint: one verification).
 # 24 browsers keep the hashing threads busy without filling their queue (16 waiting jobs a
 # thread, NFR-SEC-005: past that a sign-in is refused with 503 at once); hint-less, a third.
-# Each connection is a browser signing in as an account of its own (bench-login-NNN@acme.test,
+# Each connection is a browser signing in as an account of its own (bench-login-NNNN@acme.test,
 # made here with the demo password's hash) from an address of its own (X-Forwarded-For
 # through the trusted loopback proxy: bench/run.sh sets GATEHOUSE_TRUSTED_PROXIES): the
 # throttle holds at most 10 attempts in flight per account and 50 per address
@@ -39,16 +39,7 @@ secs="${BENCH_PHASE_SECS:-8}"
 conns=$(knob BENCH_CONNECTIONS 24 3)
 db="${BENCH_DATABASE_URL:-$("$bin" db url)}"
 q() { psql "$db" -X -v ON_ERROR_STOP=1 -qAt "$@"; }
-q >/dev/null <<SQL
-INSERT INTO users (tenant_id, email, name, role, status, password_hash, email_verified_at)
-SELECT u.tenant_id, a.email, 'Login bench ' || a.n, 'user', 'active', u.password_hash, now()
-  FROM users u
-  JOIN tenants t ON t.id = u.tenant_id AND t.domain = 'acme'
- CROSS JOIN LATERAL (SELECT n, 'bench-login-' || lpad(n::text, 3, '0') || '@acme.test' AS email
-                       FROM generate_series(1, $conns) n) a
- WHERE lower(u.email) = 'user@acme.test' AND u.status = 'active' AND u.password_hash IS NOT NULL
-   AND NOT EXISTS (SELECT 1 FROM users x WHERE x.tenant_id = u.tenant_id AND lower(x.email) = a.email);
-SQL
+sign_in_accounts "$db" acme bench-login "$conns" "Login bench"
 # A fresh throttle for these accounts and loopback: earlier runs' counters do not carry over.
 q -c "DELETE FROM auth_throttle WHERE (scope = 'account' AND key LIKE 'bench-login-%@acme.test')
                                    OR (scope = 'ip' AND (key = '127.0.0.1' OR key LIKE '10.77.%'))" >/dev/null
@@ -56,7 +47,7 @@ address() { # N: the address browser N signs in from (through the trusted proxy,
   echo "10.77.$(($1 / 250)).$(($1 % 250 + 1))"
 }
 body() { # N TENANT: the form of account N
-  printf 'email=bench-login-%03d%%40acme.test&password=Gatehouse-demo-2026&tenant=%s&return_to=' "$1" "$2"
+  printf 'email=bench-login-%04d%%40acme.test&password=Gatehouse-demo-2026&tenant=%s&return_to=' "$1" "$2"
 }
 # The device cookie each returning browser carries: from one sign-in of its account now.
 devices=()

@@ -118,21 +118,7 @@ read -r tenant_status mfa_policy sso < <(q -F ' ' -c "SELECT status, mfa_policy,
 [ "$sso" = f ] || die "$tenant requires SSO: its people cannot sign in with a password"
 
 # Sign-in accounts: the demo user's password hash copied, so they sign in with the demo password.
-q >/dev/null <<SQL
-INSERT INTO users (tenant_id, email, name, role, status, password_hash, email_verified_at)
-SELECT u.tenant_id, a.email, 'Soak sign-in ' || a.n, 'user', 'active', u.password_hash, now()
-  FROM users u
-  JOIN tenants t ON t.id = u.tenant_id AND t.domain = '$tenant'
- CROSS JOIN LATERAL (SELECT n, 'soak-signin-' || lpad(n::text, 4, '0') || '@acme.test' AS email
-                       FROM generate_series(1, $accounts) n) a
- WHERE lower(u.email) = 'user@acme.test' AND u.status = 'active' AND u.password_hash IS NOT NULL
-   AND NOT EXISTS (SELECT 1 FROM users x WHERE x.tenant_id = u.tenant_id
-                      AND lower(x.email) = a.email AND x.status <> 'archived');
-SQL
-have=$(q -c "SELECT count(*) FROM users u JOIN tenants t ON t.id = u.tenant_id AND t.domain = '$tenant'
-             WHERE u.email LIKE 'soak-signin-%' AND u.status = 'active'
-               AND split_part(split_part(u.email, '@', 1), '-', 3)::int <= $accounts")
-[ "$have" -eq "$accounts" ] || die "$have of $accounts sign-in accounts are active (is user@acme.test there, with its password?)"
+sign_in_accounts "$db" "$tenant" soak-signin "$accounts" "Soak sign-in"
 # A fresh throttle: earlier runs' counters of these accounts and of loopback do not carry over.
 q -c "DELETE FROM auth_throttle WHERE (scope = 'account' AND key LIKE 'soak-signin-%@acme.test')
         OR (scope = 'ip' AND key IN ('127.0.0.1', '::1'))" >/dev/null
